@@ -1,0 +1,98 @@
+//! Volume names and references.
+
+use crate::{Error, Result};
+use uuid::Uuid;
+
+pub const VOLUME_NAME_RULE: &str = "a volume name is 1 to 63 characters of a-z, 0-9, '.', '_' and '-', \
+     does not start with '.' or '-', and is not a UUID";
+
+/// A volume name that follows [`VOLUME_NAME_RULE`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VolumeName(String);
+
+impl VolumeName {
+    pub fn parse(name: &str) -> Result<Self> {
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c);
+        let ok = !name.is_empty()
+            && name.len() <= 63
+            && name.chars().all(allowed)
+            && !name.starts_with(['.', '-'])
+            && Uuid::parse_str(name).is_err();
+        if ok {
+            Ok(VolumeName(name.to_owned()))
+        } else {
+            Err(Error::invalid("name", format!("invalid volume name {:?}: {VOLUME_NAME_RULE}", shorten(name))))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for VolumeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How a request names a volume: by id or by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeRef {
+    Id(Uuid),
+    Name(VolumeName),
+}
+
+impl VolumeRef {
+    pub fn parse(s: &str) -> Result<Self> {
+        match Uuid::parse_str(s) {
+            Ok(id) => Ok(VolumeRef::Id(id)),
+            Err(_) => VolumeName::parse(s).map(VolumeRef::Name).map_err(|e| e.with_field("volume")),
+        }
+    }
+}
+
+/// A string cut to a length that is safe to echo back in an error message.
+pub fn shorten(s: &str) -> String {
+    const MAX: usize = 80;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &s[..end], s.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_documented_names() {
+        for name in ["a", "my-volume", "v1.2_x", &"a".repeat(63)] {
+            assert!(VolumeName::parse(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn refuses_hostile_names() {
+        let long = "a".repeat(10_000);
+        for name in ["", "../../..", "a/b", "a\0b", ".hidden", "-x", "UPPER", "é", &long, "a b", "x:y", "x@y"] {
+            let err = VolumeName::parse(name).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("name"));
+            assert!(err.message.contains("1 to 63"), "{}", err.message);
+            assert!(err.message.len() < 400, "message echoes huge input");
+        }
+        assert!(VolumeName::parse(&Uuid::new_v4().to_string()).is_err());
+    }
+
+    #[test]
+    fn refs_are_ids_or_names() {
+        let id = Uuid::new_v4();
+        assert_eq!(VolumeRef::parse(&id.to_string()).unwrap(), VolumeRef::Id(id));
+        assert!(matches!(VolumeRef::parse("data").unwrap(), VolumeRef::Name(_)));
+        assert_eq!(VolumeRef::parse("a/b").unwrap_err().field.as_deref(), Some("volume"));
+    }
+}

@@ -1,0 +1,273 @@
+//! Tree operations with POSIX semantics, each inside one transaction on a [`Tree`].
+
+use super::R;
+use super::layers::{Inode, Tree};
+use crate::{Chunk, ChunkData, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, SetAttr, now_ns};
+use rusqlite::OptionalExtension;
+use strata_core::api::{FileKind, Stat};
+use strata_core::paths::check_name;
+
+fn fail(kind: ErrorKind, message: &str) -> super::Fail {
+    Error::new(kind, message).into()
+}
+
+/// The inode an entry names; `NotFound` if there is none.
+fn entry(tree: &Tree, parent: u64, name: &[u8]) -> R<Inode> {
+    tree.need_dir(parent)?;
+    let ino = tree.dentry(parent, name)?.ok_or_else(|| fail(ErrorKind::NotFound, "no such file or directory"))?;
+    tree.inode(ino)?.ok_or_else(|| Error::internal(format!("entry names missing inode {ino}")).into())
+}
+
+/// Records a change to a directory's entries (and, for subdirectories, its link count).
+fn touch_dir(tree: &Tree, dir: u64, nlink_delta: i32, now: i64) -> R<()> {
+    let mut inode = tree.need_dir(dir)?;
+    inode.stat.nlink = inode.stat.nlink.saturating_add_signed(nlink_delta);
+    inode.stat.mtime = now;
+    inode.stat.ctime = now;
+    tree.put_inode(&mut inode)
+}
+
+pub fn lookup(tree: &Tree, parent: u64, name: &[u8]) -> R<Stat> {
+    check_name(name)?;
+    Ok(entry(tree, parent, name)?.stat)
+}
+
+pub fn readdir(tree: &Tree, ino: u64) -> R<Vec<(Vec<u8>, Stat)>> {
+    tree.need_dir(ino)?;
+    tree.entries(ino)?
+        .into_iter()
+        .map(|(name, ino)| Ok((name, tree.need_inode(ino)?.stat)))
+        .collect()
+}
+
+pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<Stat> {
+    check_name(name)?;
+    tree.need_dir(parent)?;
+    if tree.dentry(parent, name)?.is_some() {
+        return Err(fail(ErrorKind::AlreadyExists, "file exists"));
+    }
+    let target = match (new.kind, &new.target) {
+        (FileKind::Symlink, Some(t)) if !t.is_empty() && t.len() <= strata_core::paths::PATH_MAX && !t.contains('\0') => {
+            Some(t.clone())
+        }
+        (FileKind::Symlink, _) => return Err(Error::invalid("target", "a symlink needs a target of 1 to 4096 bytes without NUL").into()),
+        _ => None,
+    };
+    let now = now_ns();
+    let is_dir = new.kind == FileKind::Directory;
+    let stat = Stat {
+        ino: tree.alloc_ino(),
+        kind: new.kind,
+        mode: new.mode & 0o7777,
+        uid: new.uid,
+        gid: new.gid,
+        size: target.as_ref().map_or(0, |t| t.len() as u64),
+        nlink: if is_dir { 2 } else { 1 },
+        rdev: new.rdev,
+        atime: now,
+        mtime: now,
+        ctime: now,
+        target,
+    };
+    let mut inode = Inode { layer: tree.head(), stat, parent };
+    tree.put_inode(&mut inode)?;
+    tree.set_dentry(parent, name, inode.stat.ino)?;
+    touch_dir(tree, parent, if is_dir { 1 } else { 0 }, now)?;
+    tree.file_count += 1;
+    tree.used_bytes += inode.stat.size as i64;
+    Ok(inode.stat)
+}
+
+pub fn link(tree: &Tree, ino: u64, parent: u64, name: &[u8]) -> R<Stat> {
+    check_name(name)?;
+    let mut inode = tree.need_inode(ino)?;
+    if inode.stat.kind == FileKind::Directory {
+        return Err(fail(ErrorKind::PermissionDenied, "cannot hard-link a directory"));
+    }
+    tree.need_dir(parent)?;
+    if tree.dentry(parent, name)?.is_some() {
+        return Err(fail(ErrorKind::AlreadyExists, "file exists"));
+    }
+    let now = now_ns();
+    inode.stat.nlink += 1;
+    inode.stat.ctime = now;
+    tree.put_inode(&mut inode)?;
+    tree.set_dentry(parent, name, ino)?;
+    touch_dir(tree, parent, 0, now)?;
+    Ok(inode.stat)
+}
+
+/// Drops one link to a non-directory inode, deleting it with the last link.
+fn drop_link(tree: &mut Tree, mut inode: Inode, now: i64) -> R<()> {
+    inode.stat.nlink = inode.stat.nlink.saturating_sub(1);
+    if inode.stat.nlink == 0 {
+        tree.remove_inode(&inode)
+    } else {
+        inode.stat.ctime = now;
+        tree.put_inode(&mut inode)
+    }
+}
+
+pub fn unlink(tree: &mut Tree, parent: u64, name: &[u8]) -> R<()> {
+    check_name(name)?;
+    let inode = entry(tree, parent, name)?;
+    if inode.stat.kind == FileKind::Directory {
+        return Err(fail(ErrorKind::IsADirectory, "is a directory"));
+    }
+    let now = now_ns();
+    tree.remove_dentry(parent, name)?;
+    drop_link(tree, inode, now)?;
+    touch_dir(tree, parent, 0, now)
+}
+
+/// Deletes an empty directory that `parent` names `name`.
+fn remove_dir(tree: &mut Tree, parent: u64, name: &[u8], inode: &Inode, now: i64) -> R<()> {
+    if !tree.entries(inode.stat.ino)?.is_empty() {
+        return Err(fail(ErrorKind::DirectoryNotEmpty, "directory not empty"));
+    }
+    tree.remove_dentry(parent, name)?;
+    tree.remove_inode(inode)?;
+    touch_dir(tree, parent, -1, now)
+}
+
+pub fn rmdir(tree: &mut Tree, parent: u64, name: &[u8]) -> R<()> {
+    check_name(name)?;
+    let inode = entry(tree, parent, name)?;
+    if inode.stat.kind != FileKind::Directory {
+        return Err(fail(ErrorKind::NotADirectory, "not a directory"));
+    }
+    remove_dir(tree, parent, name, &inode, now_ns())
+}
+
+pub fn rename(tree: &mut Tree, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> R<()> {
+    check_name(from.1)?;
+    check_name(to.1)?;
+    let mut src = entry(tree, from.0, from.1)?;
+    tree.need_dir(to.0)?;
+    if from == to {
+        return Ok(());
+    }
+    let src_is_dir = src.stat.kind == FileKind::Directory;
+    if src_is_dir {
+        // Refuse to move a directory below itself: walk up from the new parent.
+        let mut dir = to.0;
+        loop {
+            if dir == src.stat.ino {
+                return Err(Error::invalid("to", "cannot move a directory into itself").into());
+            }
+            if dir == ROOT_INO {
+                break;
+            }
+            dir = tree.need_inode(dir)?.parent;
+        }
+    }
+    let now = now_ns();
+    if let Some(dst_ino) = tree.dentry(to.0, to.1)? {
+        if flags.no_replace {
+            return Err(fail(ErrorKind::AlreadyExists, "file exists"));
+        }
+        if dst_ino == src.stat.ino {
+            return Ok(()); // Two links to one inode: POSIX says do nothing.
+        }
+        let dst = tree.need_inode(dst_ino)?;
+        match (src_is_dir, dst.stat.kind == FileKind::Directory) {
+            (true, true) => remove_dir(tree, to.0, to.1, &dst, now)?,
+            (true, false) => return Err(fail(ErrorKind::NotADirectory, "not a directory")),
+            (false, true) => return Err(fail(ErrorKind::IsADirectory, "is a directory")),
+            (false, false) => drop_link(tree, dst, now)?,
+        }
+    }
+    tree.remove_dentry(from.0, from.1)?;
+    tree.set_dentry(to.0, to.1, src.stat.ino)?;
+    src.stat.ctime = now;
+    if src_is_dir && from.0 != to.0 {
+        src.parent = to.0;
+        tree.put_inode(&mut src)?;
+        touch_dir(tree, from.0, -1, now)?;
+        touch_dir(tree, to.0, 1, now)
+    } else {
+        tree.put_inode(&mut src)?;
+        touch_dir(tree, from.0, 0, now)?;
+        touch_dir(tree, to.0, 0, now)
+    }
+}
+
+pub fn setattr(tree: &mut Tree, ino: u64, changes: &SetAttr) -> R<Stat> {
+    let mut inode = tree.need_inode(ino)?;
+    let now = now_ns();
+    let s = &mut inode.stat;
+    if let Some(mode) = changes.mode {
+        s.mode = mode & 0o7777;
+    }
+    s.uid = changes.uid.unwrap_or(s.uid);
+    s.gid = changes.gid.unwrap_or(s.gid);
+    s.atime = changes.atime.unwrap_or(s.atime);
+    s.mtime = changes.mtime.unwrap_or(s.mtime);
+    s.ctime = now;
+    let new_size = changes.size.filter(|&size| size != inode.stat.size);
+    if let Some(size) = new_size {
+        match inode.stat.kind {
+            FileKind::File => {}
+            FileKind::Directory => return Err(fail(ErrorKind::IsADirectory, "is a directory")),
+            _ => return Err(Error::invalid("size", "only a regular file can be truncated").into()),
+        }
+        tree.used_bytes += size as i64 - inode.stat.size as i64;
+        inode.stat.size = size;
+        inode.stat.mtime = changes.mtime.unwrap_or(now);
+    }
+    tree.put_inode(&mut inode)?;
+    if let Some(size) = new_size {
+        tree.truncate_chunks(ino, size)?;
+    }
+    Ok(inode.stat)
+}
+
+pub fn chunks(tree: &Tree, ino: u64) -> R<(Stat, Vec<Chunk>)> {
+    let inode = need_file(tree, ino)?;
+    let chunks = tree.chunks(&inode)?;
+    Ok((inode.stat, chunks))
+}
+
+fn need_file(tree: &Tree, ino: u64) -> R<Inode> {
+    let inode = tree.need_inode(ino)?;
+    match inode.stat.kind {
+        FileKind::File => Ok(inode),
+        FileKind::Directory => Err(fail(ErrorKind::IsADirectory, "is a directory")),
+        _ => Err(Error::invalid("path", "not a regular file").into()),
+    }
+}
+
+pub fn write_chunks(tree: &mut Tree, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> R<Stat> {
+    let mut inode = need_file(tree, ino)?;
+    for chunk in chunks {
+        if chunk.len > strata_core::BLOCK_SIZE || chunk.idx.saturating_mul(strata_core::BLOCK_SIZE) >= size.max(1) {
+            return Err(Error::invalid("chunks", format!("chunk {} does not fit a file of {size} bytes", chunk.idx)).into());
+        }
+        if let ChunkData::Block(hash) = &chunk.data {
+            let state: Option<i64> = tree
+                .tx()
+                .prepare_cached("SELECT state FROM blocks WHERE hash = ?1")?
+                .query_row([&hash[..]], |r| r.get(0))
+                .optional()?;
+            if state != Some(0) {
+                return Err(fail(ErrorKind::Conflict, "a block of this write is missing from the store; upload it again"));
+            }
+        }
+    }
+    let now = now_ns();
+    let old_size = inode.stat.size;
+    inode.stat.size = size;
+    inode.stat.mtime = now;
+    inode.stat.ctime = now;
+    tree.put_inode(&mut inode)?;
+    if replace_all {
+        tree.remove_all_chunks(ino)?;
+    } else if size < old_size {
+        tree.truncate_chunks(ino, size)?;
+    }
+    for chunk in chunks {
+        tree.put_chunk(ino, chunk)?;
+    }
+    tree.used_bytes += size as i64 - old_size as i64;
+    Ok(inode.stat)
+}

@@ -1,0 +1,73 @@
+use strata_core::api::FileKind;
+
+/// BLAKE3 hash of a block's bytes: its name in the object store.
+pub type BlockHash = [u8; 32];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkData {
+    Block(BlockHash),
+    Inline(Vec<u8>),
+}
+
+/// Bytes `[idx * BLOCK_SIZE, idx * BLOCK_SIZE + len)` of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub idx: u64,
+    pub len: u64,
+    pub data: ChunkData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInode {
+    pub kind: FileKind,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u32,
+    /// The target, for a symlink.
+    pub target: Option<String>,
+}
+
+impl NewInode {
+    pub fn new(kind: FileKind, mode: u32) -> Self {
+        NewInode { kind, mode, uid: 0, gid: 0, rdev: 0, target: None }
+    }
+}
+
+/// Attribute changes; `None` leaves a value as it is. A new `size` truncates or extends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetAttr {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<i64>,
+    pub mtime: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RenameFlags {
+    /// Fail with `AlreadyExists` instead of replacing the target.
+    pub no_replace: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: uuid::Uuid,
+    pub org: String,
+    pub name: String,
+    /// BLAKE3 of the secret; the secret itself is never stored.
+    pub hash: [u8; 32],
+    pub role: Role,
+    pub created_at: i64,
+}
+
+pub fn now_ns() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+}
