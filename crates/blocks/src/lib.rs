@@ -1,1 +1,132 @@
-//! placeholder
+//! Immutable, content-addressed blocks on an object store.
+//!
+//! A block is stored under the BLAKE3 hash of its bytes, so identical data (in one file, in
+//! two files, in a volume and its forks) is stored once, and a block never changes after it
+//! is written. The store is any [`object_store::ObjectStore`]; a local folder by default.
+//!
+//! Key layout: `blocks/<first two hex digits>/<64 hex digits>`.
+
+use bytes::Bytes;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use std::ops::Range;
+use std::sync::Arc;
+
+pub type BlockHash = [u8; 32];
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    #[error("block {0} is missing from the object store")]
+    Missing(String),
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    #[error("object store folder {path}: {source}")]
+    Folder {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, BlockError>;
+
+#[derive(Debug, Clone)]
+pub struct BlockStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+pub fn hash(data: &[u8]) -> BlockHash {
+    *blake3::hash(data).as_bytes()
+}
+
+pub fn to_hex(hash: &BlockHash) -> String {
+    blake3::Hash::from_bytes(*hash).to_hex().to_string()
+}
+
+fn key(hash: &BlockHash) -> StorePath {
+    let hex = to_hex(hash);
+    StorePath::from(format!("blocks/{}/{hex}", &hex[..2]))
+}
+
+impl BlockStore {
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        BlockStore { store }
+    }
+
+    /// Blocks in a local folder, written durably (file and folder fsync before a put returns).
+    pub fn local(dir: &std::path::Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| BlockError::Folder {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let fs = LocalFileSystem::new_with_prefix(dir)?
+            .with_fsync(true)
+            .with_automatic_cleanup(true);
+        Ok(BlockStore::new(Arc::new(fs)))
+    }
+
+    /// Stores a block unless the store already holds it. The caller names it by its hash.
+    pub async fn put(&self, hash: &BlockHash, data: Bytes) -> Result<()> {
+        let key = key(hash);
+        match self.store.head(&key).await {
+            Ok(meta) if meta.size == data.len() as u64 => return Ok(()),
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.store.put(&key, PutPayload::from_bytes(data)).await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, hash: &BlockHash) -> Result<Bytes> {
+        let key = key(hash);
+        match self.store.get(&key).await {
+            Ok(r) => Ok(r.bytes().await?),
+            Err(object_store::Error::NotFound { .. }) => Err(BlockError::Missing(to_hex(hash))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get_range(&self, hash: &BlockHash, range: Range<u64>) -> Result<Bytes> {
+        match self.store.get_range(&key(hash), range).await {
+            Ok(bytes) => Ok(bytes),
+            Err(object_store::Error::NotFound { .. }) => Err(BlockError::Missing(to_hex(hash))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes a block; deleting a block that is already gone succeeds.
+    pub async fn delete(&self, hash: &BlockHash) -> Result<()> {
+        match self.store.delete(&key(hash)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stores_by_content_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlockStore::local(dir.path()).unwrap();
+        let data = Bytes::from_static(b"some block");
+        let h = hash(&data);
+        store.put(&h, data.clone()).await.unwrap();
+        store.put(&h, data.clone()).await.unwrap();
+        assert_eq!(store.get(&h).await.unwrap(), data);
+        assert_eq!(store.get_range(&h, 5..10).await.unwrap(), &b"block"[..]);
+        let hex = to_hex(&h);
+        assert!(
+            dir.path()
+                .join("blocks")
+                .join(&hex[..2])
+                .join(&hex)
+                .is_file()
+        );
+        store.delete(&h).await.unwrap();
+        store.delete(&h).await.unwrap();
+        assert!(matches!(store.get(&h).await, Err(BlockError::Missing(_))));
+    }
+}

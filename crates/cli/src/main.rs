@@ -1,1 +1,129 @@
-fn main() {}
+//! The `strata` command: wiring of the server, the client and the terminal.
+
+mod commands;
+mod output;
+mod target;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use strata_core::ErrorKind;
+
+#[derive(Parser)]
+#[command(
+    name = "strata",
+    version,
+    about = "Persistent, forkable, shareable volumes for ephemeral sandboxes"
+)]
+struct Cli {
+    /// Server URL [default: from `strata login`, else http://127.0.0.1:7878]
+    #[arg(long, global = true, env = "STRATA_ENDPOINT")]
+    endpoint: Option<String>,
+    /// API key [default: from `strata login`, else the local server's admin.token]
+    #[arg(long, global = true, env = "STRATA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Print results as JSON
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server on the embedded defaults (SQLite and a local block folder)
+    Server(commands::server::ServerArgs),
+    /// Remember a server and an API key for later commands
+    Login(commands::login::LoginArgs),
+    /// Create, find, list and delete volumes
+    #[command(subcommand)]
+    Volume(commands::volume::VolumeCommand),
+    /// Work with files in a volume without mounting it (paths are VOLUME:/path)
+    #[command(subcommand)]
+    Fs(commands::fs::FsCommand),
+    /// Reclaim storage no volume uses any more
+    Gc,
+}
+
+/// What the command failed with, and how it exits.
+pub struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl From<strata_core::Error> for Failure {
+    fn from(e: strata_core::Error) -> Self {
+        let code = match e.kind {
+            ErrorKind::InvalidInput => 2,
+            ErrorKind::NotFound => 3,
+            ErrorKind::AlreadyExists | ErrorKind::Conflict => 4,
+            ErrorKind::Unauthorized | ErrorKind::PermissionDenied => 5,
+            ErrorKind::Unavailable => 6,
+            _ => 1,
+        };
+        Failure {
+            message: e.message,
+            code,
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure {
+            message: format!("{e:#}"),
+            code: 1,
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure {
+            message: e.to_string(),
+            code: 1,
+        }
+    }
+}
+
+pub type CmdResult = Result<(), Failure>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("strata: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("strata: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> CmdResult {
+    let client = || strata_client::Client::from_env(cli.endpoint.clone(), cli.token.clone());
+    let out = output::Output { json: cli.json };
+    match cli.command {
+        Command::Server(args) => commands::server::run(args).await,
+        Command::Login(args) => commands::login::run(args, cli.endpoint, cli.token, &out).await,
+        Command::Volume(cmd) => commands::volume::run(cmd, &client()?, &out).await,
+        Command::Fs(cmd) => commands::fs::run(cmd, &client()?, &out).await,
+        Command::Gc => {
+            let report = client()?.gc().await?;
+            out.print(&report, || {
+                format!(
+                    "deleted {} blocks ({}) and {} layers",
+                    report.blocks_deleted,
+                    output::bytes(report.bytes_deleted),
+                    report.layers_deleted
+                )
+            })
+        }
+    }
+}

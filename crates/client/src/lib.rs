@@ -1,1 +1,275 @@
-//! placeholder
+//! Rust client for the strata HTTP API.
+
+pub mod config;
+
+use bytes::Bytes;
+use futures::{Stream, TryStreamExt};
+use reqwest::{Method, RequestBuilder, Response, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use strata_core::api::*;
+use strata_core::{Error, ErrorKind, Result};
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+}
+
+impl Client {
+    pub fn new(endpoint: &str, token: Option<String>) -> Result<Self> {
+        let base = Url::parse(endpoint)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "endpoint",
+                    format!("invalid endpoint {endpoint:?}: expected http://HOST:PORT"),
+                )
+            })?;
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
+        Ok(Client { http, base, token })
+    }
+
+    /// A client configured from flags, environment, login file and local defaults.
+    pub fn from_env(endpoint: Option<String>, token: Option<String>) -> Result<Self> {
+        let (endpoint, token) = config::resolve(endpoint, token);
+        Client::new(&endpoint, token)
+    }
+
+    pub fn endpoint(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// A request to `/v1/<segments...>`, each segment percent-encoded.
+    fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().push("v1").extend(segments);
+        }
+        let req = self.http.request(method, url);
+        match &self.token {
+            Some(token) => req.bearer_auth(token),
+            None => req,
+        }
+    }
+
+    async fn send(&self, req: RequestBuilder) -> Result<Response> {
+        let resp = req.send().await.map_err(|e| {
+            let why = std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| e.to_string());
+            Error::new(
+                ErrorKind::Unavailable,
+                format!("cannot reach the strata server at {}: {why}", self.base),
+            )
+        })?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status();
+        let body = resp.bytes().await.unwrap_or_default();
+        Err(match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(b) => b.error,
+            Err(_) => Error::new(
+                ErrorKind::Internal,
+                format!(
+                    "server answered {status}: {}",
+                    String::from_utf8_lossy(&body)
+                ),
+            ),
+        })
+    }
+
+    async fn json<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
+        let resp = self.send(req).await?;
+        resp.json()
+            .await
+            .map_err(|e| Error::internal(format!("unexpected answer from the server: {e}")))
+    }
+
+    async fn fs_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        volume: &str,
+        op: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.json(
+            self.request(Method::POST, &["volumes", volume, "fs", op])
+                .json(body),
+        )
+        .await
+    }
+
+    async fn fs_call<B: Serialize>(&self, volume: &str, op: &str, body: &B) -> Result<()> {
+        self.send(
+            self.request(Method::POST, &["volumes", volume, "fs", op])
+                .json(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn health(&self) -> Result<()> {
+        self.send(self.request(Method::GET, &["health"]))
+            .await
+            .map(drop)
+    }
+
+    pub async fn list_volumes(&self) -> Result<Vec<Volume>> {
+        self.json(self.request(Method::GET, &["volumes"])).await
+    }
+
+    pub async fn create_volume(&self, name: &str, exist_ok: bool) -> Result<Volume> {
+        let body = CreateVolume {
+            name: name.to_owned(),
+            exist_ok,
+        };
+        self.json(self.request(Method::POST, &["volumes"]).json(&body))
+            .await
+    }
+
+    pub async fn get_volume(&self, volume: &str) -> Result<Volume> {
+        self.json(self.request(Method::GET, &["volumes", volume]))
+            .await
+    }
+
+    pub async fn delete_volume(&self, volume: &str) -> Result<()> {
+        self.send(self.request(Method::DELETE, &["volumes", volume]))
+            .await
+            .map(drop)
+    }
+
+    pub async fn stat(&self, volume: &str, path: &str) -> Result<Stat> {
+        self.json(
+            self.request(Method::GET, &["volumes", volume, "fs", "stat"])
+                .query(&[("path", path)]),
+        )
+        .await
+    }
+
+    pub async fn list(&self, volume: &str, path: &str) -> Result<Vec<DirEntry>> {
+        self.json(
+            self.request(Method::GET, &["volumes", volume, "fs", "list"])
+                .query(&[("path", path)]),
+        )
+        .await
+    }
+
+    pub async fn mkdir(&self, volume: &str, path: &str, parents: bool) -> Result<Stat> {
+        self.fs_json(
+            volume,
+            "mkdir",
+            &Mkdir {
+                path: path.into(),
+                parents,
+                mode: None,
+            },
+        )
+        .await
+    }
+
+    /// Writes a whole file from a stream; the file changes at once when the stream ends.
+    pub async fn put<S>(&self, volume: &str, path: &str, mode: Option<u32>, body: S) -> Result<Stat>
+    where
+        S: Stream<Item = std::io::Result<Bytes>> + Send + Sync + 'static,
+    {
+        let mut query = vec![("path", path.to_owned())];
+        if let Some(mode) = mode {
+            query.push(("mode", mode.to_string()));
+        }
+        let req = self
+            .request(Method::PUT, &["volumes", volume, "fs", "content"])
+            .query(&query);
+        self.json(req.body(reqwest::Body::wrap_stream(body))).await
+    }
+
+    /// A file's size and its content as a stream.
+    pub async fn get(
+        &self,
+        volume: &str,
+        path: &str,
+    ) -> Result<(u64, impl Stream<Item = Result<Bytes>> + use<>)> {
+        let resp = self
+            .send(
+                self.request(Method::GET, &["volumes", volume, "fs", "content"])
+                    .query(&[("path", path)]),
+            )
+            .await?;
+        let size = resp.content_length().unwrap_or(0);
+        let stream = resp
+            .bytes_stream()
+            .map_err(|e| Error::new(ErrorKind::Unavailable, format!("download interrupted: {e}")));
+        Ok((size, stream))
+    }
+
+    pub async fn rename(&self, volume: &str, from: &str, to: &str, no_replace: bool) -> Result<()> {
+        self.fs_call(
+            volume,
+            "rename",
+            &Rename {
+                from: from.into(),
+                to: to.into(),
+                no_replace,
+            },
+        )
+        .await
+    }
+
+    pub async fn copy(&self, volume: &str, from: &str, to: &str) -> Result<Stat> {
+        self.fs_json(
+            volume,
+            "copy",
+            &Copy {
+                from: from.into(),
+                to: to.into(),
+            },
+        )
+        .await
+    }
+
+    pub async fn remove(&self, volume: &str, path: &str, recursive: bool) -> Result<()> {
+        self.fs_call(
+            volume,
+            "remove",
+            &Remove {
+                path: path.into(),
+                recursive,
+            },
+        )
+        .await
+    }
+
+    pub async fn symlink(&self, volume: &str, path: &str, target: &str) -> Result<Stat> {
+        self.fs_json(
+            volume,
+            "symlink",
+            &Symlink {
+                path: path.into(),
+                target: target.into(),
+            },
+        )
+        .await
+    }
+
+    pub async fn chmod(&self, volume: &str, path: &str, mode: u32) -> Result<Stat> {
+        self.fs_json(
+            volume,
+            "chmod",
+            &Chmod {
+                path: path.into(),
+                mode,
+            },
+        )
+        .await
+    }
+
+    pub async fn gc(&self) -> Result<GcReport> {
+        self.json(self.request(Method::POST, &["gc"])).await
+    }
+}

@@ -36,12 +36,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), field: None }
+        Error {
+            kind,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// An invalid value of the named input field.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::InvalidInput, message: message.into(), field: Some(field.into()) }
+        Error {
+            kind: ErrorKind::InvalidInput,
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {

@@ -21,7 +21,13 @@ impl VolumeName {
         if ok {
             Ok(VolumeName(name.to_owned()))
         } else {
-            Err(Error::invalid("name", format!("invalid volume name {:?}: {VOLUME_NAME_RULE}", shorten(name))))
+            Err(Error::invalid(
+                "name",
+                format!(
+                    "invalid volume name {:?}: {VOLUME_NAME_RULE}",
+                    shorten(name)
+                ),
+            ))
         }
     }
 
@@ -47,7 +53,9 @@ impl VolumeRef {
     pub fn parse(s: &str) -> Result<Self> {
         match Uuid::parse_str(s) {
             Ok(id) => Ok(VolumeRef::Id(id)),
-            Err(_) => VolumeName::parse(s).map(VolumeRef::Name).map_err(|e| e.with_field("volume")),
+            Err(_) => VolumeName::parse(s)
+                .map(VolumeRef::Name)
+                .map_err(|e| e.with_field("volume")),
         }
     }
 }
@@ -79,7 +87,10 @@ mod tests {
     #[test]
     fn refuses_hostile_names() {
         let long = "a".repeat(10_000);
-        for name in ["", "../../..", "a/b", "a\0b", ".hidden", "-x", "UPPER", "é", &long, "a b", "x:y", "x@y"] {
+        for name in [
+            "", "../../..", "a/b", "a\0b", ".hidden", "-x", "UPPER", "é", &long, "a b", "x:y",
+            "x@y",
+        ] {
             let err = VolumeName::parse(name).unwrap_err();
             assert_eq!(err.field.as_deref(), Some("name"));
             assert!(err.message.contains("1 to 63"), "{}", err.message);
@@ -91,8 +102,17 @@ mod tests {
     #[test]
     fn refs_are_ids_or_names() {
         let id = Uuid::new_v4();
-        assert_eq!(VolumeRef::parse(&id.to_string()).unwrap(), VolumeRef::Id(id));
-        assert!(matches!(VolumeRef::parse("data").unwrap(), VolumeRef::Name(_)));
-        assert_eq!(VolumeRef::parse("a/b").unwrap_err().field.as_deref(), Some("volume"));
+        assert_eq!(
+            VolumeRef::parse(&id.to_string()).unwrap(),
+            VolumeRef::Id(id)
+        );
+        assert!(matches!(
+            VolumeRef::parse("data").unwrap(),
+            VolumeRef::Name(_)
+        ));
+        assert_eq!(
+            VolumeRef::parse("a/b").unwrap_err().field.as_deref(),
+            Some("volume")
+        );
     }
 }

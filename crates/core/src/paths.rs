@@ -13,10 +13,16 @@ pub const PATH_MAX: usize = 4096;
 pub fn check_name(name: &[u8]) -> Result<()> {
     let shown = || shorten(&String::from_utf8_lossy(name));
     if name.is_empty() || name == b"." || name == b".." {
-        return Err(Error::invalid("name", format!("invalid file name {:?}", shown())));
+        return Err(Error::invalid(
+            "name",
+            format!("invalid file name {:?}", shown()),
+        ));
     }
     if name.contains(&0) || name.contains(&b'/') {
-        return Err(Error::invalid("name", format!("file name {:?} contains NUL or '/'", shown())));
+        return Err(Error::invalid(
+            "name",
+            format!("file name {:?} contains NUL or '/'", shown()),
+        ));
     }
     if name.len() > NAME_MAX {
         let msg = format!("file name {:?} is longer than {NAME_MAX} bytes", shown());
@@ -33,12 +39,15 @@ pub struct FsPath {
 
 impl FsPath {
     pub fn root() -> Self {
-        FsPath { components: Vec::new() }
+        FsPath {
+            components: Vec::new(),
+        }
     }
 
     /// Parses a path given by a user; `field` names the input in errors.
     pub fn parse(path: &str, field: &str) -> Result<Self> {
-        let err = |why: &str| Error::invalid(field, format!("invalid path {:?}: {why}", shorten(path)));
+        let err =
+            |why: &str| Error::invalid(field, format!("invalid path {:?}: {why}", shorten(path)));
         if path.len() > PATH_MAX {
             return Err(err(&format!("longer than {PATH_MAX} bytes")));
         }
@@ -77,7 +86,12 @@ impl FsPath {
     /// The parent directory and the last name; `None` for the root.
     pub fn split_last(&self) -> Option<(FsPath, &str)> {
         let (last, parent) = self.components.split_last()?;
-        Some((FsPath { components: parent.to_vec() }, last))
+        Some((
+            FsPath {
+                components: parent.to_vec(),
+            },
+            last,
+        ))
     }
 
     pub fn join(&self, name: &str) -> FsPath {
@@ -124,7 +138,16 @@ mod tests {
     fn refuses_hostile_paths() {
         let long_name = format!("/{}", "x".repeat(300));
         let huge = "/a".repeat(3000);
-        for bad in ["", "a/b", "/..", "/a/../..", "/../etc/passwd", "/a\0b", &long_name, &huge] {
+        for bad in [
+            "",
+            "a/b",
+            "/..",
+            "/a/../..",
+            "/../etc/passwd",
+            "/a\0b",
+            &long_name,
+            &huge,
+        ] {
             let err = p(bad).unwrap_err();
             assert_eq!(err.field.as_deref(), Some("path"), "{bad:?}");
             assert!(err.message.len() < 400);

@@ -45,7 +45,8 @@ pub trait MetaStore: Send + Sync + 'static {
     fn list_volumes(&self, org: &str) -> Result<Vec<Volume>>;
     fn delete_volume(&self, org: &str, id: Uuid) -> Result<()>;
     /// A new volume holding exactly what `source` holds now; its cost does not grow with size.
-    fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume>;
+    fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64)
+    -> Result<Volume>;
 
     // The tree of one volume.
     fn lookup(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<Stat>;
@@ -55,7 +56,13 @@ pub trait MetaStore: Send + Sync + 'static {
     fn link(&self, vol: Uuid, ino: u64, parent: u64, name: &[u8]) -> Result<Stat>;
     fn unlink(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()>;
     fn rmdir(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()>;
-    fn rename(&self, vol: Uuid, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> Result<()>;
+    fn rename(
+        &self,
+        vol: Uuid,
+        from: (u64, &[u8]),
+        to: (u64, &[u8]),
+        flags: RenameFlags,
+    ) -> Result<()>;
     fn setattr(&self, vol: Uuid, ino: u64, changes: &SetAttr) -> Result<Stat>;
 
     // File content.
@@ -63,7 +70,14 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Stores `chunks` (replacing chunks of the same index, or all chunks when `replace_all`)
     /// and sets the file's size. Every block named must have been registered with
     /// [`MetaStore::touch_block`].
-    fn write_chunks(&self, vol: Uuid, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> Result<Stat>;
+    fn write_chunks(
+        &self,
+        vol: Uuid,
+        ino: u64,
+        size: u64,
+        chunks: &[Chunk],
+        replace_all: bool,
+    ) -> Result<Stat>;
 
     // Blocks and garbage collection.
     /// Registers a block that is about to be stored (or already is), protecting it from

@@ -30,7 +30,14 @@ pub struct NewInode {
 
 impl NewInode {
     pub fn new(kind: FileKind, mode: u32) -> Self {
-        NewInode { kind, mode, uid: 0, gid: 0, rdev: 0, target: None }
+        NewInode {
+            kind,
+            mode,
+            uid: 0,
+            gid: 0,
+            rdev: 0,
+            target: None,
+        }
     }
 }
 
@@ -68,6 +75,8 @@ pub struct TokenRecord {
 }
 
 pub fn now_ns() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
 }

@@ -18,19 +18,41 @@ fn name(s: &str) -> VolumeName {
 }
 
 fn file(meta: &SqliteMeta, vol: Uuid, parent: u64, n: &str) -> u64 {
-    meta.create(vol, parent, n.as_bytes(), &NewInode::new(FileKind::File, 0o644)).unwrap().ino
+    meta.create(
+        vol,
+        parent,
+        n.as_bytes(),
+        &NewInode::new(FileKind::File, 0o644),
+    )
+    .unwrap()
+    .ino
 }
 
 fn dir(meta: &SqliteMeta, vol: Uuid, parent: u64, n: &str) -> u64 {
-    meta.create(vol, parent, n.as_bytes(), &NewInode::new(FileKind::Directory, 0o755)).unwrap().ino
+    meta.create(
+        vol,
+        parent,
+        n.as_bytes(),
+        &NewInode::new(FileKind::Directory, 0o755),
+    )
+    .unwrap()
+    .ino
 }
 
 fn names(meta: &SqliteMeta, vol: Uuid, ino: u64) -> Vec<String> {
-    meta.readdir(vol, ino).unwrap().into_iter().map(|(n, _)| String::from_utf8(n).unwrap()).collect()
+    meta.readdir(vol, ino)
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| String::from_utf8(n).unwrap())
+        .collect()
 }
 
 fn inline(idx: u64, bytes: &[u8]) -> Chunk {
-    Chunk { idx, len: bytes.len() as u64, data: ChunkData::Inline(bytes.to_vec()) }
+    Chunk {
+        idx,
+        len: bytes.len() as u64,
+        data: ChunkData::Inline(bytes.to_vec()),
+    }
 }
 
 #[test]
@@ -38,14 +60,40 @@ fn volumes_lifecycle_and_limit() {
     let (_d, meta) = open();
     let a = meta.create_volume(ORG, &name("a"), 2).unwrap();
     assert_eq!(meta.get_volume(ORG, &VolumeRef::Id(a.id)).unwrap(), a);
-    assert_eq!(meta.get_volume(ORG, &VolumeRef::Name(name("a"))).unwrap().id, a.id);
-    assert_eq!(meta.create_volume(ORG, &name("a"), 2).unwrap_err().kind, ErrorKind::AlreadyExists);
+    assert_eq!(
+        meta.get_volume(ORG, &VolumeRef::Name(name("a")))
+            .unwrap()
+            .id,
+        a.id
+    );
+    assert_eq!(
+        meta.create_volume(ORG, &name("a"), 2).unwrap_err().kind,
+        ErrorKind::AlreadyExists
+    );
     meta.create_volume(ORG, &name("b"), 2).unwrap();
-    assert_eq!(meta.create_volume(ORG, &name("c"), 2).unwrap_err().kind, ErrorKind::LimitExceeded);
-    assert_eq!(meta.get_volume("other", &VolumeRef::Id(a.id)).unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(
+        meta.create_volume(ORG, &name("c"), 2).unwrap_err().kind,
+        ErrorKind::LimitExceeded
+    );
+    assert_eq!(
+        meta.get_volume("other", &VolumeRef::Id(a.id))
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFound
+    );
     meta.delete_volume(ORG, a.id).unwrap();
-    assert_eq!(meta.list_volumes(ORG).unwrap().iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["b"]);
-    assert_eq!(meta.delete_volume(ORG, a.id).unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(
+        meta.list_volumes(ORG)
+            .unwrap()
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>(),
+        ["b"]
+    );
+    assert_eq!(
+        meta.delete_volume(ORG, a.id).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
 }
 
 #[test]
@@ -55,14 +103,37 @@ fn posix_errors() {
     let d = dir(&meta, v, ROOT_INO, "d");
     let f = file(&meta, v, d, "f");
     let kind = |r: Result<()>| r.unwrap_err().kind;
-    assert_eq!(meta.create(v, d, b"f", &NewInode::new(FileKind::File, 0o644)).unwrap_err().kind, ErrorKind::AlreadyExists);
-    assert_eq!(meta.lookup(v, f, b"x").unwrap_err().kind, ErrorKind::NotADirectory);
-    assert_eq!(meta.lookup(v, d, b"nope").unwrap_err().kind, ErrorKind::NotFound);
-    assert_eq!(kind(meta.rmdir(v, ROOT_INO, b"d")), ErrorKind::DirectoryNotEmpty);
-    assert_eq!(kind(meta.unlink(v, ROOT_INO, b"d")), ErrorKind::IsADirectory);
+    assert_eq!(
+        meta.create(v, d, b"f", &NewInode::new(FileKind::File, 0o644))
+            .unwrap_err()
+            .kind,
+        ErrorKind::AlreadyExists
+    );
+    assert_eq!(
+        meta.lookup(v, f, b"x").unwrap_err().kind,
+        ErrorKind::NotADirectory
+    );
+    assert_eq!(
+        meta.lookup(v, d, b"nope").unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        kind(meta.rmdir(v, ROOT_INO, b"d")),
+        ErrorKind::DirectoryNotEmpty
+    );
+    assert_eq!(
+        kind(meta.unlink(v, ROOT_INO, b"d")),
+        ErrorKind::IsADirectory
+    );
     assert_eq!(kind(meta.rmdir(v, d, b"f")), ErrorKind::NotADirectory);
-    assert_eq!(kind(meta.rename(v, (ROOT_INO, b"d"), (d, b"inner"), RenameFlags::default())), ErrorKind::InvalidInput);
-    assert_eq!(meta.lookup(v, ROOT_INO, b"..").unwrap_err().kind, ErrorKind::InvalidInput);
+    assert_eq!(
+        kind(meta.rename(v, (ROOT_INO, b"d"), (d, b"inner"), RenameFlags::default())),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        meta.lookup(v, ROOT_INO, b"..").unwrap_err().kind,
+        ErrorKind::InvalidInput
+    );
     assert_eq!(meta.getattr(v, ROOT_INO).unwrap().nlink, 3);
 }
 
@@ -75,10 +146,25 @@ fn rename_replaces_atomically_and_keeps_links() {
     meta.link(v, a, ROOT_INO, b"a2").unwrap();
     assert_eq!(meta.getattr(v, a).unwrap().nlink, 2);
     let no_replace = RenameFlags { no_replace: true };
-    assert_eq!(meta.rename(v, (ROOT_INO, b"a"), (ROOT_INO, b"b"), no_replace).unwrap_err().kind, ErrorKind::AlreadyExists);
-    meta.rename(v, (ROOT_INO, b"a"), (ROOT_INO, b"b"), RenameFlags::default()).unwrap();
+    assert_eq!(
+        meta.rename(v, (ROOT_INO, b"a"), (ROOT_INO, b"b"), no_replace)
+            .unwrap_err()
+            .kind,
+        ErrorKind::AlreadyExists
+    );
+    meta.rename(
+        v,
+        (ROOT_INO, b"a"),
+        (ROOT_INO, b"b"),
+        RenameFlags::default(),
+    )
+    .unwrap();
     assert_eq!(meta.lookup(v, ROOT_INO, b"b").unwrap().ino, a);
-    assert_eq!(meta.getattr(v, b).unwrap_err().kind, ErrorKind::NotFound, "replaced inode is gone");
+    assert_eq!(
+        meta.getattr(v, b).unwrap_err().kind,
+        ErrorKind::NotFound,
+        "replaced inode is gone"
+    );
     assert_eq!(names(&meta, v, ROOT_INO), ["a2", "b"]);
     let vol = meta.get_volume(ORG, &VolumeRef::Id(v)).unwrap();
     assert_eq!(vol.file_count, 1);
@@ -89,14 +175,35 @@ fn content_truncate_and_accounting() {
     let (_d, meta) = open();
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
     let f = file(&meta, v, ROOT_INO, "f");
-    meta.write_chunks(v, f, 5, &[inline(0, b"hello")], true).unwrap();
+    meta.write_chunks(v, f, 5, &[inline(0, b"hello")], true)
+        .unwrap();
     let (stat, chunks) = meta.chunks(v, f).unwrap();
     assert_eq!((stat.size, chunks), (5, vec![inline(0, b"hello")]));
-    meta.setattr(v, f, &SetAttr { size: Some(2), ..SetAttr::default() }).unwrap();
+    meta.setattr(
+        v,
+        f,
+        &SetAttr {
+            size: Some(2),
+            ..SetAttr::default()
+        },
+    )
+    .unwrap();
     assert_eq!(meta.chunks(v, f).unwrap().1, vec![inline(0, b"he")]);
-    assert_eq!(meta.get_volume(ORG, &VolumeRef::Id(v)).unwrap().used_bytes, 2);
-    let missing = Chunk { idx: 0, len: 3, data: ChunkData::Block([7; 32]) };
-    assert_eq!(meta.write_chunks(v, f, 3, &[missing.clone()], true).unwrap_err().kind, ErrorKind::Conflict);
+    assert_eq!(
+        meta.get_volume(ORG, &VolumeRef::Id(v)).unwrap().used_bytes,
+        2
+    );
+    let missing = Chunk {
+        idx: 0,
+        len: 3,
+        data: ChunkData::Block([7; 32]),
+    };
+    assert_eq!(
+        meta.write_chunks(v, f, 3, &[missing.clone()], true)
+            .unwrap_err()
+            .kind,
+        ErrorKind::Conflict
+    );
     meta.touch_block(&[7; 32], 3).unwrap();
     meta.write_chunks(v, f, 3, &[missing], true).unwrap();
 }
@@ -107,15 +214,23 @@ fn fork_isolates_both_sides() {
     let src = meta.create_volume(ORG, &name("src"), 10).unwrap().id;
     let d = dir(&meta, src, ROOT_INO, "d");
     let f = file(&meta, src, d, "f");
-    meta.write_chunks(src, f, 3, &[inline(0, b"old")], true).unwrap();
+    meta.write_chunks(src, f, 3, &[inline(0, b"old")], true)
+        .unwrap();
     let fork = meta.fork_volume(ORG, src, &name("fork"), 10).unwrap();
     assert_eq!((fork.file_count, fork.used_bytes), (2, 3));
     let fork = fork.id;
 
     // Changes in the fork: overwrite, delete, create, rename.
-    meta.write_chunks(fork, f, 3, &[inline(0, b"new")], true).unwrap();
+    meta.write_chunks(fork, f, 3, &[inline(0, b"new")], true)
+        .unwrap();
     file(&meta, fork, d, "only-in-fork");
-    meta.rename(fork, (d, b"f"), (ROOT_INO, b"moved"), RenameFlags::default()).unwrap();
+    meta.rename(
+        fork,
+        (d, b"f"),
+        (ROOT_INO, b"moved"),
+        RenameFlags::default(),
+    )
+    .unwrap();
     // Changes in the source after the fork.
     meta.unlink(src, d, b"f").unwrap();
     file(&meta, src, ROOT_INO, "only-in-src");
@@ -139,7 +254,11 @@ fn collection_frees_blocks_of_deleted_volumes_only() {
     let (_d, meta) = open();
     let keep = meta.create_volume(ORG, &name("keep"), 10).unwrap().id;
     let gone = meta.create_volume(ORG, &name("gone"), 10).unwrap().id;
-    let block = |n: u8| Chunk { idx: 0, len: 10, data: ChunkData::Block([n; 32]) };
+    let block = |n: u8| Chunk {
+        idx: 0,
+        len: 10,
+        data: ChunkData::Block([n; 32]),
+    };
     for (vol, n) in [(keep, 1), (gone, 2), (gone, 1)] {
         meta.touch_block(&[n; 32], 10).unwrap();
         let f = file(&meta, vol, ROOT_INO, &format!("f{n}"));
@@ -147,10 +266,16 @@ fn collection_frees_blocks_of_deleted_volumes_only() {
     }
     meta.delete_volume(ORG, gone).unwrap();
     assert_eq!(meta.collect_layers().unwrap(), 1);
-    assert!(meta.mark_unreferenced_blocks(0).unwrap().is_empty(), "grace period protects fresh blocks");
+    assert!(
+        meta.mark_unreferenced_blocks(0).unwrap().is_empty(),
+        "grace period protects fresh blocks"
+    );
     let marked = meta.mark_unreferenced_blocks(now_ns() + 1).unwrap();
     assert_eq!(marked, vec![([2; 32], 10)]);
-    assert_eq!(meta.touch_block(&[2; 32], 10).unwrap_err().kind, ErrorKind::Unavailable);
+    assert_eq!(
+        meta.touch_block(&[2; 32], 10).unwrap_err().kind,
+        ErrorKind::Unavailable
+    );
     meta.forget_blocks(&[[2; 32]]).unwrap();
     meta.touch_block(&[2; 32], 10).unwrap();
 }

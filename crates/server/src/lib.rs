@@ -1,1 +1,84 @@
-//! placeholder
+//! `strata server`: a stateless HTTP/JSON API over the metadata engine and the block store.
+//!
+//! The server owns authorization and every credential of the stores: clients hold only an
+//! API key. Layout: [`routes`] maps HTTP to calls, [`files`] holds path-level file semantics,
+//! [`gc`] reclaims storage, [`auth`] checks keys, [`error`] maps errors to statuses once.
+
+pub mod auth;
+pub mod error;
+mod extract;
+pub mod files;
+pub mod gc;
+pub mod routes;
+pub mod state;
+
+use anyhow::Context;
+use state::{AppState, Limits};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the server listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub volumes_per_org: u64,
+    pub gc_grace: Duration,
+    pub gc_interval: Duration,
+}
+
+/// Opens the stores under the data folder, ready to serve.
+pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data folder {}", config.data_dir.display()))?;
+    let meta = strata_meta::SqliteMeta::open(&config.data_dir.join("meta.db"))?;
+    let blocks = strata_blocks::BlockStore::local(&config.data_dir.join("blocks"))?;
+    Ok(AppState {
+        meta: Arc::new(meta),
+        blocks,
+        limits: Limits {
+            volumes_per_org: config.volumes_per_org,
+            gc_grace: config.gc_grace,
+        },
+        gc_lock: Arc::default(),
+    })
+}
+
+/// Serves until SIGTERM or SIGINT, then finishes the requests under way and returns.
+pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
+    let state = open_state(&config)?;
+    auth::bootstrap_admin(&state, &config.data_dir)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    gc::spawn_background(state.clone(), config.gc_interval);
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "strata server listening");
+    eprintln!(
+        "strata: listening on http://{addr} (data in {})",
+        config.data_dir.display()
+    );
+    axum::serve(listener, routes::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    eprintln!("strata: stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -16,7 +16,9 @@ pub fn touch(tx: &Transaction, hash: &BlockHash, size: u64) -> R<()> {
          ON CONFLICT (hash) DO UPDATE SET touched_at = excluded.touched_at WHERE state = 0",
     )?
     .execute(params![&hash[..], size as i64, now_ns()])?;
-    let state: i64 = tx.prepare_cached("SELECT state FROM blocks WHERE hash = ?1")?.query_row([&hash[..]], |r| r.get(0))?;
+    let state: i64 = tx
+        .prepare_cached("SELECT state FROM blocks WHERE hash = ?1")?
+        .query_row([&hash[..]], |r| r.get(0))?;
     if state != 0 {
         return Err(Error::new(ErrorKind::Unavailable, "block is being collected; retry").into());
     }
@@ -25,10 +27,15 @@ pub fn touch(tx: &Transaction, hash: &BlockHash, size: u64) -> R<()> {
 
 /// Deletes every layer that no volume head reaches through parent links.
 pub fn collect_layers(tx: &Transaction) -> R<u64> {
-    let parents: HashMap<i64, Option<i64>> =
-        tx.prepare("SELECT id, parent FROM layers")?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let parents: HashMap<i64, Option<i64>> = tx
+        .prepare("SELECT id, parent FROM layers")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
     let mut live = HashSet::new();
-    let heads: Vec<i64> = tx.prepare("SELECT head FROM volumes")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let heads: Vec<i64> = tx
+        .prepare("SELECT head FROM volumes")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     for head in heads {
         let mut layer = Some(head);
         while let Some(id) = layer {
@@ -38,7 +45,11 @@ pub fn collect_layers(tx: &Transaction) -> R<u64> {
             layer = parents.get(&id).copied().flatten();
         }
     }
-    let dead: Vec<i64> = parents.keys().filter(|id| !live.contains(id)).copied().collect();
+    let dead: Vec<i64> = parents
+        .keys()
+        .filter(|id| !live.contains(id))
+        .copied()
+        .collect();
     // Children first, so that no remaining layer names a deleted parent.
     let mut order = dead.clone();
     order.sort_unstable_by(|a, b| b.cmp(a));
@@ -67,7 +78,8 @@ pub fn mark_unreferenced(tx: &Transaction, cutoff: i64) -> R<Vec<(BlockHash, u64
     let mut marked = Vec::new();
     for row in rows {
         let (hash, size) = row?;
-        let hash = BlockHash::try_from(hash).map_err(|_| Error::internal("malformed block hash in registry"))?;
+        let hash = BlockHash::try_from(hash)
+            .map_err(|_| Error::internal("malformed block hash in registry"))?;
         marked.push((hash, size as u64));
     }
     Ok(marked)

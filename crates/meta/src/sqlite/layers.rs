@@ -33,15 +33,44 @@ pub(crate) struct Tree<'t> {
 const INODE_COLUMNS: &str = "layer, ino, whiteout, kind, mode, uid, gid, size, nlink, rdev, atime, mtime, ctime, parent, target";
 
 impl<'t> Tree<'t> {
-    pub fn open(tx: &'t Transaction<'t>, chains: &Mutex<HashMap<i64, Arc<[i64]>>>, id: Uuid) -> R<Self> {
+    pub fn open(
+        tx: &'t Transaction<'t>,
+        chains: &Mutex<HashMap<i64, Arc<[i64]>>>,
+        id: Uuid,
+    ) -> R<Self> {
         let row = tx
-            .prepare_cached("SELECT head, next_ino, used_bytes, file_count FROM volumes WHERE id = ?1")?
-            .query_row([id.to_string()], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?, r.get(3)?)))
+            .prepare_cached(
+                "SELECT head, next_ino, used_bytes, file_count FROM volumes WHERE id = ?1",
+            )?
+            .query_row([id.to_string()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get(2)?,
+                    r.get(3)?,
+                ))
+            })
             .optional()?;
-        let (head, next_ino, used_bytes, file_count) = row.ok_or_else(|| Error::not_found("volume not found"))?;
+        let (head, next_ino, used_bytes, file_count) =
+            row.ok_or_else(|| Error::not_found("volume not found"))?;
         let chain = chain_of(tx, chains, head)?;
-        let in_chain = format!("({})", chain.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
-        Ok(Tree { tx, id, chain, in_chain, next_ino, used_bytes, file_count })
+        let in_chain = format!(
+            "({})",
+            chain
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        Ok(Tree {
+            tx,
+            id,
+            chain,
+            in_chain,
+            next_ino,
+            used_bytes,
+            file_count,
+        })
     }
 
     pub fn head(&self) -> i64 {
@@ -49,12 +78,18 @@ impl<'t> Tree<'t> {
     }
 
     fn depth_of(&self, layer: i64) -> usize {
-        self.chain.iter().position(|&l| l == layer).unwrap_or(usize::MAX)
+        self.chain
+            .iter()
+            .position(|&l| l == layer)
+            .unwrap_or(usize::MAX)
     }
 
     /// The live inode, or `None` if absent or hidden by a whiteout.
     pub fn inode(&self, ino: u64) -> R<Option<Inode>> {
-        let sql = format!("SELECT {INODE_COLUMNS} FROM inodes WHERE ino = ?1 AND layer IN {}", self.in_chain);
+        let sql = format!(
+            "SELECT {INODE_COLUMNS} FROM inodes WHERE ino = ?1 AND layer IN {}",
+            self.in_chain
+        );
         let mut stmt = self.tx.prepare_cached(&sql)?;
         let mut best: Option<(usize, bool, Inode)> = None;
         for row in stmt.query_map([ino as i64], inode_from_row)? {
@@ -68,7 +103,8 @@ impl<'t> Tree<'t> {
     }
 
     pub fn need_inode(&self, ino: u64) -> R<Inode> {
-        self.inode(ino)?.ok_or_else(|| Fail::Fs(Error::not_found(format!("inode {ino} not found"))))
+        self.inode(ino)?
+            .ok_or_else(|| Fail::Fs(Error::not_found(format!("inode {ino} not found"))))
     }
 
     /// A directory's inode; `NotADirectory` if it is something else.
@@ -82,12 +118,19 @@ impl<'t> Tree<'t> {
 
     /// The inode an entry names, looking through `layers` (a suffix of the chain).
     fn dentry_in(&self, layers: &[i64], parent: u64, name: &[u8]) -> R<Option<u64>> {
-        let sql = format!("SELECT layer, ino FROM dentries WHERE parent = ?1 AND name = ?2 AND layer IN {}", self.in_chain);
+        let sql = format!(
+            "SELECT layer, ino FROM dentries WHERE parent = ?1 AND name = ?2 AND layer IN {}",
+            self.in_chain
+        );
         let mut stmt = self.tx.prepare_cached(&sql)?;
         let mut best: Option<(usize, u64)> = None;
-        for row in stmt.query_map(params![parent as i64, name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64)))? {
+        for row in stmt.query_map(params![parent as i64, name], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
+        })? {
             let (layer, ino) = row?;
-            let Some(depth) = layers.iter().position(|&l| l == layer) else { continue };
+            let Some(depth) = layers.iter().position(|&l| l == layer) else {
+                continue;
+            };
             if best.is_none_or(|(d, _)| depth < d) {
                 best = Some((depth, ino));
             }
@@ -101,10 +144,19 @@ impl<'t> Tree<'t> {
 
     /// All live entries of a directory, sorted by name.
     pub fn entries(&self, parent: u64) -> R<Vec<(Vec<u8>, u64)>> {
-        let sql = format!("SELECT layer, name, ino FROM dentries WHERE parent = ?1 AND layer IN {}", self.in_chain);
+        let sql = format!(
+            "SELECT layer, name, ino FROM dentries WHERE parent = ?1 AND layer IN {}",
+            self.in_chain
+        );
         let mut stmt = self.tx.prepare_cached(&sql)?;
         let mut merged: BTreeMap<Vec<u8>, (usize, u64)> = BTreeMap::new();
-        for row in stmt.query_map([parent as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?)))? {
+        for row in stmt.query_map([parent as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })? {
             let (layer, name, ino) = row?;
             let depth = self.depth_of(layer);
             let slot = merged.entry(name).or_insert((depth, ino as u64));
@@ -112,7 +164,11 @@ impl<'t> Tree<'t> {
                 *slot = (depth, ino as u64);
             }
         }
-        Ok(merged.into_iter().filter(|(_, (_, ino))| *ino != 0).map(|(name, (_, ino))| (name, ino)).collect())
+        Ok(merged
+            .into_iter()
+            .filter(|(_, (_, ino))| *ino != 0)
+            .map(|(name, (_, ino))| (name, ino))
+            .collect())
     }
 
     pub fn set_dentry(&self, parent: u64, name: &[u8], ino: u64) -> R<()> {
@@ -128,7 +184,9 @@ impl<'t> Tree<'t> {
             self.set_dentry(parent, name, 0)
         } else {
             self.tx
-                .prepare_cached("DELETE FROM dentries WHERE layer = ?1 AND parent = ?2 AND name = ?3")?
+                .prepare_cached(
+                    "DELETE FROM dentries WHERE layer = ?1 AND parent = ?2 AND name = ?3",
+                )?
                 .execute(params![self.head(), parent as i64, name])?;
             Ok(())
         }
@@ -200,15 +258,20 @@ impl<'t> Tree<'t> {
     }
 
     pub fn chunks(&self, inode: &Inode) -> R<Vec<Chunk>> {
-        let mut stmt =
-            self.tx.prepare_cached("SELECT idx, len, hash, data FROM chunks WHERE layer = ?1 AND ino = ?2 ORDER BY idx")?;
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT idx, len, hash, data FROM chunks WHERE layer = ?1 AND ino = ?2 ORDER BY idx",
+        )?;
         let rows = stmt.query_map(params![inode.layer, inode.stat.ino as i64], |r| {
             let hash: Option<Vec<u8>> = r.get(2)?;
             let data = match hash.and_then(|h| <[u8; 32]>::try_from(h).ok()) {
                 Some(h) => ChunkData::Block(h),
                 None => ChunkData::Inline(r.get::<_, Option<Vec<u8>>>(3)?.unwrap_or_default()),
             };
-            Ok(Chunk { idx: r.get::<_, i64>(0)? as u64, len: r.get::<_, i64>(1)? as u64, data })
+            Ok(Chunk {
+                idx: r.get::<_, i64>(0)? as u64,
+                len: r.get::<_, i64>(1)? as u64,
+                data,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -244,7 +307,9 @@ impl<'t> Tree<'t> {
     }
 
     pub fn remove_all_chunks(&self, ino: u64) -> R<()> {
-        self.tx.prepare_cached("DELETE FROM chunks WHERE layer = ?1 AND ino = ?2")?.execute(params![self.head(), ino as i64])?;
+        self.tx
+            .prepare_cached("DELETE FROM chunks WHERE layer = ?1 AND ino = ?2")?
+            .execute(params![self.head(), ino as i64])?;
         Ok(())
     }
 
@@ -269,17 +334,26 @@ impl<'t> Tree<'t> {
 }
 
 /// The layer chain from `head` down to the bottom layer.
-pub(crate) fn chain_of(tx: &Transaction, chains: &Mutex<HashMap<i64, Arc<[i64]>>>, head: i64) -> R<Arc<[i64]>> {
+pub(crate) fn chain_of(
+    tx: &Transaction,
+    chains: &Mutex<HashMap<i64, Arc<[i64]>>>,
+    head: i64,
+) -> R<Arc<[i64]>> {
     if let Some(chain) = chains.lock().unwrap_or_else(|p| p.into_inner()).get(&head) {
         return Ok(chain.clone());
     }
     let mut chain = vec![head];
     let mut stmt = tx.prepare_cached("SELECT parent FROM layers WHERE id = ?1")?;
-    while let Some(parent) = stmt.query_row([chain[chain.len() - 1]], |r| r.get::<_, Option<i64>>(0))? {
+    while let Some(parent) =
+        stmt.query_row([chain[chain.len() - 1]], |r| r.get::<_, Option<i64>>(0))?
+    {
         chain.push(parent);
     }
     let chain: Arc<[i64]> = chain.into();
-    chains.lock().unwrap_or_else(|p| p.into_inner()).insert(head, chain.clone());
+    chains
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(head, chain.clone());
     Ok(chain)
 }
 
@@ -298,7 +372,14 @@ fn inode_from_row(r: &Row) -> rusqlite::Result<(bool, Inode)> {
         ctime: r.get(12)?,
         target: r.get(14)?,
     };
-    Ok((r.get::<_, i64>(2)? != 0, Inode { layer: r.get(0)?, stat, parent: r.get::<_, i64>(13)? as u64 }))
+    Ok((
+        r.get::<_, i64>(2)? != 0,
+        Inode {
+            layer: r.get(0)?,
+            stat,
+            parent: r.get::<_, i64>(13)? as u64,
+        },
+    ))
 }
 
 fn kind_code(kind: FileKind) -> i64 {

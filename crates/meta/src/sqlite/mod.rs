@@ -35,7 +35,9 @@ impl From<Fail> for Error {
     fn from(f: Fail) -> Self {
         match f {
             Fail::Fs(e) => e,
-            Fail::Db(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
+            Fail::Db(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
                 Error::new(ErrorKind::Unavailable, "metadata database is busy")
             }
             Fail::Db(e) => Error::internal(format!("metadata database: {e}")),
@@ -54,12 +56,16 @@ pub struct SqliteMeta {
 impl SqliteMeta {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
-        let mut conn = Connection::open(path).map_err(|e| Error::internal(format!("open {}: {e}", path.display())))?;
+        let mut conn = Connection::open(path)
+            .map_err(|e| Error::internal(format!("open {}: {e}", path.display())))?;
         Self::configure(&mut conn).map_err(Error::from)?;
         schema::migrations()
             .to_latest(&mut conn)
             .map_err(|e| Error::internal(format!("migrate {}: {e}", path.display())))?;
-        Ok(SqliteMeta { conn: Mutex::new(conn), chains: Mutex::default() })
+        Ok(SqliteMeta {
+            conn: Mutex::new(conn),
+            chains: Mutex::default(),
+        })
     }
 
     fn configure(conn: &mut Connection) -> R<()> {
@@ -74,7 +80,9 @@ impl SqliteMeta {
     /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back otherwise.
     fn write<T>(&self, f: impl FnOnce(&Transaction) -> R<T>) -> Result<T> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Fail::from)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(Fail::from)?;
         let out = f(&tx)?;
         tx.commit().map_err(Fail::from)?;
         Ok(out)
@@ -134,7 +142,13 @@ impl MetaStore for SqliteMeta {
         self.write(|tx| volumes::delete(tx, org, id))
     }
 
-    fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume> {
+    fn fork_volume(
+        &self,
+        org: &str,
+        source: Uuid,
+        name: &VolumeName,
+        limit: u64,
+    ) -> Result<Volume> {
         self.write(|tx| volumes::fork(tx, org, source, name, limit))
     }
 
@@ -166,7 +180,13 @@ impl MetaStore for SqliteMeta {
         self.write_tree(vol, |t| ops::rmdir(t, parent, name))
     }
 
-    fn rename(&self, vol: Uuid, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> Result<()> {
+    fn rename(
+        &self,
+        vol: Uuid,
+        from: (u64, &[u8]),
+        to: (u64, &[u8]),
+        flags: RenameFlags,
+    ) -> Result<()> {
         self.write_tree(vol, |t| ops::rename(t, from, to, flags))
     }
 
@@ -178,8 +198,17 @@ impl MetaStore for SqliteMeta {
         self.read_tree(vol, |t| ops::chunks(t, ino))
     }
 
-    fn write_chunks(&self, vol: Uuid, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> Result<Stat> {
-        self.write_tree(vol, |t| ops::write_chunks(t, ino, size, chunks, replace_all))
+    fn write_chunks(
+        &self,
+        vol: Uuid,
+        ino: u64,
+        size: u64,
+        chunks: &[Chunk],
+        replace_all: bool,
+    ) -> Result<Stat> {
+        self.write_tree(vol, |t| {
+            ops::write_chunks(t, ino, size, chunks, replace_all)
+        })
     }
 
     fn touch_block(&self, hash: &BlockHash, size: u64) -> Result<()> {
@@ -189,7 +218,10 @@ impl MetaStore for SqliteMeta {
     fn collect_layers(&self) -> Result<u64> {
         let collected = self.write(blocks::collect_layers)?;
         if collected > 0 {
-            self.chains.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            self.chains
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
         }
         Ok(collected)
     }

@@ -14,8 +14,11 @@ fn fail(kind: ErrorKind, message: &str) -> super::Fail {
 /// The inode an entry names; `NotFound` if there is none.
 fn entry(tree: &Tree, parent: u64, name: &[u8]) -> R<Inode> {
     tree.need_dir(parent)?;
-    let ino = tree.dentry(parent, name)?.ok_or_else(|| fail(ErrorKind::NotFound, "no such file or directory"))?;
-    tree.inode(ino)?.ok_or_else(|| Error::internal(format!("entry names missing inode {ino}")).into())
+    let ino = tree
+        .dentry(parent, name)?
+        .ok_or_else(|| fail(ErrorKind::NotFound, "no such file or directory"))?;
+    tree.inode(ino)?
+        .ok_or_else(|| Error::internal(format!("entry names missing inode {ino}")).into())
 }
 
 /// Records a change to a directory's entries (and, for subdirectories, its link count).
@@ -47,10 +50,18 @@ pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<St
         return Err(fail(ErrorKind::AlreadyExists, "file exists"));
     }
     let target = match (new.kind, &new.target) {
-        (FileKind::Symlink, Some(t)) if !t.is_empty() && t.len() <= strata_core::paths::PATH_MAX && !t.contains('\0') => {
+        (FileKind::Symlink, Some(t))
+            if !t.is_empty() && t.len() <= strata_core::paths::PATH_MAX && !t.contains('\0') =>
+        {
             Some(t.clone())
         }
-        (FileKind::Symlink, _) => return Err(Error::invalid("target", "a symlink needs a target of 1 to 4096 bytes without NUL").into()),
+        (FileKind::Symlink, _) => {
+            return Err(Error::invalid(
+                "target",
+                "a symlink needs a target of 1 to 4096 bytes without NUL",
+            )
+            .into());
+        }
         _ => None,
     };
     let now = now_ns();
@@ -69,7 +80,11 @@ pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<St
         ctime: now,
         target,
     };
-    let mut inode = Inode { layer: tree.head(), stat, parent };
+    let mut inode = Inode {
+        layer: tree.head(),
+        stat,
+        parent,
+    };
     tree.put_inode(&mut inode)?;
     tree.set_dentry(parent, name, inode.stat.ino)?;
     touch_dir(tree, parent, if is_dir { 1 } else { 0 }, now)?;
@@ -82,7 +97,10 @@ pub fn link(tree: &Tree, ino: u64, parent: u64, name: &[u8]) -> R<Stat> {
     check_name(name)?;
     let mut inode = tree.need_inode(ino)?;
     if inode.stat.kind == FileKind::Directory {
-        return Err(fail(ErrorKind::PermissionDenied, "cannot hard-link a directory"));
+        return Err(fail(
+            ErrorKind::PermissionDenied,
+            "cannot hard-link a directory",
+        ));
     }
     tree.need_dir(parent)?;
     if tree.dentry(parent, name)?.is_some() {
@@ -237,11 +255,23 @@ fn need_file(tree: &Tree, ino: u64) -> R<Inode> {
     }
 }
 
-pub fn write_chunks(tree: &mut Tree, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> R<Stat> {
+pub fn write_chunks(
+    tree: &mut Tree,
+    ino: u64,
+    size: u64,
+    chunks: &[Chunk],
+    replace_all: bool,
+) -> R<Stat> {
     let mut inode = need_file(tree, ino)?;
     for chunk in chunks {
-        if chunk.len > strata_core::BLOCK_SIZE || chunk.idx.saturating_mul(strata_core::BLOCK_SIZE) >= size.max(1) {
-            return Err(Error::invalid("chunks", format!("chunk {} does not fit a file of {size} bytes", chunk.idx)).into());
+        if chunk.len > strata_core::BLOCK_SIZE
+            || chunk.idx.saturating_mul(strata_core::BLOCK_SIZE) >= size.max(1)
+        {
+            return Err(Error::invalid(
+                "chunks",
+                format!("chunk {} does not fit a file of {size} bytes", chunk.idx),
+            )
+            .into());
         }
         if let ChunkData::Block(hash) = &chunk.data {
             let state: Option<i64> = tree
@@ -250,7 +280,10 @@ pub fn write_chunks(tree: &mut Tree, ino: u64, size: u64, chunks: &[Chunk], repl
                 .query_row([&hash[..]], |r| r.get(0))
                 .optional()?;
             if state != Some(0) {
-                return Err(fail(ErrorKind::Conflict, "a block of this write is missing from the store; upload it again"));
+                return Err(fail(
+                    ErrorKind::Conflict,
+                    "a block of this write is missing from the store; upload it again",
+                ));
             }
         }
     }

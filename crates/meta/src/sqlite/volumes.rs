@@ -23,20 +23,32 @@ fn volume_from_row(r: &Row) -> rusqlite::Result<Volume> {
 }
 
 pub fn new_layer(tx: &Transaction, parent: Option<i64>) -> R<i64> {
-    tx.prepare_cached("INSERT INTO layers (parent, created_at) VALUES (?1, ?2)")?.execute(params![parent, now_ns()])?;
+    tx.prepare_cached("INSERT INTO layers (parent, created_at) VALUES (?1, ?2)")?
+        .execute(params![parent, now_ns()])?;
     Ok(tx.last_insert_rowid())
 }
 
 fn check_limit(tx: &Transaction, org: &str, limit: u64) -> R<()> {
-    let count: i64 = tx.prepare_cached("SELECT COUNT(*) FROM volumes WHERE org = ?1")?.query_row([org], |r| r.get(0))?;
+    let count: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM volumes WHERE org = ?1")?
+        .query_row([org], |r| r.get(0))?;
     if count as u64 >= limit {
-        let msg = format!("this organization already has {count} volumes, the most allowed ({limit}); delete one first");
+        let msg = format!(
+            "this organization already has {count} volumes, the most allowed ({limit}); delete one first"
+        );
         return Err(Error::new(ErrorKind::LimitExceeded, msg).into());
     }
     Ok(())
 }
 
-fn insert_volume(tx: &Transaction, org: &str, name: &VolumeName, head: i64, next_ino: i64, counters: (i64, i64)) -> R<Volume> {
+fn insert_volume(
+    tx: &Transaction,
+    org: &str,
+    name: &VolumeName,
+    head: i64,
+    next_ino: i64,
+    counters: (i64, i64),
+) -> R<Volume> {
     let id = Uuid::new_v4();
     let now = now_ns();
     let inserted = tx
@@ -46,8 +58,15 @@ fn insert_volume(tx: &Transaction, org: &str, name: &VolumeName, head: i64, next
         )?
         .execute(params![id.to_string(), org, name.as_str(), head, next_ino, counters.0, counters.1, now]);
     match inserted {
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-            Err(Error::new(ErrorKind::AlreadyExists, format!("volume {name} already exists")).with_field("name").into())
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("volume {name} already exists"),
+            )
+            .with_field("name")
+            .into())
         }
         other => {
             other?;
@@ -72,13 +91,19 @@ pub fn create(tx: &Transaction, org: &str, name: &VolumeName, limit: u64) -> R<V
 pub fn fork(tx: &Transaction, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> R<Volume> {
     check_limit(tx, org, limit)?;
     let (head, next_ino, used, files): (i64, i64, i64, i64) = tx
-        .prepare_cached("SELECT head, next_ino, used_bytes, file_count FROM volumes WHERE org = ?1 AND id = ?2")?
-        .query_row(params![org, source.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .prepare_cached(
+            "SELECT head, next_ino, used_bytes, file_count FROM volumes WHERE org = ?1 AND id = ?2",
+        )?
+        .query_row(params![org, source.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?
         .ok_or_else(|| Error::not_found("volume not found"))?;
-    tx.prepare_cached("UPDATE layers SET frozen = 1 WHERE id = ?1")?.execute([head])?;
+    tx.prepare_cached("UPDATE layers SET frozen = 1 WHERE id = ?1")?
+        .execute([head])?;
     let source_head = new_layer(tx, Some(head))?;
-    tx.prepare_cached("UPDATE volumes SET head = ?2 WHERE id = ?1")?.execute(params![source.to_string(), source_head])?;
+    tx.prepare_cached("UPDATE volumes SET head = ?2 WHERE id = ?1")?
+        .execute(params![source.to_string(), source_head])?;
     let fork_head = new_layer(tx, Some(head))?;
     insert_volume(tx, org, name, fork_head, next_ino, (used, files))
 }
@@ -92,7 +117,11 @@ pub fn get(tx: &Transaction, org: &str, volume: &VolumeRef) -> R<Volume> {
     tx.prepare_cached(&sql)?
         .query_row(params![org, value], volume_from_row)
         .optional()?
-        .ok_or_else(|| Error::not_found(format!("volume {value} not found")).with_field("volume").into())
+        .ok_or_else(|| {
+            Error::not_found(format!("volume {value} not found"))
+                .with_field("volume")
+                .into()
+        })
 }
 
 pub fn list(tx: &Transaction, org: &str) -> R<Vec<Volume>> {
@@ -103,7 +132,9 @@ pub fn list(tx: &Transaction, org: &str) -> R<Vec<Volume>> {
 }
 
 pub fn delete(tx: &Transaction, org: &str, id: Uuid) -> R<()> {
-    let n = tx.prepare_cached("DELETE FROM volumes WHERE org = ?1 AND id = ?2")?.execute(params![org, id.to_string()])?;
+    let n = tx
+        .prepare_cached("DELETE FROM volumes WHERE org = ?1 AND id = ?2")?
+        .execute(params![org, id.to_string()])?;
     if n == 0 {
         return Err(Error::not_found("volume not found").into());
     }
@@ -123,7 +154,13 @@ pub fn find_token(tx: &Transaction, hash: &[u8; 32]) -> R<Option<TokenRecord>> {
     let row = tx
         .prepare_cached("SELECT id, org, name, role, created_at FROM tokens WHERE hash = ?1")?
         .query_row([&hash[..]], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get(4)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get(4)?,
+            ))
         })
         .optional()?;
     Ok(row.and_then(|(id, org, name, role, created_at)| {
@@ -131,6 +168,13 @@ pub fn find_token(tx: &Transaction, hash: &[u8; 32]) -> R<Option<TokenRecord>> {
             "admin" => Role::Admin,
             _ => return None,
         };
-        Some(TokenRecord { id: Uuid::parse_str(&id).ok()?, org, name, hash: *hash, role, created_at })
+        Some(TokenRecord {
+            id: Uuid::parse_str(&id).ok()?,
+            org,
+            name,
+            hash: *hash,
+            role,
+            created_at,
+        })
     }))
 }

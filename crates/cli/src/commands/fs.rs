@@ -1,0 +1,283 @@
+use crate::output::{Output, bytes, mode, time};
+use crate::target::Target;
+use crate::{CmdResult, Failure};
+use bytes::Bytes;
+use clap::Subcommand;
+use futures::{Stream, StreamExt, TryStreamExt};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use strata_client::Client;
+use strata_core::Error;
+use strata_core::api::{DirEntry, FileKind, Stat};
+use tokio::io::AsyncWriteExt;
+use tokio_util::io::ReaderStream;
+
+#[derive(Subcommand)]
+pub enum FsCommand {
+    /// List a directory
+    Ls {
+        target: Target,
+        /// Long format: mode, links, owner, size, time
+        #[arg(short = 'l')]
+        long: bool,
+    },
+    /// Show a file's attributes
+    Stat { target: Target },
+    /// Make a directory
+    Mkdir {
+        target: Target,
+        /// Make missing parents too, and accept an existing directory
+        #[arg(short = 'p', long)]
+        parents: bool,
+    },
+    /// Upload a local file (or - for standard input) to VOLUME:/path
+    Put { local: PathBuf, target: Target },
+    /// Download VOLUME:/path to a local file (or - for standard output)
+    Get { target: Target, local: PathBuf },
+    /// Print a file
+    Cat { target: Target },
+    /// Copy a file (in one volume without moving any data)
+    Cp { from: Target, to: Target },
+    /// Rename a file or directory atomically, replacing an existing target
+    Mv { from: Target, to: Target },
+    /// Remove a file, or a directory with -r
+    Rm {
+        target: Target,
+        #[arg(short = 'r', long)]
+        recursive: bool,
+    },
+    /// Make a symbolic link: ln -s TARGET VOLUME:/link
+    Ln {
+        #[arg(short = 's', required = true)]
+        symbolic: bool,
+        link_target: String,
+        link: Target,
+    },
+    /// Change a file's permission bits (octal, e.g. 755)
+    Chmod { mode: String, target: Target },
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+fn long_line(e: &DirEntry) -> String {
+    let s = &e.stat;
+    let mut line = format!(
+        "{} {:>3} {:>5} {:>5} {:>12} {} {}",
+        mode(s),
+        s.nlink,
+        s.uid,
+        s.gid,
+        s.size,
+        time(s.mtime),
+        e.name
+    );
+    if let Some(target) = &s.target {
+        line += &format!(" -> {target}");
+    }
+    line
+}
+
+fn describe(t: &Target, s: &Stat) -> String {
+    let mut text = format!(
+        "path:   {t}\nkind:   {:?}\nmode:   {:o} ({})\nsize:   {} ({})\nlinks:  {}\nowner:  {}:{}\ninode:  {}\nmtime:  {}\nctime:  {}",
+        s.kind,
+        s.mode,
+        mode(s),
+        s.size,
+        bytes(s.size),
+        s.nlink,
+        s.uid,
+        s.gid,
+        s.ino,
+        time(s.mtime),
+        time(s.ctime)
+    );
+    if let Some(target) = &s.target {
+        text += &format!("\ntarget: {target}");
+    }
+    text
+}
+
+pub async fn run(cmd: FsCommand, client: &Client, out: &Output) -> CmdResult {
+    match cmd {
+        FsCommand::Ls { target, long } => {
+            let stat = client.stat(&target.volume, &target.path).await?;
+            let entries = if stat.kind == FileKind::Directory {
+                client.list(&target.volume, &target.path).await?
+            } else {
+                let name = target
+                    .path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                vec![DirEntry { name, stat }]
+            };
+            out.print(&entries, || {
+                let lines: Vec<String> = entries
+                    .iter()
+                    .map(|e| if long { long_line(e) } else { e.name.clone() })
+                    .collect();
+                lines.join("\n")
+            })
+        }
+        FsCommand::Stat { target } => {
+            let stat = client.stat(&target.volume, &target.path).await?;
+            out.print(&stat, || describe(&target, &stat))
+        }
+        FsCommand::Mkdir { target, parents } => {
+            let stat = client.mkdir(&target.volume, &target.path, parents).await?;
+            out.print(&stat, String::new)
+        }
+        FsCommand::Put { local, target } => {
+            let stat = put(client, &local, &target).await?;
+            out.print(&stat, String::new)
+        }
+        FsCommand::Get { target, local } => {
+            let (size, stream) = client.get(&target.volume, &target.path).await?;
+            let written = download(size, stream, &local).await?;
+            out.print(&serde_json::json!({ "bytes": written }), String::new)
+        }
+        FsCommand::Cat { target } => {
+            let (size, stream) = client.get(&target.volume, &target.path).await?;
+            download(size, stream, Path::new("-")).await?;
+            Ok(())
+        }
+        FsCommand::Cp { from, to } => {
+            let stat = if from.volume == to.volume {
+                client.copy(&from.volume, &from.path, &to.path).await?
+            } else {
+                let (_, stream) = client.get(&from.volume, &from.path).await?;
+                let stream = stream.map_err(std::io::Error::other);
+                client.put(&to.volume, &to.path, None, stream).await?
+            };
+            out.print(&stat, String::new)
+        }
+        FsCommand::Mv { from, to } => {
+            from.same_volume(&to)?;
+            client
+                .rename(&from.volume, &from.path, &to.path, false)
+                .await?;
+            Ok(())
+        }
+        FsCommand::Rm { target, recursive } => {
+            client
+                .remove(&target.volume, &target.path, recursive)
+                .await?;
+            Ok(())
+        }
+        FsCommand::Ln {
+            link_target, link, ..
+        } => {
+            let stat = client
+                .symlink(&link.volume, &link.path, &link_target)
+                .await?;
+            out.print(&stat, String::new)
+        }
+        FsCommand::Chmod { mode, target } => {
+            let bits = u32::from_str_radix(&mode, 8)
+                .ok()
+                .filter(|m| *m <= 0o7777)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "mode",
+                        format!("invalid mode {mode:?}: expected octal digits up to 7777"),
+                    )
+                })?;
+            let stat = client.chmod(&target.volume, &target.path, bits).await?;
+            out.print(&stat, String::new)
+        }
+    }
+}
+
+async fn put(client: &Client, local: &Path, target: &Target) -> Result<Stat, Failure> {
+    if local == Path::new("-") {
+        let stdin = ReaderStream::with_capacity(tokio::io::stdin(), 1 << 20);
+        return Ok(client
+            .put(&target.volume, &target.path, None, stdin)
+            .await?);
+    }
+    let file = tokio::fs::File::open(local)
+        .await
+        .map_err(|e| Failure::from(anyhow::anyhow!("{}: {e}", local.display())))?;
+    let meta = file.metadata().await?;
+    if !meta.is_file() {
+        return Err(Error::invalid(
+            "local",
+            format!("{} is not a regular file", local.display()),
+        )
+        .into());
+    }
+    let bar = progress(meta.len(), "upload");
+    let counted = bar.clone();
+    let stream =
+        ReaderStream::with_capacity(file, 1 << 20).inspect_ok(move |b| counted.inc(b.len() as u64));
+    let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+    let stat = client
+        .put(&target.volume, &target.path, Some(mode), stream)
+        .await;
+    bar.finish_and_clear();
+    Ok(stat?)
+}
+
+/// Writes a download to `local` (or standard output for `-`); a file appears only when complete.
+async fn download(
+    size: u64,
+    stream: impl Stream<Item = strata_core::Result<Bytes>>,
+    local: &Path,
+) -> Result<u64, Failure> {
+    let mut stream = std::pin::pin!(stream);
+    if local == Path::new("-") {
+        let mut stdout = tokio::io::stdout();
+        let mut written = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            stdout.write_all(&chunk).await?;
+            written += chunk.len() as u64;
+        }
+        stdout.flush().await?;
+        return Ok(written);
+    }
+    let name = local
+        .file_name()
+        .ok_or_else(|| Error::invalid("local", format!("{} names no file", local.display())))?;
+    let partial = local.with_file_name(format!(".{}.strata-partial", name.to_string_lossy()));
+    let bar = progress(size, "download");
+    let result = async {
+        let mut file = tokio::fs::File::create(&partial).await?;
+        let mut written = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            file.write_all(&chunk).await?;
+            written += chunk.len() as u64;
+            bar.set_position(written);
+        }
+        if written != size {
+            return Err(
+                Error::new(strata_core::ErrorKind::Unavailable, "download ended early").into(),
+            );
+        }
+        file.sync_all().await?;
+        tokio::fs::rename(&partial, local).await?;
+        Ok::<u64, Failure>(written)
+    }
+    .await;
+    bar.finish_and_clear();
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
+    result
+}

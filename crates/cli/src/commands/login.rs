@@ -1,0 +1,36 @@
+use crate::CmdResult;
+use crate::output::Output;
+use clap::Args;
+use strata_client::Client;
+use strata_client::config::Login;
+use strata_core::Error;
+
+#[derive(Args)]
+pub struct LoginArgs {}
+
+/// Checks the endpoint and key against the server, then saves them.
+pub async fn run(
+    _args: LoginArgs,
+    endpoint: Option<String>,
+    token: Option<String>,
+    out: &Output,
+) -> CmdResult {
+    let (Some(endpoint), Some(token)) = (endpoint, token) else {
+        return Err(Error::invalid(
+            "endpoint",
+            "strata login needs --endpoint URL and --token KEY",
+        )
+        .into());
+    };
+    let client = Client::new(&endpoint, Some(token.clone()))?;
+    client.list_volumes().await?;
+    let path = Login {
+        endpoint: Some(endpoint.clone()),
+        token: Some(token),
+    }
+    .save()?;
+    out.print(
+        &serde_json::json!({ "endpoint": endpoint, "config": path }),
+        || format!("logged in to {endpoint} (saved in {})", path.display()),
+    )
+}

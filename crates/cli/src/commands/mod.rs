@@ -1,0 +1,4 @@
+pub mod fs;
+pub mod login;
+pub mod server;
+pub mod volume;

@@ -1,0 +1,45 @@
+use crate::CmdResult;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use strata_server::{DEFAULT_LISTEN, ServerConfig};
+
+#[derive(Args)]
+pub struct ServerArgs {
+    /// Folder for metadata (meta.db), blocks and the admin key [default: $STRATA_DATA_DIR, else ~/.local/share/strata]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Most volumes one organization may have
+    #[arg(long, default_value_t = 100)]
+    max_volumes: u64,
+    /// How long an unreferenced new block is kept before collection (e.g. 1h, 30s, 0s)
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    gc_grace: Duration,
+    /// How often garbage collection runs in the background
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    gc_interval: Duration,
+}
+
+pub async fn run(args: ServerArgs) -> CmdResult {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = ServerConfig {
+        data_dir: args
+            .data_dir
+            .unwrap_or_else(strata_client::config::default_data_dir),
+        listen: args.listen,
+        volumes_per_org: args.max_volumes,
+        gc_grace: args.gc_grace,
+        gc_interval: args.gc_interval.max(Duration::from_secs(1)),
+    };
+    Ok(strata_server::run(config).await?)
+}

@@ -1,0 +1,78 @@
+use crate::CmdResult;
+use crate::output::{Output, bytes, time};
+use clap::Subcommand;
+use strata_client::Client;
+use strata_core::api::Volume;
+
+#[derive(Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume
+    Create { name: String },
+    /// Show a volume by name or id
+    Get {
+        volume: String,
+        /// Create it if it does not exist
+        #[arg(long)]
+        create: bool,
+    },
+    /// List volumes
+    List,
+    /// Delete a volume and everything in it
+    Delete { volume: String },
+}
+
+fn describe(v: &Volume) -> String {
+    format!(
+        "name:     {}\nid:       {}\nstate:    {:?}\nused:     {}\nfiles:    {}\ncreated:  {}\nupdated:  {}",
+        v.name,
+        v.id,
+        v.state,
+        bytes(v.used_bytes),
+        v.file_count,
+        time(v.created_at),
+        time(v.updated_at)
+    )
+}
+
+pub async fn run(cmd: VolumeCommand, client: &Client, out: &Output) -> CmdResult {
+    match cmd {
+        VolumeCommand::Create { name } => {
+            let v = client.create_volume(&name, false).await?;
+            out.print(&v, || describe(&v))
+        }
+        VolumeCommand::Get { volume, create } => {
+            let v = if create {
+                client.create_volume(&volume, true).await?
+            } else {
+                client.get_volume(&volume).await?
+            };
+            out.print(&v, || describe(&v))
+        }
+        VolumeCommand::List => {
+            let volumes = client.list_volumes().await?;
+            out.print(&volumes, || {
+                let mut text = format!(
+                    "{:<24} {:<36} {:>10} {:>8}  CREATED",
+                    "NAME", "ID", "USED", "FILES"
+                );
+                for v in &volumes {
+                    text += &format!(
+                        "\n{:<24} {:<36} {:>10} {:>8}  {}",
+                        v.name,
+                        v.id,
+                        bytes(v.used_bytes),
+                        v.file_count,
+                        time(v.created_at)
+                    );
+                }
+                text
+            })
+        }
+        VolumeCommand::Delete { volume } => {
+            client.delete_volume(&volume).await?;
+            out.print(&serde_json::json!({ "deleted": volume }), || {
+                format!("deleted volume {volume}")
+            })
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Where the client finds its server and its key, in order:
+//! flags or `STRATA_ENDPOINT`/`STRATA_TOKEN`, then the file written by `strata login`,
+//! then the local server's defaults (its address and its `admin.token`).
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:7878";
+
+/// The server's data folder: `$STRATA_DATA_DIR`, else the user's data folder.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STRATA_DATA_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("strata")
+}
+
+/// The file `strata login` writes.
+pub fn login_file() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STRATA_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("config.json");
+    }
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("strata")
+        .join("config.json")
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Login {
+    pub endpoint: Option<String>,
+    pub token: Option<String>,
+}
+
+impl Login {
+    pub fn load() -> Login {
+        std::fs::read(login_file())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Saves to the login file, readable by its owner only.
+    pub fn save(&self) -> std::io::Result<PathBuf> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = login_file();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)?;
+        file.write_all(&serde_json::to_vec_pretty(self)?)?;
+        Ok(path)
+    }
+}
+
+/// The endpoint and key to use, given what the command line said.
+pub fn resolve(endpoint: Option<String>, token: Option<String>) -> (String, Option<String>) {
+    let login = Login::load();
+    let endpoint = endpoint
+        .or(login.endpoint)
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
+    let token = token.or(login.token).or_else(|| {
+        let text = std::fs::read_to_string(default_data_dir().join("admin.token")).ok()?;
+        Some(text.trim().to_owned())
+    });
+    (endpoint, token)
+}

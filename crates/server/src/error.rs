@@ -1,0 +1,57 @@
+//! The one place where errors become HTTP responses.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use strata_core::api::ErrorBody;
+use strata_core::{Error, ErrorKind};
+
+/// An error on its way to the client as a status code and a JSON body.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<strata_blocks::BlockError> for ApiError {
+    fn from(e: strata_blocks::BlockError) -> Self {
+        let kind = match e {
+            strata_blocks::BlockError::Missing(_) => ErrorKind::Internal,
+            _ => ErrorKind::Unavailable,
+        };
+        ApiError(Error::new(kind, e.to_string()))
+    }
+}
+
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::PermissionDenied | ErrorKind::LimitExceeded => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::AlreadyExists
+        | ErrorKind::NotADirectory
+        | ErrorKind::IsADirectory
+        | ErrorKind::DirectoryNotEmpty
+        | ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.0.kind == ErrorKind::Internal {
+            tracing::error!(error = %self.0, "internal error");
+        }
+        (
+            status_of(self.0.kind),
+            axum::Json(ErrorBody { error: self.0 }),
+        )
+            .into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

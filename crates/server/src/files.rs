@@ -1,0 +1,363 @@
+//! Path-level file operations over the metadata engine and the block store.
+//!
+//! Uploads are cut into blocks as they stream in, at most [`UPLOADS_IN_FLIGHT`] blocks in
+//! memory at once, and the file's content is switched to the new blocks in one metadata
+//! transaction at the end: a reader sees the old content or the new, never a mix.
+
+use crate::state::AppState;
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt, TryStreamExt};
+use std::collections::VecDeque;
+use strata_core::api::{FileKind, Stat};
+use strata_core::paths::FsPath;
+use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
+use strata_meta::{Chunk, ChunkData, NewInode, ROOT_INO, RenameFlags, SetAttr};
+use uuid::Uuid;
+
+const UPLOADS_IN_FLIGHT: usize = 4;
+const READ_AHEAD: usize = 2;
+
+pub async fn stat(state: &AppState, vol: Uuid, path: &FsPath) -> Result<Stat> {
+    let names = path.components().to_vec();
+    state.meta(move |m| m.resolve(vol, &names)).await
+}
+
+/// The parent directory's inode and the last name of `path`.
+async fn parent_of<'p>(state: &AppState, vol: Uuid, path: &'p FsPath) -> Result<(u64, &'p str)> {
+    let (parent, name) = path.split_last().ok_or_else(|| {
+        Error::invalid(
+            "path",
+            "the volume root cannot be the target of this operation",
+        )
+    })?;
+    let parent = stat(state, vol, &parent)
+        .await
+        .map_err(|e| e.context(format!("parent of {path}")))?;
+    if parent.kind != FileKind::Directory {
+        return Err(Error::new(
+            ErrorKind::NotADirectory,
+            format!("parent of {path} is not a directory"),
+        ));
+    }
+    Ok((parent.ino, name))
+}
+
+pub async fn list(state: &AppState, vol: Uuid, path: &FsPath) -> Result<Vec<(String, Stat)>> {
+    let dir = stat(state, vol, path).await?;
+    let entries = state.meta(move |m| m.readdir(vol, dir.ino)).await?;
+    Ok(entries
+        .into_iter()
+        .map(|(name, stat)| (String::from_utf8_lossy(&name).into_owned(), stat))
+        .collect())
+}
+
+pub async fn mkdir(
+    state: &AppState,
+    vol: Uuid,
+    path: &FsPath,
+    parents: bool,
+    mode: u32,
+) -> Result<Stat> {
+    if !parents {
+        let (parent, name) = parent_of(state, vol, path).await?;
+        let name = name.as_bytes().to_vec();
+        return state
+            .meta(move |m| {
+                m.create(
+                    vol,
+                    parent,
+                    &name,
+                    &NewInode::new(FileKind::Directory, mode),
+                )
+            })
+            .await;
+    }
+    let names = path.components().to_vec();
+    state
+        .meta(move |m| {
+            let mut dir = m.getattr(vol, ROOT_INO)?;
+            for name in &names {
+                dir = match m.lookup(vol, dir.ino, name.as_bytes()) {
+                    Ok(found) if found.kind == FileKind::Directory => found,
+                    Ok(_) => {
+                        return Err(Error::new(
+                            ErrorKind::NotADirectory,
+                            format!("{name} exists and is not a directory"),
+                        ));
+                    }
+                    Err(e) if e.kind == ErrorKind::NotFound => {
+                        match m.create(
+                            vol,
+                            dir.ino,
+                            name.as_bytes(),
+                            &NewInode::new(FileKind::Directory, mode),
+                        ) {
+                            Err(e) if e.kind == ErrorKind::AlreadyExists => {
+                                m.lookup(vol, dir.ino, name.as_bytes())?
+                            }
+                            other => other?,
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(dir)
+        })
+        .await
+}
+
+/// Stores one block: registered in the metadata first, so collection leaves it alone.
+async fn store_block(state: AppState, idx: u64, data: Bytes) -> Result<Chunk> {
+    let len = data.len() as u64;
+    let (hash, data) = tokio::task::spawn_blocking(move || (strata_blocks::hash(&data), data))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?;
+    state.meta(move |m| m.touch_block(&hash, len)).await?;
+    state
+        .blocks
+        .put(&hash, data)
+        .await
+        .map_err(|e| Error::new(ErrorKind::Unavailable, e.to_string()))?;
+    Ok(Chunk {
+        idx,
+        len,
+        data: ChunkData::Block(hash),
+    })
+}
+
+/// Writes a whole file from a stream of bytes, creating it or replacing its content.
+pub async fn put<S, E>(
+    state: &AppState,
+    vol: Uuid,
+    path: &FsPath,
+    mode: u32,
+    body: S,
+) -> Result<Stat>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let (parent, name) = parent_of(state, vol, path).await?;
+    let name = name.as_bytes().to_vec();
+    let mut body = body.map_err(|e| Error::invalid("body", format!("upload interrupted: {e}")));
+    let mut buf = BytesMut::new();
+    let mut in_flight = VecDeque::new();
+    let mut chunks = Vec::new();
+    let mut size = 0u64;
+    let mut idx = 0u64;
+    loop {
+        let frame = body.try_next().await?;
+        let end = frame.is_none();
+        let mut frame = frame.unwrap_or_default();
+        size += frame.len() as u64;
+        while !frame.is_empty() || (end && !buf.is_empty()) {
+            let take = frame.len().min(BLOCK_SIZE as usize - buf.len());
+            buf.extend_from_slice(&frame.split_to(take));
+            if buf.len() < BLOCK_SIZE as usize && !end {
+                break;
+            }
+            let data = buf.split().freeze();
+            if idx == 0 && end && data.len() as u64 <= INLINE_MAX {
+                chunks.push(Chunk {
+                    idx,
+                    len: data.len() as u64,
+                    data: ChunkData::Inline(data.to_vec()),
+                });
+            } else {
+                if in_flight.len() == UPLOADS_IN_FLIGHT {
+                    chunks.push(join(in_flight.pop_front()).await?);
+                }
+                in_flight.push_back(tokio::spawn(store_block(state.clone(), idx, data)));
+            }
+            idx += 1;
+        }
+        if end {
+            break;
+        }
+    }
+    while let Some(task) = in_flight.pop_front() {
+        chunks.push(join(Some(task)).await?);
+    }
+    state
+        .meta(move |m| {
+            let ino = match m.lookup(vol, parent, &name) {
+                Ok(found) => found.ino,
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    m.create(vol, parent, &name, &NewInode::new(FileKind::File, mode))?
+                        .ino
+                }
+                Err(e) => return Err(e),
+            };
+            m.write_chunks(vol, ino, size, &chunks, true)
+        })
+        .await
+}
+
+async fn join(task: Option<tokio::task::JoinHandle<Result<Chunk>>>) -> Result<Chunk> {
+    let task = task.ok_or_else(|| Error::internal("no upload in flight"))?;
+    task.await
+        .map_err(|e| Error::internal(format!("upload task failed: {e}")))?
+}
+
+/// The content of a file as a stream of bytes, reading a few blocks ahead.
+pub async fn get(
+    state: &AppState,
+    vol: Uuid,
+    path: &FsPath,
+) -> Result<(u64, impl Stream<Item = Result<Bytes>> + use<>)> {
+    let file = stat(state, vol, path).await?;
+    let (stat, chunks) = state.meta(move |m| m.chunks(vol, file.ino)).await?;
+    let size = stat.size;
+    let mut by_index: std::collections::HashMap<u64, Chunk> =
+        chunks.into_iter().map(|c| (c.idx, c)).collect();
+    let blocks = state.blocks.clone();
+    let stream = futures::stream::iter(0..size.div_ceil(BLOCK_SIZE))
+        .map(move |idx| {
+            let want = (size - idx * BLOCK_SIZE).min(BLOCK_SIZE) as usize;
+            let chunk = by_index.remove(&idx);
+            let blocks = blocks.clone();
+            async move {
+                let mut data = match chunk {
+                    None => BytesMut::new(),
+                    Some(Chunk {
+                        data: ChunkData::Inline(bytes),
+                        len,
+                        ..
+                    }) => BytesMut::from(&bytes[..(len as usize).min(bytes.len())]),
+                    Some(Chunk {
+                        data: ChunkData::Block(hash),
+                        len,
+                        ..
+                    }) => {
+                        let bytes = blocks
+                            .get(&hash)
+                            .await
+                            .map_err(|e| Error::internal(e.to_string()))?;
+                        BytesMut::from(&bytes[..(len as usize).min(bytes.len())])
+                    }
+                };
+                // Holes and the gap after a shortened chunk read as zeros.
+                data.truncate(want);
+                data.resize(want, 0);
+                Ok(data.freeze())
+            }
+        })
+        .buffered(READ_AHEAD);
+    Ok((size, stream))
+}
+
+pub async fn rename(
+    state: &AppState,
+    vol: Uuid,
+    from: &FsPath,
+    to: &FsPath,
+    no_replace: bool,
+) -> Result<()> {
+    if to.starts_with(from) && to != from {
+        return Err(Error::invalid(
+            "to",
+            format!("cannot move {from} into itself"),
+        ));
+    }
+    let (from_parent, from_name) = parent_of(state, vol, from).await?;
+    let (to_parent, to_name) = parent_of(state, vol, to).await?;
+    let (from_name, to_name) = (from_name.as_bytes().to_vec(), to_name.as_bytes().to_vec());
+    let flags = RenameFlags { no_replace };
+    state
+        .meta(move |m| m.rename(vol, (from_parent, &from_name), (to_parent, &to_name), flags))
+        .await
+}
+
+/// Copies a file by sharing its blocks: no data is read or written.
+pub async fn copy(state: &AppState, vol: Uuid, from: &FsPath, to: &FsPath) -> Result<Stat> {
+    let src = stat(state, vol, from)
+        .await
+        .map_err(|e| e.with_field("from"))?;
+    if src.kind != FileKind::File {
+        return Err(Error::invalid(
+            "from",
+            format!("{from} is not a regular file; only files can be copied"),
+        ));
+    }
+    let (parent, name) = parent_of(state, vol, to).await?;
+    let name = name.as_bytes().to_vec();
+    state
+        .meta(move |m| {
+            let (src, chunks) = m.chunks(vol, src.ino)?;
+            for chunk in &chunks {
+                if let ChunkData::Block(hash) = &chunk.data {
+                    m.touch_block(hash, chunk.len)?;
+                }
+            }
+            let ino = match m.lookup(vol, parent, &name) {
+                Ok(found) if found.ino == src.ino => return Ok(found),
+                Ok(found) => found.ino,
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    m.create(vol, parent, &name, &NewInode::new(FileKind::File, src.mode))?
+                        .ino
+                }
+                Err(e) => return Err(e),
+            };
+            m.write_chunks(vol, ino, src.size, &chunks, true)
+        })
+        .await
+}
+
+pub async fn remove(state: &AppState, vol: Uuid, path: &FsPath, recursive: bool) -> Result<()> {
+    let (parent, name) = parent_of(state, vol, path).await?;
+    let name = name.as_bytes().to_vec();
+    state
+        .meta(move |m| {
+            let target = m.lookup(vol, parent, &name)?;
+            if target.kind != FileKind::Directory {
+                return m.unlink(vol, parent, &name);
+            }
+            if recursive {
+                remove_tree(m, vol, target.ino)?;
+            }
+            m.rmdir(vol, parent, &name)
+        })
+        .await
+}
+
+/// Empties a directory, depth first.
+fn remove_tree(m: &dyn strata_meta::MetaStore, vol: Uuid, dir: u64) -> Result<()> {
+    for (name, stat) in m.readdir(vol, dir)? {
+        if stat.kind == FileKind::Directory {
+            remove_tree(m, vol, stat.ino)?;
+            m.rmdir(vol, dir, &name)?;
+        } else {
+            m.unlink(vol, dir, &name)?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn symlink(state: &AppState, vol: Uuid, path: &FsPath, target: String) -> Result<Stat> {
+    let (parent, name) = parent_of(state, vol, path).await?;
+    let name = name.as_bytes().to_vec();
+    let new = NewInode {
+        target: Some(target),
+        ..NewInode::new(FileKind::Symlink, 0o777)
+    };
+    state
+        .meta(move |m| m.create(vol, parent, &name, &new))
+        .await
+}
+
+pub async fn chmod(state: &AppState, vol: Uuid, path: &FsPath, mode: u32) -> Result<Stat> {
+    if mode > 0o7777 {
+        return Err(Error::invalid(
+            "mode",
+            format!("mode {mode:o} has bits beyond 7777"),
+        ));
+    }
+    let target = stat(state, vol, path).await?;
+    let changes = SetAttr {
+        mode: Some(mode),
+        ..SetAttr::default()
+    };
+    state
+        .meta(move |m| m.setattr(vol, target.ino, &changes))
+        .await
+}

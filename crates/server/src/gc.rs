@@ -1,0 +1,55 @@
+//! Garbage collection: unreachable layers first, then the blocks nothing references.
+
+use crate::state::AppState;
+use std::time::Duration;
+use strata_core::Result;
+use strata_core::api::GcReport;
+use strata_meta::now_ns;
+
+/// One full pass. Blocks touched within `grace` are kept (uploads in flight).
+pub async fn collect(state: &AppState, grace: Duration) -> Result<GcReport> {
+    let _one_at_a_time = state.gc_lock.lock().await;
+    let layers_deleted = state.meta(|m| m.collect_layers()).await?;
+    let cutoff = now_ns() - i64::try_from(grace.as_nanos()).unwrap_or(i64::MAX);
+    let marked = state
+        .meta(move |m| m.mark_unreferenced_blocks(cutoff))
+        .await?;
+    let mut report = GcReport {
+        layers_deleted,
+        ..GcReport::default()
+    };
+    let mut deleted = Vec::with_capacity(marked.len());
+    for (hash, size) in marked {
+        match state.blocks.delete(&hash).await {
+            Ok(()) => {
+                deleted.push(hash);
+                report.blocks_deleted += 1;
+                report.bytes_deleted += size;
+            }
+            // Left marked: the next pass tries again.
+            Err(e) => {
+                tracing::warn!(block = %strata_blocks::to_hex(&hash), "cannot delete block: {e}")
+            }
+        }
+    }
+    state.meta(move |m| m.forget_blocks(&deleted)).await?;
+    Ok(report)
+}
+
+/// Runs a pass every `interval` until the process ends.
+pub fn spawn_background(state: AppState, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            match collect(&state, state.limits.gc_grace).await {
+                Ok(report) if report.blocks_deleted > 0 || report.layers_deleted > 0 => {
+                    tracing::info!(?report, "garbage collected")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("garbage collection failed: {e}"),
+            }
+        }
+    });
+}

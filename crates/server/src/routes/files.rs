@@ -1,0 +1,171 @@
+use super::volume_id;
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::extract::{Json, Query};
+use crate::files;
+use crate::state::AppState;
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use strata_core::api::{Chmod, Copy, DirEntry, Mkdir, Remove, Rename, Stat, Symlink};
+use strata_core::paths::FsPath;
+use uuid::Uuid;
+
+type Out<T> = ApiResult<axum::Json<T>>;
+
+#[derive(Deserialize)]
+pub struct PathQuery {
+    path: String,
+    mode: Option<u32>,
+}
+
+/// The volume named in the URL and the caller's organization.
+async fn vol(state: &AppState, caller: &Caller, volume: &str) -> ApiResult<Uuid> {
+    volume_id(state, &caller.org, volume).await
+}
+
+pub async fn stat(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Query(q): Query<PathQuery>,
+) -> Out<Stat> {
+    let path = FsPath::parse(&q.path, "path")?;
+    Ok(axum::Json(
+        files::stat(&s, vol(&s, &c, &v).await?, &path).await?,
+    ))
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Query(q): Query<PathQuery>,
+) -> Out<Vec<DirEntry>> {
+    let path = FsPath::parse(&q.path, "path")?;
+    let entries = files::list(&s, vol(&s, &c, &v).await?, &path).await?;
+    Ok(axum::Json(
+        entries
+            .into_iter()
+            .map(|(name, stat)| DirEntry { name, stat })
+            .collect(),
+    ))
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Query(q): Query<PathQuery>,
+) -> ApiResult<Response> {
+    let path = FsPath::parse(&q.path, "path")?;
+    let (size, stream) = files::get(&s, vol(&s, &c, &v).await?, &path).await?;
+    let headers = [
+        (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+        (header::CONTENT_LENGTH, size.to_string()),
+    ];
+    Ok((headers, Body::from_stream(stream)).into_response())
+}
+
+pub async fn put(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Query(q): Query<PathQuery>,
+    body: Body,
+) -> Out<Stat> {
+    let path = FsPath::parse(&q.path, "path")?;
+    let mode = q.mode.unwrap_or(0o644);
+    if mode > 0o7777 {
+        return Err(strata_core::Error::invalid(
+            "mode",
+            format!("mode {mode:o} has bits beyond 7777"),
+        )
+        .into());
+    }
+    let id = vol(&s, &c, &v).await?;
+    Ok(axum::Json(
+        files::put(&s, id, &path, mode, body.into_data_stream()).await?,
+    ))
+}
+
+pub async fn mkdir(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Json(r): Json<Mkdir>,
+) -> Out<Stat> {
+    let path = FsPath::parse(&r.path, "path")?;
+    let mode = r.mode.unwrap_or(0o755);
+    if mode > 0o7777 {
+        return Err(strata_core::Error::invalid(
+            "mode",
+            format!("mode {mode:o} has bits beyond 7777"),
+        )
+        .into());
+    }
+    Ok(axum::Json(
+        files::mkdir(&s, vol(&s, &c, &v).await?, &path, r.parents, mode).await?,
+    ))
+}
+
+pub async fn rename(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Json(r): Json<Rename>,
+) -> ApiResult<StatusCode> {
+    let (from, to) = (FsPath::parse(&r.from, "from")?, FsPath::parse(&r.to, "to")?);
+    files::rename(&s, vol(&s, &c, &v).await?, &from, &to, r.no_replace).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn copy(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Json(r): Json<Copy>,
+) -> Out<Stat> {
+    let (from, to) = (FsPath::parse(&r.from, "from")?, FsPath::parse(&r.to, "to")?);
+    Ok(axum::Json(
+        files::copy(&s, vol(&s, &c, &v).await?, &from, &to).await?,
+    ))
+}
+
+pub async fn remove(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Json(r): Json<Remove>,
+) -> ApiResult<StatusCode> {
+    let path = FsPath::parse(&r.path, "path")?;
+    files::remove(&s, vol(&s, &c, &v).await?, &path, r.recursive).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn symlink(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Json(r): Json<Symlink>,
+) -> Out<Stat> {
+    let path = FsPath::parse(&r.path, "path")?;
+    Ok(axum::Json(
+        files::symlink(&s, vol(&s, &c, &v).await?, &path, r.target).await?,
+    ))
+}
+
+pub async fn chmod(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Json(r): Json<Chmod>,
+) -> Out<Stat> {
+    let path = FsPath::parse(&r.path, "path")?;
+    Ok(axum::Json(
+        files::chmod(&s, vol(&s, &c, &v).await?, &path, r.mode).await?,
+    ))
+}

@@ -1,0 +1,36 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+use strata_blocks::BlockStore;
+use strata_core::{Error, Result};
+use strata_meta::MetaStore;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub meta: Arc<dyn MetaStore>,
+    pub blocks: BlockStore,
+    pub limits: Limits,
+    /// One garbage collection pass at a time.
+    pub gc_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub volumes_per_org: u64,
+    /// How long a stored block is safe from collection before anything references it.
+    pub gc_grace: Duration,
+}
+
+impl AppState {
+    /// Runs a metadata call off the async workers (the engine blocks on its database).
+    pub async fn meta<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn MetaStore) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let meta = self.meta.clone();
+        tokio::task::spawn_blocking(move || f(&*meta))
+            .await
+            .map_err(|e| Error::internal(format!("metadata task failed: {e}")))?
+    }
+}
