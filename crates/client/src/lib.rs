@@ -8,6 +8,7 @@ use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use strata_core::api::*;
+use strata_core::names::VolumeRef;
 use strata_core::{Error, ErrorKind, Result};
 
 #[derive(Debug, Clone)]
@@ -44,6 +45,19 @@ impl Client {
 
     pub fn endpoint(&self) -> &str {
         self.base.as_str()
+    }
+
+    /// A request about one volume, refused here if `volume` cannot name one.
+    fn volume_request(
+        &self,
+        method: Method,
+        volume: &str,
+        rest: &[&str],
+    ) -> Result<RequestBuilder> {
+        VolumeRef::parse(volume)?;
+        let mut segments = vec!["volumes", volume];
+        segments.extend_from_slice(rest);
+        Ok(self.request(method, &segments))
     }
 
     /// A request to `/v1/<segments...>`, each segment percent-encoded.
@@ -100,7 +114,7 @@ impl Client {
         body: &B,
     ) -> Result<T> {
         self.json(
-            self.request(Method::POST, &["volumes", volume, "fs", op])
+            self.volume_request(Method::POST, volume, &["fs", op])?
                 .json(body),
         )
         .await
@@ -108,7 +122,7 @@ impl Client {
 
     async fn fs_call<B: Serialize>(&self, volume: &str, op: &str, body: &B) -> Result<()> {
         self.send(
-            self.request(Method::POST, &["volumes", volume, "fs", op])
+            self.volume_request(Method::POST, volume, &["fs", op])?
                 .json(body),
         )
         .await
@@ -135,19 +149,19 @@ impl Client {
     }
 
     pub async fn get_volume(&self, volume: &str) -> Result<Volume> {
-        self.json(self.request(Method::GET, &["volumes", volume]))
+        self.json(self.volume_request(Method::GET, volume, &[])?)
             .await
     }
 
     pub async fn delete_volume(&self, volume: &str) -> Result<()> {
-        self.send(self.request(Method::DELETE, &["volumes", volume]))
+        self.send(self.volume_request(Method::DELETE, volume, &[])?)
             .await
             .map(drop)
     }
 
     pub async fn stat(&self, volume: &str, path: &str) -> Result<Stat> {
         self.json(
-            self.request(Method::GET, &["volumes", volume, "fs", "stat"])
+            self.volume_request(Method::GET, volume, &["fs", "stat"])?
                 .query(&[("path", path)]),
         )
         .await
@@ -155,7 +169,7 @@ impl Client {
 
     pub async fn list(&self, volume: &str, path: &str) -> Result<Vec<DirEntry>> {
         self.json(
-            self.request(Method::GET, &["volumes", volume, "fs", "list"])
+            self.volume_request(Method::GET, volume, &["fs", "list"])?
                 .query(&[("path", path)]),
         )
         .await
@@ -184,7 +198,7 @@ impl Client {
             query.push(("mode", mode.to_string()));
         }
         let req = self
-            .request(Method::PUT, &["volumes", volume, "fs", "content"])
+            .volume_request(Method::PUT, volume, &["fs", "content"])?
             .query(&query);
         self.json(req.body(reqwest::Body::wrap_stream(body))).await
     }
@@ -197,7 +211,7 @@ impl Client {
     ) -> Result<(u64, impl Stream<Item = Result<Bytes>> + use<>)> {
         let resp = self
             .send(
-                self.request(Method::GET, &["volumes", volume, "fs", "content"])
+                self.volume_request(Method::GET, volume, &["fs", "content"])?
                     .query(&[("path", path)]),
             )
             .await?;

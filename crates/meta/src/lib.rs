@@ -11,8 +11,8 @@
 //! layer that holds the inode: changing an inode held only by a frozen layer first copies
 //! that inode (not the tree) up into the head.
 //!
-//! File content is a list of chunks: chunk `i` covers bytes `[i * BLOCK_SIZE, i * BLOCK_SIZE
-//! + len)` and is either a content-addressed block in the object store or, for small files,
+//! File content is a list of chunks: chunk `i` covers `len` bytes from `i * BLOCK_SIZE`
+//! and is either a content-addressed block in the object store or, for small files,
 //! bytes inline in the metadata. Missing chunks read as zeros (sparse files).
 //!
 //! Blocks are reclaimed by mark-and-sweep, see [`MetaStore::mark_unreferenced_blocks`].

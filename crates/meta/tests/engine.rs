@@ -199,7 +199,7 @@ fn content_truncate_and_accounting() {
         data: ChunkData::Block([7; 32]),
     };
     assert_eq!(
-        meta.write_chunks(v, f, 3, &[missing.clone()], true)
+        meta.write_chunks(v, f, 3, std::slice::from_ref(&missing), true)
             .unwrap_err()
             .kind,
         ErrorKind::Conflict

@@ -295,7 +295,7 @@ impl<'t> Tree<'t> {
         self.tx
             .prepare_cached("DELETE FROM chunks WHERE layer = ?1 AND ino = ?2 AND idx >= ?3")?
             .execute(params![head, ino, size.div_ceil(bs) as i64])?;
-        if size % bs != 0 {
+        if !size.is_multiple_of(bs) {
             self.tx
                 .prepare_cached(
                     "UPDATE chunks SET len = MIN(len, ?4), data = CASE WHEN data IS NULL THEN NULL ELSE substr(data, 1, ?4) END

@@ -1,0 +1,198 @@
+//! A real `strata server` process on a temporary data folder, and the CLI pointed at it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_strata");
+
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub endpoint: String,
+    child: Option<Child>,
+    extra: Vec<String>,
+}
+
+impl Server {
+    pub fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut server = Server {
+            dir,
+            endpoint: String::new(),
+            child: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        server.launch("127.0.0.1:0");
+        server
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Starts the process and waits for the line that says where it listens.
+    fn launch(&mut self, listen: &str) {
+        let mut child = Command::new(BIN)
+            .args(["server", "--listen", listen, "--data-dir"])
+            .arg(self.data_dir())
+            .args(&self.extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let endpoint = loop {
+            let line = lines
+                .next()
+                .expect("server exited before listening")
+                .unwrap();
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        self.endpoint = endpoint;
+        self.child = Some(child);
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.data_dir().join("admin.token"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    /// Runs `strata ARGS...` against this server.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with_input(args, None)
+    }
+
+    pub fn cli_with_input(&self, args: &[&str], input: Option<&Path>) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env("STRATA_ENDPOINT", &self.endpoint)
+            .env("STRATA_TOKEN", self.token())
+            .env("STRATA_CONFIG_DIR", self.dir.path().join("config"))
+            .env("STRATA_DATA_DIR", self.dir.path().join("no-local-server"));
+        if let Some(input) = input {
+            cmd.stdin(std::fs::File::open(input).unwrap());
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Runs the CLI and expects success; returns standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "strata {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs the CLI and expects failure; returns the exit code and standard error.
+    pub fn fails(&self, args: &[&str]) -> (i32, String) {
+        let out = self.cli(args);
+        assert!(!out.status.success(), "strata {args:?} should have failed");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    pub fn client(&self) -> strata_client::Client {
+        strata_client::Client::new(&self.endpoint, Some(self.token())).unwrap()
+    }
+
+    /// Sends a signal and waits for the process to end; returns its exit status.
+    pub fn stop(&mut self, signal: i32) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        child.wait().unwrap()
+    }
+
+    /// Starts the server again on the same data folder and address.
+    pub fn restart(&mut self) {
+        let listen = self.endpoint.trim_start_matches("http://").to_owned();
+        self.launch(&listen);
+    }
+
+    /// Peak resident memory of the server so far, in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Files and their total size in the block folder.
+    pub fn store_usage(&self) -> (usize, u64) {
+        fn walk(dir: &Path, acc: &mut (usize, u64)) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let meta = e.metadata().unwrap();
+                if meta.is_dir() {
+                    walk(&e.path(), acc);
+                } else {
+                    acc.0 += 1;
+                    acc.1 += meta.len();
+                }
+            }
+        }
+        let mut acc = (0, 0);
+        walk(&self.data_dir().join("blocks"), &mut acc);
+        acc
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A file of `len` deterministic pseudo-random bytes; returns its path and BLAKE3 hash.
+pub fn random_file(dir: &Path, name: &str, len: u64, seed: u64) -> (PathBuf, String) {
+    use std::io::Write;
+    let path = dir.join(name);
+    let mut xof = blake3::Hasher::new()
+        .update(&seed.to_le_bytes())
+        .finalize_xof();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        xof.fill(&mut buf[..n]);
+        out.write_all(&buf[..n]).unwrap();
+        hasher.update(&buf[..n]);
+        left -= n as u64;
+    }
+    out.flush().unwrap();
+    (path, hasher.finalize().to_hex().to_string())
+}
+
+pub fn hash_file(path: &Path) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_reader(std::fs::File::open(path).unwrap())
+        .unwrap();
+    hasher.finalize().to_hex().to_string()
+}

@@ -1,0 +1,148 @@
+//! The `fs` verbs and large-file streaming against a real server process.
+
+mod common;
+use common::{Server, hash_file, random_file};
+
+#[test]
+fn fs_verbs() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("hello.txt");
+    std::fs::write(&local, b"hello strata\n").unwrap();
+
+    server.ok(&["fs", "mkdir", "-p", "v:/a/b/c"]);
+    server.ok(&["fs", "mkdir", "-p", "v:/a/b/c"]);
+    assert_eq!(server.fails(&["fs", "mkdir", "v:/a/b"]).0, 4);
+    assert_eq!(server.fails(&["fs", "mkdir", "v:/x/y"]).0, 3);
+    server.ok(&["fs", "put", local.to_str().unwrap(), "v:/a/hello.txt"]);
+    assert_eq!(
+        server.ok(&["fs", "cat", "v:/a/hello.txt"]),
+        "hello strata\n"
+    );
+
+    let stat = server.json(&["fs", "stat", "v:/a/hello.txt"]);
+    assert_eq!(
+        (stat["kind"].as_str(), stat["size"].as_u64()),
+        (Some("file"), Some(13))
+    );
+    assert_eq!(server.ok(&["fs", "ls", "v:/a"]), "b\nhello.txt\n");
+    let long = server.ok(&["fs", "ls", "-l", "v:/a"]);
+    assert!(
+        long.contains("drwxr-xr-x") && long.contains("-rw-r--r--"),
+        "{long}"
+    );
+
+    server.ok(&["fs", "cp", "v:/a/hello.txt", "v:/copy.txt"]);
+    assert_eq!(server.ok(&["fs", "cat", "v:/copy.txt"]), "hello strata\n");
+    server.ok(&["fs", "mv", "v:/copy.txt", "v:/a/b/moved.txt"]);
+    assert_eq!(server.fails(&["fs", "stat", "v:/copy.txt"]).0, 3);
+    // mv replaces an existing file, and moves whole directories.
+    server.ok(&["fs", "mv", "v:/a/b/moved.txt", "v:/a/hello.txt"]);
+    server.ok(&["fs", "mv", "v:/a/b", "v:/b2"]);
+    assert_eq!(server.ok(&["fs", "ls", "v:/b2"]), "c\n");
+    let (_, err) = server.fails(&["fs", "mv", "v:/a", "v:/a/inside"]);
+    assert!(err.contains("into itself"), "{err}");
+
+    server.ok(&["fs", "ln", "-s", "/a/hello.txt", "v:/link"]);
+    assert_eq!(
+        server.json(&["fs", "stat", "v:/link"])["target"],
+        "/a/hello.txt"
+    );
+    server.ok(&["fs", "chmod", "600", "v:/a/hello.txt"]);
+    assert_eq!(
+        server.json(&["fs", "stat", "v:/a/hello.txt"])["mode"],
+        0o600
+    );
+    assert_eq!(server.fails(&["fs", "chmod", "99", "v:/a/hello.txt"]).0, 2);
+
+    let (_, err) = server.fails(&["fs", "rm", "v:/a"]);
+    assert!(err.contains("not empty"), "{err}");
+    let (_, err) = server.fails(&["fs", "ls", "v:/a/hello.txt/x"]);
+    assert!(err.contains("not a directory"), "{err}");
+    server.ok(&["fs", "rm", "-r", "v:/a"]);
+    server.ok(&["fs", "rm", "v:/link"]);
+    assert_eq!(server.ok(&["fs", "ls", "v:/"]), "b2\n");
+    let vol = server.json(&["volume", "get", "v"]);
+    assert_eq!(
+        (vol["file_count"].as_u64(), vol["used_bytes"].as_u64()),
+        (Some(2), Some(0))
+    );
+}
+
+#[test]
+fn stdin_and_stdout() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (src, hash) = random_file(dir.path(), "src", 5 << 20, 9);
+    let out = server.cli_with_input(&["fs", "put", "-", "v:/piped"], Some(&src));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = server.cli(&["fs", "get", "v:/piped", "-"]);
+    assert!(got.status.success());
+    assert_eq!(blake3::hash(&got.stdout).to_hex().to_string(), hash);
+}
+
+#[test]
+fn large_file_round_trip_survives_sigkill() {
+    let mut server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (src, hash) = random_file(dir.path(), "big", 200 << 20, 7);
+    let rss_before = server.peak_rss_kib();
+    server.ok(&["fs", "put", src.to_str().unwrap(), "v:/big.bin"]);
+    let back = dir.path().join("back");
+    server.ok(&["fs", "get", "v:/big.bin", back.to_str().unwrap()]);
+    assert_eq!(hash_file(&back), hash);
+    let rss_after = server.peak_rss_kib();
+    eprintln!(
+        "server peak RSS: {rss_before} KiB before, {rss_after} KiB after streaming 200 MiB each way"
+    );
+    assert!(
+        rss_after < 120 * 1024,
+        "server peak RSS {rss_after} KiB while streaming 200 MiB"
+    );
+
+    server.stop(libc::SIGKILL);
+    server.restart();
+    std::fs::remove_file(&back).unwrap();
+    server.ok(&["fs", "get", "v:/big.bin", back.to_str().unwrap()]);
+    assert_eq!(hash_file(&back), hash);
+    assert_eq!(
+        server.json(&["fs", "stat", "v:/big.bin"])["size"],
+        200u64 << 20
+    );
+}
+
+#[test]
+fn identical_files_are_stored_once() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (src, _) = random_file(dir.path(), "f", 50 << 20, 3);
+    server.ok(&["fs", "put", src.to_str().unwrap(), "v:/one"]);
+    let once = server.store_usage();
+    server.ok(&["fs", "put", src.to_str().unwrap(), "v:/two"]);
+    server.ok(&["fs", "cp", "v:/one", "v:/three"]);
+    let after = server.store_usage();
+    eprintln!("store after one copy: {once:?}; after three: {after:?}");
+    assert_eq!(once, (13, 50 << 20));
+    assert_eq!(after, once);
+}
+
+#[test]
+fn small_files_stay_in_metadata() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (small, hash) = random_file(dir.path(), "small", 64 << 10, 5);
+    server.ok(&["fs", "put", small.to_str().unwrap(), "v:/small"]);
+    assert_eq!(server.store_usage().0, 0);
+    let back = dir.path().join("back");
+    server.ok(&["fs", "get", "v:/small", back.to_str().unwrap()]);
+    assert_eq!(hash_file(&back), hash);
+}

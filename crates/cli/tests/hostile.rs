@@ -1,0 +1,272 @@
+//! Hostile input is refused with a 4xx and a JSON body naming the field, and changes nothing.
+
+mod common;
+use common::Server;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    fn new(server: &Server) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: format!("{}/v1", server.endpoint),
+            token: server.token(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Asserts a 400 whose body names `field`.
+fn refused(result: (StatusCode, Value), field: &str) {
+    let (status, body) = result;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["kind"], "invalid_input", "{body}");
+    assert_eq!(body["error"]["field"], field, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().len() < 500,
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn hostile_volume_names() {
+    let server = Server::start(&[]);
+    let api = Api::new(&server);
+    api.call(
+        reqwest::Method::POST,
+        "/volumes",
+        Some(json!({"name": "good"})),
+    )
+    .await;
+    let long = "a".repeat(10_000);
+    for name in [
+        "../../..",
+        "a/b",
+        "",
+        &long,
+        "nul\0name",
+        "..",
+        "Ünïcode",
+        "-dash",
+    ] {
+        refused(
+            api.call(
+                reqwest::Method::POST,
+                "/volumes",
+                Some(json!({ "name": name })),
+            )
+            .await,
+            "name",
+        );
+    }
+    // Through the URL: each value arrives percent-encoded as one path segment.
+    let client = server.client();
+    for name in ["..", "a/b", "nul\0x", &long] {
+        let err = client.get_volume(name).await.unwrap_err();
+        assert_eq!(
+            (err.kind, err.field.as_deref()),
+            (strata_core::ErrorKind::InvalidInput, Some("volume")),
+            "{name:?}"
+        );
+    }
+    // Straight to the server, percent-encoded past any client-side check.
+    for raw in ["a%2Fb", "nul%00x", "%C3%9C"] {
+        refused(
+            api.call(reqwest::Method::GET, &format!("/volumes/{raw}"), None)
+                .await,
+            "volume",
+        );
+        refused(
+            api.call(reqwest::Method::DELETE, &format!("/volumes/{raw}"), None)
+                .await,
+            "volume",
+        );
+    }
+    let (_, list) = api.call(reqwest::Method::GET, "/volumes", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    // The CLI says what the rule is and exits non-zero.
+    let (code, err) = server.fails(&["volume", "create", "../../.."]);
+    assert_eq!(code, 2);
+    assert!(err.contains("1 to 63 characters"), "{err}");
+}
+
+#[tokio::test]
+async fn hostile_paths() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    server.ok(&["fs", "mkdir", "v:/dir"]);
+    let client = server.client();
+    let before = server.ok(&["--json", "fs", "ls", "v:/"]);
+    let long_name = format!("/{}", "n".repeat(300));
+    let huge = "/a".repeat(5000);
+    for path in [
+        "/../etc/passwd",
+        "/dir/../../x",
+        "/a\0b",
+        &long_name,
+        &huge,
+        "relative",
+        "",
+    ] {
+        let err = client.stat("v", path).await.unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("path"), "{path:?}: {err:?}");
+        let err = client.mkdir("v", path, true).await.unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("path"), "{path:?}: {err:?}");
+        let body =
+            futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"data"))]);
+        let err = client.put("v", path, None, body).await.unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("path"), "{path:?}: {err:?}");
+        let err = client.rename("v", "/dir", path, false).await.unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("to"), "{path:?}: {err:?}");
+    }
+    let err = client
+        .put("v", "/", None, futures::stream::empty())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, strata_core::ErrorKind::InvalidInput);
+    assert_eq!(
+        server.ok(&["--json", "fs", "ls", "v:/"]),
+        before,
+        "nothing changed"
+    );
+    assert_eq!(server.store_usage().0, 0);
+    let (code, err) = server.fails(&["fs", "ls", "v:/../.."]);
+    assert_eq!(code, 2);
+    assert!(err.contains("above the volume root"), "{err}");
+}
+
+#[tokio::test]
+async fn malformed_requests() {
+    let server = Server::start(&[]);
+    let api = Api::new(&server);
+    let post_raw = |body: &'static str, content_type: &'static str| {
+        api.http
+            .post(format!("{}/volumes", api.base))
+            .bearer_auth(&api.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    for (body, ctype) in [
+        ("{\"name\":", "application/json"),
+        ("[]", "application/json"),
+        ("{}", "application/json"),
+        ("{\"name\":\"x\"}", "text/plain"),
+    ] {
+        let resp = post_raw(body, ctype).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
+        let json: Value = resp.json().await.unwrap();
+        assert_eq!(json["error"]["field"], "body", "{json}");
+    }
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            "/volumes/nope/fs/mkdir",
+            Some(json!({"path": "/x"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::NOT_FOUND, Some("volume")),
+        "{body}"
+    );
+    api.call(
+        reqwest::Method::POST,
+        "/volumes",
+        Some(json!({"name": "v"})),
+    )
+    .await;
+    refused(
+        api.call(
+            reqwest::Method::POST,
+            "/volumes/v/fs/mkdir",
+            Some(json!({"path": "/x", "mode": 99999})),
+        )
+        .await,
+        "mode",
+    );
+    refused(
+        api.call(reqwest::Method::GET, "/volumes/v/fs/stat", None)
+            .await,
+        "query",
+    );
+    let (status, body) = api
+        .call(reqwest::Method::GET, "/no/such/endpoint", None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["kind"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (_, list) = api.call(reqwest::Method::GET, "/volumes", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn tokens_are_required() {
+    let server = Server::start(&[]);
+    let url = format!("{}/v1/volumes", server.endpoint);
+    let http = reqwest::Client::new();
+    let unknown = format!("stk_{}", "0".repeat(64));
+    let huge = "x".repeat(10_000);
+    for token in [
+        None,
+        Some("wrong"),
+        Some(unknown.as_str()),
+        Some(huge.as_str()),
+        Some("stk_gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg"),
+    ] {
+        let mut req = http.get(&url);
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["kind"], "unauthorized");
+    }
+    assert_eq!(
+        http.get(format!("{}/v1/health", server.endpoint))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let out = std::process::Command::new(common::BIN)
+        .args([
+            "--endpoint",
+            &server.endpoint,
+            "--token",
+            &unknown,
+            "volume",
+            "list",
+        ])
+        .env("STRATA_CONFIG_DIR", server.dir.path().join("cfg"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown API key"));
+}

@@ -1,0 +1,111 @@
+//! Volume lifecycle through the CLI against a real server process.
+
+mod common;
+use common::Server;
+
+#[test]
+fn volume_lifecycle() {
+    let server = Server::start(&[]);
+    let created = server.json(&["volume", "create", "data"]);
+    assert_eq!(created["name"], "data");
+    assert_eq!(created["state"], "ready");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    assert_eq!(server.json(&["volume", "get", "data"])["id"], id.as_str());
+    assert_eq!(server.json(&["volume", "get", &id])["name"], "data");
+    let (code, err) = server.fails(&["volume", "create", "data"]);
+    assert_eq!(code, 4);
+    assert!(err.contains("already exists"), "{err}");
+
+    // get --create returns the existing volume, or a new ready one.
+    assert_eq!(
+        server.json(&["volume", "get", "data", "--create"])["id"],
+        id.as_str()
+    );
+    let fresh = server.json(&["volume", "get", "fresh", "--create"]);
+    assert_eq!(
+        (fresh["name"].as_str(), fresh["state"].as_str()),
+        (Some("fresh"), Some("ready"))
+    );
+    let (code, err) = server.fails(&["volume", "get", "missing"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("not found"), "{err}");
+
+    let names: Vec<String> = server
+        .json(&["volume", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["data", "fresh"]);
+    let table = server.ok(&["volume", "list"]);
+    assert!(table.contains("data") && table.contains(&id), "{table}");
+
+    server.ok(&["volume", "delete", "data"]);
+    assert_eq!(server.fails(&["volume", "get", "data"]).0, 3);
+    assert_eq!(server.fails(&["volume", "delete", "data"]).0, 3);
+}
+
+#[test]
+fn volume_limit_gives_a_clear_error() {
+    let server = Server::start(&["--max-volumes", "2"]);
+    server.ok(&["volume", "create", "one"]);
+    server.ok(&["volume", "create", "two"]);
+    let (_, err) = server.fails(&["volume", "create", "three"]);
+    assert!(err.contains("the most allowed (2)"), "{err}");
+    // get --create of an existing volume still works at the limit.
+    assert_eq!(
+        server.json(&["volume", "get", "two", "--create"])["name"],
+        "two"
+    );
+    server.ok(&["volume", "delete", "one"]);
+    server.ok(&["volume", "create", "three"]);
+}
+
+#[test]
+fn deleting_a_non_empty_volume_reclaims_its_data() {
+    let server = Server::start(&["--gc-grace", "0s"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (big, _) = common::random_file(dir.path(), "big", 9 << 20, 1);
+    server.ok(&["volume", "create", "keep"]);
+    server.ok(&["volume", "create", "doomed"]);
+    server.ok(&["fs", "put", big.to_str().unwrap(), "keep:/shared"]);
+    server.ok(&["fs", "mkdir", "-p", "doomed:/a/b"]);
+    server.ok(&["fs", "put", big.to_str().unwrap(), "doomed:/a/b/shared"]);
+    let (own, _) = common::random_file(dir.path(), "own", 5 << 20, 2);
+    server.ok(&["fs", "put", own.to_str().unwrap(), "doomed:/a/own"]);
+    let (files_before, _) = server.store_usage();
+    assert_eq!(
+        files_before,
+        3 + 2,
+        "9 MiB is 3 blocks, shared; 5 MiB is 2 more"
+    );
+
+    server.ok(&["volume", "delete", "doomed"]);
+    let report = server.json(&["gc"]);
+    assert_eq!(report["blocks_deleted"], 2);
+    assert_eq!(
+        server.store_usage().0,
+        3,
+        "blocks still used by 'keep' stay"
+    );
+
+    server.ok(&["volume", "delete", "keep"]);
+    server.json(&["gc"]);
+    assert_eq!(
+        server.store_usage(),
+        (0, 0),
+        "store is empty once every volume is gone"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let mut server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let status = server.stop(libc::SIGTERM);
+    assert!(status.success(), "{status:?}");
+    server.restart();
+    assert_eq!(server.json(&["volume", "get", "v"])["name"], "v");
+}
