@@ -217,13 +217,16 @@ pub async fn get(
             let chunk = by_index.remove(&idx);
             let blocks = blocks.clone();
             async move {
-                let mut data = match chunk {
-                    None => BytesMut::new(),
+                let stored = match chunk {
+                    None => Bytes::new(),
                     Some(Chunk {
                         data: ChunkData::Inline(bytes),
                         len,
                         ..
-                    }) => BytesMut::from(&bytes[..(len as usize).min(bytes.len())]),
+                    }) => {
+                        let n = (len as usize).min(want).min(bytes.len());
+                        Bytes::from(bytes).slice(..n)
+                    }
                     Some(Chunk {
                         data: ChunkData::Block(hash),
                         len,
@@ -233,11 +236,14 @@ pub async fn get(
                             .get(&hash)
                             .await
                             .map_err(|e| Error::internal(e.to_string()))?;
-                        BytesMut::from(&bytes[..(len as usize).min(bytes.len())])
+                        bytes.slice(..(len as usize).min(want).min(bytes.len()))
                     }
                 };
+                if stored.len() == want {
+                    return Ok(stored);
+                }
                 // Holes and the gap after a shortened chunk read as zeros.
-                data.truncate(want);
+                let mut data = BytesMut::from(&stored[..]);
                 data.resize(want, 0);
                 Ok(data.freeze())
             }
