@@ -54,9 +54,9 @@ impl From<strata_core::Error> for Failure {
     fn from(e: strata_core::Error) -> Self {
         let code = match e.kind {
             ErrorKind::InvalidInput => 2,
-            ErrorKind::NotFound => 3,
+            ErrorKind::NotFound | ErrorKind::NoSuchAttribute => 3,
             ErrorKind::AlreadyExists | ErrorKind::Conflict => 4,
-            ErrorKind::Unauthorized | ErrorKind::PermissionDenied => 5,
+            ErrorKind::Unauthorized | ErrorKind::PermissionDenied | ErrorKind::ReadOnly => 5,
             ErrorKind::Unavailable => 6,
             _ => 1,
         };

@@ -11,7 +11,10 @@ pub enum ErrorKind {
     InvalidInput,
     Unauthorized,
     PermissionDenied,
+    ReadOnly,
     NotFound,
+    /// No extended attribute of that name.
+    NoSuchAttribute,
     AlreadyExists,
     NotADirectory,
     IsADirectory,

@@ -39,6 +39,11 @@ pub trait MetaStore: Send + Sync + 'static {
     fn add_token(&self, token: &TokenRecord) -> Result<()>;
     fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
 
+    // Mount sessions.
+    fn add_session(&self, session: &SessionRecord) -> Result<()>;
+    fn find_session(&self, id: Uuid) -> Result<Option<SessionRecord>>;
+    fn remove_session(&self, id: Uuid) -> Result<()>;
+
     // Volumes.
     fn create_volume(&self, org: &str, name: &VolumeName, limit: u64) -> Result<Volume>;
     fn get_volume(&self, org: &str, volume: &VolumeRef) -> Result<Volume>;
@@ -64,6 +69,19 @@ pub trait MetaStore: Send + Sync + 'static {
         flags: RenameFlags,
     ) -> Result<()>;
     fn setattr(&self, vol: Uuid, ino: u64, changes: &SetAttr) -> Result<Stat>;
+
+    // Extended attributes.
+    fn get_xattr(&self, vol: Uuid, ino: u64, name: &[u8]) -> Result<Vec<u8>>;
+    fn set_xattr(
+        &self,
+        vol: Uuid,
+        ino: u64,
+        name: &[u8],
+        value: &[u8],
+        mode: XattrMode,
+    ) -> Result<()>;
+    fn list_xattrs(&self, vol: Uuid, ino: u64) -> Result<Vec<Vec<u8>>>;
+    fn remove_xattr(&self, vol: Uuid, ino: u64, name: &[u8]) -> Result<()>;
 
     // File content.
     fn chunks(&self, vol: Uuid, ino: u64) -> Result<(Stat, Vec<Chunk>)>;

@@ -80,3 +80,26 @@ pub fn now_ns() -> i64 {
         .unwrap_or_default();
     i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
 }
+
+/// A mount of one volume folder. Its secret keys the capabilities of the inodes it reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: uuid::Uuid,
+    pub org: String,
+    pub volume: uuid::Uuid,
+    pub root_ino: u64,
+    pub read_only: bool,
+    pub secret: [u8; 32],
+    pub created_at: i64,
+}
+
+/// How `set_xattr` treats an existing attribute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum XattrMode {
+    #[default]
+    Any,
+    /// Fail with `AlreadyExists` if it exists (`XATTR_CREATE`).
+    Create,
+    /// Fail with `NotFound` if it does not (`XATTR_REPLACE`).
+    Replace,
+}

@@ -293,3 +293,57 @@ fn survives_reopen() {
     let meta = SqliteMeta::open(&path).unwrap();
     assert_eq!(names(&meta, v, ROOT_INO), ["kept"]);
 }
+
+#[test]
+fn xattrs_follow_their_inode_through_forks() {
+    let (_d, meta) = open();
+    let src = meta.create_volume(ORG, &name("src"), 10).unwrap().id;
+    let f = file(&meta, src, ROOT_INO, "f");
+    meta.set_xattr(src, f, b"user.a", b"1", XattrMode::Create)
+        .unwrap();
+    assert_eq!(
+        meta.set_xattr(src, f, b"user.a", b"2", XattrMode::Create)
+            .unwrap_err()
+            .kind,
+        ErrorKind::AlreadyExists
+    );
+    assert_eq!(
+        meta.set_xattr(src, f, b"user.b", b"2", XattrMode::Replace)
+            .unwrap_err()
+            .kind,
+        ErrorKind::NoSuchAttribute
+    );
+    let fork = meta.fork_volume(ORG, src, &name("fork"), 10).unwrap().id;
+    meta.set_xattr(fork, f, b"user.b", b"fork", XattrMode::Any)
+        .unwrap();
+    meta.remove_xattr(src, f, b"user.a").unwrap();
+    assert_eq!(
+        meta.list_xattrs(fork, f).unwrap(),
+        [b"user.a".to_vec(), b"user.b".to_vec()]
+    );
+    assert!(meta.list_xattrs(src, f).unwrap().is_empty());
+    assert_eq!(meta.get_xattr(fork, f, b"user.a").unwrap(), b"1");
+    assert_eq!(
+        meta.get_xattr(src, f, b"user.a").unwrap_err().kind,
+        ErrorKind::NoSuchAttribute
+    );
+}
+
+#[test]
+fn sessions_round_trip() {
+    let (_d, meta) = open();
+    let vol = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let s = SessionRecord {
+        id: Uuid::new_v4(),
+        org: ORG.into(),
+        volume: vol,
+        root_ino: 7,
+        read_only: true,
+        secret: [9; 32],
+        created_at: 1,
+    };
+    meta.add_session(&s).unwrap();
+    assert_eq!(meta.find_session(s.id).unwrap(), Some(s.clone()));
+    meta.remove_session(s.id).unwrap();
+    assert_eq!(meta.find_session(s.id).unwrap(), None);
+}

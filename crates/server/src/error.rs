@@ -29,8 +29,10 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
         ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorKind::PermissionDenied | ErrorKind::LimitExceeded => StatusCode::FORBIDDEN,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnly | ErrorKind::LimitExceeded => {
+            StatusCode::FORBIDDEN
+        }
+        ErrorKind::NotFound | ErrorKind::NoSuchAttribute => StatusCode::NOT_FOUND,
         ErrorKind::AlreadyExists
         | ErrorKind::NotADirectory
         | ErrorKind::IsADirectory

@@ -96,7 +96,10 @@ impl SqliteMeta {
     }
 }
 
-use crate::{BlockHash, Chunk, MetaStore, NewInode, RenameFlags, SetAttr, TokenRecord};
+use crate::{
+    BlockHash, Chunk, MetaStore, NewInode, RenameFlags, SessionRecord, SetAttr, TokenRecord,
+    XattrMode,
+};
 use layers::Tree;
 use strata_core::api::{Stat, Volume};
 use strata_core::names::{VolumeName, VolumeRef};
@@ -124,6 +127,18 @@ impl MetaStore for SqliteMeta {
 
     fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
         self.read(|tx| volumes::find_token(tx, hash))
+    }
+
+    fn add_session(&self, session: &SessionRecord) -> Result<()> {
+        self.write(|tx| volumes::add_session(tx, session))
+    }
+
+    fn find_session(&self, id: Uuid) -> Result<Option<SessionRecord>> {
+        self.read(|tx| volumes::find_session(tx, id))
+    }
+
+    fn remove_session(&self, id: Uuid) -> Result<()> {
+        self.write(|tx| volumes::remove_session(tx, id))
     }
 
     fn create_volume(&self, org: &str, name: &VolumeName, limit: u64) -> Result<Volume> {
@@ -192,6 +207,29 @@ impl MetaStore for SqliteMeta {
 
     fn setattr(&self, vol: Uuid, ino: u64, changes: &SetAttr) -> Result<Stat> {
         self.write_tree(vol, |t| ops::setattr(t, ino, changes))
+    }
+
+    fn get_xattr(&self, vol: Uuid, ino: u64, name: &[u8]) -> Result<Vec<u8>> {
+        self.read_tree(vol, |t| ops::get_xattr(t, ino, name))
+    }
+
+    fn set_xattr(
+        &self,
+        vol: Uuid,
+        ino: u64,
+        name: &[u8],
+        value: &[u8],
+        mode: XattrMode,
+    ) -> Result<()> {
+        self.write_tree(vol, |t| ops::set_xattr(t, ino, name, value, mode))
+    }
+
+    fn list_xattrs(&self, vol: Uuid, ino: u64) -> Result<Vec<Vec<u8>>> {
+        self.read_tree(vol, |t| ops::list_xattrs(t, ino))
+    }
+
+    fn remove_xattr(&self, vol: Uuid, ino: u64, name: &[u8]) -> Result<()> {
+        self.write_tree(vol, |t| ops::remove_xattr(t, ino, name))
     }
 
     fn chunks(&self, vol: Uuid, ino: u64) -> Result<(Stat, Vec<Chunk>)> {

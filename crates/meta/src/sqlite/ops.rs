@@ -304,3 +304,97 @@ pub fn write_chunks(
     tree.used_bytes += size as i64 - old_size as i64;
     Ok(inode.stat)
 }
+
+const XATTR_VALUE_MAX: usize = 64 * 1024;
+
+fn check_xattr_name(name: &[u8]) -> R<()> {
+    if name.is_empty() || name.len() > 255 || name.contains(&0) {
+        return Err(Error::invalid(
+            "name",
+            "an extended attribute name is 1 to 255 bytes without NUL",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn xattr_value(tree: &Tree, inode: &Inode, name: &[u8]) -> R<Option<Vec<u8>>> {
+    Ok(tree
+        .tx()
+        .prepare_cached("SELECT value FROM xattrs WHERE layer = ?1 AND ino = ?2 AND name = ?3")?
+        .query_row(
+            rusqlite::params![inode.layer, inode.stat.ino as i64, name],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub fn get_xattr(tree: &Tree, ino: u64, name: &[u8]) -> R<Vec<u8>> {
+    check_xattr_name(name)?;
+    let inode = tree.need_inode(ino)?;
+    xattr_value(tree, &inode, name)?
+        .ok_or_else(|| fail(ErrorKind::NoSuchAttribute, "no such extended attribute"))
+}
+
+pub fn set_xattr(
+    tree: &Tree,
+    ino: u64,
+    name: &[u8],
+    value: &[u8],
+    mode: crate::XattrMode,
+) -> R<()> {
+    check_xattr_name(name)?;
+    if value.len() > XATTR_VALUE_MAX {
+        return Err(
+            Error::invalid("value", "an extended attribute value is at most 64 KiB").into(),
+        );
+    }
+    let mut inode = tree.need_inode(ino)?;
+    let exists = xattr_value(tree, &inode, name)?.is_some();
+    match mode {
+        crate::XattrMode::Create if exists => {
+            return Err(fail(ErrorKind::AlreadyExists, "extended attribute exists"));
+        }
+        crate::XattrMode::Replace if !exists => {
+            return Err(fail(
+                ErrorKind::NoSuchAttribute,
+                "no such extended attribute",
+            ));
+        }
+        _ => {}
+    }
+    inode.stat.ctime = now_ns();
+    tree.put_inode(&mut inode)?;
+    tree.tx()
+        .prepare_cached(
+            "INSERT OR REPLACE INTO xattrs (layer, ino, name, value) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(rusqlite::params![tree.head(), ino as i64, name, value])?;
+    Ok(())
+}
+
+pub fn list_xattrs(tree: &Tree, ino: u64) -> R<Vec<Vec<u8>>> {
+    let inode = tree.need_inode(ino)?;
+    let mut stmt = tree
+        .tx()
+        .prepare_cached("SELECT name FROM xattrs WHERE layer = ?1 AND ino = ?2 ORDER BY name")?;
+    let rows = stmt.query_map(rusqlite::params![inode.layer, ino as i64], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn remove_xattr(tree: &Tree, ino: u64, name: &[u8]) -> R<()> {
+    check_xattr_name(name)?;
+    let mut inode = tree.need_inode(ino)?;
+    if xattr_value(tree, &inode, name)?.is_none() {
+        return Err(fail(
+            ErrorKind::NoSuchAttribute,
+            "no such extended attribute",
+        ));
+    }
+    inode.stat.ctime = now_ns();
+    tree.put_inode(&mut inode)?;
+    tree.tx()
+        .prepare_cached("DELETE FROM xattrs WHERE layer = ?1 AND ino = ?2 AND name = ?3")?
+        .execute(rusqlite::params![tree.head(), ino as i64, name])?;
+    Ok(())
+}

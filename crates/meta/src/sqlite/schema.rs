@@ -15,12 +15,15 @@
 //! - `blocks(hash, size, state, touched_at)`: every block the store holds or is about to;
 //!   `state = 1` while its deletion is under way.
 //! - `tokens(id, org, name, hash, role, created_at)`: API keys, by BLAKE3 of the secret.
+//! - `sessions(id, org, volume, root_ino, read_only, secret)`: mounts; the secret keys the
+//!   capabilities that let a session name only inodes below its root.
 
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE layers (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
             frozen INTEGER NOT NULL DEFAULT 0,
@@ -95,5 +98,17 @@ pub fn migrations() -> Migrations<'static> {
             role TEXT NOT NULL,
             created_at INTEGER NOT NULL
         );",
-    )])
+        ),
+        M::up(
+            "CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            org TEXT NOT NULL,
+            volume TEXT NOT NULL,
+            root_ino INTEGER NOT NULL,
+            read_only INTEGER NOT NULL,
+            secret BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        );",
+        ),
+    ])
 }

@@ -178,3 +178,46 @@ pub fn find_token(tx: &Transaction, hash: &[u8; 32]) -> R<Option<TokenRecord>> {
         })
     }))
 }
+
+pub fn add_session(tx: &Transaction, s: &crate::SessionRecord) -> R<()> {
+    tx.prepare_cached(
+        "INSERT INTO sessions (id, org, volume, root_ino, read_only, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![s.id.to_string(), s.org, s.volume.to_string(), s.root_ino as i64, s.read_only, &s.secret[..], s.created_at])?;
+    Ok(())
+}
+
+pub fn find_session(tx: &Transaction, id: Uuid) -> R<Option<crate::SessionRecord>> {
+    let row = tx
+        .prepare_cached("SELECT org, volume, root_ino, read_only, secret, created_at FROM sessions WHERE id = ?1")?
+        .query_row([id.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, bool>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })
+        .optional()?;
+    Ok(
+        row.and_then(|(org, volume, root_ino, read_only, secret, created_at)| {
+            Some(crate::SessionRecord {
+                id,
+                org,
+                volume: Uuid::parse_str(&volume).ok()?,
+                root_ino: root_ino as u64,
+                read_only,
+                secret: secret.try_into().ok()?,
+                created_at,
+            })
+        }),
+    )
+}
+
+pub fn remove_session(tx: &Transaction, id: Uuid) -> R<()> {
+    tx.prepare_cached("DELETE FROM sessions WHERE id = ?1")?
+        .execute([id.to_string()])?;
+    Ok(())
+}
