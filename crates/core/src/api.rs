@@ -121,3 +121,161 @@ pub struct GcReport {
 pub struct ErrorBody {
     pub error: crate::Error,
 }
+
+// Mount sessions: the inode-level API a mount uses.
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpenSession {
+    /// The volume folder the mount shows as its root, relative (`users/alice`); empty for all.
+    #[serde(default)]
+    pub subpath: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// An inode as a session names it: its number and the capability the server issued for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NodeRef {
+    pub ino: u64,
+    pub cap: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    pub node: NodeRef,
+    pub stat: Stat,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub volume: Volume,
+    pub read_only: bool,
+    pub root: Node,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedNode {
+    pub name: String,
+    pub node: NodeRef,
+    pub stat: Stat,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeOnly {
+    pub node: NodeRef,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeName {
+    pub parent: NodeRef,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateNode {
+    pub parent: NodeRef,
+    pub name: String,
+    pub kind: FileKind,
+    pub mode: u32,
+    #[serde(default)]
+    pub uid: u32,
+    #[serde(default)]
+    pub gid: u32,
+    #[serde(default)]
+    pub rdev: u32,
+    #[serde(default)]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkNode {
+    pub node: NodeRef,
+    pub parent: NodeRef,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RenameNode {
+    pub parent: NodeRef,
+    pub name: String,
+    pub new_parent: NodeRef,
+    pub new_name: String,
+    #[serde(default)]
+    pub no_replace: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SetAttrNode {
+    pub node: Option<NodeRef>,
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<i64>,
+    pub mtime: Option<i64>,
+}
+
+/// One chunk of a file: a block by its hex BLAKE3 `hash`, or base64 `data` held inline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRef {
+    pub idx: u64,
+    pub len: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Content {
+    pub stat: Stat,
+    pub chunks: Vec<ChunkRef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WriteContent {
+    pub node: NodeRef,
+    pub size: u64,
+    pub chunks: Vec<ChunkRef>,
+    #[serde(default)]
+    pub replace_all: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum XattrSetMode {
+    #[default]
+    Any,
+    Create,
+    Replace,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Xattr {
+    pub node: NodeRef,
+    /// Base64 of the attribute name's bytes.
+    pub name: String,
+    /// Base64 of the value, for set.
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub mode: XattrSetMode,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct XattrValue {
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct XattrNames {
+    /// Base64 of each name's bytes.
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FsStats {
+    pub used_bytes: u64,
+    pub files: u64,
+}

@@ -10,6 +10,7 @@ mod extract;
 pub mod files;
 pub mod gc;
 pub mod routes;
+pub mod sessions;
 pub mod state;
 
 use anyhow::Context;
@@ -44,6 +45,7 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
             volumes_per_org: config.volumes_per_org,
             gc_grace: config.gc_grace,
         },
+        sessions: Default::default(),
         gc_lock: Arc::default(),
     })
 }

@@ -11,6 +11,7 @@ pub struct AppState {
     pub meta: Arc<dyn MetaStore>,
     pub blocks: BlockStore,
     pub limits: Limits,
+    pub sessions: crate::sessions::SessionCache,
     /// One garbage collection pass at a time.
     pub gc_lock: Arc<tokio::sync::Mutex<()>>,
 }

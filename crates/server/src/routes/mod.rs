@@ -2,6 +2,7 @@
 
 mod admin;
 mod files;
+mod sessions;
 mod volumes;
 
 use crate::auth;
@@ -33,6 +34,28 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/volumes/{volume}/fs/remove", post(files::remove))
         .route("/v1/volumes/{volume}/fs/symlink", post(files::symlink))
         .route("/v1/volumes/{volume}/fs/chmod", post(files::chmod))
+        .route("/v1/volumes/{volume}/sessions", post(sessions::open))
+        .route("/v1/sessions/{id}", axum::routing::delete(sessions::close))
+        .route("/v1/sessions/{id}/lookup", post(sessions::lookup))
+        .route("/v1/sessions/{id}/getattr", post(sessions::getattr))
+        .route("/v1/sessions/{id}/readdir", post(sessions::readdir))
+        .route("/v1/sessions/{id}/create", post(sessions::create))
+        .route("/v1/sessions/{id}/link", post(sessions::link))
+        .route("/v1/sessions/{id}/unlink", post(sessions::unlink))
+        .route("/v1/sessions/{id}/rmdir", post(sessions::rmdir))
+        .route("/v1/sessions/{id}/rename", post(sessions::rename))
+        .route("/v1/sessions/{id}/setattr", post(sessions::setattr))
+        .route("/v1/sessions/{id}/content", post(sessions::content))
+        .route("/v1/sessions/{id}/write", post(sessions::write))
+        .route("/v1/sessions/{id}/getxattr", post(sessions::getxattr))
+        .route("/v1/sessions/{id}/setxattr", post(sessions::setxattr))
+        .route("/v1/sessions/{id}/listxattr", post(sessions::listxattr))
+        .route("/v1/sessions/{id}/removexattr", post(sessions::removexattr))
+        .route("/v1/sessions/{id}/statfs", post(sessions::statfs))
+        .route(
+            "/v1/sessions/{id}/blocks/{hash}",
+            get(sessions::get_block).put(sessions::put_block),
+        )
         .route("/v1/gc", post(admin::gc))
         .route_layer(from_fn_with_state(state.clone(), auth::require_key));
     Router::new()

@@ -1,0 +1,359 @@
+//! The inode-level API of mount sessions, `/v1/sessions/{id}/...`.
+
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::extract::Json;
+use crate::sessions::{self, Session, chunk_from_wire, chunk_to_wire, decode, encode, parse_hash};
+use crate::state::AppState;
+use axum::Extension;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use strata_core::api::*;
+use strata_core::{BLOCK_SIZE, Error, ErrorKind};
+use strata_meta::{NewInode, RenameFlags, SetAttr, XattrMode};
+
+type Out<T> = ApiResult<axum::Json<T>>;
+
+async fn session(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Session> {
+    Ok(sessions::find(state, &caller.org, id).await?)
+}
+
+pub async fn open(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(volume): Path<String>,
+    Json(r): Json<OpenSession>,
+) -> ApiResult<(StatusCode, axum::Json<SessionInfo>)> {
+    let info = sessions::open(&s, &c.org, &volume, &r.subpath, r.read_only).await?;
+    Ok((StatusCode::CREATED, axum::Json(info)))
+}
+
+pub async fn close(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let session = session(&s, &c, &id).await?;
+    sessions::close(&s, &session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The bytes of a name as the engine takes them.
+fn name(name: &str) -> Vec<u8> {
+    name.as_bytes().to_vec()
+}
+
+pub async fn lookup(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<NodeName>,
+) -> Out<Node> {
+    let sn = session(&s, &c, &id).await?;
+    let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
+    let stat = s.meta(move |m| m.lookup(vol, parent, &name)).await?;
+    Ok(axum::Json(sn.node(stat)))
+}
+
+pub async fn getattr(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<NodeOnly>,
+) -> Out<Stat> {
+    let sn = session(&s, &c, &id).await?;
+    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    Ok(axum::Json(s.meta(move |m| m.getattr(vol, ino)).await?))
+}
+
+pub async fn readdir(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<NodeOnly>,
+) -> Out<Vec<NamedNode>> {
+    let sn = session(&s, &c, &id).await?;
+    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    let entries = s.meta(move |m| m.readdir(vol, ino)).await?;
+    let entries = entries
+        .into_iter()
+        .map(|(name, stat)| {
+            let node = sn.node(stat);
+            NamedNode {
+                name: String::from_utf8_lossy(&name).into_owned(),
+                node: node.node,
+                stat: node.stat,
+            }
+        })
+        .collect();
+    Ok(axum::Json(entries))
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<CreateNode>,
+) -> Out<Node> {
+    let sn = session(&s, &c, &id).await?;
+    sn.writable()?;
+    let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
+    let new = NewInode {
+        kind: r.kind,
+        mode: r.mode,
+        uid: r.uid,
+        gid: r.gid,
+        rdev: r.rdev,
+        target: r.target,
+    };
+    let stat = s.meta(move |m| m.create(vol, parent, &name, &new)).await?;
+    Ok(axum::Json(sn.node(stat)))
+}
+
+pub async fn link(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<LinkNode>,
+) -> Out<Node> {
+    let sn = session(&s, &c, &id).await?;
+    sn.writable()?;
+    let (vol, ino, parent, name) = (
+        sn.volume(),
+        sn.check(&r.node)?,
+        sn.check(&r.parent)?,
+        name(&r.name),
+    );
+    let stat = s.meta(move |m| m.link(vol, ino, parent, &name)).await?;
+    Ok(axum::Json(sn.node(stat)))
+}
+
+pub async fn unlink(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<NodeName>,
+) -> ApiResult<StatusCode> {
+    let sn = session(&s, &c, &id).await?;
+    sn.writable()?;
+    let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
+    s.meta(move |m| m.unlink(vol, parent, &name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn rmdir(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<NodeName>,
+) -> ApiResult<StatusCode> {
+    let sn = session(&s, &c, &id).await?;
+    sn.writable()?;
+    let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
+    s.meta(move |m| m.rmdir(vol, parent, &name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn rename(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<RenameNode>,
+) -> ApiResult<StatusCode> {
+    let sn = session(&s, &c, &id).await?;
+    sn.writable()?;
+    let (vol, from, to) = (sn.volume(), sn.check(&r.parent)?, sn.check(&r.new_parent)?);
+    let (name, new_name) = (name(&r.name), name(&r.new_name));
+    let flags = RenameFlags {
+        no_replace: r.no_replace,
+    };
+    s.meta(move |m| m.rename(vol, (from, &name), (to, &new_name), flags))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn setattr(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<SetAttrNode>,
+) -> Out<Stat> {
+    let sn = session(&s, &c, &id).await?;
+    sn.writable()?;
+    let node = r
+        .node
+        .ok_or_else(|| Error::invalid("node", "missing node"))?;
+    let (vol, ino) = (sn.volume(), sn.check(&node)?);
+    if r.mode.is_some_and(|m| m > 0o7777) {
+        return Err(Error::invalid("mode", "mode has bits beyond 7777").into());
+    }
+    let changes = SetAttr {
+        mode: r.mode,
+        uid: r.uid,
+        gid: r.gid,
+        size: r.size,
+        atime: r.atime,
+        mtime: r.mtime,
+    };
+    Ok(axum::Json(
+        s.meta(move |m| m.setattr(vol, ino, &changes)).await?,
+    ))
+}
+
+pub async fn content(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<NodeOnly>,
+) -> Out<Content> {
+    let sn = session(&s, &c, &id).await?;
+    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    let (stat, chunks) = s.meta(move |m| m.chunks(vol, ino)).await?;
+    Ok(axum::Json(Content {
+        stat,
+        chunks: chunks.iter().map(chunk_to_wire).collect(),
+    }))
+}
+
+pub async fn write(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<WriteContent>,
+) -> Out<Stat> {
+    let sn = session(&s, &c, &id).await?;
+    sn.writable()?;
+    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    let chunks = r
+        .chunks
+        .iter()
+        .map(chunk_from_wire)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (size, replace_all) = (r.size, r.replace_all);
+    Ok(axum::Json(
+        s.meta(move |m| m.write_chunks(vol, ino, size, &chunks, replace_all))
+            .await?,
+    ))
+}
+
+pub async fn getxattr(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<Xattr>,
+) -> Out<XattrValue> {
+    let sn = session(&s, &c, &id).await?;
+    let (vol, ino, name) = (sn.volume(), sn.check(&r.node)?, decode(&r.name, "name")?);
+    let value = s.meta(move |m| m.get_xattr(vol, ino, &name)).await?;
+    Ok(axum::Json(XattrValue {
+        value: encode(&value),
+    }))
+}
+
+pub async fn setxattr(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<Xattr>,
+) -> ApiResult<StatusCode> {
+    let sn = session(&s, &c, &id).await?;
+    sn.writable()?;
+    let (vol, ino, name) = (sn.volume(), sn.check(&r.node)?, decode(&r.name, "name")?);
+    let value = decode(r.value.as_deref().unwrap_or(""), "value")?;
+    let mode = match r.mode {
+        XattrSetMode::Any => XattrMode::Any,
+        XattrSetMode::Create => XattrMode::Create,
+        XattrSetMode::Replace => XattrMode::Replace,
+    };
+    s.meta(move |m| m.set_xattr(vol, ino, &name, &value, mode))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn listxattr(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<NodeOnly>,
+) -> Out<XattrNames> {
+    let sn = session(&s, &c, &id).await?;
+    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    let names = s.meta(move |m| m.list_xattrs(vol, ino)).await?;
+    Ok(axum::Json(XattrNames {
+        names: names.iter().map(|n| encode(n)).collect(),
+    }))
+}
+
+pub async fn removexattr(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<Xattr>,
+) -> ApiResult<StatusCode> {
+    let sn = session(&s, &c, &id).await?;
+    sn.writable()?;
+    let (vol, ino, name) = (sn.volume(), sn.check(&r.node)?, decode(&r.name, "name")?);
+    s.meta(move |m| m.remove_xattr(vol, ino, &name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn statfs(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Out<FsStats> {
+    let sn = session(&s, &c, &id).await?;
+    let (org, vol) = (c.org.clone(), sn.volume());
+    let v = s
+        .meta(move |m| m.get_volume(&org, &strata_core::names::VolumeRef::Id(vol)))
+        .await?;
+    Ok(axum::Json(FsStats {
+        used_bytes: v.used_bytes,
+        files: v.file_count,
+    }))
+}
+
+/// Stores one block; the server checks that the bytes hash to the name.
+pub async fn put_block(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path((id, hash)): Path<(String, String)>,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let sn = session(&s, &c, &id).await?;
+    sn.writable()?;
+    let hash = parse_hash(&hash)?;
+    let data = axum::body::to_bytes(body, BLOCK_SIZE as usize)
+        .await
+        .map_err(|_| Error::invalid("body", "a block is at most 4 MiB"))?;
+    let (data, actual) = tokio::task::spawn_blocking(move || {
+        let actual = strata_blocks::hash(&data);
+        (data, actual)
+    })
+    .await
+    .map_err(|e| Error::internal(e.to_string()))?;
+    if actual != hash {
+        return Err(Error::invalid("body", "the block's bytes do not match its hash").into());
+    }
+    let len = data.len() as u64;
+    s.meta(move |m| m.touch_block(&hash, len)).await?;
+    s.blocks.put(&hash, data).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn get_block(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path((id, hash)): Path<(String, String)>,
+) -> ApiResult<Bytes> {
+    session(&s, &c, &id).await?;
+    let hash = parse_hash(&hash)?;
+    match s.blocks.get(&hash).await {
+        Ok(bytes) => Ok(bytes),
+        Err(strata_blocks::BlockError::Missing(_)) => {
+            Err(Error::new(ErrorKind::NotFound, "no such block").into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

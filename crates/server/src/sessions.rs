@@ -1,0 +1,216 @@
+//! Mount sessions: what a mount may reach, enforced by the server.
+//!
+//! Opening a session fixes its volume, its root inode (the subpath) and whether it may write,
+//! and draws a random secret. Every inode the server hands to the session carries a
+//! capability, a keyed BLAKE3 MAC of its number under that secret; every call must present
+//! one. A session can therefore only name inodes it reached by lookups from its root:
+//! `..` is never a name, and a guessed inode number has no valid capability.
+
+use crate::files;
+use crate::state::AppState;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use strata_core::api::{ChunkRef, FileKind, Node, NodeRef, SessionInfo, Stat};
+use strata_core::mounts::parse_subpath;
+use strata_core::names::VolumeRef;
+use strata_core::{Error, ErrorKind, Result};
+use strata_meta::{Chunk, ChunkData, SessionRecord, now_ns};
+use uuid::Uuid;
+
+/// Sessions by id; a session never changes once opened, so this cache never goes stale.
+#[derive(Default, Clone)]
+pub struct SessionCache(Arc<RwLock<HashMap<Uuid, Arc<SessionRecord>>>>);
+
+/// A session checked against the caller, ready to check capabilities.
+#[derive(Clone)]
+pub struct Session(pub Arc<SessionRecord>);
+
+impl Session {
+    pub fn cap(&self, ino: u64) -> u64 {
+        let mac = blake3::keyed_hash(&self.0.secret, &ino.to_le_bytes());
+        u64::from_le_bytes(mac.as_bytes()[..8].try_into().unwrap_or_default())
+    }
+
+    pub fn node(&self, stat: Stat) -> Node {
+        Node {
+            node: NodeRef {
+                ino: stat.ino,
+                cap: self.cap(stat.ino),
+            },
+            stat,
+        }
+    }
+
+    /// The inode a reference names, if the session may use it.
+    pub fn check(&self, node: &NodeRef) -> Result<u64> {
+        if node.cap == self.cap(node.ino) {
+            Ok(node.ino)
+        } else {
+            Err(Error::not_found("no such node in this mount session").with_field("node"))
+        }
+    }
+
+    pub fn writable(&self) -> Result<()> {
+        if self.0.read_only {
+            return Err(Error::new(ErrorKind::ReadOnly, "this mount is read-only"));
+        }
+        Ok(())
+    }
+
+    pub fn volume(&self) -> Uuid {
+        self.0.volume
+    }
+}
+
+pub async fn open(
+    state: &AppState,
+    org: &str,
+    volume: &str,
+    subpath: &str,
+    read_only: bool,
+) -> Result<SessionInfo> {
+    let vref = VolumeRef::parse(volume)?;
+    let subpath = parse_subpath(subpath)?;
+    let org_owned = org.to_owned();
+    let volume = state
+        .meta(move |m| m.get_volume(&org_owned, &vref))
+        .await
+        .map_err(|e| e.with_field("volume"))?;
+    let root = if read_only || subpath.is_root() {
+        files::stat(state, volume.id, &subpath)
+            .await
+            .map_err(|e| e.context(format!("subpath {subpath}")))?
+    } else {
+        files::mkdir(state, volume.id, &subpath, true, 0o755)
+            .await
+            .map_err(|e| e.context(format!("subpath {subpath}")))?
+    };
+    if root.kind != FileKind::Directory {
+        return Err(Error::invalid(
+            "subpath",
+            format!("{subpath} is not a directory"),
+        ));
+    }
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
+    let record = SessionRecord {
+        id: Uuid::new_v4(),
+        org: org.to_owned(),
+        volume: volume.id,
+        root_ino: root.ino,
+        read_only,
+        secret,
+        created_at: now_ns(),
+    };
+    let stored = record.clone();
+    state.meta(move |m| m.add_session(&stored)).await?;
+    let session = Session(Arc::new(record));
+    Ok(SessionInfo {
+        id: session.0.id,
+        volume,
+        read_only,
+        root: session.node(root),
+    })
+}
+
+/// The caller's session of that id.
+pub async fn find(state: &AppState, org: &str, id: &str) -> Result<Session> {
+    let id =
+        Uuid::parse_str(id).map_err(|_| Error::invalid("session", "a session id is a UUID"))?;
+    let cached = state
+        .sessions
+        .0
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&id)
+        .cloned();
+    let record = match cached {
+        Some(record) => record,
+        None => {
+            let record = state
+                .meta(move |m| m.find_session(id))
+                .await?
+                .ok_or_else(|| Error::not_found("no such mount session"))?;
+            let record = Arc::new(record);
+            state
+                .sessions
+                .0
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, record.clone());
+            record
+        }
+    };
+    if record.org != org {
+        return Err(Error::not_found("no such mount session"));
+    }
+    Ok(Session(record))
+}
+
+pub async fn close(state: &AppState, session: &Session) -> Result<()> {
+    let id = session.0.id;
+    state
+        .sessions
+        .0
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
+    state.meta(move |m| m.remove_session(id)).await
+}
+
+pub fn chunk_to_wire(chunk: &Chunk) -> ChunkRef {
+    let (hash, data) = match &chunk.data {
+        ChunkData::Block(h) => (Some(strata_blocks::to_hex(h)), None),
+        ChunkData::Inline(d) => (None, Some(B64.encode(d))),
+    };
+    ChunkRef {
+        idx: chunk.idx,
+        len: chunk.len,
+        hash,
+        data,
+    }
+}
+
+pub fn chunk_from_wire(chunk: &ChunkRef) -> Result<Chunk> {
+    let data = match (&chunk.hash, &chunk.data) {
+        (Some(hex), None) => ChunkData::Block(parse_hash(hex)?),
+        (None, Some(b64)) => {
+            let bytes = decode(b64, "chunks")?;
+            if bytes.len() as u64 > strata_core::INLINE_MAX || (bytes.len() as u64) < chunk.len {
+                return Err(Error::invalid(
+                    "chunks",
+                    "inline chunk data is at most 64 KiB and as long as the chunk",
+                ));
+            }
+            ChunkData::Inline(bytes)
+        }
+        _ => {
+            return Err(Error::invalid(
+                "chunks",
+                "a chunk has either a hash or inline data",
+            ));
+        }
+    };
+    Ok(Chunk {
+        idx: chunk.idx,
+        len: chunk.len,
+        data,
+    })
+}
+
+pub fn parse_hash(hex: &str) -> Result<strata_meta::BlockHash> {
+    blake3::Hash::from_hex(hex)
+        .map(|h| *h.as_bytes())
+        .map_err(|_| Error::invalid("hash", "a block hash is 64 hex digits"))
+}
+
+pub fn decode(b64: &str, field: &str) -> Result<Vec<u8>> {
+    B64.decode(b64)
+        .map_err(|_| Error::invalid(field, "not valid base64"))
+}
+
+pub fn encode(bytes: &[u8]) -> String {
+    B64.encode(bytes)
+}
