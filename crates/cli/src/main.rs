@@ -40,6 +40,10 @@ enum Command {
     /// Work with files in a volume without mounting it (paths are VOLUME:/path)
     #[command(subcommand)]
     Fs(commands::fs::FsCommand),
+    /// Mount a volume (or VOLUME:SUBPATH) at an empty directory
+    Mount(commands::mount::MountArgs),
+    /// Unmount a strata mount
+    Umount(commands::mount::UmountArgs),
     /// Reclaim storage no volume uses any more
     Gc,
 }
@@ -53,7 +57,7 @@ pub struct Failure {
 impl From<strata_core::Error> for Failure {
     fn from(e: strata_core::Error) -> Self {
         let code = match e.kind {
-            ErrorKind::InvalidInput => 2,
+            ErrorKind::InvalidInput | ErrorKind::NameTooLong => 2,
             ErrorKind::NotFound | ErrorKind::NoSuchAttribute => 3,
             ErrorKind::AlreadyExists | ErrorKind::Conflict => 4,
             ErrorKind::Unauthorized | ErrorKind::PermissionDenied | ErrorKind::ReadOnly => 5,
@@ -112,6 +116,8 @@ async fn run(cli: Cli) -> CmdResult {
     match cli.command {
         Command::Server(args) => commands::server::run(args).await,
         Command::Login(args) => commands::login::run(args, cli.endpoint, cli.token, &out).await,
+        Command::Mount(args) => commands::mount::mount(args, cli.endpoint, cli.token).await,
+        Command::Umount(args) => commands::mount::umount(args),
         Command::Volume(cmd) => commands::volume::run(cmd, &client()?, &out).await,
         Command::Fs(cmd) => commands::fs::run(cmd, &client()?, &out).await,
         Command::Gc => {

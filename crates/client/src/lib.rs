@@ -1,6 +1,9 @@
 //! Rust client for the strata HTTP API.
 
 pub mod config;
+mod session;
+
+pub use session::SessionClient;
 
 use bytes::Bytes;
 use futures::{Stream, TryStreamExt};
@@ -48,7 +51,7 @@ impl Client {
     }
 
     /// A request about one volume, refused here if `volume` cannot name one.
-    fn volume_request(
+    pub(crate) fn volume_request(
         &self,
         method: Method,
         volume: &str,
@@ -61,7 +64,7 @@ impl Client {
     }
 
     /// A request to `/v1/<segments...>`, each segment percent-encoded.
-    fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
+    pub(crate) fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().push("v1").extend(segments);
@@ -73,7 +76,7 @@ impl Client {
         }
     }
 
-    async fn send(&self, req: RequestBuilder) -> Result<Response> {
+    pub(crate) async fn send(&self, req: RequestBuilder) -> Result<Response> {
         let resp = req.send().await.map_err(|e| {
             let why = std::error::Error::source(&e)
                 .map(|s| s.to_string())
@@ -100,7 +103,7 @@ impl Client {
         })
     }
 
-    async fn json<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
+    pub(crate) async fn json<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
         let resp = self.send(req).await?;
         resp.json()
             .await

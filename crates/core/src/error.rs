@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     InvalidInput,
+    /// A name longer than 255 bytes.
+    NameTooLong,
     Unauthorized,
     PermissionDenied,
     ReadOnly,

@@ -26,7 +26,7 @@ pub fn check_name(name: &[u8]) -> Result<()> {
     }
     if name.len() > NAME_MAX {
         let msg = format!("file name {:?} is longer than {NAME_MAX} bytes", shown());
-        return Err(Error::new(crate::ErrorKind::InvalidInput, msg).with_field("name"));
+        return Err(Error::new(crate::ErrorKind::NameTooLong, msg).with_field("name"));
     }
     Ok(())
 }

@@ -1,1 +1,85 @@
+//! The strata FUSE client: a volume (or one of its folders) as a local directory.
+//!
+//! Layers: [`vfs`] holds the semantics over the session API, [`file`] buffers open files,
+//! [`cache`] keeps blocks on local disk, [`adapter`] is the thin FUSE binding and [`errno`]
+//! maps errors once.
 
+mod adapter;
+mod blocks;
+pub mod cache;
+mod errno;
+mod file;
+mod vfs;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use strata_client::Client;
+
+#[derive(Debug, Clone)]
+pub struct MountOptions {
+    pub volume: String,
+    pub subpath: String,
+    pub read_only: bool,
+    pub cache_dir: PathBuf,
+    pub cache_size: u64,
+    /// How long the kernel may trust attributes and directory entries.
+    pub attr_timeout: Duration,
+    /// How long calls retry while the server is unreachable before failing with EIO.
+    pub retry_for: Duration,
+}
+
+/// A mounted volume; dropping it unmounts.
+pub struct Mounted {
+    session: fuser::BackgroundSession,
+    vfs: Arc<vfs::Vfs>,
+}
+
+impl Mounted {
+    /// Waits until the mount goes away (unmounted from outside), then ends the session.
+    pub async fn wait(self) {
+        let vfs = self.vfs.clone();
+        let _ = tokio::task::spawn_blocking(move || self.session.join()).await;
+        let _ = vfs.close_session().await;
+    }
+}
+
+/// Opens a session and mounts it at `mountpoint`; returns once the mount is ready.
+pub async fn mount(
+    client: &Client,
+    options: &MountOptions,
+    mountpoint: &Path,
+) -> anyhow::Result<Mounted> {
+    let session = client
+        .open_session(&options.volume, &options.subpath, options.read_only)
+        .await?;
+    let cache = Arc::new(cache::BlockCache::open(
+        options.cache_dir.join("blocks"),
+        options.cache_size,
+    )?);
+    let vfs = Arc::new(vfs::Vfs::new(session, cache, options.retry_for));
+    let adapter = adapter::FuseAdapter {
+        vfs: vfs.clone(),
+        rt: tokio::runtime::Handle::current(),
+        ttl: options.attr_timeout,
+    };
+    let mut config = fuser::Config::default();
+    config.mount_options = vec![
+        fuser::MountOption::FSName(format!("strata:{}", options.volume)),
+        fuser::MountOption::Subtype("strata".into()),
+        fuser::MountOption::DefaultPermissions,
+        if options.read_only {
+            fuser::MountOption::RO
+        } else {
+            fuser::MountOption::RW
+        },
+    ];
+    config.acl = fuser::SessionACL::All;
+    config.n_threads = Some(2);
+    config.clone_fd = true;
+    let mountpoint = mountpoint.to_owned();
+    let session =
+        tokio::task::spawn_blocking(move || fuser::spawn_mount(adapter, &mountpoint, &config))
+            .await??;
+    Ok(Mounted { session, vfs })
+}

@@ -27,7 +27,7 @@ impl From<strata_blocks::BlockError> for ApiError {
 
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
-        ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorKind::InvalidInput | ErrorKind::NameTooLong => StatusCode::BAD_REQUEST,
         ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorKind::PermissionDenied | ErrorKind::ReadOnly | ErrorKind::LimitExceeded => {
             StatusCode::FORBIDDEN

@@ -1,4 +1,5 @@
 pub mod fs;
 pub mod login;
+pub mod mount;
 pub mod server;
 pub mod volume;

@@ -1,0 +1,281 @@
+//! `strata mount` and `strata umount`.
+
+use crate::{CmdResult, Failure};
+use clap::Args;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use strata_core::Error;
+use strata_core::mounts::{check_mount_target, parse_subpath};
+use strata_fuse::MountOptions;
+
+/// Set in the environment of the background mount process: it reports readiness on stdout.
+const NOTIFY_ENV: &str = "STRATA_MOUNT_NOTIFY";
+
+#[derive(Args)]
+pub struct MountArgs {
+    /// VOLUME or VOLUME:SUBPATH (SUBPATH relative, e.g. users/alice; created if missing)
+    source: String,
+    /// An existing, empty directory
+    mountpoint: String,
+    /// Refuse every write (EROFS)
+    #[arg(long)]
+    read_only: bool,
+    /// Stay in the foreground until unmounted
+    #[arg(long)]
+    foreground: bool,
+    /// Folder of the local block cache [default: ~/.cache/strata]
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Most bytes the block cache keeps on disk (e.g. 512M, 10G)
+    #[arg(long, default_value = "10G", value_parser = parse_size)]
+    cache_size: u64,
+    /// How long the kernel trusts attributes and directory entries
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    attr_timeout: Duration,
+    /// How long operations retry while the server is unreachable before failing with EIO
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    retry_for: Duration,
+}
+
+#[derive(Args)]
+pub struct UmountArgs {
+    mountpoint: PathBuf,
+}
+
+/// Parses `1024`, `512K`, `64M`, `10G`, `1T` (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let shift = match unit
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => {
+            return Err(format!(
+                "invalid size {s:?}: expected a number with K, M, G or T"
+            ));
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}: expected a number with K, M, G or T"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("size {s:?} is too large"))
+}
+
+fn check_target(mountpoint: &str) -> Result<PathBuf, Error> {
+    check_mount_target(mountpoint)?;
+    let path = PathBuf::from(mountpoint);
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| Error::invalid("mountpoint", format!("mount path {mountpoint}: {e}")))?;
+    if !meta.is_dir() {
+        return Err(Error::invalid(
+            "mountpoint",
+            format!("mount path {mountpoint} is not a directory"),
+        ));
+    }
+    let mut entries = std::fs::read_dir(&path)
+        .map_err(|e| Error::invalid("mountpoint", format!("mount path {mountpoint}: {e}")))?;
+    if entries.next().is_some() {
+        return Err(Error::invalid(
+            "mountpoint",
+            format!("mount path {mountpoint} is not empty"),
+        ));
+    }
+    Ok(path)
+}
+
+pub async fn mount(args: MountArgs, endpoint: Option<String>, token: Option<String>) -> CmdResult {
+    let (volume, subpath) = args.source.split_once(':').unwrap_or((&args.source, ""));
+    strata_core::names::VolumeRef::parse(volume)?;
+    parse_subpath(subpath)?;
+    let mountpoint = check_target(&args.mountpoint)?;
+    if !args.foreground {
+        return spawn_background();
+    }
+    let notify = std::env::var_os(NOTIFY_ENV).is_some();
+    let result = serve(&args, volume, subpath, &mountpoint, endpoint, token, notify).await;
+    if let (true, Err(f)) = (notify, &result) {
+        println!("error {}", f.message);
+    }
+    result
+}
+
+async fn serve(
+    args: &MountArgs,
+    volume: &str,
+    subpath: &str,
+    mountpoint: &Path,
+    endpoint: Option<String>,
+    token: Option<String>,
+    notify: bool,
+) -> CmdResult {
+    let client = strata_client::Client::from_env(endpoint, token)?;
+    let options = MountOptions {
+        volume: volume.to_owned(),
+        subpath: subpath.to_owned(),
+        read_only: args.read_only,
+        cache_dir: args.cache_dir.clone().unwrap_or_else(|| {
+            dirs::cache_dir()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("strata")
+        }),
+        cache_size: args.cache_size,
+        attr_timeout: args.attr_timeout,
+        retry_for: args.retry_for,
+    };
+    let mounted = strata_fuse::mount(&client, &options, mountpoint)
+        .await
+        .map_err(|e| Failure::from(e.context("cannot mount")))?;
+    if notify {
+        println!("ready");
+        let _ = std::io::stdout().flush();
+        detach_stdout();
+    } else {
+        eprintln!(
+            "strata: mounted {} at {}",
+            args.source,
+            mountpoint.display()
+        );
+    }
+    let target = mountpoint.to_owned();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        let _ = unmount(&target, libc::MNT_DETACH);
+    });
+    mounted.wait().await;
+    Ok(())
+}
+
+/// Points stdout at /dev/null once the parent has read the readiness line.
+fn detach_stdout() {
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        // SAFETY: dup2 onto our own stdout with a valid, open descriptor.
+        unsafe { libc::dup2(null.as_raw_fd(), 1) };
+    }
+}
+
+/// Runs this same command in the background and returns once its mount is ready.
+fn spawn_background() -> CmdResult {
+    let exe = std::env::current_exe()?;
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    args.push("--foreground".into());
+    let mut cmd = Command::new(exe);
+    cmd.args(&args)
+        .env(NOTIFY_ENV, "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    // SAFETY: setsid is async-signal-safe; it detaches the mount from this terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no pipe to the mount process"))?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    match line
+        .trim_end()
+        .split_once(' ')
+        .unwrap_or((line.trim_end(), ""))
+    {
+        ("ready", _) => Ok(()),
+        ("error", message) => {
+            let _ = child.wait();
+            Err(Failure::from(anyhow::anyhow!("{message}")))
+        }
+        _ => {
+            let status = child.wait()?;
+            Err(Failure::from(anyhow::anyhow!(
+                "the mount process ended before the mount was ready ({status})"
+            )))
+        }
+    }
+}
+
+fn unmount(path: &Path, flags: i32) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY: umount2 with a valid NUL-terminated path.
+    if unsafe { libc::umount2(c.as_ptr(), flags) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+pub fn umount(args: UmountArgs) -> CmdResult {
+    match unmount(&args.mountpoint, 0) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Err(Failure::from(Error::new(
+            strata_core::ErrorKind::Conflict,
+            format!(
+                "{} is busy: close the files and shells open under it first",
+                args.mountpoint.display()
+            ),
+        ))),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Err(Error::invalid(
+            "mountpoint",
+            format!("{} is not a mount point", args.mountpoint.display()),
+        )
+        .into()),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            let status = Command::new("fusermount3")
+                .arg("-u")
+                .arg(&args.mountpoint)
+                .status()?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(Failure::from(anyhow::anyhow!(
+                    "fusermount3 -u failed ({status})"
+                )))
+            }
+        }
+        Err(e) => Err(Failure::from(anyhow::anyhow!(
+            "cannot unmount {}: {e}",
+            args.mountpoint.display()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("10G"), Ok(10 << 30));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+}

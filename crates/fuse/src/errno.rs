@@ -1,0 +1,27 @@
+//! The one place where errors become errnos. Exhaustive on purpose: a new error kind must
+//! be given an errno here rather than silently becoming EIO.
+
+use fuser::Errno;
+use strata_core::{Error, ErrorKind};
+
+pub fn errno(e: &Error) -> Errno {
+    let code = match e.kind {
+        ErrorKind::InvalidInput => libc::EINVAL,
+        ErrorKind::NameTooLong => libc::ENAMETOOLONG,
+        ErrorKind::Unauthorized => libc::EACCES,
+        ErrorKind::PermissionDenied => libc::EPERM,
+        ErrorKind::ReadOnly => libc::EROFS,
+        ErrorKind::NotFound => libc::ENOENT,
+        ErrorKind::NoSuchAttribute => libc::ENODATA,
+        ErrorKind::AlreadyExists => libc::EEXIST,
+        ErrorKind::NotADirectory => libc::ENOTDIR,
+        ErrorKind::IsADirectory => libc::EISDIR,
+        ErrorKind::DirectoryNotEmpty => libc::ENOTEMPTY,
+        ErrorKind::LimitExceeded => libc::ENOSPC,
+        ErrorKind::Conflict | ErrorKind::Unavailable | ErrorKind::Internal => {
+            tracing::warn!("I/O error: {e}");
+            libc::EIO
+        }
+    };
+    Errno::from_i32(code)
+}

@@ -1,0 +1,467 @@
+//! Filesystem semantics of a mount, in terms of the session API. No FUSE calls here:
+//! [`crate::adapter`] turns each result into a reply.
+//!
+//! Inode numbers are the volume's, except that the mount's root is always 1. Consistency is
+//! close-to-open: `open` fetches the file's current chunk list, `flush` (every close) and
+//! `fsync` commit local changes. Calls that fail because the server is unreachable are
+//! retried for a bounded time before they fail.
+
+use crate::blocks::Blocks;
+use crate::file::FileState;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use strata_client::SessionClient;
+use strata_core::api::{
+    CreateNode, FileKind, NamedNode, NodeRef, RenameNode, SetAttrNode, Stat, Xattr, XattrSetMode,
+};
+use strata_core::{Error, ErrorKind, Result};
+use tokio::sync::Mutex as AsyncMutex;
+
+pub const ROOT: u64 = 1;
+
+/// An open file or directory.
+enum Handle {
+    File(u64),
+    Dir(Vec<NamedNode>),
+}
+
+struct OpenFile {
+    state: std::sync::Arc<AsyncMutex<FileState>>,
+    handles: u32,
+}
+
+pub struct Vfs {
+    blocks: Blocks,
+    root: NodeRef,
+    nodes: Mutex<HashMap<u64, NodeRef>>,
+    files: Mutex<HashMap<u64, OpenFile>>,
+    handles: Mutex<HashMap<u64, Handle>>,
+    next_handle: AtomicU64,
+    /// What each inode looked like when last opened or committed here, to keep the kernel's
+    /// page cache across opens when nothing changed.
+    seen: Mutex<HashMap<u64, (i64, u64)>>,
+    retry_for: Duration,
+}
+
+/// What `make` creates.
+#[derive(Debug)]
+pub struct NewEntry {
+    pub kind: FileKind,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u32,
+    pub target: Option<String>,
+}
+
+/// Attribute changes asked of `setattr`.
+#[derive(Debug, Default)]
+pub struct AttrChanges {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<i64>,
+    pub mtime: Option<i64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn name_str(name: &[u8]) -> Result<&str> {
+    strata_core::paths::check_name(name)?;
+    std::str::from_utf8(name).map_err(|_| Error::invalid("name", "file names must be UTF-8"))
+}
+
+impl Vfs {
+    pub fn new(
+        session: SessionClient,
+        cache: std::sync::Arc<crate::cache::BlockCache>,
+        retry_for: Duration,
+    ) -> Self {
+        let root = session.info.root.node;
+        Vfs {
+            blocks: Blocks::new(session, cache),
+            root,
+            nodes: Mutex::default(),
+            files: Mutex::default(),
+            handles: Mutex::default(),
+            next_handle: AtomicU64::new(1),
+            seen: Mutex::default(),
+            retry_for,
+        }
+    }
+
+    fn session(&self) -> &SessionClient {
+        self.blocks.session()
+    }
+
+    /// Retries `call` while the server is unreachable, up to the retry period.
+    async fn retry<T, F: Future<Output = Result<T>>>(&self, call: impl Fn() -> F) -> Result<T> {
+        let deadline = Instant::now() + self.retry_for;
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match call().await {
+                Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn node(&self, ino: u64) -> Result<NodeRef> {
+        if ino == ROOT {
+            return Ok(self.root);
+        }
+        lock(&self.nodes)
+            .get(&ino)
+            .copied()
+            .ok_or_else(|| Error::not_found("unknown inode"))
+    }
+
+    /// Records a node and gives its stat the mount's inode number.
+    fn learn(&self, node: NodeRef, mut stat: Stat) -> Stat {
+        if node.ino == self.root.ino {
+            stat.ino = ROOT;
+        } else {
+            lock(&self.nodes).insert(node.ino, node);
+        }
+        stat
+    }
+
+    fn fuse_ino(&self, ino: u64) -> u64 {
+        if ino == self.root.ino { ROOT } else { ino }
+    }
+
+    /// Local size and times of a file with uncommitted changes override the server's.
+    async fn overlay(&self, ino: u64, mut stat: Stat) -> Stat {
+        let state = lock(&self.files).get(&ino).map(|f| f.state.clone());
+        if let Some(state) = state {
+            let state = state.lock().await;
+            if state.is_dirty() {
+                stat.size = state.size;
+            }
+        }
+        stat
+    }
+
+    pub async fn lookup(&self, parent: u64, name: &[u8]) -> Result<Stat> {
+        let (parent, name) = (self.node(parent)?, name_str(name)?);
+        let found = self.retry(|| self.session().lookup(parent, name)).await?;
+        let stat = self.learn(found.node, found.stat);
+        Ok(self.overlay(stat.ino, stat).await)
+    }
+
+    pub async fn getattr(&self, ino: u64) -> Result<Stat> {
+        let node = self.node(ino)?;
+        match self.retry(|| self.session().getattr(node)).await {
+            Ok(mut stat) => {
+                stat.ino = ino;
+                Ok(self.overlay(ino, stat).await)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn setattr(&self, ino: u64, changes: AttrChanges) -> Result<Stat> {
+        let node = self.node(ino)?;
+        let state = lock(&self.files).get(&ino).map(|f| f.state.clone());
+        let mut guard = match &state {
+            Some(s) => Some(s.lock().await),
+            None => None,
+        };
+        if let (Some(size), Some(state)) = (changes.size, guard.as_mut()) {
+            state.truncate(size);
+        }
+        let req = SetAttrNode {
+            node: Some(node),
+            mode: changes.mode,
+            uid: changes.uid,
+            gid: changes.gid,
+            size: changes.size,
+            atime: changes.atime,
+            mtime: changes.mtime,
+        };
+        let mut stat = self.retry(|| self.session().setattr(&req)).await?;
+        stat.ino = ino;
+        if let Some(state) = guard.as_ref().filter(|s| s.is_dirty()) {
+            stat.size = state.size;
+        }
+        Ok(stat)
+    }
+
+    pub async fn readlink(&self, ino: u64) -> Result<String> {
+        let stat = self.getattr(ino).await?;
+        stat.target
+            .ok_or_else(|| Error::invalid("node", "not a symbolic link"))
+    }
+
+    pub async fn make(&self, parent: u64, name: &[u8], new: NewEntry) -> Result<Stat> {
+        let (parent, name) = (self.node(parent)?, name_str(name)?);
+        let req = CreateNode {
+            parent,
+            name: name.to_owned(),
+            kind: new.kind,
+            mode: new.mode & 0o7777,
+            uid: new.uid,
+            gid: new.gid,
+            rdev: new.rdev,
+            target: new.target,
+        };
+        let made = self.retry(|| self.session().create(&req)).await?;
+        Ok(self.learn(made.node, made.stat))
+    }
+
+    pub async fn link(&self, ino: u64, parent: u64, name: &[u8]) -> Result<Stat> {
+        let (node, parent, name) = (self.node(ino)?, self.node(parent)?, name_str(name)?);
+        let linked = self
+            .retry(|| self.session().link(node, parent, name))
+            .await?;
+        Ok(self.learn(linked.node, linked.stat))
+    }
+
+    pub async fn unlink(&self, parent: u64, name: &[u8]) -> Result<()> {
+        let (parent, name) = (self.node(parent)?, name_str(name)?);
+        self.retry(|| self.session().unlink(parent, name)).await
+    }
+
+    pub async fn rmdir(&self, parent: u64, name: &[u8]) -> Result<()> {
+        let (parent, name) = (self.node(parent)?, name_str(name)?);
+        self.retry(|| self.session().rmdir(parent, name)).await
+    }
+
+    pub async fn rename(
+        &self,
+        from: (u64, &[u8]),
+        to: (u64, &[u8]),
+        no_replace: bool,
+    ) -> Result<()> {
+        let req = RenameNode {
+            parent: self.node(from.0)?,
+            name: name_str(from.1)?.to_owned(),
+            new_parent: self.node(to.0)?,
+            new_name: name_str(to.1)?.to_owned(),
+            no_replace,
+        };
+        self.retry(|| self.session().rename(&req)).await
+    }
+
+    fn new_handle(&self, handle: Handle) -> u64 {
+        let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
+        lock(&self.handles).insert(fh, handle);
+        fh
+    }
+
+    /// Opens a file; returns its handle and whether the kernel may keep its cached pages.
+    pub async fn open(&self, ino: u64) -> Result<(u64, bool)> {
+        let existing = lock(&self.files).get_mut(&ino).map(|f| {
+            f.handles += 1;
+            f.state.clone()
+        });
+        if existing.is_some() {
+            return Ok((self.new_handle(Handle::File(ino)), true));
+        }
+        let node = self.node(ino)?;
+        let content = self.retry(|| self.session().content(node)).await?;
+        let version = (content.stat.mtime, content.stat.size);
+        let keep_cache = lock(&self.seen).insert(ino, version) == Some(version);
+        let state = std::sync::Arc::new(AsyncMutex::new(FileState::new(node, content)));
+        {
+            let mut files = lock(&self.files);
+            match files.get_mut(&ino) {
+                // Another open raced with this one: share its state.
+                Some(f) => f.handles += 1,
+                None => {
+                    files.insert(ino, OpenFile { state, handles: 1 });
+                }
+            }
+        }
+        Ok((self.new_handle(Handle::File(ino)), keep_cache))
+    }
+
+    fn file_state(&self, fh: u64) -> Result<(u64, std::sync::Arc<AsyncMutex<FileState>>)> {
+        let ino = match lock(&self.handles).get(&fh) {
+            Some(Handle::File(ino)) => *ino,
+            _ => return Err(Error::invalid("handle", "not an open file")),
+        };
+        let state = lock(&self.files)
+            .get(&ino)
+            .map(|f| f.state.clone())
+            .ok_or_else(|| Error::internal("open file without state"))?;
+        Ok((ino, state))
+    }
+
+    pub async fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Vec<u8>> {
+        let (_, state) = self.file_state(fh)?;
+        let state = state.lock().await;
+        self.retry(|| state.read(&self.blocks, offset, size)).await
+    }
+
+    pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> Result<u32> {
+        let (_, state) = self.file_state(fh)?;
+        let mut state = state.lock().await;
+        state.write(&self.blocks, offset, data).await?;
+        Ok(data.len() as u32)
+    }
+
+    /// Commits an open file's changes (close-to-open; durable when it returns).
+    pub async fn commit(&self, fh: u64) -> Result<()> {
+        let (ino, state) = self.file_state(fh)?;
+        let mut state = state.lock().await;
+        if !state.is_dirty() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.retry_for;
+        let result = loop {
+            match state.commit(&self.blocks).await {
+                Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                other => break other,
+            }
+        };
+        match result {
+            // The file was deleted while open: its content has no reader left to keep.
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+            Ok(()) => {
+                if let Ok(stat) = self.session().getattr(state.node).await {
+                    lock(&self.seen).insert(ino, (stat.mtime, stat.size));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn release(&self, fh: u64) -> Result<()> {
+        let committed = self.commit(fh).await;
+        if let Some(Handle::File(ino)) = lock(&self.handles).remove(&fh) {
+            let mut files = lock(&self.files);
+            if let Some(f) = files.get_mut(&ino) {
+                f.handles -= 1;
+                if f.handles == 0 {
+                    files.remove(&ino);
+                }
+            }
+        }
+        committed
+    }
+
+    pub async fn opendir(&self, ino: u64) -> Result<u64> {
+        self.node(ino)?;
+        Ok(self.new_handle(Handle::Dir(Vec::new())))
+    }
+
+    /// Entries from `offset` on, as (inode, next offset, kind, name); `.` and `..` first.
+    pub async fn readdir(
+        &self,
+        fh: u64,
+        ino: u64,
+        offset: u64,
+    ) -> Result<Vec<(u64, u64, FileKind, String)>> {
+        if offset == 0 {
+            let node = self.node(ino)?;
+            let entries = self.retry(|| self.session().readdir(node)).await?;
+            for e in &entries {
+                self.learn(e.node, e.stat.clone());
+            }
+            if let Some(Handle::Dir(listing)) = lock(&self.handles).get_mut(&fh) {
+                *listing = entries;
+            }
+        }
+        let handles = lock(&self.handles);
+        let Some(Handle::Dir(listing)) = handles.get(&fh) else {
+            return Err(Error::invalid("handle", "not an open directory"));
+        };
+        let dots = [
+            (ino, FileKind::Directory, ".".to_owned()),
+            (ino, FileKind::Directory, "..".to_owned()),
+        ];
+        let all = dots.into_iter().chain(
+            listing
+                .iter()
+                .map(|e| (self.fuse_ino(e.node.ino), e.stat.kind, e.name.clone())),
+        );
+        Ok(all
+            .enumerate()
+            .skip(offset as usize)
+            .map(|(i, (ino, kind, name))| (ino, i as u64 + 1, kind, name))
+            .collect())
+    }
+
+    pub fn releasedir(&self, fh: u64) {
+        lock(&self.handles).remove(&fh);
+    }
+
+    pub async fn statfs(&self) -> Result<strata_core::api::FsStats> {
+        self.retry(|| self.session().statfs()).await
+    }
+
+    fn xattr(
+        &self,
+        ino: u64,
+        name: &[u8],
+        value: Option<&[u8]>,
+        mode: XattrSetMode,
+    ) -> Result<Xattr> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        Ok(Xattr {
+            node: self.node(ino)?,
+            name: b64.encode(name),
+            value: value.map(|v| b64.encode(v)),
+            mode,
+        })
+    }
+
+    pub async fn getxattr(&self, ino: u64, name: &[u8]) -> Result<Vec<u8>> {
+        use base64::Engine;
+        let req = self.xattr(ino, name, None, XattrSetMode::Any)?;
+        let value = self.retry(|| self.session().getxattr(&req)).await?;
+        base64::engine::general_purpose::STANDARD
+            .decode(value.value)
+            .map_err(|_| Error::internal("malformed xattr value"))
+    }
+
+    pub async fn setxattr(
+        &self,
+        ino: u64,
+        name: &[u8],
+        value: &[u8],
+        mode: XattrSetMode,
+    ) -> Result<()> {
+        let req = self.xattr(ino, name, Some(value), mode)?;
+        self.retry(|| self.session().setxattr(&req)).await
+    }
+
+    pub async fn listxattr(&self, ino: u64) -> Result<Vec<u8>> {
+        use base64::Engine;
+        let node = self.node(ino)?;
+        let names = self.retry(|| self.session().listxattr(node)).await?;
+        let mut out = Vec::new();
+        for name in names.names {
+            out.extend(
+                base64::engine::general_purpose::STANDARD
+                    .decode(name)
+                    .map_err(|_| Error::internal("malformed xattr name"))?,
+            );
+            out.push(0);
+        }
+        Ok(out)
+    }
+
+    pub async fn removexattr(&self, ino: u64, name: &[u8]) -> Result<()> {
+        let req = self.xattr(ino, name, None, XattrSetMode::Any)?;
+        self.retry(|| self.session().removexattr(&req)).await
+    }
+
+    pub async fn close_session(&self) -> Result<()> {
+        self.session().close().await
+    }
+}
