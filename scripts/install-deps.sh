@@ -2,7 +2,7 @@
 # Installs the system packages that building and testing strata need (Debian, as root).
 set -euo pipefail
 
-packages=(pkg-config)
+packages=(pkg-config fuse3 git)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,13 +11,15 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use std::collections::BTreeMap;
-use strata_core::api::{ChunkRef, Content, NodeRef, WriteContent};
+use strata_core::api::{ChunkRef, Content, NodeRef, Stat, WriteContent};
 use strata_core::{BLOCK_SIZE, Error, INLINE_MAX, Result};
 
 const MAX_DIRTY_BLOCKS: usize = 8;
 
 pub struct FileState {
     pub node: NodeRef,
+    /// Attributes when opened, kept for a file deleted while open.
+    pub stat: Stat,
     pub size: u64,
     /// Chunks as the server has them.
     committed: BTreeMap<u64, ChunkRef>,
@@ -38,6 +40,7 @@ impl FileState {
         FileState {
             node,
             size: content.stat.size,
+            stat: content.stat,
             committed,
             pending: BTreeMap::new(),
             dirty: BTreeMap::new(),

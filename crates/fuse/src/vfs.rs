@@ -165,6 +165,20 @@ impl Vfs {
                 stat.ino = ino;
                 Ok(self.overlay(ino, stat).await)
             }
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                // Deleted while open here: it lives on, with no links, until the last close.
+                let state = lock(&self.files)
+                    .get(&ino)
+                    .map(|f| f.state.clone())
+                    .ok_or(e)?;
+                let state = state.lock().await;
+                Ok(Stat {
+                    ino,
+                    size: state.size,
+                    nlink: 0,
+                    ..state.stat.clone()
+                })
+            }
             Err(e) => Err(e),
         }
     }

@@ -196,3 +196,59 @@ pub fn hash_file(path: &Path) -> String {
         .unwrap();
     hasher.finalize().to_hex().to_string()
 }
+
+/// A real `strata mount` of this server's volume, unmounted when dropped.
+pub struct Mount {
+    pub dir: tempfile::TempDir,
+    pub cache: tempfile::TempDir,
+}
+
+impl Mount {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+}
+
+impl Server {
+    /// Mounts `source` (VOLUME or VOLUME:SUBPATH) with extra flags; returns once it is ready.
+    pub fn mount(&self, source: &str, extra: &[&str]) -> Mount {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "mount",
+            source,
+            dir.path().to_str().unwrap(),
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args);
+        Mount { dir, cache }
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let c = std::ffi::CString::new(self.dir.path().to_str().unwrap()).unwrap();
+        // SAFETY: umount2 on a NUL-terminated path this test mounted.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+/// Unmounts through the CLI, as a user would.
+pub fn umount(mount: &Mount) {
+    let out = Command::new(BIN)
+        .arg("umount")
+        .arg(mount.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "umount: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

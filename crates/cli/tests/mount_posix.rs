@@ -1,0 +1,277 @@
+//! POSIX semantics, checked with real system calls on a real mount.
+
+mod common;
+use common::Server;
+use std::ffi::CString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+fn cpath(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_bytes()).unwrap()
+}
+
+fn errno_of<T>(r: std::io::Result<T>) -> i32 {
+    r.err()
+        .and_then(|e| e.raw_os_error())
+        .expect("expected an error")
+}
+
+fn setup() -> (Server, common::Mount) {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let mount = server.mount("v", &[]);
+    (server, mount)
+}
+
+#[test]
+fn read_write_at_offsets_append_truncate_and_holes() {
+    let (_server, m) = setup();
+    let p = m.join("f");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .write(true)
+        .open(&p)
+        .unwrap();
+    f.write_all(b"hello world").unwrap();
+    f.seek(SeekFrom::Start(6)).unwrap();
+    f.write_all(b"WORLD").unwrap();
+    drop(f);
+    assert_eq!(fs::read(&p).unwrap(), b"hello WORLD");
+
+    let mut a = OpenOptions::new().append(true).open(&p).unwrap();
+    a.write_all(b"!!").unwrap();
+    drop(a);
+    assert_eq!(fs::read(&p).unwrap(), b"hello WORLD!!");
+
+    let f = OpenOptions::new().write(true).open(&p).unwrap();
+    f.set_len(5).unwrap();
+    assert_eq!(fs::read(&p).unwrap(), b"hello");
+    f.set_len(8).unwrap();
+    drop(f);
+    assert_eq!(fs::read(&p).unwrap(), b"hello\0\0\0");
+
+    // A sparse file across a block boundary: the hole reads as zeros.
+    let s = m.join("sparse");
+    let mut f = File::create(&s).unwrap();
+    f.seek(SeekFrom::Start(9 << 20)).unwrap();
+    f.write_all(b"end").unwrap();
+    drop(f);
+    let data = fs::read(&s).unwrap();
+    assert_eq!(data.len(), (9 << 20) + 3);
+    assert!(data[..9 << 20].iter().all(|&b| b == 0));
+    assert_eq!(&data[9 << 20..], b"end");
+
+    // O_TRUNC empties, O_EXCL refuses an existing file.
+    fs::write(&p, b"x").unwrap();
+    assert_eq!(fs::read(&p).unwrap(), b"x");
+    assert_eq!(
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::AlreadyExists
+    );
+}
+
+#[test]
+fn rename_replaces_and_noreplace_refuses() {
+    let (_server, m) = setup();
+    fs::write(m.join("a"), b"A").unwrap();
+    fs::write(m.join("b"), b"B").unwrap();
+    fs::rename(m.join("a"), m.join("b")).unwrap();
+    assert_eq!(fs::read(m.join("b")).unwrap(), b"A");
+    assert!(!m.join("a").exists());
+
+    fs::create_dir_all(m.join("d1/sub")).unwrap();
+    fs::write(m.join("d1/sub/f"), b"deep").unwrap();
+    fs::rename(m.join("d1"), m.join("d2")).unwrap();
+    assert_eq!(fs::read(m.join("d2/sub/f")).unwrap(), b"deep");
+
+    fs::write(m.join("c"), b"C").unwrap();
+    let (from, to) = (cpath(&m.join("c")), cpath(&m.join("b")));
+    // SAFETY: renameat2 with valid NUL-terminated paths.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    assert_eq!(rc, -1);
+    assert_eq!(
+        std::io::Error::last_os_error().raw_os_error(),
+        Some(libc::EEXIST)
+    );
+    assert_eq!(fs::read(m.join("b")).unwrap(), b"A");
+}
+
+#[test]
+fn unlinked_open_file_stays_readable() {
+    let (_server, m) = setup();
+    let p = m.join("doomed");
+    fs::write(&p, b"still here").unwrap();
+    let mut f = File::open(&p).unwrap();
+    fs::remove_file(&p).unwrap();
+    assert!(!p.exists());
+    let mut s = String::new();
+    f.read_to_string(&mut s).unwrap();
+    assert_eq!(s, "still here");
+}
+
+#[test]
+fn directories_links_and_symlinks() {
+    let (_server, m) = setup();
+    fs::create_dir(m.join("d")).unwrap();
+    fs::write(m.join("d/f"), b"1").unwrap();
+    assert_eq!(errno_of(fs::remove_dir(m.join("d"))), libc::ENOTEMPTY);
+    assert_eq!(errno_of(fs::create_dir(m.join("d"))), libc::EEXIST);
+    assert_eq!(errno_of(fs::read_dir(m.join("d/f"))), libc::ENOTDIR);
+
+    fs::hard_link(m.join("d/f"), m.join("h")).unwrap();
+    assert_eq!(fs::metadata(m.join("h")).unwrap().nlink(), 2);
+    assert_eq!(
+        fs::metadata(m.join("d/f")).unwrap().ino(),
+        fs::metadata(m.join("h")).unwrap().ino()
+    );
+    fs::remove_file(m.join("d/f")).unwrap();
+    assert_eq!(fs::metadata(m.join("h")).unwrap().nlink(), 1);
+    assert_eq!(fs::read(m.join("h")).unwrap(), b"1");
+    fs::remove_dir(m.join("d")).unwrap();
+
+    std::os::unix::fs::symlink("h", m.join("s")).unwrap();
+    assert_eq!(fs::read_link(m.join("s")).unwrap(), Path::new("h"));
+    assert_eq!(fs::read(m.join("s")).unwrap(), b"1");
+    assert!(
+        fs::symlink_metadata(m.join("s"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+
+    let long = "n".repeat(256);
+    assert_eq!(errno_of(fs::write(m.join(&long), b"")), libc::ENAMETOOLONG);
+}
+
+#[test]
+fn attributes_xattrs_and_statfs() {
+    let (_server, m) = setup();
+    let p = m.join("f");
+    fs::write(&p, b"data").unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(fs::metadata(&p).unwrap().mode() & 0o7777, 0o640);
+    std::os::unix::fs::chown(&p, Some(1234), Some(5678)).unwrap();
+    let md = fs::metadata(&p).unwrap();
+    assert_eq!((md.uid(), md.gid()), (1234, 5678));
+
+    let times = [
+        libc::timespec {
+            tv_sec: 1_000_000_000,
+            tv_nsec: 5,
+        },
+        libc::timespec {
+            tv_sec: 1_500_000_000,
+            tv_nsec: 7,
+        },
+    ];
+    // SAFETY: utimensat with a valid path and two timespecs.
+    assert_eq!(
+        unsafe { libc::utimensat(libc::AT_FDCWD, cpath(&p).as_ptr(), times.as_ptr(), 0) },
+        0
+    );
+    let md = fs::metadata(&p).unwrap();
+    assert_eq!(
+        (md.atime(), md.mtime(), md.mtime_nsec()),
+        (1_000_000_000, 1_500_000_000, 7)
+    );
+
+    let (c, name, value) = (cpath(&p), CString::new("user.color").unwrap(), b"blue");
+    // SAFETY: xattr calls with valid paths and buffers of the given sizes.
+    unsafe {
+        assert_eq!(
+            libc::setxattr(
+                c.as_ptr(),
+                name.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0
+            ),
+            0
+        );
+        assert_eq!(
+            libc::setxattr(
+                c.as_ptr(),
+                name.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                libc::XATTR_CREATE
+            ),
+            -1
+        );
+        let mut buf = [0u8; 64];
+        let n = libc::getxattr(
+            c.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        );
+        assert_eq!(&buf[..n as usize], value);
+        let n = libc::listxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len());
+        assert_eq!(&buf[..n as usize], b"user.color\0");
+        assert_eq!(libc::removexattr(c.as_ptr(), name.as_ptr()), 0);
+        assert_eq!(
+            libc::getxattr(
+                c.as_ptr(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len()
+            ),
+            -1
+        );
+        assert_eq!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::ENODATA)
+        );
+
+        let mut st: libc::statvfs = std::mem::zeroed();
+        assert_eq!(libc::statvfs(cpath(m.path()).as_ptr(), &mut st), 0);
+        assert!(st.f_blocks > 0 && st.f_bavail > 0 && st.f_namemax == 255);
+    }
+}
+
+#[test]
+fn fsync_makes_data_visible_to_the_api() {
+    let (server, m) = setup();
+    let mut f = File::create(m.join("synced")).unwrap();
+    f.write_all(b"durable").unwrap();
+    f.sync_all().unwrap();
+    // Still open: the server already has it.
+    assert_eq!(server.ok(&["fs", "cat", "v:/synced"]), "durable");
+    drop(f);
+}
+
+#[test]
+fn large_directory_lists_every_entry() {
+    let (server, m) = setup();
+    let dir = m.join("many");
+    fs::create_dir(&dir).unwrap();
+    for i in 0..10_000 {
+        File::create(dir.join(format!("f{i:05}"))).unwrap();
+    }
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 10_000);
+    assert_eq!(names[0], "f00000");
+    assert_eq!(names[9_999], "f09999");
+    assert_eq!(server.json(&["volume", "get", "v"])["file_count"], 10_001);
+}
