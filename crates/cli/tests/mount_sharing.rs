@@ -1,0 +1,242 @@
+//! Mounts over time and side by side: persistence, consistency, isolation, read-only.
+
+mod common;
+use common::{Server, hash_file, random_file, umount};
+use std::fs;
+use std::io::Write;
+use std::process::Command;
+
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=strata",
+            "-c",
+            "user.email=strata@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(["-c", "gc.auto=0", "-c", "maintenance.auto=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn data_survives_unmount_and_server_sigkill() {
+    let mut server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let scratch = tempfile::tempdir().unwrap();
+    let (src, hash) = random_file(scratch.path(), "src", 9 << 20, 11);
+    let m = server.mount("v", &[]);
+    fs::copy(&src, m.join("big")).unwrap();
+    fs::write(m.join("small"), b"small file").unwrap();
+    umount(&m);
+    server.stop(libc::SIGKILL);
+    server.restart();
+    let m = server.mount("v", &[]);
+    assert_eq!(hash_file(&m.join("big")), hash);
+    assert_eq!(fs::read(m.join("small")).unwrap(), b"small file");
+}
+
+#[test]
+fn two_mounts_see_each_other() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let a = server.mount("v", &[]);
+    let b = server.mount("v", &["--attr-timeout", "0s"]);
+    fs::write(a.join("note"), b"first").unwrap();
+    assert_eq!(fs::read(b.join("note")).unwrap(), b"first");
+    // Close-to-open: a rewrite closed on one mount is what the next open sees on the other.
+    let mut f = fs::File::create(a.join("note")).unwrap();
+    f.write_all(b"second, longer").unwrap();
+    drop(f);
+    assert_eq!(fs::read(b.join("note")).unwrap(), b"second, longer");
+    fs::create_dir(a.join("dir")).unwrap();
+    fs::rename(a.join("note"), a.join("dir/moved")).unwrap();
+    assert!(!b.join("note").exists());
+    assert_eq!(fs::read(b.join("dir/moved")).unwrap(), b"second, longer");
+    fs::remove_file(b.join("dir/moved")).unwrap();
+    assert!(fs::read_dir(a.join("dir")).unwrap().next().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subpath_mounts_cannot_reach_outside() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "tenants"]);
+    server.ok(&["fs", "mkdir", "-p", "tenants:/users/bob"]);
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    fs::write(secret.path(), b"bob's secret").unwrap();
+    server.ok(&[
+        "fs",
+        "put",
+        secret.path().to_str().unwrap(),
+        "tenants:/users/bob/secret",
+    ]);
+    let alice = server.mount("tenants:users/alice", &[]);
+    fs::write(alice.join("notes.txt"), b"alice's data").unwrap();
+    let names: Vec<_> = fs::read_dir(alice.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["notes.txt"]);
+    assert_eq!(
+        server.ok(&["fs", "cat", "tenants:/users/alice/notes.txt"]),
+        "alice's data"
+    );
+    // `..` at the mount root is the host's parent folder, not the volume's.
+    assert!(!alice.join("../bob/secret").exists());
+    std::os::unix::fs::symlink("../bob/secret", alice.join("link")).unwrap();
+    assert!(fs::read(alice.join("link")).is_err());
+
+    // Crafted calls with a session of users/alice: guessed inodes and `..` are refused.
+    let session = server
+        .client()
+        .open_session("tenants", "users/alice", false)
+        .await
+        .unwrap();
+    let root = session.info.root.node;
+    let err = session.lookup(root, "..").await.unwrap_err();
+    assert_eq!(err.kind, strata_core::ErrorKind::InvalidInput);
+    let bob = server
+        .client()
+        .stat("tenants", "/users/bob/secret")
+        .await
+        .unwrap();
+    for cap in [0, 1, root.cap, u64::MAX] {
+        let forged = strata_core::api::NodeRef { ino: bob.ino, cap };
+        assert_eq!(
+            session.getattr(forged).await.unwrap_err().kind,
+            strata_core::ErrorKind::NotFound
+        );
+        assert!(session.content(forged).await.is_err());
+        assert!(session.unlink(forged, "secret").await.is_err());
+    }
+    assert_eq!(
+        server.ok(&["fs", "cat", "tenants:/users/bob/secret"]),
+        "bob's secret"
+    );
+}
+
+#[test]
+fn read_only_mounts_refuse_every_write() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    server.ok(&["fs", "mkdir", "v:/d"]);
+    let src = tempfile::NamedTempFile::new().unwrap();
+    fs::write(src.path(), b"keep").unwrap();
+    server.ok(&["fs", "put", src.path().to_str().unwrap(), "v:/f"]);
+    let m = server.mount("v", &["--read-only"]);
+    assert_eq!(fs::read(m.join("f")).unwrap(), b"keep");
+    let erofs =
+        |r: std::io::Result<()>| assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::EROFS));
+    erofs(fs::write(m.join("new"), b"x"));
+    erofs(
+        fs::OpenOptions::new()
+            .write(true)
+            .open(m.join("f"))
+            .map(drop),
+    );
+    erofs(fs::create_dir(m.join("d2")));
+    erofs(fs::remove_file(m.join("f")));
+    erofs(fs::remove_dir(m.join("d")));
+    erofs(fs::rename(m.join("f"), m.join("g")));
+    erofs(fs::set_permissions(
+        m.join("f"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    ));
+    erofs(std::os::unix::fs::symlink("f", m.join("s")));
+    assert_eq!(server.ok(&["fs", "cat", "v:/f"]), "keep");
+}
+
+#[test]
+fn mount_targets_follow_the_rules() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let full = tempfile::tempdir().unwrap();
+    fs::write(full.path().join("x"), b"").unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let cases = [
+        ("relative/dir", "absolute"),
+        ("/", "root"),
+        ("//", "root"),
+        ("/tmp//x", "'//'"),
+        ("/tmp/./x", "'.'"),
+        ("/tmp/../tmp", "'..'"),
+        ("/proc", "/proc"),
+        ("/etc/strata", "/etc"),
+        ("/dev/shm", "/dev"),
+        ("/lib64/x", "/lib64"),
+        (full.path().to_str().unwrap(), "not empty"),
+        (file.path().to_str().unwrap(), "not a directory"),
+        ("/tmp/strata-does-not-exist", "No such file"),
+    ];
+    for (target, why) in cases {
+        let (code, err) = server.fails(&["mount", "v", target]);
+        assert_eq!(code, 2, "{target}: {err}");
+        assert!(err.contains(why), "{target}: {err}");
+    }
+    let (code, err) = server.fails(&["mount", "v:../escape", "/tmp"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("subpath"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let (_, err) = server.fails(&[
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "mount",
+        "v",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(err.contains("cannot reach"), "{err}");
+    let (_, err) = server.fails(&["umount", dir.path().to_str().unwrap()]);
+    assert!(err.contains("not a mount point"), "{err}");
+}
+
+#[test]
+fn busy_mounts_are_not_unmounted() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let m = server.mount("v", &[]);
+    let open = fs::File::create(m.join("held")).unwrap();
+    let (code, err) = server.fails(&["umount", m.path().to_str().unwrap()]);
+    assert!(err.contains("busy"), "{code}: {err}");
+    drop(open);
+    umount(&m);
+}
+
+#[test]
+fn three_sandboxes_share_a_git_repository() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "work"]);
+    let first = server.mount("work", &[]);
+    git(first.path(), &["init", "-q", "repo"]);
+    let repo = first.join("repo");
+    fs::write(repo.join("a.txt"), "one\n").unwrap();
+    git(&repo, &["add", "a.txt"]);
+    git(&repo, &["commit", "-qm", "first"]);
+    umount(&first);
+    drop(first);
+
+    let second = server.mount("work", &[]);
+    let repo = second.join("repo");
+    assert!(git(&repo, &["log", "--oneline"]).contains("first"));
+    fs::write(repo.join("b.txt"), "two\n").unwrap();
+    git(&repo, &["add", "b.txt"]);
+    git(&repo, &["commit", "-qm", "second"]);
+    umount(&second);
+    drop(second);
+
+    let third = server.mount("work", &[]);
+    let repo = third.join("repo");
+    let log = git(&repo, &["log", "--format=%s"]);
+    assert_eq!(log, "second\nfirst\n");
+    git(&repo, &["fsck", "--full", "--strict"]);
+    assert_eq!(fs::read_to_string(repo.join("a.txt")).unwrap(), "one\n");
+}
