@@ -252,3 +252,23 @@ pub fn umount(mount: &Mount) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Peak resident memory (KiB) of the mount daemon serving `mountpoint`.
+pub fn mount_peak_rss_kib(mountpoint: &Path) -> u64 {
+    let needle = mountpoint.to_str().unwrap();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        let is_daemon = args.iter().any(|a| *a == b"mount")
+            && args.iter().any(|a| *a == needle.as_bytes())
+            && args.iter().any(|a| *a == b"--foreground");
+        if is_daemon {
+            let status = std::fs::read_to_string(entry.path().join("status")).unwrap();
+            let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+            return line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        }
+    }
+    panic!("no mount process for {needle}");
+}

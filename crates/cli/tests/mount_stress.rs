@@ -1,0 +1,65 @@
+//! Large files with bounded memory, and a server that goes away while mounted.
+
+mod common;
+use common::{Server, hash_file, mount_peak_rss_kib};
+use std::fs;
+use std::io::{Read, Write};
+
+#[test]
+fn one_gib_through_the_mount_in_bounded_memory() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let m = server.mount("v", &[]);
+    let mut hasher = blake3::Hasher::new();
+    let mut xof = blake3::Hasher::new().update(b"one gib").finalize_xof();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut f = fs::File::create(m.join("big")).unwrap();
+    for _ in 0..1024 {
+        xof.fill(&mut buf);
+        hasher.update(&buf);
+        f.write_all(&buf).unwrap();
+    }
+    f.sync_all().unwrap();
+    drop(f);
+    let written = hasher.finalize().to_hex().to_string();
+    let peak = mount_peak_rss_kib(m.path());
+    eprintln!("mount peak RSS after writing 1 GiB: {peak} KiB");
+    assert!(peak < 256 * 1024, "mount peak RSS {peak} KiB");
+
+    let mut reader = fs::File::open(m.join("big")).unwrap();
+    let mut back = blake3::Hasher::new();
+    loop {
+        let n = reader.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        back.update(&buf[..n]);
+    }
+    assert_eq!(back.finalize().to_hex().to_string(), written);
+    let peak = mount_peak_rss_kib(m.path());
+    eprintln!("mount peak RSS after reading it back: {peak} KiB");
+    assert!(peak < 256 * 1024, "mount peak RSS {peak} KiB");
+
+    let out = tempfile::tempdir().unwrap();
+    let local = out.path().join("big");
+    server.ok(&["fs", "get", "v:/big", local.to_str().unwrap()]);
+    assert_eq!(hash_file(&local), written);
+}
+
+#[test]
+fn server_outage_fails_with_eio_then_recovers() {
+    let mut server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let m = server.mount("v", &["--retry-for", "1s", "--attr-timeout", "0s"]);
+    fs::write(m.join("before"), b"kept").unwrap();
+    server.stop(libc::SIGKILL);
+    let err = fs::metadata(m.join("anything")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    server.restart();
+    assert_eq!(fs::read(m.join("before")).unwrap(), b"kept");
+    fs::write(m.join("after"), b"written after the outage").unwrap();
+    assert_eq!(
+        server.ok(&["fs", "cat", "v:/after"]),
+        "written after the outage"
+    );
+}
