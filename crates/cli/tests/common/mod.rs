@@ -261,9 +261,9 @@ pub fn mount_peak_rss_kib(mountpoint: &Path) -> u64 {
             continue;
         };
         let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        let is_daemon = args.iter().any(|a| *a == b"mount")
-            && args.iter().any(|a| *a == needle.as_bytes())
-            && args.iter().any(|a| *a == b"--foreground");
+        let is_daemon = args.contains(&&b"mount"[..])
+            && args.contains(&needle.as_bytes())
+            && args.contains(&&b"--foreground"[..]);
         if is_daemon {
             let status = std::fs::read_to_string(entry.path().join("status")).unwrap();
             let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
