@@ -32,6 +32,7 @@ fn read_write_at_offsets_append_truncate_and_holes() {
     let p = m.join("f");
     let mut f = OpenOptions::new()
         .create(true)
+        .truncate(true)
         .read(true)
         .write(true)
         .open(&p)
