@@ -164,6 +164,10 @@ impl SessionClient {
         self.call_empty("removexattr", req).await
     }
 
+    pub async fn sync(&self) -> Result<()> {
+        self.call_empty("sync", &()).await
+    }
+
     pub async fn statfs(&self) -> Result<FsStats> {
         self.call("statfs", &()).await
     }

@@ -240,6 +240,9 @@ pub struct WriteContent {
     pub chunks: Vec<ChunkRef>,
     #[serde(default)]
     pub replace_all: bool,
+    /// Durable (on stable storage) when the call returns, as `fsync` asks.
+    #[serde(default)]
+    pub durable: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

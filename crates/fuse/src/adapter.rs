@@ -340,8 +340,8 @@ impl Filesystem for FuseAdapter {
                 Ok(s) => s,
                 Err(e) => return reply.error(errno(&e)),
             };
-            match vfs.open(made.ino).await {
-                Ok((fh, _)) => reply.created(
+            match vfs.open_new(&made) {
+                Ok(fh) => reply.created(
                     &ttl,
                     &attr(&made),
                     Generation(0),
@@ -402,7 +402,7 @@ impl Filesystem for FuseAdapter {
         reply: ReplyEmpty,
     ) {
         self.run(move |vfs| async move {
-            match vfs.commit(fh.0).await {
+            match vfs.commit(fh.0, false).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
             }
@@ -417,7 +417,12 @@ impl Filesystem for FuseAdapter {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        self.flush(_req, _ino, fh, LockOwner(0), reply);
+        self.run(move |vfs| async move {
+            match vfs.commit(fh.0, true).await {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
     }
 
     fn release(
@@ -490,8 +495,12 @@ impl Filesystem for FuseAdapter {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        // Directory changes are committed by the server before each call returns.
-        reply.ok();
+        self.run(move |vfs| async move {
+            match vfs.sync().await {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {

@@ -1,8 +1,10 @@
-//! Blocks as a mount sees them: through the local cache, checked against their hash.
+//! Blocks as a mount sees them: through the local cache, checked against their hash, and
+//! downloaded once however many readers (or read-ahead) want them at the same time.
 
 use crate::cache::BlockCache;
 use bytes::Bytes;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use strata_client::SessionClient;
 use strata_core::{Error, ErrorKind, Result};
 
@@ -10,11 +12,16 @@ use strata_core::{Error, ErrorKind, Result};
 pub struct Blocks {
     session: SessionClient,
     cache: Arc<BlockCache>,
+    downloads: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Blocks {
     pub fn new(session: SessionClient, cache: Arc<BlockCache>) -> Self {
-        Blocks { session, cache }
+        Blocks {
+            session,
+            cache,
+            downloads: Arc::default(),
+        }
     }
 
     pub fn session(&self) -> &SessionClient {
@@ -25,6 +32,26 @@ impl Blocks {
         if let Some(bytes) = self.cache.get(hash).await {
             return Ok(bytes);
         }
+        let gate = self
+            .downloads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(hash.to_owned())
+            .or_default()
+            .clone();
+        let _one_download = gate.lock().await;
+        let result = match self.cache.get(hash).await {
+            Some(bytes) => Ok(bytes),
+            None => self.download(hash).await,
+        };
+        self.downloads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(hash);
+        result
+    }
+
+    async fn download(&self, hash: &str) -> Result<Bytes> {
         let bytes = self.session.get_block(hash).await?;
         if blake3::hash(&bytes).to_hex().as_str() != hash {
             return Err(Error::new(
@@ -36,9 +63,20 @@ impl Blocks {
         Ok(bytes)
     }
 
+    /// Fetches a block into the cache in the background.
+    pub fn prefetch(&self, hash: String) {
+        let blocks = self.clone();
+        tokio::spawn(async move {
+            let _ = blocks.fetch(&hash).await;
+        });
+    }
+
     /// Uploads a block; returns its hash.
     pub async fn upload(&self, data: Bytes) -> Result<String> {
-        let hash = blake3::hash(&data).to_hex().to_string();
+        let (hash, data) =
+            tokio::task::spawn_blocking(move || (blake3::hash(&data).to_hex().to_string(), data))
+                .await
+                .map_err(|e| Error::internal(format!("hash task: {e}")))?;
         self.session.put_block(&hash, data.clone()).await?;
         self.cache.put(&hash, &data).await;
         Ok(hash)

@@ -1,10 +1,10 @@
 //! The content of an open file, shared by every handle of it on this mount.
 //!
-//! Writes land in whole-block buffers in memory. A buffer is uploaded as soon as more than
-//! [`MAX_DIRTY_BLOCKS`] are held, so memory stays bounded whatever the file size; uploaded
-//! blocks are not visible to others until a commit (flush, fsync, close) switches the file's
-//! chunk list in one metadata transaction. Files up to 64 KiB are committed inline, with no
-//! block upload at all.
+//! Writes land in whole-block buffers in memory. Once more than [`MAX_DIRTY_BLOCKS`] are held,
+//! the oldest are uploaded in the background, at most [`MAX_UPLOADS`] at a time, so memory
+//! stays bounded whatever the file size and the writer rarely waits. Uploaded blocks are not
+//! visible to others until a commit (flush, fsync, close) switches the file's chunk list in one
+//! metadata transaction. Files up to 64 KiB are committed inline, with no block upload at all.
 
 use crate::blocks::Blocks;
 use base64::Engine;
@@ -13,43 +13,59 @@ use bytes::Bytes;
 use std::collections::BTreeMap;
 use strata_core::api::{ChunkRef, Content, NodeRef, Stat, WriteContent};
 use strata_core::{BLOCK_SIZE, Error, INLINE_MAX, Result};
+use tokio::task::JoinHandle;
 
-const MAX_DIRTY_BLOCKS: usize = 8;
+const MAX_DIRTY_BLOCKS: usize = 4;
+const MAX_UPLOADS: usize = 4;
+/// Blocks fetched ahead of a sequential reader.
+const READ_AHEAD: u64 = 2;
+
+struct Upload {
+    data: Bytes,
+    task: JoinHandle<Result<String>>,
+}
 
 pub struct FileState {
     pub node: NodeRef,
-    /// Attributes when opened, kept for a file deleted while open.
+    /// Attributes as last seen from the server (kept for a file deleted while open).
     pub stat: Stat,
     pub size: u64,
     /// Chunks as the server has them.
     committed: BTreeMap<u64, ChunkRef>,
     /// Chunks uploaded but not yet committed.
     pending: BTreeMap<u64, ChunkRef>,
+    /// Blocks on their way to the server.
+    uploading: BTreeMap<u64, Upload>,
     /// Blocks changed in memory: the valid bytes of each.
     dirty: BTreeMap<u64, Vec<u8>>,
     size_changed: bool,
-}
-
-fn block_range(idx: u64) -> std::ops::Range<u64> {
-    idx * BLOCK_SIZE..(idx + 1) * BLOCK_SIZE
+    last_read: Option<u64>,
 }
 
 impl FileState {
     pub fn new(node: NodeRef, content: Content) -> Self {
-        let committed = content.chunks.into_iter().map(|c| (c.idx, c)).collect();
         FileState {
             node,
             size: content.stat.size,
             stat: content.stat,
-            committed,
+            committed: content.chunks.into_iter().map(|c| (c.idx, c)).collect(),
             pending: BTreeMap::new(),
+            uploading: BTreeMap::new(),
             dirty: BTreeMap::new(),
             size_changed: false,
+            last_read: None,
         }
     }
 
     pub fn is_dirty(&self) -> bool {
-        self.size_changed || !self.dirty.is_empty() || !self.pending.is_empty()
+        self.size_changed
+            || !self.dirty.is_empty()
+            || !self.pending.is_empty()
+            || !self.uploading.is_empty()
+    }
+
+    fn stored(&self, idx: u64) -> Option<&ChunkRef> {
+        self.pending.get(&idx).or_else(|| self.committed.get(&idx))
     }
 
     /// The valid bytes of block `idx` (shorter than a block at the end or before a hole).
@@ -57,7 +73,10 @@ impl FileState {
         if let Some(buf) = self.dirty.get(&idx) {
             return Ok(Bytes::copy_from_slice(buf));
         }
-        let Some(chunk) = self.pending.get(&idx).or_else(|| self.committed.get(&idx)) else {
+        if let Some(upload) = self.uploading.get(&idx) {
+            return Ok(upload.data.clone());
+        }
+        let Some(chunk) = self.stored(idx) else {
             return Ok(Bytes::new());
         };
         let bytes = match (&chunk.hash, &chunk.data) {
@@ -71,16 +90,20 @@ impl FileState {
         Ok(bytes.slice(..(chunk.len as usize).min(bytes.len())))
     }
 
-    pub async fn read(&self, blocks: &Blocks, offset: u64, len: u32) -> Result<Vec<u8>> {
+    pub async fn read(&mut self, blocks: &Blocks, offset: u64, len: u32) -> Result<Vec<u8>> {
         let end = (offset + len as u64).min(self.size);
         let mut out = Vec::with_capacity(end.saturating_sub(offset) as usize);
         let mut pos = offset;
         while pos < end {
             let idx = pos / BLOCK_SIZE;
-            let range = block_range(idx);
-            let stop = end.min(range.end);
+            let start = idx * BLOCK_SIZE;
+            let stop = end.min(start + BLOCK_SIZE);
+            if self.last_read.is_some_and(|last| last + 1 == idx) {
+                self.read_ahead(blocks, idx);
+            }
+            self.last_read = Some(idx);
             let block = self.block(blocks, idx).await?;
-            let (from, to) = ((pos - range.start) as usize, (stop - range.start) as usize);
+            let (from, to) = ((pos - start) as usize, (stop - start) as usize);
             if from < block.len() {
                 out.extend_from_slice(&block[from..to.min(block.len())]);
             }
@@ -88,6 +111,14 @@ impl FileState {
             pos = stop;
         }
         Ok(out)
+    }
+
+    fn read_ahead(&self, blocks: &Blocks, idx: u64) {
+        for next in idx + 1..=idx + READ_AHEAD {
+            if let Some(hash) = self.stored(next).and_then(|c| c.hash.clone()) {
+                blocks.prefetch(hash);
+            }
+        }
     }
 
     pub async fn write(&mut self, blocks: &Blocks, offset: u64, data: &[u8]) -> Result<()> {
@@ -119,18 +150,44 @@ impl FileState {
             let Some((&idx, _)) = self.dirty.iter().next() else {
                 break;
             };
-            self.upload(blocks, idx).await?;
+            self.start_upload(blocks, idx).await?;
         }
         Ok(())
     }
 
-    async fn upload(&mut self, blocks: &Blocks, idx: u64) -> Result<()> {
+    /// Sends a dirty block to the server in the background.
+    async fn start_upload(&mut self, blocks: &Blocks, idx: u64) -> Result<()> {
+        if self.uploading.contains_key(&idx) {
+            self.finish_upload(idx).await?;
+        }
+        while self.uploading.len() >= MAX_UPLOADS {
+            let Some(&oldest) = self.uploading.keys().next() else {
+                break;
+            };
+            self.finish_upload(oldest).await?;
+        }
         let Some(buf) = self.dirty.remove(&idx) else {
             return Ok(());
         };
-        let len = buf.len() as u64;
-        match blocks.upload(Bytes::from(buf.clone())).await {
+        let data = Bytes::from(buf);
+        let (blocks, sent) = (blocks.clone(), data.clone());
+        let task = tokio::spawn(async move { blocks.upload(sent).await });
+        self.uploading.insert(idx, Upload { data, task });
+        Ok(())
+    }
+
+    /// Waits for a block's upload; on failure its bytes go back to the dirty set.
+    async fn finish_upload(&mut self, idx: u64) -> Result<()> {
+        let Some(upload) = self.uploading.remove(&idx) else {
+            return Ok(());
+        };
+        let result = upload
+            .task
+            .await
+            .map_err(|e| Error::internal(format!("upload task: {e}")))?;
+        match result {
             Ok(hash) => {
+                let len = upload.data.len() as u64;
                 self.pending.insert(
                     idx,
                     ChunkRef {
@@ -143,35 +200,51 @@ impl FileState {
                 Ok(())
             }
             Err(e) => {
-                self.dirty.insert(idx, buf);
+                self.dirty
+                    .entry(idx)
+                    .or_insert_with(|| upload.data.to_vec());
                 Err(e)
             }
         }
     }
 
+    async fn finish_uploads(&mut self) -> Result<()> {
+        let in_flight: Vec<u64> = self.uploading.keys().copied().collect();
+        for idx in in_flight {
+            self.finish_upload(idx).await?;
+        }
+        Ok(())
+    }
+
     /// Cuts the content to `size` here; the caller tells the server.
-    pub fn truncate(&mut self, size: u64) {
+    pub async fn truncate(&mut self, size: u64) -> Result<()> {
+        self.finish_uploads().await?;
         let keep = size.div_ceil(BLOCK_SIZE);
+        let (last, cut) = (size / BLOCK_SIZE, size % BLOCK_SIZE);
         for map in [&mut self.committed, &mut self.pending] {
             map.retain(|&idx, _| idx < keep);
-            if let Some(last) = map.get_mut(&(size / BLOCK_SIZE)) {
-                last.len = last.len.min(size % BLOCK_SIZE);
+            if let Some(chunk) = map.get_mut(&last) {
+                chunk.len = chunk.len.min(cut);
             }
         }
         self.dirty.retain(|&idx, _| idx < keep);
-        if let Some(buf) = self.dirty.get_mut(&(size / BLOCK_SIZE)) {
-            buf.truncate((size % BLOCK_SIZE) as usize);
+        if let Some(buf) = self.dirty.get_mut(&last) {
+            buf.truncate(cut as usize);
         }
         self.size = size;
         self.size_changed = true;
+        Ok(())
     }
 
-    /// Makes every change so far visible to others and durable.
-    pub async fn commit(&mut self, blocks: &Blocks) -> Result<()> {
+    /// Makes every change so far visible to others, and durable if asked; returns the
+    /// attributes the server now has.
+    pub async fn commit(&mut self, blocks: &Blocks, durable: bool) -> Result<Option<Stat>> {
         if !self.is_dirty() {
-            return Ok(());
+            return Ok(None);
         }
-        let chunks: Vec<ChunkRef> = if self.size <= INLINE_MAX && self.pending.is_empty() {
+        let inline =
+            self.size <= INLINE_MAX && self.pending.is_empty() && self.uploading.is_empty();
+        let chunks: Vec<ChunkRef> = if inline {
             let data = self.block(blocks, 0).await?;
             let data = &data[..(self.size as usize).min(data.len())];
             if data.is_empty() {
@@ -187,19 +260,20 @@ impl FileState {
         } else {
             let dirty: Vec<u64> = self.dirty.keys().copied().collect();
             for idx in dirty {
-                self.upload(blocks, idx).await?;
+                self.start_upload(blocks, idx).await?;
             }
+            self.finish_uploads().await?;
             self.pending.values().cloned().collect()
         };
-        let replace_all = self.size <= INLINE_MAX && self.pending.is_empty();
         let req = WriteContent {
             node: self.node,
             size: self.size,
             chunks: chunks.clone(),
-            replace_all,
+            replace_all: inline,
+            durable,
         };
-        blocks.session().write(&req).await?;
-        if replace_all {
+        let stat = blocks.session().write(&req).await?;
+        if inline {
             self.committed.clear();
         }
         self.committed
@@ -207,6 +281,7 @@ impl FileState {
         self.pending.clear();
         self.dirty.clear();
         self.size_changed = false;
-        Ok(())
+        self.stat = stat.clone();
+        Ok(Some(stat))
     }
 }

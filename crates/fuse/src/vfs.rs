@@ -191,7 +191,7 @@ impl Vfs {
             None => None,
         };
         if let (Some(size), Some(state)) = (changes.size, guard.as_mut()) {
-            state.truncate(size);
+            state.truncate(size).await?;
         }
         let req = SetAttrNode {
             node: Some(node),
@@ -299,6 +299,22 @@ impl Vfs {
         Ok((self.new_handle(Handle::File(ino)), keep_cache))
     }
 
+    /// Opens a file this mount just created: its content is known to be empty.
+    pub fn open_new(&self, stat: &Stat) -> Result<u64> {
+        let node = self.node(stat.ino)?;
+        let content = strata_core::api::Content {
+            stat: stat.clone(),
+            chunks: Vec::new(),
+        };
+        let state = std::sync::Arc::new(AsyncMutex::new(FileState::new(node, content)));
+        lock(&self.files)
+            .entry(stat.ino)
+            .or_insert(OpenFile { state, handles: 0 })
+            .handles += 1;
+        lock(&self.seen).insert(stat.ino, (stat.mtime, stat.size));
+        Ok(self.new_handle(Handle::File(stat.ino)))
+    }
+
     fn file_state(&self, fh: u64) -> Result<(u64, std::sync::Arc<AsyncMutex<FileState>>)> {
         let ino = match lock(&self.handles).get(&fh) {
             Some(Handle::File(ino)) => *ino,
@@ -313,8 +329,16 @@ impl Vfs {
 
     pub async fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Vec<u8>> {
         let (_, state) = self.file_state(fh)?;
-        let state = state.lock().await;
-        self.retry(|| state.read(&self.blocks, offset, size)).await
+        let mut state = state.lock().await;
+        let deadline = Instant::now() + self.retry_for;
+        loop {
+            match state.read(&self.blocks, offset, size).await {
+                Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                other => return other,
+            }
+        }
     }
 
     pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> Result<u32> {
@@ -324,8 +348,9 @@ impl Vfs {
         Ok(data.len() as u32)
     }
 
-    /// Commits an open file's changes (close-to-open; durable when it returns).
-    pub async fn commit(&self, fh: u64) -> Result<()> {
+    /// Commits an open file's changes: visible to every other open when it returns
+    /// (close-to-open), and on stable storage too if `durable` (fsync).
+    pub async fn commit(&self, fh: u64, durable: bool) -> Result<()> {
         let (ino, state) = self.file_state(fh)?;
         let mut state = state.lock().await;
         if !state.is_dirty() {
@@ -333,7 +358,7 @@ impl Vfs {
         }
         let deadline = Instant::now() + self.retry_for;
         let result = loop {
-            match state.commit(&self.blocks).await {
+            match state.commit(&self.blocks, durable).await {
                 Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(200)).await
                 }
@@ -344,8 +369,8 @@ impl Vfs {
             // The file was deleted while open: its content has no reader left to keep.
             Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e),
-            Ok(()) => {
-                if let Ok(stat) = self.session().getattr(state.node).await {
+            Ok(stat) => {
+                if let Some(stat) = stat {
                     lock(&self.seen).insert(ino, (stat.mtime, stat.size));
                 }
                 Ok(())
@@ -354,7 +379,7 @@ impl Vfs {
     }
 
     pub async fn release(&self, fh: u64) -> Result<()> {
-        let committed = self.commit(fh).await;
+        let committed = self.commit(fh, false).await;
         if let Some(Handle::File(ino)) = lock(&self.handles).remove(&fh) {
             let mut files = lock(&self.files);
             if let Some(f) = files.get_mut(&ino) {
@@ -411,6 +436,11 @@ impl Vfs {
 
     pub fn releasedir(&self, fh: u64) {
         lock(&self.handles).remove(&fh);
+    }
+
+    /// Makes every committed change of this volume durable (`fsync` of a directory).
+    pub async fn sync(&self) -> Result<()> {
+        self.retry(|| self.session().sync()).await
     }
 
     pub async fn statfs(&self) -> Result<strata_core::api::FsStats> {

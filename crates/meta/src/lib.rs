@@ -35,6 +35,10 @@ pub const ROOT_INO: u64 = 1;
 ///
 /// Each method is one transaction: it happens wholly or not at all.
 pub trait MetaStore: Send + Sync + 'static {
+    /// Makes every committed transaction durable. Transactions are atomic and survive a
+    /// crash of the process as soon as they commit; this also makes them survive power loss.
+    fn sync(&self) -> Result<()>;
+
     // Tokens.
     fn add_token(&self, token: &TokenRecord) -> Result<()>;
     fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>>;

@@ -188,7 +188,9 @@ where
                 }
                 Err(e) => return Err(e),
             };
-            m.write_chunks(vol, ino, size, &chunks, true)
+            let stat = m.write_chunks(vol, ino, size, &chunks, true)?;
+            m.sync()?;
+            Ok(stat)
         })
         .await
 }

@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sessions/{id}/listxattr", post(sessions::listxattr))
         .route("/v1/sessions/{id}/removexattr", post(sessions::removexattr))
         .route("/v1/sessions/{id}/statfs", post(sessions::statfs))
+        .route("/v1/sessions/{id}/sync", post(sessions::sync))
         .route(
             "/v1/sessions/{id}/blocks/{hash}",
             get(sessions::get_block).put(sessions::put_block),

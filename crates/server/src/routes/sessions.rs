@@ -230,11 +230,28 @@ pub async fn write(
         .iter()
         .map(chunk_from_wire)
         .collect::<Result<Vec<_>, _>>()?;
-    let (size, replace_all) = (r.size, r.replace_all);
-    Ok(axum::Json(
-        s.meta(move |m| m.write_chunks(vol, ino, size, &chunks, replace_all))
-            .await?,
-    ))
+    let (size, replace_all, durable) = (r.size, r.replace_all, r.durable);
+    let stat = s
+        .meta(move |m| {
+            let stat = m.write_chunks(vol, ino, size, &chunks, replace_all)?;
+            if durable {
+                m.sync()?;
+            }
+            Ok(stat)
+        })
+        .await?;
+    Ok(axum::Json(stat))
+}
+
+/// Makes everything committed durable (`fsync` of a directory on a mount).
+pub async fn sync(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    session(&s, &c, &id).await?;
+    s.meta(|m| m.sync()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn getxattr(
