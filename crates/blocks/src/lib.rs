@@ -22,10 +22,7 @@ pub enum BlockError {
     #[error("object store: {0}")]
     Store(#[from] object_store::Error),
     #[error("object store folder {path}: {source}")]
-    Folder {
-        path: String,
-        source: std::io::Error,
-    },
+    Folder { path: String, source: std::io::Error },
 }
 
 pub type Result<T> = std::result::Result<T, BlockError>;
@@ -118,13 +115,7 @@ mod tests {
         assert_eq!(store.get(&h).await.unwrap(), data);
         assert_eq!(store.get_range(&h, 5..10).await.unwrap(), &b"block"[..]);
         let hex = to_hex(&h);
-        assert!(
-            dir.path()
-                .join("blocks")
-                .join(&hex[..2])
-                .join(&hex)
-                .is_file()
-        );
+        assert!(dir.path().join("blocks").join(&hex[..2]).join(&hex).is_file());
         store.delete(&h).await.unwrap();
         store.delete(&h).await.unwrap();
         assert!(matches!(store.get(&h).await, Err(BlockError::Missing(_))));

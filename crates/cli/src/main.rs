@@ -40,7 +40,14 @@ enum Command {
     /// Work with files in a volume without mounting it (paths are VOLUME:/path)
     #[command(subcommand)]
     Fs(commands::fs::FsCommand),
-    /// Mount a volume (or VOLUME:SUBPATH) at an empty directory
+    /// Make NEW a copy of SOURCE (a volume or VOLUME@SNAPSHOT) at once, at any size
+    Fork { source: String, new: String },
+    /// Create, list, delete and restore read-only snapshots (VOLUME@NAME)
+    #[command(subcommand)]
+    Snapshot(commands::forks::SnapshotCommand),
+    /// Paths added (+), removed (-) and changed (M) from A to B
+    Diff { from: String, to: String },
+    /// Mount a volume, VOLUME:SUBPATH or a snapshot VOLUME@NAME at an empty directory
     Mount(commands::mount::MountArgs),
     /// Unmount a strata mount
     Umount(commands::mount::UmountArgs),
@@ -116,6 +123,9 @@ async fn run(cli: Cli) -> CmdResult {
     match cli.command {
         Command::Server(args) => commands::server::run(args).await,
         Command::Login(args) => commands::login::run(args, cli.endpoint, cli.token, &out).await,
+        Command::Fork { source, new } => commands::forks::fork(&client()?, &source, &new, &out).await,
+        Command::Snapshot(cmd) => commands::forks::snapshot(cmd, &client()?, &out).await,
+        Command::Diff { from, to } => commands::forks::diff(&client()?, &from, &to, &out).await,
         Command::Mount(args) => commands::mount::mount(args, cli.endpoint, cli.token).await,
         Command::Umount(args) => commands::mount::umount(args),
         Command::Volume(cmd) => commands::volume::run(cmd, &client()?, &out).await,

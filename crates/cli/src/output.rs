@@ -9,16 +9,9 @@ pub struct Output {
 
 impl Output {
     /// Prints `value` as JSON, or the text `human` makes.
-    pub fn print<T: Serialize>(
-        &self,
-        value: &T,
-        human: impl FnOnce() -> String,
-    ) -> crate::CmdResult {
+    pub fn print<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) -> crate::CmdResult {
         if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?
-            );
+            println!("{}", serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?);
         } else {
             let text = human();
             if !text.is_empty() {

@@ -31,10 +31,7 @@ impl Target {
         if self.volume == other.volume {
             Ok(())
         } else {
-            Err(Error::invalid(
-                "to",
-                "both paths must be in the same volume",
-            ))
+            Err(Error::invalid("to", "both paths must be in the same volume"))
         }
     }
 }

@@ -16,22 +16,13 @@ fn fs_verbs() {
     assert_eq!(server.fails(&["fs", "mkdir", "v:/a/b"]).0, 4);
     assert_eq!(server.fails(&["fs", "mkdir", "v:/x/y"]).0, 3);
     server.ok(&["fs", "put", local.to_str().unwrap(), "v:/a/hello.txt"]);
-    assert_eq!(
-        server.ok(&["fs", "cat", "v:/a/hello.txt"]),
-        "hello strata\n"
-    );
+    assert_eq!(server.ok(&["fs", "cat", "v:/a/hello.txt"]), "hello strata\n");
 
     let stat = server.json(&["fs", "stat", "v:/a/hello.txt"]);
-    assert_eq!(
-        (stat["kind"].as_str(), stat["size"].as_u64()),
-        (Some("file"), Some(13))
-    );
+    assert_eq!((stat["kind"].as_str(), stat["size"].as_u64()), (Some("file"), Some(13)));
     assert_eq!(server.ok(&["fs", "ls", "v:/a"]), "b\nhello.txt\n");
     let long = server.ok(&["fs", "ls", "-l", "v:/a"]);
-    assert!(
-        long.contains("drwxr-xr-x") && long.contains("-rw-r--r--"),
-        "{long}"
-    );
+    assert!(long.contains("drwxr-xr-x") && long.contains("-rw-r--r--"), "{long}");
 
     server.ok(&["fs", "cp", "v:/a/hello.txt", "v:/copy.txt"]);
     assert_eq!(server.ok(&["fs", "cat", "v:/copy.txt"]), "hello strata\n");
@@ -45,15 +36,9 @@ fn fs_verbs() {
     assert!(err.contains("into itself"), "{err}");
 
     server.ok(&["fs", "ln", "-s", "/a/hello.txt", "v:/link"]);
-    assert_eq!(
-        server.json(&["fs", "stat", "v:/link"])["target"],
-        "/a/hello.txt"
-    );
+    assert_eq!(server.json(&["fs", "stat", "v:/link"])["target"], "/a/hello.txt");
     server.ok(&["fs", "chmod", "600", "v:/a/hello.txt"]);
-    assert_eq!(
-        server.json(&["fs", "stat", "v:/a/hello.txt"])["mode"],
-        0o600
-    );
+    assert_eq!(server.json(&["fs", "stat", "v:/a/hello.txt"])["mode"], 0o600);
     assert_eq!(server.fails(&["fs", "chmod", "99", "v:/a/hello.txt"]).0, 2);
 
     let (_, err) = server.fails(&["fs", "rm", "v:/a"]);
@@ -77,11 +62,7 @@ fn stdin_and_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let (src, hash) = random_file(dir.path(), "src", 5 << 20, 9);
     let out = server.cli_with_input(&["fs", "put", "-", "v:/piped"], Some(&src));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let got = server.cli(&["fs", "get", "v:/piped", "-"]);
     assert!(got.status.success());
     assert_eq!(blake3::hash(&got.stdout).to_hex().to_string(), hash);
@@ -99,9 +80,7 @@ fn large_file_round_trip_survives_sigkill() {
     server.ok(&["fs", "get", "v:/big.bin", back.to_str().unwrap()]);
     assert_eq!(hash_file(&back), hash);
     let rss_after = server.peak_rss_kib();
-    eprintln!(
-        "server peak RSS: {rss_before} KiB before, {rss_after} KiB after streaming 200 MiB each way"
-    );
+    eprintln!("server peak RSS: {rss_before} KiB before, {rss_after} KiB after streaming 200 MiB each way");
     assert!(
         rss_after < 160 * 1024,
         "server peak RSS {rss_after} KiB while streaming 200 MiB"
@@ -112,10 +91,7 @@ fn large_file_round_trip_survives_sigkill() {
     std::fs::remove_file(&back).unwrap();
     server.ok(&["fs", "get", "v:/big.bin", back.to_str().unwrap()]);
     assert_eq!(hash_file(&back), hash);
-    assert_eq!(
-        server.json(&["fs", "stat", "v:/big.bin"])["size"],
-        200u64 << 20
-    );
+    assert_eq!(server.json(&["fs", "stat", "v:/big.bin"])["size"], 200u64 << 20);
 }
 
 #[test]

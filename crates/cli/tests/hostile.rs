@@ -20,12 +20,7 @@ impl Api {
         }
     }
 
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -44,47 +39,24 @@ fn refused(result: (StatusCode, Value), field: &str) {
     let (status, body) = result;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
-        matches!(
-            body["error"]["kind"].as_str(),
-            Some("invalid_input" | "name_too_long")
-        ),
+        matches!(body["error"]["kind"].as_str(), Some("invalid_input" | "name_too_long")),
         "{body}"
     );
     assert_eq!(body["error"]["field"], field, "{body}");
-    assert!(
-        body["error"]["message"].as_str().unwrap().len() < 500,
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().unwrap().len() < 500, "{body}");
 }
 
 #[tokio::test]
 async fn hostile_volume_names() {
     let server = Server::start(&[]);
     let api = Api::new(&server);
-    api.call(
-        reqwest::Method::POST,
-        "/volumes",
-        Some(json!({"name": "good"})),
-    )
-    .await;
+    api.call(reqwest::Method::POST, "/volumes", Some(json!({"name": "good"})))
+        .await;
     let long = "a".repeat(10_000);
-    for name in [
-        "../../..",
-        "a/b",
-        "",
-        &long,
-        "nul\0name",
-        "..",
-        "Ünïcode",
-        "-dash",
-    ] {
+    for name in ["../../..", "a/b", "", &long, "nul\0name", "..", "Ünïcode", "-dash"] {
         refused(
-            api.call(
-                reqwest::Method::POST,
-                "/volumes",
-                Some(json!({ "name": name })),
-            )
-            .await,
+            api.call(reqwest::Method::POST, "/volumes", Some(json!({ "name": name })))
+                .await,
             "name",
         );
     }
@@ -101,8 +73,7 @@ async fn hostile_volume_names() {
     // Straight to the server, percent-encoded past any client-side check.
     for raw in ["a%2Fb", "nul%00x", "%C3%9C"] {
         refused(
-            api.call(reqwest::Method::GET, &format!("/volumes/{raw}"), None)
-                .await,
+            api.call(reqwest::Method::GET, &format!("/volumes/{raw}"), None).await,
             "volume",
         );
         refused(
@@ -141,23 +112,15 @@ async fn hostile_paths() {
         assert_eq!(err.field.as_deref(), Some("path"), "{path:?}: {err:?}");
         let err = client.mkdir("v", path, true).await.unwrap_err();
         assert_eq!(err.field.as_deref(), Some("path"), "{path:?}: {err:?}");
-        let body =
-            futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"data"))]);
+        let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"data"))]);
         let err = client.put("v", path, None, body).await.unwrap_err();
         assert_eq!(err.field.as_deref(), Some("path"), "{path:?}: {err:?}");
         let err = client.rename("v", "/dir", path, false).await.unwrap_err();
         assert_eq!(err.field.as_deref(), Some("to"), "{path:?}: {err:?}");
     }
-    let err = client
-        .put("v", "/", None, futures::stream::empty())
-        .await
-        .unwrap_err();
+    let err = client.put("v", "/", None, futures::stream::empty()).await.unwrap_err();
     assert_eq!(err.kind, strata_core::ErrorKind::InvalidInput);
-    assert_eq!(
-        server.ok(&["--json", "fs", "ls", "v:/"]),
-        before,
-        "nothing changed"
-    );
+    assert_eq!(server.ok(&["--json", "fs", "ls", "v:/"]), before, "nothing changed");
     assert_eq!(server.store_usage().0, 0);
     let (code, err) = server.fails(&["fs", "ls", "v:/../.."]);
     assert_eq!(code, 2);
@@ -199,12 +162,8 @@ async fn malformed_requests() {
         (StatusCode::NOT_FOUND, Some("volume")),
         "{body}"
     );
-    api.call(
-        reqwest::Method::POST,
-        "/volumes",
-        Some(json!({"name": "v"})),
-    )
-    .await;
+    api.call(reqwest::Method::POST, "/volumes", Some(json!({"name": "v"})))
+        .await;
     refused(
         api.call(
             reqwest::Method::POST,
@@ -215,13 +174,10 @@ async fn malformed_requests() {
         "mode",
     );
     refused(
-        api.call(reqwest::Method::GET, "/volumes/v/fs/stat", None)
-            .await,
+        api.call(reqwest::Method::GET, "/volumes/v/fs/stat", None).await,
         "query",
     );
-    let (status, body) = api
-        .call(reqwest::Method::GET, "/no/such/endpoint", None)
-        .await;
+    let (status, body) = api.call(reqwest::Method::GET, "/no/such/endpoint", None).await;
     assert_eq!(
         (status, body["error"]["kind"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_found"))
@@ -262,14 +218,7 @@ async fn tokens_are_required() {
         StatusCode::OK
     );
     let out = std::process::Command::new(common::BIN)
-        .args([
-            "--endpoint",
-            &server.endpoint,
-            "--token",
-            &unknown,
-            "volume",
-            "list",
-        ])
+        .args(["--endpoint", &server.endpoint, "--token", &unknown, "volume", "list"])
         .env("STRATA_CONFIG_DIR", server.dir.path().join("cfg"))
         .output()
         .unwrap();

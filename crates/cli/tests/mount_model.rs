@@ -68,11 +68,7 @@ fn op() -> impl Strategy<Value = Op> {
                 len,
                 byte
             }),
-        (file.clone(), 0usize..70_000, any::<u8>()).prop_map(|(file, len, byte)| Op::Append {
-            file,
-            len,
-            byte
-        }),
+        (file.clone(), 0usize..70_000, any::<u8>()).prop_map(|(file, len, byte)| Op::Append { file, len, byte }),
         (
             file.clone(),
             prop_oneof![0u64..70_000, (4u64 << 20) - 10..(4 << 20) + 10]
@@ -106,10 +102,7 @@ fn apply(root: &Path, op: &Op) -> Option<i32> {
             f.write_all(&vec![*byte; *len])
         })(),
         Op::Append { file, len, byte } => (|| {
-            let mut f = fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p(NAMES[*file]))?;
+            let mut f = fs::OpenOptions::new().create(true).append(true).open(p(NAMES[*file]))?;
             f.write_all(&vec![*byte; *len])
         })(),
         Op::Truncate { file, size } => fs::OpenOptions::new()
@@ -131,12 +124,7 @@ fn snapshot(root: &Path) -> BTreeMap<String, String> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
         for entry in fs::read_dir(dir).unwrap() {
             let entry = entry.unwrap();
-            let rel = entry
-                .path()
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
+            let rel = entry.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
             let md = fs::symlink_metadata(entry.path()).unwrap();
             if md.is_dir() {
                 out.insert(rel, "dir".into());
@@ -175,10 +163,7 @@ fn mount_behaves_like_a_local_directory() {
     runner
         .run(&proptest::collection::vec(op(), 1..30), |ops| {
             let case = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let (a, b) = (
-                local.path().join(format!("c{case}")),
-                m.join(&format!("c{case}")),
-            );
+            let (a, b) = (local.path().join(format!("c{case}")), m.join(&format!("c{case}")));
             fs::create_dir(&a).unwrap();
             fs::create_dir(&b).unwrap();
             for (i, op) in ops.iter().enumerate() {

@@ -14,9 +14,7 @@ fn cpath(p: &Path) -> CString {
 }
 
 fn errno_of<T>(r: std::io::Result<T>) -> i32 {
-    r.err()
-        .and_then(|e| e.raw_os_error())
-        .expect("expected an error")
+    r.err().and_then(|e| e.raw_os_error()).expect("expected an error")
 }
 
 fn setup() -> (Server, common::Mount) {
@@ -107,10 +105,7 @@ fn rename_replaces_and_noreplace_refuses() {
         )
     };
     assert_eq!(rc, -1);
-    assert_eq!(
-        std::io::Error::last_os_error().raw_os_error(),
-        Some(libc::EEXIST)
-    );
+    assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(libc::EEXIST));
     assert_eq!(fs::read(m.join("b")).unwrap(), b"A");
 }
 
@@ -150,12 +145,7 @@ fn directories_links_and_symlinks() {
     std::os::unix::fs::symlink("h", m.join("s")).unwrap();
     assert_eq!(fs::read_link(m.join("s")).unwrap(), Path::new("h"));
     assert_eq!(fs::read(m.join("s")).unwrap(), b"1");
-    assert!(
-        fs::symlink_metadata(m.join("s"))
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
+    assert!(fs::symlink_metadata(m.join("s")).unwrap().file_type().is_symlink());
 
     let long = "n".repeat(256);
     assert_eq!(errno_of(fs::write(m.join(&long), b"")), libc::ENAMETOOLONG);
@@ -197,13 +187,7 @@ fn attributes_xattrs_and_statfs() {
     // SAFETY: xattr calls with valid paths and buffers of the given sizes.
     unsafe {
         assert_eq!(
-            libc::setxattr(
-                c.as_ptr(),
-                name.as_ptr(),
-                value.as_ptr().cast(),
-                value.len(),
-                0
-            ),
+            libc::setxattr(c.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0),
             0
         );
         assert_eq!(
@@ -217,29 +201,16 @@ fn attributes_xattrs_and_statfs() {
             -1
         );
         let mut buf = [0u8; 64];
-        let n = libc::getxattr(
-            c.as_ptr(),
-            name.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        );
+        let n = libc::getxattr(c.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len());
         assert_eq!(&buf[..n as usize], value);
         let n = libc::listxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len());
         assert_eq!(&buf[..n as usize], b"user.color\0");
         assert_eq!(libc::removexattr(c.as_ptr(), name.as_ptr()), 0);
         assert_eq!(
-            libc::getxattr(
-                c.as_ptr(),
-                name.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len()
-            ),
+            libc::getxattr(c.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()),
             -1
         );
-        assert_eq!(
-            std::io::Error::last_os_error().raw_os_error(),
-            Some(libc::ENODATA)
-        );
+        assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(libc::ENODATA));
 
         let mut st: libc::statvfs = std::mem::zeroed();
         assert_eq!(libc::statvfs(cpath(m.path()).as_ptr(), &mut st), 0);

@@ -105,11 +105,7 @@ async fn subpath_mounts_cannot_reach_outside() {
     let root = session.info.root.node;
     let err = session.lookup(root, "..").await.unwrap_err();
     assert_eq!(err.kind, strata_core::ErrorKind::InvalidInput);
-    let bob = server
-        .client()
-        .stat("tenants", "/users/bob/secret")
-        .await
-        .unwrap();
+    let bob = server.client().stat("tenants", "/users/bob/secret").await.unwrap();
     for cap in [0, 1, root.cap, u64::MAX] {
         let forged = strata_core::api::NodeRef { ino: bob.ino, cap };
         assert_eq!(
@@ -119,10 +115,7 @@ async fn subpath_mounts_cannot_reach_outside() {
         assert!(session.content(forged).await.is_err());
         assert!(session.unlink(forged, "secret").await.is_err());
     }
-    assert_eq!(
-        server.ok(&["fs", "cat", "tenants:/users/bob/secret"]),
-        "bob's secret"
-    );
+    assert_eq!(server.ok(&["fs", "cat", "tenants:/users/bob/secret"]), "bob's secret");
 }
 
 #[test]
@@ -135,15 +128,9 @@ fn read_only_mounts_refuse_every_write() {
     server.ok(&["fs", "put", src.path().to_str().unwrap(), "v:/f"]);
     let m = server.mount("v", &["--read-only"]);
     assert_eq!(fs::read(m.join("f")).unwrap(), b"keep");
-    let erofs =
-        |r: std::io::Result<()>| assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::EROFS));
+    let erofs = |r: std::io::Result<()>| assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::EROFS));
     erofs(fs::write(m.join("new"), b"x"));
-    erofs(
-        fs::OpenOptions::new()
-            .write(true)
-            .open(m.join("f"))
-            .map(drop),
-    );
+    erofs(fs::OpenOptions::new().write(true).open(m.join("f")).map(drop));
     erofs(fs::create_dir(m.join("d2")));
     erofs(fs::remove_file(m.join("f")));
     erofs(fs::remove_dir(m.join("d")));

@@ -58,8 +58,5 @@ fn server_outage_fails_with_eio_then_recovers() {
     server.restart();
     assert_eq!(fs::read(m.join("before")).unwrap(), b"kept");
     fs::write(m.join("after"), b"written after the outage").unwrap();
-    assert_eq!(
-        server.ok(&["fs", "cat", "v:/after"]),
-        "written after the outage"
-    );
+    assert_eq!(server.ok(&["fs", "cat", "v:/after"]), "written after the outage");
 }

@@ -18,10 +18,7 @@ fn volume_lifecycle() {
     assert!(err.contains("already exists"), "{err}");
 
     // get --create returns the existing volume, or a new ready one.
-    assert_eq!(
-        server.json(&["volume", "get", "data", "--create"])["id"],
-        id.as_str()
-    );
+    assert_eq!(server.json(&["volume", "get", "data", "--create"])["id"], id.as_str());
     let fresh = server.json(&["volume", "get", "fresh", "--create"]);
     assert_eq!(
         (fresh["name"].as_str(), fresh["state"].as_str()),
@@ -55,10 +52,7 @@ fn volume_limit_gives_a_clear_error() {
     let (_, err) = server.fails(&["volume", "create", "three"]);
     assert!(err.contains("the most allowed (2)"), "{err}");
     // get --create of an existing volume still works at the limit.
-    assert_eq!(
-        server.json(&["volume", "get", "two", "--create"])["name"],
-        "two"
-    );
+    assert_eq!(server.json(&["volume", "get", "two", "--create"])["name"], "two");
     server.ok(&["volume", "delete", "one"]);
     server.ok(&["volume", "create", "three"]);
 }
@@ -76,28 +70,16 @@ fn deleting_a_non_empty_volume_reclaims_its_data() {
     let (own, _) = common::random_file(dir.path(), "own", 5 << 20, 2);
     server.ok(&["fs", "put", own.to_str().unwrap(), "doomed:/a/own"]);
     let (files_before, _) = server.store_usage();
-    assert_eq!(
-        files_before,
-        3 + 2,
-        "9 MiB is 3 blocks, shared; 5 MiB is 2 more"
-    );
+    assert_eq!(files_before, 3 + 2, "9 MiB is 3 blocks, shared; 5 MiB is 2 more");
 
     server.ok(&["volume", "delete", "doomed"]);
     let report = server.json(&["gc"]);
     assert_eq!(report["blocks_deleted"], 2);
-    assert_eq!(
-        server.store_usage().0,
-        3,
-        "blocks still used by 'keep' stay"
-    );
+    assert_eq!(server.store_usage().0, 3, "blocks still used by 'keep' stay");
 
     server.ok(&["volume", "delete", "keep"]);
     server.json(&["gc"]);
-    assert_eq!(
-        server.store_usage(),
-        (0, 0),
-        "store is empty once every volume is gone"
-    );
+    assert_eq!(server.store_usage(), (0, 0), "store is empty once every volume is gone");
 }
 
 #[test]

@@ -12,9 +12,7 @@ pub fn default_data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("STRATA_DATA_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("strata")
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("strata")
 }
 
 /// The file `strata login` writes.

@@ -51,12 +51,7 @@ impl Client {
     }
 
     /// A request about one volume, refused here if `volume` cannot name one.
-    pub(crate) fn volume_request(
-        &self,
-        method: Method,
-        volume: &str,
-        rest: &[&str],
-    ) -> Result<RequestBuilder> {
+    pub(crate) fn volume_request(&self, method: Method, volume: &str, rest: &[&str]) -> Result<RequestBuilder> {
         VolumeRef::parse(volume)?;
         let mut segments = vec!["volumes", volume];
         segments.extend_from_slice(rest);
@@ -95,10 +90,7 @@ impl Client {
             Ok(b) => b.error,
             Err(_) => Error::new(
                 ErrorKind::Internal,
-                format!(
-                    "server answered {status}: {}",
-                    String::from_utf8_lossy(&body)
-                ),
+                format!("server answered {status}: {}", String::from_utf8_lossy(&body)),
             ),
         })
     }
@@ -110,32 +102,19 @@ impl Client {
             .map_err(|e| Error::internal(format!("unexpected answer from the server: {e}")))
     }
 
-    async fn fs_json<B: Serialize, T: DeserializeOwned>(
-        &self,
-        volume: &str,
-        op: &str,
-        body: &B,
-    ) -> Result<T> {
-        self.json(
-            self.volume_request(Method::POST, volume, &["fs", op])?
-                .json(body),
-        )
-        .await
+    async fn fs_json<B: Serialize, T: DeserializeOwned>(&self, volume: &str, op: &str, body: &B) -> Result<T> {
+        self.json(self.volume_request(Method::POST, volume, &["fs", op])?.json(body))
+            .await
     }
 
     async fn fs_call<B: Serialize>(&self, volume: &str, op: &str, body: &B) -> Result<()> {
-        self.send(
-            self.volume_request(Method::POST, volume, &["fs", op])?
-                .json(body),
-        )
-        .await
-        .map(drop)
+        self.send(self.volume_request(Method::POST, volume, &["fs", op])?.json(body))
+            .await
+            .map(drop)
     }
 
     pub async fn health(&self) -> Result<()> {
-        self.send(self.request(Method::GET, &["health"]))
-            .await
-            .map(drop)
+        self.send(self.request(Method::GET, &["health"])).await.map(drop)
     }
 
     pub async fn list_volumes(&self) -> Result<Vec<Volume>> {
@@ -147,13 +126,11 @@ impl Client {
             name: name.to_owned(),
             exist_ok,
         };
-        self.json(self.request(Method::POST, &["volumes"]).json(&body))
-            .await
+        self.json(self.request(Method::POST, &["volumes"]).json(&body)).await
     }
 
     pub async fn get_volume(&self, volume: &str) -> Result<Volume> {
-        self.json(self.volume_request(Method::GET, volume, &[])?)
-            .await
+        self.json(self.volume_request(Method::GET, volume, &[])?).await
     }
 
     pub async fn delete_volume(&self, volume: &str) -> Result<()> {
@@ -207,11 +184,7 @@ impl Client {
     }
 
     /// A file's size and its content as a stream.
-    pub async fn get(
-        &self,
-        volume: &str,
-        path: &str,
-    ) -> Result<(u64, impl Stream<Item = Result<Bytes>> + use<>)> {
+    pub async fn get(&self, volume: &str, path: &str) -> Result<(u64, impl Stream<Item = Result<Bytes>> + use<>)> {
         let resp = self
             .send(
                 self.volume_request(Method::GET, volume, &["fs", "content"])?
@@ -282,6 +255,48 @@ impl Client {
                 path: path.into(),
                 mode,
             },
+        )
+        .await
+    }
+
+    /// A new volume with exactly `source`'s content (`source` may be `VOLUME@SNAPSHOT`).
+    pub async fn fork(&self, source: &str, name: &str) -> Result<Volume> {
+        self.json(
+            self.volume_request(Method::POST, source, &["fork"])?
+                .json(&Fork { name: name.into() }),
+        )
+        .await
+    }
+
+    pub async fn create_snapshot(&self, volume: &str, name: &str) -> Result<Volume> {
+        let body = CreateSnapshot { name: name.into() };
+        self.json(self.volume_request(Method::POST, volume, &["snapshots"])?.json(&body))
+            .await
+    }
+
+    pub async fn list_snapshots(&self, volume: &str) -> Result<Vec<Volume>> {
+        self.json(self.volume_request(Method::GET, volume, &["snapshots"])?)
+            .await
+    }
+
+    pub async fn delete_snapshot(&self, volume: &str, name: &str) -> Result<()> {
+        self.send(self.volume_request(Method::DELETE, volume, &["snapshots", name])?)
+            .await
+            .map(drop)
+    }
+
+    pub async fn restore_snapshot(&self, volume: &str, name: &str) -> Result<Volume> {
+        self.json(self.volume_request(Method::POST, volume, &["snapshots", name, "restore"])?)
+            .await
+    }
+
+    /// Paths added, removed and changed from `from` to `to` (volumes, forks or snapshots).
+    pub async fn diff(&self, from: &str, to: &str) -> Result<Vec<DiffEntry>> {
+        VolumeRef::parse(from).map_err(|e| e.with_field("from"))?;
+        VolumeRef::parse(to).map_err(|e| e.with_field("to"))?;
+        self.json(
+            self.request(Method::GET, &["diff"])
+                .query(&[("from", from), ("to", to)]),
         )
         .await
     }

@@ -18,21 +18,13 @@ pub struct SessionClient {
 
 impl Client {
     /// Opens a mount session on a volume folder (created unless read-only).
-    pub async fn open_session(
-        &self,
-        volume: &str,
-        subpath: &str,
-        read_only: bool,
-    ) -> Result<SessionClient> {
+    pub async fn open_session(&self, volume: &str, subpath: &str, read_only: bool) -> Result<SessionClient> {
         let body = OpenSession {
             subpath: subpath.to_owned(),
             read_only,
         };
         let info: SessionInfo = self
-            .json(
-                self.volume_request(Method::POST, volume, &["sessions"])?
-                    .json(&body),
-            )
+            .json(self.volume_request(Method::POST, volume, &["sessions"])?.json(&body))
             .await?;
         Ok(SessionClient {
             client: self.clone(),
@@ -188,11 +180,8 @@ impl SessionClient {
                     .request(Method::GET, &["sessions", &self.id, "blocks", hash_hex]),
             )
             .await?;
-        resp.bytes().await.map_err(|e| {
-            strata_core::Error::new(
-                strata_core::ErrorKind::Unavailable,
-                format!("block download: {e}"),
-            )
-        })
+        resp.bytes()
+            .await
+            .map_err(|e| strata_core::Error::new(strata_core::ErrorKind::Unavailable, format!("block download: {e}")))
     }
 }

@@ -19,6 +19,34 @@ pub struct Volume {
     pub updated_at: i64,
     pub used_bytes: u64,
     pub file_count: u64,
+    /// For a snapshot (named `VOLUME@SNAPSHOT`), the volume it was taken of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_of: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fork {
+    /// Name of the new volume.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateSnapshot {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Added,
+    Removed,
+    Changed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffEntry {
+    pub path: String,
+    pub change: Change,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -11,12 +11,7 @@ pub const FORBIDDEN_MOUNT_ROOTS: [&str; 9] = [
 
 /// Checks a mount target by the rules sandbox users know; says which rule a path breaks.
 pub fn check_mount_target(path: &str) -> Result<()> {
-    let err = |why: &str| {
-        Error::invalid(
-            "mountpoint",
-            format!("invalid mount path {:?}: {why}", shorten(path)),
-        )
-    };
+    let err = |why: &str| Error::invalid("mountpoint", format!("invalid mount path {:?}: {why}", shorten(path)));
     if path.len() > PATH_MAX {
         return Err(err(&format!("longer than {PATH_MAX} bytes")));
     }
@@ -47,12 +42,7 @@ pub fn check_mount_target(path: &str) -> Result<()> {
 /// Parses the folder of a volume a mount shows: relative, without `..`, `.` or `//`.
 /// The empty string is the whole volume.
 pub fn parse_subpath(subpath: &str) -> Result<FsPath> {
-    let err = |why: &str| {
-        Error::invalid(
-            "subpath",
-            format!("invalid subpath {:?}: {why}", shorten(subpath)),
-        )
-    };
+    let err = |why: &str| Error::invalid("subpath", format!("invalid subpath {:?}: {why}", shorten(subpath)));
     if subpath.is_empty() {
         return Ok(FsPath::root());
     }
@@ -81,13 +71,7 @@ mod tests {
 
     #[test]
     fn mount_targets() {
-        for ok in [
-            "/home/daytona/volume",
-            "/mnt/x/",
-            "/workspace",
-            "/procfs",
-            "/ünï",
-        ] {
+        for ok in ["/home/daytona/volume", "/mnt/x/", "/workspace", "/procfs", "/ünï"] {
             assert!(check_mount_target(ok).is_ok(), "{ok}");
         }
         let cases = [
@@ -115,14 +99,8 @@ mod tests {
 
     #[test]
     fn subpaths() {
-        assert_eq!(
-            parse_subpath("users/alice").unwrap().to_string(),
-            "/users/alice"
-        );
-        assert_eq!(
-            parse_subpath("users/alice/").unwrap().to_string(),
-            "/users/alice"
-        );
+        assert_eq!(parse_subpath("users/alice").unwrap().to_string(), "/users/alice");
+        assert_eq!(parse_subpath("users/alice/").unwrap().to_string(), "/users/alice");
         assert!(parse_subpath("").unwrap().is_root());
         let long = "a".repeat(300);
         for bad in ["/abs", "a/../b", "..", "a//b", "./a", "a\0b", long.as_str()] {

@@ -23,10 +23,7 @@ impl VolumeName {
         } else {
             Err(Error::invalid(
                 "name",
-                format!(
-                    "invalid volume name {:?}: {VOLUME_NAME_RULE}",
-                    shorten(name)
-                ),
+                format!("invalid volume name {:?}: {VOLUME_NAME_RULE}", shorten(name)),
             ))
         }
     }
@@ -42,21 +39,29 @@ impl std::fmt::Display for VolumeName {
     }
 }
 
-/// How a request names a volume: by id or by name.
+/// How a request names a volume: by id, by name, or a snapshot as `VOLUME@SNAPSHOT`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VolumeRef {
     Id(Uuid),
     Name(VolumeName),
+    Snapshot(VolumeName, VolumeName),
 }
 
 impl VolumeRef {
     pub fn parse(s: &str) -> Result<Self> {
-        match Uuid::parse_str(s) {
-            Ok(id) => Ok(VolumeRef::Id(id)),
-            Err(_) => VolumeName::parse(s)
-                .map(VolumeRef::Name)
-                .map_err(|e| e.with_field("volume")),
+        if let Ok(id) = Uuid::parse_str(s) {
+            return Ok(VolumeRef::Id(id));
         }
+        let named = |n: &str| VolumeName::parse(n).map_err(|e| e.with_field("volume"));
+        match s.split_once('@') {
+            Some((volume, snapshot)) => Ok(VolumeRef::Snapshot(named(volume)?, named(snapshot)?)),
+            None => named(s).map(VolumeRef::Name),
+        }
+    }
+
+    /// The name a snapshot is stored under: never a valid volume name, so never a clash.
+    pub fn snapshot_key(volume: &VolumeName, snapshot: &VolumeName) -> String {
+        format!("{volume}@{snapshot}")
     }
 }
 
@@ -88,8 +93,7 @@ mod tests {
     fn refuses_hostile_names() {
         let long = "a".repeat(10_000);
         for name in [
-            "", "../../..", "a/b", "a\0b", ".hidden", "-x", "UPPER", "é", &long, "a b", "x:y",
-            "x@y",
+            "", "../../..", "a/b", "a\0b", ".hidden", "-x", "UPPER", "é", &long, "a b", "x:y", "x@y",
         ] {
             let err = VolumeName::parse(name).unwrap_err();
             assert_eq!(err.field.as_deref(), Some("name"));
@@ -102,17 +106,15 @@ mod tests {
     #[test]
     fn refs_are_ids_or_names() {
         let id = Uuid::new_v4();
-        assert_eq!(
-            VolumeRef::parse(&id.to_string()).unwrap(),
-            VolumeRef::Id(id)
-        );
+        assert_eq!(VolumeRef::parse(&id.to_string()).unwrap(), VolumeRef::Id(id));
+        assert!(matches!(VolumeRef::parse("data").unwrap(), VolumeRef::Name(_)));
+        assert_eq!(VolumeRef::parse("a/b").unwrap_err().field.as_deref(), Some("volume"));
         assert!(matches!(
-            VolumeRef::parse("data").unwrap(),
-            VolumeRef::Name(_)
+            VolumeRef::parse("data@monday").unwrap(),
+            VolumeRef::Snapshot(..)
         ));
-        assert_eq!(
-            VolumeRef::parse("a/b").unwrap_err().field.as_deref(),
-            Some("volume")
-        );
+        for bad in ["@x", "x@", "a@b@c", "a@B", "../a@b"] {
+            assert!(VolumeRef::parse(bad).is_err(), "{bad}");
+        }
     }
 }

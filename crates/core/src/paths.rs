@@ -13,10 +13,7 @@ pub const PATH_MAX: usize = 4096;
 pub fn check_name(name: &[u8]) -> Result<()> {
     let shown = || shorten(&String::from_utf8_lossy(name));
     if name.is_empty() || name == b"." || name == b".." {
-        return Err(Error::invalid(
-            "name",
-            format!("invalid file name {:?}", shown()),
-        ));
+        return Err(Error::invalid("name", format!("invalid file name {:?}", shown())));
     }
     if name.contains(&0) || name.contains(&b'/') {
         return Err(Error::invalid(
@@ -39,15 +36,12 @@ pub struct FsPath {
 
 impl FsPath {
     pub fn root() -> Self {
-        FsPath {
-            components: Vec::new(),
-        }
+        FsPath { components: Vec::new() }
     }
 
     /// Parses a path given by a user; `field` names the input in errors.
     pub fn parse(path: &str, field: &str) -> Result<Self> {
-        let err =
-            |why: &str| Error::invalid(field, format!("invalid path {:?}: {why}", shorten(path)));
+        let err = |why: &str| Error::invalid(field, format!("invalid path {:?}: {why}", shorten(path)));
         if path.len() > PATH_MAX {
             return Err(err(&format!("longer than {PATH_MAX} bytes")));
         }

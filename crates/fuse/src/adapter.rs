@@ -73,10 +73,7 @@ fn time_or_now(t: Option<TimeOrNow>) -> Option<i64> {
 }
 
 impl FuseAdapter {
-    fn run<F: std::future::Future<Output = ()> + Send + 'static>(
-        &self,
-        f: impl FnOnce(Arc<Vfs>) -> F,
-    ) {
+    fn run<F: std::future::Future<Output = ()> + Send + 'static>(&self, f: impl FnOnce(Arc<Vfs>) -> F) {
         self.rt.spawn(f(self.vfs.clone()));
     }
 
@@ -91,13 +88,7 @@ impl FuseAdapter {
     }
 }
 
-fn new_entry(
-    req: &Request,
-    kind: FileKind,
-    mode: u32,
-    rdev: u32,
-    target: Option<String>,
-) -> NewEntry {
+fn new_entry(req: &Request, kind: FileKind, mode: u32, rdev: u32, target: Option<String>) -> NewEntry {
     NewEntry {
         kind,
         mode,
@@ -179,16 +170,7 @@ impl Filesystem for FuseAdapter {
         });
     }
 
-    fn mknod(
-        &self,
-        req: &Request,
-        parent: INodeNo,
-        name: &OsStr,
-        mode: u32,
-        umask: u32,
-        rdev: u32,
-        reply: ReplyEntry,
-    ) {
+    fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, rdev: u32, reply: ReplyEntry) {
         let k = match mode & libc::S_IFMT {
             libc::S_IFREG | 0 => FileKind::File,
             libc::S_IFIFO => FileKind::Fifo,
@@ -197,23 +179,10 @@ impl Filesystem for FuseAdapter {
             libc::S_IFBLK => FileKind::BlockDevice,
             _ => return reply.error(Errno::from_i32(libc::EINVAL)),
         };
-        self.entry(
-            parent,
-            name,
-            new_entry(req, k, mode & !umask, rdev, None),
-            reply,
-        );
+        self.entry(parent, name, new_entry(req, k, mode & !umask, rdev, None), reply);
     }
 
-    fn mkdir(
-        &self,
-        req: &Request,
-        parent: INodeNo,
-        name: &OsStr,
-        mode: u32,
-        umask: u32,
-        reply: ReplyEntry,
-    ) {
+    fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
         self.entry(
             parent,
             name,
@@ -222,14 +191,7 @@ impl Filesystem for FuseAdapter {
         );
     }
 
-    fn symlink(
-        &self,
-        req: &Request,
-        parent: INodeNo,
-        link_name: &OsStr,
-        target: &Path,
-        reply: ReplyEntry,
-    ) {
+    fn symlink(&self, req: &Request, parent: INodeNo, link_name: &OsStr, target: &Path, reply: ReplyEntry) {
         let Some(target) = target.to_str().map(str::to_owned) else {
             return reply.error(Errno::from_i32(libc::EINVAL));
         };
@@ -277,24 +239,14 @@ impl Filesystem for FuseAdapter {
         let no_replace = flags.contains(RenameFlags::RENAME_NOREPLACE);
         let (name, newname) = (name.as_bytes().to_vec(), newname.as_bytes().to_vec());
         self.run(move |vfs| async move {
-            match vfs
-                .rename((parent.0, &name), (newparent.0, &newname), no_replace)
-                .await
-            {
+            match vfs.rename((parent.0, &name), (newparent.0, &newname), no_replace).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
             }
         });
     }
 
-    fn link(
-        &self,
-        _req: &Request,
-        ino: INodeNo,
-        newparent: INodeNo,
-        newname: &OsStr,
-        reply: ReplyEntry,
-    ) {
+    fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
         let (name, ttl) = (newname.as_bytes().to_vec(), self.ttl);
         self.run(move |vfs| async move {
             match vfs.link(ino.0, newparent.0, &name).await {
@@ -341,13 +293,7 @@ impl Filesystem for FuseAdapter {
                 Err(e) => return reply.error(errno(&e)),
             };
             match vfs.open_new(&made) {
-                Ok(fh) => reply.created(
-                    &ttl,
-                    &attr(&made),
-                    Generation(0),
-                    FileHandle(fh),
-                    FopenFlags::empty(),
-                ),
+                Ok(fh) => reply.created(&ttl, &attr(&made), Generation(0), FileHandle(fh), FopenFlags::empty()),
                 Err(e) => reply.error(errno(&e)),
             }
         });
@@ -393,14 +339,7 @@ impl Filesystem for FuseAdapter {
         });
     }
 
-    fn flush(
-        &self,
-        _req: &Request,
-        _ino: INodeNo,
-        fh: FileHandle,
-        _lock: LockOwner,
-        reply: ReplyEmpty,
-    ) {
+    fn flush(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _lock: LockOwner, reply: ReplyEmpty) {
         self.run(move |vfs| async move {
             match vfs.commit(fh.0, false).await {
                 Ok(()) => reply.ok(),
@@ -409,14 +348,7 @@ impl Filesystem for FuseAdapter {
         });
     }
 
-    fn fsync(
-        &self,
-        _req: &Request,
-        _ino: INodeNo,
-        fh: FileHandle,
-        _datasync: bool,
-        reply: ReplyEmpty,
-    ) {
+    fn fsync(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
         self.run(move |vfs| async move {
             match vfs.commit(fh.0, true).await {
                 Ok(()) => reply.ok(),
@@ -452,14 +384,7 @@ impl Filesystem for FuseAdapter {
         });
     }
 
-    fn readdir(
-        &self,
-        _req: &Request,
-        ino: INodeNo,
-        fh: FileHandle,
-        offset: u64,
-        mut reply: ReplyDirectory,
-    ) {
+    fn readdir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
         self.run(move |vfs| async move {
             match vfs.readdir(fh.0, ino.0, offset).await {
                 Ok(entries) => {
@@ -475,26 +400,12 @@ impl Filesystem for FuseAdapter {
         });
     }
 
-    fn releasedir(
-        &self,
-        _req: &Request,
-        _ino: INodeNo,
-        fh: FileHandle,
-        _flags: OpenFlags,
-        reply: ReplyEmpty,
-    ) {
+    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
         self.vfs.releasedir(fh.0);
         reply.ok();
     }
 
-    fn fsyncdir(
-        &self,
-        _req: &Request,
-        _ino: INodeNo,
-        _fh: FileHandle,
-        _datasync: bool,
-        reply: ReplyEmpty,
-    ) {
+    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
         self.run(move |vfs| async move {
             match vfs.sync().await {
                 Ok(()) => reply.ok(),

@@ -44,10 +44,7 @@ impl Blocks {
             Some(bytes) => Ok(bytes),
             None => self.download(hash).await,
         };
-        self.downloads
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(hash);
+        self.downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(hash);
         result
     }
 
@@ -73,10 +70,9 @@ impl Blocks {
 
     /// Uploads a block; returns its hash.
     pub async fn upload(&self, data: Bytes) -> Result<String> {
-        let (hash, data) =
-            tokio::task::spawn_blocking(move || (blake3::hash(&data).to_hex().to_string(), data))
-                .await
-                .map_err(|e| Error::internal(format!("hash task: {e}")))?;
+        let (hash, data) = tokio::task::spawn_blocking(move || (blake3::hash(&data).to_hex().to_string(), data))
+            .await
+            .map_err(|e| Error::internal(format!("hash task: {e}")))?;
         self.session.put_block(&hash, data.clone()).await?;
         self.cache.put(&hash, &data).await;
         Ok(hash)

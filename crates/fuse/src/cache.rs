@@ -28,10 +28,7 @@ pub struct BlockCache {
 
 /// True for a well-formed block name: 64 lowercase hex digits.
 pub fn is_block_name(hash: &str) -> bool {
-    hash.len() == 64
-        && hash
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl BlockCache {
@@ -110,9 +107,7 @@ impl BlockCache {
             return;
         }
         let tmp = self.dir.join(format!(".{hash}.{}", std::process::id()));
-        if tokio::fs::write(&tmp, bytes).await.is_err()
-            || tokio::fs::rename(&tmp, self.dir.join(hash)).await.is_err()
-        {
+        if tokio::fs::write(&tmp, bytes).await.is_err() || tokio::fs::rename(&tmp, self.dir.join(hash)).await.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;
             return;
         }

@@ -58,10 +58,7 @@ impl FileState {
     }
 
     pub fn is_dirty(&self) -> bool {
-        self.size_changed
-            || !self.dirty.is_empty()
-            || !self.pending.is_empty()
-            || !self.uploading.is_empty()
+        self.size_changed || !self.dirty.is_empty() || !self.pending.is_empty() || !self.uploading.is_empty()
     }
 
     fn stored(&self, idx: u64) -> Option<&ChunkRef> {
@@ -81,10 +78,7 @@ impl FileState {
         };
         let bytes = match (&chunk.hash, &chunk.data) {
             (Some(hash), _) => blocks.fetch(hash).await?,
-            (None, Some(b64)) => Bytes::from(
-                B64.decode(b64)
-                    .map_err(|_| Error::internal("malformed inline chunk"))?,
-            ),
+            (None, Some(b64)) => Bytes::from(B64.decode(b64).map_err(|_| Error::internal("malformed inline chunk"))?),
             (None, None) => Bytes::new(),
         };
         Ok(bytes.slice(..(chunk.len as usize).min(bytes.len())))
@@ -200,9 +194,7 @@ impl FileState {
                 Ok(())
             }
             Err(e) => {
-                self.dirty
-                    .entry(idx)
-                    .or_insert_with(|| upload.data.to_vec());
+                self.dirty.entry(idx).or_insert_with(|| upload.data.to_vec());
                 Err(e)
             }
         }
@@ -242,8 +234,7 @@ impl FileState {
         if !self.is_dirty() {
             return Ok(None);
         }
-        let inline =
-            self.size <= INLINE_MAX && self.pending.is_empty() && self.uploading.is_empty();
+        let inline = self.size <= INLINE_MAX && self.pending.is_empty() && self.uploading.is_empty();
         let chunks: Vec<ChunkRef> = if inline {
             let data = self.block(blocks, 0).await?;
             let data = &data[..(self.size as usize).min(data.len())];
@@ -276,8 +267,7 @@ impl FileState {
         if inline {
             self.committed.clear();
         }
-        self.committed
-            .extend(chunks.into_iter().map(|c| (c.idx, c)));
+        self.committed.extend(chunks.into_iter().map(|c| (c.idx, c)));
         self.pending.clear();
         self.dirty.clear();
         self.size_changed = false;

@@ -45,11 +45,7 @@ impl Mounted {
 }
 
 /// Opens a session and mounts it at `mountpoint`; returns once the mount is ready.
-pub async fn mount(
-    client: &Client,
-    options: &MountOptions,
-    mountpoint: &Path,
-) -> anyhow::Result<Mounted> {
+pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -> anyhow::Result<Mounted> {
     let session = client
         .open_session(&options.volume, &options.subpath, options.read_only)
         .await?;
@@ -78,8 +74,6 @@ pub async fn mount(
     config.n_threads = Some(2);
     config.clone_fd = true;
     let mountpoint = mountpoint.to_owned();
-    let session =
-        tokio::task::spawn_blocking(move || fuser::spawn_mount(adapter, &mountpoint, &config))
-            .await??;
+    let session = tokio::task::spawn_blocking(move || fuser::spawn_mount(adapter, &mountpoint, &config)).await??;
     Ok(Mounted { session, vfs })
 }

@@ -14,9 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use strata_client::SessionClient;
-use strata_core::api::{
-    CreateNode, FileKind, NamedNode, NodeRef, RenameNode, SetAttrNode, Stat, Xattr, XattrSetMode,
-};
+use strata_core::api::{CreateNode, FileKind, NamedNode, NodeRef, RenameNode, SetAttrNode, Stat, Xattr, XattrSetMode};
 use strata_core::{Error, ErrorKind, Result};
 use tokio::sync::Mutex as AsyncMutex;
 
@@ -78,11 +76,7 @@ fn name_str(name: &[u8]) -> Result<&str> {
 }
 
 impl Vfs {
-    pub fn new(
-        session: SessionClient,
-        cache: std::sync::Arc<crate::cache::BlockCache>,
-        retry_for: Duration,
-    ) -> Self {
+    pub fn new(session: SessionClient, cache: std::sync::Arc<crate::cache::BlockCache>, retry_for: Duration) -> Self {
         let root = session.info.root.node;
         Vfs {
             blocks: Blocks::new(session, cache),
@@ -167,10 +161,7 @@ impl Vfs {
             }
             Err(e) if e.kind == ErrorKind::NotFound => {
                 // Deleted while open here: it lives on, with no links, until the last close.
-                let state = lock(&self.files)
-                    .get(&ino)
-                    .map(|f| f.state.clone())
-                    .ok_or(e)?;
+                let state = lock(&self.files).get(&ino).map(|f| f.state.clone()).ok_or(e)?;
                 let state = state.lock().await;
                 Ok(Stat {
                     ino,
@@ -212,8 +203,7 @@ impl Vfs {
 
     pub async fn readlink(&self, ino: u64) -> Result<String> {
         let stat = self.getattr(ino).await?;
-        stat.target
-            .ok_or_else(|| Error::invalid("node", "not a symbolic link"))
+        stat.target.ok_or_else(|| Error::invalid("node", "not a symbolic link"))
     }
 
     pub async fn make(&self, parent: u64, name: &[u8], new: NewEntry) -> Result<Stat> {
@@ -234,9 +224,7 @@ impl Vfs {
 
     pub async fn link(&self, ino: u64, parent: u64, name: &[u8]) -> Result<Stat> {
         let (node, parent, name) = (self.node(ino)?, self.node(parent)?, name_str(name)?);
-        let linked = self
-            .retry(|| self.session().link(node, parent, name))
-            .await?;
+        let linked = self.retry(|| self.session().link(node, parent, name)).await?;
         Ok(self.learn(linked.node, linked.stat))
     }
 
@@ -250,12 +238,7 @@ impl Vfs {
         self.retry(|| self.session().rmdir(parent, name)).await
     }
 
-    pub async fn rename(
-        &self,
-        from: (u64, &[u8]),
-        to: (u64, &[u8]),
-        no_replace: bool,
-    ) -> Result<()> {
+    pub async fn rename(&self, from: (u64, &[u8]), to: (u64, &[u8]), no_replace: bool) -> Result<()> {
         let req = RenameNode {
             parent: self.node(from.0)?,
             name: name_str(from.1)?.to_owned(),
@@ -398,12 +381,7 @@ impl Vfs {
     }
 
     /// Entries from `offset` on, as (inode, next offset, kind, name); `.` and `..` first.
-    pub async fn readdir(
-        &self,
-        fh: u64,
-        ino: u64,
-        offset: u64,
-    ) -> Result<Vec<(u64, u64, FileKind, String)>> {
+    pub async fn readdir(&self, fh: u64, ino: u64, offset: u64) -> Result<Vec<(u64, u64, FileKind, String)>> {
         if offset == 0 {
             let node = self.node(ino)?;
             let entries = self.retry(|| self.session().readdir(node)).await?;
@@ -447,13 +425,7 @@ impl Vfs {
         self.retry(|| self.session().statfs()).await
     }
 
-    fn xattr(
-        &self,
-        ino: u64,
-        name: &[u8],
-        value: Option<&[u8]>,
-        mode: XattrSetMode,
-    ) -> Result<Xattr> {
+    fn xattr(&self, ino: u64, name: &[u8], value: Option<&[u8]>, mode: XattrSetMode) -> Result<Xattr> {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD;
         Ok(Xattr {
@@ -473,13 +445,7 @@ impl Vfs {
             .map_err(|_| Error::internal("malformed xattr value"))
     }
 
-    pub async fn setxattr(
-        &self,
-        ino: u64,
-        name: &[u8],
-        value: &[u8],
-        mode: XattrSetMode,
-    ) -> Result<()> {
+    pub async fn setxattr(&self, ino: u64, name: &[u8], value: &[u8], mode: XattrSetMode) -> Result<()> {
         let req = self.xattr(ino, name, Some(value), mode)?;
         self.retry(|| self.session().setxattr(&req)).await
     }

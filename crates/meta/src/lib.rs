@@ -54,8 +54,18 @@ pub trait MetaStore: Send + Sync + 'static {
     fn list_volumes(&self, org: &str) -> Result<Vec<Volume>>;
     fn delete_volume(&self, org: &str, id: Uuid) -> Result<()>;
     /// A new volume holding exactly what `source` holds now; its cost does not grow with size.
-    fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64)
-    -> Result<Volume>;
+    fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume>;
+
+    /// Freezes a volume's tree as the snapshot `VOLUME@NAME` (a read-only volume).
+    fn snapshot_volume(&self, org: &str, volume: Uuid, name: &VolumeName) -> Result<Volume>;
+    fn list_snapshots(&self, org: &str, volume: Uuid) -> Result<Vec<Volume>>;
+    /// Returns a volume to one of its snapshots; later changes are gone.
+    fn restore_volume(&self, org: &str, volume: Uuid, snapshot: Uuid) -> Result<Volume>;
+    /// Merges the frozen layers under a volume's head into one when the chain a lookup walks
+    /// is longer than `max_depth`; returns whether it did. Copies rows, never block data.
+    fn flatten_volume(&self, vol: Uuid, max_depth: usize) -> Result<bool>;
+    /// How many layers a lookup in this volume may walk.
+    fn chain_depth(&self, vol: Uuid) -> Result<usize>;
 
     // The tree of one volume.
     fn lookup(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<Stat>;
@@ -65,25 +75,12 @@ pub trait MetaStore: Send + Sync + 'static {
     fn link(&self, vol: Uuid, ino: u64, parent: u64, name: &[u8]) -> Result<Stat>;
     fn unlink(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()>;
     fn rmdir(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()>;
-    fn rename(
-        &self,
-        vol: Uuid,
-        from: (u64, &[u8]),
-        to: (u64, &[u8]),
-        flags: RenameFlags,
-    ) -> Result<()>;
+    fn rename(&self, vol: Uuid, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> Result<()>;
     fn setattr(&self, vol: Uuid, ino: u64, changes: &SetAttr) -> Result<Stat>;
 
     // Extended attributes.
     fn get_xattr(&self, vol: Uuid, ino: u64, name: &[u8]) -> Result<Vec<u8>>;
-    fn set_xattr(
-        &self,
-        vol: Uuid,
-        ino: u64,
-        name: &[u8],
-        value: &[u8],
-        mode: XattrMode,
-    ) -> Result<()>;
+    fn set_xattr(&self, vol: Uuid, ino: u64, name: &[u8], value: &[u8], mode: XattrMode) -> Result<()>;
     fn list_xattrs(&self, vol: Uuid, ino: u64) -> Result<Vec<Vec<u8>>>;
     fn remove_xattr(&self, vol: Uuid, ino: u64, name: &[u8]) -> Result<()>;
 
@@ -92,14 +89,7 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Stores `chunks` (replacing chunks of the same index, or all chunks when `replace_all`)
     /// and sets the file's size. Every block named must have been registered with
     /// [`MetaStore::touch_block`].
-    fn write_chunks(
-        &self,
-        vol: Uuid,
-        ino: u64,
-        size: u64,
-        chunks: &[Chunk],
-        replace_all: bool,
-    ) -> Result<Stat>;
+    fn write_chunks(&self, vol: Uuid, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> Result<Stat>;
 
     // Blocks and garbage collection.
     /// Registers a block that is about to be stored (or already is), protecting it from

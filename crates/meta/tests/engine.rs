@@ -18,25 +18,15 @@ fn name(s: &str) -> VolumeName {
 }
 
 fn file(meta: &SqliteMeta, vol: Uuid, parent: u64, n: &str) -> u64 {
-    meta.create(
-        vol,
-        parent,
-        n.as_bytes(),
-        &NewInode::new(FileKind::File, 0o644),
-    )
-    .unwrap()
-    .ino
+    meta.create(vol, parent, n.as_bytes(), &NewInode::new(FileKind::File, 0o644))
+        .unwrap()
+        .ino
 }
 
 fn dir(meta: &SqliteMeta, vol: Uuid, parent: u64, n: &str) -> u64 {
-    meta.create(
-        vol,
-        parent,
-        n.as_bytes(),
-        &NewInode::new(FileKind::Directory, 0o755),
-    )
-    .unwrap()
-    .ino
+    meta.create(vol, parent, n.as_bytes(), &NewInode::new(FileKind::Directory, 0o755))
+        .unwrap()
+        .ino
 }
 
 fn names(meta: &SqliteMeta, vol: Uuid, ino: u64) -> Vec<String> {
@@ -60,12 +50,7 @@ fn volumes_lifecycle_and_limit() {
     let (_d, meta) = open();
     let a = meta.create_volume(ORG, &name("a"), 2).unwrap();
     assert_eq!(meta.get_volume(ORG, &VolumeRef::Id(a.id)).unwrap(), a);
-    assert_eq!(
-        meta.get_volume(ORG, &VolumeRef::Name(name("a")))
-            .unwrap()
-            .id,
-        a.id
-    );
+    assert_eq!(meta.get_volume(ORG, &VolumeRef::Name(name("a"))).unwrap().id, a.id);
     assert_eq!(
         meta.create_volume(ORG, &name("a"), 2).unwrap_err().kind,
         ErrorKind::AlreadyExists
@@ -76,9 +61,7 @@ fn volumes_lifecycle_and_limit() {
         ErrorKind::LimitExceeded
     );
     assert_eq!(
-        meta.get_volume("other", &VolumeRef::Id(a.id))
-            .unwrap_err()
-            .kind,
+        meta.get_volume("other", &VolumeRef::Id(a.id)).unwrap_err().kind,
         ErrorKind::NotFound
     );
     meta.delete_volume(ORG, a.id).unwrap();
@@ -90,10 +73,7 @@ fn volumes_lifecycle_and_limit() {
             .collect::<Vec<_>>(),
         ["b"]
     );
-    assert_eq!(
-        meta.delete_volume(ORG, a.id).unwrap_err().kind,
-        ErrorKind::NotFound
-    );
+    assert_eq!(meta.delete_volume(ORG, a.id).unwrap_err().kind, ErrorKind::NotFound);
 }
 
 #[test]
@@ -109,22 +89,10 @@ fn posix_errors() {
             .kind,
         ErrorKind::AlreadyExists
     );
-    assert_eq!(
-        meta.lookup(v, f, b"x").unwrap_err().kind,
-        ErrorKind::NotADirectory
-    );
-    assert_eq!(
-        meta.lookup(v, d, b"nope").unwrap_err().kind,
-        ErrorKind::NotFound
-    );
-    assert_eq!(
-        kind(meta.rmdir(v, ROOT_INO, b"d")),
-        ErrorKind::DirectoryNotEmpty
-    );
-    assert_eq!(
-        kind(meta.unlink(v, ROOT_INO, b"d")),
-        ErrorKind::IsADirectory
-    );
+    assert_eq!(meta.lookup(v, f, b"x").unwrap_err().kind, ErrorKind::NotADirectory);
+    assert_eq!(meta.lookup(v, d, b"nope").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(kind(meta.rmdir(v, ROOT_INO, b"d")), ErrorKind::DirectoryNotEmpty);
+    assert_eq!(kind(meta.unlink(v, ROOT_INO, b"d")), ErrorKind::IsADirectory);
     assert_eq!(kind(meta.rmdir(v, d, b"f")), ErrorKind::NotADirectory);
     assert_eq!(
         kind(meta.rename(v, (ROOT_INO, b"d"), (d, b"inner"), RenameFlags::default())),
@@ -152,13 +120,8 @@ fn rename_replaces_atomically_and_keeps_links() {
             .kind,
         ErrorKind::AlreadyExists
     );
-    meta.rename(
-        v,
-        (ROOT_INO, b"a"),
-        (ROOT_INO, b"b"),
-        RenameFlags::default(),
-    )
-    .unwrap();
+    meta.rename(v, (ROOT_INO, b"a"), (ROOT_INO, b"b"), RenameFlags::default())
+        .unwrap();
     assert_eq!(meta.lookup(v, ROOT_INO, b"b").unwrap().ino, a);
     assert_eq!(
         meta.getattr(v, b).unwrap_err().kind,
@@ -175,8 +138,7 @@ fn content_truncate_and_accounting() {
     let (_d, meta) = open();
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
     let f = file(&meta, v, ROOT_INO, "f");
-    meta.write_chunks(v, f, 5, &[inline(0, b"hello")], true)
-        .unwrap();
+    meta.write_chunks(v, f, 5, &[inline(0, b"hello")], true).unwrap();
     let (stat, chunks) = meta.chunks(v, f).unwrap();
     assert_eq!((stat.size, chunks), (5, vec![inline(0, b"hello")]));
     meta.setattr(
@@ -189,10 +151,7 @@ fn content_truncate_and_accounting() {
     )
     .unwrap();
     assert_eq!(meta.chunks(v, f).unwrap().1, vec![inline(0, b"he")]);
-    assert_eq!(
-        meta.get_volume(ORG, &VolumeRef::Id(v)).unwrap().used_bytes,
-        2
-    );
+    assert_eq!(meta.get_volume(ORG, &VolumeRef::Id(v)).unwrap().used_bytes, 2);
     let missing = Chunk {
         idx: 0,
         len: 3,
@@ -214,23 +173,16 @@ fn fork_isolates_both_sides() {
     let src = meta.create_volume(ORG, &name("src"), 10).unwrap().id;
     let d = dir(&meta, src, ROOT_INO, "d");
     let f = file(&meta, src, d, "f");
-    meta.write_chunks(src, f, 3, &[inline(0, b"old")], true)
-        .unwrap();
+    meta.write_chunks(src, f, 3, &[inline(0, b"old")], true).unwrap();
     let fork = meta.fork_volume(ORG, src, &name("fork"), 10).unwrap();
     assert_eq!((fork.file_count, fork.used_bytes), (2, 3));
     let fork = fork.id;
 
     // Changes in the fork: overwrite, delete, create, rename.
-    meta.write_chunks(fork, f, 3, &[inline(0, b"new")], true)
-        .unwrap();
+    meta.write_chunks(fork, f, 3, &[inline(0, b"new")], true).unwrap();
     file(&meta, fork, d, "only-in-fork");
-    meta.rename(
-        fork,
-        (d, b"f"),
-        (ROOT_INO, b"moved"),
-        RenameFlags::default(),
-    )
-    .unwrap();
+    meta.rename(fork, (d, b"f"), (ROOT_INO, b"moved"), RenameFlags::default())
+        .unwrap();
     // Changes in the source after the fork.
     meta.unlink(src, d, b"f").unwrap();
     file(&meta, src, ROOT_INO, "only-in-src");
@@ -272,10 +224,7 @@ fn collection_frees_blocks_of_deleted_volumes_only() {
     );
     let marked = meta.mark_unreferenced_blocks(now_ns() + 1).unwrap();
     assert_eq!(marked, vec![([2; 32], 10)]);
-    assert_eq!(
-        meta.touch_block(&[2; 32], 10).unwrap_err().kind,
-        ErrorKind::Unavailable
-    );
+    assert_eq!(meta.touch_block(&[2; 32], 10).unwrap_err().kind, ErrorKind::Unavailable);
     meta.forget_blocks(&[[2; 32]]).unwrap();
     meta.touch_block(&[2; 32], 10).unwrap();
 }
@@ -299,8 +248,7 @@ fn xattrs_follow_their_inode_through_forks() {
     let (_d, meta) = open();
     let src = meta.create_volume(ORG, &name("src"), 10).unwrap().id;
     let f = file(&meta, src, ROOT_INO, "f");
-    meta.set_xattr(src, f, b"user.a", b"1", XattrMode::Create)
-        .unwrap();
+    meta.set_xattr(src, f, b"user.a", b"1", XattrMode::Create).unwrap();
     assert_eq!(
         meta.set_xattr(src, f, b"user.a", b"2", XattrMode::Create)
             .unwrap_err()
@@ -314,8 +262,7 @@ fn xattrs_follow_their_inode_through_forks() {
         ErrorKind::NoSuchAttribute
     );
     let fork = meta.fork_volume(ORG, src, &name("fork"), 10).unwrap().id;
-    meta.set_xattr(fork, f, b"user.b", b"fork", XattrMode::Any)
-        .unwrap();
+    meta.set_xattr(fork, f, b"user.b", b"fork", XattrMode::Any).unwrap();
     meta.remove_xattr(src, f, b"user.a").unwrap();
     assert_eq!(
         meta.list_xattrs(fork, f).unwrap(),

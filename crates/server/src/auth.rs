@@ -78,23 +78,17 @@ pub fn bootstrap_admin(state: &AppState, data_dir: &Path) -> anyhow::Result<()> 
 }
 
 /// Middleware: every request needs `Authorization: Bearer <key>` of a known key.
-pub async fn require_key(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let header = req
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let secret = header
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unauthorized,
-                "missing 'Authorization: Bearer <API key>' header",
-            )
-        })?;
+    let secret = header.and_then(|h| h.strip_prefix("Bearer ")).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Unauthorized,
+            "missing 'Authorization: Bearer <API key>' header",
+        )
+    })?;
     let hash = hash_secret(parse_secret(secret.trim())?);
     let record = state
         .meta(move |m| m.find_token(&hash))

@@ -29,9 +29,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::InvalidInput | ErrorKind::NameTooLong => StatusCode::BAD_REQUEST,
         ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorKind::PermissionDenied | ErrorKind::ReadOnly | ErrorKind::LimitExceeded => {
-            StatusCode::FORBIDDEN
-        }
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnly | ErrorKind::LimitExceeded => StatusCode::FORBIDDEN,
         ErrorKind::NotFound | ErrorKind::NoSuchAttribute => StatusCode::NOT_FOUND,
         ErrorKind::AlreadyExists
         | ErrorKind::NotADirectory
@@ -48,11 +46,7 @@ impl IntoResponse for ApiError {
         if self.0.kind == ErrorKind::Internal {
             tracing::error!(error = %self.0, "internal error");
         }
-        (
-            status_of(self.0.kind),
-            axum::Json(ErrorBody { error: self.0 }),
-        )
-            .into_response()
+        (status_of(self.0.kind), axum::Json(ErrorBody { error: self.0 })).into_response()
     }
 }
 

@@ -15,16 +15,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(Error::invalid(
-                "body",
-                "the body must be JSON with Content-Type: application/json",
-            )
-            .into()),
-            Err(e) => Err(Error::invalid(
-                "body",
-                format!("malformed JSON body: {}", e.body_text()),
-            )
-            .into()),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(Error::invalid("body", "the body must be JSON with Content-Type: application/json").into())
+            }
+            Err(e) => Err(Error::invalid("body", format!("malformed JSON body: {}", e.body_text())).into()),
         }
     }
 }
@@ -37,11 +31,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Query(value)),
-            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => Err(Error::invalid(
-                "query",
-                format!("invalid query string: {}", e.body_text()),
-            )
-            .into()),
+            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => {
+                Err(Error::invalid("query", format!("invalid query string: {}", e.body_text())).into())
+            }
             Err(e) => Err(Error::invalid("query", e.body_text()).into()),
         }
     }

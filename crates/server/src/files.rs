@@ -24,12 +24,9 @@ pub async fn stat(state: &AppState, vol: Uuid, path: &FsPath) -> Result<Stat> {
 
 /// The parent directory's inode and the last name of `path`.
 async fn parent_of<'p>(state: &AppState, vol: Uuid, path: &'p FsPath) -> Result<(u64, &'p str)> {
-    let (parent, name) = path.split_last().ok_or_else(|| {
-        Error::invalid(
-            "path",
-            "the volume root cannot be the target of this operation",
-        )
-    })?;
+    let (parent, name) = path
+        .split_last()
+        .ok_or_else(|| Error::invalid("path", "the volume root cannot be the target of this operation"))?;
     let parent = stat(state, vol, &parent)
         .await
         .map_err(|e| e.context(format!("parent of {path}")))?;
@@ -51,25 +48,12 @@ pub async fn list(state: &AppState, vol: Uuid, path: &FsPath) -> Result<Vec<(Str
         .collect())
 }
 
-pub async fn mkdir(
-    state: &AppState,
-    vol: Uuid,
-    path: &FsPath,
-    parents: bool,
-    mode: u32,
-) -> Result<Stat> {
+pub async fn mkdir(state: &AppState, vol: Uuid, path: &FsPath, parents: bool, mode: u32) -> Result<Stat> {
     if !parents {
         let (parent, name) = parent_of(state, vol, path).await?;
         let name = name.as_bytes().to_vec();
         return state
-            .meta(move |m| {
-                m.create(
-                    vol,
-                    parent,
-                    &name,
-                    &NewInode::new(FileKind::Directory, mode),
-                )
-            })
+            .meta(move |m| m.create(vol, parent, &name, &NewInode::new(FileKind::Directory, mode)))
             .await;
     }
     let names = path.components().to_vec();
@@ -86,15 +70,8 @@ pub async fn mkdir(
                         ));
                     }
                     Err(e) if e.kind == ErrorKind::NotFound => {
-                        match m.create(
-                            vol,
-                            dir.ino,
-                            name.as_bytes(),
-                            &NewInode::new(FileKind::Directory, mode),
-                        ) {
-                            Err(e) if e.kind == ErrorKind::AlreadyExists => {
-                                m.lookup(vol, dir.ino, name.as_bytes())?
-                            }
+                        match m.create(vol, dir.ino, name.as_bytes(), &NewInode::new(FileKind::Directory, mode)) {
+                            Err(e) if e.kind == ErrorKind::AlreadyExists => m.lookup(vol, dir.ino, name.as_bytes())?,
                             other => other?,
                         }
                     }
@@ -126,13 +103,7 @@ async fn store_block(state: AppState, idx: u64, data: Bytes) -> Result<Chunk> {
 }
 
 /// Writes a whole file from a stream of bytes, creating it or replacing its content.
-pub async fn put<S, E>(
-    state: &AppState,
-    vol: Uuid,
-    path: &FsPath,
-    mode: u32,
-    body: S,
-) -> Result<Stat>
+pub async fn put<S, E>(state: &AppState, vol: Uuid, path: &FsPath, mode: u32, body: S) -> Result<Stat>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -183,8 +154,7 @@ where
             let ino = match m.lookup(vol, parent, &name) {
                 Ok(found) => found.ino,
                 Err(e) if e.kind == ErrorKind::NotFound => {
-                    m.create(vol, parent, &name, &NewInode::new(FileKind::File, mode))?
-                        .ino
+                    m.create(vol, parent, &name, &NewInode::new(FileKind::File, mode))?.ino
                 }
                 Err(e) => return Err(e),
             };
@@ -210,8 +180,7 @@ pub async fn get(
     let file = stat(state, vol, path).await?;
     let (stat, chunks) = state.meta(move |m| m.chunks(vol, file.ino)).await?;
     let size = stat.size;
-    let mut by_index: std::collections::HashMap<u64, Chunk> =
-        chunks.into_iter().map(|c| (c.idx, c)).collect();
+    let mut by_index: std::collections::HashMap<u64, Chunk> = chunks.into_iter().map(|c| (c.idx, c)).collect();
     let blocks = state.blocks.clone();
     let stream = futures::stream::iter(0..size.div_ceil(BLOCK_SIZE))
         .map(move |idx| {
@@ -234,10 +203,7 @@ pub async fn get(
                         len,
                         ..
                     }) => {
-                        let bytes = blocks
-                            .get(&hash)
-                            .await
-                            .map_err(|e| Error::internal(e.to_string()))?;
+                        let bytes = blocks.get(&hash).await.map_err(|e| Error::internal(e.to_string()))?;
                         bytes.slice(..(len as usize).min(want).min(bytes.len()))
                     }
                 };
@@ -254,18 +220,9 @@ pub async fn get(
     Ok((size, stream))
 }
 
-pub async fn rename(
-    state: &AppState,
-    vol: Uuid,
-    from: &FsPath,
-    to: &FsPath,
-    no_replace: bool,
-) -> Result<()> {
+pub async fn rename(state: &AppState, vol: Uuid, from: &FsPath, to: &FsPath, no_replace: bool) -> Result<()> {
     if to.starts_with(from) && to != from {
-        return Err(Error::invalid(
-            "to",
-            format!("cannot move {from} into itself"),
-        ));
+        return Err(Error::invalid("to", format!("cannot move {from} into itself")));
     }
     let (from_parent, from_name) = parent_of(state, vol, from).await?;
     let (to_parent, to_name) = parent_of(state, vol, to).await?;
@@ -278,9 +235,7 @@ pub async fn rename(
 
 /// Copies a file by sharing its blocks: no data is read or written.
 pub async fn copy(state: &AppState, vol: Uuid, from: &FsPath, to: &FsPath) -> Result<Stat> {
-    let src = stat(state, vol, from)
-        .await
-        .map_err(|e| e.with_field("from"))?;
+    let src = stat(state, vol, from).await.map_err(|e| e.with_field("from"))?;
     if src.kind != FileKind::File {
         return Err(Error::invalid(
             "from",
@@ -348,24 +303,17 @@ pub async fn symlink(state: &AppState, vol: Uuid, path: &FsPath, target: String)
         target: Some(target),
         ..NewInode::new(FileKind::Symlink, 0o777)
     };
-    state
-        .meta(move |m| m.create(vol, parent, &name, &new))
-        .await
+    state.meta(move |m| m.create(vol, parent, &name, &new)).await
 }
 
 pub async fn chmod(state: &AppState, vol: Uuid, path: &FsPath, mode: u32) -> Result<Stat> {
     if mode > 0o7777 {
-        return Err(Error::invalid(
-            "mode",
-            format!("mode {mode:o} has bits beyond 7777"),
-        ));
+        return Err(Error::invalid("mode", format!("mode {mode:o} has bits beyond 7777")));
     }
     let target = stat(state, vol, path).await?;
     let changes = SetAttr {
         mode: Some(mode),
         ..SetAttr::default()
     };
-    state
-        .meta(move |m| m.setattr(vol, target.ino, &changes))
-        .await
+    state.meta(move |m| m.setattr(vol, target.ino, &changes)).await
 }

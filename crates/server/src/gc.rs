@@ -11,9 +11,7 @@ pub async fn collect(state: &AppState, grace: Duration) -> Result<GcReport> {
     let _one_at_a_time = state.gc_lock.lock().await;
     let layers_deleted = state.meta(|m| m.collect_layers()).await?;
     let cutoff = now_ns() - i64::try_from(grace.as_nanos()).unwrap_or(i64::MAX);
-    let marked = state
-        .meta(move |m| m.mark_unreferenced_blocks(cutoff))
-        .await?;
+    let marked = state.meta(move |m| m.mark_unreferenced_blocks(cutoff)).await?;
     let mut report = GcReport {
         layers_deleted,
         ..GcReport::default()

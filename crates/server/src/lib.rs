@@ -5,6 +5,7 @@
 //! [`gc`] reclaims storage, [`auth`] checks keys, [`error`] maps errors to statuses once.
 
 pub mod auth;
+pub mod diff;
 pub mod error;
 mod extract;
 pub mod files;
@@ -73,10 +74,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         return std::future::pending().await;
     };
     tokio::select! {

@@ -64,13 +64,7 @@ impl Session {
     }
 }
 
-pub async fn open(
-    state: &AppState,
-    org: &str,
-    volume: &str,
-    subpath: &str,
-    read_only: bool,
-) -> Result<SessionInfo> {
+pub async fn open(state: &AppState, org: &str, volume: &str, subpath: &str, read_only: bool) -> Result<SessionInfo> {
     let vref = VolumeRef::parse(volume)?;
     let subpath = parse_subpath(subpath)?;
     let org_owned = org.to_owned();
@@ -78,6 +72,8 @@ pub async fn open(
         .meta(move |m| m.get_volume(&org_owned, &vref))
         .await
         .map_err(|e| e.with_field("volume"))?;
+    // A snapshot never changes: its mounts are read-only whatever they asked for.
+    let read_only = read_only || volume.snapshot_of.is_some();
     let root = if read_only || subpath.is_root() {
         files::stat(state, volume.id, &subpath)
             .await
@@ -88,10 +84,7 @@ pub async fn open(
             .map_err(|e| e.context(format!("subpath {subpath}")))?
     };
     if root.kind != FileKind::Directory {
-        return Err(Error::invalid(
-            "subpath",
-            format!("{subpath} is not a directory"),
-        ));
+        return Err(Error::invalid("subpath", format!("{subpath} is not a directory")));
     }
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
@@ -117,8 +110,7 @@ pub async fn open(
 
 /// The caller's session of that id.
 pub async fn find(state: &AppState, org: &str, id: &str) -> Result<Session> {
-    let id =
-        Uuid::parse_str(id).map_err(|_| Error::invalid("session", "a session id is a UUID"))?;
+    let id = Uuid::parse_str(id).map_err(|_| Error::invalid("session", "a session id is a UUID"))?;
     let cached = state
         .sessions
         .0
@@ -151,12 +143,7 @@ pub async fn find(state: &AppState, org: &str, id: &str) -> Result<Session> {
 
 pub async fn close(state: &AppState, session: &Session) -> Result<()> {
     let id = session.0.id;
-    state
-        .sessions
-        .0
-        .write()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&id);
+    state.sessions.0.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
     state.meta(move |m| m.remove_session(id)).await
 }
 
@@ -187,10 +174,7 @@ pub fn chunk_from_wire(chunk: &ChunkRef) -> Result<Chunk> {
             ChunkData::Inline(bytes)
         }
         _ => {
-            return Err(Error::invalid(
-                "chunks",
-                "a chunk has either a hash or inline data",
-            ));
+            return Err(Error::invalid("chunks", "a chunk has either a hash or inline data"));
         }
     };
     Ok(Chunk {
@@ -207,8 +191,7 @@ pub fn parse_hash(hex: &str) -> Result<strata_meta::BlockHash> {
 }
 
 pub fn decode(b64: &str, field: &str) -> Result<Vec<u8>> {
-    B64.decode(b64)
-        .map_err(|_| Error::invalid(field, "not valid base64"))
+    B64.decode(b64).map_err(|_| Error::invalid(field, "not valid base64"))
 }
 
 pub fn encode(bytes: &[u8]) -> String {

@@ -63,9 +63,7 @@ fn progress(len: u64, what: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    ) {
+    if let Ok(style) = ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
         bar.set_style(style);
     }
     bar.set_message(what.to_owned());
@@ -118,12 +116,7 @@ pub async fn run(cmd: FsCommand, client: &Client, out: &Output) -> CmdResult {
             let entries = if stat.kind == FileKind::Directory {
                 client.list(&target.volume, &target.path).await?
             } else {
-                let name = target
-                    .path
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
+                let name = target.path.rsplit('/').next().unwrap_or_default().to_owned();
                 vec![DirEntry { name, stat }]
             };
             out.print(&entries, || {
@@ -168,23 +161,15 @@ pub async fn run(cmd: FsCommand, client: &Client, out: &Output) -> CmdResult {
         }
         FsCommand::Mv { from, to } => {
             from.same_volume(&to)?;
-            client
-                .rename(&from.volume, &from.path, &to.path, false)
-                .await?;
+            client.rename(&from.volume, &from.path, &to.path, false).await?;
             Ok(())
         }
         FsCommand::Rm { target, recursive } => {
-            client
-                .remove(&target.volume, &target.path, recursive)
-                .await?;
+            client.remove(&target.volume, &target.path, recursive).await?;
             Ok(())
         }
-        FsCommand::Ln {
-            link_target, link, ..
-        } => {
-            let stat = client
-                .symlink(&link.volume, &link.path, &link_target)
-                .await?;
+        FsCommand::Ln { link_target, link, .. } => {
+            let stat = client.symlink(&link.volume, &link.path, &link_target).await?;
             out.print(&stat, String::new)
         }
         FsCommand::Chmod { mode, target } => {
@@ -206,29 +191,20 @@ pub async fn run(cmd: FsCommand, client: &Client, out: &Output) -> CmdResult {
 async fn put(client: &Client, local: &Path, target: &Target) -> Result<Stat, Failure> {
     if local == Path::new("-") {
         let stdin = ReaderStream::with_capacity(tokio::io::stdin(), 1 << 20);
-        return Ok(client
-            .put(&target.volume, &target.path, None, stdin)
-            .await?);
+        return Ok(client.put(&target.volume, &target.path, None, stdin).await?);
     }
     let file = tokio::fs::File::open(local)
         .await
         .map_err(|e| Failure::from(anyhow::anyhow!("{}: {e}", local.display())))?;
     let meta = file.metadata().await?;
     if !meta.is_file() {
-        return Err(Error::invalid(
-            "local",
-            format!("{} is not a regular file", local.display()),
-        )
-        .into());
+        return Err(Error::invalid("local", format!("{} is not a regular file", local.display())).into());
     }
     let bar = progress(meta.len(), "upload");
     let counted = bar.clone();
-    let stream =
-        ReaderStream::with_capacity(file, 1 << 20).inspect_ok(move |b| counted.inc(b.len() as u64));
+    let stream = ReaderStream::with_capacity(file, 1 << 20).inspect_ok(move |b| counted.inc(b.len() as u64));
     let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
-    let stat = client
-        .put(&target.volume, &target.path, Some(mode), stream)
-        .await;
+    let stat = client.put(&target.volume, &target.path, Some(mode), stream).await;
     bar.finish_and_clear();
     Ok(stat?)
 }
@@ -266,9 +242,7 @@ async fn download(
             bar.set_position(written);
         }
         if written != size {
-            return Err(
-                Error::new(strata_core::ErrorKind::Unavailable, "download ended early").into(),
-            );
+            return Err(Error::new(strata_core::ErrorKind::Unavailable, "download ended early").into());
         }
         file.sync_all().await?;
         tokio::fs::rename(&partial, local).await?;

@@ -9,18 +9,9 @@ use strata_core::Error;
 pub struct LoginArgs {}
 
 /// Checks the endpoint and key against the server, then saves them.
-pub async fn run(
-    _args: LoginArgs,
-    endpoint: Option<String>,
-    token: Option<String>,
-    out: &Output,
-) -> CmdResult {
+pub async fn run(_args: LoginArgs, endpoint: Option<String>, token: Option<String>, out: &Output) -> CmdResult {
     let (Some(endpoint), Some(token)) = (endpoint, token) else {
-        return Err(Error::invalid(
-            "endpoint",
-            "strata login needs --endpoint URL and --token KEY",
-        )
-        .into());
+        return Err(Error::invalid("endpoint", "strata login needs --endpoint URL and --token KEY").into());
     };
     let client = Client::new(&endpoint, Some(token.clone()))?;
     client.list_volumes().await?;
@@ -29,8 +20,7 @@ pub async fn run(
         token: Some(token),
     }
     .save()?;
-    out.print(
-        &serde_json::json!({ "endpoint": endpoint, "config": path }),
-        || format!("logged in to {endpoint} (saved in {})", path.display()),
-    )
+    out.print(&serde_json::json!({ "endpoint": endpoint, "config": path }), || {
+        format!("logged in to {endpoint} (saved in {})", path.display())
+    })
 }

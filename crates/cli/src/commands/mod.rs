@@ -1,3 +1,4 @@
+pub mod forks;
 pub mod fs;
 pub mod login;
 pub mod mount;

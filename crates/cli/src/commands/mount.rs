@@ -49,20 +49,14 @@ pub struct UmountArgs {
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let shift = match unit
-        .to_ascii_uppercase()
-        .trim_end_matches("IB")
-        .trim_end_matches('B')
-    {
+    let shift = match unit.to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
         "" => 0,
         "K" => 10,
         "M" => 20,
         "G" => 30,
         "T" => 40,
         _ => {
-            return Err(format!(
-                "invalid size {s:?}: expected a number with K, M, G or T"
-            ));
+            return Err(format!("invalid size {s:?}: expected a number with K, M, G or T"));
         }
     };
     let n: u64 = digits
@@ -75,16 +69,16 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 fn check_target(mountpoint: &str) -> Result<PathBuf, Error> {
     check_mount_target(mountpoint)?;
     let path = PathBuf::from(mountpoint);
-    let meta = std::fs::metadata(&path)
-        .map_err(|e| Error::invalid("mountpoint", format!("mount path {mountpoint}: {e}")))?;
+    let meta =
+        std::fs::metadata(&path).map_err(|e| Error::invalid("mountpoint", format!("mount path {mountpoint}: {e}")))?;
     if !meta.is_dir() {
         return Err(Error::invalid(
             "mountpoint",
             format!("mount path {mountpoint} is not a directory"),
         ));
     }
-    let mut entries = std::fs::read_dir(&path)
-        .map_err(|e| Error::invalid("mountpoint", format!("mount path {mountpoint}: {e}")))?;
+    let mut entries =
+        std::fs::read_dir(&path).map_err(|e| Error::invalid("mountpoint", format!("mount path {mountpoint}: {e}")))?;
     if entries.next().is_some() {
         return Err(Error::invalid(
             "mountpoint",
@@ -123,12 +117,12 @@ async fn serve(
     let options = MountOptions {
         volume: volume.to_owned(),
         subpath: subpath.to_owned(),
-        read_only: args.read_only,
-        cache_dir: args.cache_dir.clone().unwrap_or_else(|| {
-            dirs::cache_dir()
-                .unwrap_or_else(std::env::temp_dir)
-                .join("strata")
-        }),
+        // A snapshot never changes.
+        read_only: args.read_only || volume.contains('@'),
+        cache_dir: args
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("strata")),
         cache_size: args.cache_size,
         attr_timeout: args.attr_timeout,
         retry_for: args.retry_for,
@@ -141,19 +135,12 @@ async fn serve(
         let _ = std::io::stdout().flush();
         detach_stdout();
     } else {
-        eprintln!(
-            "strata: mounted {} at {}",
-            args.source,
-            mountpoint.display()
-        );
+        eprintln!("strata: mounted {} at {}", args.source, mountpoint.display());
     }
     let target = mountpoint.to_owned();
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
             return;
         };
         tokio::select! {
@@ -200,11 +187,7 @@ fn spawn_background() -> CmdResult {
         .ok_or_else(|| anyhow::anyhow!("no pipe to the mount process"))?;
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
-    match line
-        .trim_end()
-        .split_once(' ')
-        .unwrap_or((line.trim_end(), ""))
-    {
+    match line.trim_end().split_once(' ').unwrap_or((line.trim_end(), "")) {
         ("ready", _) => Ok(()),
         ("error", message) => {
             let _ = child.wait();
@@ -246,16 +229,11 @@ pub fn umount(args: UmountArgs) -> CmdResult {
         )
         .into()),
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-            let status = Command::new("fusermount3")
-                .arg("-u")
-                .arg(&args.mountpoint)
-                .status()?;
+            let status = Command::new("fusermount3").arg("-u").arg(&args.mountpoint).status()?;
             if status.success() {
                 Ok(())
             } else {
-                Err(Failure::from(anyhow::anyhow!(
-                    "fusermount3 -u failed ({status})"
-                )))
+                Err(Failure::from(anyhow::anyhow!("fusermount3 -u failed ({status})")))
             }
         }
         Err(e) => Err(Failure::from(anyhow::anyhow!(

@@ -26,16 +26,11 @@ pub struct ServerArgs {
 
 pub async fn run(args: ServerArgs) -> CmdResult {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let config = ServerConfig {
-        data_dir: args
-            .data_dir
-            .unwrap_or_else(strata_client::config::default_data_dir),
+        data_dir: args.data_dir.unwrap_or_else(strata_client::config::default_data_dir),
         listen: args.listen,
         volumes_per_org: args.max_volumes,
         gc_grace: args.gc_grace,

@@ -51,10 +51,7 @@ pub async fn run(cmd: VolumeCommand, client: &Client, out: &Output) -> CmdResult
         VolumeCommand::List => {
             let volumes = client.list_volumes().await?;
             out.print(&volumes, || {
-                let mut text = format!(
-                    "{:<24} {:<36} {:>10} {:>8}  CREATED",
-                    "NAME", "ID", "USED", "FILES"
-                );
+                let mut text = format!("{:<24} {:<36} {:>10} {:>8}  CREATED", "NAME", "ID", "USED", "FILES");
                 for v in &volumes {
                     text += &format!(
                         "\n{:<24} {:<36} {:>10} {:>8}  {}",

@@ -42,10 +42,7 @@ impl Server {
             .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let endpoint = loop {
-            let line = lines
-                .next()
-                .expect("server exited before listening")
-                .unwrap();
+            let line = lines.next().expect("server exited before listening").unwrap();
             if let Some(rest) = line.split("listening on ").nth(1) {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
@@ -99,10 +96,7 @@ impl Server {
     pub fn fails(&self, args: &[&str]) -> (i32, String) {
         let out = self.cli(args);
         assert!(!out.status.success(), "strata {args:?} should have failed");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8(out.stderr).unwrap(),
-        )
+        (out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
     }
 
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
@@ -171,9 +165,7 @@ impl Drop for Server {
 pub fn random_file(dir: &Path, name: &str, len: u64, seed: u64) -> (PathBuf, String) {
     use std::io::Write;
     let path = dir.join(name);
-    let mut xof = blake3::Hasher::new()
-        .update(&seed.to_le_bytes())
-        .finalize_xof();
+    let mut xof = blake3::Hasher::new().update(&seed.to_le_bytes()).finalize_xof();
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -191,9 +183,7 @@ pub fn random_file(dir: &Path, name: &str, len: u64, seed: u64) -> (PathBuf, Str
 
 pub fn hash_file(path: &Path) -> String {
     let mut hasher = blake3::Hasher::new();
-    hasher
-        .update_reader(std::fs::File::open(path).unwrap())
-        .unwrap();
+    hasher.update_reader(std::fs::File::open(path).unwrap()).unwrap();
     hasher.finalize().to_hex().to_string()
 }
 
@@ -241,16 +231,8 @@ impl Drop for Mount {
 
 /// Unmounts through the CLI, as a user would.
 pub fn umount(mount: &Mount) {
-    let out = Command::new(BIN)
-        .arg("umount")
-        .arg(mount.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "umount: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(BIN).arg("umount").arg(mount.path()).output().unwrap();
+    assert!(out.status.success(), "umount: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Peak resident memory (KiB) of the mount daemon serving `mountpoint`.
@@ -261,9 +243,8 @@ pub fn mount_peak_rss_kib(mountpoint: &Path) -> u64 {
             continue;
         };
         let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        let is_daemon = args.contains(&&b"mount"[..])
-            && args.contains(&needle.as_bytes())
-            && args.contains(&&b"--foreground"[..]);
+        let is_daemon =
+            args.contains(&&b"mount"[..]) && args.contains(&needle.as_bytes()) && args.contains(&&b"--foreground"[..]);
         if is_daemon {
             let status = std::fs::read_to_string(entry.path().join("status")).unwrap();
             let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();

@@ -45,15 +45,13 @@ pub fn collect_layers(tx: &Transaction) -> R<u64> {
             layer = parents.get(&id).copied().flatten();
         }
     }
-    let dead: Vec<i64> = parents
-        .keys()
-        .filter(|id| !live.contains(id))
-        .copied()
-        .collect();
-    // Children first, so that no remaining layer names a deleted parent.
-    let mut order = dead.clone();
-    order.sort_unstable_by(|a, b| b.cmp(a));
-    for id in &order {
+    let dead: Vec<i64> = parents.keys().filter(|id| !live.contains(id)).copied().collect();
+    // Only dead layers can name a dead parent (a live layer's parents are live): unlink them
+    // all first, so that they can go in any order.
+    for id in &dead {
+        tx.prepare_cached("UPDATE layers SET parent = NULL WHERE id = ?1")?.execute([id])?;
+    }
+    for id in &dead {
         for sql in [
             "DELETE FROM chunks WHERE layer = ?1",
             "DELETE FROM xattrs WHERE layer = ?1",
@@ -78,8 +76,7 @@ pub fn mark_unreferenced(tx: &Transaction, cutoff: i64) -> R<Vec<(BlockHash, u64
     let mut marked = Vec::new();
     for row in rows {
         let (hash, size) = row?;
-        let hash = BlockHash::try_from(hash)
-            .map_err(|_| Error::internal("malformed block hash in registry"))?;
+        let hash = BlockHash::try_from(hash).map_err(|_| Error::internal("malformed block hash in registry"))?;
         marked.push((hash, size as u64));
     }
     Ok(marked)

@@ -28,19 +28,18 @@ pub(crate) struct Tree<'t> {
     pub next_ino: u64,
     pub used_bytes: i64,
     pub file_count: i64,
+    /// A snapshot: its tree never changes.
+    pub snapshot: bool,
 }
 
-const INODE_COLUMNS: &str = "layer, ino, whiteout, kind, mode, uid, gid, size, nlink, rdev, atime, mtime, ctime, parent, target";
+const INODE_COLUMNS: &str =
+    "layer, ino, whiteout, kind, mode, uid, gid, size, nlink, rdev, atime, mtime, ctime, parent, target";
 
 impl<'t> Tree<'t> {
-    pub fn open(
-        tx: &'t Transaction<'t>,
-        chains: &Mutex<HashMap<i64, Arc<[i64]>>>,
-        id: Uuid,
-    ) -> R<Self> {
+    pub fn open(tx: &'t Transaction<'t>, chains: &Mutex<HashMap<i64, Arc<[i64]>>>, id: Uuid) -> R<Self> {
         let row = tx
             .prepare_cached(
-                "SELECT head, next_ino, used_bytes, file_count FROM volumes WHERE id = ?1",
+                "SELECT head, next_ino, used_bytes, file_count, snapshot_of IS NOT NULL FROM volumes WHERE id = ?1",
             )?
             .query_row([id.to_string()], |r| {
                 Ok((
@@ -48,20 +47,14 @@ impl<'t> Tree<'t> {
                     r.get::<_, i64>(1)? as u64,
                     r.get(2)?,
                     r.get(3)?,
+                    r.get::<_, bool>(4)?,
                 ))
             })
             .optional()?;
-        let (head, next_ino, used_bytes, file_count) =
+        let (head, next_ino, used_bytes, file_count, snapshot) =
             row.ok_or_else(|| Error::not_found("volume not found"))?;
         let chain = chain_of(tx, chains, head)?;
-        let in_chain = format!(
-            "({})",
-            chain
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let in_chain = format!("({})", chain.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
         Ok(Tree {
             tx,
             id,
@@ -70,6 +63,7 @@ impl<'t> Tree<'t> {
             next_ino,
             used_bytes,
             file_count,
+            snapshot,
         })
     }
 
@@ -78,10 +72,7 @@ impl<'t> Tree<'t> {
     }
 
     fn depth_of(&self, layer: i64) -> usize {
-        self.chain
-            .iter()
-            .position(|&l| l == layer)
-            .unwrap_or(usize::MAX)
+        self.chain.iter().position(|&l| l == layer).unwrap_or(usize::MAX)
     }
 
     /// The live inode, or `None` if absent or hidden by a whiteout.
@@ -151,11 +142,7 @@ impl<'t> Tree<'t> {
         let mut stmt = self.tx.prepare_cached(&sql)?;
         let mut merged: BTreeMap<Vec<u8>, (usize, u64)> = BTreeMap::new();
         for row in stmt.query_map([parent as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
         })? {
             let (layer, name, ino) = row?;
             let depth = self.depth_of(layer);
@@ -184,9 +171,7 @@ impl<'t> Tree<'t> {
             self.set_dentry(parent, name, 0)
         } else {
             self.tx
-                .prepare_cached(
-                    "DELETE FROM dentries WHERE layer = ?1 AND parent = ?2 AND name = ?3",
-                )?
+                .prepare_cached("DELETE FROM dentries WHERE layer = ?1 AND parent = ?2 AND name = ?3")?
                 .execute(params![self.head(), parent as i64, name])?;
             Ok(())
         }
@@ -258,9 +243,9 @@ impl<'t> Tree<'t> {
     }
 
     pub fn chunks(&self, inode: &Inode) -> R<Vec<Chunk>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT idx, len, hash, data FROM chunks WHERE layer = ?1 AND ino = ?2 ORDER BY idx",
-        )?;
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT idx, len, hash, data FROM chunks WHERE layer = ?1 AND ino = ?2 ORDER BY idx")?;
         let rows = stmt.query_map(params![inode.layer, inode.stat.ino as i64], |r| {
             let hash: Option<Vec<u8>> = r.get(2)?;
             let data = match hash.and_then(|h| <[u8; 32]>::try_from(h).ok()) {
@@ -283,8 +268,17 @@ impl<'t> Tree<'t> {
             ChunkData::Inline(d) => (None, Some(d)),
         };
         self.tx
-            .prepare_cached("INSERT OR REPLACE INTO chunks (layer, ino, idx, len, hash, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-            .execute(params![self.head(), ino as i64, chunk.idx as i64, chunk.len as i64, hash, data])?;
+            .prepare_cached(
+                "INSERT OR REPLACE INTO chunks (layer, ino, idx, len, hash, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                self.head(),
+                ino as i64,
+                chunk.idx as i64,
+                chunk.len as i64,
+                hash,
+                data
+            ])?;
         Ok(())
     }
 
@@ -324,7 +318,13 @@ impl<'t> Tree<'t> {
             .prepare_cached(
                 "UPDATE volumes SET next_ino = ?2, used_bytes = ?3, file_count = ?4, updated_at = ?5 WHERE id = ?1",
             )?
-            .execute(params![self.id.to_string(), self.next_ino as i64, self.used_bytes, self.file_count, now_ns()])?;
+            .execute(params![
+                self.id.to_string(),
+                self.next_ino as i64,
+                self.used_bytes,
+                self.file_count,
+                now_ns()
+            ])?;
         Ok(())
     }
 
@@ -334,19 +334,13 @@ impl<'t> Tree<'t> {
 }
 
 /// The layer chain from `head` down to the bottom layer.
-pub(crate) fn chain_of(
-    tx: &Transaction,
-    chains: &Mutex<HashMap<i64, Arc<[i64]>>>,
-    head: i64,
-) -> R<Arc<[i64]>> {
+pub(crate) fn chain_of(tx: &Transaction, chains: &Mutex<HashMap<i64, Arc<[i64]>>>, head: i64) -> R<Arc<[i64]>> {
     if let Some(chain) = chains.lock().unwrap_or_else(|p| p.into_inner()).get(&head) {
         return Ok(chain.clone());
     }
     let mut chain = vec![head];
     let mut stmt = tx.prepare_cached("SELECT parent FROM layers WHERE id = ?1")?;
-    while let Some(parent) =
-        stmt.query_row([chain[chain.len() - 1]], |r| r.get::<_, Option<i64>>(0))?
-    {
+    while let Some(parent) = stmt.query_row([chain[chain.len() - 1]], |r| r.get::<_, Option<i64>>(0))? {
         chain.push(parent);
     }
     let chain: Arc<[i64]> = chain.into();

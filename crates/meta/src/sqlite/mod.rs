@@ -1,13 +1,14 @@
 //! The SQLite backend: one database file, written through one connection in WAL mode.
 
 mod blocks;
+mod flatten;
 mod layers;
 mod ops;
 mod schema;
 mod volumes;
 
 use crate::{Error, ErrorKind, Result};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -35,9 +36,7 @@ impl From<Fail> for Error {
     fn from(f: Fail) -> Self {
         match f {
             Fail::Fs(e) => e,
-            Fail::Db(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
-            {
+            Fail::Db(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
                 Error::new(ErrorKind::Unavailable, "metadata database is busy")
             }
             Fail::Db(e) => Error::internal(format!("metadata database: {e}")),
@@ -57,8 +56,7 @@ pub struct SqliteMeta {
 impl SqliteMeta {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
-        let mut conn = Connection::open(path)
-            .map_err(|e| Error::internal(format!("open {}: {e}", path.display())))?;
+        let mut conn = Connection::open(path).map_err(|e| Error::internal(format!("open {}: {e}", path.display())))?;
         Self::configure(&mut conn).map_err(Error::from)?;
         schema::migrations()
             .to_latest(&mut conn)
@@ -99,10 +97,7 @@ impl SqliteMeta {
     }
 }
 
-use crate::{
-    BlockHash, Chunk, MetaStore, NewInode, RenameFlags, SessionRecord, SetAttr, TokenRecord,
-    XattrMode,
-};
+use crate::{BlockHash, Chunk, MetaStore, NewInode, RenameFlags, SessionRecord, SetAttr, TokenRecord, XattrMode};
 use layers::Tree;
 use strata_core::api::{Stat, Volume};
 use strata_core::names::{VolumeName, VolumeRef};
@@ -116,6 +111,9 @@ impl SqliteMeta {
     fn write_tree<T>(&self, vol: Uuid, f: impl FnOnce(&mut Tree) -> R<T>) -> Result<T> {
         self.write(|tx| {
             let mut tree = Tree::open(tx, &self.chains, vol)?;
+            if tree.snapshot {
+                return Err(Error::new(ErrorKind::ReadOnly, "a snapshot is read-only").into());
+            }
             let out = f(&mut tree)?;
             tree.finish()?;
             Ok(out)
@@ -175,14 +173,35 @@ impl MetaStore for SqliteMeta {
         self.write(|tx| volumes::delete(tx, org, id))
     }
 
-    fn fork_volume(
-        &self,
-        org: &str,
-        source: Uuid,
-        name: &VolumeName,
-        limit: u64,
-    ) -> Result<Volume> {
+    fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume> {
         self.write(|tx| volumes::fork(tx, org, source, name, limit))
+    }
+
+    fn snapshot_volume(&self, org: &str, volume: Uuid, name: &VolumeName) -> Result<Volume> {
+        self.write(|tx| volumes::snapshot(tx, org, volume, name))
+    }
+
+    fn list_snapshots(&self, org: &str, volume: Uuid) -> Result<Vec<Volume>> {
+        self.read(|tx| volumes::list_snapshots(tx, org, volume))
+    }
+
+    fn restore_volume(&self, org: &str, volume: Uuid, snapshot: Uuid) -> Result<Volume> {
+        self.write(|tx| volumes::restore(tx, org, volume, snapshot))
+    }
+
+    fn flatten_volume(&self, vol: Uuid, max_depth: usize) -> Result<bool> {
+        flatten::flatten(self, vol, max_depth)
+    }
+
+    fn chain_depth(&self, vol: Uuid) -> Result<usize> {
+        self.read(|tx| {
+            let head: i64 = tx
+                .prepare_cached("SELECT head FROM volumes WHERE id = ?1")?
+                .query_row([vol.to_string()], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| Error::not_found("volume not found"))?;
+            Ok(layers::chain_of(tx, &self.chains, head)?.len())
+        })
     }
 
     fn lookup(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<Stat> {
@@ -213,13 +232,7 @@ impl MetaStore for SqliteMeta {
         self.write_tree(vol, |t| ops::rmdir(t, parent, name))
     }
 
-    fn rename(
-        &self,
-        vol: Uuid,
-        from: (u64, &[u8]),
-        to: (u64, &[u8]),
-        flags: RenameFlags,
-    ) -> Result<()> {
+    fn rename(&self, vol: Uuid, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> Result<()> {
         self.write_tree(vol, |t| ops::rename(t, from, to, flags))
     }
 
@@ -231,14 +244,7 @@ impl MetaStore for SqliteMeta {
         self.read_tree(vol, |t| ops::get_xattr(t, ino, name))
     }
 
-    fn set_xattr(
-        &self,
-        vol: Uuid,
-        ino: u64,
-        name: &[u8],
-        value: &[u8],
-        mode: XattrMode,
-    ) -> Result<()> {
+    fn set_xattr(&self, vol: Uuid, ino: u64, name: &[u8], value: &[u8], mode: XattrMode) -> Result<()> {
         self.write_tree(vol, |t| ops::set_xattr(t, ino, name, value, mode))
     }
 
@@ -254,17 +260,8 @@ impl MetaStore for SqliteMeta {
         self.read_tree(vol, |t| ops::chunks(t, ino))
     }
 
-    fn write_chunks(
-        &self,
-        vol: Uuid,
-        ino: u64,
-        size: u64,
-        chunks: &[Chunk],
-        replace_all: bool,
-    ) -> Result<Stat> {
-        self.write_tree(vol, |t| {
-            ops::write_chunks(t, ino, size, chunks, replace_all)
-        })
+    fn write_chunks(&self, vol: Uuid, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> Result<Stat> {
+        self.write_tree(vol, |t| ops::write_chunks(t, ino, size, chunks, replace_all))
     }
 
     fn touch_block(&self, hash: &BlockHash, size: u64) -> Result<()> {
@@ -274,10 +271,7 @@ impl MetaStore for SqliteMeta {
     fn collect_layers(&self) -> Result<u64> {
         let collected = self.write(blocks::collect_layers)?;
         if collected > 0 {
-            self.chains
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clear();
+            self.chains.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
         Ok(collected)
     }

@@ -56,11 +56,7 @@ pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<St
             Some(t.clone())
         }
         (FileKind::Symlink, _) => {
-            return Err(Error::invalid(
-                "target",
-                "a symlink needs a target of 1 to 4096 bytes without NUL",
-            )
-            .into());
+            return Err(Error::invalid("target", "a symlink needs a target of 1 to 4096 bytes without NUL").into());
         }
         _ => None,
     };
@@ -97,10 +93,7 @@ pub fn link(tree: &Tree, ino: u64, parent: u64, name: &[u8]) -> R<Stat> {
     check_name(name)?;
     let mut inode = tree.need_inode(ino)?;
     if inode.stat.kind == FileKind::Directory {
-        return Err(fail(
-            ErrorKind::PermissionDenied,
-            "cannot hard-link a directory",
-        ));
+        return Err(fail(ErrorKind::PermissionDenied, "cannot hard-link a directory"));
     }
     tree.need_dir(parent)?;
     if tree.dentry(parent, name)?.is_some() {
@@ -255,18 +248,10 @@ fn need_file(tree: &Tree, ino: u64) -> R<Inode> {
     }
 }
 
-pub fn write_chunks(
-    tree: &mut Tree,
-    ino: u64,
-    size: u64,
-    chunks: &[Chunk],
-    replace_all: bool,
-) -> R<Stat> {
+pub fn write_chunks(tree: &mut Tree, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> R<Stat> {
     let mut inode = need_file(tree, ino)?;
     for chunk in chunks {
-        if chunk.len > strata_core::BLOCK_SIZE
-            || chunk.idx.saturating_mul(strata_core::BLOCK_SIZE) >= size.max(1)
-        {
+        if chunk.len > strata_core::BLOCK_SIZE || chunk.idx.saturating_mul(strata_core::BLOCK_SIZE) >= size.max(1) {
             return Err(Error::invalid(
                 "chunks",
                 format!("chunk {} does not fit a file of {size} bytes", chunk.idx),
@@ -309,11 +294,7 @@ const XATTR_VALUE_MAX: usize = 64 * 1024;
 
 fn check_xattr_name(name: &[u8]) -> R<()> {
     if name.is_empty() || name.len() > 255 || name.contains(&0) {
-        return Err(Error::invalid(
-            "name",
-            "an extended attribute name is 1 to 255 bytes without NUL",
-        )
-        .into());
+        return Err(Error::invalid("name", "an extended attribute name is 1 to 255 bytes without NUL").into());
     }
     Ok(())
 }
@@ -322,32 +303,22 @@ fn xattr_value(tree: &Tree, inode: &Inode, name: &[u8]) -> R<Option<Vec<u8>>> {
     Ok(tree
         .tx()
         .prepare_cached("SELECT value FROM xattrs WHERE layer = ?1 AND ino = ?2 AND name = ?3")?
-        .query_row(
-            rusqlite::params![inode.layer, inode.stat.ino as i64, name],
-            |r| r.get(0),
-        )
+        .query_row(rusqlite::params![inode.layer, inode.stat.ino as i64, name], |r| {
+            r.get(0)
+        })
         .optional()?)
 }
 
 pub fn get_xattr(tree: &Tree, ino: u64, name: &[u8]) -> R<Vec<u8>> {
     check_xattr_name(name)?;
     let inode = tree.need_inode(ino)?;
-    xattr_value(tree, &inode, name)?
-        .ok_or_else(|| fail(ErrorKind::NoSuchAttribute, "no such extended attribute"))
+    xattr_value(tree, &inode, name)?.ok_or_else(|| fail(ErrorKind::NoSuchAttribute, "no such extended attribute"))
 }
 
-pub fn set_xattr(
-    tree: &Tree,
-    ino: u64,
-    name: &[u8],
-    value: &[u8],
-    mode: crate::XattrMode,
-) -> R<()> {
+pub fn set_xattr(tree: &Tree, ino: u64, name: &[u8], value: &[u8], mode: crate::XattrMode) -> R<()> {
     check_xattr_name(name)?;
     if value.len() > XATTR_VALUE_MAX {
-        return Err(
-            Error::invalid("value", "an extended attribute value is at most 64 KiB").into(),
-        );
+        return Err(Error::invalid("value", "an extended attribute value is at most 64 KiB").into());
     }
     let mut inode = tree.need_inode(ino)?;
     let exists = xattr_value(tree, &inode, name)?.is_some();
@@ -356,19 +327,14 @@ pub fn set_xattr(
             return Err(fail(ErrorKind::AlreadyExists, "extended attribute exists"));
         }
         crate::XattrMode::Replace if !exists => {
-            return Err(fail(
-                ErrorKind::NoSuchAttribute,
-                "no such extended attribute",
-            ));
+            return Err(fail(ErrorKind::NoSuchAttribute, "no such extended attribute"));
         }
         _ => {}
     }
     inode.stat.ctime = now_ns();
     tree.put_inode(&mut inode)?;
     tree.tx()
-        .prepare_cached(
-            "INSERT OR REPLACE INTO xattrs (layer, ino, name, value) VALUES (?1, ?2, ?3, ?4)",
-        )?
+        .prepare_cached("INSERT OR REPLACE INTO xattrs (layer, ino, name, value) VALUES (?1, ?2, ?3, ?4)")?
         .execute(rusqlite::params![tree.head(), ino as i64, name, value])?;
     Ok(())
 }
@@ -386,10 +352,7 @@ pub fn remove_xattr(tree: &Tree, ino: u64, name: &[u8]) -> R<()> {
     check_xattr_name(name)?;
     let mut inode = tree.need_inode(ino)?;
     if xattr_value(tree, &inode, name)?.is_none() {
-        return Err(fail(
-            ErrorKind::NoSuchAttribute,
-            "no such extended attribute",
-        ));
+        return Err(fail(ErrorKind::NoSuchAttribute, "no such extended attribute"));
     }
     inode.stat.ctime = now_ns();
     tree.put_inode(&mut inode)?;

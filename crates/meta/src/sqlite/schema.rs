@@ -2,9 +2,10 @@
 //!
 //! Key layout:
 //! - `layers(id, parent, frozen)`: the layer DAG. A layer's parent never changes.
-//! - `volumes(id, org, name, head, next_ino, used_bytes, file_count, ...)`: `head` is the
-//!   writable top layer; counters are kept up to date by every transaction so that reading
-//!   them never walks the tree.
+//! - `volumes(id, org, name, head, next_ino, used_bytes, file_count, snapshot_of, ...)`:
+//!   `head` is the writable top layer; counters are kept up to date by every transaction so
+//!   that reading them never walks the tree. A snapshot is a row with `snapshot_of` set, named
+//!   `VOLUME@SNAPSHOT`, whose head is frozen.
 //! - `inodes(layer, ino, ...)`: attributes; `whiteout = 1` hides a lower layer's inode.
 //!   `parent` is the directory that holds a directory (used to refuse moving a directory
 //!   into itself).
@@ -110,5 +111,6 @@ pub fn migrations() -> Migrations<'static> {
             created_at INTEGER NOT NULL
         );",
         ),
+        M::up("ALTER TABLE volumes ADD COLUMN snapshot_of TEXT;"),
     ])
 }

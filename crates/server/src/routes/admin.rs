@@ -14,7 +14,5 @@ pub async fn not_found() -> ApiError {
 }
 
 pub async fn gc(State(state): State<AppState>) -> ApiResult<Json<GcReport>> {
-    Ok(Json(
-        crate::gc::collect(&state, state.limits.gc_grace).await?,
-    ))
+    Ok(Json(crate::gc::collect(&state, state.limits.gc_grace).await?))
 }

@@ -34,9 +34,7 @@ pub async fn stat(
     Query(q): Query<PathQuery>,
 ) -> Out<Stat> {
     let path = FsPath::parse(&q.path, "path")?;
-    Ok(axum::Json(
-        files::stat(&s, vol(&s, &c, &v).await?, &path).await?,
-    ))
+    Ok(axum::Json(files::stat(&s, vol(&s, &c, &v).await?, &path).await?))
 }
 
 pub async fn list(
@@ -80,11 +78,7 @@ pub async fn put(
     let path = FsPath::parse(&q.path, "path")?;
     let mode = q.mode.unwrap_or(0o644);
     if mode > 0o7777 {
-        return Err(strata_core::Error::invalid(
-            "mode",
-            format!("mode {mode:o} has bits beyond 7777"),
-        )
-        .into());
+        return Err(strata_core::Error::invalid("mode", format!("mode {mode:o} has bits beyond 7777")).into());
     }
     let id = vol(&s, &c, &v).await?;
     Ok(axum::Json(
@@ -101,11 +95,7 @@ pub async fn mkdir(
     let path = FsPath::parse(&r.path, "path")?;
     let mode = r.mode.unwrap_or(0o755);
     if mode > 0o7777 {
-        return Err(strata_core::Error::invalid(
-            "mode",
-            format!("mode {mode:o} has bits beyond 7777"),
-        )
-        .into());
+        return Err(strata_core::Error::invalid("mode", format!("mode {mode:o} has bits beyond 7777")).into());
     }
     Ok(axum::Json(
         files::mkdir(&s, vol(&s, &c, &v).await?, &path, r.parents, mode).await?,
@@ -130,9 +120,7 @@ pub async fn copy(
     Json(r): Json<Copy>,
 ) -> Out<Stat> {
     let (from, to) = (FsPath::parse(&r.from, "from")?, FsPath::parse(&r.to, "to")?);
-    Ok(axum::Json(
-        files::copy(&s, vol(&s, &c, &v).await?, &from, &to).await?,
-    ))
+    Ok(axum::Json(files::copy(&s, vol(&s, &c, &v).await?, &from, &to).await?))
 }
 
 pub async fn remove(

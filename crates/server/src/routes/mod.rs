@@ -2,6 +2,7 @@
 
 mod admin;
 mod files;
+mod forks;
 mod sessions;
 mod volumes;
 
@@ -18,22 +19,27 @@ use uuid::Uuid;
 pub fn router(state: AppState) -> Router {
     let authed = Router::new()
         .route("/v1/volumes", get(volumes::list).post(volumes::create))
-        .route(
-            "/v1/volumes/{volume}",
-            get(volumes::get).delete(volumes::delete),
-        )
+        .route("/v1/volumes/{volume}", get(volumes::get).delete(volumes::delete))
         .route("/v1/volumes/{volume}/fs/stat", get(files::stat))
         .route("/v1/volumes/{volume}/fs/list", get(files::list))
-        .route(
-            "/v1/volumes/{volume}/fs/content",
-            get(files::get).put(files::put),
-        )
+        .route("/v1/volumes/{volume}/fs/content", get(files::get).put(files::put))
         .route("/v1/volumes/{volume}/fs/mkdir", post(files::mkdir))
         .route("/v1/volumes/{volume}/fs/rename", post(files::rename))
         .route("/v1/volumes/{volume}/fs/copy", post(files::copy))
         .route("/v1/volumes/{volume}/fs/remove", post(files::remove))
         .route("/v1/volumes/{volume}/fs/symlink", post(files::symlink))
         .route("/v1/volumes/{volume}/fs/chmod", post(files::chmod))
+        .route("/v1/volumes/{volume}/fork", post(forks::fork))
+        .route(
+            "/v1/volumes/{volume}/snapshots",
+            get(forks::list_snapshots).post(forks::create_snapshot),
+        )
+        .route(
+            "/v1/volumes/{volume}/snapshots/{name}",
+            axum::routing::delete(forks::delete_snapshot),
+        )
+        .route("/v1/volumes/{volume}/snapshots/{name}/restore", post(forks::restore))
+        .route("/v1/diff", get(forks::diff))
         .route("/v1/volumes/{volume}/sessions", post(sessions::open))
         .route("/v1/sessions/{id}", axum::routing::delete(sessions::close))
         .route("/v1/sessions/{id}/lookup", post(sessions::lookup))

@@ -119,12 +119,7 @@ pub async fn link(
 ) -> Out<Node> {
     let sn = session(&s, &c, &id).await?;
     sn.writable()?;
-    let (vol, ino, parent, name) = (
-        sn.volume(),
-        sn.check(&r.node)?,
-        sn.check(&r.parent)?,
-        name(&r.name),
-    );
+    let (vol, ino, parent, name) = (sn.volume(), sn.check(&r.node)?, sn.check(&r.parent)?, name(&r.name));
     let stat = s.meta(move |m| m.link(vol, ino, parent, &name)).await?;
     Ok(axum::Json(sn.node(stat)))
 }
@@ -181,9 +176,7 @@ pub async fn setattr(
 ) -> Out<Stat> {
     let sn = session(&s, &c, &id).await?;
     sn.writable()?;
-    let node = r
-        .node
-        .ok_or_else(|| Error::invalid("node", "missing node"))?;
+    let node = r.node.ok_or_else(|| Error::invalid("node", "missing node"))?;
     let (vol, ino) = (sn.volume(), sn.check(&node)?);
     if r.mode.is_some_and(|m| m > 0o7777) {
         return Err(Error::invalid("mode", "mode has bits beyond 7777").into());
@@ -196,9 +189,7 @@ pub async fn setattr(
         atime: r.atime,
         mtime: r.mtime,
     };
-    Ok(axum::Json(
-        s.meta(move |m| m.setattr(vol, ino, &changes)).await?,
-    ))
+    Ok(axum::Json(s.meta(move |m| m.setattr(vol, ino, &changes)).await?))
 }
 
 pub async fn content(
@@ -225,11 +216,7 @@ pub async fn write(
     let sn = session(&s, &c, &id).await?;
     sn.writable()?;
     let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
-    let chunks = r
-        .chunks
-        .iter()
-        .map(chunk_from_wire)
-        .collect::<Result<Vec<_>, _>>()?;
+    let chunks = r.chunks.iter().map(chunk_from_wire).collect::<Result<Vec<_>, _>>()?;
     let (size, replace_all, durable) = (r.size, r.replace_all, r.durable);
     let stat = s
         .meta(move |m| {
@@ -263,9 +250,7 @@ pub async fn getxattr(
     let sn = session(&s, &c, &id).await?;
     let (vol, ino, name) = (sn.volume(), sn.check(&r.node)?, decode(&r.name, "name")?);
     let value = s.meta(move |m| m.get_xattr(vol, ino, &name)).await?;
-    Ok(axum::Json(XattrValue {
-        value: encode(&value),
-    }))
+    Ok(axum::Json(XattrValue { value: encode(&value) }))
 }
 
 pub async fn setxattr(
@@ -283,8 +268,7 @@ pub async fn setxattr(
         XattrSetMode::Create => XattrMode::Create,
         XattrSetMode::Replace => XattrMode::Replace,
     };
-    s.meta(move |m| m.set_xattr(vol, ino, &name, &value, mode))
-        .await?;
+    s.meta(move |m| m.set_xattr(vol, ino, &name, &value, mode)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -368,9 +352,7 @@ pub async fn get_block(
     let hash = parse_hash(&hash)?;
     match s.blocks.get(&hash).await {
         Ok(bytes) => Ok(bytes),
-        Err(strata_blocks::BlockError::Missing(_)) => {
-            Err(Error::new(ErrorKind::NotFound, "no such block").into())
-        }
+        Err(strata_blocks::BlockError::Missing(_)) => Err(Error::new(ErrorKind::NotFound, "no such block").into()),
         Err(e) => Err(e.into()),
     }
 }

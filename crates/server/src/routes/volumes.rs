@@ -12,13 +12,8 @@ use strata_core::{Error, ErrorKind};
 
 type Out<T> = ApiResult<axum::Json<T>>;
 
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-) -> Out<Vec<Volume>> {
-    Ok(axum::Json(
-        state.meta(move |m| m.list_volumes(&caller.org)).await?,
-    ))
+pub async fn list(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Out<Vec<Volume>> {
+    Ok(axum::Json(state.meta(move |m| m.list_volumes(&caller.org)).await?))
 }
 
 pub async fn create(
@@ -31,14 +26,10 @@ pub async fn create(
     let created = state
         .meta(move |m| match m.create_volume(&caller.org, &name, limit) {
             Ok(v) => Ok((StatusCode::CREATED, v)),
-            Err(e)
-                if req.exist_ok
-                    && matches!(e.kind, ErrorKind::AlreadyExists | ErrorKind::LimitExceeded) =>
-            {
-                m.get_volume(&caller.org, &VolumeRef::Name(name))
-                    .map(|v| (StatusCode::OK, v))
-                    .map_err(|_| e)
-            }
+            Err(e) if req.exist_ok && matches!(e.kind, ErrorKind::AlreadyExists | ErrorKind::LimitExceeded) => m
+                .get_volume(&caller.org, &VolumeRef::Name(name))
+                .map(|v| (StatusCode::OK, v))
+                .map_err(|_| e),
             Err(e) => Err(e),
         })
         .await?;
@@ -65,8 +56,6 @@ pub async fn delete(
     Path(volume): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = volume_id(&state, &caller.org, &volume).await?;
-    state
-        .meta(move |m| m.delete_volume(&caller.org, id))
-        .await?;
+    state.meta(move |m| m.delete_volume(&caller.org, id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,79 @@
+use crate::CmdResult;
+use crate::output::{Output, bytes, time};
+use clap::Subcommand;
+use strata_client::Client;
+use strata_core::api::{Change, Volume};
+
+#[derive(Subcommand)]
+pub enum SnapshotCommand {
+    /// Freeze the volume's current content as VOLUME@NAME (read-only)
+    Create { volume: String, name: String },
+    /// List a volume's snapshots
+    List { volume: String },
+    /// Delete a snapshot
+    Delete { volume: String, name: String },
+    /// Return the volume to the snapshot: later changes are gone
+    Restore { volume: String, name: String },
+}
+
+fn describe(v: &Volume) -> String {
+    format!("{} ({}, {} files, {})", v.name, v.id, v.file_count, bytes(v.used_bytes))
+}
+
+pub async fn fork(client: &Client, source: &str, name: &str, out: &Output) -> CmdResult {
+    let v = client.fork(source, name).await?;
+    out.print(&v, || format!("forked {source} as {}", describe(&v)))
+}
+
+pub async fn snapshot(cmd: SnapshotCommand, client: &Client, out: &Output) -> CmdResult {
+    match cmd {
+        SnapshotCommand::Create { volume, name } => {
+            let v = client.create_snapshot(&volume, &name).await?;
+            out.print(&v, || format!("snapshot {}", describe(&v)))
+        }
+        SnapshotCommand::List { volume } => {
+            let snaps = client.list_snapshots(&volume).await?;
+            out.print(&snaps, || {
+                let mut text = format!("{:<40} {:>10} {:>8}  CREATED", "SNAPSHOT", "USED", "FILES");
+                for s in &snaps {
+                    text += &format!(
+                        "\n{:<40} {:>10} {:>8}  {}",
+                        s.name,
+                        bytes(s.used_bytes),
+                        s.file_count,
+                        time(s.created_at)
+                    );
+                }
+                text
+            })
+        }
+        SnapshotCommand::Delete { volume, name } => {
+            client.delete_snapshot(&volume, &name).await?;
+            out.print(&serde_json::json!({ "deleted": format!("{volume}@{name}") }), || {
+                format!("deleted {volume}@{name}")
+            })
+        }
+        SnapshotCommand::Restore { volume, name } => {
+            let v = client.restore_snapshot(&volume, &name).await?;
+            out.print(&v, || format!("restored {volume} to {volume}@{name}"))
+        }
+    }
+}
+
+pub async fn diff(client: &Client, from: &str, to: &str, out: &Output) -> CmdResult {
+    let changes = client.diff(from, to).await?;
+    out.print(&changes, || {
+        let lines: Vec<String> = changes
+            .iter()
+            .map(|c| {
+                let mark = match c.change {
+                    Change::Added => '+',
+                    Change::Removed => '-',
+                    Change::Changed => 'M',
+                };
+                format!("{mark} {}", c.path)
+            })
+            .collect();
+        lines.join("\n")
+    })
+}

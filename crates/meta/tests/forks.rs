@@ -1,0 +1,254 @@
+//! Forks, snapshots, restore and flattening, against an in-memory model.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use std::collections::BTreeMap;
+use strata_core::api::FileKind;
+use strata_core::names::{VolumeName, VolumeRef};
+use strata_meta::*;
+use uuid::Uuid;
+
+const ORG: &str = "org";
+
+fn name(s: &str) -> VolumeName {
+    VolumeName::parse(s).unwrap()
+}
+
+fn open() -> (tempfile::TempDir, SqliteMeta) {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = SqliteMeta::open(&dir.path().join("meta.db")).unwrap();
+    (dir, meta)
+}
+
+/// Creates or overwrites `/dir/file` with inline `content`.
+fn put(meta: &SqliteMeta, vol: Uuid, dir: &str, file: &str, content: &[u8]) {
+    let d = match meta.lookup(vol, ROOT_INO, dir.as_bytes()) {
+        Ok(s) => s.ino,
+        Err(_) => {
+            meta.create(
+                vol,
+                ROOT_INO,
+                dir.as_bytes(),
+                &NewInode::new(FileKind::Directory, 0o755),
+            )
+            .unwrap()
+            .ino
+        }
+    };
+    let f = match meta.lookup(vol, d, file.as_bytes()) {
+        Ok(s) => s.ino,
+        Err(_) => {
+            meta.create(vol, d, file.as_bytes(), &NewInode::new(FileKind::File, 0o644))
+                .unwrap()
+                .ino
+        }
+    };
+    let chunk = Chunk {
+        idx: 0,
+        len: content.len() as u64,
+        data: ChunkData::Inline(content.to_vec()),
+    };
+    meta.write_chunks(vol, f, content.len() as u64, &[chunk], true).unwrap();
+}
+
+/// Every file of a volume as `dir/file` → content.
+fn tree(meta: &SqliteMeta, vol: Uuid) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for (dname, dstat) in meta.readdir(vol, ROOT_INO).unwrap() {
+        for (fname, fstat) in meta.readdir(vol, dstat.ino).unwrap() {
+            let (_, chunks) = meta.chunks(vol, fstat.ino).unwrap();
+            let data = match chunks.first().map(|c| &c.data) {
+                Some(ChunkData::Inline(d)) => d.clone(),
+                _ => Vec::new(),
+            };
+            out.insert(
+                format!(
+                    "{}/{}",
+                    String::from_utf8_lossy(&dname),
+                    String::from_utf8_lossy(&fname)
+                ),
+                data,
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn snapshots_restore_and_stay_read_only() {
+    let (_d, meta) = open();
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap();
+    put(&meta, v.id, "d", "f", b"monday");
+    let snap = meta.snapshot_volume(ORG, v.id, &name("mon")).unwrap();
+    assert_eq!((snap.name.as_str(), snap.snapshot_of), ("v@mon", Some(v.id)));
+    put(&meta, v.id, "d", "f", b"tuesday");
+    put(&meta, v.id, "d", "g", b"new");
+    assert_eq!(
+        tree(&meta, snap.id),
+        BTreeMap::from([("d/f".into(), b"monday".to_vec())])
+    );
+    let err = meta
+        .create(snap.id, ROOT_INO, b"x", &NewInode::new(FileKind::File, 0o644))
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::ReadOnly);
+    let by_name = VolumeRef::Snapshot(name("v"), name("mon"));
+    assert_eq!(meta.get_volume(ORG, &by_name).unwrap().id, snap.id);
+    assert_eq!(
+        meta.list_volumes(ORG).unwrap().len(),
+        1,
+        "snapshots are not listed as volumes"
+    );
+    assert_eq!(meta.list_snapshots(ORG, v.id).unwrap().len(), 1);
+
+    // A fork of the snapshot is writable and independent.
+    let f = meta.fork_volume(ORG, snap.id, &name("from-mon"), 10).unwrap();
+    put(&meta, f.id, "d", "f", b"forked");
+    assert_eq!(tree(&meta, snap.id)["d/f"], b"monday");
+
+    let restored = meta.restore_volume(ORG, v.id, snap.id).unwrap();
+    assert_eq!(tree(&meta, v.id), tree(&meta, snap.id));
+    assert_eq!(restored.file_count, snap.file_count);
+    put(&meta, v.id, "d", "f", b"after restore");
+    assert_eq!(tree(&meta, snap.id)["d/f"], b"monday");
+
+    meta.delete_volume(ORG, v.id).unwrap();
+    assert_eq!(
+        meta.get_volume(ORG, &by_name).unwrap_err().kind,
+        ErrorKind::NotFound,
+        "snapshots go with their volume"
+    );
+    meta.collect_layers().unwrap();
+    assert_eq!(tree(&meta, f.id)["d/f"], b"forked", "forks live on");
+}
+
+#[test]
+fn flattening_keeps_chains_short_and_content_equal() {
+    let (_d, meta) = open();
+    let mut vol = meta.create_volume(ORG, &name("v0"), 100).unwrap().id;
+    put(&meta, vol, "d", "keep", b"0");
+    put(&meta, vol, "d", "gone", b"0");
+    for i in 1..=32 {
+        let fork = meta.fork_volume(ORG, vol, &name(&format!("v{i}")), 100).unwrap().id;
+        put(&meta, fork, "d", &format!("f{i}"), format!("{i}").as_bytes());
+        if i == 10 {
+            let d = meta.lookup(fork, ROOT_INO, b"d").unwrap().ino;
+            meta.unlink(fork, d, b"gone").unwrap();
+        }
+        vol = fork;
+    }
+    assert_eq!(meta.chain_depth(vol).unwrap(), 33);
+    let before = tree(&meta, vol);
+    assert!(!before.contains_key("d/gone"));
+    assert!(meta.flatten_volume(vol, 8).unwrap());
+    assert_eq!(meta.chain_depth(vol).unwrap(), 2);
+    assert_eq!(tree(&meta, vol), before);
+    assert!(!meta.flatten_volume(vol, 8).unwrap(), "nothing left to do");
+    put(&meta, vol, "d", "later", b"x");
+    assert_eq!(tree(&meta, vol).len(), before.len() + 1);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Put { vol: usize, file: usize, byte: u8 },
+    Delete { vol: usize, file: usize },
+    Fork { vol: usize },
+    Snapshot { vol: usize },
+    Restore { vol: usize },
+    Flatten { vol: usize },
+    DeleteVolume { vol: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let v = 0usize..6;
+    prop_oneof![
+        4 => (v.clone(), 0usize..4, any::<u8>()).prop_map(|(vol, file, byte)| Op::Put { vol, file, byte }),
+        2 => (v.clone(), 0usize..4).prop_map(|(vol, file)| Op::Delete { vol, file }),
+        2 => v.clone().prop_map(|vol| Op::Fork { vol }),
+        1 => v.clone().prop_map(|vol| Op::Snapshot { vol }),
+        1 => v.clone().prop_map(|vol| Op::Restore { vol }),
+        1 => v.clone().prop_map(|vol| Op::Flatten { vol }),
+        1 => v.prop_map(|vol| Op::DeleteVolume { vol }),
+    ]
+}
+
+#[test]
+fn random_operations_across_a_tree_of_forks_match_a_model() {
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&proptest::collection::vec(op(), 1..60), |ops| {
+            let (_d, meta) = open();
+            // The model: per live volume, its files; and its latest snapshot.
+            let mut vols: Vec<(
+                Uuid,
+                BTreeMap<String, Vec<u8>>,
+                Option<(Uuid, BTreeMap<String, Vec<u8>>)>,
+            )> = Vec::new();
+            let first = meta.create_volume(ORG, &name("root"), 1000).unwrap().id;
+            vols.push((first, BTreeMap::new(), None));
+            for (step, op) in ops.iter().enumerate() {
+                let pick = |i: usize| i % vols.len();
+                match *op {
+                    Op::Put { vol, file, byte } => {
+                        let i = pick(vol);
+                        let content = vec![byte; 1 + file];
+                        put(&meta, vols[i].0, "d", &format!("f{file}"), &content);
+                        vols[i].1.insert(format!("d/f{file}"), content);
+                    }
+                    Op::Delete { vol, file } => {
+                        let i = pick(vol);
+                        let removed = vols[i].1.remove(&format!("d/f{file}")).is_some();
+                        if removed {
+                            let d = meta.lookup(vols[i].0, ROOT_INO, b"d").unwrap().ino;
+                            meta.unlink(vols[i].0, d, format!("f{file}").as_bytes()).unwrap();
+                        }
+                    }
+                    Op::Fork { vol } => {
+                        let i = pick(vol);
+                        let fork = meta
+                            .fork_volume(ORG, vols[i].0, &name(&format!("s{step}")), 1000)
+                            .unwrap()
+                            .id;
+                        let files = vols[i].1.clone();
+                        vols.push((fork, files, None));
+                    }
+                    Op::Snapshot { vol } => {
+                        let i = pick(vol);
+                        let snap = meta
+                            .snapshot_volume(ORG, vols[i].0, &name(&format!("s{step}")))
+                            .unwrap()
+                            .id;
+                        vols[i].2 = Some((snap, vols[i].1.clone()));
+                    }
+                    Op::Restore { vol } => {
+                        let i = pick(vol);
+                        if let Some((snap, files)) = vols[i].2.clone() {
+                            meta.restore_volume(ORG, vols[i].0, snap).unwrap();
+                            vols[i].1 = files;
+                        }
+                    }
+                    Op::Flatten { vol } => {
+                        meta.flatten_volume(vols[pick(vol)].0, 3).unwrap();
+                    }
+                    Op::DeleteVolume { vol } => {
+                        if vols.len() > 1 {
+                            let (id, _, _) = vols.remove(pick(vol));
+                            meta.delete_volume(ORG, id).unwrap();
+                            meta.collect_layers().unwrap();
+                        }
+                    }
+                }
+                for (id, files, snap) in &vols {
+                    prop_assert_eq!(&tree(&meta, *id), files, "volume after step {} {:?}", step, op);
+                    if let Some((snap, files)) = snap {
+                        prop_assert_eq!(&tree(&meta, *snap), files, "snapshot after step {} {:?}", step, op);
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}

@@ -1,0 +1,128 @@
+//! Forks, snapshots, restore and diff.
+
+use super::volume_id;
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use strata_core::api::{CreateSnapshot, DiffEntry, Fork, Volume};
+use strata_core::names::{VolumeName, VolumeRef};
+use uuid::Uuid;
+
+type Created = ApiResult<(StatusCode, axum::Json<Volume>)>;
+
+/// The longest layer chain a lookup walks before a volume is flattened.
+pub const MAX_DEPTH: usize = 8;
+
+/// Flattens volumes whose chain grew too long, off the request path.
+fn flatten_later(state: &AppState, volumes: Vec<Uuid>) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        for vol in volumes {
+            if let Err(e) = state.meta(move |m| m.flatten_volume(vol, MAX_DEPTH)).await {
+                tracing::warn!(%vol, "flattening failed: {e}");
+            }
+        }
+    });
+}
+
+pub async fn fork(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Json(r): Json<Fork>,
+) -> Created {
+    let source = volume_id(&s, &c.org, &v).await?;
+    let name = VolumeName::parse(&r.name)?;
+    let limit = s.limits.volumes_per_org;
+    let org = c.org.clone();
+    let fork = s.meta(move |m| m.fork_volume(&org, source, &name, limit)).await?;
+    flatten_later(&s, vec![source, fork.id]);
+    Ok((StatusCode::CREATED, axum::Json(fork)))
+}
+
+pub async fn create_snapshot(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Json(r): Json<CreateSnapshot>,
+) -> Created {
+    let vol = volume_id(&s, &c.org, &v).await?;
+    let name = VolumeName::parse(&r.name)?;
+    let org = c.org.clone();
+    let snap = s.meta(move |m| m.snapshot_volume(&org, vol, &name)).await?;
+    flatten_later(&s, vec![vol]);
+    Ok((StatusCode::CREATED, axum::Json(snap)))
+}
+
+pub async fn list_snapshots(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+) -> ApiResult<axum::Json<Vec<Volume>>> {
+    let vol = volume_id(&s, &c.org, &v).await?;
+    Ok(axum::Json(s.meta(move |m| m.list_snapshots(&c.org, vol)).await?))
+}
+
+/// The id of snapshot `name` of volume `v`.
+async fn snapshot_id(s: &AppState, org: &str, v: &str, name: &str) -> ApiResult<(Uuid, Uuid)> {
+    let vol = volume_id(s, org, v).await?;
+    let volume_name = s.meta({
+        let org = org.to_owned();
+        move |m| m.get_volume(&org, &VolumeRef::Id(vol))
+    });
+    let volume_name = VolumeName::parse(&volume_name.await?.name)?;
+    let snapshot = VolumeName::parse(name).map_err(|e| e.with_field("snapshot"))?;
+    let key = VolumeRef::snapshot_key(&volume_name, &snapshot);
+    Ok((
+        vol,
+        volume_id(s, org, &key)
+            .await
+            .map_err(|e| crate::error::ApiError(e.0.with_field("snapshot")))?,
+    ))
+}
+
+pub async fn delete_snapshot(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path((v, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (_, snap) = snapshot_id(&s, &c.org, &v, &name).await?;
+    s.meta(move |m| m.delete_volume(&c.org, snap)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn restore(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path((v, name)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Volume>> {
+    let (vol, snap) = snapshot_id(&s, &c.org, &v, &name).await?;
+    let restored = s.meta(move |m| m.restore_volume(&c.org, vol, snap)).await?;
+    flatten_later(&s, vec![vol]);
+    Ok(axum::Json(restored))
+}
+
+#[derive(Deserialize)]
+pub struct DiffQuery {
+    from: String,
+    to: String,
+}
+
+pub async fn diff(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Query(q): Query<DiffQuery>,
+) -> ApiResult<axum::Json<Vec<DiffEntry>>> {
+    let from = volume_id(&s, &c.org, &q.from)
+        .await
+        .map_err(|e| crate::error::ApiError(e.0.with_field("from")))?;
+    let to = volume_id(&s, &c.org, &q.to)
+        .await
+        .map_err(|e| crate::error::ApiError(e.0.with_field("to")))?;
+    Ok(axum::Json(crate::diff::diff(&s, from, to).await?))
+}
