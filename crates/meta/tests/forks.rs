@@ -10,6 +10,9 @@ use uuid::Uuid;
 
 const ORG: &str = "org";
 
+/// Every file of a volume as `dir/file` → content.
+type Files = BTreeMap<String, Vec<u8>>;
+
 fn name(s: &str) -> VolumeName {
     VolumeName::parse(s).unwrap()
 }
@@ -51,8 +54,7 @@ fn put(meta: &SqliteMeta, vol: Uuid, dir: &str, file: &str, content: &[u8]) {
     meta.write_chunks(vol, f, content.len() as u64, &[chunk], true).unwrap();
 }
 
-/// Every file of a volume as `dir/file` → content.
-fn tree(meta: &SqliteMeta, vol: Uuid) -> BTreeMap<String, Vec<u8>> {
+fn tree(meta: &SqliteMeta, vol: Uuid) -> Files {
     let mut out = BTreeMap::new();
     for (dname, dstat) in meta.readdir(vol, ROOT_INO).unwrap() {
         for (fname, fstat) in meta.readdir(vol, dstat.ino).unwrap() {
@@ -182,11 +184,7 @@ fn random_operations_across_a_tree_of_forks_match_a_model() {
         .run(&proptest::collection::vec(op(), 1..60), |ops| {
             let (_d, meta) = open();
             // The model: per live volume, its files; and its latest snapshot.
-            let mut vols: Vec<(
-                Uuid,
-                BTreeMap<String, Vec<u8>>,
-                Option<(Uuid, BTreeMap<String, Vec<u8>>)>,
-            )> = Vec::new();
+            let mut vols: Vec<(Uuid, Files, Option<(Uuid, Files)>)> = Vec::new();
             let first = meta.create_volume(ORG, &name("root"), 1000).unwrap().id;
             vols.push((first, BTreeMap::new(), None));
             for (step, op) in ops.iter().enumerate() {

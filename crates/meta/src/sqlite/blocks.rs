@@ -49,7 +49,8 @@ pub fn collect_layers(tx: &Transaction) -> R<u64> {
     // Only dead layers can name a dead parent (a live layer's parents are live): unlink them
     // all first, so that they can go in any order.
     for id in &dead {
-        tx.prepare_cached("UPDATE layers SET parent = NULL WHERE id = ?1")?.execute([id])?;
+        tx.prepare_cached("UPDATE layers SET parent = NULL WHERE id = ?1")?
+            .execute([id])?;
     }
     for id in &dead {
         for sql in [
