@@ -13,6 +13,13 @@ const ORG: &str = "org";
 /// Every file of a volume as `dir/file` → content.
 type Files = BTreeMap<String, Vec<u8>>;
 
+/// What a live volume of the model holds, and its latest snapshot.
+struct Model {
+    id: Uuid,
+    files: Files,
+    snap: Option<(Uuid, Files)>,
+}
+
 fn name(s: &str) -> VolumeName {
     VolumeName::parse(s).unwrap()
 }
@@ -184,62 +191,70 @@ fn random_operations_across_a_tree_of_forks_match_a_model() {
         .run(&proptest::collection::vec(op(), 1..60), |ops| {
             let (_d, meta) = open();
             // The model: per live volume, its files; and its latest snapshot.
-            let mut vols: Vec<(Uuid, Files, Option<(Uuid, Files)>)> = Vec::new();
+            let mut vols: Vec<Model> = Vec::new();
             let first = meta.create_volume(ORG, &name("root"), 1000).unwrap().id;
-            vols.push((first, BTreeMap::new(), None));
+            vols.push(Model {
+                id: first,
+                files: BTreeMap::new(),
+                snap: None,
+            });
             for (step, op) in ops.iter().enumerate() {
                 let pick = |i: usize| i % vols.len();
                 match *op {
                     Op::Put { vol, file, byte } => {
                         let i = pick(vol);
                         let content = vec![byte; 1 + file];
-                        put(&meta, vols[i].0, "d", &format!("f{file}"), &content);
-                        vols[i].1.insert(format!("d/f{file}"), content);
+                        put(&meta, vols[i].id, "d", &format!("f{file}"), &content);
+                        vols[i].files.insert(format!("d/f{file}"), content);
                     }
                     Op::Delete { vol, file } => {
                         let i = pick(vol);
-                        let removed = vols[i].1.remove(&format!("d/f{file}")).is_some();
+                        let removed = vols[i].files.remove(&format!("d/f{file}")).is_some();
                         if removed {
-                            let d = meta.lookup(vols[i].0, ROOT_INO, b"d").unwrap().ino;
-                            meta.unlink(vols[i].0, d, format!("f{file}").as_bytes()).unwrap();
+                            let d = meta.lookup(vols[i].id, ROOT_INO, b"d").unwrap().ino;
+                            meta.unlink(vols[i].id, d, format!("f{file}").as_bytes()).unwrap();
                         }
                     }
                     Op::Fork { vol } => {
                         let i = pick(vol);
                         let fork = meta
-                            .fork_volume(ORG, vols[i].0, &name(&format!("s{step}")), 1000)
+                            .fork_volume(ORG, vols[i].id, &name(&format!("s{step}")), 1000)
                             .unwrap()
                             .id;
-                        let files = vols[i].1.clone();
-                        vols.push((fork, files, None));
+                        let files = vols[i].files.clone();
+                        vols.push(Model {
+                            id: fork,
+                            files,
+                            snap: None,
+                        });
                     }
                     Op::Snapshot { vol } => {
                         let i = pick(vol);
                         let snap = meta
-                            .snapshot_volume(ORG, vols[i].0, &name(&format!("s{step}")))
+                            .snapshot_volume(ORG, vols[i].id, &name(&format!("s{step}")))
                             .unwrap()
                             .id;
-                        vols[i].2 = Some((snap, vols[i].1.clone()));
+                        vols[i].snap = Some((snap, vols[i].files.clone()));
                     }
                     Op::Restore { vol } => {
                         let i = pick(vol);
-                        if let Some((snap, files)) = vols[i].2.clone() {
-                            meta.restore_volume(ORG, vols[i].0, snap).unwrap();
-                            vols[i].1 = files;
+                        if let Some((snap, files)) = vols[i].snap.clone() {
+                            meta.restore_volume(ORG, vols[i].id, snap).unwrap();
+                            vols[i].files = files;
                         }
                     }
                     Op::Flatten { vol } => {
-                        meta.flatten_volume(vols[pick(vol)].0, 3).unwrap();
+                        meta.flatten_volume(vols[pick(vol)].id, 3).unwrap();
                     }
                     Op::DeleteVolume { vol } => {
                         if vols.len() > 1 {
-                            let (id, _, _) = vols.remove(pick(vol));
+                            let id = vols.remove(pick(vol)).id;
                             meta.delete_volume(ORG, id).unwrap();
                             meta.collect_layers().unwrap();
                         }
                     }
                 }
-                for (id, files, snap) in &vols {
+                for Model { id, files, snap } in &vols {
                     prop_assert_eq!(&tree(&meta, *id), files, "volume after step {} {:?}", step, op);
                     if let Some((snap, files)) = snap {
                         prop_assert_eq!(&tree(&meta, *snap), files, "snapshot after step {} {:?}", step, op);
