@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system packages that building and testing strata need (Debian, as root).
+# Installs what building and testing strata need (Debian, as root): system packages, and the
+# public test suites pjdfstest and fsx from crates.io (kept in ~/.cargo/bin between runs).
 set -euo pipefail
 
-packages=(pkg-config fuse3 git)
+packages=(pkg-config fuse3 git make libacl1-dev acl sqlite3 python3)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -12,4 +13,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "${1:-}" = "--test-tools" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+  command -v pjdfstest > /dev/null || cargo install --locked --quiet pjdfstest@0.2.2
+  command -v fsx > /dev/null || cargo install --locked --quiet fsx@0.3.2
 fi

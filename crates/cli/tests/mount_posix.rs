@@ -247,3 +247,42 @@ fn large_directory_lists_every_entry() {
     assert_eq!(names[9_999], "f09999");
     assert_eq!(server.json(&["volume", "get", "v"])["file_count"], 10_001);
 }
+
+#[test]
+fn locks_between_processes_of_one_mount() {
+    use std::os::fd::AsRawFd;
+    let (_server, m) = setup();
+    let p = m.join("locked");
+    fs::write(&p, b"x").unwrap();
+    let (a, b) = (File::open(&p).unwrap(), File::open(&p).unwrap());
+    // SAFETY: flock and fcntl on descriptors this test owns.
+    unsafe {
+        assert_eq!(libc::flock(a.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB), 0);
+        assert_eq!(libc::flock(b.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB), -1);
+        assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(libc::EWOULDBLOCK));
+        assert_eq!(libc::flock(a.as_raw_fd(), libc::LOCK_UN), 0);
+        assert_eq!(libc::flock(b.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB), 0);
+    }
+    // A POSIX record lock held by a child process is seen by this one.
+    let w = OpenOptions::new().read(true).write(true).open(&p).unwrap();
+    // SAFETY: a plain C struct for which all zeros is a valid value.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as i16;
+    lock.l_whence = libc::SEEK_SET as i16;
+    lock.l_len = 1;
+    let mut holder = std::process::Command::new("python3")
+        .args(["-c", "import fcntl,sys,time; f=open(sys.argv[1],'r+'); fcntl.lockf(f, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()"])
+        .arg(&p)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()), &mut line).unwrap();
+    assert_eq!(line.trim(), "held");
+    // SAFETY: fcntl(F_GETLK) with a valid flock struct on an open descriptor.
+    assert_eq!(unsafe { libc::fcntl(w.as_raw_fd(), libc::F_GETLK, &mut lock) }, 0);
+    assert_eq!(lock.l_type, libc::F_WRLCK as i16, "the child's lock is visible");
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+}

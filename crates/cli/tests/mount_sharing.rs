@@ -227,3 +227,57 @@ fn three_sandboxes_share_a_git_repository() {
     git(&repo, &["fsck", "--full", "--strict"]);
     assert_eq!(fs::read_to_string(repo.join("a.txt")).unwrap(), "one\n");
 }
+
+/// Runs a Python snippet against `path` that takes a lock, says so, and holds it until its
+/// stdin closes.
+fn hold_lock(path: &std::path::Path, code: &str) -> std::process::Child {
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            &format!("import fcntl,sys\nf=open(sys.argv[1],'r+')\n{code}\nprint('held', flush=True)\nsys.stdin.read()"),
+        ])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line).unwrap();
+    assert_eq!(line.trim(), "held");
+    child
+}
+
+#[test]
+fn locks_are_shared_between_mounts() {
+    use std::os::fd::AsRawFd;
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
+    fs::write(a.join("db"), vec![0u8; 100]).unwrap();
+    let other = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(b.join("db"))
+        .unwrap();
+
+    // A record lock on bytes 10..20 taken on mount A.
+    let mut holder = hold_lock(&a.join("db"), "fcntl.lockf(f, fcntl.LOCK_EX, 10, 10)");
+    let try_lock = |start: i64, len: i64| {
+        // SAFETY: a plain C struct, all zeros valid; fcntl on a descriptor this test owns.
+        let mut l: libc::flock = unsafe { std::mem::zeroed() };
+        l.l_type = libc::F_WRLCK as i16;
+        l.l_whence = libc::SEEK_SET as i16;
+        (l.l_start, l.l_len) = (start, len);
+        let rc = unsafe { libc::fcntl(other.as_raw_fd(), libc::F_SETLK, &l) };
+        (rc, std::io::Error::last_os_error().raw_os_error())
+    };
+    assert_eq!(
+        try_lock(15, 1).1,
+        Some(libc::EAGAIN),
+        "mount B sees mount A's record lock"
+    );
+    assert_eq!(try_lock(50, 10).0, 0, "other ranges stay free");
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+    assert_eq!(try_lock(15, 1).0, 0, "released when the holder exits");
+}

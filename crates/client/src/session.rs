@@ -160,6 +160,14 @@ impl SessionClient {
         self.call_empty("sync", &()).await
     }
 
+    pub async fn getlk(&self, req: &LockRequest) -> Result<LockTest> {
+        self.call("getlk", req).await
+    }
+
+    pub async fn setlk(&self, req: &LockRequest) -> Result<()> {
+        self.call_empty("setlk", req).await
+    }
+
     pub async fn statfs(&self) -> Result<FsStats> {
         self.call("statfs", &()).await
     }

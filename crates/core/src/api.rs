@@ -310,3 +310,36 @@ pub struct FsStats {
     pub used_bytes: u64,
     pub files: u64,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockKind {
+    Read,
+    Write,
+    Unlock,
+}
+
+/// A byte range lock, `start..=end` (`end` is `u64::MAX` for "to the end of the file").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRange {
+    pub start: u64,
+    pub end: u64,
+    pub kind: LockKind,
+    /// The process that holds it, as its mount reported.
+    #[serde(default)]
+    pub pid: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockRequest {
+    pub node: NodeRef,
+    /// The lock owner the kernel names within the mount.
+    pub owner: u64,
+    pub range: LockRange,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockTest {
+    /// The conflicting lock, if any.
+    pub conflict: Option<LockRange>,
+}

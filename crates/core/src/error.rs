@@ -23,6 +23,8 @@ pub enum ErrorKind {
     DirectoryNotEmpty,
     LimitExceeded,
     Conflict,
+    /// A lock held by someone else is in the way.
+    Locked,
     Unavailable,
     Internal,
 }

@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use strata_core::api::{FileKind, Stat, XattrSetMode};
+use strata_core::api::{FileKind, LockKind, LockRange, Stat, XattrSetMode};
 
 pub struct FuseAdapter {
     pub vfs: Arc<Vfs>,
@@ -65,6 +65,24 @@ pub fn attr(s: &Stat) -> FileAttr {
     }
 }
 
+fn lock_range(start: u64, end: u64, typ: i32, pid: u32) -> Option<LockRange> {
+    let kind = match typ {
+        libc::F_RDLCK => LockKind::Read,
+        libc::F_WRLCK => LockKind::Write,
+        libc::F_UNLCK => LockKind::Unlock,
+        _ => return None,
+    };
+    Some(LockRange { start, end, kind, pid })
+}
+
+fn lock_type(kind: LockKind) -> i32 {
+    match kind {
+        LockKind::Read => libc::F_RDLCK,
+        LockKind::Write => libc::F_WRLCK,
+        LockKind::Unlock => libc::F_UNLCK,
+    }
+}
+
 fn time_or_now(t: Option<TimeOrNow>) -> Option<i64> {
     t.map(|t| match t {
         TimeOrNow::SpecificTime(t) => ns(t),
@@ -103,6 +121,10 @@ impl Filesystem for FuseAdapter {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
         let _ = config.set_max_write(1024 * 1024);
         let _ = config.set_max_readahead(1024 * 1024);
+        // Record locks go to the server, so that every mount of a volume sees them. `flock`
+        // stays with the kernel (local to this mount): fuser does not say which kind a lock
+        // request is, and Linux keeps the two kinds apart.
+        let _ = config.add_capabilities(InitFlags::FUSE_POSIX_LOCKS);
         Ok(())
     }
 
@@ -339,9 +361,11 @@ impl Filesystem for FuseAdapter {
         });
     }
 
-    fn flush(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _lock: LockOwner, reply: ReplyEmpty) {
+    fn flush(&self, _req: &Request, ino: INodeNo, fh: FileHandle, owner: LockOwner, reply: ReplyEmpty) {
         self.run(move |vfs| async move {
-            match vfs.commit(fh.0, false).await {
+            // A close drops the record locks its process holds on the file (POSIX).
+            let unlocked = vfs.unlock_all(ino.0, owner.0).await;
+            match vfs.commit(fh.0, false).await.and(unlocked) {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
             }
@@ -369,6 +393,54 @@ impl Filesystem for FuseAdapter {
     ) {
         self.run(move |vfs| async move {
             match vfs.release(fh.0).await {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    fn getlk(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        owner: LockOwner,
+        start: u64,
+        end: u64,
+        typ: i32,
+        pid: u32,
+        reply: ReplyLock,
+    ) {
+        let Some(range) = lock_range(start, end, typ, pid) else {
+            return reply.error(Errno::from_i32(libc::EINVAL));
+        };
+        self.run(move |vfs| async move {
+            match vfs.getlk(ino.0, owner.0, range).await {
+                Ok(Some(held)) => reply.locked(held.start, held.end, lock_type(held.kind), held.pid),
+                Ok(None) => reply.locked(start, end, libc::F_UNLCK, 0),
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    fn setlk(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        owner: LockOwner,
+        start: u64,
+        end: u64,
+        typ: i32,
+        pid: u32,
+        sleep: bool,
+        reply: ReplyEmpty,
+    ) {
+        let Some(range) = lock_range(start, end, typ, pid) else {
+            return reply.error(Errno::from_i32(libc::EINVAL));
+        };
+        self.run(move |vfs| async move {
+            match vfs.setlk(ino.0, owner.0, range, sleep).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
             }

@@ -14,7 +14,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use strata_client::SessionClient;
-use strata_core::api::{CreateNode, FileKind, NamedNode, NodeRef, RenameNode, SetAttrNode, Stat, Xattr, XattrSetMode};
+use strata_core::api::{
+    CreateNode, FileKind, LockKind, LockRange, LockRequest, NamedNode, NodeRef, RenameNode, SetAttrNode, Stat, Xattr,
+    XattrSetMode,
+};
 use strata_core::{Error, ErrorKind, Result};
 use tokio::sync::Mutex as AsyncMutex;
 
@@ -41,6 +44,8 @@ pub struct Vfs {
     /// What each inode looked like when last opened or committed here, to keep the kernel's
     /// page cache across opens when nothing changed.
     seen: Mutex<HashMap<u64, (i64, u64)>>,
+    /// Inodes this mount ever took a record lock on: only their closes need to unlock.
+    locked: Mutex<std::collections::HashSet<u64>>,
     retry_for: Duration,
 }
 
@@ -86,6 +91,7 @@ impl Vfs {
             handles: Mutex::default(),
             next_handle: AtomicU64::new(1),
             seen: Mutex::default(),
+            locked: Mutex::default(),
             retry_for,
         }
     }
@@ -469,6 +475,53 @@ impl Vfs {
     pub async fn removexattr(&self, ino: u64, name: &[u8]) -> Result<()> {
         let req = self.xattr(ino, name, None, XattrSetMode::Any)?;
         self.retry(|| self.session().removexattr(&req)).await
+    }
+
+    /// The lock of another owner (on any mount) in the way of `range`, if any.
+    pub async fn getlk(&self, ino: u64, owner: u64, range: LockRange) -> Result<Option<LockRange>> {
+        let req = LockRequest {
+            node: self.node(ino)?,
+            owner,
+            range,
+        };
+        Ok(self.retry(|| self.session().getlk(&req)).await?.conflict)
+    }
+
+    /// Takes or releases a lock; with `wait`, until no other owner is in the way.
+    pub async fn setlk(&self, ino: u64, owner: u64, range: LockRange, wait: bool) -> Result<()> {
+        if range.kind != LockKind::Unlock {
+            lock(&self.locked).insert(ino);
+        }
+        let req = LockRequest {
+            node: self.node(ino)?,
+            owner,
+            range,
+        };
+        loop {
+            match self.retry(|| self.session().setlk(&req)).await {
+                Err(e) if e.kind == ErrorKind::Locked && wait => tokio::time::sleep(Duration::from_millis(20)).await,
+                other => return other,
+            }
+        }
+    }
+
+    /// Drops every record lock `owner` holds on `ino` (a close, in POSIX terms).
+    pub async fn unlock_all(&self, ino: u64, owner: u64) -> Result<()> {
+        if !lock(&self.locked).contains(&ino) {
+            return Ok(());
+        }
+        self.setlk(
+            ino,
+            owner,
+            LockRange {
+                start: 0,
+                end: u64::MAX,
+                kind: LockKind::Unlock,
+                pid: 0,
+            },
+            false,
+        )
+        .await
     }
 
     pub async fn close_session(&self) -> Result<()> {

@@ -35,7 +35,8 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | ErrorKind::NotADirectory
         | ErrorKind::IsADirectory
         | ErrorKind::DirectoryNotEmpty
-        | ErrorKind::Conflict => StatusCode::CONFLICT,
+        | ErrorKind::Conflict
+        | ErrorKind::Locked => StatusCode::CONFLICT,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

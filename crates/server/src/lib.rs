@@ -10,6 +10,7 @@ pub mod error;
 mod extract;
 pub mod files;
 pub mod gc;
+pub mod locks;
 pub mod routes;
 pub mod sessions;
 pub mod state;
@@ -47,6 +48,7 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
             gc_grace: config.gc_grace,
         },
         sessions: Default::default(),
+        locks: Arc::default(),
         gc_lock: Arc::default(),
     })
 }

@@ -144,6 +144,7 @@ pub async fn find(state: &AppState, org: &str, id: &str) -> Result<Session> {
 pub async fn close(state: &AppState, session: &Session) -> Result<()> {
     let id = session.0.id;
     state.sessions.0.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    state.locks.release_session(id);
     state.meta(move |m| m.remove_session(id)).await
 }
 

@@ -59,6 +59,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sessions/{id}/removexattr", post(sessions::removexattr))
         .route("/v1/sessions/{id}/statfs", post(sessions::statfs))
         .route("/v1/sessions/{id}/sync", post(sessions::sync))
+        .route("/v1/sessions/{id}/getlk", post(sessions::getlk))
+        .route("/v1/sessions/{id}/setlk", post(sessions::setlk))
         .route(
             "/v1/sessions/{id}/blocks/{hash}",
             get(sessions::get_block).put(sessions::put_block),

@@ -356,3 +356,38 @@ pub async fn get_block(
         Err(e) => Err(e.into()),
     }
 }
+
+/// The first lock of another owner in the way of the one described, if any.
+pub async fn getlk(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<LockRequest>,
+) -> Out<LockTest> {
+    let sn = session(&s, &c, &id).await?;
+    let file = (sn.volume(), sn.check(&r.node)?);
+    Ok(axum::Json(LockTest {
+        conflict: s.locks.test(file, (sn.0.id, r.owner), &r.range),
+    }))
+}
+
+/// Takes or releases a lock at once; `Locked` if another owner holds a conflicting one.
+pub async fn setlk(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(r): Json<LockRequest>,
+) -> ApiResult<StatusCode> {
+    let sn = session(&s, &c, &id).await?;
+    if r.range.start > r.range.end {
+        return Err(Error::invalid("range", "a lock range starts before it ends").into());
+    }
+    let file = (sn.volume(), sn.check(&r.node)?);
+    s.locks.set(file, (sn.0.id, r.owner), r.range).map_err(|held| {
+        Error::new(
+            ErrorKind::Locked,
+            format!("bytes {}..={} are locked by pid {}", held.start, held.end, held.pid),
+        )
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}

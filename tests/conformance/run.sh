@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# POSIX conformance and data integrity on a real strata mount, by suites nobody here wrote:
+# pjdfstest (also on local disk, for comparison), fsx, a crash-consistency loop, and real
+# programs. Usage: tests/conformance/run.sh STRATA_BINARY [FSX_OPS] [CRASH_CYCLES]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+strata=$(realpath "$1")
+fsx_ops=${2:-100000}
+cycles=${3:-20}
+repo=$(cd "$here/../.." && pwd)
+
+work=$(mktemp -d /var/tmp/strata-conformance.XXXXXX)
+chmod 755 "$work"
+mkdir -p "$work/mnt" "$work/local"
+server_pid=""
+cleanup() {
+  umount -l "$work/mnt" 2>/dev/null || true
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$strata" server --listen 127.0.0.1:0 --data-dir "$work/data" 2> "$work/server.log" &
+server_pid=$!
+until grep -q "listening on" "$work/server.log"; do
+  kill -0 "$server_pid" || { cat "$work/server.log"; exit 1; }
+  sleep 0.1
+done
+export STRATA_ENDPOINT=$(grep -o 'http://[0-9.:]*' "$work/server.log" | head -1)
+export STRATA_TOKEN=$(cat "$work/data/admin.token")
+export STRATA_CONFIG_DIR="$work/config"
+"$strata" volume create conformance > /dev/null
+mount_it() { "$strata" mount conformance "$work/mnt" --cache-dir "$work/cache"; }
+mount_it
+
+echo "== pjdfstest (strata, then local disk)"
+(cd "$work/mnt" && pjdfstest -c "$here/pjdfstest.toml" -p "$work/mnt" > "$work/pjd-strata.log" 2>&1) || true
+(cd "$work/local" && pjdfstest -c "$here/pjdfstest.toml" -p "$work/local" > "$work/pjd-local.log" 2>&1) || true
+echo "strata: $(grep '^Summary' "$work/pjd-strata.log")"
+echo "local:  $(grep '^Summary' "$work/pjd-local.log")"
+if ! grep -q '^Summary: 0 failed' "$work/pjd-strata.log"; then
+  grep -E 'failed|FAILED' "$work/pjd-strata.log" | head -40
+  exit 1
+fi
+
+echo "== fsx: $fsx_ops operations, seed 42"
+fsx -N "$fsx_ops" -S 42 -P "$work" "$work/mnt/fsx.file" > "$work/fsx.log" 2>&1 || { tail -40 "$work/fsx.log"; exit 1; }
+tail -1 "$work/fsx.log"
+rm -f "$work/mnt/fsx.file"*
+
+echo "== crash consistency: $cycles cycles of SIGKILL of the mount under a writer"
+mkdir -p "$work/mnt/crash"
+for cycle in $(seq 1 "$cycles"); do
+  python3 "$here/crash_writer.py" write "$work/mnt/crash" "$work/journal" "$cycle" &
+  writer=$!
+  # A random moment, so that the kill lands anywhere in the writer's cycle.
+  sleep "0.$((RANDOM % 9 + 1))"
+  pkill -KILL -f -- "mount conformance $work/mnt .*--foreground"
+  wait "$writer" || true
+  umount -l "$work/mnt"
+  mount_it
+  python3 "$here/crash_writer.py" check "$work/mnt/crash" "$work/journal"
+done
+echo "crash cycles: $cycles passed"
+
+echo "== real programs"
+git clone -q --no-local "$repo" "$work/mnt/clone"
+git -C "$work/mnt/clone" fsck --full --strict 2> /dev/null
+echo "git clone + fsck: ok ($(git -C "$work/mnt/clone" rev-list --count HEAD) commits)"
+
+mkdir -p "$work/mnt/cbuild"
+cat > "$work/mnt/cbuild/main.c" <<'C'
+#include <stdio.h>
+#include "greet.h"
+int main(void) { printf("%s\n", greeting()); return 0; }
+C
+cat > "$work/mnt/cbuild/greet.h" <<'C'
+const char *greeting(void);
+C
+cat > "$work/mnt/cbuild/greet.c" <<'C'
+#include "greet.h"
+const char *greeting(void) { return "built on strata"; }
+C
+printf 'hello: main.o greet.o\n\tcc -o $@ $^\n%%.o: %%.c greet.h\n\tcc -c -o $@ $<\n' > "$work/mnt/cbuild/Makefile"
+make -s -C "$work/mnt/cbuild"
+[ "$("$work/mnt/cbuild/hello")" = "built on strata" ]
+echo "C build with make: ok"
+
+sqlite3 "$work/mnt/test.db" "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+  INSERT INTO t (v) SELECT hex(randomblob(64)) FROM n;
+  CREATE INDEX t_v ON t(v); DELETE FROM t WHERE id % 3 = 0; VACUUM;"
+[ "$(sqlite3 "$work/mnt/test.db" 'PRAGMA integrity_check;')" = "ok" ]
+echo "sqlite3 integrity_check: ok ($(sqlite3 "$work/mnt/test.db" 'SELECT COUNT(*) FROM t;') rows)"
+
+tar cf "$work/src.tar" -C "$repo" --exclude=./target --exclude=./.git .
+mkdir -p "$work/mnt/untar" "$work/untar"
+tar xf "$work/src.tar" -C "$work/mnt/untar"
+tar xf "$work/src.tar" -C "$work/untar"
+diff -r "$work/untar" "$work/mnt/untar"
+echo "tar x + compare: ok ($(tar tf "$work/src.tar" | wc -l) entries)"
+
+echo "conformance: all passed"
