@@ -46,10 +46,10 @@ impl LockTable {
     pub fn set(&self, file: (Uuid, u64), owner: Owner, want: LockRange) -> Result<(), LockRange> {
         let mut table = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let held = table.entry(file).or_default();
-        if want.kind != LockKind::Unlock {
-            if let Some(h) = held.iter().find(|h| conflicts(h, owner, &want)) {
-                return Err(h.range.clone());
-            }
+        if want.kind != LockKind::Unlock
+            && let Some(h) = held.iter().find(|h| conflicts(h, owner, &want))
+        {
+            return Err(h.range.clone());
         }
         // Cut the owner's locks around the range, keeping what lies outside it.
         let mut kept = Vec::with_capacity(held.len() + 2);
