@@ -11,26 +11,10 @@ repo=$(cd "$here/../.." && pwd)
 
 work=$(mktemp -d /var/tmp/strata-conformance.XXXXXX)
 chmod 755 "$work"
-mkdir -p "$work/mnt" "$work/local"
-server_pid=""
-cleanup() {
-  umount -l "$work/mnt" 2>/dev/null || true
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
+mkdir -p "$work/local"
+source "$here/lib.sh"
 trap cleanup EXIT
-
-"$strata" server --listen 127.0.0.1:0 --data-dir "$work/data" 2> "$work/server.log" &
-server_pid=$!
-until grep -q "listening on" "$work/server.log"; do
-  kill -0 "$server_pid" || { cat "$work/server.log"; exit 1; }
-  sleep 0.1
-done
-export STRATA_ENDPOINT=$(grep -o 'http://[0-9.:]*' "$work/server.log" | head -1)
-export STRATA_TOKEN=$(cat "$work/data/admin.token")
-export STRATA_CONFIG_DIR="$work/config"
-"$strata" volume create conformance > /dev/null
-mount_it() { "$strata" mount conformance "$work/mnt" --cache-dir "$work/cache"; }
+start_strata
 mount_it
 
 # pjdfstest (on strata and on local disk) and fsx mostly wait (naptime, fsync): run them side

@@ -1,0 +1,26 @@
+# Shared by the conformance runner and the benchmarks: a strata server on a temporary folder
+# and a mount of one volume. Source it with `strata` and `work` set; call cleanup on exit.
+
+server_pid=""
+
+start_strata() {
+  "$strata" server --listen 127.0.0.1:0 --data-dir "$work/data" 2> "$work/server.log" &
+  server_pid=$!
+  until grep -q "listening on" "$work/server.log"; do
+    kill -0 "$server_pid" || { cat "$work/server.log"; return 1; }
+    sleep 0.1
+  done
+  export STRATA_ENDPOINT=$(grep -o 'http://[0-9.:]*' "$work/server.log" | head -1)
+  export STRATA_TOKEN=$(cat "$work/data/admin.token")
+  export STRATA_CONFIG_DIR="$work/config"
+  "$strata" volume create conformance > /dev/null
+  mkdir -p "$work/mnt"
+}
+
+mount_it() { "$strata" mount conformance "$work/mnt" --cache-dir "$work/cache"; }
+
+cleanup() {
+  umount -l "$work/mnt" 2>/dev/null || true
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
