@@ -292,11 +292,24 @@ fn shared_mmap_writes_and_fdatasync() {
     use std::os::fd::AsRawFd;
     let (server, m) = setup();
     let p = m.join("mapped");
-    let f = OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&p).unwrap();
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&p)
+        .unwrap();
     f.set_len(8192).unwrap();
     // SAFETY: a shared mapping of 8 KiB of a file this test opened read-write, unmapped below.
     unsafe {
-        let addr = libc::mmap(std::ptr::null_mut(), 8192, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, f.as_raw_fd(), 0);
+        let addr = libc::mmap(
+            std::ptr::null_mut(),
+            8192,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        );
         assert_ne!(addr, libc::MAP_FAILED);
         let bytes = std::slice::from_raw_parts_mut(addr.cast::<u8>(), 8192);
         bytes[4096..4101].copy_from_slice(b"shard");
@@ -309,6 +322,9 @@ fn shared_mmap_writes_and_fdatasync() {
     // fdatasync returned: the server has the mapped write, while the file is still open.
     let fetched = server.cli(&["fs", "get", "v:/mapped", "-"]);
     assert!(fetched.status.success());
-    assert_eq!((fetched.stdout.len(), &fetched.stdout[4096..4101]), (8192, &b"shard"[..]));
+    assert_eq!(
+        (fetched.stdout.len(), &fetched.stdout[4096..4101]),
+        (8192, &b"shard"[..])
+    );
     drop(f);
 }

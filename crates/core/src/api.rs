@@ -233,15 +233,23 @@ pub struct RenameNode {
     pub no_replace: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct SetAttrNode {
-    pub node: Option<NodeRef>,
+/// Attribute changes; `None` leaves a value as it is. A new `size` truncates or extends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttrChanges {
     pub mode: Option<u32>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     pub size: Option<u64>,
+    /// Nanoseconds since the Unix epoch.
     pub atime: Option<i64>,
     pub mtime: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetAttrNode {
+    pub node: NodeRef,
+    #[serde(flatten)]
+    pub changes: AttrChanges,
 }
 
 /// One chunk of a file: a block by its hex BLAKE3 `hash`, or base64 `data` held inline.

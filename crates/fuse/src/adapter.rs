@@ -2,14 +2,14 @@
 //! result or its errno. Semantics live in [`crate::vfs`].
 
 use crate::errno::errno;
-use crate::vfs::{AttrChanges, NewEntry, Vfs};
+use crate::vfs::{NewEntry, Vfs};
 use fuser::*;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use strata_core::api::{FileKind, LockKind, LockRange, Stat, XattrSetMode};
+use strata_core::api::{AttrChanges, FileKind, LockKind, LockRange, Stat, XattrSetMode};
 
 pub struct FuseAdapter {
     pub vfs: Arc<Vfs>,

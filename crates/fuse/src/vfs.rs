@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use strata_client::SessionClient;
 use strata_core::api::{
-    CreateNode, FileKind, LockKind, LockRange, LockRequest, NamedNode, NodeRef, RenameNode, SetAttrNode, Stat, Xattr,
-    XattrSetMode,
+    AttrChanges, CreateNode, FileKind, LockKind, LockRange, LockRequest, NamedNode, NodeRef, RenameNode, SetAttrNode,
+    Stat, Xattr, XattrSetMode,
 };
 use strata_core::{Error, ErrorKind, Result};
 use tokio::sync::Mutex as AsyncMutex;
@@ -58,17 +58,6 @@ pub struct NewEntry {
     pub gid: u32,
     pub rdev: u32,
     pub target: Option<String>,
-}
-
-/// Attribute changes asked of `setattr`.
-#[derive(Debug, Default)]
-pub struct AttrChanges {
-    pub mode: Option<u32>,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
-    pub size: Option<u64>,
-    pub atime: Option<i64>,
-    pub mtime: Option<i64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -190,15 +179,7 @@ impl Vfs {
         if let (Some(size), Some(state)) = (changes.size, guard.as_mut()) {
             state.truncate(size).await?;
         }
-        let req = SetAttrNode {
-            node: Some(node),
-            mode: changes.mode,
-            uid: changes.uid,
-            gid: changes.gid,
-            size: changes.size,
-            atime: changes.atime,
-            mtime: changes.mtime,
-        };
+        let req = SetAttrNode { node, changes };
         let mut stat = self.retry(|| self.session().setattr(&req)).await?;
         stat.ino = ino;
         if let Some(state) = guard.as_ref().filter(|s| s.is_dirty()) {

@@ -114,9 +114,9 @@ fn main() {
             meta.setattr(
                 fork,
                 stat.ino,
-                &SetAttr {
+                &AttrChanges {
                     mode: Some(0o600),
-                    ..SetAttr::default()
+                    ..AttrChanges::default()
                 },
             )
             .unwrap();

@@ -21,6 +21,7 @@ mod sqlite;
 mod types;
 
 pub use sqlite::SqliteMeta;
+pub use strata_core::api::AttrChanges;
 pub use strata_core::{Error, ErrorKind, Result};
 pub use types::*;
 
@@ -76,7 +77,7 @@ pub trait MetaStore: Send + Sync + 'static {
     fn unlink(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()>;
     fn rmdir(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()>;
     fn rename(&self, vol: Uuid, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> Result<()>;
-    fn setattr(&self, vol: Uuid, ino: u64, changes: &SetAttr) -> Result<Stat>;
+    fn setattr(&self, vol: Uuid, ino: u64, changes: &AttrChanges) -> Result<Stat>;
 
     // Extended attributes.
     fn get_xattr(&self, vol: Uuid, ino: u64, name: &[u8]) -> Result<Vec<u8>>;

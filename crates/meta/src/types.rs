@@ -41,17 +41,6 @@ impl NewInode {
     }
 }
 
-/// Attribute changes; `None` leaves a value as it is. A new `size` truncates or extends.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SetAttr {
-    pub mode: Option<u32>,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
-    pub size: Option<u64>,
-    pub atime: Option<i64>,
-    pub mtime: Option<i64>,
-}
-
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RenameFlags {
     /// Fail with `AlreadyExists` instead of replacing the target.

@@ -144,9 +144,9 @@ fn content_truncate_and_accounting() {
     meta.setattr(
         v,
         f,
-        &SetAttr {
+        &AttrChanges {
             size: Some(2),
-            ..SetAttr::default()
+            ..AttrChanges::default()
         },
     )
     .unwrap();

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use strata_core::api::{FileKind, Stat};
 use strata_core::paths::FsPath;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
-use strata_meta::{Chunk, ChunkData, NewInode, ROOT_INO, RenameFlags, SetAttr};
+use strata_meta::{AttrChanges, Chunk, ChunkData, NewInode, ROOT_INO, RenameFlags};
 use uuid::Uuid;
 
 const UPLOADS_IN_FLIGHT: usize = 4;
@@ -311,9 +311,9 @@ pub async fn chmod(state: &AppState, vol: Uuid, path: &FsPath, mode: u32) -> Res
         return Err(Error::invalid("mode", format!("mode {mode:o} has bits beyond 7777")));
     }
     let target = stat(state, vol, path).await?;
-    let changes = SetAttr {
+    let changes = AttrChanges {
         mode: Some(mode),
-        ..SetAttr::default()
+        ..AttrChanges::default()
     };
     state.meta(move |m| m.setattr(vol, target.ino, &changes)).await
 }

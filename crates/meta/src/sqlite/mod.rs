@@ -97,7 +97,7 @@ impl SqliteMeta {
     }
 }
 
-use crate::{BlockHash, Chunk, MetaStore, NewInode, RenameFlags, SessionRecord, SetAttr, TokenRecord, XattrMode};
+use crate::{AttrChanges, BlockHash, Chunk, MetaStore, NewInode, RenameFlags, SessionRecord, TokenRecord, XattrMode};
 use layers::Tree;
 use strata_core::api::{Stat, Volume};
 use strata_core::names::{VolumeName, VolumeRef};
@@ -236,7 +236,7 @@ impl MetaStore for SqliteMeta {
         self.write_tree(vol, |t| ops::rename(t, from, to, flags))
     }
 
-    fn setattr(&self, vol: Uuid, ino: u64, changes: &SetAttr) -> Result<Stat> {
+    fn setattr(&self, vol: Uuid, ino: u64, changes: &AttrChanges) -> Result<Stat> {
         self.write_tree(vol, |t| ops::setattr(t, ino, changes))
     }
 

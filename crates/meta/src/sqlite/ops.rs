@@ -2,7 +2,7 @@
 
 use super::R;
 use super::layers::{Inode, Tree};
-use crate::{Chunk, ChunkData, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, SetAttr, now_ns};
+use crate::{AttrChanges, Chunk, ChunkData, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, now_ns};
 use rusqlite::OptionalExtension;
 use strata_core::api::{FileKind, Stat};
 use strata_core::paths::check_name;
@@ -203,7 +203,7 @@ pub fn rename(tree: &mut Tree, from: (u64, &[u8]), to: (u64, &[u8]), flags: Rena
     }
 }
 
-pub fn setattr(tree: &mut Tree, ino: u64, changes: &SetAttr) -> R<Stat> {
+pub fn setattr(tree: &mut Tree, ino: u64, changes: &AttrChanges) -> R<Stat> {
     let mut inode = tree.need_inode(ino)?;
     let now = now_ns();
     let s = &mut inode.stat;

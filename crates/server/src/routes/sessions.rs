@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use strata_core::api::*;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind};
-use strata_meta::{NewInode, RenameFlags, SetAttr, XattrMode};
+use strata_meta::{NewInode, RenameFlags, XattrMode};
 
 type Out<T> = ApiResult<axum::Json<T>>;
 
@@ -176,19 +176,11 @@ pub async fn setattr(
 ) -> Out<Stat> {
     let sn = session(&s, &c, &id).await?;
     sn.writable()?;
-    let node = r.node.ok_or_else(|| Error::invalid("node", "missing node"))?;
-    let (vol, ino) = (sn.volume(), sn.check(&node)?);
-    if r.mode.is_some_and(|m| m > 0o7777) {
+    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    if r.changes.mode.is_some_and(|m| m > 0o7777) {
         return Err(Error::invalid("mode", "mode has bits beyond 7777").into());
     }
-    let changes = SetAttr {
-        mode: r.mode,
-        uid: r.uid,
-        gid: r.gid,
-        size: r.size,
-        atime: r.atime,
-        mtime: r.mtime,
-    };
+    let changes = r.changes;
     Ok(axum::Json(s.meta(move |m| m.setattr(vol, ino, &changes)).await?))
 }
 
