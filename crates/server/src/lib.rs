@@ -61,6 +61,10 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    // Mounts make many small request/response exchanges: send each reply at once.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     gc::spawn_background(state.clone(), config.gc_interval);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "strata server listening");
     eprintln!(
