@@ -200,10 +200,9 @@ pub struct NodeName {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CreateNode {
-    pub parent: NodeRef,
-    pub name: String,
+/// What a new inode starts as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInode {
     pub kind: FileKind,
     pub mode: u32,
     #[serde(default)]
@@ -212,8 +211,30 @@ pub struct CreateNode {
     pub gid: u32,
     #[serde(default)]
     pub rdev: u32,
+    /// The target, for a symlink.
     #[serde(default)]
     pub target: Option<String>,
+}
+
+impl NewInode {
+    pub fn new(kind: FileKind, mode: u32) -> Self {
+        NewInode {
+            kind,
+            mode,
+            uid: 0,
+            gid: 0,
+            rdev: 0,
+            target: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateNode {
+    pub parent: NodeRef,
+    pub name: String,
+    #[serde(flatten)]
+    pub new: NewInode,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -2,14 +2,14 @@
 //! result or its errno. Semantics live in [`crate::vfs`].
 
 use crate::errno::errno;
-use crate::vfs::{NewEntry, Vfs};
+use crate::vfs::Vfs;
 use fuser::*;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use strata_core::api::{AttrChanges, FileKind, LockKind, LockRange, Stat, XattrSetMode};
+use strata_core::api::{AttrChanges, FileKind, LockKind, LockRange, NewInode, Stat, XattrSetMode};
 
 pub struct FuseAdapter {
     pub vfs: Arc<Vfs>,
@@ -95,7 +95,7 @@ impl FuseAdapter {
         self.rt.spawn(f(self.vfs.clone()));
     }
 
-    fn entry(&self, parent: INodeNo, name: &OsStr, new: NewEntry, reply: ReplyEntry) {
+    fn entry(&self, parent: INodeNo, name: &OsStr, new: NewInode, reply: ReplyEntry) {
         let (name, ttl) = (name.as_bytes().to_vec(), self.ttl);
         self.run(move |vfs| async move {
             match vfs.make(parent.0, &name, new).await {
@@ -106,8 +106,8 @@ impl FuseAdapter {
     }
 }
 
-fn new_entry(req: &Request, kind: FileKind, mode: u32, rdev: u32, target: Option<String>) -> NewEntry {
-    NewEntry {
+fn new_entry(req: &Request, kind: FileKind, mode: u32, rdev: u32, target: Option<String>) -> NewInode {
+    NewInode {
         kind,
         mode,
         uid: req.uid(),

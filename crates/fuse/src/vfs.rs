@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use strata_client::SessionClient;
 use strata_core::api::{
-    AttrChanges, CreateNode, FileKind, LockKind, LockRange, LockRequest, NamedNode, NodeRef, RenameNode, SetAttrNode,
-    Stat, Xattr, XattrSetMode,
+    AttrChanges, CreateNode, FileKind, LockKind, LockRange, LockRequest, NamedNode, NewInode, NodeRef, RenameNode,
+    SetAttrNode, Stat, Xattr, XattrSetMode,
 };
 use strata_core::{Error, ErrorKind, Result};
 use tokio::sync::Mutex as AsyncMutex;
@@ -47,17 +47,6 @@ pub struct Vfs {
     /// Inodes this mount ever took a record lock on: only their closes need to unlock.
     locked: Mutex<std::collections::HashSet<u64>>,
     retry_for: Duration,
-}
-
-/// What `make` creates.
-#[derive(Debug)]
-pub struct NewEntry {
-    pub kind: FileKind,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub rdev: u32,
-    pub target: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -193,17 +182,15 @@ impl Vfs {
         stat.target.ok_or_else(|| Error::invalid("node", "not a symbolic link"))
     }
 
-    pub async fn make(&self, parent: u64, name: &[u8], new: NewEntry) -> Result<Stat> {
+    pub async fn make(&self, parent: u64, name: &[u8], new: NewInode) -> Result<Stat> {
         let (parent, name) = (self.node(parent)?, name_str(name)?);
         let req = CreateNode {
             parent,
             name: name.to_owned(),
-            kind: new.kind,
-            mode: new.mode & 0o7777,
-            uid: new.uid,
-            gid: new.gid,
-            rdev: new.rdev,
-            target: new.target,
+            new: NewInode {
+                mode: new.mode & 0o7777,
+                ..new
+            },
         };
         let made = self.retry(|| self.session().create(&req)).await?;
         Ok(self.learn(made.node, made.stat))

@@ -21,7 +21,7 @@ mod sqlite;
 mod types;
 
 pub use sqlite::SqliteMeta;
-pub use strata_core::api::AttrChanges;
+pub use strata_core::api::{AttrChanges, NewInode};
 pub use strata_core::{Error, ErrorKind, Result};
 pub use types::*;
 

@@ -1,5 +1,3 @@
-use strata_core::api::FileKind;
-
 /// BLAKE3 hash of a block's bytes: its name in the object store.
 pub type BlockHash = [u8; 32];
 
@@ -15,30 +13,6 @@ pub struct Chunk {
     pub idx: u64,
     pub len: u64,
     pub data: ChunkData,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewInode {
-    pub kind: FileKind,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub rdev: u32,
-    /// The target, for a symlink.
-    pub target: Option<String>,
-}
-
-impl NewInode {
-    pub fn new(kind: FileKind, mode: u32) -> Self {
-        NewInode {
-            kind,
-            mode,
-            uid: 0,
-            gid: 0,
-            rdev: 0,
-            target: None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

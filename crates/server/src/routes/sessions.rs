@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use strata_core::api::*;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind};
-use strata_meta::{NewInode, RenameFlags, XattrMode};
+use strata_meta::{RenameFlags, XattrMode};
 
 type Out<T> = ApiResult<axum::Json<T>>;
 
@@ -99,14 +99,7 @@ pub async fn create(
     let sn = session(&s, &c, &id).await?;
     sn.writable()?;
     let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
-    let new = NewInode {
-        kind: r.kind,
-        mode: r.mode,
-        uid: r.uid,
-        gid: r.gid,
-        rdev: r.rdev,
-        target: r.target,
-    };
+    let new = r.new;
     let stat = s.meta(move |m| m.create(vol, parent, &name, &new)).await?;
     Ok(axum::Json(sn.node(stat)))
 }
