@@ -1,22 +1,42 @@
 //! The inode-level API of mount sessions, `/v1/sessions/{id}/...`.
 
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::sessions::{self, Session, chunk_from_wire, chunk_to_wire, decode, encode, parse_hash};
 use crate::state::AppState;
 use axum::Extension;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
+use std::collections::HashMap;
 use strata_core::api::*;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind};
 use strata_meta::{RenameFlags, XattrMode};
 
 type Out<T> = ApiResult<axum::Json<T>>;
 
-async fn session(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Session> {
-    Ok(sessions::find(state, &caller.org, id).await?)
+/// The caller's mount session named by the `{id}` of the path.
+pub struct CallerSession(Session);
+
+impl FromRequestParts<AppState> for CallerSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| Error::new(ErrorKind::Unauthorized, "missing API key"))?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Error::invalid("session", e.body_text()))?;
+        let id = params
+            .get("id")
+            .ok_or_else(|| Error::invalid("session", "missing session id"))?;
+        Ok(CallerSession(sessions::find(state, &caller.org, id).await?))
+    }
 }
 
 pub async fn open(
@@ -29,13 +49,8 @@ pub async fn open(
     Ok((StatusCode::CREATED, axum::Json(info)))
 }
 
-pub async fn close(
-    State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    let session = session(&s, &c, &id).await?;
-    sessions::close(&s, &session).await?;
+pub async fn close(State(s): State<AppState>, CallerSession(sn): CallerSession) -> ApiResult<StatusCode> {
+    sessions::close(&s, &sn).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -44,13 +59,7 @@ fn name(name: &str) -> Vec<u8> {
     name.as_bytes().to_vec()
 }
 
-pub async fn lookup(
-    State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    Json(r): Json<NodeName>,
-) -> Out<Node> {
-    let sn = session(&s, &c, &id).await?;
+pub async fn lookup(State(s): State<AppState>, CallerSession(sn): CallerSession, Json(r): Json<NodeName>) -> Out<Node> {
     let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
     let stat = s.meta(move |m| m.lookup(vol, parent, &name)).await?;
     Ok(axum::Json(sn.node(stat)))
@@ -58,22 +67,18 @@ pub async fn lookup(
 
 pub async fn getattr(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<NodeOnly>,
 ) -> Out<Stat> {
-    let sn = session(&s, &c, &id).await?;
     let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
     Ok(axum::Json(s.meta(move |m| m.getattr(vol, ino)).await?))
 }
 
 pub async fn readdir(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<NodeOnly>,
 ) -> Out<Vec<NamedNode>> {
-    let sn = session(&s, &c, &id).await?;
     let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
     let entries = s.meta(move |m| m.readdir(vol, ino)).await?;
     let entries = entries
@@ -92,11 +97,9 @@ pub async fn readdir(
 
 pub async fn create(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<CreateNode>,
 ) -> Out<Node> {
-    let sn = session(&s, &c, &id).await?;
     sn.writable()?;
     let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
     let new = r.new;
@@ -104,13 +107,7 @@ pub async fn create(
     Ok(axum::Json(sn.node(stat)))
 }
 
-pub async fn link(
-    State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    Json(r): Json<LinkNode>,
-) -> Out<Node> {
-    let sn = session(&s, &c, &id).await?;
+pub async fn link(State(s): State<AppState>, CallerSession(sn): CallerSession, Json(r): Json<LinkNode>) -> Out<Node> {
     sn.writable()?;
     let (vol, ino, parent, name) = (sn.volume(), sn.check(&r.node)?, sn.check(&r.parent)?, name(&r.name));
     let stat = s.meta(move |m| m.link(vol, ino, parent, &name)).await?;
@@ -119,11 +116,9 @@ pub async fn link(
 
 pub async fn unlink(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<NodeName>,
 ) -> ApiResult<StatusCode> {
-    let sn = session(&s, &c, &id).await?;
     sn.writable()?;
     let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
     s.meta(move |m| m.unlink(vol, parent, &name)).await?;
@@ -132,11 +127,9 @@ pub async fn unlink(
 
 pub async fn rmdir(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<NodeName>,
 ) -> ApiResult<StatusCode> {
-    let sn = session(&s, &c, &id).await?;
     sn.writable()?;
     let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
     s.meta(move |m| m.rmdir(vol, parent, &name)).await?;
@@ -145,11 +138,9 @@ pub async fn rmdir(
 
 pub async fn rename(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<RenameNode>,
 ) -> ApiResult<StatusCode> {
-    let sn = session(&s, &c, &id).await?;
     sn.writable()?;
     let (vol, from, to) = (sn.volume(), sn.check(&r.parent)?, sn.check(&r.new_parent)?);
     let (name, new_name) = (name(&r.name), name(&r.new_name));
@@ -163,11 +154,9 @@ pub async fn rename(
 
 pub async fn setattr(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<SetAttrNode>,
 ) -> Out<Stat> {
-    let sn = session(&s, &c, &id).await?;
     sn.writable()?;
     let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
     if r.changes.mode.is_some_and(|m| m > 0o7777) {
@@ -179,11 +168,9 @@ pub async fn setattr(
 
 pub async fn content(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<NodeOnly>,
 ) -> Out<Content> {
-    let sn = session(&s, &c, &id).await?;
     let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
     let (stat, chunks) = s.meta(move |m| m.chunks(vol, ino)).await?;
     Ok(axum::Json(Content {
@@ -194,11 +181,9 @@ pub async fn content(
 
 pub async fn write(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<WriteContent>,
 ) -> Out<Stat> {
-    let sn = session(&s, &c, &id).await?;
     sn.writable()?;
     let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
     let chunks = r.chunks.iter().map(chunk_from_wire).collect::<Result<Vec<_>, _>>()?;
@@ -216,23 +201,16 @@ pub async fn write(
 }
 
 /// Makes everything committed durable (`fsync` of a directory on a mount).
-pub async fn sync(
-    State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    session(&s, &c, &id).await?;
+pub async fn sync(State(s): State<AppState>, _session: CallerSession) -> ApiResult<StatusCode> {
     s.meta(|m| m.sync()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn getxattr(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<Xattr>,
 ) -> Out<XattrValue> {
-    let sn = session(&s, &c, &id).await?;
     let (vol, ino, name) = (sn.volume(), sn.check(&r.node)?, decode(&r.name, "name")?);
     let value = s.meta(move |m| m.get_xattr(vol, ino, &name)).await?;
     Ok(axum::Json(XattrValue { value: encode(&value) }))
@@ -240,11 +218,9 @@ pub async fn getxattr(
 
 pub async fn setxattr(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<Xattr>,
 ) -> ApiResult<StatusCode> {
-    let sn = session(&s, &c, &id).await?;
     sn.writable()?;
     let (vol, ino, name) = (sn.volume(), sn.check(&r.node)?, decode(&r.name, "name")?);
     let value = decode(r.value.as_deref().unwrap_or(""), "value")?;
@@ -259,11 +235,9 @@ pub async fn setxattr(
 
 pub async fn listxattr(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<NodeOnly>,
 ) -> Out<XattrNames> {
-    let sn = session(&s, &c, &id).await?;
     let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
     let names = s.meta(move |m| m.list_xattrs(vol, ino)).await?;
     Ok(axum::Json(XattrNames {
@@ -273,24 +247,17 @@ pub async fn listxattr(
 
 pub async fn removexattr(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<Xattr>,
 ) -> ApiResult<StatusCode> {
-    let sn = session(&s, &c, &id).await?;
     sn.writable()?;
     let (vol, ino, name) = (sn.volume(), sn.check(&r.node)?, decode(&r.name, "name")?);
     s.meta(move |m| m.remove_xattr(vol, ino, &name)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn statfs(
-    State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-) -> Out<FsStats> {
-    let sn = session(&s, &c, &id).await?;
-    let (org, vol) = (c.org.clone(), sn.volume());
+pub async fn statfs(State(s): State<AppState>, CallerSession(sn): CallerSession) -> Out<FsStats> {
+    let (org, vol) = (sn.0.org.clone(), sn.volume());
     let v = s
         .meta(move |m| m.get_volume(&org, &strata_core::names::VolumeRef::Id(vol)))
         .await?;
@@ -303,11 +270,10 @@ pub async fn statfs(
 /// Stores one block; the server checks that the bytes hash to the name.
 pub async fn put_block(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path((id, hash)): Path<(String, String)>,
+    CallerSession(sn): CallerSession,
+    Path((_, hash)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<StatusCode> {
-    let sn = session(&s, &c, &id).await?;
     sn.writable()?;
     let hash = parse_hash(&hash)?;
     let data = axum::body::to_bytes(body, BLOCK_SIZE as usize)
@@ -330,10 +296,9 @@ pub async fn put_block(
 
 pub async fn get_block(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path((id, hash)): Path<(String, String)>,
+    _session: CallerSession,
+    Path((_, hash)): Path<(String, String)>,
 ) -> ApiResult<Bytes> {
-    session(&s, &c, &id).await?;
     let hash = parse_hash(&hash)?;
     match s.blocks.get(&hash).await {
         Ok(bytes) => Ok(bytes),
@@ -345,11 +310,9 @@ pub async fn get_block(
 /// The first lock of another owner in the way of the one described, if any.
 pub async fn getlk(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<LockRequest>,
 ) -> Out<LockTest> {
-    let sn = session(&s, &c, &id).await?;
     let file = (sn.volume(), sn.check(&r.node)?);
     Ok(axum::Json(LockTest {
         conflict: s.locks.test(file, (sn.0.id, r.owner), &r.range),
@@ -359,11 +322,9 @@ pub async fn getlk(
 /// Takes or releases a lock at once; `Locked` if another owner holds a conflicting one.
 pub async fn setlk(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
+    CallerSession(sn): CallerSession,
     Json(r): Json<LockRequest>,
 ) -> ApiResult<StatusCode> {
-    let sn = session(&s, &c, &id).await?;
     if r.range.start > r.range.end {
         return Err(Error::invalid("range", "a lock range starts before it ends").into());
     }
