@@ -4,14 +4,29 @@
 //! two files, in a volume and its forks) is stored once, and a block never changes after it
 //! is written. The store is any [`object_store::ObjectStore`]; a local folder by default.
 //!
-//! Key layout: `blocks/<first two hex digits>/<64 hex digits>`.
+//! Key layout: `blocks/<first two hex digits>/<64 hex digits>`, under the store's prefix.
+//!
+//! Stores by URL ([`BlockStore::open_url`]): `file:///path` (written with fsync before a put
+//! returns) or `s3://bucket/prefix` for any S3-compatible store, configured from the standard
+//! AWS environment (`AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`), path-style. Every S3 request has a timeout;
+//! 5xx answers and timeouts are retried with backoff for at most [`S3_RETRY_FOR`], 4xx never.
 
 use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
+use object_store::prefix::PrefixStore;
+use object_store::{ClientOptions, RetryConfig};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one S3 request may take before it is abandoned (and retried).
+pub const S3_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a failing S3 call is retried before the error reaches the caller.
+pub const S3_RETRY_FOR: Duration = Duration::from_secs(30);
 
 pub type BlockHash = [u8; 32];
 
@@ -23,6 +38,8 @@ pub enum BlockError {
     Store(#[from] object_store::Error),
     #[error("object store folder {path}: {source}")]
     Folder { path: String, source: std::io::Error },
+    #[error("invalid store URL {0:?}: expected file:///path or s3://bucket/prefix")]
+    Url(String),
 }
 
 pub type Result<T> = std::result::Result<T, BlockError>;
@@ -48,6 +65,42 @@ fn key(hash: &BlockHash) -> StorePath {
 impl BlockStore {
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         BlockStore { store }
+    }
+
+    /// The store a URL names: `file:///path` or `s3://bucket[/prefix]`.
+    pub fn open_url(url: &str) -> Result<Self> {
+        if let Some(path) = url.strip_prefix("file://") {
+            if !path.starts_with('/') {
+                return Err(BlockError::Url(url.into()));
+            }
+            return Self::local(std::path::Path::new(path));
+        }
+        let Some(rest) = url.strip_prefix("s3://") else {
+            return Err(BlockError::Url(url.into()));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(BlockError::Url(url.into()));
+        }
+        let options = ClientOptions::new()
+            .with_timeout(S3_REQUEST_TIMEOUT)
+            .with_connect_timeout(Duration::from_secs(5));
+        let retry = RetryConfig {
+            max_retries: 8,
+            retry_timeout: S3_RETRY_FOR,
+            ..RetryConfig::default()
+        };
+        let s3 = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_client_options(options)
+            .with_retry(retry)
+            .build()?;
+        let prefix = prefix.trim_matches('/');
+        Ok(if prefix.is_empty() {
+            BlockStore::new(Arc::new(s3))
+        } else {
+            BlockStore::new(Arc::new(PrefixStore::new(s3, prefix)))
+        })
     }
 
     /// Blocks in a local folder, written durably (file and folder fsync before a put returns).
@@ -89,6 +142,20 @@ impl BlockStore {
             Err(object_store::Error::NotFound { .. }) => Err(BlockError::Missing(to_hex(hash))),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The hashes of every block the store holds.
+    pub async fn list(&self) -> Result<std::collections::HashSet<BlockHash>> {
+        use futures::TryStreamExt;
+        let mut found = std::collections::HashSet::new();
+        let mut objects = self.store.list(Some(&StorePath::from("blocks")));
+        while let Some(object) = objects.try_next().await? {
+            let name = object.location.filename().unwrap_or_default();
+            if let Ok(hash) = blake3::Hash::from_hex(name) {
+                found.insert(*hash.as_bytes());
+            }
+        }
+        Ok(found)
     }
 
     /// Deletes a block; deleting a block that is already gone succeeds.

@@ -52,7 +52,18 @@ enum Command {
     /// Unmount a strata mount
     Umount(commands::mount::UmountArgs),
     /// Reclaim storage no volume uses any more
-    Gc,
+    Gc {
+        /// Only say what a pass would delete now
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check every volume's tree against the stored blocks and its counters
+    Fsck {
+        /// Mend what is found: broken entries go, chunks of missing blocks read as zeros,
+        /// counters are recounted
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 /// What the command failed with, and how it exits.
@@ -130,16 +141,50 @@ async fn run(cli: Cli) -> CmdResult {
         Command::Umount(args) => commands::mount::umount(args),
         Command::Volume(cmd) => commands::volume::run(cmd, &client()?, &out).await,
         Command::Fs(cmd) => commands::fs::run(cmd, &client()?, &out).await,
-        Command::Gc => {
-            let report = client()?.gc().await?;
+        Command::Gc { dry_run } => {
+            let report = client()?.gc(dry_run).await?;
             out.print(&report, || {
                 format!(
-                    "deleted {} blocks ({}) and {} layers",
+                    "{} {} blocks ({}) and {} layers",
+                    if dry_run { "would delete" } else { "deleted" },
                     report.blocks_deleted,
                     output::bytes(report.bytes_deleted),
                     report.layers_deleted
                 )
             })
+        }
+        Command::Fsck { repair } => {
+            let report = client()?.fsck(repair).await?;
+            out.print(&report, || {
+                let mut text = format!(
+                    "checked {} volumes, {} inodes, {} blocks: {} problems{}; {} layers to collect",
+                    report.volumes,
+                    report.inodes,
+                    report.blocks,
+                    report.problems.len(),
+                    if report.repaired && !report.problems.is_empty() {
+                        " (repaired)"
+                    } else {
+                        ""
+                    },
+                    report.collectable_layers
+                );
+                for p in &report.problems {
+                    text.push_str(&format!("\n{} {}: {}", p.kind, p.volume, p.detail));
+                }
+                text
+            })?;
+            if report.problems.is_empty() || report.repaired {
+                Ok(())
+            } else {
+                Err(Failure {
+                    message: format!(
+                        "{} problems found; `strata fsck --repair` mends them",
+                        report.problems.len()
+                    ),
+                    code: 1,
+                })
+            }
         }
     }
 }

@@ -160,10 +160,10 @@ async fn gc_under_concurrent_writes_keeps_every_live_block() {
     };
     let mut collected = 0;
     while !writer.is_finished() {
-        collected += client.gc().await.unwrap().blocks_deleted;
+        collected += client.gc(false).await.unwrap().blocks_deleted;
     }
     writer.await.unwrap();
-    collected += client.gc().await.unwrap().blocks_deleted;
+    collected += client.gc(false).await.unwrap().blocks_deleted;
     eprintln!("blocks collected while writing: {collected}");
     assert!(collected > 0, "overwritten blocks were collected");
     for n in 50..60u32 {

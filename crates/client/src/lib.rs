@@ -301,7 +301,13 @@ impl Client {
         .await
     }
 
-    pub async fn gc(&self) -> Result<GcReport> {
-        self.json(self.request(Method::POST, &["gc"])).await
+    pub async fn gc(&self, dry_run: bool) -> Result<GcReport> {
+        self.json(self.request(Method::POST, &["gc"]).query(&[("dry_run", dry_run)]))
+            .await
+    }
+
+    pub async fn fsck(&self, repair: bool) -> Result<FsckReport> {
+        self.json(self.request(Method::POST, &["fsck"]).query(&[("repair", repair)]))
+            .await
     }
 }

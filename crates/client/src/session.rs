@@ -60,6 +60,11 @@ impl SessionClient {
             .map(drop)
     }
 
+    /// Extends the session's lease; the server drops the record locks of a session not renewed.
+    pub async fn renew(&self) -> Result<()> {
+        self.call_empty("renew", &serde_json::json!({})).await
+    }
+
     pub async fn close(&self) -> Result<()> {
         self.client
             .send(self.client.request(Method::DELETE, &["sessions", &self.id]))

@@ -143,6 +143,33 @@ pub struct GcReport {
     pub layers_deleted: u64,
     pub blocks_deleted: u64,
     pub bytes_deleted: u64,
+    /// True when nothing was deleted: the counts say what a real pass would delete now.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What `fsck` found (and, with `repair`, mended).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FsckReport {
+    /// Volumes and snapshots walked.
+    pub volumes: u64,
+    /// Inodes reached from the roots.
+    pub inodes: u64,
+    /// Blocks the trees name.
+    pub blocks: u64,
+    /// Layers no volume reaches: garbage collection deletes them.
+    pub collectable_layers: u64,
+    pub problems: Vec<FsckProblem>,
+    /// Whether the problems found were mended.
+    pub repaired: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FsckProblem {
+    /// `dangling_chunk`, `missing_inode` or `counters`.
+    pub kind: String,
+    pub volume: String,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

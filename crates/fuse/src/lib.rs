@@ -33,13 +33,18 @@ pub struct MountOptions {
 pub struct Mounted {
     session: fuser::BackgroundSession,
     vfs: Arc<vfs::Vfs>,
+    renewer: tokio::task::JoinHandle<()>,
 }
+
+/// How often a mount renews its session's lease (the server's lease is three times longer).
+const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 impl Mounted {
     /// Waits until the mount goes away (unmounted from outside), then ends the session.
     pub async fn wait(self) {
         let vfs = self.vfs.clone();
         let _ = tokio::task::spawn_blocking(move || self.session.join()).await;
+        self.renewer.abort();
         let _ = vfs.close_session().await;
     }
 }
@@ -75,5 +80,15 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
     config.clone_fd = true;
     let mountpoint = mountpoint.to_owned();
     let session = tokio::task::spawn_blocking(move || fuser::spawn_mount(adapter, &mountpoint, &config)).await??;
-    Ok(Mounted { session, vfs })
+    let renewing = vfs.clone();
+    let renewer = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(RENEW_EVERY);
+        loop {
+            ticker.tick().await;
+            if let Err(e) = renewing.renew_session().await {
+                tracing::warn!("cannot renew the mount session: {e}");
+            }
+        }
+    });
+    Ok(Mounted { session, vfs, renewer })
 }

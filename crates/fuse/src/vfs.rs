@@ -492,6 +492,11 @@ impl Vfs {
         .await
     }
 
+    /// Keeps the session's lease (and so its record locks) alive.
+    pub async fn renew_session(&self) -> Result<()> {
+        self.session().renew().await
+    }
+
     pub async fn close_session(&self) -> Result<()> {
         self.session().close().await
     }

@@ -17,11 +17,15 @@
 //!
 //! Blocks are reclaimed by mark-and-sweep, see [`MetaStore::mark_unreferenced_blocks`].
 
-mod sqlite;
+mod engines;
+mod sql;
 mod types;
 
-pub use sqlite::SqliteMeta;
-pub use strata_core::api::{AttrChanges, NewInode};
+pub use engines::open_url;
+pub use engines::postgres::PostgresMeta;
+pub use engines::sqlite::SqliteMeta;
+pub use sql::SqlMeta;
+pub use strata_core::api::{AttrChanges, FsckReport, LockRange, NewInode};
 pub use strata_core::{Error, ErrorKind, Result};
 pub use types::*;
 
@@ -41,13 +45,24 @@ pub trait MetaStore: Send + Sync + 'static {
     fn sync(&self) -> Result<()>;
 
     // Tokens.
-    fn add_token(&self, token: &TokenRecord) -> Result<()>;
+    /// Stores a key. With `only_first`, stores it only if its organization has no key of that
+    /// name yet, and returns whether it did (servers starting together make one admin key).
+    fn add_token(&self, token: &TokenRecord, only_first: bool) -> Result<bool>;
     fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
 
     // Mount sessions.
     fn add_session(&self, session: &SessionRecord) -> Result<()>;
     fn find_session(&self, id: Uuid) -> Result<Option<SessionRecord>>;
+    /// Extends a session's lease to `alive_until` (ns); its record locks count until then.
+    fn renew_session(&self, id: Uuid, alive_until: i64) -> Result<()>;
+    /// Closes a session and releases its record locks.
     fn remove_session(&self, id: Uuid) -> Result<()>;
+
+    // Record locks, shared by every mount and every server.
+    /// The first lock of another owner that `want` conflicts with, among live sessions' locks.
+    fn test_lock(&self, vol: Uuid, ino: u64, owner: (Uuid, u64), want: &LockRange) -> Result<Option<LockRange>>;
+    /// Takes (or releases) a range for `owner`; `Some(conflict)` if another owner is in the way.
+    fn set_lock(&self, vol: Uuid, ino: u64, owner: (Uuid, u64), want: LockRange) -> Result<Option<LockRange>>;
 
     // Volumes.
     fn create_volume(&self, org: &str, name: &VolumeName, limit: u64) -> Result<Volume>;
@@ -92,6 +107,18 @@ pub trait MetaStore: Send + Sync + 'static {
     /// [`MetaStore::touch_block`].
     fn write_chunks(&self, vol: Uuid, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> Result<Stat>;
 
+    // Whole paths and subtrees, each one transaction.
+    /// Resolves a path of names from the root directory.
+    fn resolve(&self, vol: Uuid, path: &[String]) -> Result<Stat>;
+    /// Creates the file at `path` if missing (with `mode`) and replaces its content.
+    fn put_file(&self, vol: Uuid, path: &[String], mode: u32, size: u64, chunks: &[Chunk]) -> Result<Stat>;
+    /// Makes `to` a file with the content of the file `from`, sharing its blocks.
+    fn copy_file(&self, vol: Uuid, from: &[String], to: &[String]) -> Result<Stat>;
+    /// Creates every missing directory of `path` (`mkdir -p`).
+    fn mkdir_all(&self, vol: Uuid, path: &[String], mode: u32) -> Result<Stat>;
+    /// Removes a file or an empty directory; with `recursive`, a directory and all below it.
+    fn remove_path(&self, vol: Uuid, path: &[String], recursive: bool) -> Result<()>;
+
     // Blocks and garbage collection.
     /// Registers a block that is about to be stored (or already is), protecting it from
     /// collection for the grace period. Fails with `Unavailable` while the block is being deleted.
@@ -103,13 +130,11 @@ pub trait MetaStore: Send + Sync + 'static {
     fn mark_unreferenced_blocks(&self, cutoff: i64) -> Result<Vec<(BlockHash, u64)>>;
     /// Forgets blocks marked for deletion once their objects are gone.
     fn forget_blocks(&self, hashes: &[BlockHash]) -> Result<()>;
-
-    /// Resolves a path of names from the root directory.
-    fn resolve(&self, vol: Uuid, names: &[String]) -> Result<Stat> {
-        let mut stat = self.getattr(vol, ROOT_INO)?;
-        for name in names {
-            stat = self.lookup(vol, stat.ino, name.as_bytes())?;
-        }
-        Ok(stat)
-    }
+    /// What a collection pass with this `cutoff` would delete now: layers, and blocks with sizes.
+    fn collectable(&self, cutoff: i64) -> Result<(u64, Vec<(BlockHash, u64)>)>;
+    /// Every block the registry holds as stored (not being collected).
+    fn stored_blocks(&self) -> Result<Vec<BlockHash>>;
+    /// Checks every tree; chunks naming a block in `missing` count as dangling. With `repair`,
+    /// mends what it finds (see `strata fsck`).
+    fn fsck(&self, missing: &std::collections::HashSet<BlockHash>, repair: bool) -> Result<FsckReport>;
 }

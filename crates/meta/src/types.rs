@@ -54,6 +54,8 @@ pub struct SessionRecord {
     pub read_only: bool,
     pub secret: [u8; 32],
     pub created_at: i64,
+    /// End of the session's lease (ns): its record locks count until then; the mount renews it.
+    pub alive_until: i64,
 }
 
 /// How `set_xattr` treats an existing attribute.

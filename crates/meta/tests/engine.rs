@@ -3,33 +3,30 @@
 use strata_core::api::FileKind;
 use strata_core::names::{VolumeName, VolumeRef};
 use strata_meta::*;
+
+mod common;
+use common::Engine;
 use uuid::Uuid;
 
 const ORG: &str = "org";
-
-fn open() -> (tempfile::TempDir, SqliteMeta) {
-    let dir = tempfile::tempdir().unwrap();
-    let meta = SqliteMeta::open(&dir.path().join("meta.db")).unwrap();
-    (dir, meta)
-}
 
 fn name(s: &str) -> VolumeName {
     VolumeName::parse(s).unwrap()
 }
 
-fn file(meta: &SqliteMeta, vol: Uuid, parent: u64, n: &str) -> u64 {
+fn file(meta: &dyn MetaStore, vol: Uuid, parent: u64, n: &str) -> u64 {
     meta.create(vol, parent, n.as_bytes(), &NewInode::new(FileKind::File, 0o644))
         .unwrap()
         .ino
 }
 
-fn dir(meta: &SqliteMeta, vol: Uuid, parent: u64, n: &str) -> u64 {
+fn dir(meta: &dyn MetaStore, vol: Uuid, parent: u64, n: &str) -> u64 {
     meta.create(vol, parent, n.as_bytes(), &NewInode::new(FileKind::Directory, 0o755))
         .unwrap()
         .ino
 }
 
-fn names(meta: &SqliteMeta, vol: Uuid, ino: u64) -> Vec<String> {
+fn names(meta: &dyn MetaStore, vol: Uuid, ino: u64) -> Vec<String> {
     meta.readdir(vol, ino)
         .unwrap()
         .into_iter()
@@ -45,9 +42,8 @@ fn inline(idx: u64, bytes: &[u8]) -> Chunk {
     }
 }
 
-#[test]
-fn volumes_lifecycle_and_limit() {
-    let (_d, meta) = open();
+fn volumes_lifecycle_and_limit(e: &Engine) {
+    let meta = &*e.meta;
     let a = meta.create_volume(ORG, &name("a"), 2).unwrap();
     assert_eq!(meta.get_volume(ORG, &VolumeRef::Id(a.id)).unwrap(), a);
     assert_eq!(meta.get_volume(ORG, &VolumeRef::Name(name("a"))).unwrap().id, a.id);
@@ -76,12 +72,11 @@ fn volumes_lifecycle_and_limit() {
     assert_eq!(meta.delete_volume(ORG, a.id).unwrap_err().kind, ErrorKind::NotFound);
 }
 
-#[test]
-fn posix_errors() {
-    let (_d, meta) = open();
+fn posix_errors(e: &Engine) {
+    let meta = &*e.meta;
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
-    let d = dir(&meta, v, ROOT_INO, "d");
-    let f = file(&meta, v, d, "f");
+    let d = dir(meta, v, ROOT_INO, "d");
+    let f = file(meta, v, d, "f");
     let kind = |r: Result<()>| r.unwrap_err().kind;
     assert_eq!(
         meta.create(v, d, b"f", &NewInode::new(FileKind::File, 0o644))
@@ -105,12 +100,11 @@ fn posix_errors() {
     assert_eq!(meta.getattr(v, ROOT_INO).unwrap().nlink, 3);
 }
 
-#[test]
-fn rename_replaces_atomically_and_keeps_links() {
-    let (_d, meta) = open();
+fn rename_replaces_atomically_and_keeps_links(e: &Engine) {
+    let meta = &*e.meta;
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
-    let a = file(&meta, v, ROOT_INO, "a");
-    let b = file(&meta, v, ROOT_INO, "b");
+    let a = file(meta, v, ROOT_INO, "a");
+    let b = file(meta, v, ROOT_INO, "b");
     meta.link(v, a, ROOT_INO, b"a2").unwrap();
     assert_eq!(meta.getattr(v, a).unwrap().nlink, 2);
     let no_replace = RenameFlags { no_replace: true };
@@ -128,16 +122,15 @@ fn rename_replaces_atomically_and_keeps_links() {
         ErrorKind::NotFound,
         "replaced inode is gone"
     );
-    assert_eq!(names(&meta, v, ROOT_INO), ["a2", "b"]);
+    assert_eq!(names(meta, v, ROOT_INO), ["a2", "b"]);
     let vol = meta.get_volume(ORG, &VolumeRef::Id(v)).unwrap();
     assert_eq!(vol.file_count, 1);
 }
 
-#[test]
-fn content_truncate_and_accounting() {
-    let (_d, meta) = open();
+fn content_truncate_and_accounting(e: &Engine) {
+    let meta = &*e.meta;
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
-    let f = file(&meta, v, ROOT_INO, "f");
+    let f = file(meta, v, ROOT_INO, "f");
     meta.write_chunks(v, f, 5, &[inline(0, b"hello")], true).unwrap();
     let (stat, chunks) = meta.chunks(v, f).unwrap();
     assert_eq!((stat.size, chunks), (5, vec![inline(0, b"hello")]));
@@ -167,12 +160,11 @@ fn content_truncate_and_accounting() {
     meta.write_chunks(v, f, 3, &[missing], true).unwrap();
 }
 
-#[test]
-fn fork_isolates_both_sides() {
-    let (_d, meta) = open();
+fn fork_isolates_both_sides(e: &Engine) {
+    let meta = &*e.meta;
     let src = meta.create_volume(ORG, &name("src"), 10).unwrap().id;
-    let d = dir(&meta, src, ROOT_INO, "d");
-    let f = file(&meta, src, d, "f");
+    let d = dir(meta, src, ROOT_INO, "d");
+    let f = file(meta, src, d, "f");
     meta.write_chunks(src, f, 3, &[inline(0, b"old")], true).unwrap();
     let fork = meta.fork_volume(ORG, src, &name("fork"), 10).unwrap();
     assert_eq!((fork.file_count, fork.used_bytes), (2, 3));
@@ -180,30 +172,29 @@ fn fork_isolates_both_sides() {
 
     // Changes in the fork: overwrite, delete, create, rename.
     meta.write_chunks(fork, f, 3, &[inline(0, b"new")], true).unwrap();
-    file(&meta, fork, d, "only-in-fork");
+    file(meta, fork, d, "only-in-fork");
     meta.rename(fork, (d, b"f"), (ROOT_INO, b"moved"), RenameFlags::default())
         .unwrap();
     // Changes in the source after the fork.
     meta.unlink(src, d, b"f").unwrap();
-    file(&meta, src, ROOT_INO, "only-in-src");
+    file(meta, src, ROOT_INO, "only-in-src");
 
-    assert_eq!(names(&meta, fork, ROOT_INO), ["d", "moved"]);
-    assert_eq!(names(&meta, fork, d), ["only-in-fork"]);
+    assert_eq!(names(meta, fork, ROOT_INO), ["d", "moved"]);
+    assert_eq!(names(meta, fork, d), ["only-in-fork"]);
     assert_eq!(meta.chunks(fork, f).unwrap().1, vec![inline(0, b"new")]);
-    assert_eq!(names(&meta, src, ROOT_INO), ["d", "only-in-src"]);
-    assert!(names(&meta, src, d).is_empty());
+    assert_eq!(names(meta, src, ROOT_INO), ["d", "only-in-src"]);
+    assert!(names(meta, src, d).is_empty());
     assert_eq!(meta.getattr(src, f).unwrap_err().kind, ErrorKind::NotFound);
 
     // Deleting the source leaves the fork whole, even after collection.
     meta.delete_volume(ORG, src).unwrap();
     meta.collect_layers().unwrap();
     assert_eq!(meta.chunks(fork, f).unwrap().1, vec![inline(0, b"new")]);
-    assert_eq!(names(&meta, fork, ROOT_INO), ["d", "moved"]);
+    assert_eq!(names(meta, fork, ROOT_INO), ["d", "moved"]);
 }
 
-#[test]
-fn collection_frees_blocks_of_deleted_volumes_only() {
-    let (_d, meta) = open();
+fn collection_frees_blocks_of_deleted_volumes_only(e: &Engine) {
+    let meta = &*e.meta;
     let keep = meta.create_volume(ORG, &name("keep"), 10).unwrap().id;
     let gone = meta.create_volume(ORG, &name("gone"), 10).unwrap().id;
     let block = |n: u8| Chunk {
@@ -213,7 +204,7 @@ fn collection_frees_blocks_of_deleted_volumes_only() {
     };
     for (vol, n) in [(keep, 1), (gone, 2), (gone, 1)] {
         meta.touch_block(&[n; 32], 10).unwrap();
-        let f = file(&meta, vol, ROOT_INO, &format!("f{n}"));
+        let f = file(meta, vol, ROOT_INO, &format!("f{n}"));
         meta.write_chunks(vol, f, 10, &[block(n)], true).unwrap();
     }
     meta.delete_volume(ORG, gone).unwrap();
@@ -229,25 +220,17 @@ fn collection_frees_blocks_of_deleted_volumes_only() {
     meta.touch_block(&[2; 32], 10).unwrap();
 }
 
-#[test]
-fn survives_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("meta.db");
-    let v = {
-        let meta = SqliteMeta::open(&path).unwrap();
-        let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
-        file(&meta, v, ROOT_INO, "kept");
-        v
-    };
-    let meta = SqliteMeta::open(&path).unwrap();
-    assert_eq!(names(&meta, v, ROOT_INO), ["kept"]);
+fn survives_reopen(e: &Engine) {
+    let v = e.meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    file(&*e.meta, v, ROOT_INO, "kept");
+    let again = e.reopen();
+    assert_eq!(names(&*again, v, ROOT_INO), ["kept"]);
 }
 
-#[test]
-fn xattrs_follow_their_inode_through_forks() {
-    let (_d, meta) = open();
+fn xattrs_follow_their_inode_through_forks(e: &Engine) {
+    let meta = &*e.meta;
     let src = meta.create_volume(ORG, &name("src"), 10).unwrap().id;
-    let f = file(&meta, src, ROOT_INO, "f");
+    let f = file(meta, src, ROOT_INO, "f");
     meta.set_xattr(src, f, b"user.a", b"1", XattrMode::Create).unwrap();
     assert_eq!(
         meta.set_xattr(src, f, b"user.a", b"2", XattrMode::Create)
@@ -276,9 +259,8 @@ fn xattrs_follow_their_inode_through_forks() {
     );
 }
 
-#[test]
-fn sessions_round_trip() {
-    let (_d, meta) = open();
+fn sessions_round_trip(e: &Engine) {
+    let meta = &*e.meta;
     let vol = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
     let s = SessionRecord {
         id: Uuid::new_v4(),
@@ -288,9 +270,22 @@ fn sessions_round_trip() {
         read_only: true,
         secret: [9; 32],
         created_at: 1,
+        alive_until: 2,
     };
     meta.add_session(&s).unwrap();
     assert_eq!(meta.find_session(s.id).unwrap(), Some(s.clone()));
     meta.remove_session(s.id).unwrap();
     assert_eq!(meta.find_session(s.id).unwrap(), None);
 }
+
+on_every_engine!(
+    volumes_lifecycle_and_limit,
+    posix_errors,
+    rename_replaces_atomically_and_keeps_links,
+    content_truncate_and_accounting,
+    fork_isolates_both_sides,
+    collection_frees_blocks_of_deleted_volumes_only,
+    survives_reopen,
+    xattrs_follow_their_inode_through_forks,
+    sessions_round_trip
+);

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use strata_core::api::FileKind;
 use strata_core::names::{VolumeName, VolumeRef};
 use strata_meta::*;
+
+mod common;
+use common::Engine;
 use uuid::Uuid;
 
 const ORG: &str = "org";
@@ -24,14 +27,8 @@ fn name(s: &str) -> VolumeName {
     VolumeName::parse(s).unwrap()
 }
 
-fn open() -> (tempfile::TempDir, SqliteMeta) {
-    let dir = tempfile::tempdir().unwrap();
-    let meta = SqliteMeta::open(&dir.path().join("meta.db")).unwrap();
-    (dir, meta)
-}
-
 /// Creates or overwrites `/dir/file` with inline `content`.
-fn put(meta: &SqliteMeta, vol: Uuid, dir: &str, file: &str, content: &[u8]) {
+fn put(meta: &dyn MetaStore, vol: Uuid, dir: &str, file: &str, content: &[u8]) {
     let d = match meta.lookup(vol, ROOT_INO, dir.as_bytes()) {
         Ok(s) => s.ino,
         Err(_) => {
@@ -61,7 +58,7 @@ fn put(meta: &SqliteMeta, vol: Uuid, dir: &str, file: &str, content: &[u8]) {
     meta.write_chunks(vol, f, content.len() as u64, &[chunk], true).unwrap();
 }
 
-fn tree(meta: &SqliteMeta, vol: Uuid) -> Files {
+fn tree(meta: &dyn MetaStore, vol: Uuid) -> Files {
     let mut out = BTreeMap::new();
     for (dname, dstat) in meta.readdir(vol, ROOT_INO).unwrap() {
         for (fname, fstat) in meta.readdir(vol, dstat.ino).unwrap() {
@@ -83,17 +80,16 @@ fn tree(meta: &SqliteMeta, vol: Uuid) -> Files {
     out
 }
 
-#[test]
-fn snapshots_restore_and_stay_read_only() {
-    let (_d, meta) = open();
+fn snapshots_restore_and_stay_read_only(e: &Engine) {
+    let meta = &*e.meta;
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap();
-    put(&meta, v.id, "d", "f", b"monday");
+    put(meta, v.id, "d", "f", b"monday");
     let snap = meta.snapshot_volume(ORG, v.id, &name("mon")).unwrap();
     assert_eq!((snap.name.as_str(), snap.snapshot_of), ("v@mon", Some(v.id)));
-    put(&meta, v.id, "d", "f", b"tuesday");
-    put(&meta, v.id, "d", "g", b"new");
+    put(meta, v.id, "d", "f", b"tuesday");
+    put(meta, v.id, "d", "g", b"new");
     assert_eq!(
-        tree(&meta, snap.id),
+        tree(meta, snap.id),
         BTreeMap::from([("d/f".into(), b"monday".to_vec())])
     );
     let err = meta
@@ -111,14 +107,14 @@ fn snapshots_restore_and_stay_read_only() {
 
     // A fork of the snapshot is writable and independent.
     let f = meta.fork_volume(ORG, snap.id, &name("from-mon"), 10).unwrap();
-    put(&meta, f.id, "d", "f", b"forked");
-    assert_eq!(tree(&meta, snap.id)["d/f"], b"monday");
+    put(meta, f.id, "d", "f", b"forked");
+    assert_eq!(tree(meta, snap.id)["d/f"], b"monday");
 
     let restored = meta.restore_volume(ORG, v.id, snap.id).unwrap();
-    assert_eq!(tree(&meta, v.id), tree(&meta, snap.id));
+    assert_eq!(tree(meta, v.id), tree(meta, snap.id));
     assert_eq!(restored.file_count, snap.file_count);
-    put(&meta, v.id, "d", "f", b"after restore");
-    assert_eq!(tree(&meta, snap.id)["d/f"], b"monday");
+    put(meta, v.id, "d", "f", b"after restore");
+    assert_eq!(tree(meta, snap.id)["d/f"], b"monday");
 
     meta.delete_volume(ORG, v.id).unwrap();
     assert_eq!(
@@ -127,18 +123,17 @@ fn snapshots_restore_and_stay_read_only() {
         "snapshots go with their volume"
     );
     meta.collect_layers().unwrap();
-    assert_eq!(tree(&meta, f.id)["d/f"], b"forked", "forks live on");
+    assert_eq!(tree(meta, f.id)["d/f"], b"forked", "forks live on");
 }
 
-#[test]
-fn flattening_keeps_chains_short_and_content_equal() {
-    let (_d, meta) = open();
+fn flattening_keeps_chains_short_and_content_equal(e: &Engine) {
+    let meta = &*e.meta;
     let mut vol = meta.create_volume(ORG, &name("v0"), 100).unwrap().id;
-    put(&meta, vol, "d", "keep", b"0");
-    put(&meta, vol, "d", "gone", b"0");
+    put(meta, vol, "d", "keep", b"0");
+    put(meta, vol, "d", "gone", b"0");
     for i in 1..=32 {
         let fork = meta.fork_volume(ORG, vol, &name(&format!("v{i}")), 100).unwrap().id;
-        put(&meta, fork, "d", &format!("f{i}"), format!("{i}").as_bytes());
+        put(meta, fork, "d", &format!("f{i}"), format!("{i}").as_bytes());
         if i == 10 {
             let d = meta.lookup(fork, ROOT_INO, b"d").unwrap().ino;
             meta.unlink(fork, d, b"gone").unwrap();
@@ -146,14 +141,14 @@ fn flattening_keeps_chains_short_and_content_equal() {
         vol = fork;
     }
     assert_eq!(meta.chain_depth(vol).unwrap(), 33);
-    let before = tree(&meta, vol);
+    let before = tree(meta, vol);
     assert!(!before.contains_key("d/gone"));
     assert!(meta.flatten_volume(vol, 8).unwrap());
     assert_eq!(meta.chain_depth(vol).unwrap(), 2);
-    assert_eq!(tree(&meta, vol), before);
+    assert_eq!(tree(meta, vol), before);
     assert!(!meta.flatten_volume(vol, 8).unwrap(), "nothing left to do");
-    put(&meta, vol, "d", "later", b"x");
-    assert_eq!(tree(&meta, vol).len(), before.len() + 1);
+    put(meta, vol, "d", "later", b"x");
+    assert_eq!(tree(meta, vol).len(), before.len() + 1);
 }
 
 #[derive(Debug, Clone)]
@@ -180,8 +175,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-#[test]
-fn random_operations_across_a_tree_of_forks_match_a_model() {
+fn random_operations_across_a_tree_of_forks_match_a_model(e: &Engine) {
     let mut runner = TestRunner::new(Config {
         cases: 64,
         failure_persistence: None,
@@ -189,7 +183,8 @@ fn random_operations_across_a_tree_of_forks_match_a_model() {
     });
     runner
         .run(&proptest::collection::vec(op(), 1..60), |ops| {
-            let (_d, meta) = open();
+            let fresh = e.fresh();
+            let meta = &*fresh.meta;
             // The model: per live volume, its files; and its latest snapshot.
             let mut vols: Vec<Model> = Vec::new();
             let first = meta.create_volume(ORG, &name("root"), 1000).unwrap().id;
@@ -204,7 +199,7 @@ fn random_operations_across_a_tree_of_forks_match_a_model() {
                     Op::Put { vol, file, byte } => {
                         let i = pick(vol);
                         let content = vec![byte; 1 + file];
-                        put(&meta, vols[i].id, "d", &format!("f{file}"), &content);
+                        put(meta, vols[i].id, "d", &format!("f{file}"), &content);
                         vols[i].files.insert(format!("d/f{file}"), content);
                     }
                     Op::Delete { vol, file } => {
@@ -255,9 +250,9 @@ fn random_operations_across_a_tree_of_forks_match_a_model() {
                     }
                 }
                 for Model { id, files, snap } in &vols {
-                    prop_assert_eq!(&tree(&meta, *id), files, "volume after step {} {:?}", step, op);
+                    prop_assert_eq!(&tree(meta, *id), files, "volume after step {} {:?}", step, op);
                     if let Some((snap, files)) = snap {
-                        prop_assert_eq!(&tree(&meta, *snap), files, "snapshot after step {} {:?}", step, op);
+                        prop_assert_eq!(&tree(meta, *snap), files, "snapshot after step {} {:?}", step, op);
                     }
                 }
             }
@@ -265,3 +260,9 @@ fn random_operations_across_a_tree_of_forks_match_a_model() {
         })
         .unwrap();
 }
+
+on_every_engine!(
+    snapshots_restore_and_stay_read_only,
+    flattening_keeps_chains_short_and_content_equal,
+    random_operations_across_a_tree_of_forks_match_a_model
+);

@@ -50,6 +50,8 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
 }
 
 /// Creates the admin key at first start and writes it to `data_dir/admin.token` (mode 0600).
+/// On shared metadata only the first server to start makes one; the others write no key
+/// (every key works on every server).
 pub fn bootstrap_admin(state: &AppState, data_dir: &Path) -> anyhow::Result<()> {
     let path = data_dir.join("admin.token");
     if path.exists() {
@@ -64,7 +66,13 @@ pub fn bootstrap_admin(state: &AppState, data_dir: &Path) -> anyhow::Result<()> 
         role: Role::Admin,
         created_at: now_ns(),
     };
-    state.meta.add_token(&record)?;
+    if !state.meta.add_token(&record, true)? {
+        eprintln!(
+            "strata: the metadata already holds an admin key (made by the first server on it); \
+             use that key here too"
+        );
+        return Ok(());
+    }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use strata_core::api::{FileKind, Stat};
 use strata_core::paths::FsPath;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
-use strata_meta::{AttrChanges, Chunk, ChunkData, NewInode, ROOT_INO, RenameFlags};
+use strata_meta::{AttrChanges, Chunk, ChunkData, NewInode, RenameFlags};
 use uuid::Uuid;
 
 const UPLOADS_IN_FLIGHT: usize = 4;
@@ -57,30 +57,7 @@ pub async fn mkdir(state: &AppState, vol: Uuid, path: &FsPath, parents: bool, mo
             .await;
     }
     let names = path.components().to_vec();
-    state
-        .meta(move |m| {
-            let mut dir = m.getattr(vol, ROOT_INO)?;
-            for name in &names {
-                dir = match m.lookup(vol, dir.ino, name.as_bytes()) {
-                    Ok(found) if found.kind == FileKind::Directory => found,
-                    Ok(_) => {
-                        return Err(Error::new(
-                            ErrorKind::NotADirectory,
-                            format!("{name} exists and is not a directory"),
-                        ));
-                    }
-                    Err(e) if e.kind == ErrorKind::NotFound => {
-                        match m.create(vol, dir.ino, name.as_bytes(), &NewInode::new(FileKind::Directory, mode)) {
-                            Err(e) if e.kind == ErrorKind::AlreadyExists => m.lookup(vol, dir.ino, name.as_bytes())?,
-                            other => other?,
-                        }
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(dir)
-        })
-        .await
+    state.meta(move |m| m.mkdir_all(vol, &names, mode)).await
 }
 
 /// Stores one block: registered in the metadata first, so collection leaves it alone.
@@ -108,8 +85,8 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let (parent, name) = parent_of(state, vol, path).await?;
-    let name = name.as_bytes().to_vec();
+    // Fail early, before any byte is stored, if the file cannot go there.
+    parent_of(state, vol, path).await?;
     let mut body = body.map_err(|e| Error::invalid("body", format!("upload interrupted: {e}")));
     let mut buf = BytesMut::new();
     let mut in_flight = VecDeque::new();
@@ -149,16 +126,10 @@ where
     while let Some(task) = in_flight.pop_front() {
         chunks.push(join(Some(task)).await?);
     }
+    let names = path.components().to_vec();
     state
         .meta(move |m| {
-            let ino = match m.lookup(vol, parent, &name) {
-                Ok(found) => found.ino,
-                Err(e) if e.kind == ErrorKind::NotFound => {
-                    m.create(vol, parent, &name, &NewInode::new(FileKind::File, mode))?.ino
-                }
-                Err(e) => return Err(e),
-            };
-            let stat = m.write_chunks(vol, ino, size, &chunks, true)?;
+            let stat = m.put_file(vol, &names, mode, size, &chunks)?;
             m.sync()?;
             Ok(stat)
         })
@@ -242,58 +213,16 @@ pub async fn copy(state: &AppState, vol: Uuid, from: &FsPath, to: &FsPath) -> Re
             format!("{from} is not a regular file; only files can be copied"),
         ));
     }
-    let (parent, name) = parent_of(state, vol, to).await?;
-    let name = name.as_bytes().to_vec();
-    state
-        .meta(move |m| {
-            let (src, chunks) = m.chunks(vol, src.ino)?;
-            for chunk in &chunks {
-                if let ChunkData::Block(hash) = &chunk.data {
-                    m.touch_block(hash, chunk.len)?;
-                }
-            }
-            let ino = match m.lookup(vol, parent, &name) {
-                Ok(found) if found.ino == src.ino => return Ok(found),
-                Ok(found) => found.ino,
-                Err(e) if e.kind == ErrorKind::NotFound => {
-                    m.create(vol, parent, &name, &NewInode::new(FileKind::File, src.mode))?
-                        .ino
-                }
-                Err(e) => return Err(e),
-            };
-            m.write_chunks(vol, ino, src.size, &chunks, true)
-        })
-        .await
+    parent_of(state, vol, to).await?;
+    let (from_names, to_names) = (from.components().to_vec(), to.components().to_vec());
+    state.meta(move |m| m.copy_file(vol, &from_names, &to_names)).await
 }
 
+/// Removes a file or an empty directory; with `recursive`, the whole tree, in one transaction.
 pub async fn remove(state: &AppState, vol: Uuid, path: &FsPath, recursive: bool) -> Result<()> {
-    let (parent, name) = parent_of(state, vol, path).await?;
-    let name = name.as_bytes().to_vec();
-    state
-        .meta(move |m| {
-            let target = m.lookup(vol, parent, &name)?;
-            if target.kind != FileKind::Directory {
-                return m.unlink(vol, parent, &name);
-            }
-            if recursive {
-                remove_tree(m, vol, target.ino)?;
-            }
-            m.rmdir(vol, parent, &name)
-        })
-        .await
-}
-
-/// Empties a directory, depth first.
-fn remove_tree(m: &dyn strata_meta::MetaStore, vol: Uuid, dir: u64) -> Result<()> {
-    for (name, stat) in m.readdir(vol, dir)? {
-        if stat.kind == FileKind::Directory {
-            remove_tree(m, vol, stat.ino)?;
-            m.rmdir(vol, dir, &name)?;
-        } else {
-            m.unlink(vol, dir, &name)?;
-        }
-    }
-    Ok(())
+    parent_of(state, vol, path).await?;
+    let names = path.components().to_vec();
+    state.meta(move |m| m.remove_path(vol, &names, recursive)).await
 }
 
 pub async fn symlink(state: &AppState, vol: Uuid, path: &FsPath, target: String) -> Result<Stat> {

@@ -6,11 +6,27 @@ use strata_core::Result;
 use strata_core::api::GcReport;
 use strata_meta::now_ns;
 
+/// What a pass would delete now, deleting nothing.
+pub async fn dry_run(state: &AppState, grace: Duration) -> Result<GcReport> {
+    let cutoff = cutoff(grace);
+    let (layers, blocks) = state.meta(move |m| m.collectable(cutoff)).await?;
+    Ok(GcReport {
+        layers_deleted: layers,
+        blocks_deleted: blocks.len() as u64,
+        bytes_deleted: blocks.iter().map(|(_, size)| size).sum(),
+        dry_run: true,
+    })
+}
+
+fn cutoff(grace: Duration) -> i64 {
+    now_ns() - i64::try_from(grace.as_nanos()).unwrap_or(i64::MAX)
+}
+
 /// One full pass. Blocks touched within `grace` are kept (uploads in flight).
 pub async fn collect(state: &AppState, grace: Duration) -> Result<GcReport> {
     let _one_at_a_time = state.gc_lock.lock().await;
     let layers_deleted = state.meta(|m| m.collect_layers()).await?;
-    let cutoff = now_ns() - i64::try_from(grace.as_nanos()).unwrap_or(i64::MAX);
+    let cutoff = cutoff(grace);
     let marked = state.meta(move |m| m.mark_unreferenced_blocks(cutoff)).await?;
     let mut report = GcReport {
         layers_deleted,

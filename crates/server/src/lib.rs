@@ -9,8 +9,8 @@ pub mod diff;
 pub mod error;
 mod extract;
 pub mod files;
+pub mod fsck;
 pub mod gc;
-pub mod locks;
 pub mod routes;
 pub mod sessions;
 pub mod state;
@@ -28,6 +28,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
+    /// Metadata engine URL; `sqlite://DATA_DIR/meta.db` when unset.
+    pub meta_url: Option<String>,
+    /// Block store URL; `DATA_DIR/blocks` when unset.
+    pub store_url: Option<String>,
     pub listen: SocketAddr,
     pub volumes_per_org: u64,
     pub gc_grace: Duration,
@@ -38,17 +42,22 @@ pub struct ServerConfig {
 pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data folder {}", config.data_dir.display()))?;
-    let meta = strata_meta::SqliteMeta::open(&config.data_dir.join("meta.db"))?;
-    let blocks = strata_blocks::BlockStore::local(&config.data_dir.join("blocks"))?;
+    let meta = match &config.meta_url {
+        Some(url) => strata_meta::open_url(url).with_context(|| format!("metadata {}", redact(url)))?,
+        None => Arc::new(strata_meta::SqliteMeta::open(&config.data_dir.join("meta.db"))?),
+    };
+    let blocks = match &config.store_url {
+        Some(url) => strata_blocks::BlockStore::open_url(url)?,
+        None => strata_blocks::BlockStore::local(&config.data_dir.join("blocks"))?,
+    };
     Ok(AppState {
-        meta: Arc::new(meta),
+        meta,
         blocks,
         limits: Limits {
             volumes_per_org: config.volumes_per_org,
             gc_grace: config.gc_grace,
         },
         sessions: Default::default(),
-        locks: Arc::default(),
         gc_lock: Arc::default(),
     })
 }
@@ -76,6 +85,18 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         .await?;
     eprintln!("strata: stopped");
     Ok(())
+}
+
+/// A URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 async fn shutdown_signal() {

@@ -96,6 +96,7 @@ pub async fn open(state: &AppState, org: &str, volume: &str, subpath: &str, read
         read_only,
         secret,
         created_at: now_ns(),
+        alive_until: lease_end(),
     };
     let stored = record.clone();
     state.meta(move |m| m.add_session(&stored)).await?;
@@ -141,10 +142,22 @@ pub async fn find(state: &AppState, org: &str, id: &str) -> Result<Session> {
     Ok(Session(record))
 }
 
+/// How long a session's record locks count without a renewal: a mount renews every third
+/// of it, so the locks of a mount that died go within this time.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn lease_end() -> i64 {
+    now_ns() + LEASE.as_nanos() as i64
+}
+
+pub async fn renew(state: &AppState, session: &Session) -> Result<()> {
+    let id = session.0.id;
+    state.meta(move |m| m.renew_session(id, lease_end())).await
+}
+
 pub async fn close(state: &AppState, session: &Session) -> Result<()> {
     let id = session.0.id;
     state.sessions.0.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
-    state.locks.release_session(id);
     state.meta(move |m| m.remove_session(id)).await
 }
 

@@ -12,7 +12,6 @@ pub struct AppState {
     pub blocks: BlockStore,
     pub limits: Limits,
     pub sessions: crate::sessions::SessionCache,
-    pub locks: Arc<crate::locks::LockTable>,
     /// One garbage collection pass at a time.
     pub gc_lock: Arc<tokio::sync::Mutex<()>>,
 }

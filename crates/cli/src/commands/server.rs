@@ -10,6 +10,12 @@ pub struct ServerArgs {
     /// Folder for metadata (meta.db), blocks and the admin key [default: $STRATA_DATA_DIR, else ~/.local/share/strata]
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Metadata engine: sqlite:///path/meta.db or postgres://user@host:port/db [default: DATA_DIR/meta.db]
+    #[arg(long, env = "STRATA_META")]
+    meta: Option<String>,
+    /// Block store: file:///path or s3://bucket/prefix (credentials from the AWS_* environment) [default: DATA_DIR/blocks]
+    #[arg(long, env = "STRATA_STORE")]
+    store: Option<String>,
     /// Address to listen on
     #[arg(long, default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
@@ -31,6 +37,8 @@ pub async fn run(args: ServerArgs) -> CmdResult {
         .init();
     let config = ServerConfig {
         data_dir: args.data_dir.unwrap_or_else(strata_client::config::default_data_dir),
+        meta_url: args.meta,
+        store_url: args.store,
         listen: args.listen,
         volumes_per_org: args.max_volumes,
         gc_grace: args.gc_grace,

@@ -1,8 +1,8 @@
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
-use strata_core::api::GcReport;
+use axum::extract::{Query, State};
+use strata_core::api::{FsckReport, GcReport};
 use strata_core::{Error, ErrorKind};
 
 pub async fn health() -> Json<serde_json::Value> {
@@ -13,6 +13,27 @@ pub async fn not_found() -> ApiError {
     Error::new(ErrorKind::NotFound, "no such API endpoint").into()
 }
 
-pub async fn gc(State(state): State<AppState>) -> ApiResult<Json<GcReport>> {
-    Ok(Json(crate::gc::collect(&state, state.limits.gc_grace).await?))
+#[derive(serde::Deserialize)]
+pub struct GcQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+pub async fn gc(State(state): State<AppState>, Query(q): Query<GcQuery>) -> ApiResult<Json<GcReport>> {
+    let grace = state.limits.gc_grace;
+    Ok(Json(if q.dry_run {
+        crate::gc::dry_run(&state, grace).await?
+    } else {
+        crate::gc::collect(&state, grace).await?
+    }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct FsckQuery {
+    #[serde(default)]
+    repair: bool,
+}
+
+pub async fn fsck(State(state): State<AppState>, Query(q): Query<FsckQuery>) -> ApiResult<Json<FsckReport>> {
+    Ok(Json(crate::fsck::check(&state, q.repair).await?))
 }

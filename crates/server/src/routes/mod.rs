@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/diff", get(forks::diff))
         .route("/v1/volumes/{volume}/sessions", post(sessions::open))
         .route("/v1/sessions/{id}", axum::routing::delete(sessions::close))
+        .route("/v1/sessions/{id}/renew", post(sessions::renew))
         .route("/v1/sessions/{id}/lookup", post(sessions::lookup))
         .route("/v1/sessions/{id}/getattr", post(sessions::getattr))
         .route("/v1/sessions/{id}/readdir", post(sessions::readdir))
@@ -66,6 +67,7 @@ pub fn router(state: AppState) -> Router {
             get(sessions::get_block).put(sessions::put_block),
         )
         .route("/v1/gc", post(admin::gc))
+        .route("/v1/fsck", post(admin::fsck))
         .route_layer(from_fn_with_state(state.clone(), auth::require_key));
     Router::new()
         .route("/v1/health", get(admin::health))

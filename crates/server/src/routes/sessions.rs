@@ -49,6 +49,12 @@ pub async fn open(
     Ok((StatusCode::CREATED, axum::Json(info)))
 }
 
+/// Extends the session's lease: its record locks count while it runs.
+pub async fn renew(State(s): State<AppState>, CallerSession(sn): CallerSession) -> ApiResult<StatusCode> {
+    sessions::renew(&s, &sn).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn close(State(s): State<AppState>, CallerSession(sn): CallerSession) -> ApiResult<StatusCode> {
     sessions::close(&s, &sn).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -313,10 +319,9 @@ pub async fn getlk(
     CallerSession(sn): CallerSession,
     Json(r): Json<LockRequest>,
 ) -> Out<LockTest> {
-    let file = (sn.volume(), sn.check(&r.node)?);
-    Ok(axum::Json(LockTest {
-        conflict: s.locks.test(file, (sn.0.id, r.owner), &r.range),
-    }))
+    let (vol, ino, owner) = (sn.volume(), sn.check(&r.node)?, (sn.0.id, r.owner));
+    let conflict = s.meta(move |m| m.test_lock(vol, ino, owner, &r.range)).await?;
+    Ok(axum::Json(LockTest { conflict }))
 }
 
 /// Takes or releases a lock at once; `Locked` if another owner holds a conflicting one.
@@ -328,12 +333,13 @@ pub async fn setlk(
     if r.range.start > r.range.end {
         return Err(Error::invalid("range", "a lock range starts before it ends").into());
     }
-    let file = (sn.volume(), sn.check(&r.node)?);
-    s.locks.set(file, (sn.0.id, r.owner), r.range).map_err(|held| {
-        Error::new(
+    let (vol, ino, owner) = (sn.volume(), sn.check(&r.node)?, (sn.0.id, r.owner));
+    if let Some(held) = s.meta(move |m| m.set_lock(vol, ino, owner, r.range)).await? {
+        return Err(Error::new(
             ErrorKind::Locked,
             format!("bytes {}..={} are locked by pid {}", held.start, held.end, held.pid),
         )
-    })?;
+        .into());
+    }
     Ok(StatusCode::NO_CONTENT)
 }

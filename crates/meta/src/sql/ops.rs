@@ -1,18 +1,17 @@
 //! Tree operations with POSIX semantics, each inside one transaction on a [`Tree`].
 
-use super::R;
-use super::layers::{Inode, Tree};
+use super::tree::{Inode, Tree};
+use super::{R, vals};
 use crate::{AttrChanges, Chunk, ChunkData, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, now_ns};
-use rusqlite::OptionalExtension;
 use strata_core::api::{FileKind, Stat};
 use strata_core::paths::check_name;
 
-fn fail(kind: ErrorKind, message: &str) -> super::Fail {
+pub(crate) fn fail(kind: ErrorKind, message: &str) -> super::Fail {
     Error::new(kind, message).into()
 }
 
 /// The inode an entry names; `NotFound` if there is none.
-fn entry(tree: &Tree, parent: u64, name: &[u8]) -> R<Inode> {
+pub(crate) fn entry(tree: &Tree, parent: u64, name: &[u8]) -> R<Inode> {
     tree.need_dir(parent)?;
     let ino = tree
         .dentry(parent, name)?
@@ -22,7 +21,7 @@ fn entry(tree: &Tree, parent: u64, name: &[u8]) -> R<Inode> {
 }
 
 /// Records a change to a directory's entries (and, for subdirectories, its link count).
-fn touch_dir(tree: &Tree, dir: u64, nlink_delta: i32, now: i64) -> R<()> {
+pub(crate) fn touch_dir(tree: &Tree, dir: u64, nlink_delta: i32, now: i64) -> R<()> {
     let mut inode = tree.need_dir(dir)?;
     inode.stat.nlink = inode.stat.nlink.saturating_add_signed(nlink_delta);
     inode.stat.mtime = now;
@@ -109,7 +108,7 @@ pub fn link(tree: &Tree, ino: u64, parent: u64, name: &[u8]) -> R<Stat> {
 }
 
 /// Drops one link to a non-directory inode, deleting it with the last link.
-fn drop_link(tree: &mut Tree, mut inode: Inode, now: i64) -> R<()> {
+pub(crate) fn drop_link(tree: &mut Tree, mut inode: Inode, now: i64) -> R<()> {
     inode.stat.nlink = inode.stat.nlink.saturating_sub(1);
     if inode.stat.nlink == 0 {
         tree.remove_inode(&inode)
@@ -132,7 +131,7 @@ pub fn unlink(tree: &mut Tree, parent: u64, name: &[u8]) -> R<()> {
 }
 
 /// Deletes an empty directory that `parent` names `name`.
-fn remove_dir(tree: &mut Tree, parent: u64, name: &[u8], inode: &Inode, now: i64) -> R<()> {
+pub(crate) fn remove_dir(tree: &mut Tree, parent: u64, name: &[u8], inode: &Inode, now: i64) -> R<()> {
     if !tree.entries(inode.stat.ino)?.is_empty() {
         return Err(fail(ErrorKind::DirectoryNotEmpty, "directory not empty"));
     }
@@ -259,12 +258,13 @@ pub fn write_chunks(tree: &mut Tree, ino: u64, size: u64, chunks: &[Chunk], repl
             .into());
         }
         if let ChunkData::Block(hash) = &chunk.data {
-            let state: Option<i64> = tree
-                .tx()
-                .prepare_cached("SELECT state FROM blocks WHERE hash = ?1")?
-                .query_row([&hash[..]], |r| r.get(0))
-                .optional()?;
-            if state != Some(0) {
+            // Touching the registry row both checks that the block is live and, on engines
+            // with row locks, orders this write against a collection pass marking it.
+            let live = tree.tx().exec(
+                "UPDATE blocks SET touched_at = $2 WHERE hash = $1 AND state = 0",
+                vals![hash, now_ns()],
+            )?;
+            if live == 0 {
                 return Err(fail(
                     ErrorKind::Conflict,
                     "a block of this write is missing from the store; upload it again",
@@ -300,13 +300,13 @@ fn check_xattr_name(name: &[u8]) -> R<()> {
 }
 
 fn xattr_value(tree: &Tree, inode: &Inode, name: &[u8]) -> R<Option<Vec<u8>>> {
-    Ok(tree
-        .tx()
-        .prepare_cached("SELECT value FROM xattrs WHERE layer = ?1 AND ino = ?2 AND name = ?3")?
-        .query_row(rusqlite::params![inode.layer, inode.stat.ino as i64, name], |r| {
-            r.get(0)
-        })
-        .optional()?)
+    tree.tx()
+        .query_opt(
+            "SELECT value FROM xattrs WHERE layer = $1 AND ino = $2 AND name = $3",
+            vals![inode.layer, inode.stat.ino, name],
+        )?
+        .map(|r| r.blob(0))
+        .transpose()
 }
 
 pub fn get_xattr(tree: &Tree, ino: u64, name: &[u8]) -> R<Vec<u8>> {
@@ -333,19 +333,21 @@ pub fn set_xattr(tree: &Tree, ino: u64, name: &[u8], value: &[u8], mode: crate::
     }
     inode.stat.ctime = now_ns();
     tree.put_inode(&mut inode)?;
-    tree.tx()
-        .prepare_cached("INSERT OR REPLACE INTO xattrs (layer, ino, name, value) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(rusqlite::params![tree.head(), ino as i64, name, value])?;
+    tree.tx().exec(
+        "INSERT INTO xattrs (layer, ino, name, value) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (layer, ino, name) DO UPDATE SET value = excluded.value",
+        vals![tree.head(), ino, name, value],
+    )?;
     Ok(())
 }
 
 pub fn list_xattrs(tree: &Tree, ino: u64) -> R<Vec<Vec<u8>>> {
     let inode = tree.need_inode(ino)?;
-    let mut stmt = tree
-        .tx()
-        .prepare_cached("SELECT name FROM xattrs WHERE layer = ?1 AND ino = ?2 ORDER BY name")?;
-    let rows = stmt.query_map(rusqlite::params![inode.layer, ino as i64], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = tree.tx().query(
+        "SELECT name FROM xattrs WHERE layer = $1 AND ino = $2 ORDER BY name",
+        vals![inode.layer, ino],
+    )?;
+    rows.iter().map(|r| r.blob(0)).collect()
 }
 
 pub fn remove_xattr(tree: &Tree, ino: u64, name: &[u8]) -> R<()> {
@@ -356,8 +358,9 @@ pub fn remove_xattr(tree: &Tree, ino: u64, name: &[u8]) -> R<()> {
     }
     inode.stat.ctime = now_ns();
     tree.put_inode(&mut inode)?;
-    tree.tx()
-        .prepare_cached("DELETE FROM xattrs WHERE layer = ?1 AND ino = ?2 AND name = ?3")?
-        .execute(rusqlite::params![tree.head(), ino as i64, name])?;
+    tree.tx().exec(
+        "DELETE FROM xattrs WHERE layer = $1 AND ino = $2 AND name = $3",
+        vals![tree.head(), ino, name],
+    )?;
     Ok(())
 }

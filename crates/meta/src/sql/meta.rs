@@ -1,116 +1,44 @@
-//! The SQLite backend: one database file, written through one connection in WAL mode.
+//! [`MetaStore`] over any [`Engine`]: each method is one transaction of the shared policy.
 
-mod blocks;
-mod flatten;
-mod layers;
-mod ops;
-mod schema;
-mod volumes;
-
-use crate::{Error, ErrorKind, Result};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-
-/// What the engine's inner functions fail with: a database error or a filesystem error.
-#[derive(Debug)]
-pub(crate) enum Fail {
-    Db(rusqlite::Error),
-    Fs(Error),
-}
-
-impl From<rusqlite::Error> for Fail {
-    fn from(e: rusqlite::Error) -> Self {
-        Fail::Db(e)
-    }
-}
-
-impl From<Error> for Fail {
-    fn from(e: Error) -> Self {
-        Fail::Fs(e)
-    }
-}
-
-impl From<Fail> for Error {
-    fn from(f: Fail) -> Self {
-        match f {
-            Fail::Fs(e) => e,
-            Fail::Db(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
-                Error::new(ErrorKind::Unavailable, "metadata database is busy")
-            }
-            Fail::Db(e) => Error::internal(format!("metadata database: {e}")),
-        }
-    }
-}
-
-pub(crate) type R<T> = std::result::Result<T, Fail>;
-
-pub struct SqliteMeta {
-    conn: Mutex<Connection>,
-    path: std::path::PathBuf,
-    /// Layer chains by head layer: a layer's parent never changes, so entries never go stale.
-    chains: Mutex<HashMap<i64, Arc<[i64]>>>,
-}
-
-impl SqliteMeta {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Self> {
-        let mut conn = Connection::open(path).map_err(|e| Error::internal(format!("open {}: {e}", path.display())))?;
-        Self::configure(&mut conn).map_err(Error::from)?;
-        schema::migrations()
-            .to_latest(&mut conn)
-            .map_err(|e| Error::internal(format!("migrate {}: {e}", path.display())))?;
-        Ok(SqliteMeta {
-            conn: Mutex::new(conn),
-            path: path.to_owned(),
-            chains: Mutex::default(),
-        })
-    }
-
-    fn configure(conn: &mut Connection) -> R<()> {
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        // WAL lets readers run beside the writer. NORMAL: a commit survives a crash of the
-        // process at once and power loss after the next `sync` (an fsync of the WAL).
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        Ok(())
-    }
-
-    /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back otherwise.
-    fn write<T>(&self, f: impl FnOnce(&Transaction) -> R<T>) -> Result<T> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(Fail::from)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(Fail::from)?;
-        Ok(out)
-    }
-
-    /// Runs `f` in one read transaction, so that it sees a single state.
-    fn read<T>(&self, f: impl FnOnce(&Transaction) -> R<T>) -> Result<T> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction().map_err(Fail::from)?;
-        Ok(f(&tx)?)
-    }
-}
-
-use crate::{AttrChanges, BlockHash, Chunk, MetaStore, NewInode, RenameFlags, SessionRecord, TokenRecord, XattrMode};
-use layers::Tree;
+use super::tree::{ChainCache, Tree};
+use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, locks, ops, paths, vals, volumes};
+use crate::{
+    AttrChanges, BlockHash, Chunk, Error, ErrorKind, FsckReport, LockRange, MetaStore, NewInode, RenameFlags, Result,
+    SessionRecord, TokenRecord, XattrMode, now_ns,
+};
+use std::collections::HashSet;
 use strata_core::api::{Stat, Volume};
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
 
-impl SqliteMeta {
-    fn read_tree<T>(&self, vol: Uuid, f: impl FnOnce(&Tree) -> R<T>) -> Result<T> {
-        self.read(|tx| f(&Tree::open(tx, &self.chains, vol)?))
+pub struct SqlMeta<E> {
+    pub(crate) engine: E,
+    pub(crate) chains: ChainCache,
+}
+
+impl<E: Engine> SqlMeta<E> {
+    pub fn with_engine(engine: E) -> Self {
+        SqlMeta {
+            engine,
+            chains: ChainCache::default(),
+        }
     }
 
-    fn write_tree<T>(&self, vol: Uuid, f: impl FnOnce(&mut Tree) -> R<T>) -> Result<T> {
+    fn read<T>(&self, mut f: impl FnMut(&dyn Tx) -> R<T>) -> Result<T> {
+        Ok(self.engine.read(&mut f)?)
+    }
+
+    fn write<T>(&self, mut f: impl FnMut(&dyn Tx) -> R<T>) -> Result<T> {
+        Ok(self.engine.write(Isolation::Statement, &mut f)?)
+    }
+
+    fn read_tree<T>(&self, vol: Uuid, mut f: impl FnMut(&Tree) -> R<T>) -> Result<T> {
+        self.read(|tx| f(&Tree::open(tx, &self.chains, vol, false)?))
+    }
+
+    fn write_tree<T>(&self, vol: Uuid, mut f: impl FnMut(&mut Tree) -> R<T>) -> Result<T> {
         self.write(|tx| {
-            let mut tree = Tree::open(tx, &self.chains, vol)?;
+            let mut tree = Tree::open(tx, &self.chains, vol, true)?;
             if tree.snapshot {
                 return Err(Error::new(ErrorKind::ReadOnly, "a snapshot is read-only").into());
             }
@@ -121,24 +49,13 @@ impl SqliteMeta {
     }
 }
 
-impl MetaStore for SqliteMeta {
+impl<E: Engine> MetaStore for SqlMeta<E> {
     fn sync(&self) -> Result<()> {
-        // Hold the writer so that no commit is half-written into the WAL while it syncs.
-        let _writer = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let mut wal = self.path.clone().into_os_string();
-        wal.push("-wal");
-        match std::fs::File::open(&wal) {
-            Ok(f) => f
-                .sync_data()
-                .map_err(|e| Error::internal(format!("sync metadata log: {e}"))),
-            // No log: everything is checkpointed (and synced) into the database file.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::internal(format!("sync metadata log: {e}"))),
-        }
+        Ok(self.engine.sync()?)
     }
 
-    fn add_token(&self, token: &TokenRecord) -> Result<()> {
-        self.write(|tx| volumes::add_token(tx, token))
+    fn add_token(&self, token: &TokenRecord, only_first: bool) -> Result<bool> {
+        self.write(|tx| volumes::add_token(tx, token, only_first))
     }
 
     fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
@@ -153,8 +70,26 @@ impl MetaStore for SqliteMeta {
         self.read(|tx| volumes::find_session(tx, id))
     }
 
+    fn renew_session(&self, id: Uuid, alive_until: i64) -> Result<()> {
+        self.write(|tx| volumes::renew_session(tx, id, alive_until))
+    }
+
     fn remove_session(&self, id: Uuid) -> Result<()> {
         self.write(|tx| volumes::remove_session(tx, id))
+    }
+
+    fn test_lock(&self, vol: Uuid, ino: u64, owner: (Uuid, u64), want: &LockRange) -> Result<Option<LockRange>> {
+        self.read(|tx| {
+            Ok(locks::first_conflict(
+                &locks::held(tx, vol, ino, now_ns())?,
+                owner,
+                want,
+            ))
+        })
+    }
+
+    fn set_lock(&self, vol: Uuid, ino: u64, owner: (Uuid, u64), want: LockRange) -> Result<Option<LockRange>> {
+        self.write(|tx| locks::set(tx, vol, ino, owner, want.clone(), now_ns()))
     }
 
     fn create_volume(&self, org: &str, name: &VolumeName, limit: u64) -> Result<Volume> {
@@ -194,14 +129,7 @@ impl MetaStore for SqliteMeta {
     }
 
     fn chain_depth(&self, vol: Uuid) -> Result<usize> {
-        self.read(|tx| {
-            let head: i64 = tx
-                .prepare_cached("SELECT head FROM volumes WHERE id = ?1")?
-                .query_row([vol.to_string()], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| Error::not_found("volume not found"))?;
-            Ok(layers::chain_of(tx, &self.chains, head)?.len())
-        })
+        self.read_tree(vol, |t| Ok(t.depth()))
     }
 
     fn lookup(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<Stat> {
@@ -264,13 +192,36 @@ impl MetaStore for SqliteMeta {
         self.write_tree(vol, |t| ops::write_chunks(t, ino, size, chunks, replace_all))
     }
 
+    fn resolve(&self, vol: Uuid, path: &[String]) -> Result<Stat> {
+        self.read_tree(vol, |t| paths::resolve(t, path))
+    }
+
+    fn put_file(&self, vol: Uuid, path: &[String], mode: u32, size: u64, chunks: &[Chunk]) -> Result<Stat> {
+        self.write_tree(vol, |t| paths::put_file(t, path, mode, size, chunks))
+    }
+
+    fn copy_file(&self, vol: Uuid, from: &[String], to: &[String]) -> Result<Stat> {
+        self.write_tree(vol, |t| paths::copy_file(t, from, to))
+    }
+
+    fn mkdir_all(&self, vol: Uuid, path: &[String], mode: u32) -> Result<Stat> {
+        self.write_tree(vol, |t| paths::mkdir_all(t, path, mode))
+    }
+
+    fn remove_path(&self, vol: Uuid, path: &[String], recursive: bool) -> Result<()> {
+        self.write_tree(vol, |t| paths::remove(t, path, recursive))
+    }
+
     fn touch_block(&self, hash: &BlockHash, size: u64) -> Result<()> {
         self.write(|tx| blocks::touch(tx, hash, size))
     }
 
     fn collect_layers(&self) -> Result<u64> {
-        let collected = self.write(blocks::collect_layers)?;
+        let collected = self
+            .engine
+            .write(Isolation::Snapshot, &mut |tx| blocks::collect_layers(tx))?;
         if collected > 0 {
+            // Chains of deleted heads would never be asked for again: let them go.
             self.chains.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
         Ok(collected)
@@ -282,5 +233,28 @@ impl MetaStore for SqliteMeta {
 
     fn forget_blocks(&self, hashes: &[BlockHash]) -> Result<()> {
         self.write(|tx| blocks::forget(tx, hashes))
+    }
+
+    fn collectable(&self, cutoff: i64) -> Result<(u64, Vec<(BlockHash, u64)>)> {
+        self.read(|tx| Ok((blocks::dead_layers(tx)?.len() as u64, blocks::unreferenced(tx, cutoff)?)))
+    }
+
+    fn stored_blocks(&self) -> Result<Vec<BlockHash>> {
+        self.read(|tx| {
+            tx.query("SELECT hash FROM blocks WHERE state = 0", vals![])?
+                .iter()
+                .map(|r| BlockHash::try_from(r.blob(0)?).map_err(|_| Error::internal("malformed block hash").into()))
+                .collect()
+        })
+    }
+
+    fn fsck(&self, missing: &HashSet<BlockHash>, repair: bool) -> Result<FsckReport> {
+        if repair {
+            Ok(self.engine.write(Isolation::Snapshot, &mut |tx| {
+                fsck::fsck(tx, &self.chains, missing, true)
+            })?)
+        } else {
+            self.read(|tx| fsck::fsck(tx, &self.chains, missing, false))
+        }
     }
 }

@@ -1,30 +1,17 @@
-//! Schema of the SQLite engine, as migrations applied in order at open.
-//!
-//! Key layout:
-//! - `layers(id, parent, frozen)`: the layer DAG. A layer's parent never changes.
-//! - `volumes(id, org, name, head, next_ino, used_bytes, file_count, snapshot_of, ...)`:
-//!   `head` is the writable top layer; counters are kept up to date by every transaction so
-//!   that reading them never walks the tree. A snapshot is a row with `snapshot_of` set, named
-//!   `VOLUME@SNAPSHOT`, whose head is frozen.
-//! - `inodes(layer, ino, ...)`: attributes; `whiteout = 1` hides a lower layer's inode.
-//!   `parent` is the directory that holds a directory (used to refuse moving a directory
-//!   into itself).
-//! - `dentries(layer, parent, name, ino)`: directory entries; `ino = 0` is a whiteout.
-//! - `chunks(layer, ino, idx, len, hash, data)`: file content, beside its inode's layer;
-//!   `hash` names a block in the object store, or `data` holds the bytes inline.
-//! - `xattrs(layer, ino, name, value)`: extended attributes, beside their inode's layer.
-//! - `blocks(hash, size, state, touched_at)`: every block the store holds or is about to;
-//!   `state = 1` while its deletion is under way.
-//! - `tokens(id, org, name, hash, role, created_at)`: API keys, by BLAKE3 of the secret.
-//! - `sessions(id, org, volume, root_ino, read_only, secret)`: mounts; the secret keys the
-//!   capabilities that let a session name only inodes below its root.
+//! Schema of the SQLite engine, as migrations applied in order at open (`PRAGMA user_version`
+//! counts them). The key layout is in [`super`].
 
 use rusqlite_migration::{M, Migrations};
 
+/// How many migrations this program knows: the newest schema version it can serve.
+pub const COUNT: usize = STEPS.len();
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(
-            "CREATE TABLE layers (
+    Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
+}
+
+const STEPS: [&str; 4] = [
+    "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
             frozen INTEGER NOT NULL DEFAULT 0,
@@ -99,9 +86,7 @@ pub fn migrations() -> Migrations<'static> {
             role TEXT NOT NULL,
             created_at INTEGER NOT NULL
         );",
-        ),
-        M::up(
-            "CREATE TABLE sessions (
+    "CREATE TABLE sessions (
             id TEXT PRIMARY KEY,
             org TEXT NOT NULL,
             volume TEXT NOT NULL,
@@ -110,7 +95,21 @@ pub fn migrations() -> Migrations<'static> {
             secret BLOB NOT NULL,
             created_at INTEGER NOT NULL
         );",
-        ),
-        M::up("ALTER TABLE volumes ADD COLUMN snapshot_of TEXT;"),
-    ])
-}
+    "ALTER TABLE volumes ADD COLUMN snapshot_of TEXT;",
+    "CREATE UNIQUE INDEX tokens_by_name ON tokens(org, name);
+        ALTER TABLE sessions ADD COLUMN alive_until INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE locks (
+            volume TEXT NOT NULL,
+            ino INTEGER NOT NULL,
+            session TEXT NOT NULL,
+            owner INTEGER NOT NULL,
+            lock_start INTEGER NOT NULL,
+            lock_end INTEGER NOT NULL,
+            kind INTEGER NOT NULL,
+            pid INTEGER NOT NULL
+        );
+        CREATE INDEX locks_by_file ON locks(volume, ino);
+        CREATE INDEX locks_by_session ON locks(session);
+        CREATE INDEX inodes_by_layer ON inodes(layer);
+        CREATE INDEX dentries_by_layer ON dentries(layer);",
+];

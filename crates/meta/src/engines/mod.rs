@@ -1,0 +1,71 @@
+//! The engines: where the metadata is kept. Each supplies connections, transactions and its
+//! schema; the rules live once in [`crate::sql`].
+//!
+//! | URL | engine |
+//! |---|---|
+//! | `sqlite:///path/meta.db` | [`sqlite`]: one file, one writer and several readers (WAL) |
+//! | `postgres://user@host:port/db` | [`postgres`]: several servers at once |
+//!
+//! Key layout, the same tables on both (integers are 64-bit, booleans 0/1, ids text):
+//! - `layers(id, parent, frozen)`: the layer DAG. A frozen layer's parent never changes; a
+//!   head's parent changes only when its chain is flattened.
+//! - `volumes(id, org, name, head, next_ino, used_bytes, file_count, snapshot_of, ...)`:
+//!   `head` is the writable top layer; counters are kept up to date by every transaction so
+//!   that reading them never walks the tree. A snapshot is a row with `snapshot_of` set, named
+//!   `VOLUME@SNAPSHOT`, whose head is frozen.
+//! - `inodes(layer, ino, ...)`: attributes; `whiteout = 1` hides a lower layer's inode.
+//!   `parent` is the directory that holds a directory (used to refuse moving a directory
+//!   into itself).
+//! - `dentries(layer, parent, name, ino)`: directory entries; `ino = 0` is a whiteout.
+//! - `chunks(layer, ino, idx, len, hash, data)`: file content, beside its inode's layer;
+//!   `hash` names a block in the object store, or `data` holds the bytes inline.
+//! - `xattrs(layer, ino, name, value)`: extended attributes, beside their inode's layer.
+//! - `blocks(hash, size, state, touched_at)`: every block the store holds or is about to;
+//!   `state = 1` while its deletion is under way.
+//! - `tokens(id, org, name, hash, role, created_at)`: API keys, by BLAKE3 of the secret.
+//! - `sessions(id, org, volume, root_ino, read_only, secret, alive_until)`: mounts; the
+//!   secret keys the capabilities that let a session name only inodes below its root.
+//! - `locks(volume, ino, session, owner, lock_start, lock_end, kind, pid)`: record locks,
+//!   counted while their session's lease (`alive_until`) runs.
+
+pub mod postgres;
+mod postgres_schema;
+pub mod sqlite;
+mod sqlite_schema;
+
+use crate::{Error, MetaStore, Result};
+use std::sync::Arc;
+
+/// Opens the metadata engine a URL names: `sqlite:///path/meta.db` or `postgres://...`.
+pub fn open_url(url: &str) -> Result<Arc<dyn MetaStore>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if !path.starts_with('/') {
+            return Err(Error::invalid(
+                "meta",
+                "a SQLite URL names an absolute path: sqlite:///path/meta.db",
+            ));
+        }
+        return Ok(Arc::new(sqlite::SqliteMeta::open(std::path::Path::new(path))?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PostgresMeta::connect(url)?));
+    }
+    Err(Error::invalid(
+        "meta",
+        "expected sqlite:///path/meta.db or postgres://user@host:port/db",
+    ))
+}
+
+/// Refuses a database whose schema is newer than this program knows.
+fn check_version(found: i64, known: usize, engine: &str) -> Result<()> {
+    if found > known as i64 {
+        return Err(Error::new(
+            crate::ErrorKind::Unavailable,
+            format!(
+                "the {engine} metadata schema is at version {found}, newer than this strata knows ({known}): \
+                 upgrade strata before serving this database"
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! Schema of the PostgreSQL engine, as migrations applied in order at connect; the table
+//! `strata_schema` records how many ran. The key layout is in [`super`].
+
+/// How many migrations this program knows: the newest schema version it can serve.
+pub const COUNT: usize = STEPS.len();
+
+pub const STEPS: [&str; 1] = ["
+CREATE TABLE layers (
+    id BIGSERIAL PRIMARY KEY,
+    parent BIGINT REFERENCES layers(id),
+    frozen BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE volumes (
+    id TEXT PRIMARY KEY,
+    org TEXT NOT NULL,
+    name TEXT NOT NULL,
+    head BIGINT NOT NULL REFERENCES layers(id),
+    next_ino BIGINT NOT NULL,
+    used_bytes BIGINT NOT NULL DEFAULT 0,
+    file_count BIGINT NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    snapshot_of TEXT,
+    UNIQUE (org, name)
+);
+CREATE TABLE inodes (
+    layer BIGINT NOT NULL,
+    ino BIGINT NOT NULL,
+    whiteout BIGINT NOT NULL DEFAULT 0,
+    kind BIGINT NOT NULL,
+    mode BIGINT NOT NULL,
+    uid BIGINT NOT NULL,
+    gid BIGINT NOT NULL,
+    size BIGINT NOT NULL,
+    nlink BIGINT NOT NULL,
+    rdev BIGINT NOT NULL,
+    atime BIGINT NOT NULL,
+    mtime BIGINT NOT NULL,
+    ctime BIGINT NOT NULL,
+    parent BIGINT NOT NULL,
+    target TEXT,
+    PRIMARY KEY (ino, layer)
+);
+CREATE INDEX inodes_by_layer ON inodes(layer);
+CREATE TABLE dentries (
+    layer BIGINT NOT NULL,
+    parent BIGINT NOT NULL,
+    name BYTEA NOT NULL,
+    ino BIGINT NOT NULL,
+    PRIMARY KEY (parent, name, layer)
+);
+CREATE INDEX dentries_by_layer ON dentries(layer);
+CREATE TABLE chunks (
+    layer BIGINT NOT NULL,
+    ino BIGINT NOT NULL,
+    idx BIGINT NOT NULL,
+    len BIGINT NOT NULL,
+    hash BYTEA,
+    data BYTEA,
+    PRIMARY KEY (layer, ino, idx)
+);
+CREATE INDEX chunks_by_hash ON chunks(hash) WHERE hash IS NOT NULL;
+CREATE TABLE xattrs (
+    layer BIGINT NOT NULL,
+    ino BIGINT NOT NULL,
+    name BYTEA NOT NULL,
+    value BYTEA NOT NULL,
+    PRIMARY KEY (layer, ino, name)
+);
+CREATE TABLE blocks (
+    hash BYTEA PRIMARY KEY,
+    size BIGINT NOT NULL,
+    state BIGINT NOT NULL DEFAULT 0,
+    touched_at BIGINT NOT NULL
+);
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    org TEXT NOT NULL,
+    name TEXT NOT NULL,
+    hash BYTEA NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (org, name)
+);
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    org TEXT NOT NULL,
+    volume TEXT NOT NULL,
+    root_ino BIGINT NOT NULL,
+    read_only BIGINT NOT NULL,
+    secret BYTEA NOT NULL,
+    created_at BIGINT NOT NULL,
+    alive_until BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE locks (
+    volume TEXT NOT NULL,
+    ino BIGINT NOT NULL,
+    session TEXT NOT NULL,
+    owner BIGINT NOT NULL,
+    lock_start BIGINT NOT NULL,
+    lock_end BIGINT NOT NULL,
+    kind BIGINT NOT NULL,
+    pid BIGINT NOT NULL
+);
+CREATE INDEX locks_by_file ON locks(volume, ino);
+CREATE INDEX locks_by_session ON locks(session);
+"];

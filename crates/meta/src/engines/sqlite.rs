@@ -1,0 +1,181 @@
+//! The SQLite engine: one database file in WAL mode, the embedded default.
+//!
+//! One connection writes (SQLite has one writer at a time); reads run on connections of
+//! their own, so a long write, a flatten or the fsync of the log never stalls a lookup.
+//! Point queries go through rusqlite's statement cache: a FUSE lookup costs microseconds.
+
+use super::sqlite_schema;
+use crate::sql::{DbError, Dialect, Engine, Fail, Isolation, R, Row, SqlMeta, Tx, Value};
+use crate::{Error, Result};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The metadata engine on one SQLite file.
+pub type SqliteMeta = SqlMeta<SqliteEngine>;
+
+/// Idle read connections kept open.
+const IDLE_READERS: usize = 8;
+
+pub struct SqliteEngine {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqlMeta<SqliteEngine> {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let fail = |e: &dyn std::fmt::Display| Error::internal(format!("open {}: {e}", path.display()));
+        let mut conn = connect(path).map_err(|e| fail(&e))?;
+        let found: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| fail(&e))?;
+        let migrations = sqlite_schema::migrations();
+        super::check_version(found, sqlite_schema::COUNT, "SQLite")?;
+        migrations.to_latest(&mut conn).map_err(|e| fail(&e))?;
+        Ok(SqlMeta::with_engine(SqliteEngine {
+            path: path.to_owned(),
+            writer: Mutex::new(conn),
+            readers: Mutex::default(),
+        }))
+    }
+}
+
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // WAL lets readers run beside the writer. NORMAL: a commit survives a crash of the
+    // process at once and power loss after the next `sync` (an fsync of the WAL).
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn db_error(e: rusqlite::Error) -> Fail {
+    Fail::Db(match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            ErrorCode::ConstraintViolation
+                if matches!(
+                    f.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                ) =>
+            {
+                DbError::Duplicate
+            }
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => DbError::Unavailable("database is busy".into()),
+            _ => DbError::Other(e.to_string()),
+        },
+        _ => DbError::Other(e.to_string()),
+    })
+}
+
+/// `$1` parameters (the shared dialect) as SQLite's `?1`.
+fn sqlite_sql(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('$') {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Int(v) => ValueRef::Integer(*v),
+            Value::Text(v) => ValueRef::Text(v.as_bytes()),
+            Value::Blob(v) => ValueRef::Blob(v),
+        }))
+    }
+}
+
+struct SqliteTx<'c>(&'c Connection);
+
+impl Tx for SqliteTx<'_> {
+    fn query(&self, sql: &str, params: &[Value]) -> R<Vec<Row>> {
+        let mut stmt = self.0.prepare_cached(&sqlite_sql(sql)).map_err(db_error)?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(db_error)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db_error)? {
+            let mut values = Vec::with_capacity(columns);
+            for i in 0..columns {
+                values.push(match row.get_ref(i).map_err(db_error)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Int(v),
+                    ValueRef::Real(v) => Value::Int(v as i64),
+                    ValueRef::Text(v) => Value::Text(String::from_utf8_lossy(v).into_owned()),
+                    ValueRef::Blob(v) => Value::Blob(v.to_vec()),
+                });
+            }
+            out.push(Row(values));
+        }
+        Ok(out)
+    }
+
+    fn exec(&self, sql: &str, params: &[Value]) -> R<u64> {
+        let mut stmt = self.0.prepare_cached(&sqlite_sql(sql)).map_err(db_error)?;
+        Ok(stmt.execute(rusqlite::params_from_iter(params)).map_err(db_error)? as u64)
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+}
+
+impl Engine for SqliteEngine {
+    fn read<T>(&self, f: &mut dyn FnMut(&dyn Tx) -> R<T>) -> R<T> {
+        let idle = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => connect(&self.path).map_err(db_error)?,
+        };
+        let out = {
+            let tx = conn.transaction().map_err(db_error)?;
+            f(&SqliteTx(&tx))
+        };
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if readers.len() < IDLE_READERS {
+            readers.push(conn);
+        }
+        out
+    }
+
+    fn write<T>(&self, _isolation: Isolation, f: &mut dyn FnMut(&dyn Tx) -> R<T>) -> R<T> {
+        // The one writer sees one state whatever the isolation asked for.
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_error)?;
+        let out = f(&SqliteTx(&tx))?;
+        tx.commit().map_err(db_error)?;
+        Ok(out)
+    }
+
+    fn sync(&self) -> R<()> {
+        // Hold the writer so that no commit is half-written into the WAL while it syncs.
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        match std::fs::File::open(&wal) {
+            Ok(f) => f
+                .sync_data()
+                .map_err(|e| Fail::Db(DbError::Other(format!("sync metadata log: {e}")))),
+            // No log: everything is checkpointed (and synced) into the database file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Fail::Db(DbError::Other(format!("sync metadata log: {e}")))),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The block registry and garbage collection of layers and blocks.
+//!
+//! Safety against uploads in flight: a block is registered (`touch`) before it is stored and
+//! before any chunk names it; collection only marks blocks untouched for the grace period and
+//! named by no chunk, in one transaction, and a write naming a block touches its row, which
+//! fails for a marked block. A marked block cannot be touched until its deletion has finished
+//! and it is forgotten. On PostgreSQL the row lock that the touch and the mark both take
+//! orders them: whichever comes second sees the other's change.
+
+use super::{R, Tx, vals};
+use crate::{BlockHash, Error, ErrorKind, now_ns};
+use std::collections::{HashMap, HashSet};
+
+pub fn touch(tx: &dyn Tx, hash: &BlockHash, size: u64) -> R<()> {
+    tx.exec(
+        "INSERT INTO blocks (hash, size, state, touched_at) VALUES ($1, $2, 0, $3)
+         ON CONFLICT (hash) DO UPDATE SET touched_at = excluded.touched_at WHERE blocks.state = 0",
+        vals![hash, size, now_ns()],
+    )?;
+    let state = tx
+        .query_one("SELECT state FROM blocks WHERE hash = $1", vals![hash])?
+        .i64(0)?;
+    if state != 0 {
+        return Err(Error::new(ErrorKind::Unavailable, "block is being collected; retry").into());
+    }
+    Ok(())
+}
+
+/// Every layer id with its parent.
+pub fn layer_parents(tx: &dyn Tx) -> R<HashMap<i64, Option<i64>>> {
+    tx.query("SELECT id, parent FROM layers", vals![])?
+        .iter()
+        .map(|r| Ok((r.i64(0)?, r.opt_i64(1)?)))
+        .collect()
+}
+
+/// The layers some volume head reaches through parent links.
+pub fn live_layers(tx: &dyn Tx, parents: &HashMap<i64, Option<i64>>) -> R<HashSet<i64>> {
+    let mut live = HashSet::new();
+    for row in tx.query("SELECT head FROM volumes", vals![])? {
+        let mut layer = Some(row.i64(0)?);
+        while let Some(id) = layer {
+            if !live.insert(id) {
+                break;
+            }
+            layer = parents.get(&id).copied().flatten();
+        }
+    }
+    Ok(live)
+}
+
+/// Layers no volume can reach any more. Must run on one snapshot of the database.
+pub fn dead_layers(tx: &dyn Tx) -> R<Vec<i64>> {
+    let parents = layer_parents(tx)?;
+    let live = live_layers(tx, &parents)?;
+    let mut dead: Vec<i64> = parents.keys().filter(|id| !live.contains(id)).copied().collect();
+    dead.sort_unstable();
+    Ok(dead)
+}
+
+/// Deletes every layer that no volume head reaches through parent links.
+pub fn collect_layers(tx: &dyn Tx) -> R<u64> {
+    let dead = dead_layers(tx)?;
+    // Only dead layers can name a dead parent (a live layer's parents are live): unlink them
+    // all first, so that they can go in any order.
+    for id in &dead {
+        tx.exec("UPDATE layers SET parent = NULL WHERE id = $1", vals![*id])?;
+    }
+    for id in &dead {
+        for sql in [
+            "DELETE FROM chunks WHERE layer = $1",
+            "DELETE FROM xattrs WHERE layer = $1",
+            "DELETE FROM dentries WHERE layer = $1",
+            "DELETE FROM inodes WHERE layer = $1",
+            "DELETE FROM layers WHERE id = $1",
+        ] {
+            tx.exec(sql, vals![*id])?;
+        }
+    }
+    Ok(dead.len() as u64)
+}
+
+/// Blocks that no chunk names and nobody touched since `cutoff`, with their sizes.
+/// The conditions sit on the block row itself, so that PostgreSQL checks them again on a row
+/// a concurrent write touched before this pass could mark it.
+const UNREFERENCED: &str =
+    "state = 0 AND touched_at < $1 AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blocks.hash)";
+
+fn hashes(rows: Vec<super::Row>) -> R<Vec<(BlockHash, u64)>> {
+    rows.iter()
+        .map(|r| {
+            let hash =
+                BlockHash::try_from(r.blob(0)?).map_err(|_| Error::internal("malformed block hash in registry"))?;
+            Ok((hash, r.u64(1)?))
+        })
+        .collect()
+}
+
+pub fn mark_unreferenced(tx: &dyn Tx, cutoff: i64) -> R<Vec<(BlockHash, u64)>> {
+    tx.exec(
+        &format!("UPDATE blocks SET state = 1 WHERE {UNREFERENCED}"),
+        vals![cutoff],
+    )?;
+    hashes(tx.query("SELECT hash, size FROM blocks WHERE state = 1", vals![])?)
+}
+
+/// What [`mark_unreferenced`] would mark now, without marking anything.
+pub fn unreferenced(tx: &dyn Tx, cutoff: i64) -> R<Vec<(BlockHash, u64)>> {
+    hashes(tx.query(
+        &format!("SELECT hash, size FROM blocks WHERE {UNREFERENCED}"),
+        vals![cutoff],
+    )?)
+}
+
+pub fn forget(tx: &dyn Tx, hashes: &[BlockHash]) -> R<()> {
+    for hash in hashes {
+        tx.exec("DELETE FROM blocks WHERE hash = $1 AND state = 1", vals![hash])?;
+    }
+    Ok(())
+}

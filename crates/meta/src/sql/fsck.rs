@@ -1,0 +1,129 @@
+//! A consistency check of every volume's tree against the block registry and its counters.
+//!
+//! Each tree is walked breadth first from its root with a work list (no recursion). Findings:
+//! an entry naming an inode that does not exist, a chunk naming a block that is not stored
+//! (unregistered, being collected, or missing from the store as the caller found), and usage
+//! counters that differ from the tree. `repair` drops broken entries, turns dangling chunks
+//! into holes (they read as zeros) and resets counters; snapshots are only reported.
+
+use super::tree::{ChainCache, Tree};
+use super::{R, Tx, vals};
+use crate::{BlockHash, ChunkData, ROOT_INO};
+use std::collections::{HashMap, HashSet};
+use strata_core::api::{FileKind, FsckProblem, FsckReport};
+use uuid::Uuid;
+
+pub fn fsck(tx: &dyn Tx, chains: &ChainCache, missing: &HashSet<BlockHash>, repair: bool) -> R<FsckReport> {
+    let mut report = FsckReport {
+        collectable_layers: super::blocks::dead_layers(tx)?.len() as u64,
+        repaired: repair,
+        ..FsckReport::default()
+    };
+    let volumes = tx.query("SELECT id, name FROM volumes ORDER BY name", vals![])?;
+    let mut live_blocks: HashMap<BlockHash, bool> = HashMap::new();
+    for row in volumes {
+        let (id, name) = (row.uuid(0)?, row.text(1)?);
+        check_volume(tx, chains, id, &name, missing, repair, &mut live_blocks, &mut report)?;
+        report.volumes += 1;
+    }
+    report.blocks = live_blocks.len() as u64;
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_volume(
+    tx: &dyn Tx,
+    chains: &ChainCache,
+    id: Uuid,
+    name: &str,
+    missing: &HashSet<BlockHash>,
+    repair: bool,
+    live_blocks: &mut HashMap<BlockHash, bool>,
+    report: &mut FsckReport,
+) -> R<()> {
+    let mut tree = Tree::open(tx, chains, id, repair)?;
+    let mend = repair && !tree.snapshot;
+    let mut problem = |kind: &str, detail: String| {
+        report.problems.push(FsckProblem {
+            kind: kind.into(),
+            volume: name.to_owned(),
+            detail,
+        })
+    };
+    let (mut seen, mut used, mut dirs) = (HashSet::from([ROOT_INO]), 0i64, vec![ROOT_INO]);
+    while let Some(dir) = dirs.pop() {
+        for (entry, ino) in tree.entries(dir)? {
+            let Some(mut inode) = tree.inode(ino)? else {
+                let entry_name = String::from_utf8_lossy(&entry).into_owned();
+                problem(
+                    "missing_inode",
+                    format!("entry {entry_name:?} of directory {dir} names no inode ({ino})"),
+                );
+                if mend {
+                    tree.remove_dentry(dir, &entry)?;
+                }
+                continue;
+            };
+            if !seen.insert(ino) {
+                continue; // Another hard link to a file already counted.
+            }
+            used += inode.stat.size as i64;
+            match inode.stat.kind {
+                FileKind::Directory => dirs.push(ino),
+                FileKind::File => {
+                    for chunk in tree.chunks(&inode)? {
+                        let ChunkData::Block(hash) = chunk.data else { continue };
+                        let live = match live_blocks.get(&hash) {
+                            Some(live) => *live,
+                            None => {
+                                let state = tx
+                                    .query_opt("SELECT state FROM blocks WHERE hash = $1", vals![&hash])?
+                                    .map(|r| r.i64(0))
+                                    .transpose()?;
+                                let live = state == Some(0) && !missing.contains(&hash);
+                                live_blocks.insert(hash, live);
+                                live
+                            }
+                        };
+                        if live {
+                            continue;
+                        }
+                        problem(
+                            "dangling_chunk",
+                            format!(
+                                "inode {ino}, chunk {} names block {} that is not stored",
+                                chunk.idx,
+                                blake3::Hash::from_bytes(hash).to_hex()
+                            ),
+                        );
+                        if mend {
+                            tree.put_inode(&mut inode)?;
+                            tx.exec(
+                                "DELETE FROM chunks WHERE layer = $1 AND ino = $2 AND idx = $3",
+                                vals![tree.head(), ino, chunk.idx],
+                            )?;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    report.inodes += seen.len() as u64;
+    let files = seen.len() as i64 - 1;
+    if (tree.file_count, tree.used_bytes) != (files, used) {
+        problem(
+            "counters",
+            format!(
+                "counted {files} files and {used} bytes, recorded {} and {}",
+                tree.file_count, tree.used_bytes
+            ),
+        );
+        tree.file_count = files;
+        tree.used_bytes = used;
+    }
+    if mend {
+        tree.finish()?;
+    }
+    Ok(())
+}

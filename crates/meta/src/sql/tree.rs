@@ -1,0 +1,419 @@
+//! The layered view of one volume inside a transaction.
+//!
+//! [`Tree`] answers "what does this volume hold" by walking the layer chain from the head,
+//! and writes every change to the head, with whiteouts where a lower layer must be hidden.
+
+use super::{DbError, Fail, R, Row, Tx, vals};
+use crate::{Chunk, ChunkData, Error, ErrorKind, now_ns};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use strata_core::api::{FileKind, Stat};
+use uuid::Uuid;
+
+/// Layer chains by `(head, parent of head)`. Frozen layers never change their parent; only a
+/// head's parent changes (flattening), and that is part of the key, so entries never go
+/// stale, whichever server changed it.
+pub type ChainCache = Mutex<HashMap<(i64, Option<i64>), Arc<[i64]>>>;
+
+/// An inode as stored: its attributes, the layer holding them and, for a directory, its parent.
+#[derive(Debug, Clone)]
+pub(crate) struct Inode {
+    pub layer: i64,
+    pub stat: Stat,
+    pub parent: u64,
+}
+
+pub(crate) struct Tree<'t> {
+    tx: &'t dyn Tx,
+    id: Uuid,
+    chain: Arc<[i64]>,
+    /// `(head, parent, ...)` as SQL, built from our own integer ids.
+    in_chain: String,
+    pub next_ino: u64,
+    pub used_bytes: i64,
+    pub file_count: i64,
+    /// A snapshot: its tree never changes.
+    pub snapshot: bool,
+}
+
+const INODE_COLUMNS: &str =
+    "layer, ino, whiteout, kind, mode, uid, gid, size, nlink, rdev, atime, mtime, ctime, parent, target";
+
+impl<'t> Tree<'t> {
+    /// The tree of a volume; `for_write` locks the volume's row until the transaction ends.
+    pub fn open(tx: &'t dyn Tx, chains: &ChainCache, id: Uuid, for_write: bool) -> R<Self> {
+        let lock = if for_write { tx.for_update() } else { "" };
+        let sql = format!(
+            "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL, l.parent
+             FROM volumes v JOIN layers l ON l.id = v.head WHERE v.id = $1{}",
+            if lock.is_empty() { "" } else { " FOR UPDATE OF v" }
+        );
+        let row = tx
+            .query_opt(&sql, vals![id])?
+            .ok_or_else(|| Error::not_found("volume not found"))?;
+        let head = row.i64(0)?;
+        let chain = chain_of(tx, chains, head, row.opt_i64(5)?)?;
+        let in_chain = format!("({})", chain.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+        Ok(Tree {
+            tx,
+            id,
+            chain,
+            in_chain,
+            next_ino: row.u64(1)?,
+            used_bytes: row.i64(2)?,
+            file_count: row.i64(3)?,
+            snapshot: row.bool(4)?,
+        })
+    }
+
+    pub fn head(&self) -> i64 {
+        self.chain[0]
+    }
+
+    /// How many layers a lookup walks.
+    pub fn depth(&self) -> usize {
+        self.chain.len()
+    }
+
+    fn depth_of(&self, layer: i64) -> usize {
+        self.chain.iter().position(|&l| l == layer).unwrap_or(usize::MAX)
+    }
+
+    /// The live inode, or `None` if absent or hidden by a whiteout.
+    pub fn inode(&self, ino: u64) -> R<Option<Inode>> {
+        let sql = format!(
+            "SELECT {INODE_COLUMNS} FROM inodes WHERE ino = $1 AND layer IN {}",
+            self.in_chain
+        );
+        let mut best: Option<(usize, bool, Inode)> = None;
+        for row in self.tx.query(&sql, vals![ino])? {
+            let (whiteout, inode) = inode_from_row(&row)?;
+            let depth = self.depth_of(inode.layer);
+            if best.as_ref().is_none_or(|(d, _, _)| depth < *d) {
+                best = Some((depth, whiteout, inode));
+            }
+        }
+        Ok(best.and_then(|(_, whiteout, inode)| (!whiteout).then_some(inode)))
+    }
+
+    pub fn need_inode(&self, ino: u64) -> R<Inode> {
+        self.inode(ino)?
+            .ok_or_else(|| Fail::Fs(Error::not_found(format!("inode {ino} not found"))))
+    }
+
+    /// A directory's inode; `NotADirectory` if it is something else.
+    pub fn need_dir(&self, ino: u64) -> R<Inode> {
+        let inode = self.need_inode(ino)?;
+        if inode.stat.kind != FileKind::Directory {
+            return Err(Error::new(ErrorKind::NotADirectory, "not a directory").into());
+        }
+        Ok(inode)
+    }
+
+    /// The inode an entry names, looking through `layers` (a suffix of the chain).
+    fn dentry_in(&self, layers: &[i64], parent: u64, name: &[u8]) -> R<Option<u64>> {
+        let sql = format!(
+            "SELECT layer, ino FROM dentries WHERE parent = $1 AND name = $2 AND layer IN {}",
+            self.in_chain
+        );
+        let mut best: Option<(usize, u64)> = None;
+        for row in self.tx.query(&sql, vals![parent, name])? {
+            let (layer, ino) = (row.i64(0)?, row.u64(1)?);
+            let Some(depth) = layers.iter().position(|&l| l == layer) else {
+                continue;
+            };
+            if best.is_none_or(|(d, _)| depth < d) {
+                best = Some((depth, ino));
+            }
+        }
+        Ok(best.map(|(_, ino)| ino).filter(|&ino| ino != 0))
+    }
+
+    pub fn dentry(&self, parent: u64, name: &[u8]) -> R<Option<u64>> {
+        self.dentry_in(&self.chain.clone(), parent, name)
+    }
+
+    /// All live entries of a directory, sorted by name.
+    pub fn entries(&self, parent: u64) -> R<Vec<(Vec<u8>, u64)>> {
+        let sql = format!(
+            "SELECT layer, name, ino FROM dentries WHERE parent = $1 AND layer IN {}",
+            self.in_chain
+        );
+        let mut merged: BTreeMap<Vec<u8>, (usize, u64)> = BTreeMap::new();
+        for row in self.tx.query(&sql, vals![parent])? {
+            let (layer, name, ino) = (row.i64(0)?, row.blob(1)?, row.u64(2)?);
+            let depth = self.depth_of(layer);
+            let slot = merged.entry(name).or_insert((depth, ino));
+            if depth < slot.0 {
+                *slot = (depth, ino);
+            }
+        }
+        Ok(merged
+            .into_iter()
+            .filter(|(_, (_, ino))| *ino != 0)
+            .map(|(name, (_, ino))| (name, ino))
+            .collect())
+    }
+
+    pub fn set_dentry(&self, parent: u64, name: &[u8], ino: u64) -> R<()> {
+        self.tx.exec(
+            "INSERT INTO dentries (layer, parent, name, ino) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (parent, name, layer) DO UPDATE SET ino = excluded.ino",
+            vals![self.head(), parent, name, ino],
+        )?;
+        Ok(())
+    }
+
+    /// Removes an entry from the view: a whiteout if a lower layer still holds it.
+    pub fn remove_dentry(&self, parent: u64, name: &[u8]) -> R<()> {
+        if self.dentry_in(&self.chain[1..], parent, name)?.is_some() {
+            self.set_dentry(parent, name, 0)
+        } else {
+            self.tx.exec(
+                "DELETE FROM dentries WHERE layer = $1 AND parent = $2 AND name = $3",
+                vals![self.head(), parent, name],
+            )?;
+            Ok(())
+        }
+    }
+
+    /// Writes an inode to the head, first copying its chunks and xattrs up from a lower layer.
+    pub fn put_inode(&self, inode: &mut Inode) -> R<()> {
+        let head = self.head();
+        if inode.layer != head {
+            let ino = inode.stat.ino;
+            self.tx.exec(
+                "INSERT INTO chunks (layer, ino, idx, len, hash, data)
+                 SELECT CAST($1 AS BIGINT), ino, idx, len, hash, data FROM chunks WHERE layer = $2 AND ino = $3
+                 ON CONFLICT (layer, ino, idx) DO UPDATE SET len = excluded.len, hash = excluded.hash, data = excluded.data",
+                vals![head, inode.layer, ino],
+            )?;
+            self.tx.exec(
+                "INSERT INTO xattrs (layer, ino, name, value)
+                 SELECT CAST($1 AS BIGINT), ino, name, value FROM xattrs WHERE layer = $2 AND ino = $3
+                 ON CONFLICT (layer, ino, name) DO UPDATE SET value = excluded.value",
+                vals![head, inode.layer, ino],
+            )?;
+            inode.layer = head;
+        }
+        let s = &inode.stat;
+        self.tx.exec(
+            &format!(
+                "INSERT INTO inodes ({INODE_COLUMNS}) VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 ON CONFLICT (ino, layer) DO UPDATE SET whiteout = 0, kind = excluded.kind, mode = excluded.mode,
+                 uid = excluded.uid, gid = excluded.gid, size = excluded.size, nlink = excluded.nlink,
+                 rdev = excluded.rdev, atime = excluded.atime, mtime = excluded.mtime, ctime = excluded.ctime,
+                 parent = excluded.parent, target = excluded.target"
+            ),
+            vals![
+                head,
+                s.ino,
+                kind_code(s.kind),
+                s.mode,
+                s.uid,
+                s.gid,
+                s.size,
+                s.nlink,
+                s.rdev,
+                s.atime,
+                s.mtime,
+                s.ctime,
+                inode.parent,
+                s.target.clone()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes an inode with its content and xattrs from the view.
+    pub fn remove_inode(&mut self, inode: &Inode) -> R<()> {
+        let (head, ino) = (self.head(), inode.stat.ino);
+        for sql in [
+            "DELETE FROM chunks WHERE layer = $1 AND ino = $2",
+            "DELETE FROM xattrs WHERE layer = $1 AND ino = $2",
+            "DELETE FROM inodes WHERE layer = $1 AND ino = $2",
+        ] {
+            self.tx.exec(sql, vals![head, ino])?;
+        }
+        if self.chain.len() > 1 && self.inode(inode.stat.ino)?.is_some() {
+            self.tx.exec(
+                &format!(
+                    "INSERT INTO inodes ({INODE_COLUMNS}) VALUES ($1, $2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL)"
+                ),
+                vals![head, ino],
+            )?;
+        }
+        self.used_bytes -= inode.stat.size as i64;
+        self.file_count -= 1;
+        Ok(())
+    }
+
+    pub fn chunks(&self, inode: &Inode) -> R<Vec<Chunk>> {
+        let rows = self.tx.query(
+            "SELECT idx, len, hash, data FROM chunks WHERE layer = $1 AND ino = $2 ORDER BY idx",
+            vals![inode.layer, inode.stat.ino],
+        )?;
+        rows.iter().map(chunk_from_row).collect()
+    }
+
+    /// Stores a chunk of an inode already written to the head.
+    pub fn put_chunk(&self, ino: u64, chunk: &Chunk) -> R<()> {
+        let (hash, data): (Option<&[u8]>, Option<&[u8]>) = match &chunk.data {
+            ChunkData::Block(h) => (Some(h), None),
+            ChunkData::Inline(d) => (None, Some(d)),
+        };
+        self.tx.exec(
+            "INSERT INTO chunks (layer, ino, idx, len, hash, data) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (layer, ino, idx) DO UPDATE SET len = excluded.len, hash = excluded.hash, data = excluded.data",
+            vals![self.head(), ino, chunk.idx, chunk.len, hash, data],
+        )?;
+        Ok(())
+    }
+
+    /// Drops the content of a head inode past `size`.
+    pub fn truncate_chunks(&self, ino: u64, size: u64) -> R<()> {
+        let bs = strata_core::BLOCK_SIZE;
+        let head = self.head();
+        self.tx.exec(
+            "DELETE FROM chunks WHERE layer = $1 AND ino = $2 AND idx >= $3",
+            vals![head, ino, size.div_ceil(bs)],
+        )?;
+        if size.is_multiple_of(bs) {
+            return Ok(());
+        }
+        let (idx, keep) = (size / bs, size % bs);
+        let row = self.tx.query_opt(
+            "SELECT idx, len, hash, data FROM chunks WHERE layer = $1 AND ino = $2 AND idx = $3",
+            vals![head, ino, idx],
+        )?;
+        if let Some(mut chunk) = row.as_ref().map(chunk_from_row).transpose()?
+            && chunk.len > keep
+        {
+            chunk.len = keep;
+            if let ChunkData::Inline(data) = &mut chunk.data {
+                data.truncate(keep as usize);
+            }
+            self.put_chunk(ino, &chunk)?;
+        }
+        Ok(())
+    }
+
+    pub fn remove_all_chunks(&self, ino: u64) -> R<()> {
+        self.tx.exec(
+            "DELETE FROM chunks WHERE layer = $1 AND ino = $2",
+            vals![self.head(), ino],
+        )?;
+        Ok(())
+    }
+
+    pub fn alloc_ino(&mut self) -> u64 {
+        self.next_ino += 1;
+        self.next_ino - 1
+    }
+
+    /// Saves the volume's counters; every write ends with it.
+    pub fn finish(self) -> R<()> {
+        self.tx.exec(
+            "UPDATE volumes SET next_ino = $2, used_bytes = $3, file_count = $4, updated_at = $5 WHERE id = $1",
+            vals![self.id, self.next_ino, self.used_bytes, self.file_count, now_ns()],
+        )?;
+        Ok(())
+    }
+
+    pub fn tx(&self) -> &'t dyn Tx {
+        self.tx
+    }
+}
+
+/// The layer chain from `head` down to the bottom layer, in one query.
+pub(crate) fn chain_of(tx: &dyn Tx, chains: &ChainCache, head: i64, parent: Option<i64>) -> R<Arc<[i64]>> {
+    let key = (head, parent);
+    if let Some(chain) = chains.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(chain.clone());
+    }
+    // SQL recursion walks the chain iteratively; its length is bounded by flattening.
+    let rows = tx.query(
+        "WITH RECURSIVE c(id, parent, depth) AS (
+             SELECT id, parent, 0 FROM layers WHERE id = $1
+             UNION ALL SELECT l.id, l.parent, c.depth + 1 FROM layers l JOIN c ON l.id = c.parent)
+         SELECT id FROM c ORDER BY depth",
+        vals![head],
+    )?;
+    let chain: Vec<i64> = rows.iter().map(|r| r.i64(0)).collect::<R<_>>()?;
+    if chain.first() != Some(&head) {
+        return Err(Fail::Db(DbError::Other(format!("layer {head} is missing"))));
+    }
+    let chain: Arc<[i64]> = chain.into();
+    chains
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, chain.clone());
+    Ok(chain)
+}
+
+/// The parent of a layer as it is now.
+pub(crate) fn parent_of(tx: &dyn Tx, layer: i64) -> R<Option<i64>> {
+    tx.query_one("SELECT parent FROM layers WHERE id = $1", vals![layer])?
+        .opt_i64(0)
+}
+
+fn chunk_from_row(r: &Row) -> R<Chunk> {
+    let data = match r.opt_blob(2)?.and_then(|h| <[u8; 32]>::try_from(h).ok()) {
+        Some(h) => ChunkData::Block(h),
+        None => ChunkData::Inline(r.opt_blob(3)?.unwrap_or_default()),
+    };
+    Ok(Chunk {
+        idx: r.u64(0)?,
+        len: r.u64(1)?,
+        data,
+    })
+}
+
+fn inode_from_row(r: &Row) -> R<(bool, Inode)> {
+    let stat = Stat {
+        ino: r.u64(1)?,
+        kind: kind_from_code(r.i64(3)?),
+        mode: r.u32(4)?,
+        uid: r.u32(5)?,
+        gid: r.u32(6)?,
+        size: r.u64(7)?,
+        nlink: r.u32(8)?,
+        rdev: r.u32(9)?,
+        atime: r.i64(10)?,
+        mtime: r.i64(11)?,
+        ctime: r.i64(12)?,
+        target: r.opt_text(14)?,
+    };
+    Ok((
+        r.bool(2)?,
+        Inode {
+            layer: r.i64(0)?,
+            stat,
+            parent: r.u64(13)?,
+        },
+    ))
+}
+
+fn kind_code(kind: FileKind) -> i64 {
+    match kind {
+        FileKind::File => 1,
+        FileKind::Directory => 2,
+        FileKind::Symlink => 3,
+        FileKind::Fifo => 4,
+        FileKind::Socket => 5,
+        FileKind::CharDevice => 6,
+        FileKind::BlockDevice => 7,
+    }
+}
+
+fn kind_from_code(code: i64) -> FileKind {
+    match code {
+        2 => FileKind::Directory,
+        3 => FileKind::Symlink,
+        4 => FileKind::Fifo,
+        5 => FileKind::Socket,
+        6 => FileKind::CharDevice,
+        7 => FileKind::BlockDevice,
+        _ => FileKind::File,
+    }
+}

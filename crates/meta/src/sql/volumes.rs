@@ -1,0 +1,343 @@
+//! Volumes, snapshots, forks, API tokens and mount sessions.
+
+use super::{DbError, Fail, R, Row, Tx, vals};
+use crate::{Error, ErrorKind, ROOT_INO, Role, SessionRecord, TokenRecord, now_ns};
+use strata_core::api::{Volume, VolumeState};
+use strata_core::names::{VolumeName, VolumeRef};
+use uuid::Uuid;
+
+const VOLUME_COLUMNS: &str = "id, name, created_at, updated_at, used_bytes, file_count, snapshot_of";
+
+fn volume_from_row(r: &Row) -> R<Volume> {
+    Ok(Volume {
+        id: r.uuid(0)?,
+        name: r.text(1)?,
+        state: VolumeState::Ready,
+        created_at: r.i64(2)?,
+        updated_at: r.i64(3)?,
+        used_bytes: r.i64(4)?.max(0) as u64,
+        file_count: r.i64(5)?.max(0) as u64,
+        snapshot_of: r.opt_uuid(6)?,
+    })
+}
+
+pub fn new_layer(tx: &dyn Tx, parent: Option<i64>, frozen: bool) -> R<i64> {
+    tx.query_one(
+        "INSERT INTO layers (parent, frozen, created_at) VALUES ($1, $2, $3) RETURNING id",
+        vals![parent, frozen, now_ns()],
+    )?
+    .i64(0)
+}
+
+fn check_limit(tx: &dyn Tx, org: &str, limit: u64) -> R<()> {
+    let count = tx
+        .query_one(
+            "SELECT COUNT(*) FROM volumes WHERE org = $1 AND snapshot_of IS NULL",
+            vals![org],
+        )?
+        .i64(0)?;
+    if count as u64 >= limit {
+        let msg =
+            format!("this organization already has {count} volumes, the most allowed ({limit}); delete one first");
+        return Err(Error::new(ErrorKind::LimitExceeded, msg).into());
+    }
+    Ok(())
+}
+
+/// What a new volume row starts from.
+struct Origin {
+    head: i64,
+    next_ino: i64,
+    used_bytes: i64,
+    file_count: i64,
+    snapshot_of: Option<Uuid>,
+}
+
+fn insert_volume(tx: &dyn Tx, org: &str, name: &str, origin: Origin) -> R<Volume> {
+    let id = Uuid::new_v4();
+    let now = now_ns();
+    // `DO NOTHING` keeps the transaction usable on every engine when the name is taken.
+    let inserted = tx.exec(
+        "INSERT INTO volumes (id, org, name, head, next_ino, used_bytes, file_count, state, created_at, updated_at, snapshot_of)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'ready', $8, $8, $9) ON CONFLICT (org, name) DO NOTHING",
+        vals![
+            id,
+            org,
+            name,
+            origin.head,
+            origin.next_ino,
+            origin.used_bytes,
+            origin.file_count,
+            now,
+            origin.snapshot_of
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(Error::new(ErrorKind::AlreadyExists, format!("{name} already exists"))
+            .with_field("name")
+            .into());
+    }
+    get(tx, org, &VolumeRef::Id(id))
+}
+
+pub fn create(tx: &dyn Tx, org: &str, name: &VolumeName, limit: u64) -> R<Volume> {
+    check_limit(tx, org, limit)?;
+    let head = new_layer(tx, None, false)?;
+    tx.exec(
+        "INSERT INTO inodes (layer, ino, whiteout, kind, mode, uid, gid, size, nlink, rdev, atime, mtime, ctime, parent)
+         VALUES ($1, $2, 0, 2, 493, 0, 0, 0, 2, 0, $3, $3, $3, $2)",
+        vals![head, ROOT_INO, now_ns()],
+    )?;
+    let origin = Origin {
+        head,
+        next_ino: ROOT_INO as i64 + 1,
+        used_bytes: 0,
+        file_count: 0,
+        snapshot_of: None,
+    };
+    insert_volume(tx, org, name.as_str(), origin)
+}
+
+/// The row of a volume or snapshot of this organization, locked until the transaction ends.
+fn row(tx: &dyn Tx, org: &str, id: Uuid) -> R<Origin> {
+    let sql = format!(
+        "SELECT head, next_ino, used_bytes, file_count, snapshot_of FROM volumes WHERE org = $1 AND id = $2{}",
+        tx.for_update()
+    );
+    let r = tx
+        .query_opt(&sql, vals![org, id])?
+        .ok_or_else(|| Fail::Fs(Error::not_found("volume not found")))?;
+    Ok(Origin {
+        head: r.i64(0)?,
+        next_ino: r.i64(1)?,
+        used_bytes: r.i64(2)?,
+        file_count: r.i64(3)?,
+        snapshot_of: r.opt_uuid(4)?,
+    })
+}
+
+/// Freezes a volume's head and gives it a new empty one on top; returns the frozen layer.
+fn freeze_head(tx: &dyn Tx, id: Uuid, head: i64) -> R<i64> {
+    tx.exec("UPDATE layers SET frozen = 1 WHERE id = $1", vals![head])?;
+    let new_head = new_layer(tx, Some(head), false)?;
+    tx.exec("UPDATE volumes SET head = $2 WHERE id = $1", vals![id, new_head])?;
+    Ok(head)
+}
+
+/// A read-only, point-in-time copy of a volume, named `VOLUME@NAME`.
+pub fn snapshot(tx: &dyn Tx, org: &str, volume: Uuid, name: &VolumeName) -> R<Volume> {
+    let source = row(tx, org, volume)?;
+    if source.snapshot_of.is_some() {
+        return Err(Error::invalid("volume", "cannot snapshot a snapshot; fork it first").into());
+    }
+    let source_name = tx
+        .query_one("SELECT name FROM volumes WHERE id = $1", vals![volume])?
+        .text(0)?;
+    let frozen = freeze_head(tx, volume, source.head)?;
+    let key = format!("{source_name}@{name}");
+    insert_volume(
+        tx,
+        org,
+        &key,
+        Origin {
+            head: frozen,
+            snapshot_of: Some(volume),
+            ..source
+        },
+    )
+}
+
+pub fn list_snapshots(tx: &dyn Tx, org: &str, volume: Uuid) -> R<Vec<Volume>> {
+    let sql = format!("SELECT {VOLUME_COLUMNS} FROM volumes WHERE org = $1 AND snapshot_of = $2 ORDER BY created_at");
+    tx.query(&sql, vals![org, volume])?
+        .iter()
+        .map(volume_from_row)
+        .collect()
+}
+
+/// Returns a volume to a snapshot of it: a new empty head on the snapshot's frozen layer.
+pub fn restore(tx: &dyn Tx, org: &str, volume: Uuid, snapshot: Uuid) -> R<Volume> {
+    let target = row(tx, org, volume)?;
+    let snap = row(tx, org, snapshot)?;
+    if snap.snapshot_of != Some(volume) {
+        return Err(Error::invalid("snapshot", "that snapshot was not taken of this volume").into());
+    }
+    let head = new_layer(tx, Some(snap.head), false)?;
+    // Inode numbers are never reused, so mounts holding newer inodes cannot mistake them.
+    let next_ino = target.next_ino.max(snap.next_ino);
+    tx.exec(
+        "UPDATE volumes SET head = $2, next_ino = $3, used_bytes = $4, file_count = $5, updated_at = $6 WHERE id = $1",
+        vals![volume, head, next_ino, snap.used_bytes, snap.file_count, now_ns()],
+    )?;
+    get(tx, org, &VolumeRef::Id(volume))
+}
+
+/// A new volume sharing `source`'s tree: the source's head is frozen (a snapshot's already
+/// is) and the new volume gets an empty head on top of it. Constant cost at any size.
+pub fn fork(tx: &dyn Tx, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> R<Volume> {
+    let origin = row(tx, org, source)?;
+    check_limit(tx, org, limit)?;
+    let frozen = if origin.snapshot_of.is_some() {
+        origin.head
+    } else {
+        freeze_head(tx, source, origin.head)?
+    };
+    let head = new_layer(tx, Some(frozen), false)?;
+    insert_volume(
+        tx,
+        org,
+        name.as_str(),
+        Origin {
+            head,
+            snapshot_of: None,
+            ..origin
+        },
+    )
+}
+
+pub fn get(tx: &dyn Tx, org: &str, volume: &VolumeRef) -> R<Volume> {
+    let (column, value) = match volume {
+        VolumeRef::Id(id) => ("id", id.to_string()),
+        VolumeRef::Name(name) => ("name", name.to_string()),
+        VolumeRef::Snapshot(volume, snapshot) => ("name", VolumeRef::snapshot_key(volume, snapshot)),
+    };
+    let sql = format!("SELECT {VOLUME_COLUMNS} FROM volumes WHERE org = $1 AND {column} = $2");
+    match tx.query_opt(&sql, vals![org, &value])? {
+        Some(r) => volume_from_row(&r),
+        None => Err(Error::not_found(format!("volume {value} not found"))
+            .with_field("volume")
+            .into()),
+    }
+}
+
+pub fn list(tx: &dyn Tx, org: &str) -> R<Vec<Volume>> {
+    let sql = format!("SELECT {VOLUME_COLUMNS} FROM volumes WHERE org = $1 AND snapshot_of IS NULL ORDER BY name");
+    tx.query(&sql, vals![org])?.iter().map(volume_from_row).collect()
+}
+
+/// Deletes a volume with its snapshots, or one snapshot. Forks live on.
+pub fn delete(tx: &dyn Tx, org: &str, id: Uuid) -> R<()> {
+    row(tx, org, id)?;
+    tx.exec(
+        "DELETE FROM volumes WHERE org = $1 AND snapshot_of = $2",
+        vals![org, id],
+    )?;
+    tx.exec("DELETE FROM volumes WHERE org = $1 AND id = $2", vals![org, id])?;
+    Ok(())
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+    }
+}
+
+/// Stores a key; with `only_first`, only if its organization has no key of that name yet
+/// (several servers starting on shared metadata create one admin key). Returns whether stored.
+pub fn add_token(tx: &dyn Tx, t: &TokenRecord, only_first: bool) -> R<bool> {
+    let sql = if only_first {
+        "INSERT INTO tokens (id, org, name, hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (org, name) DO NOTHING"
+    } else {
+        "INSERT INTO tokens (id, org, name, hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+    };
+    let stored = tx.exec(
+        sql,
+        vals![
+            t.id,
+            t.org.as_str(),
+            t.name.as_str(),
+            &t.hash,
+            role_name(t.role),
+            t.created_at
+        ],
+    );
+    match stored {
+        Ok(n) => Ok(n > 0),
+        Err(Fail::Db(DbError::Duplicate)) => {
+            Err(Error::new(ErrorKind::AlreadyExists, format!("a key named {} exists", t.name)).into())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub fn find_token(tx: &dyn Tx, hash: &[u8; 32]) -> R<Option<TokenRecord>> {
+    let Some(r) = tx.query_opt(
+        "SELECT id, org, name, role, created_at FROM tokens WHERE hash = $1",
+        vals![hash],
+    )?
+    else {
+        return Ok(None);
+    };
+    let role = match r.text(3)?.as_str() {
+        "admin" => Role::Admin,
+        _ => return Ok(None),
+    };
+    Ok(Some(TokenRecord {
+        id: r.uuid(0)?,
+        org: r.text(1)?,
+        name: r.text(2)?,
+        hash: *hash,
+        role,
+        created_at: r.i64(4)?,
+    }))
+}
+
+pub fn add_session(tx: &dyn Tx, s: &SessionRecord) -> R<()> {
+    tx.exec(
+        "INSERT INTO sessions (id, org, volume, root_ino, read_only, secret, created_at, alive_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vals![
+            s.id,
+            s.org.as_str(),
+            s.volume,
+            s.root_ino,
+            s.read_only,
+            &s.secret,
+            s.created_at,
+            s.alive_until
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn find_session(tx: &dyn Tx, id: Uuid) -> R<Option<SessionRecord>> {
+    let Some(r) = tx.query_opt(
+        "SELECT org, volume, root_ino, read_only, secret, created_at, alive_until FROM sessions WHERE id = $1",
+        vals![id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let Ok(secret) = r.blob(4)?.try_into() else {
+        return Ok(None);
+    };
+    Ok(Some(SessionRecord {
+        id,
+        org: r.text(0)?,
+        volume: r.uuid(1)?,
+        root_ino: r.u64(2)?,
+        read_only: r.bool(3)?,
+        secret,
+        created_at: r.i64(5)?,
+        alive_until: r.i64(6)?,
+    }))
+}
+
+/// Extends a session's lease (and so its record locks); `NotFound` if it is gone.
+pub fn renew_session(tx: &dyn Tx, id: Uuid, alive_until: i64) -> R<()> {
+    let n = tx.exec(
+        "UPDATE sessions SET alive_until = $2 WHERE id = $1",
+        vals![id, alive_until],
+    )?;
+    if n == 0 {
+        return Err(Error::not_found("no such mount session").into());
+    }
+    Ok(())
+}
+
+pub fn remove_session(tx: &dyn Tx, id: Uuid) -> R<()> {
+    tx.exec("DELETE FROM locks WHERE session = $1", vals![id])?;
+    tx.exec("DELETE FROM sessions WHERE id = $1", vals![id])?;
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! `strata fsck`: the trees checked against the block registry and the store itself.
+
+use crate::state::AppState;
+use std::collections::HashSet;
+use strata_core::api::FsckReport;
+use strata_core::{Error, ErrorKind, Result};
+
+/// Lists the store, finds registered blocks it lacks, then checks every tree.
+pub async fn check(state: &AppState, repair: bool) -> Result<FsckReport> {
+    let stored = state
+        .blocks
+        .list()
+        .await
+        .map_err(|e| Error::new(ErrorKind::Unavailable, e.to_string()))?;
+    let registered = state.meta(|m| m.stored_blocks()).await?;
+    let missing: HashSet<_> = registered.into_iter().filter(|h| !stored.contains(h)).collect();
+    state.meta(move |m| m.fsck(&missing, repair)).await
+}
