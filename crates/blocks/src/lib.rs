@@ -13,11 +13,11 @@
 //! 5xx answers and timeouts are retried with backoff for at most [`S3_RETRY_FOR`], 4xx never.
 
 use bytes::Bytes;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::prefix::PrefixStore;
-use object_store::{ClientOptions, RetryConfig};
+use object_store::{ClientConfigKey, RetryConfig};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use std::ops::Range;
 use std::sync::Arc;
@@ -82,19 +82,22 @@ impl BlockStore {
         if bucket.is_empty() {
             return Err(BlockError::Url(url.into()));
         }
-        let options = ClientOptions::new()
-            .with_timeout(S3_REQUEST_TIMEOUT)
-            .with_connect_timeout(Duration::from_secs(5));
+        // Set key by key: client options as a whole would drop those the environment gave
+        // (such as AWS_ALLOW_HTTP).
+        let timeouts = [
+            (ClientConfigKey::Timeout, format!("{}s", S3_REQUEST_TIMEOUT.as_secs())),
+            (ClientConfigKey::ConnectTimeout, "5s".to_owned()),
+        ];
         let retry = RetryConfig {
             max_retries: 8,
             retry_timeout: S3_RETRY_FOR,
             ..RetryConfig::default()
         };
-        let s3 = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .with_client_options(options)
-            .with_retry(retry)
-            .build()?;
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket).with_retry(retry);
+        for (key, value) in timeouts {
+            builder = builder.with_config(AmazonS3ConfigKey::Client(key), value);
+        }
+        let s3 = builder.build()?;
         let prefix = prefix.trim_matches('/');
         Ok(if prefix.is_empty() {
             BlockStore::new(Arc::new(s3))

@@ -64,8 +64,14 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
 
 /// Serves until SIGTERM or SIGINT, then finishes the requests under way and returns.
 pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
-    let state = open_state(&config)?;
-    auth::bootstrap_admin(&state, &config.data_dir)?;
+    // Opening the engines blocks (connections, migrations): off the async workers.
+    let opening = config.clone();
+    let state = tokio::task::spawn_blocking(move || {
+        let state = open_state(&opening)?;
+        auth::bootstrap_admin(&state, &opening.data_dir)?;
+        anyhow::Ok(state)
+    })
+    .await??;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

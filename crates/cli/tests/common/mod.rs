@@ -12,16 +12,62 @@ pub struct Server {
     pub endpoint: String,
     child: Option<Child>,
     extra: Vec<String>,
+    /// `--meta URL --store URL` on the shared stack (PostgreSQL and S3), else empty.
+    stores: Vec<String>,
+    /// The S3 prefix of the store, on the shared stack.
+    s3_prefix: Option<String>,
+    /// The admin key, when another server on the same metadata made it.
+    shared_token: Option<String>,
 }
 
 impl Server {
+    /// A server on the stack the run asks for (`STRATA_TEST_STACK`).
     pub fn start(extra: &[&str]) -> Server {
+        if strata_testkit::shared_stack() {
+            Self::start_shared(extra)
+        } else {
+            Self::start_with(extra, Vec::new(), None, None)
+        }
+    }
+
+    /// A server on a new PostgreSQL database and a new S3 prefix, whatever the run asks for.
+    pub fn start_shared(extra: &[&str]) -> Server {
+        let meta = strata_testkit::postgres().new_database();
+        let store = strata_testkit::s3().new_store();
+        let prefix = store
+            .trim_start_matches("s3://")
+            .splitn(2, '/')
+            .nth(1)
+            .map(str::to_owned);
+        Self::start_with(
+            extra,
+            vec!["--meta".into(), meta, "--store".into(), store],
+            prefix,
+            None,
+        )
+    }
+
+    /// Another server on this one's metadata and store (several servers behind one balancer).
+    pub fn another(&self) -> Server {
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        Self::start_with(&extra, self.stores.clone(), self.s3_prefix.clone(), Some(self.token()))
+    }
+
+    fn start_with(
+        extra: &[&str],
+        stores: Vec<String>,
+        s3_prefix: Option<String>,
+        shared_token: Option<String>,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut server = Server {
             dir,
             endpoint: String::new(),
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            stores,
+            s3_prefix,
+            shared_token,
         };
         server.launch("127.0.0.1:0");
         server
@@ -37,17 +83,39 @@ impl Server {
             .args(["server", "--listen", listen, "--data-dir"])
             .arg(self.data_dir())
             .args(&self.extra)
+            .args(&self.stores)
+            .envs(if self.stores.is_empty() {
+                Vec::new()
+            } else {
+                strata_testkit::s3().env()
+            })
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut said = Vec::new();
         let endpoint = loop {
-            let line = lines.next().expect("server exited before listening").unwrap();
+            let Some(line) = lines.next() else {
+                panic!("server exited before listening: {}", said.join("\n"));
+            };
+            let line = line.unwrap();
+            said.push(line.clone());
             if let Some(rest) = line.split("listening on ").nth(1) {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
         };
-        std::thread::spawn(move || lines.for_each(drop));
+        // The rest of what the server says goes to DIR/server.log, for failures to point at.
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))
+            .unwrap();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            for line in lines.map_while(Result::ok) {
+                let _ = writeln!(log, "{line}");
+            }
+        });
         self.endpoint = endpoint;
         self.child = Some(child);
     }
@@ -57,6 +125,9 @@ impl Server {
     }
 
     pub fn token(&self) -> String {
+        if let Some(token) = &self.shared_token {
+            return token.clone();
+        }
         std::fs::read_to_string(self.data_dir().join("admin.token"))
             .unwrap()
             .trim()
@@ -86,8 +157,9 @@ impl Server {
         let out = self.cli(args);
         assert!(
             out.status.success(),
-            "strata {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "strata {args:?} failed: {}\nserver log: {}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
         );
         String::from_utf8(out.stdout).unwrap()
     }
@@ -130,8 +202,11 @@ impl Server {
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 
-    /// Files and their total size in the block folder.
+    /// Objects and their total size in the block store (a local folder or an S3 prefix).
     pub fn store_usage(&self) -> (usize, u64) {
+        if let Some(prefix) = &self.s3_prefix {
+            return s3_usage(prefix);
+        }
         fn walk(dir: &Path, acc: &mut (usize, u64)) {
             let Ok(entries) = std::fs::read_dir(dir) else {
                 return;
@@ -252,4 +327,32 @@ pub fn mount_peak_rss_kib(mountpoint: &Path) -> u64 {
         }
     }
     panic!("no mount process for {needle}");
+}
+
+/// Objects and bytes under a prefix of the test S3 bucket.
+fn s3_usage(prefix: &str) -> (usize, u64) {
+    use futures::TryStreamExt;
+    use object_store::ObjectStore;
+    let s3 = strata_testkit::s3();
+    let store = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(s3.endpoint())
+        .with_bucket_name(&s3.bucket)
+        .with_region("us-east-1")
+        .with_access_key_id(strata_testkit::S3_KEY)
+        .with_secret_access_key(strata_testkit::S3_SECRET)
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let objects: Vec<_> = store
+            .list(Some(&object_store::path::Path::from(prefix)))
+            .try_collect()
+            .await
+            .unwrap();
+        (objects.len(), objects.iter().map(|o| o.size).sum())
+    })
 }
