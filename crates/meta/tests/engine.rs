@@ -289,3 +289,23 @@ on_every_engine!(
     xattrs_follow_their_inode_through_forks,
     sessions_round_trip
 );
+
+#[test]
+fn a_schema_newer_than_known_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.db");
+    drop(SqliteMeta::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = SqliteMeta::open(&path).err().unwrap();
+    assert!(err.message.contains("newer than this strata knows"), "{}", err.message);
+
+    let url = strata_testkit::postgres().new_database();
+    drop(open_url(&url).unwrap());
+    let db = url.rsplit('/').next().unwrap();
+    let mut client = strata_testkit::postgres().client(db).unwrap();
+    client.batch_execute("UPDATE strata_schema SET version = 99").unwrap();
+    let err = open_url(&url).err().unwrap();
+    assert!(err.message.contains("newer than this strata knows"), "{}", err.message);
+}

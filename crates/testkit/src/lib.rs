@@ -109,7 +109,7 @@ fn postgres_user() -> (u32, u32) {
 /// The PostgreSQL server of this test process.
 pub fn postgres() -> &'static Postgres {
     static PG: OnceLock<Postgres> = OnceLock::new();
-    PG.get_or_init(Postgres::start)
+    PG.get_or_init(|| std::thread::scope(|scope| scope.spawn(Postgres::start).join().unwrap()))
 }
 
 impl Postgres {
@@ -155,6 +155,8 @@ impl Postgres {
         spawn_for_life(cmd)
     }
 
+    /// A client of database `db`. The synchronous client runs its own runtime: inside an
+    /// async test, use it from a thread of its own (see [`Postgres::new_database`]).
     pub fn client(&self, db: &str) -> Result<postgres::Client, postgres::Error> {
         postgres::Client::connect(&self.url(db), postgres::NoTls)
     }
@@ -166,10 +168,15 @@ impl Postgres {
     /// A new, empty database; returns its URL.
     pub fn new_database(&self) -> String {
         let name = unique_name("t");
-        self.client("postgres")
-            .unwrap()
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
+        // A thread of its own: the caller may be an async test on a runtime.
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                self.client("postgres")
+                    .unwrap()
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap()
+            });
+        });
         self.url(&name)
     }
 

@@ -36,9 +36,8 @@ impl Server {
         let store = strata_testkit::s3().new_store();
         let prefix = store
             .trim_start_matches("s3://")
-            .splitn(2, '/')
-            .nth(1)
-            .map(str::to_owned);
+            .split_once('/')
+            .map(|(_, prefix)| prefix.to_owned());
         Self::start_with(
             extra,
             vec!["--meta".into(), meta, "--store".into(), store],
@@ -343,16 +342,24 @@ fn s3_usage(prefix: &str) -> (usize, u64) {
         .with_allow_http(true)
         .build()
         .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let objects: Vec<_> = store
-            .list(Some(&object_store::path::Path::from(prefix)))
-            .try_collect()
-            .await
+    // A runtime of its own, on a thread of its own: the caller may be an async test.
+    let list = || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
             .unwrap();
-        (objects.len(), objects.iter().map(|o| o.size).sum())
-    })
+        rt.block_on(async {
+            let listed: Result<Vec<_>, _> = store
+                .list(Some(&object_store::path::Path::from(prefix)))
+                .try_collect()
+                .await;
+            // SeaweedFS makes the bucket at its first write: none yet holds nothing.
+            let objects = match listed {
+                Err(e) if e.to_string().contains("NoSuchBucket") => Vec::new(),
+                other => other.unwrap(),
+            };
+            (objects.len(), objects.iter().map(|o| o.size).sum())
+        })
+    };
+    std::thread::scope(|scope| scope.spawn(list).join().unwrap())
 }
