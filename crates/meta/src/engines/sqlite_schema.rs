@@ -96,7 +96,9 @@ const STEPS: [&str; 4] = [
             created_at INTEGER NOT NULL
         );",
     "ALTER TABLE volumes ADD COLUMN snapshot_of TEXT;",
-    "CREATE UNIQUE INDEX tokens_by_name ON tokens(org, name);
+    "UPDATE tokens SET name = name || '-' || id
+         WHERE rowid NOT IN (SELECT MIN(rowid) FROM tokens GROUP BY org, name);
+        CREATE UNIQUE INDEX tokens_by_name ON tokens(org, name);
         ALTER TABLE sessions ADD COLUMN alive_until INTEGER NOT NULL DEFAULT 0;
         CREATE TABLE locks (
             volume TEXT NOT NULL,
