@@ -103,3 +103,86 @@ fn a_killed_server_loses_nothing_its_puts_returned() {
     }
     assert_eq!(b.json(&["fsck"])["problems"], serde_json::json!([]));
 }
+
+#[test]
+fn a_mount_fails_over_to_the_next_server() {
+    let mut a = Server::start_shared(&[]);
+    let b = a.another();
+    a.ok(&["volume", "create", "v"]);
+    let endpoints = format!("{},{}", a.endpoint, b.endpoint);
+    let mount = a.mount("v", &["--endpoint", &endpoints]);
+    std::fs::write(mount.join("before"), b"through a").unwrap();
+    a.stop(libc::SIGKILL);
+    let mut f = std::fs::File::create(mount.join("after")).unwrap();
+    f.write_all(b"through b").unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    assert_eq!(std::fs::read(mount.join("before")).unwrap(), b"through a");
+    assert_eq!(b.ok(&["fs", "cat", "v:/after"]), "through b");
+}
+
+/// Writes files through a mount and fsyncs each, reporting every one that is durable.
+fn writer(
+    dir: std::path::PathBuf,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    done: std::sync::mpsc::Sender<(String, Vec<u8>)>,
+) {
+    let mut i = 0u64;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let name = format!("f{i}");
+        // Sizes from inline (a few bytes) to several blocks.
+        let len = [10usize, 70_000, 5_000_000][(i % 3) as usize] + i as usize;
+        let data: Vec<u8> = (0..len).map(|n| (n as u64 * 31 + i) as u8).collect();
+        let written = std::fs::File::create(dir.join(&name)).and_then(|mut f| {
+            f.write_all(&data)?;
+            f.sync_all()
+        });
+        if written.is_ok() && done.send((name, data)).is_err() {
+            return;
+        }
+        i += 1;
+    }
+}
+
+#[test]
+fn servers_killed_under_a_mount_lose_nothing_fsynced() {
+    let a = Server::start_shared(&[]);
+    let b = a.another();
+    a.ok(&["volume", "create", "v"]);
+    let mount = a.mount("v", &["--endpoint", &format!("{},{}", a.endpoint, b.endpoint)]);
+    let mut servers = [a, b];
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (dir, flag) = (mount.path().to_owned(), stop.clone());
+    let writing = std::thread::spawn(move || writer(dir, flag, tx));
+    let mut durable = Vec::new();
+    let cycles = 10;
+    for cycle in 0..cycles {
+        // Kill after a varying number of durable files: at a different moment of the workload
+        // (mid-upload, mid-commit, idle) each time. The servers take turns, so that every
+        // kill hits the one the mount is using (it moved to the other at the last kill).
+        for _ in 0..(1 + cycle % 4) {
+            durable.push(rx.recv().unwrap());
+        }
+        let victim = &mut servers[cycle % 2];
+        victim.stop(libc::SIGKILL);
+        durable.push(rx.recv().unwrap()); // The mount goes on through the other server.
+        victim.restart();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writing.join().unwrap();
+    durable.extend(rx.try_iter());
+    assert!(durable.len() >= 2 * cycles, "{} files", durable.len());
+    let dir = tempfile::tempdir().unwrap();
+    for (name, data) in &durable {
+        assert_eq!(
+            &std::fs::read(mount.join(name)).unwrap(),
+            data,
+            "{name} through the mount"
+        );
+        let back = dir.path().join(name);
+        servers[0].ok(&["fs", "get", &format!("v:/{name}"), back.to_str().unwrap()]);
+        assert_eq!(&std::fs::read(&back).unwrap(), data, "{name} through the server");
+    }
+    assert_eq!(servers[1].json(&["fsck"])["problems"], serde_json::json!([]));
+}

@@ -10,34 +10,68 @@ use futures::{Stream, TryStreamExt};
 use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use strata_core::api::*;
 use strata_core::names::VolumeRef;
 use strata_core::{Error, ErrorKind, Result};
 
+/// A client of one server, or of several that share their stores (`URL1,URL2,...`): requests
+/// go to one of them, and to the next when it cannot be reached.
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
-    base: Url,
+    bases: Arc<[Url]>,
+    /// Which of `bases` requests go to now.
+    current: Arc<AtomicUsize>,
     token: Option<String>,
 }
 
+fn parse_endpoint(endpoint: &str) -> Result<Url> {
+    Url::parse(endpoint.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+        .ok_or_else(|| {
+            Error::invalid(
+                "endpoint",
+                format!("invalid endpoint {endpoint:?}: expected http://HOST:PORT[,http://HOST:PORT...]"),
+            )
+        })
+}
+
 impl Client {
+    /// `endpoint` is one server URL, or several separated by commas.
     pub fn new(endpoint: &str, token: Option<String>) -> Result<Self> {
-        let base = Url::parse(endpoint)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-            .ok_or_else(|| {
-                Error::invalid(
-                    "endpoint",
-                    format!("invalid endpoint {endpoint:?}: expected http://HOST:PORT"),
-                )
-            })?;
+        let bases: Vec<Url> = endpoint.split(',').map(parse_endpoint).collect::<Result<_>>()?;
         let http = reqwest::Client::builder()
             .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .connect_timeout(std::time::Duration::from_secs(5))
             .tcp_nodelay(true)
             .build()
             .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
-        Ok(Client { http, base, token })
+        Ok(Client {
+            http,
+            bases: bases.into(),
+            current: Arc::default(),
+            token,
+        })
+    }
+
+    fn base(&self) -> &Url {
+        &self.bases[self.current.load(Ordering::Relaxed) % self.bases.len()]
+    }
+
+    /// After `failed` could not be reached, sends later requests to the next endpoint (unless
+    /// another request already moved on).
+    fn fail_over(&self, failed: Option<&Url>) {
+        let Some(failed) = failed else { return };
+        let Some(at) = self.bases.iter().position(|b| failed.as_str().starts_with(b.as_str())) else {
+            return;
+        };
+        let next = (at + 1) % self.bases.len();
+        let _ = self
+            .current
+            .compare_exchange(at, next, Ordering::Relaxed, Ordering::Relaxed);
     }
 
     /// A client configured from flags, environment, login file and local defaults.
@@ -46,8 +80,9 @@ impl Client {
         Client::new(&endpoint, token)
     }
 
+    /// The endpoint requests go to now.
     pub fn endpoint(&self) -> &str {
-        self.base.as_str()
+        self.base().as_str()
     }
 
     /// A request about one volume, refused here if `volume` cannot name one.
@@ -60,7 +95,7 @@ impl Client {
 
     /// A request to `/v1/<segments...>`, each segment percent-encoded.
     pub(crate) fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
-        let mut url = self.base.clone();
+        let mut url = self.base().clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().push("v1").extend(segments);
         }
@@ -76,9 +111,15 @@ impl Client {
             let why = std::error::Error::source(&e)
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| e.to_string());
+            let at = e
+                .url()
+                .and_then(|u| self.bases.iter().find(|b| u.as_str().starts_with(b.as_str())))
+                .unwrap_or_else(|| self.base())
+                .to_string();
+            self.fail_over(e.url());
             Error::new(
                 ErrorKind::Unavailable,
-                format!("cannot reach the strata server at {}: {why}", self.base),
+                format!("cannot reach the strata server at {at}: {why}"),
             )
         })?;
         if resp.status().is_success() {

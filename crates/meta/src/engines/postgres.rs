@@ -233,6 +233,12 @@ impl PostgresEngine {
         self.freed.notify_one();
     }
 
+    fn forget_idle(&self) {
+        let mut pool = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        pool.open -= pool.idle.len();
+        pool.idle.clear();
+    }
+
     fn run<T>(
         conn: &mut Conn,
         level: IsolationLevel,
@@ -270,6 +276,10 @@ impl PostgresEngine {
             let outcome = Self::run(&mut conn, level, read_only, f);
             let dead = conn.client.is_closed();
             self.release(Some(conn));
+            if dead {
+                // The database went away: its other pooled connections are dead too.
+                self.forget_idle();
+            }
             match outcome {
                 Outcome::Done(result) => return result,
                 Outcome::NotCommitted(Fail::Db(DbError::Retry)) if attempt < MAX_ATTEMPTS => {
