@@ -2,11 +2,14 @@
 """Runs the same workloads on local disk, on a strata mount and on JuiceFS in one run,
 and prints each figure with the ratios strata/local and strata/JuiceFS.
 
-    python3 bench/run.py [--quick] [--no-juicefs]
+    python3 bench/run.py [--quick] [--no-juicefs] [--stack embedded|shared]
 
 Needs root (FUSE mounts, dropping the kernel caches). Builds strata in release mode,
-starts a server on a temporary data folder and mounts a volume; JuiceFS runs with SQLite
-metadata and a local folder for data, the same shape as strata's defaults.
+starts a server on a temporary data folder and mounts a volume. With the embedded stack
+(default) strata keeps metadata in SQLite and blocks in a local folder, and JuiceFS runs with
+SQLite metadata and a local folder for data. With the shared stack, both keep metadata in
+one PostgreSQL server and data in one SeaweedFS S3 server, started here on 127.0.0.1
+(PostgreSQL from the machine's packages, `weed` from scripts/install-deps.sh).
 """
 
 import argparse
@@ -119,6 +122,89 @@ def fsync_latency(dir, rounds):
     }
 
 
+# ---- shared services (the shared stack) ----
+
+
+def free_port():
+    import socket
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = 20000 + s.getsockname()[1] % 15000
+        ok = True
+        for p in (port, port + 10000):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+        if ok:
+            return port
+
+
+def wait_for_port(port, what, limit=60):
+    import socket
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start")
+
+
+class Services:
+    """A PostgreSQL server and a SeaweedFS S3 server for this run."""
+
+    S3_KEY, S3_SECRET, BUCKET = "bench-key", "bench-secret", "strata-bench"
+
+    def __init__(self, work):
+        import glob
+        import pwd
+        pg_bin = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+        pg = pwd.getpwnam("postgres")
+        self.pg_dir = os.path.join(work, "pg")
+        os.mkdir(self.pg_dir)
+        os.chown(self.pg_dir, pg.pw_uid, pg.pw_gid)
+        as_pg = ["runuser", "-u", "postgres", "--"]
+        sh(*as_pg, f"{pg_bin}/initdb", "-U", "strata", "--auth=trust", "-D", f"{self.pg_dir}/data",
+           stdout=subprocess.DEVNULL)
+        self.pg_port = free_port()
+        self.pg = subprocess.Popen(as_pg + [f"{pg_bin}/postgres", "-D", f"{self.pg_dir}/data", "-p", str(self.pg_port),
+                                            "-k", self.pg_dir, "-c", "listen_addresses=127.0.0.1"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.pg_port, "PostgreSQL")
+        time.sleep(1)  # accepting TCP comes a moment before accepting logins
+        for db in ("strata", "juicefs"):
+            sh(f"{pg_bin}/createdb", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "strata", db)
+        weed = shutil.which("weed") or "/opt/strata-tools/bin/weed"
+        ports = [free_port() for _ in range(4)]
+        self.s3_port = ports[0]
+        s3_dir = os.path.join(work, "s3")
+        os.mkdir(s3_dir)
+        self.weed = subprocess.Popen(
+            [weed, "mini", f"-dir={s3_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
+             "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.port={ports[0]}",
+             f"-master.port={ports[1]}", f"-volume.port={ports[2]}", f"-filer.port={ports[3]}"],
+            env=dict(os.environ, AWS_ACCESS_KEY_ID=self.S3_KEY, AWS_SECRET_ACCESS_KEY=self.S3_SECRET,
+                     S3_BUCKET=self.BUCKET),
+            cwd=s3_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.s3_port, "SeaweedFS")
+        time.sleep(2)  # the bucket is made just after the port opens
+
+    def meta_url(self, db):
+        return f"postgres://strata@127.0.0.1:{self.pg_port}/{db}"
+
+    def s3_env(self):
+        return {"AWS_ENDPOINT": f"http://127.0.0.1:{self.s3_port}", "AWS_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": self.S3_KEY, "AWS_SECRET_ACCESS_KEY": self.S3_SECRET, "AWS_ALLOW_HTTP": "true"}
+
+    def stop(self):
+        for p in (self.weed, self.pg):
+            p.terminate()
+            p.wait()
+
+
 # ---- targets ----
 
 
@@ -139,15 +225,20 @@ class Local:
 class Strata:
     name = "strata"
 
-    def __init__(self, work):
+    def __init__(self, work, services=None):
         self.bin = os.path.join(ROOT, "target", "release", "strata")
         self.work = work
         self.data = os.path.join(work, "strata-data")
         self.env = dict(os.environ, STRATA_CONFIG_DIR=os.path.join(work, "strata-config"))
+        stores, server_env = [], dict(os.environ)
+        if services:
+            stores = ["--meta", services.meta_url("strata"), "--store", f"s3://{services.BUCKET}/strata"]
+            server_env.update(services.s3_env())
         self.server = subprocess.Popen(
-            [self.bin, "server", "--data-dir", self.data, "--listen", "127.0.0.1:0"],
+            [self.bin, "server", "--data-dir", self.data, "--listen", "127.0.0.1:0"] + stores,
             stderr=subprocess.PIPE,
             text=True,
+            env=server_env,
         )
         for line in self.server.stderr:
             if "listening on " in line:
@@ -180,17 +271,22 @@ class Strata:
 class JuiceFS:
     name = "juicefs"
 
-    def __init__(self, work, juicefs):
+    def __init__(self, work, juicefs, services=None):
         self.bin = juicefs
-        self.meta = "sqlite3://" + os.path.join(work, "jfs.db")
+        self.meta = services.meta_url("juicefs") if services else "sqlite3://" + os.path.join(work, "jfs.db")
         self.dir = os.path.join(work, "jfs-mnt")
         self.work = work
         os.mkdir(self.dir)
         env = dict(os.environ)
         env.pop("AWS_CA_BUNDLE", None)
         self.env = env
-        sh(self.bin, "format", "--storage", "file", "--bucket", os.path.join(work, "jfs-bucket"), self.meta, "bench",
-           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if services:
+            storage = ["--storage", "s3", "--bucket", f"http://127.0.0.1:{services.s3_port}/{services.BUCKET}",
+                       "--access-key", services.S3_KEY, "--secret-key", services.S3_SECRET]
+        else:
+            storage = ["--storage", "file", "--bucket", os.path.join(work, "jfs-bucket")]
+        sh(self.bin, "format", *storage, self.meta, "bench", env=env, stdout=subprocess.DEVNULL,
+           stderr=subprocess.DEVNULL)
         self.cache = 0
         self.mount()
 
@@ -243,6 +339,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     p.add_argument("--no-juicefs", action="store_true")
+    p.add_argument("--stack", choices=["embedded", "shared"], default="embedded",
+                   help="embedded: SQLite + local folder; shared: PostgreSQL + S3 (SeaweedFS)")
     args = p.parse_args()
     size_mib, count, rounds, tar_files = (64, 1000, 100, 500) if args.quick else (1024, 10000, 1000, 2500)
 
@@ -250,11 +348,12 @@ def main():
     work = tempfile.mkdtemp(prefix="strata-bench-", dir="/var/tmp")
     os.chmod(work, 0o755)
     tar, tar_count = make_tarball(work, tar_files)
-    targets = [Local(work), Strata(work)]
+    services = Services(work) if args.stack == "shared" else None
+    targets = [Local(work), Strata(work, services)]
     if not args.no_juicefs:
         juicefs = find_juicefs(work)
         if juicefs:
-            targets.append(JuiceFS(work, juicefs))
+            targets.append(JuiceFS(work, juicefs, services))
         else:
             print("JuiceFS not available: skipped", file=sys.stderr)
     results = {}
@@ -272,6 +371,8 @@ def main():
     finally:
         for t in targets:
             t.stop()
+        if services:
+            services.stop()
     names = [t.name for t in targets]
     header = ["workload"] + names + ["strata/local"] + (["strata/juicefs"] if "juicefs" in names else [])
     rows = []
@@ -281,6 +382,7 @@ def main():
         if "juicefs" in names:
             row.append(f"{results['strata'][key] / results['juicefs'][key]:.2f}")
         rows.append(row)
+    print(f"stack: {args.stack}")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:

@@ -156,7 +156,11 @@ fn servers_killed_under_a_mount_lose_nothing_fsynced() {
     let (dir, flag) = (mount.path().to_owned(), stop.clone());
     let writing = std::thread::spawn(move || writer(dir, flag, tx));
     let mut durable = Vec::new();
-    let cycles = 10;
+    // Ten in CI; bench/kill-servers.sh runs more.
+    let cycles: usize = std::env::var("STRATA_KILL_CYCLES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
     for cycle in 0..cycles {
         // Kill after a varying number of durable files: at a different moment of the workload
         // (mid-upload, mid-commit, idle) each time. The servers take turns, so that every
