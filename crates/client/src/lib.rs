@@ -61,13 +61,17 @@ impl Client {
         &self.bases[self.current.load(Ordering::Relaxed) % self.bases.len()]
     }
 
-    /// After `failed` could not be reached, sends later requests to the next endpoint (unless
-    /// another request already moved on).
-    fn fail_over(&self, failed: Option<&Url>) {
-        let Some(failed) = failed else { return };
-        let Some(at) = self.bases.iter().position(|b| failed.as_str().starts_with(b.as_str())) else {
-            return;
-        };
+    /// The endpoint a request URL went to: the longest one it starts with.
+    fn endpoint_of(&self, url: &Url) -> Option<usize> {
+        (0..self.bases.len())
+            .filter(|&i| url.as_str().starts_with(self.bases[i].as_str()))
+            .max_by_key(|&i| self.bases[i].as_str().len())
+    }
+
+    /// After the endpoint of `failed` could not be reached, sends later requests to the next
+    /// one (unless another request already moved on).
+    fn fail_over(&self, failed: &Url) {
+        let Some(at) = self.endpoint_of(failed) else { return };
         let next = (at + 1) % self.bases.len();
         let _ = self
             .current
@@ -107,21 +111,44 @@ impl Client {
     }
 
     pub(crate) async fn send(&self, req: RequestBuilder) -> Result<Response> {
-        let resp = req.send().await.map_err(|e| {
+        let mut request = req
+            .build()
+            .map_err(|e| Error::invalid("request", format!("cannot build the request: {e}")))?;
+        let mut left = self.bases.len();
+        let resp = loop {
+            left -= 1;
+            // A request that never reached a server may go to the next one as it is.
+            let again = if left > 0 { request.try_clone() } else { None };
+            let e = match self.http.execute(request).await {
+                Ok(resp) => break resp,
+                Err(e) => e,
+            };
+            let at = e.url().and_then(|u| self.endpoint_of(u));
+            // The server could not be reached or went away mid-request; not a failure of the
+            // caller's own upload stream.
+            if (e.is_connect() || e.is_timeout() || e.is_request())
+                && !e.is_body()
+                && let Some(url) = e.url()
+            {
+                self.fail_over(url);
+            }
+            if let (true, Some(mut next), Some(from)) = (e.is_connect(), again, at) {
+                let rest = next.url().as_str()[self.bases[from].as_str().len()..].to_owned();
+                if let Ok(url) = self.base().join(&rest) {
+                    *next.url_mut() = url;
+                    request = next;
+                    continue;
+                }
+            }
             let why = std::error::Error::source(&e)
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| e.to_string());
-            let at = e
-                .url()
-                .and_then(|u| self.bases.iter().find(|b| u.as_str().starts_with(b.as_str())))
-                .unwrap_or_else(|| self.base())
-                .to_string();
-            self.fail_over(e.url());
-            Error::new(
+            let at = at.map_or(self.base(), |i| &self.bases[i]);
+            return Err(Error::new(
                 ErrorKind::Unavailable,
                 format!("cannot reach the strata server at {at}: {why}"),
-            )
-        })?;
+            ));
+        };
         if resp.status().is_success() {
             return Ok(resp);
         }

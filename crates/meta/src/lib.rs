@@ -125,16 +125,18 @@ pub trait MetaStore: Send + Sync + 'static {
     fn touch_block(&self, hash: &BlockHash, size: u64) -> Result<()>;
     /// Deletes layers that no volume can reach any more; returns how many.
     fn collect_layers(&self) -> Result<u64>;
-    /// Marks for deletion the blocks that no chunk references and that were last touched
-    /// before `cutoff` (ns); returns them, including ones marked by an earlier, unfinished pass.
-    fn mark_unreferenced_blocks(&self, cutoff: i64) -> Result<Vec<(BlockHash, u64)>>;
-    /// Forgets blocks marked for deletion once their objects are gone.
-    fn forget_blocks(&self, hashes: &[BlockHash]) -> Result<()>;
+    /// Marks for deletion by collection pass `pass` the blocks that no chunk references and
+    /// that were last touched before `cutoff` (ns), and takes over the marks of a pass that
+    /// died; returns this pass's blocks. Passes on several servers never share a block.
+    fn mark_unreferenced_blocks(&self, cutoff: i64, pass: Uuid) -> Result<Vec<(BlockHash, u64)>>;
+    /// Forgets blocks that pass `pass` marked, once their objects are gone.
+    fn forget_blocks(&self, hashes: &[BlockHash], pass: Uuid) -> Result<()>;
     /// What a collection pass with this `cutoff` would delete now: layers, and blocks with sizes.
     fn collectable(&self, cutoff: i64) -> Result<(u64, Vec<(BlockHash, u64)>)>;
     /// Every block the registry holds as stored (not being collected).
     fn stored_blocks(&self) -> Result<Vec<BlockHash>>;
-    /// Checks every tree; chunks naming a block in `missing` count as dangling. With `repair`,
-    /// mends what it finds (see `strata fsck`).
-    fn fsck(&self, missing: &std::collections::HashSet<BlockHash>, repair: bool) -> Result<FsckReport>;
+    /// Checks every tree; chunks naming a block in `missing` (the store lacks it, as listed
+    /// from `since`, ns) count as dangling unless it was touched after `since`. With `repair`,
+    /// mends what it finds (see `strata fsck`), one volume per transaction.
+    fn fsck(&self, missing: &std::collections::HashSet<BlockHash>, since: i64, repair: bool) -> Result<FsckReport>;
 }

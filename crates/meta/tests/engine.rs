@@ -209,14 +209,19 @@ fn collection_frees_blocks_of_deleted_volumes_only(e: &Engine) {
     }
     meta.delete_volume(ORG, gone).unwrap();
     assert_eq!(meta.collect_layers().unwrap(), 1);
+    let (pass, other) = (Uuid::new_v4(), Uuid::new_v4());
     assert!(
-        meta.mark_unreferenced_blocks(0).unwrap().is_empty(),
+        meta.mark_unreferenced_blocks(0, pass).unwrap().is_empty(),
         "grace period protects fresh blocks"
     );
-    let marked = meta.mark_unreferenced_blocks(now_ns() + 1).unwrap();
+    let marked = meta.mark_unreferenced_blocks(now_ns() + 1, pass).unwrap();
     assert_eq!(marked, vec![([2; 32], 10)]);
+    // A second pass (another server) at the same time gets none of the first one's blocks,
+    // and cannot forget them.
+    assert!(meta.mark_unreferenced_blocks(now_ns() + 1, other).unwrap().is_empty());
+    meta.forget_blocks(&[[2; 32]], other).unwrap();
     assert_eq!(meta.touch_block(&[2; 32], 10).unwrap_err().kind, ErrorKind::Unavailable);
-    meta.forget_blocks(&[[2; 32]]).unwrap();
+    meta.forget_blocks(&[[2; 32]], pass).unwrap();
     meta.touch_block(&[2; 32], 10).unwrap();
 }
 

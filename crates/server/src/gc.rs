@@ -27,7 +27,8 @@ pub async fn collect(state: &AppState, grace: Duration) -> Result<GcReport> {
     let _one_at_a_time = state.gc_lock.lock().await;
     let layers_deleted = state.meta(|m| m.collect_layers()).await?;
     let cutoff = cutoff(grace);
-    let marked = state.meta(move |m| m.mark_unreferenced_blocks(cutoff)).await?;
+    let pass = uuid::Uuid::new_v4();
+    let marked = state.meta(move |m| m.mark_unreferenced_blocks(cutoff, pass)).await?;
     let mut report = GcReport {
         layers_deleted,
         ..GcReport::default()
@@ -46,7 +47,7 @@ pub async fn collect(state: &AppState, grace: Duration) -> Result<GcReport> {
             }
         }
     }
-    state.meta(move |m| m.forget_blocks(&deleted)).await?;
+    state.meta(move |m| m.forget_blocks(&deleted, pass)).await?;
     Ok(report)
 }
 

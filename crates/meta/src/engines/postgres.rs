@@ -28,6 +28,8 @@ pub type PostgresMeta = SqlMeta<PostgresEngine>;
 const MAX_CONNECTIONS: usize = 16;
 /// How long a request waits for a free connection.
 const CHECKOUT_WAIT: Duration = Duration::from_secs(10);
+/// Prepared statements kept per connection.
+const MAX_STATEMENTS: usize = 512;
 /// How often a transaction that lost a race runs again before giving up.
 const MAX_ATTEMPTS: u32 = 30;
 
@@ -56,11 +58,15 @@ impl SqlMeta<PostgresEngine> {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
+        let options = format!(
+            "{} -c statement_timeout=300000 -c idle_in_transaction_session_timeout=60000",
+            config.get_options().unwrap_or_default()
+        );
         config
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
             // No statement holds a server forever; an abandoned transaction frees its locks.
-            .options("-c statement_timeout=300000 -c idle_in_transaction_session_timeout=60000");
+            .options(&options);
         let engine = PostgresEngine {
             config,
             idle: Mutex::default(),
@@ -85,8 +91,10 @@ fn db_error(e: postgres::Error) -> Fail {
         } else {
             DbError::Other(format!("{}: {}", db.code().code(), db.message()))
         }
-    } else {
+    } else if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) {
         DbError::Unavailable(e.to_string())
+    } else {
+        DbError::Other(e.to_string())
     })
 }
 
@@ -145,7 +153,13 @@ impl PgTx<'_> {
             return Ok(stmt.clone());
         }
         let stmt = self.tx.borrow_mut().prepare(sql).map_err(db_error)?;
-        self.statements.borrow_mut().insert(sql.to_owned(), stmt.clone());
+        let mut statements = self.statements.borrow_mut();
+        // Statements name a volume's layers in their text: a connection that has served many
+        // chains starts afresh rather than keep them all (dropped statements are closed).
+        if statements.len() >= MAX_STATEMENTS {
+            statements.clear();
+        }
+        statements.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
     }
 }
@@ -237,6 +251,7 @@ impl PostgresEngine {
         let mut pool = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         pool.open -= pool.idle.len();
         pool.idle.clear();
+        self.freed.notify_all();
     }
 
     fn run<T>(

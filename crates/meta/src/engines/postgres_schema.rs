@@ -4,7 +4,8 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 1] = ["
+pub const STEPS: [&str; 2] = [
+    "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
     parent BIGINT REFERENCES layers(id),
@@ -106,4 +107,7 @@ CREATE TABLE locks (
 );
 CREATE INDEX locks_by_file ON locks(volume, ino);
 CREATE INDEX locks_by_session ON locks(session);
-"];
+",
+    "ALTER TABLE blocks ADD COLUMN marked_by TEXT;
+     ALTER TABLE blocks ADD COLUMN marked_at BIGINT NOT NULL DEFAULT 0;",
+];

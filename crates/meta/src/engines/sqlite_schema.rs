@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 4] = [
+const STEPS: [&str; 5] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -114,4 +114,6 @@ const STEPS: [&str; 4] = [
         CREATE INDEX locks_by_session ON locks(session);
         CREATE INDEX inodes_by_layer ON inodes(layer);
         CREATE INDEX dentries_by_layer ON dentries(layer);",
+    "ALTER TABLE blocks ADD COLUMN marked_by TEXT;
+        ALTER TABLE blocks ADD COLUMN marked_at INTEGER NOT NULL DEFAULT 0;",
 ];

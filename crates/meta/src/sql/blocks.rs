@@ -96,12 +96,27 @@ fn hashes(rows: Vec<super::Row>) -> R<Vec<(BlockHash, u64)>> {
         .collect()
 }
 
-pub fn mark_unreferenced(tx: &dyn Tx, cutoff: i64) -> R<Vec<(BlockHash, u64)>> {
+/// A pass that has not finished its deletions after this long is taken to have died; another
+/// pass takes over its marked blocks.
+const STALE_MARK_NS: i64 = 3600 * 1_000_000_000;
+
+/// Marks, for collection pass `pass`, the blocks nothing references and nobody touched since
+/// `cutoff`, and takes over the marks of passes that died; returns this pass's blocks. Passes
+/// on several servers at once each delete only what they marked.
+pub fn mark_unreferenced(tx: &dyn Tx, cutoff: i64, pass: uuid::Uuid) -> R<Vec<(BlockHash, u64)>> {
+    let now = now_ns();
     tx.exec(
-        &format!("UPDATE blocks SET state = 1 WHERE {UNREFERENCED}"),
-        vals![cutoff],
+        &format!("UPDATE blocks SET state = 1, marked_by = $2, marked_at = $3 WHERE {UNREFERENCED}"),
+        vals![cutoff, pass, now],
     )?;
-    hashes(tx.query("SELECT hash, size FROM blocks WHERE state = 1", vals![])?)
+    tx.exec(
+        "UPDATE blocks SET marked_by = $1, marked_at = $2 WHERE state = 1 AND marked_at < $3",
+        vals![pass, now, now - STALE_MARK_NS],
+    )?;
+    hashes(tx.query(
+        "SELECT hash, size FROM blocks WHERE state = 1 AND marked_by = $1",
+        vals![pass],
+    )?)
 }
 
 /// What [`mark_unreferenced`] would mark now, without marking anything.
@@ -112,9 +127,12 @@ pub fn unreferenced(tx: &dyn Tx, cutoff: i64) -> R<Vec<(BlockHash, u64)>> {
     )?)
 }
 
-pub fn forget(tx: &dyn Tx, hashes: &[BlockHash]) -> R<()> {
+pub fn forget(tx: &dyn Tx, hashes: &[BlockHash], pass: uuid::Uuid) -> R<()> {
     for hash in hashes {
-        tx.exec("DELETE FROM blocks WHERE hash = $1 AND state = 1", vals![hash])?;
+        tx.exec(
+            "DELETE FROM blocks WHERE hash = $1 AND state = 1 AND marked_by = $2",
+            vals![hash, pass],
+        )?;
     }
     Ok(())
 }

@@ -39,6 +39,11 @@ pub fn flatten<E: Engine>(meta: &SqlMeta<E>, vol: Uuid, max_depth: usize) -> Res
         if current != head || parent_of(tx, head)? != Some(chain[1]) {
             return Ok(false); // Forked, restored or flattened meanwhile: the merged layer is left to GC.
         }
+        // A collection pass may have taken the merged layer while it was unreachable. Writing
+        // its row finds out, and makes a pass that is deleting it now conflict and start over.
+        if tx.exec("UPDATE layers SET frozen = 1 WHERE id = $1", vals![merged])? == 0 {
+            return Ok(false);
+        }
         tx.exec("UPDATE layers SET parent = $2 WHERE id = $1", vals![head, merged])?;
         Ok(true)
     })?;

@@ -10,39 +10,43 @@ use super::tree::{ChainCache, Tree};
 use super::{R, Tx, vals};
 use crate::{BlockHash, ChunkData, ROOT_INO};
 use std::collections::{HashMap, HashSet};
-use strata_core::api::{FileKind, FsckProblem, FsckReport};
+use strata_core::api::{FileKind, FsckProblem};
 use uuid::Uuid;
 
-pub fn fsck(tx: &dyn Tx, chains: &ChainCache, missing: &HashSet<BlockHash>, repair: bool) -> R<FsckReport> {
-    let mut report = FsckReport {
-        collectable_layers: super::blocks::dead_layers(tx)?.len() as u64,
-        repaired: repair,
-        ..FsckReport::default()
-    };
-    let volumes = tx.query("SELECT id, name FROM volumes ORDER BY name", vals![])?;
-    let mut live_blocks: HashMap<BlockHash, bool> = HashMap::new();
-    for row in volumes {
-        let (id, name) = (row.uuid(0)?, row.text(1)?);
-        check_volume(tx, chains, id, &name, missing, repair, &mut live_blocks, &mut report)?;
-        report.volumes += 1;
-    }
-    report.blocks = live_blocks.len() as u64;
-    Ok(report)
+/// What checking one volume found.
+#[derive(Default)]
+pub struct VolumeReport {
+    pub inodes: u64,
+    pub blocks: HashSet<BlockHash>,
+    pub problems: Vec<FsckProblem>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check_volume(
+/// Every volume and snapshot, by name.
+pub fn volumes(tx: &dyn Tx) -> R<Vec<(Uuid, String)>> {
+    tx.query("SELECT id, name FROM volumes ORDER BY name", vals![])?
+        .iter()
+        .map(|r| Ok((r.uuid(0)?, r.text(1)?)))
+        .collect()
+}
+
+/// What the caller found of the store: blocks it lacks, and when it started looking. A
+/// block touched since then (an upload that finished after the listing) is never missing.
+pub struct StoreView<'a> {
+    pub missing: &'a HashSet<BlockHash>,
+    pub since: i64,
+}
+
+/// Checks one volume's tree; with `repair` (in a write transaction), mends what it finds.
+pub fn check_volume(
     tx: &dyn Tx,
     chains: &ChainCache,
-    id: Uuid,
-    name: &str,
-    missing: &HashSet<BlockHash>,
+    (id, name): (Uuid, &str),
+    store: &StoreView,
     repair: bool,
-    live_blocks: &mut HashMap<BlockHash, bool>,
-    report: &mut FsckReport,
-) -> R<()> {
+) -> R<VolumeReport> {
     let mut tree = Tree::open(tx, chains, id, repair)?;
     let mend = repair && !tree.snapshot;
+    let mut report = VolumeReport::default();
     let mut problem = |kind: &str, detail: String| {
         report.problems.push(FsckProblem {
             kind: kind.into(),
@@ -50,6 +54,7 @@ fn check_volume(
             detail,
         })
     };
+    let mut live_blocks: HashMap<BlockHash, bool> = HashMap::new();
     let (mut seen, mut used, mut dirs) = (HashSet::from([ROOT_INO]), 0i64, vec![ROOT_INO]);
     while let Some(dir) = dirs.pop() {
         for (entry, ino) in tree.entries(dir)? {
@@ -76,11 +81,14 @@ fn check_volume(
                         let live = match live_blocks.get(&hash) {
                             Some(live) => *live,
                             None => {
-                                let state = tx
-                                    .query_opt("SELECT state FROM blocks WHERE hash = $1", vals![&hash])?
-                                    .map(|r| r.i64(0))
-                                    .transpose()?;
-                                let live = state == Some(0) && !missing.contains(&hash);
+                                let row =
+                                    tx.query_opt("SELECT state, touched_at FROM blocks WHERE hash = $1", vals![&hash])?;
+                                let live = match row {
+                                    Some(r) => {
+                                        r.i64(0)? == 0 && !(store.missing.contains(&hash) && r.i64(1)? < store.since)
+                                    }
+                                    None => false,
+                                };
                                 live_blocks.insert(hash, live);
                                 live
                             }
@@ -109,7 +117,8 @@ fn check_volume(
             }
         }
     }
-    report.inodes += seen.len() as u64;
+    report.inodes = seen.len() as u64;
+    report.blocks = live_blocks.into_keys().collect();
     let files = seen.len() as i64 - 1;
     if (tree.file_count, tree.used_bytes) != (files, used) {
         problem(
@@ -125,5 +134,5 @@ fn check_volume(
     if mend {
         tree.finish()?;
     }
-    Ok(())
+    Ok(report)
 }

@@ -227,12 +227,12 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         Ok(collected)
     }
 
-    fn mark_unreferenced_blocks(&self, cutoff: i64) -> Result<Vec<(BlockHash, u64)>> {
-        self.write(|tx| blocks::mark_unreferenced(tx, cutoff))
+    fn mark_unreferenced_blocks(&self, cutoff: i64, pass: Uuid) -> Result<Vec<(BlockHash, u64)>> {
+        self.write(|tx| blocks::mark_unreferenced(tx, cutoff, pass))
     }
 
-    fn forget_blocks(&self, hashes: &[BlockHash]) -> Result<()> {
-        self.write(|tx| blocks::forget(tx, hashes))
+    fn forget_blocks(&self, hashes: &[BlockHash], pass: Uuid) -> Result<()> {
+        self.write(|tx| blocks::forget(tx, hashes, pass))
     }
 
     fn collectable(&self, cutoff: i64) -> Result<(u64, Vec<(BlockHash, u64)>)> {
@@ -248,13 +248,28 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
-    fn fsck(&self, missing: &HashSet<BlockHash>, repair: bool) -> Result<FsckReport> {
-        if repair {
-            Ok(self.engine.write(Isolation::Snapshot, &mut |tx| {
-                fsck::fsck(tx, &self.chains, missing, true)
-            })?)
-        } else {
-            self.read(|tx| fsck::fsck(tx, &self.chains, missing, false))
+    fn fsck(&self, missing: &HashSet<BlockHash>, since: i64, repair: bool) -> Result<FsckReport> {
+        let (collectable, volumes) = self.read(|tx| Ok((blocks::dead_layers(tx)?.len() as u64, fsck::volumes(tx)?)))?;
+        let store = fsck::StoreView { missing, since };
+        let mut report = FsckReport {
+            collectable_layers: collectable,
+            repaired: repair,
+            ..FsckReport::default()
+        };
+        let mut blocks = HashSet::new();
+        // One transaction per volume: a repair holds one volume's writers at a time.
+        for (id, name) in &volumes {
+            let check = |tx: &dyn Tx| fsck::check_volume(tx, &self.chains, (*id, name), &store, repair);
+            let found = match if repair { self.write(check) } else { self.read(check) } {
+                Err(e) if e.kind == ErrorKind::NotFound => continue, // Deleted meanwhile.
+                other => other?,
+            };
+            report.volumes += 1;
+            report.inodes += found.inodes;
+            report.problems.extend(found.problems);
+            blocks.extend(found.blocks);
         }
+        report.blocks = blocks.len() as u64;
+        Ok(report)
     }
 }

@@ -257,6 +257,17 @@ impl dyn Tx + '_ {
     }
 }
 
+impl dyn Tx + '_ {
+    /// Makes writers that count an organization's volumes go one at a time (PostgreSQL; on
+    /// SQLite the single writer already does).
+    pub fn lock_org(&self, org: &str) -> R<()> {
+        if self.dialect() == Dialect::Postgres {
+            self.exec("SELECT pg_advisory_xact_lock(hashtext($1))", vals![org])?;
+        }
+        Ok(())
+    }
+}
+
 /// How a transaction must be isolated from the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isolation {

@@ -221,7 +221,8 @@ pub fn setattr(tree: &mut Tree, ino: u64, changes: &AttrChanges) -> R<Stat> {
             FileKind::Directory => return Err(fail(ErrorKind::IsADirectory, "is a directory")),
             _ => return Err(Error::invalid("size", "only a regular file can be truncated").into()),
         }
-        tree.used_bytes += size as i64 - inode.stat.size as i64;
+        check_size(size)?;
+        tree.used_bytes = tree.used_bytes.saturating_add(size as i64 - inode.stat.size as i64);
         inode.stat.size = size;
         inode.stat.mtime = changes.mtime.unwrap_or(now);
     }
@@ -247,7 +248,18 @@ fn need_file(tree: &Tree, ino: u64) -> R<Inode> {
     }
 }
 
+/// The largest file: what a signed 64-bit offset can reach (the counters saturate).
+pub const MAX_FILE_SIZE: u64 = i64::MAX as u64;
+
+fn check_size(size: u64) -> R<()> {
+    if size > MAX_FILE_SIZE {
+        return Err(Error::invalid("size", format!("a file is at most {MAX_FILE_SIZE} bytes")).into());
+    }
+    Ok(())
+}
+
 pub fn write_chunks(tree: &mut Tree, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> R<Stat> {
+    check_size(size)?;
     let mut inode = need_file(tree, ino)?;
     for chunk in chunks {
         if chunk.len > strata_core::BLOCK_SIZE || chunk.idx.saturating_mul(strata_core::BLOCK_SIZE) >= size.max(1) {
@@ -286,7 +298,7 @@ pub fn write_chunks(tree: &mut Tree, ino: u64, size: u64, chunks: &[Chunk], repl
     for chunk in chunks {
         tree.put_chunk(ino, chunk)?;
     }
-    tree.used_bytes += size as i64 - old_size as i64;
+    tree.used_bytes = tree.used_bytes.saturating_add(size as i64 - old_size as i64);
     Ok(inode.stat)
 }
 

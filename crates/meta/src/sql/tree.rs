@@ -42,17 +42,26 @@ const INODE_COLUMNS: &str =
 impl<'t> Tree<'t> {
     /// The tree of a volume; `for_write` locks the volume's row until the transaction ends.
     pub fn open(tx: &'t dyn Tx, chains: &ChainCache, id: Uuid, for_write: bool) -> R<Self> {
-        let lock = if for_write { tx.for_update() } else { "" };
-        let sql = format!(
-            "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL, l.parent
-             FROM volumes v JOIN layers l ON l.id = v.head WHERE v.id = $1{}",
-            if lock.is_empty() { "" } else { " FOR UPDATE OF v" }
-        );
-        let row = tx
-            .query_opt(&sql, vals![id])?
-            .ok_or_else(|| Error::not_found("volume not found"))?;
+        const VOLUME: &str = "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL";
+        let (row, parent) = if for_write {
+            // Lock first, then read the head's parent in a statement of its own: it sees what
+            // a writer that held the lock before us (a fork, a flatten) committed.
+            let sql = format!("{VOLUME} FROM volumes v WHERE v.id = $1{}", tx.for_update());
+            let row = tx
+                .query_opt(&sql, vals![id])?
+                .ok_or_else(|| Error::not_found("volume not found"))?;
+            let parent = parent_of(tx, row.i64(0)?)?;
+            (row, parent)
+        } else {
+            let sql = format!("{VOLUME}, l.parent FROM volumes v JOIN layers l ON l.id = v.head WHERE v.id = $1");
+            let row = tx
+                .query_opt(&sql, vals![id])?
+                .ok_or_else(|| Error::not_found("volume not found"))?;
+            let parent = row.opt_i64(5)?;
+            (row, parent)
+        };
         let head = row.i64(0)?;
-        let chain = chain_of(tx, chains, head, row.opt_i64(5)?)?;
+        let chain = chain_of(tx, chains, head, parent)?;
         let in_chain = format!("({})", chain.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
         Ok(Tree {
             tx,
@@ -243,7 +252,7 @@ impl<'t> Tree<'t> {
                 vals![head, ino],
             )?;
         }
-        self.used_bytes -= inode.stat.size as i64;
+        self.used_bytes = self.used_bytes.saturating_sub(inode.stat.size as i64);
         self.file_count -= 1;
         Ok(())
     }

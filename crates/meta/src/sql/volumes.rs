@@ -30,6 +30,7 @@ pub fn new_layer(tx: &dyn Tx, parent: Option<i64>, frozen: bool) -> R<i64> {
 }
 
 fn check_limit(tx: &dyn Tx, org: &str, limit: u64) -> R<()> {
+    tx.lock_org(org)?;
     let count = tx
         .query_one(
             "SELECT COUNT(*) FROM volumes WHERE org = $1 AND snapshot_of IS NULL",
