@@ -1,7 +1,7 @@
 //! Mounts over time and side by side: persistence, consistency, isolation, read-only.
 
 mod common;
-use common::{Server, hash_file, random_file, umount};
+use common::{Server, hash_file, hold_lock, random_file, umount};
 use std::fs;
 use std::io::Write;
 use std::process::Command;
@@ -226,25 +226,6 @@ fn three_sandboxes_share_a_git_repository() {
     assert_eq!(log, "second\nfirst\n");
     git(&repo, &["fsck", "--full", "--strict"]);
     assert_eq!(fs::read_to_string(repo.join("a.txt")).unwrap(), "one\n");
-}
-
-/// Runs a Python snippet against `path` that takes a lock, says so, and holds it until its
-/// stdin closes.
-fn hold_lock(path: &std::path::Path, code: &str) -> std::process::Child {
-    let mut child = Command::new("python3")
-        .args([
-            "-c",
-            &format!("import fcntl,sys\nf=open(sys.argv[1],'r+')\n{code}\nprint('held', flush=True)\nsys.stdin.read()"),
-        ])
-        .arg(path)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line).unwrap();
-    assert_eq!(line.trim(), "held");
-    child
 }
 
 #[test]

@@ -192,3 +192,41 @@ fn servers_killed_under_a_mount_lose_nothing_fsynced() {
     }
     assert_eq!(servers[1].json(&["fsck"])["problems"], serde_json::json!([]));
 }
+
+#[test]
+fn locks_cross_servers_and_go_with_a_dead_mount() {
+    let a = Server::start_shared(&["--session-lease", "1500ms"]);
+    let b = a.another();
+    a.ok(&["volume", "create", "v"]);
+    let (on_a, on_b) = (a.mount("v", &[]), b.mount("v", &[]));
+    std::fs::write(on_a.join("db"), vec![0u8; 100]).unwrap();
+    let other = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(on_b.join("db"))
+        .unwrap();
+    let mut holder = common::hold_lock(&on_a.join("db"), "fcntl.lockf(f, fcntl.LOCK_EX, 10, 10)");
+    // Held past several leases: the live mount renews it.
+    for _ in 0..3 {
+        assert_eq!(
+            common::try_write_lock(&other, 15, 1),
+            Err(libc::EAGAIN),
+            "through b, a's lock holds"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+    }
+    // The mount on a dies without a word: its lease runs out and its lock goes.
+    let pid = common::mount_pid(on_a.path());
+    // SAFETY: kill(2) on the mount daemon this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while common::try_write_lock(&other, 15, 1).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dead mount's lock was never released"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = holder.kill();
+    let _ = holder.wait();
+}

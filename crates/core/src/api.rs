@@ -207,6 +207,13 @@ pub struct SessionInfo {
     pub volume: Volume,
     pub read_only: bool,
     pub root: Node,
+    /// How long the session's record locks count without a renewal, in milliseconds.
+    #[serde(default = "default_lease_ms")]
+    pub lease_ms: u64,
+}
+
+fn default_lease_ms() -> u64 {
+    30_000
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,9 +36,6 @@ pub struct Mounted {
     renewer: tokio::task::JoinHandle<()>,
 }
 
-/// How often a mount renews its session's lease (the server's lease is three times longer).
-const RENEW_EVERY: Duration = Duration::from_secs(10);
-
 impl Mounted {
     /// Waits until the mount goes away (unmounted from outside), then ends the session.
     pub async fn wait(self) {
@@ -58,6 +55,7 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
         options.cache_dir.join("blocks"),
         options.cache_size,
     )?);
+    let lease_ms = session.info.lease_ms;
     let vfs = Arc::new(vfs::Vfs::new(session, cache, options.retry_for));
     let adapter = adapter::FuseAdapter {
         vfs: vfs.clone(),
@@ -80,9 +78,11 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
     config.clone_fd = true;
     let mountpoint = mountpoint.to_owned();
     let session = tokio::task::spawn_blocking(move || fuser::spawn_mount(adapter, &mountpoint, &config)).await??;
+    // Renew three times per lease, so that one lost renewal costs nothing.
+    let every = Duration::from_millis((lease_ms / 3).max(100));
     let renewing = vfs.clone();
     let renewer = tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(RENEW_EVERY);
+        let mut ticker = tokio::time::interval(every);
         loop {
             ticker.tick().await;
             if let Err(e) = renewing.renew_session().await {

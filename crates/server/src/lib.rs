@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub volumes_per_org: u64,
     pub gc_grace: Duration,
+    /// How long a mount session's record locks count without a renewal.
+    pub session_lease: Duration,
     pub gc_interval: Duration,
 }
 
@@ -56,6 +58,7 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         limits: Limits {
             volumes_per_org: config.volumes_per_org,
             gc_grace: config.gc_grace,
+            session_lease: config.session_lease,
         },
         sessions: Default::default(),
         gc_lock: Arc::default(),

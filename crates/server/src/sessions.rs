@@ -96,7 +96,7 @@ pub async fn open(state: &AppState, org: &str, volume: &str, subpath: &str, read
         read_only,
         secret,
         created_at: now_ns(),
-        alive_until: lease_end(),
+        alive_until: lease_end(state),
     };
     let stored = record.clone();
     state.meta(move |m| m.add_session(&stored)).await?;
@@ -106,6 +106,7 @@ pub async fn open(state: &AppState, org: &str, volume: &str, subpath: &str, read
         volume,
         read_only,
         root: session.node(root),
+        lease_ms: state.limits.session_lease.as_millis() as u64,
     })
 }
 
@@ -142,17 +143,16 @@ pub async fn find(state: &AppState, org: &str, id: &str) -> Result<Session> {
     Ok(Session(record))
 }
 
-/// How long a session's record locks count without a renewal: a mount renews every third
-/// of it, so the locks of a mount that died go within this time.
-pub const LEASE: std::time::Duration = std::time::Duration::from_secs(30);
-
-fn lease_end() -> i64 {
-    now_ns() + LEASE.as_nanos() as i64
+/// When a session's lease, renewed now, runs out: a mount renews every third of it, so the
+/// record locks of a mount that died go within the lease.
+fn lease_end(state: &AppState) -> i64 {
+    now_ns() + state.limits.session_lease.as_nanos() as i64
 }
 
 pub async fn renew(state: &AppState, session: &Session) -> Result<()> {
     let id = session.0.id;
-    state.meta(move |m| m.renew_session(id, lease_end())).await
+    let until = lease_end(state);
+    state.meta(move |m| m.renew_session(id, until)).await
 }
 
 pub async fn close(state: &AppState, session: &Session) -> Result<()> {

@@ -28,6 +28,9 @@ pub struct ServerArgs {
     /// How often garbage collection runs in the background
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     gc_interval: Duration,
+    /// How long a mount's record locks outlive its last sign of life (a mount renews every third of it)
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    session_lease: Duration,
 }
 
 pub async fn run(args: ServerArgs) -> CmdResult {
@@ -42,6 +45,7 @@ pub async fn run(args: ServerArgs) -> CmdResult {
         listen: args.listen,
         volumes_per_org: args.max_volumes,
         gc_grace: args.gc_grace,
+        session_lease: args.session_lease.max(Duration::from_millis(300)),
         gc_interval: args.gc_interval.max(Duration::from_secs(1)),
     };
     Ok(strata_server::run(config).await?)

@@ -311,6 +311,14 @@ pub fn umount(mount: &Mount) {
 
 /// Peak resident memory (KiB) of the mount daemon serving `mountpoint`.
 pub fn mount_peak_rss_kib(mountpoint: &Path) -> u64 {
+    let pid = mount_pid(mountpoint);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// The process id of the mount daemon serving `mountpoint`.
+pub fn mount_pid(mountpoint: &Path) -> i32 {
     let needle = mountpoint.to_str().unwrap();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
@@ -320,9 +328,7 @@ pub fn mount_peak_rss_kib(mountpoint: &Path) -> u64 {
         let is_daemon =
             args.contains(&&b"mount"[..]) && args.contains(&needle.as_bytes()) && args.contains(&&b"--foreground"[..]);
         if is_daemon {
-            let status = std::fs::read_to_string(entry.path().join("status")).unwrap();
-            let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-            return line.split_whitespace().nth(1).unwrap().parse().unwrap();
+            return entry.file_name().to_str().unwrap().parse().unwrap();
         }
     }
     panic!("no mount process for {needle}");
@@ -362,4 +368,39 @@ fn s3_usage(prefix: &str) -> (usize, u64) {
         })
     };
     std::thread::scope(|scope| scope.spawn(list).join().unwrap())
+}
+
+/// Runs a Python snippet against `path` that takes a lock, says so, and holds it until its
+/// stdin closes.
+pub fn hold_lock(path: &std::path::Path, code: &str) -> std::process::Child {
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            &format!("import fcntl,sys\nf=open(sys.argv[1],'r+')\n{code}\nprint('held', flush=True)\nsys.stdin.read()"),
+        ])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line).unwrap();
+    assert_eq!(line.trim(), "held");
+    child
+}
+
+/// Tries to take a write lock on `len` bytes from `start` of an open file: `Ok` or the errno.
+pub fn try_write_lock(file: &std::fs::File, start: i64, len: i64) -> Result<(), i32> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain C struct, all zeros valid; fcntl on a descriptor the caller owns.
+    let mut l: libc::flock = unsafe { std::mem::zeroed() };
+    l.l_type = libc::F_WRLCK as i16;
+    l.l_whence = libc::SEEK_SET as i16;
+    (l.l_start, l.l_len) = (start, len);
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &l) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
 }
