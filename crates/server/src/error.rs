@@ -44,8 +44,11 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.0.kind == ErrorKind::Internal {
-            tracing::error!(error = %self.0, "internal error");
+        match self.0.kind {
+            ErrorKind::Internal => tracing::error!(error = %self.0, "internal error"),
+            // A store or database that does not answer: one line per request that it failed.
+            ErrorKind::Unavailable => tracing::warn!(error = %self.0, "unavailable"),
+            _ => {}
         }
         (status_of(self.0.kind), axum::Json(ErrorBody { error: self.0 })).into_response()
     }

@@ -133,6 +133,11 @@ impl Server {
             .to_owned()
     }
 
+    /// What the server wrote to its standard error since it started listening.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
     /// Runs `strata ARGS...` against this server.
     pub fn cli(&self, args: &[&str]) -> Output {
         self.cli_with_input(args, None)
@@ -158,7 +163,7 @@ impl Server {
             out.status.success(),
             "strata {args:?} failed: {}\nserver log: {}",
             String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+            self.log()
         );
         String::from_utf8(out.stdout).unwrap()
     }
