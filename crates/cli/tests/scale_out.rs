@@ -230,3 +230,25 @@ fn locks_cross_servers_and_go_with_a_dead_mount() {
     let _ = holder.kill();
     let _ = holder.wait();
 }
+
+#[test]
+fn a_session_closed_through_one_server_is_refused_by_the_other() {
+    let a = Server::start_shared(&[]);
+    let b = a.another();
+    a.ok(&["volume", "create", "v"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let session = rt.block_on(a.client().open_session("v", "", false)).unwrap();
+    let http = reqwest::Client::new();
+    let statfs_on_b = || {
+        let url = format!("{}/v1/sessions/{}/statfs", b.endpoint, session.id());
+        let req = http.post(url).bearer_auth(b.token()).json(&());
+        rt.block_on(async { req.send().await.unwrap().status().as_u16() })
+    };
+    assert_eq!(statfs_on_b(), 200, "b serves a's session");
+    rt.block_on(session.close()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while statfs_on_b() != 404 {
+        assert!(std::time::Instant::now() < deadline, "b still serves a closed session");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

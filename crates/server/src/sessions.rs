@@ -19,9 +19,13 @@ use strata_core::{Error, ErrorKind, Result};
 use strata_meta::{Chunk, ChunkData, SessionRecord, now_ns};
 use uuid::Uuid;
 
-/// Sessions by id; a session never changes once opened, so this cache never goes stale.
+/// Sessions by id, with when each was read. A session never changes once opened, but another
+/// server may close it: entries are read again after [`SESSION_RECHECK`].
 #[derive(Default, Clone)]
-pub struct SessionCache(Arc<RwLock<HashMap<Uuid, Arc<SessionRecord>>>>);
+pub struct SessionCache(Arc<RwLock<HashMap<Uuid, (Arc<SessionRecord>, std::time::Instant)>>>);
+
+/// How long a server trusts a session it read without reading it again.
+pub const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A session checked against the caller, ready to check capabilities.
 #[derive(Clone)]
@@ -119,21 +123,22 @@ pub async fn find(state: &AppState, org: &str, id: &str) -> Result<Session> {
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .get(&id)
-        .cloned();
+        .filter(|(_, read)| read.elapsed() < SESSION_RECHECK)
+        .map(|(record, _)| record.clone());
     let record = match cached {
         Some(record) => record,
         None => {
-            let record = state
-                .meta(move |m| m.find_session(id))
-                .await?
-                .ok_or_else(|| Error::not_found("no such mount session"))?;
+            let found = state.meta(move |m| m.find_session(id)).await?;
+            let mut cache = state.sessions.0.write().unwrap_or_else(|p| p.into_inner());
+            let Some(record) = found else {
+                cache.remove(&id); // Closed, perhaps through another server.
+                return Err(Error::not_found("no such mount session"));
+            };
             let record = Arc::new(record);
-            state
-                .sessions
-                .0
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(id, record.clone());
+            if cache.len() >= 100_000 {
+                cache.retain(|_, (_, read)| read.elapsed() < SESSION_RECHECK);
+            }
+            cache.insert(id, (record.clone(), std::time::Instant::now()));
             record
         }
     };
