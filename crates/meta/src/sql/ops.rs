@@ -36,10 +36,11 @@ pub fn lookup(tree: &Tree, parent: u64, name: &[u8]) -> R<Stat> {
 
 pub fn readdir(tree: &Tree, ino: u64) -> R<Vec<(Vec<u8>, Stat)>> {
     tree.need_dir(ino)?;
-    tree.entries(ino)?
+    Ok(tree
+        .entries_with_inodes(ino)?
         .into_iter()
-        .map(|(name, ino)| Ok((name, tree.need_inode(ino)?.stat)))
-        .collect()
+        .map(|(name, inode)| (name, inode.stat))
+        .collect())
 }
 
 pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<Stat> {

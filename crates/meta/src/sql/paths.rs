@@ -93,8 +93,7 @@ pub fn remove(tree: &mut Tree, path: &[String], recursive: bool) -> R<()> {
     let mut next = 0;
     while next < dirs.len() {
         let dir_ino = dirs[next].2.stat.ino;
-        for (child_name, ino) in tree.entries(dir_ino)? {
-            let child = tree.need_inode(ino)?;
+        for (child_name, child) in tree.entries_with_inodes(dir_ino)? {
             if child.stat.kind == FileKind::Directory {
                 dirs.push((dir_ino, child_name, child));
             } else {

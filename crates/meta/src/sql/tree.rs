@@ -164,6 +164,43 @@ impl<'t> Tree<'t> {
             .collect())
     }
 
+    /// All live entries of a directory with their inodes, sorted by name, in one query.
+    pub fn entries_with_inodes(&self, parent: u64) -> R<Vec<(Vec<u8>, Inode)>> {
+        let columns: Vec<String> = INODE_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
+        let sql = format!(
+            "SELECT d.layer, d.name, d.ino, {} FROM dentries d LEFT JOIN inodes i ON i.ino = d.ino AND i.layer IN {chain}
+             WHERE d.parent = $1 AND d.layer IN {chain}",
+            columns.join(", "),
+            chain = self.in_chain
+        );
+        // The topmost entry per name, and the topmost row per inode (one row per pair).
+        let mut names: BTreeMap<Vec<u8>, (usize, u64)> = BTreeMap::new();
+        let mut inodes: HashMap<u64, (usize, bool, Inode)> = HashMap::new();
+        for row in self.tx.query(&sql, vals![parent])? {
+            let (depth, name, ino) = (self.depth_of(row.i64(0)?), row.blob(1)?, row.u64(2)?);
+            let slot = names.entry(name).or_insert((depth, ino));
+            if depth < slot.0 {
+                *slot = (depth, ino);
+            }
+            let inode_row = Row(row.0[3..].to_vec());
+            if inode_row.opt_i64(0)?.is_some() {
+                let (whiteout, inode) = inode_from_row(&inode_row)?;
+                let at = self.depth_of(inode.layer);
+                if inodes.get(&ino).is_none_or(|(d, _, _)| at < *d) {
+                    inodes.insert(ino, (at, whiteout, inode));
+                }
+            }
+        }
+        names
+            .into_iter()
+            .filter(|(_, (_, ino))| *ino != 0)
+            .map(|(name, (_, ino))| match inodes.get(&ino) {
+                Some((_, false, inode)) => Ok((name, inode.clone())),
+                _ => Err(Fail::Fs(Error::not_found(format!("inode {ino} not found")))),
+            })
+            .collect()
+    }
+
     pub fn set_dentry(&self, parent: u64, name: &[u8], ino: u64) -> R<()> {
         self.tx.exec(
             "INSERT INTO dentries (layer, parent, name, ino) VALUES ($1, $2, $3, $4)
