@@ -262,3 +262,41 @@ fn locks_are_shared_between_mounts() {
     holder.wait().unwrap();
     assert_eq!(try_lock(15, 1).0, 0, "released when the holder exits");
 }
+
+#[test]
+fn two_mounts_creating_one_name_at_once_both_open_it() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
+    for round in 0..20 {
+        let name = format!("f{round}");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let writers: Vec<_> = [(a.join(&name), b'a'), (b.join(&name), b'b')]
+            .into_iter()
+            .map(|(path, byte)| {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut f = fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .open(&path)?;
+                    f.write_all(&[byte; 10_000])
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join()
+                .unwrap()
+                .expect("open(O_CREAT|O_TRUNC) without O_EXCL never fails with EEXIST");
+        }
+        let content = fs::read(a.join(&name)).unwrap();
+        assert!(
+            content == [b'a'; 10_000] || content == [b'b'; 10_000],
+            "round {round}: one writer's whole file, not {} bytes starting {:?}",
+            content.len(),
+            content.first()
+        );
+    }
+}

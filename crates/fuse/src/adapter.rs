@@ -301,7 +301,7 @@ impl Filesystem for FuseAdapter {
         name: &OsStr,
         mode: u32,
         umask: u32,
-        _flags: i32,
+        flags: i32,
         reply: ReplyCreate,
     ) {
         let (name, ttl, new) = (
@@ -310,12 +310,8 @@ impl Filesystem for FuseAdapter {
             new_entry(req, FileKind::File, mode & !umask, 0, None),
         );
         self.run(move |vfs| async move {
-            let made = match vfs.make(parent.0, &name, new).await {
-                Ok(s) => s,
-                Err(e) => return reply.error(errno(&e)),
-            };
-            match vfs.open_new(&made) {
-                Ok(fh) => reply.created(&ttl, &attr(&made), Generation(0), FileHandle(fh), FopenFlags::empty()),
+            match vfs.create_file(parent.0, &name, new, flags).await {
+                Ok((stat, fh)) => reply.created(&ttl, &attr(&stat), Generation(0), FileHandle(fh), FopenFlags::empty()),
                 Err(e) => reply.error(errno(&e)),
             }
         });

@@ -256,6 +256,38 @@ impl Vfs {
         Ok((self.new_handle(Handle::File(ino)), keep_cache))
     }
 
+    /// Creates a file and opens it. When another mount created the name since the kernel
+    /// looked it up, the existing file is opened instead (and emptied for `O_TRUNC`), as
+    /// POSIX has `open(O_CREAT)` do; only `O_EXCL` fails with "exists".
+    pub async fn create_file(&self, parent: u64, name: &[u8], new: NewInode, flags: i32) -> Result<(Stat, u64)> {
+        let exists = match self.make(parent, name, new).await {
+            Ok(made) => return Ok((made.clone(), self.open_new(&made)?)),
+            Err(e) if e.kind == ErrorKind::AlreadyExists && flags & libc::O_EXCL == 0 => e,
+            Err(e) => return Err(e),
+        };
+        let found = self.lookup(parent, name).await?;
+        match found.kind {
+            FileKind::File => {}
+            FileKind::Directory => return Err(Error::new(ErrorKind::IsADirectory, "is a directory")),
+            _ => return Err(exists),
+        }
+        let (fh, _) = self.open(found.ino).await?;
+        if flags & libc::O_TRUNC == 0 {
+            return Ok((found, fh));
+        }
+        let emptied = AttrChanges {
+            size: Some(0),
+            ..AttrChanges::default()
+        };
+        match self.setattr(found.ino, emptied).await {
+            Ok(stat) => Ok((stat, fh)),
+            Err(e) => {
+                let _ = self.release(fh).await;
+                Err(e)
+            }
+        }
+    }
+
     /// Opens a file this mount just created: its content is known to be empty.
     pub fn open_new(&self, stat: &Stat) -> Result<u64> {
         let node = self.node(stat.ino)?;
