@@ -22,7 +22,10 @@ use uuid::Uuid;
 /// Sessions by id, with when each was read. A session never changes once opened, but another
 /// server may close it: entries are read again after [`SESSION_RECHECK`].
 #[derive(Default, Clone)]
-pub struct SessionCache(Arc<RwLock<HashMap<Uuid, (Arc<SessionRecord>, std::time::Instant)>>>);
+pub struct SessionCache(Arc<RwLock<HashMap<Uuid, Cached>>>);
+
+/// A session as read, and when.
+type Cached = (Arc<SessionRecord>, std::time::Instant);
 
 /// How long a server trusts a session it read without reading it again.
 pub const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
