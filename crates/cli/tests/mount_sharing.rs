@@ -300,3 +300,24 @@ fn two_mounts_creating_one_name_at_once_both_open_it() {
         );
     }
 }
+
+#[test]
+fn a_damaged_block_cache_never_yields_wrong_bytes() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (src, want) = random_file(dir.path(), "f", 9 << 20, 11);
+    let first = server.mount("v", &[]);
+    fs::copy(&src, first.join("f")).unwrap();
+    umount(&first);
+    // Every cached block overwritten with garbage of the same length.
+    let mut damaged = 0;
+    for entry in fs::read_dir(first.cache.path().join("blocks")).unwrap().flatten() {
+        let len = entry.metadata().unwrap().len() as usize;
+        fs::write(entry.path(), vec![0x5a; len]).unwrap();
+        damaged += 1;
+    }
+    assert!(damaged >= 3, "the write filled the cache ({damaged} blocks)");
+    let again = server.mount_sharing_cache("v", &first, &[]);
+    assert_eq!(hash_file(&again.join("f")), want);
+}

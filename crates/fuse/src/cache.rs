@@ -3,13 +3,24 @@
 //! Blocks never change, so the cache needs no invalidation and one cache serves every volume
 //! and mount that shares its folder. When it grows past its limit, the least recently used
 //! blocks go first. A few recent blocks are also kept in memory.
+//!
+//! A file in the folder is never trusted: every block read from disk is checked against its
+//! name (a BLAKE3 hash) and dropped if it does not match, so a damaged or tampered cache costs
+//! a download, never wrong bytes. Each write goes to a temporary file of its own, renamed
+//! into place, so mounts sharing the folder never see half a block.
 
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 const MEMORY_BLOCKS: usize = 4;
+/// A temporary file older than this is left over from a writer that died.
+const LEFTOVER_AGE: Duration = Duration::from_secs(600);
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Default)]
 struct Index {
@@ -44,8 +55,15 @@ impl BlockCache {
                 index.entries.insert(name, (size, index.clock));
                 index.total += size;
             } else {
-                // Leftovers of an interrupted write.
-                let _ = std::fs::remove_file(entry.path());
+                // Another mount sharing the folder may be writing it right now: only old
+                // leftovers of an interrupted write go.
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().unwrap_or_default() > LEFTOVER_AGE);
+                if old {
+                    let _ = std::fs::remove_file(entry.path());
+                }
             }
         }
         Ok(BlockCache {
@@ -75,9 +93,32 @@ impl BlockCache {
             let clock = index.clock;
             index.entries.get_mut(hash)?.1 = clock;
         }
-        let bytes = Bytes::from(tokio::fs::read(self.dir.join(hash)).await.ok()?);
+        let path = self.dir.join(hash);
+        let bytes = Bytes::from(tokio::fs::read(&path).await.ok()?);
+        let (bytes, intact) = {
+            let want = hash.to_owned();
+            tokio::task::spawn_blocking(move || {
+                let intact = blake3::hash(&bytes).to_hex().as_str() == want;
+                (bytes, intact)
+            })
+            .await
+            .ok()?
+        };
+        if !intact {
+            tracing::warn!(block = hash, "cached block is damaged; fetching it again");
+            self.forget(hash);
+            let _ = tokio::fs::remove_file(&path).await;
+            return None;
+        }
         self.remember(hash, &bytes);
         Some(bytes)
+    }
+
+    fn forget(&self, hash: &str) {
+        let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((size, _)) = index.entries.remove(hash) {
+            index.total -= size;
+        }
     }
 
     fn remember(&self, hash: &str, bytes: &Bytes) {
@@ -106,7 +147,8 @@ impl BlockCache {
         {
             return;
         }
-        let tmp = self.dir.join(format!(".{hash}.{}", std::process::id()));
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.dir.join(format!(".{hash}.{}.{n}", std::process::id()));
         if tokio::fs::write(&tmp, bytes).await.is_err() || tokio::fs::rename(&tmp, self.dir.join(hash)).await.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;
             return;
@@ -149,8 +191,9 @@ impl BlockCache {
 mod tests {
     use super::*;
 
+    /// The name of the block of 100 bytes `n`.
     fn name(n: u8) -> String {
-        format!("{n:02x}").repeat(32)
+        blake3::hash(&[n; 100]).to_hex().to_string()
     }
 
     #[tokio::test]
@@ -166,5 +209,41 @@ mod tests {
         assert!(cache.get("../../etc/passwd").await.is_none());
         let reopened = BlockCache::open(dir.path().to_path_buf(), 250).unwrap();
         assert_eq!(reopened.get(&name(2)).await.unwrap(), vec![2u8; 100]);
+    }
+
+    #[tokio::test]
+    async fn a_damaged_block_on_disk_is_never_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = BlockCache::open(dir.path().to_path_buf(), 1 << 20).unwrap();
+        let data = Bytes::from(vec![7u8; 1000]);
+        let hash = blake3::hash(&data).to_hex().to_string();
+        cache.put(&hash, &data).await;
+        // Another process overwrites the file with garbage of the same length.
+        std::fs::write(dir.path().join(&hash), vec![0u8; 1000]).unwrap();
+        let reopened = BlockCache::open(dir.path().to_path_buf(), 1 << 20).unwrap();
+        assert_eq!(reopened.get(&hash).await, None, "garbage is not served");
+        assert!(!dir.path().join(&hash).exists(), "and is dropped");
+        reopened.put(&hash, &data).await;
+        assert_eq!(reopened.get(&hash).await.unwrap(), data);
+    }
+
+    #[tokio::test]
+    async fn concurrent_puts_of_one_block_each_write_their_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = std::sync::Arc::new(BlockCache::open(dir.path().to_path_buf(), 64 << 20).unwrap());
+        let data = Bytes::from(vec![9u8; 4 << 20]);
+        let hash = blake3::hash(&data).to_hex().to_string();
+        let puts: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, data, hash) = (cache.clone(), data.clone(), hash.clone());
+                tokio::spawn(async move { cache.put(&hash, &data).await })
+            })
+            .collect();
+        for p in puts {
+            p.await.unwrap();
+        }
+        assert_eq!(std::fs::read(dir.path().join(&hash)).unwrap(), data);
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file left behind");
     }
 }

@@ -285,18 +285,29 @@ impl Mount {
 impl Server {
     /// Mounts `source` (VOLUME or VOLUME:SUBPATH) with extra flags; returns once it is ready.
     pub fn mount(&self, source: &str, extra: &[&str]) -> Mount {
-        let dir = tempfile::tempdir().unwrap();
         let cache = tempfile::tempdir().unwrap();
+        let path = cache.path().to_owned();
+        self.mount_with_cache(source, cache, &path, extra)
+    }
+
+    /// Mounts with the block cache in `cache_dir` (`cache` is kept by the returned mount).
+    fn mount_with_cache(&self, source: &str, cache: tempfile::TempDir, cache_dir: &Path, extra: &[&str]) -> Mount {
+        let dir = tempfile::tempdir().unwrap();
         let mut args = vec![
             "mount",
             source,
             dir.path().to_str().unwrap(),
             "--cache-dir",
-            cache.path().to_str().unwrap(),
+            cache_dir.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
         self.ok(&args);
         Mount { dir, cache }
+    }
+
+    /// Mounts with the block cache of another mount.
+    pub fn mount_sharing_cache(&self, source: &str, other: &Mount, extra: &[&str]) -> Mount {
+        self.mount_with_cache(source, tempfile::tempdir().unwrap(), other.cache.path(), extra)
     }
 }
 
