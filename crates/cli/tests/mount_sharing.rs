@@ -321,3 +321,23 @@ fn a_damaged_block_cache_never_yields_wrong_bytes() {
     let again = server.mount_sharing_cache("v", &first, &[]);
     assert_eq!(hash_file(&again.join("f")), want);
 }
+
+#[test]
+fn umount_right_after_git_commit_succeeds() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    for round in 0..10 {
+        let m = server.mount("v", &[]);
+        if round == 0 {
+            git(m.path(), &["init", "-q", "repo"]);
+        }
+        let repo = m.join("repo");
+        fs::write(repo.join(format!("f{round}")), format!("{round}\n")).unwrap();
+        git(&repo, &["add", "."]);
+        git(&repo, &["commit", "-q", "-m", &format!("round {round}")]);
+        // The kernel may still be sending the releases of git's files: umount waits for them.
+        umount(&m);
+    }
+    let m = server.mount("v", &[]);
+    assert_eq!(git(&m.join("repo"), &["rev-list", "--count", "HEAD"]).trim(), "10");
+}

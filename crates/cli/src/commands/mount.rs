@@ -213,8 +213,25 @@ fn unmount(path: &Path, flags: i32) -> std::io::Result<()> {
     }
 }
 
+/// How long `umount` waits for a busy mount to become free: right after a program exits,
+/// the kernel may still be sending the releases of its files.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Unmounts, trying again while the mount is busy for at most [`BUSY_WAIT`].
+fn unmount_when_free(path: &Path) -> std::io::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_WAIT;
+    loop {
+        match unmount(path, 0) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
 pub fn umount(args: UmountArgs) -> CmdResult {
-    match unmount(&args.mountpoint, 0) {
+    match unmount_when_free(&args.mountpoint) {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Err(Failure::from(Error::new(
             strata_core::ErrorKind::Conflict,
