@@ -341,3 +341,48 @@ fn umount_right_after_git_commit_succeeds() {
     let m = server.mount("v", &[]);
     assert_eq!(git(&m.join("repo"), &["rev-list", "--count", "HEAD"]).trim(), "10");
 }
+
+#[test]
+fn a_lock_released_by_a_close_comes_after_the_data() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
+    fs::write(a.join("db"), b"old").unwrap();
+    // On mount A: lock, then on a word from the test write 5 MiB of new data and close.
+    let mut writer = hold_lock(
+        &a.join("db"),
+        "fcntl.lockf(f, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.readline()\nf.write('n' * (5 << 20))\nf.close()\nsys.exit(0)",
+    );
+    // On mount B: wait for the lock, then read the file anew.
+    let mut reader = Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl,sys\nf=open(sys.argv[1],'r+')\n\
+             try:\n    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n    print('waiting', flush=True)\n\
+             fcntl.lockf(f, fcntl.LOCK_EX)\nd=open(sys.argv[1],'rb').read()\nprint(len(d), d[:1].decode())",
+        ])
+        .arg(b.join("db"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(reader.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line.trim(), "waiting", "b finds the lock taken");
+    writer.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+    assert!(writer.wait().unwrap().success());
+    line.clear();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    let done = reader.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "reader: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_eq!(
+        line.trim(),
+        format!("{} n", 5 << 20),
+        "the reader that got the lock sees the data"
+    );
+}

@@ -16,6 +16,8 @@ pub struct FuseAdapter {
     pub rt: tokio::runtime::Handle,
     /// How long the kernel may trust attributes and entries.
     pub ttl: Duration,
+    /// Tells the kernel to drop what it cached; set once the session runs.
+    pub notifier: Arc<std::sync::OnceLock<fuser::Notifier>>,
 }
 
 fn time(ns: i64) -> SystemTime {
@@ -279,16 +281,24 @@ impl Filesystem for FuseAdapter {
     }
 
     fn open(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        let notifier = self.notifier.clone();
         self.run(move |vfs| async move {
             match vfs.open(ino.0).await {
-                Ok((fh, keep)) => reply.opened(
-                    FileHandle(fh),
-                    if keep {
-                        FopenFlags::FOPEN_KEEP_CACHE
-                    } else {
-                        FopenFlags::empty()
-                    },
-                ),
+                Ok((fh, keep)) => {
+                    if !keep && let Some(notifier) = notifier.get() {
+                        // The content changed since the kernel last looked: its cached size is
+                        // stale too (a negative offset drops attributes only, taking no lock).
+                        let _ = notifier.inval_inode(ino, -1, 0);
+                    }
+                    reply.opened(
+                        FileHandle(fh),
+                        if keep {
+                            FopenFlags::FOPEN_KEEP_CACHE
+                        } else {
+                            FopenFlags::empty()
+                        },
+                    );
+                }
                 Err(e) => reply.error(errno(&e)),
             }
         });
@@ -359,9 +369,11 @@ impl Filesystem for FuseAdapter {
 
     fn flush(&self, _req: &Request, ino: INodeNo, fh: FileHandle, owner: LockOwner, reply: ReplyEmpty) {
         self.run(move |vfs| async move {
-            // A close drops the record locks its process holds on the file (POSIX).
+            // A close drops the record locks its process holds on the file (POSIX), after
+            // its data is committed: whoever takes the lock next must find the data.
+            let committed = vfs.commit(fh.0, false).await;
             let unlocked = vfs.unlock_all(ino.0, owner.0).await;
-            match vfs.commit(fh.0, false).await.and(unlocked) {
+            match committed.and(unlocked) {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
             }

@@ -57,7 +57,9 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
     )?);
     let lease_ms = session.info.lease_ms;
     let vfs = Arc::new(vfs::Vfs::new(session, cache, options.retry_for));
+    let notifier = Arc::new(std::sync::OnceLock::new());
     let adapter = adapter::FuseAdapter {
+        notifier: notifier.clone(),
         vfs: vfs.clone(),
         rt: tokio::runtime::Handle::current(),
         ttl: options.attr_timeout,
@@ -78,6 +80,7 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
     config.clone_fd = true;
     let mountpoint = mountpoint.to_owned();
     let session = tokio::task::spawn_blocking(move || fuser::spawn_mount(adapter, &mountpoint, &config)).await??;
+    let _ = notifier.set(session.notifier());
     // Renew three times per lease, so that one lost renewal costs nothing.
     let every = Duration::from_millis((lease_ms / 3).max(100));
     let renewing = vfs.clone();

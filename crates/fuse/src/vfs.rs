@@ -235,8 +235,26 @@ impl Vfs {
             f.handles += 1;
             f.state.clone()
         });
-        if existing.is_some() {
-            return Ok((self.new_handle(Handle::File(ino)), true));
+        if let Some(state) = existing {
+            // Close-to-open holds for a file already open here too: unless this mount has
+            // changes of its own in it, take what others committed since.
+            let fh = self.new_handle(Handle::File(ino));
+            let mut state = state.lock().await;
+            if state.is_dirty() {
+                return Ok((fh, true));
+            }
+            let node = self.node(ino)?;
+            let content = match self.retry(|| self.session().content(node)).await {
+                Ok(content) => content,
+                Err(e) => {
+                    let _ = self.release(fh).await;
+                    return Err(e);
+                }
+            };
+            let version = (content.stat.mtime, content.stat.size);
+            let keep_cache = lock(&self.seen).insert(ino, version) == Some(version);
+            *state = FileState::new(node, content);
+            return Ok((fh, keep_cache));
         }
         let node = self.node(ino)?;
         let content = self.retry(|| self.session().content(node)).await?;
