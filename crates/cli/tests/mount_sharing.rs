@@ -1,7 +1,7 @@
 //! Mounts over time and side by side: persistence, consistency, isolation, read-only.
 
 mod common;
-use common::{Server, hash_file, hold_lock, random_file, umount};
+use common::{Server, hash_file, hold_lock, random_file, try_write_lock, umount};
 use std::fs;
 use std::io::Write;
 use std::process::Command;
@@ -230,7 +230,6 @@ fn three_sandboxes_share_a_git_repository() {
 
 #[test]
 fn locks_are_shared_between_mounts() {
-    use std::os::fd::AsRawFd;
     let server = Server::start(&[]);
     server.ok(&["volume", "create", "v"]);
     let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
@@ -243,24 +242,15 @@ fn locks_are_shared_between_mounts() {
 
     // A record lock on bytes 10..20 taken on mount A.
     let mut holder = hold_lock(&a.join("db"), "fcntl.lockf(f, fcntl.LOCK_EX, 10, 10)");
-    let try_lock = |start: i64, len: i64| {
-        // SAFETY: a plain C struct, all zeros valid; fcntl on a descriptor this test owns.
-        let mut l: libc::flock = unsafe { std::mem::zeroed() };
-        l.l_type = libc::F_WRLCK as i16;
-        l.l_whence = libc::SEEK_SET as i16;
-        (l.l_start, l.l_len) = (start, len);
-        let rc = unsafe { libc::fcntl(other.as_raw_fd(), libc::F_SETLK, &l) };
-        (rc, std::io::Error::last_os_error().raw_os_error())
-    };
     assert_eq!(
-        try_lock(15, 1).1,
-        Some(libc::EAGAIN),
+        try_write_lock(&other, 15, 1),
+        Err(libc::EAGAIN),
         "mount B sees mount A's record lock"
     );
-    assert_eq!(try_lock(50, 10).0, 0, "other ranges stay free");
+    assert_eq!(try_write_lock(&other, 50, 10), Ok(()), "other ranges stay free");
     drop(holder.stdin.take());
     holder.wait().unwrap();
-    assert_eq!(try_lock(15, 1).0, 0, "released when the holder exits");
+    assert_eq!(try_write_lock(&other, 15, 1), Ok(()), "released when the holder exits");
 }
 
 #[test]
