@@ -60,3 +60,24 @@ fn server_outage_fails_with_eio_then_recovers() {
     fs::write(m.join("after"), b"written after the outage").unwrap();
     assert_eq!(server.ok(&["fs", "cat", "v:/after"]), "written after the outage");
 }
+
+#[test]
+fn a_file_open_longer_than_the_gc_grace_keeps_its_data() {
+    let server = Server::start(&["--gc-grace", "1s", "--gc-interval", "1s"]);
+    server.ok(&["volume", "create", "v"]);
+    let m = server.mount("v", &[]);
+    let mut hasher = blake3::Hasher::new();
+    let mut f = fs::File::create(m.join("slow")).unwrap();
+    // 27 MiB: past four dirty blocks the first ones upload in the background, known to the
+    // server only as blocks nothing names yet.
+    for i in 0..27u8 {
+        let chunk = vec![i; 1 << 20];
+        hasher.update(&chunk);
+        f.write_all(&chunk).unwrap();
+    }
+    // Several collection passes run while the file is still open (grace 1 s, every 1 s).
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    f.sync_all().expect("fsync after the grace period");
+    drop(f);
+    assert_eq!(hash_file(&m.join("slow")), hasher.finalize().to_hex().to_string());
+}

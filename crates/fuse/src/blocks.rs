@@ -68,6 +68,18 @@ impl Blocks {
         });
     }
 
+    /// Stores again a block this mount uploaded before, from the local cache: garbage
+    /// collection may have taken it while nothing named it yet (a file open for long).
+    pub async fn reupload(&self, hash: &str) -> Result<()> {
+        let data = self.cache.get(hash).await.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Conflict,
+                format!("block {hash} was collected and is no longer in the local cache"),
+            )
+        })?;
+        self.session.put_block(hash, data).await
+    }
+
     /// Uploads a block; returns its hash.
     pub async fn upload(&self, data: Bytes) -> Result<String> {
         let (hash, data) = tokio::task::spawn_blocking(move || (blake3::hash(&data).to_hex().to_string(), data))

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use strata_core::api::{ChunkRef, Content, NodeRef, Stat, WriteContent};
-use strata_core::{BLOCK_SIZE, Error, INLINE_MAX, Result};
+use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
 use tokio::task::JoinHandle;
 
 const MAX_DIRTY_BLOCKS: usize = 4;
@@ -263,7 +263,17 @@ impl FileState {
             replace_all: inline,
             durable,
         };
-        let stat = blocks.session().write(&req).await?;
+        let stat = match blocks.session().write(&req).await {
+            // Collected while nothing named them yet (the file stayed open past the
+            // server's grace period): store them again and commit again.
+            Err(e) if e.kind == ErrorKind::Conflict && !inline => {
+                for hash in chunks.iter().filter_map(|c| c.hash.as_deref()) {
+                    blocks.reupload(hash).await?;
+                }
+                blocks.session().write(&req).await?
+            }
+            other => other?,
+        };
         if inline {
             self.committed.clear();
         }
