@@ -81,3 +81,31 @@ fn a_file_open_longer_than_the_gc_grace_keeps_its_data() {
     drop(f);
     assert_eq!(hash_file(&m.join("slow")), hasher.finalize().to_hex().to_string());
 }
+
+#[test]
+fn writes_wait_out_a_short_outage() {
+    let mut server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let m = server.mount("v", &["--retry-for", "30s"]);
+    let mut f = fs::File::create(m.join("big")).unwrap();
+    server.stop(libc::SIGKILL);
+    // The server comes back a moment later, while the writes below need it for their uploads.
+    let back = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        server.restart();
+        server
+    });
+    let mut hasher = blake3::Hasher::new();
+    for i in 0..40u8 {
+        let chunk = vec![i; 1 << 20];
+        hasher.update(&chunk);
+        f.write_all(&chunk)
+            .expect("a write waits for the server like every other call");
+    }
+    f.sync_all().unwrap();
+    drop(f);
+    let server = back.join().unwrap();
+    let local = m.cache.path().join("copy");
+    server.ok(&["fs", "get", "v:/big", local.to_str().unwrap()]);
+    assert_eq!(hash_file(&local), hasher.finalize().to_hex().to_string());
+}
