@@ -15,6 +15,11 @@ use strata_core::api::{ChunkRef, Content, NodeRef, Stat, WriteContent};
 use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
 use tokio::task::JoinHandle;
 
+fn now_ns() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map_or(0, |d| d.as_nanos() as i64)
+}
+
 const MAX_DIRTY_BLOCKS: usize = 4;
 const MAX_UPLOADS: usize = 4;
 /// Blocks fetched ahead of a sequential reader.
@@ -39,6 +44,9 @@ pub struct FileState {
     /// Blocks changed in memory: the valid bytes of each.
     dirty: BTreeMap<u64, Vec<u8>>,
     size_changed: bool,
+    /// When this mount last changed the content (ns), shown as mtime and ctime until the
+    /// commit gives the server's.
+    pub changed_at: Option<i64>,
     last_read: Option<u64>,
 }
 
@@ -53,6 +61,7 @@ impl FileState {
             uploading: BTreeMap::new(),
             dirty: BTreeMap::new(),
             size_changed: false,
+            changed_at: None,
             last_read: None,
         }
     }
@@ -140,6 +149,7 @@ impl FileState {
             pos += take as u64;
         }
         self.size = self.size.max(offset + data.len() as u64);
+        self.changed_at = Some(now_ns());
         while self.dirty.len() > MAX_DIRTY_BLOCKS {
             let Some((&idx, _)) = self.dirty.iter().next() else {
                 break;
@@ -225,6 +235,7 @@ impl FileState {
         }
         self.size = size;
         self.size_changed = true;
+        self.changed_at = Some(now_ns());
         Ok(())
     }
 
@@ -281,6 +292,7 @@ impl FileState {
         self.pending.clear();
         self.dirty.clear();
         self.size_changed = false;
+        self.changed_at = None;
         self.stat = stat.clone();
         Ok(Some(stat))
     }

@@ -124,6 +124,10 @@ impl Vfs {
             let state = state.lock().await;
             if state.is_dirty() {
                 stat.size = state.size;
+                if let Some(at) = state.changed_at {
+                    stat.mtime = stat.mtime.max(at);
+                    stat.ctime = stat.ctime.max(at);
+                }
             }
         }
         stat

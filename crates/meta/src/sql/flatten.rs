@@ -15,6 +15,17 @@ const INODE_FIELDS: &str =
     "ino, whiteout, kind, mode, uid, gid, size, nlink, rdev, atime, mtime, ctime, parent, target";
 
 pub fn flatten<E: Engine>(meta: &SqlMeta<E>, vol: Uuid, max_depth: usize) -> Result<bool> {
+    flatten_with(meta, vol, max_depth, || Ok(()))
+}
+
+/// [`flatten`], running `between` after the merge and before the swap (where another server's
+/// collection pass may run).
+fn flatten_with<E: Engine>(
+    meta: &SqlMeta<E>,
+    vol: Uuid,
+    max_depth: usize,
+    between: impl FnOnce() -> Result<()>,
+) -> Result<bool> {
     let (head, snapshot, chain) = meta.engine.read(&mut |tx| {
         let row = tx
             .query_opt(
@@ -33,6 +44,7 @@ pub fn flatten<E: Engine>(meta: &SqlMeta<E>, vol: Uuid, max_depth: usize) -> Res
     let merged = meta
         .engine
         .write(Isolation::Statement, &mut |tx| merge(tx, &chain[1..]))?;
+    between()?;
     let swapped = meta.engine.write(Isolation::Statement, &mut |tx| {
         let sql = format!("SELECT head FROM volumes WHERE id = $1{}", tx.for_update());
         let current = tx.query_one(&sql, vals![vol])?.i64(0)?;
@@ -91,4 +103,55 @@ fn merge(tx: &dyn Tx, below: &[i64]) -> R<i64> {
         vals![merged],
     )?;
     Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flatten_with;
+    use crate::engines::sqlite::SqliteMeta;
+    use crate::{Chunk, ChunkData, MetaStore, NewInode, ROOT_INO, VolumeName};
+    use strata_core::api::FileKind;
+
+    fn read(meta: &SqliteMeta, vol: uuid::Uuid, name: &str) -> Vec<u8> {
+        let ino = meta.lookup(vol, ROOT_INO, name.as_bytes()).unwrap().ino;
+        match meta.chunks(vol, ino).unwrap().1.first().map(|c| &c.data) {
+            Some(ChunkData::Inline(d)) => d.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_collection_between_merge_and_swap_leaves_the_volume_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = SqliteMeta::open(&dir.path().join("meta.db")).unwrap();
+        let org = "org";
+        let mut vol = meta
+            .create_volume(org, &VolumeName::parse("v0").unwrap(), 100)
+            .unwrap()
+            .id;
+        for i in 1..=6 {
+            let name = format!("f{i}");
+            let ino = meta
+                .create(vol, ROOT_INO, name.as_bytes(), &NewInode::new(FileKind::File, 0o644))
+                .unwrap()
+                .ino;
+            let data = ChunkData::Inline(name.clone().into_bytes());
+            let chunk = Chunk { idx: 0, len: 2, data };
+            meta.write_chunks(vol, ino, 2, &[chunk], true).unwrap();
+            let fork = VolumeName::parse(&format!("v{i}")).unwrap();
+            vol = meta.fork_volume(org, vol, &fork, 100).unwrap().id;
+        }
+        let depth = meta.chain_depth(vol).unwrap();
+        let swapped = flatten_with(&meta, vol, 2, || meta.collect_layers().map(drop)).unwrap();
+        assert!(!swapped, "the merged layer was collected before it was attached");
+        assert_eq!(meta.chain_depth(vol).unwrap(), depth);
+        for i in 1..=6 {
+            assert_eq!(read(&meta, vol, &format!("f{i}")), format!("f{i}").as_bytes());
+        }
+        assert!(
+            flatten_with(&meta, vol, 2, || Ok(())).unwrap(),
+            "a later flatten succeeds"
+        );
+        assert_eq!(read(&meta, vol, "f1"), b"f1");
+    }
 }
