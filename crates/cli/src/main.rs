@@ -77,7 +77,7 @@ impl From<strata_core::Error> for Failure {
         let code = match e.kind {
             ErrorKind::InvalidInput | ErrorKind::NameTooLong => 2,
             ErrorKind::NotFound | ErrorKind::NoSuchAttribute => 3,
-            ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::Locked => 4,
+            ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::Stale | ErrorKind::Locked => 4,
             ErrorKind::Unauthorized | ErrorKind::PermissionDenied | ErrorKind::ReadOnly => 5,
             ErrorKind::Unavailable => 6,
             _ => 1,

@@ -327,10 +327,21 @@ pub struct Content {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WriteContent {
     pub node: NodeRef,
+    /// The new size; with `grow`, the file becomes at least this long instead (a writer
+    /// that only wrote sends the end of its writes, so it never undoes another's truncate).
     pub size: u64,
+    #[serde(default)]
+    pub grow: bool,
     pub chunks: Vec<ChunkRef>,
     #[serde(default)]
     pub replace_all: bool,
+    /// Cut the content at this offset before storing `chunks` (the writer truncated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_at: Option<u64>,
+    /// The chunks the writer read, for every index it replaces: when given, the write applies
+    /// only if the file still has exactly these, and fails with 412 (`stale`) otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Vec<ChunkRef>>,
     /// Durable (on stable storage) when the call returns, as `fsync` asks.
     #[serde(default)]
     pub durable: bool,

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     DirectoryNotEmpty,
     LimitExceeded,
     Conflict,
+    /// The file changed since the writer read it: read it again and redo the change.
+    Stale,
     /// A lock held by someone else is in the way.
     Locked,
     Unavailable,

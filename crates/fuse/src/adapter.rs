@@ -20,6 +20,14 @@ pub struct FuseAdapter {
     pub notifier: Arc<std::sync::OnceLock<fuser::Notifier>>,
 }
 
+/// Drops the kernel's cached pages and attributes of a file whose commit merged in other
+/// writers' changes (after the reply: the kernel may hold the inode until then).
+fn invalidate_if(notifier: &std::sync::OnceLock<fuser::Notifier>, ino: INodeNo, merged: bool) {
+    if merged && let Some(notifier) = notifier.get() {
+        let _ = notifier.inval_inode(ino, 0, 0);
+    }
+}
+
 fn time(ns: i64) -> SystemTime {
     if ns >= 0 {
         UNIX_EPOCH + Duration::from_nanos(ns as u64)
@@ -368,22 +376,30 @@ impl Filesystem for FuseAdapter {
     }
 
     fn flush(&self, _req: &Request, ino: INodeNo, fh: FileHandle, owner: LockOwner, reply: ReplyEmpty) {
+        let notifier = self.notifier.clone();
         self.run(move |vfs| async move {
             // A close drops the record locks its process holds on the file (POSIX), after
             // its data is committed: whoever takes the lock next must find the data.
             let committed = vfs.commit(fh.0, false).await;
             let unlocked = vfs.unlock_all(ino.0, owner.0).await;
-            match committed.and(unlocked) {
-                Ok(()) => reply.ok(),
+            match committed.and_then(|merged| unlocked.map(|()| merged)) {
+                Ok(merged) => {
+                    reply.ok();
+                    invalidate_if(&notifier, ino, merged);
+                }
                 Err(e) => reply.error(errno(&e)),
             }
         });
     }
 
-    fn fsync(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsync(&self, _req: &Request, ino: INodeNo, fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+        let notifier = self.notifier.clone();
         self.run(move |vfs| async move {
             match vfs.commit(fh.0, true).await {
-                Ok(()) => reply.ok(),
+                Ok(merged) => {
+                    reply.ok();
+                    invalidate_if(&notifier, ino, merged);
+                }
                 Err(e) => reply.error(errno(&e)),
             }
         });
@@ -392,16 +408,20 @@ impl Filesystem for FuseAdapter {
     fn release(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         _flags: OpenFlags,
         _lock: Option<LockOwner>,
         _flush: bool,
         reply: ReplyEmpty,
     ) {
+        let notifier = self.notifier.clone();
         self.run(move |vfs| async move {
             match vfs.release(fh.0).await {
-                Ok(()) => reply.ok(),
+                Ok(merged) => {
+                    reply.ok();
+                    invalidate_if(&notifier, ino, merged);
+                }
                 Err(e) => reply.error(errno(&e)),
             }
         });

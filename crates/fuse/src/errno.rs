@@ -19,7 +19,7 @@ pub fn errno(e: &Error) -> Errno {
         ErrorKind::DirectoryNotEmpty => libc::ENOTEMPTY,
         ErrorKind::LimitExceeded => libc::ENOSPC,
         ErrorKind::Locked => libc::EAGAIN,
-        ErrorKind::Conflict | ErrorKind::Unavailable | ErrorKind::Internal => {
+        ErrorKind::Conflict | ErrorKind::Stale | ErrorKind::Unavailable | ErrorKind::Internal => {
             tracing::warn!("I/O error: {e}");
             libc::EIO
         }

@@ -5,6 +5,11 @@
 //! stays bounded whatever the file size and the writer rarely waits. Uploaded blocks are not
 //! visible to others until a commit (flush, fsync, close) switches the file's chunk list in one
 //! metadata transaction. Files up to 64 KiB are committed inline, with no block upload at all.
+//!
+//! Several mounts may write one file at once. A commit names the chunks it was based on; when
+//! another writer committed over them first, the server refuses it as stale, and the commit is
+//! redone on top of the file as it now is: this writer's byte ranges and truncates ([`Edits`])
+//! applied over the other's content, so each writer's bytes survive in commit order.
 
 use crate::blocks::Blocks;
 use base64::Engine;
@@ -43,7 +48,7 @@ pub struct FileState {
     uploading: BTreeMap<u64, Upload>,
     /// Blocks changed in memory: the valid bytes of each.
     dirty: BTreeMap<u64, Vec<u8>>,
-    size_changed: bool,
+    edits: Edits,
     /// When this mount last changed the content (ns), shown as mtime and ctime until the
     /// commit gives the server's.
     pub changed_at: Option<i64>,
@@ -60,14 +65,14 @@ impl FileState {
             pending: BTreeMap::new(),
             uploading: BTreeMap::new(),
             dirty: BTreeMap::new(),
-            size_changed: false,
+            edits: Edits::default(),
             changed_at: None,
             last_read: None,
         }
     }
 
     pub fn is_dirty(&self) -> bool {
-        self.size_changed || !self.dirty.is_empty() || !self.pending.is_empty() || !self.uploading.is_empty()
+        self.edits.cut_at.is_some() || !self.dirty.is_empty() || !self.pending.is_empty() || !self.uploading.is_empty()
     }
 
     fn stored(&self, idx: u64) -> Option<&ChunkRef> {
@@ -82,15 +87,10 @@ impl FileState {
         if let Some(upload) = self.uploading.get(&idx) {
             return Ok(upload.data.clone());
         }
-        let Some(chunk) = self.stored(idx) else {
-            return Ok(Bytes::new());
-        };
-        let bytes = match (&chunk.hash, &chunk.data) {
-            (Some(hash), _) => blocks.fetch(hash).await?,
-            (None, Some(b64)) => Bytes::from(B64.decode(b64).map_err(|_| Error::internal("malformed inline chunk"))?),
-            (None, None) => Bytes::new(),
-        };
-        Ok(bytes.slice(..(chunk.len as usize).min(bytes.len())))
+        match self.stored(idx) {
+            Some(chunk) => chunk_bytes(blocks, chunk).await,
+            None => Ok(Bytes::new()),
+        }
     }
 
     pub async fn read(&mut self, blocks: &Blocks, offset: u64, len: u32) -> Result<Vec<u8>> {
@@ -149,6 +149,7 @@ impl FileState {
             pos += take as u64;
         }
         self.size = self.size.max(offset + data.len() as u64);
+        self.edits.write(offset, offset + data.len() as u64);
         self.changed_at = Some(now_ns());
         while self.dirty.len() > MAX_DIRTY_BLOCKS {
             let Some((&idx, _)) = self.dirty.iter().next() else {
@@ -221,30 +222,67 @@ impl FileState {
     /// Cuts the content to `size` here; the caller tells the server.
     pub async fn truncate(&mut self, size: u64) -> Result<()> {
         self.finish_uploads().await?;
-        let keep = size.div_ceil(BLOCK_SIZE);
-        let (last, cut) = (size / BLOCK_SIZE, size % BLOCK_SIZE);
-        for map in [&mut self.committed, &mut self.pending] {
-            map.retain(|&idx, _| idx < keep);
-            if let Some(chunk) = map.get_mut(&last) {
-                chunk.len = chunk.len.min(cut);
-            }
-        }
-        self.dirty.retain(|&idx, _| idx < keep);
-        if let Some(buf) = self.dirty.get_mut(&last) {
-            buf.truncate(cut as usize);
+        cut_chunks(&mut self.committed, size);
+        cut_chunks(&mut self.pending, size);
+        self.dirty.retain(|&idx, _| idx < size.div_ceil(BLOCK_SIZE));
+        if let Some(buf) = self.dirty.get_mut(&(size / BLOCK_SIZE)) {
+            buf.truncate((size % BLOCK_SIZE) as usize);
         }
         self.size = size;
-        self.size_changed = true;
+        self.edits.truncate(size);
         self.changed_at = Some(now_ns());
         Ok(())
     }
 
-    /// Makes every change so far visible to others, and durable if asked; returns the
-    /// attributes the server now has.
-    pub async fn commit(&mut self, blocks: &Blocks, durable: bool) -> Result<Option<Stat>> {
+    /// Makes every change so far visible to others, and durable if asked. Returns the
+    /// attributes the server now has, and whether others' changes were merged in (so pages
+    /// cached from this mount's own view are stale).
+    pub async fn commit(&mut self, blocks: &Blocks, durable: bool) -> Result<Option<(Stat, bool)>> {
         if !self.is_dirty() {
             return Ok(None);
         }
+        let mut merged = false;
+        for attempt in 1.. {
+            let (req, inline) = self.prepare(blocks, durable).await?;
+            let result = match blocks.session().write(&req).await {
+                // Collected while nothing named them yet (the file stayed open past the
+                // server's grace period): store them again and commit again.
+                Err(e) if e.kind == ErrorKind::Conflict && !inline => {
+                    for hash in req.chunks.iter().filter_map(|c| c.hash.as_deref()) {
+                        blocks.reupload(hash).await?;
+                    }
+                    blocks.session().write(&req).await
+                }
+                other => other,
+            };
+            let stat = match result {
+                Err(e) if e.kind == ErrorKind::Stale && attempt < MAX_REBASES => {
+                    self.rebase(blocks).await?;
+                    merged = true;
+                    continue;
+                }
+                other => other?,
+            };
+            if req.replace_all {
+                self.committed.clear();
+            }
+            if let Some(cut) = req.cut_at {
+                cut_chunks(&mut self.committed, cut);
+            }
+            self.committed.extend(req.chunks.into_iter().map(|c| (c.idx, c)));
+            self.pending.clear();
+            self.dirty.clear();
+            self.edits = Edits::default();
+            self.changed_at = None;
+            self.size = stat.size;
+            self.stat = stat.clone();
+            return Ok(Some((stat, merged)));
+        }
+        Err(Error::new(ErrorKind::Stale, "other writers kept changing the file"))
+    }
+
+    /// Uploads what is still local and builds the commit request.
+    async fn prepare(&mut self, blocks: &Blocks, durable: bool) -> Result<(WriteContent, bool)> {
         let inline = self.size <= INLINE_MAX && self.pending.is_empty() && self.uploading.is_empty();
         let chunks: Vec<ChunkRef> = if inline {
             let data = self.block(blocks, 0).await?;
@@ -252,12 +290,7 @@ impl FileState {
             if data.is_empty() {
                 Vec::new()
             } else {
-                vec![ChunkRef {
-                    idx: 0,
-                    len: data.len() as u64,
-                    hash: None,
-                    data: Some(B64.encode(data)),
-                }]
+                vec![inline_chunk(0, data)]
             }
         } else {
             let dirty: Vec<u64> = self.dirty.keys().copied().collect();
@@ -267,33 +300,193 @@ impl FileState {
             self.finish_uploads().await?;
             self.pending.values().cloned().collect()
         };
+        let base = if inline {
+            self.committed.values().cloned().collect()
+        } else {
+            chunks
+                .iter()
+                .filter_map(|c| self.committed.get(&c.idx).cloned())
+                .collect()
+        };
+        // A writer that truncated sets the size; one that only wrote extends it to the end of
+        // its writes at most, so a truncate committed meanwhile by another stands.
+        let (size, grow) = match self.edits.cut_at {
+            Some(_) => (self.size, false),
+            None => (self.edits.end, true),
+        };
         let req = WriteContent {
             node: self.node,
-            size: self.size,
-            chunks: chunks.clone(),
+            size,
+            grow,
+            chunks,
             replace_all: inline,
+            cut_at: self.edits.cut_at,
+            base: Some(base),
             durable,
         };
-        let stat = match blocks.session().write(&req).await {
-            // Collected while nothing named them yet (the file stayed open past the
-            // server's grace period): store them again and commit again.
-            Err(e) if e.kind == ErrorKind::Conflict && !inline => {
-                for hash in chunks.iter().filter_map(|c| c.hash.as_deref()) {
-                    blocks.reupload(hash).await?;
-                }
-                blocks.session().write(&req).await?
-            }
-            other => other?,
-        };
-        if inline {
-            self.committed.clear();
+        Ok((req, inline))
+    }
+
+    /// Another writer committed first: takes the file as it now is and lays this writer's
+    /// edits over it again.
+    async fn rebase(&mut self, blocks: &Blocks) -> Result<()> {
+        self.finish_uploads().await?;
+        let current = blocks.session().content(self.node).await?;
+        let mut theirs: BTreeMap<u64, ChunkRef> = current.chunks.into_iter().map(|c| (c.idx, c)).collect();
+        if let Some(cut) = self.edits.cut_at {
+            cut_chunks(&mut theirs, cut);
         }
-        self.committed.extend(chunks.into_iter().map(|c| (c.idx, c)));
+        let ours: Vec<u64> = self.dirty.keys().chain(self.pending.keys()).copied().collect();
+        let mut rebased = BTreeMap::new();
+        for idx in ours {
+            let start = idx * BLOCK_SIZE;
+            let mine = self.block(blocks, idx).await?;
+            let parts = self.edits.within(start, start + BLOCK_SIZE);
+            if parts == [(start, start + BLOCK_SIZE)] {
+                rebased.insert(idx, mine.to_vec());
+                continue;
+            }
+            let mut block = match theirs.get(&idx) {
+                Some(chunk) => chunk_bytes(blocks, chunk).await?.to_vec(),
+                None => Vec::new(),
+            };
+            block.resize(block.len().max(mine.len()), 0);
+            for (from, to) in parts {
+                let (from, to) = ((from - start) as usize, ((to - start) as usize).min(block.len()));
+                for (at, byte) in block.iter_mut().enumerate().take(to).skip(from) {
+                    *byte = mine.get(at).copied().unwrap_or(0);
+                }
+            }
+            rebased.insert(idx, block);
+        }
+        self.committed = theirs;
         self.pending.clear();
-        self.dirty.clear();
-        self.size_changed = false;
-        self.changed_at = None;
-        self.stat = stat.clone();
-        Ok(Some(stat))
+        self.dirty = rebased;
+        if self.edits.cut_at.is_none() {
+            self.size = current.stat.size.max(self.edits.end);
+        }
+        Ok(())
+    }
+}
+
+const MAX_REBASES: u32 = 20;
+
+/// The valid bytes of a stored chunk.
+async fn chunk_bytes(blocks: &Blocks, chunk: &ChunkRef) -> Result<Bytes> {
+    let bytes = match (&chunk.hash, &chunk.data) {
+        (Some(hash), _) => blocks.fetch(hash).await?,
+        (None, Some(b64)) => Bytes::from(B64.decode(b64).map_err(|_| Error::internal("malformed inline chunk"))?),
+        (None, None) => Bytes::new(),
+    };
+    Ok(bytes.slice(..(chunk.len as usize).min(bytes.len())))
+}
+
+fn inline_chunk(idx: u64, data: &[u8]) -> ChunkRef {
+    ChunkRef {
+        idx,
+        len: data.len() as u64,
+        hash: None,
+        data: Some(B64.encode(data)),
+    }
+}
+
+/// Drops chunk content past `size`, exactly as the server does on a truncate (so that the
+/// chunks a commit names as its base match the server's).
+fn cut_chunks(chunks: &mut BTreeMap<u64, ChunkRef>, size: u64) {
+    chunks.retain(|&idx, _| idx < size.div_ceil(BLOCK_SIZE));
+    let (last, keep) = (size / BLOCK_SIZE, size % BLOCK_SIZE);
+    if let Some(chunk) = chunks.get_mut(&last)
+        && chunk.len > keep
+    {
+        if let Some(data) = chunk.data.as_ref().and_then(|b64| B64.decode(b64).ok()) {
+            *chunk = inline_chunk(last, &data[..(keep as usize).min(data.len())]);
+        }
+        chunk.len = keep;
+    }
+}
+
+/// What this writer changed since its last commit, in terms that can be laid over another
+/// writer's content: the byte ranges it wrote, and the lowest offset it truncated at (from
+/// there on, the content is all its own).
+#[derive(Debug, Default)]
+struct Edits {
+    /// Written ranges, start to end, disjoint and not touching.
+    written: BTreeMap<u64, u64>,
+    cut_at: Option<u64>,
+    /// The end of the furthest write.
+    end: u64,
+}
+
+impl Edits {
+    fn write(&mut self, mut start: u64, mut end: u64) {
+        if start == end {
+            return;
+        }
+        self.end = self.end.max(end);
+        let touching: Vec<(u64, u64)> = self
+            .written
+            .range(..=end)
+            .rev()
+            .take_while(|&(_, &e)| e >= start)
+            .map(|(&s, &e)| (s, e))
+            .collect();
+        for (s, e) in touching {
+            self.written.remove(&s);
+            start = start.min(s);
+            end = end.max(e);
+        }
+        self.written.insert(start, end);
+    }
+
+    fn truncate(&mut self, size: u64) {
+        self.cut_at = Some(self.cut_at.map_or(size, |cut| cut.min(size)));
+    }
+
+    /// The parts of `[start, end)` this writer changed, in order, merged.
+    fn within(&self, start: u64, end: u64) -> Vec<(u64, u64)> {
+        let mut parts: Vec<(u64, u64)> = self
+            .written
+            .range(..end)
+            .rev()
+            .take_while(|&(_, &e)| e > start)
+            .map(|(&s, &e)| (s.max(start), e.min(end)))
+            .collect();
+        parts.reverse();
+        if let Some(cut) = self.cut_at.filter(|&cut| cut < end) {
+            parts.retain(|&(s, _)| s < cut.max(start));
+            let from = cut.max(start);
+            match parts.last_mut() {
+                Some(last) if last.1 >= from => last.1 = end,
+                _ => parts.push((from, end)),
+            }
+        }
+        parts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Edits;
+
+    #[test]
+    fn edits_merge_ranges_and_cover_everything_past_a_cut() {
+        let mut e = Edits::default();
+        e.write(10, 20);
+        e.write(30, 40);
+        e.write(20, 25);
+        assert_eq!(e.within(0, 100), [(10, 25), (30, 40)]);
+        e.write(5, 35);
+        assert_eq!(e.within(0, 100), [(5, 40)]);
+        assert_eq!(e.within(12, 18), [(12, 18)]);
+        assert_eq!(e.within(40, 100), []);
+        e.truncate(38);
+        assert_eq!(e.within(0, 100), [(5, 100)]);
+        e.truncate(60);
+        assert_eq!(e.within(50, 70), [(50, 70)], "the lowest cut counts");
+        let mut e = Edits::default();
+        e.write(0, 4);
+        e.truncate(50);
+        assert_eq!(e.within(0, 100), [(0, 4), (50, 100)]);
+        assert_eq!(e.end, 4);
     }
 }

@@ -360,12 +360,13 @@ impl Vfs {
     }
 
     /// Commits an open file's changes: visible to every other open when it returns
-    /// (close-to-open), and on stable storage too if `durable` (fsync).
-    pub async fn commit(&self, fh: u64, durable: bool) -> Result<()> {
+    /// (close-to-open), and on stable storage too if `durable` (fsync). Returns true when
+    /// other writers' changes were merged in: pages the kernel cached here are stale.
+    pub async fn commit(&self, fh: u64, durable: bool) -> Result<bool> {
         let (ino, state) = self.file_state(fh)?;
         let mut state = state.lock().await;
         if !state.is_dirty() {
-            return Ok(());
+            return Ok(false);
         }
         let deadline = Instant::now() + self.retry_for;
         let result = loop {
@@ -378,18 +379,21 @@ impl Vfs {
         };
         match result {
             // The file was deleted while open: its content has no reader left to keep.
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
-            Ok(stat) => {
-                if let Some(stat) = stat {
-                    lock(&self.seen).insert(ino, (stat.mtime, stat.size));
-                }
-                Ok(())
+            Ok(None) => Ok(false),
+            Ok(Some((_, true))) => {
+                lock(&self.seen).remove(&ino);
+                Ok(true)
+            }
+            Ok(Some((stat, false))) => {
+                lock(&self.seen).insert(ino, (stat.mtime, stat.size));
+                Ok(false)
             }
         }
     }
 
-    pub async fn release(&self, fh: u64) -> Result<()> {
+    pub async fn release(&self, fh: u64) -> Result<bool> {
         let committed = self.commit(fh, false).await;
         if let Some(Handle::File(ino)) = lock(&self.handles).remove(&fh) {
             let mut files = lock(&self.files);

@@ -105,7 +105,18 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Stores `chunks` (replacing chunks of the same index, or all chunks when `replace_all`)
     /// and sets the file's size. Every block named must have been registered with
     /// [`MetaStore::touch_block`].
-    fn write_chunks(&self, vol: Uuid, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> Result<Stat>;
+    fn write_chunks(&self, vol: Uuid, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> Result<Stat> {
+        let write = ContentWrite {
+            chunks,
+            replace_all,
+            size,
+            ..ContentWrite::default()
+        };
+        self.write_content(vol, ino, &write)
+    }
+    /// Changes a file's content as `write` says; every block named must have been registered
+    /// with [`MetaStore::touch_block`].
+    fn write_content(&self, vol: Uuid, ino: u64, write: &ContentWrite) -> Result<Stat>;
 
     // Whole paths and subtrees, each one transaction.
     /// Resolves a path of names from the root directory.

@@ -15,6 +15,24 @@ pub struct Chunk {
     pub data: ChunkData,
 }
 
+/// A change of a file's content, applied in one transaction.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ContentWrite<'a> {
+    /// Replace the chunks of these indexes.
+    pub chunks: &'a [Chunk],
+    /// Drop every chunk not in `chunks` first.
+    pub replace_all: bool,
+    /// Cut the content at this offset first (the writer truncated the file).
+    pub cut_at: Option<u64>,
+    /// The new size; with `grow`, the file becomes at least this long instead.
+    pub size: u64,
+    pub grow: bool,
+    /// The chunks the writer based this change on, for every index it replaces: when given,
+    /// the write applies only if the file still has exactly these (absent ones absent), and
+    /// fails with [`crate::ErrorKind::Stale`] otherwise.
+    pub base: Option<&'a [Chunk]>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RenameFlags {
     /// Fail with `AlreadyExists` instead of replacing the target.

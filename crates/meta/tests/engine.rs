@@ -160,6 +160,47 @@ fn content_truncate_and_accounting(e: &Engine) {
     meta.write_chunks(v, f, 3, &[missing], true).unwrap();
 }
 
+/// A write names the chunks it was based on: it applies only over exactly those, a writer that
+/// only wrote never shrinks the file, and a writer's cut comes before its base is compared.
+fn conditional_writes_refuse_a_stale_base(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let f = file(meta, v, ROOT_INO, "f");
+    meta.write_chunks(v, f, 5, &[inline(0, b"hello")], true).unwrap();
+    let write = |chunks: &[Chunk], base: &[Chunk], size: u64, grow: bool, cut_at: Option<u64>| {
+        let w = ContentWrite {
+            chunks,
+            replace_all: true,
+            cut_at,
+            size,
+            grow,
+            base: Some(base),
+        };
+        meta.write_content(v, f, &w)
+    };
+    let stale = write(&[inline(0, b"HELLO")], &[inline(0, b"other")], 5, true, None);
+    assert_eq!(stale.unwrap_err().kind, ErrorKind::Stale);
+    let stale = write(&[inline(0, b"HELLO")], &[], 5, true, None);
+    assert_eq!(
+        stale.unwrap_err().kind,
+        ErrorKind::Stale,
+        "an absent base chunk must be absent"
+    );
+    assert_eq!(
+        meta.chunks(v, f).unwrap().1,
+        vec![inline(0, b"hello")],
+        "nothing changed"
+    );
+
+    // Growing: the end of the writes, never less than the file is now.
+    let stat = write(&[inline(0, b"Hello")], &[inline(0, b"hello")], 1, true, None).unwrap();
+    assert_eq!(stat.size, 5);
+    // A cut first: the base is compared with the content as cut.
+    let stat = write(&[inline(0, b"Hi")], &[inline(0, b"He")], 2, false, Some(2)).unwrap();
+    assert_eq!(stat.size, 2);
+    assert_eq!(meta.chunks(v, f).unwrap().1, vec![inline(0, b"Hi")]);
+}
+
 fn fork_isolates_both_sides(e: &Engine) {
     let meta = &*e.meta;
     let src = meta.create_volume(ORG, &name("src"), 10).unwrap().id;
@@ -288,6 +329,7 @@ on_every_engine!(
     posix_errors,
     rename_replaces_atomically_and_keeps_links,
     content_truncate_and_accounting,
+    conditional_writes_refuse_a_stale_base,
     fork_isolates_both_sides,
     collection_frees_blocks_of_deleted_volumes_only,
     survives_reopen,

@@ -37,6 +37,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | ErrorKind::DirectoryNotEmpty
         | ErrorKind::Conflict
         | ErrorKind::Locked => StatusCode::CONFLICT,
+        ErrorKind::Stale => StatusCode::PRECONDITION_FAILED,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

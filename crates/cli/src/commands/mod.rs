@@ -4,3 +4,14 @@ pub mod login;
 pub mod mount;
 pub mod server;
 pub mod volume;
+
+/// Log lines to stderr, as `STRATA_LOG` filters them (default: warnings, but none of the
+/// FUSE library's notes about calls a file system leaves to the kernel).
+pub fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| "warn,fuser=error".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -96,6 +96,7 @@ pub async fn mount(args: MountArgs, endpoint: Option<String>, token: Option<Stri
     if !args.foreground {
         return spawn_background();
     }
+    super::init_logging();
     let notify = std::env::var_os(NOTIFY_ENV).is_some();
     let result = serve(&args, volume, subpath, &mountpoint, endpoint, token, notify).await;
     if let (true, Err(f)) = (notify, &result) {

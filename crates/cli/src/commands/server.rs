@@ -34,10 +34,7 @@ pub struct ServerArgs {
 }
 
 pub async fn run(args: ServerArgs) -> CmdResult {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    super::init_logging();
     let config = ServerConfig {
         data_dir: args.data_dir.unwrap_or_else(strata_client::config::default_data_dir),
         meta_url: args.meta,

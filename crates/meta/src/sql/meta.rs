@@ -3,8 +3,8 @@
 use super::tree::{ChainCache, Tree};
 use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, locks, ops, paths, vals, volumes};
 use crate::{
-    AttrChanges, BlockHash, Chunk, Error, ErrorKind, FsckReport, LockRange, MetaStore, NewInode, RenameFlags, Result,
-    SessionRecord, TokenRecord, XattrMode, now_ns,
+    AttrChanges, BlockHash, Chunk, ContentWrite, Error, ErrorKind, FsckReport, LockRange, MetaStore, NewInode,
+    RenameFlags, Result, SessionRecord, TokenRecord, XattrMode, now_ns,
 };
 use std::collections::HashSet;
 use strata_core::api::{Stat, Volume};
@@ -188,8 +188,8 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.read_tree(vol, |t| ops::chunks(t, ino))
     }
 
-    fn write_chunks(&self, vol: Uuid, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> Result<Stat> {
-        self.write_tree(vol, |t| ops::write_chunks(t, ino, size, chunks, replace_all))
+    fn write_content(&self, vol: Uuid, ino: u64, write: &ContentWrite) -> Result<Stat> {
+        self.write_tree(vol, |t| ops::write_content(t, ino, write))
     }
 
     fn resolve(&self, vol: Uuid, path: &[String]) -> Result<Stat> {

@@ -2,7 +2,8 @@
 
 use super::tree::{Inode, Tree};
 use super::{R, vals};
-use crate::{AttrChanges, Chunk, ChunkData, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, now_ns};
+use crate::{AttrChanges, Chunk, ChunkData, ContentWrite, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, now_ns};
+use std::collections::{BTreeMap, BTreeSet};
 use strata_core::api::{FileKind, Stat};
 use strata_core::paths::check_name;
 
@@ -259,10 +260,26 @@ fn check_size(size: u64) -> R<()> {
     Ok(())
 }
 
+/// Replaces a file's whole content.
 pub fn write_chunks(tree: &mut Tree, ino: u64, size: u64, chunks: &[Chunk], replace_all: bool) -> R<Stat> {
-    check_size(size)?;
+    let write = ContentWrite {
+        chunks,
+        replace_all,
+        size,
+        ..ContentWrite::default()
+    };
+    write_content(tree, ino, &write)
+}
+
+pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
     let mut inode = need_file(tree, ino)?;
-    for chunk in chunks {
+    if let Some(base) = w.base {
+        check_base(tree, &inode, w, base)?;
+    }
+    let old_size = inode.stat.size;
+    let size = if w.grow { w.size.max(old_size) } else { w.size };
+    check_size(size)?;
+    for chunk in w.chunks {
         if chunk.len > strata_core::BLOCK_SIZE || chunk.idx.saturating_mul(strata_core::BLOCK_SIZE) >= size.max(1) {
             return Err(Error::invalid(
                 "chunks",
@@ -286,21 +303,55 @@ pub fn write_chunks(tree: &mut Tree, ino: u64, size: u64, chunks: &[Chunk], repl
         }
     }
     let now = now_ns();
-    let old_size = inode.stat.size;
     inode.stat.size = size;
     inode.stat.mtime = now;
     inode.stat.ctime = now;
     tree.put_inode(&mut inode)?;
-    if replace_all {
+    if w.replace_all {
         tree.remove_all_chunks(ino)?;
-    } else if size < old_size {
-        tree.truncate_chunks(ino, size)?;
+    } else {
+        if let Some(cut) = w.cut_at {
+            tree.truncate_chunks(ino, cut)?;
+        }
+        if size < old_size {
+            tree.truncate_chunks(ino, size)?;
+        }
     }
-    for chunk in chunks {
+    for chunk in w.chunks {
         tree.put_chunk(ino, chunk)?;
     }
     tree.used_bytes = tree.used_bytes.saturating_add(size as i64 - old_size as i64);
     Ok(inode.stat)
+}
+
+/// Refuses a write based on chunks the file no longer has: another writer committed first.
+/// The writer's own cut comes first, so what lies past it is never a reason to refuse.
+fn check_base(tree: &Tree, inode: &Inode, w: &ContentWrite, base: &[Chunk]) -> R<()> {
+    let mut current: BTreeMap<u64, Chunk> = tree.chunks(inode)?.into_iter().map(|c| (c.idx, c)).collect();
+    if let Some(cut) = w.cut_at {
+        let bs = strata_core::BLOCK_SIZE;
+        current.retain(|&idx, _| idx < cut.div_ceil(bs));
+        if let Some(chunk) = current.get_mut(&(cut / bs))
+            && chunk.len > cut % bs
+        {
+            chunk.len = cut % bs;
+            if let ChunkData::Inline(data) = &mut chunk.data {
+                data.truncate(chunk.len as usize);
+            }
+        }
+    }
+    let expected: BTreeMap<u64, &Chunk> = base.iter().map(|c| (c.idx, c)).collect();
+    let mut idxs: BTreeSet<u64> = w.chunks.iter().map(|c| c.idx).chain(expected.keys().copied()).collect();
+    if w.replace_all {
+        idxs.extend(current.keys());
+    }
+    if idxs.iter().any(|idx| current.get(idx) != expected.get(idx).copied()) {
+        return Err(fail(
+            ErrorKind::Stale,
+            "the file changed since this writer read it: read it again and redo the write",
+        ));
+    }
+    Ok(())
 }
 
 const XATTR_VALUE_MAX: usize = 64 * 1024;

@@ -13,6 +13,7 @@ use axum::http::request::Parts;
 use std::collections::HashMap;
 use strata_core::api::*;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind};
+use strata_meta::ContentWrite;
 use strata_meta::{RenameFlags, XattrMode};
 
 type Out<T> = ApiResult<axum::Json<T>>;
@@ -193,11 +194,22 @@ pub async fn write(
     sn.writable()?;
     let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
     let chunks = r.chunks.iter().map(chunk_from_wire).collect::<Result<Vec<_>, _>>()?;
-    let (size, replace_all, durable) = (r.size, r.replace_all, r.durable);
+    let base = match &r.base {
+        Some(base) => Some(base.iter().map(chunk_from_wire).collect::<Result<Vec<_>, _>>()?),
+        None => None,
+    };
     let stat = s
         .meta(move |m| {
-            let stat = m.write_chunks(vol, ino, size, &chunks, replace_all)?;
-            if durable {
+            let write = ContentWrite {
+                chunks: &chunks,
+                replace_all: r.replace_all,
+                cut_at: r.cut_at,
+                size: r.size,
+                grow: r.grow,
+                base: base.as_deref(),
+            };
+            let stat = m.write_content(vol, ino, &write)?;
+            if r.durable {
                 m.sync()?;
             }
             Ok(stat)
