@@ -7,15 +7,60 @@ use strata_core::api::{Change, DiffEntry, FileKind, Stat};
 use strata_meta::{MetaStore, ROOT_INO};
 use uuid::Uuid;
 
-/// Changes that turn `from` into `to`, in path order.
+/// Changes that turn `from` into `to`, in path order. A directory found on one side only is
+/// one entry (its contents are not listed), so the answer grows with the changes, not with
+/// the size of what was added or removed.
 pub async fn diff(state: &AppState, from: Uuid, to: Uuid) -> Result<Vec<DiffEntry>> {
-    state
-        .meta(move |m| {
-            let mut out = Vec::new();
-            walk(m, (from, Some(ROOT_INO)), (to, Some(ROOT_INO)), "", &mut out)?;
-            Ok(out)
-        })
-        .await
+    state.meta(move |m| walk(m, from, to)).await
+}
+
+/// A path to compare: its stat on each side, if it exists there.
+struct Pending {
+    path: String,
+    left: Option<Stat>,
+    right: Option<Stat>,
+}
+
+/// Depth first with an explicit stack: trees may be as deep as users make them.
+fn walk(m: &dyn MetaStore, a: Uuid, b: Uuid) -> Result<Vec<DiffEntry>> {
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    push_children(m, (a, Some(ROOT_INO)), (b, Some(ROOT_INO)), "", &mut stack)?;
+    while let Some(Pending { path, left, right }) = stack.pop() {
+        let change = match (&left, &right) {
+            (Some(_), None) => Change::Removed,
+            (None, Some(_)) => Change::Added,
+            (Some(l), Some(r)) if l.kind != r.kind => Change::Changed,
+            (Some(l), Some(r)) => {
+                if l.kind == FileKind::Directory {
+                    push_children(m, (a, Some(l.ino)), (b, Some(r.ino)), &path, &mut stack)?;
+                }
+                if !differs(m, (a, l), (b, r))? {
+                    continue;
+                }
+                Change::Changed
+            }
+            (None, None) => continue,
+        };
+        out.push(DiffEntry { path, change });
+    }
+    Ok(out)
+}
+
+/// Queues the entries of a directory on both sides, so that they pop in name order.
+fn push_children(m: &dyn MetaStore, a: Side, b: Side, prefix: &str, stack: &mut Vec<Pending>) -> Result<()> {
+    let (mut left, mut right) = (entries(m, a)?, entries(m, b)?);
+    let mut names: Vec<String> = left.keys().chain(right.keys()).cloned().collect();
+    names.sort();
+    names.dedup();
+    for name in names.into_iter().rev() {
+        stack.push(Pending {
+            path: format!("{prefix}/{name}"),
+            left: left.remove(&name),
+            right: right.remove(&name),
+        });
+    }
+    Ok(())
 }
 
 type Side = (Uuid, Option<u64>);
@@ -26,36 +71,6 @@ fn entries(m: &dyn MetaStore, side: Side) -> Result<BTreeMap<String, Stat>> {
         .into_iter()
         .map(|(n, s)| (String::from_utf8_lossy(&n).into_owned(), s))
         .collect())
-}
-
-fn walk(m: &dyn MetaStore, a: Side, b: Side, prefix: &str, out: &mut Vec<DiffEntry>) -> Result<()> {
-    let (left, right) = (entries(m, a)?, entries(m, b)?);
-    let mut names: Vec<&String> = left.keys().chain(right.keys()).collect();
-    names.sort();
-    names.dedup();
-    for name in names {
-        let path = format!("{prefix}/{name}");
-        let (l, r) = (left.get(name), right.get(name));
-        let change = match (l, r) {
-            (Some(_), None) => Some(Change::Removed),
-            (None, Some(_)) => Some(Change::Added),
-            (Some(l), Some(r)) if l.kind != r.kind => Some(Change::Changed),
-            (Some(l), Some(r)) => differs(m, (a.0, l), (b.0, r))?.then_some(Change::Changed),
-            (None, None) => None,
-        };
-        if let Some(change) = change {
-            out.push(DiffEntry {
-                path: path.clone(),
-                change,
-            });
-        }
-        // Below a directory on either side; one that appeared or vanished is listed whole.
-        let dir = |s: Option<&Stat>| s.filter(|s| s.kind == FileKind::Directory).map(|s| s.ino);
-        if dir(l).is_some() || dir(r).is_some() {
-            walk(m, (a.0, dir(l)), (b.0, dir(r)), &path, out)?;
-        }
-    }
-    Ok(())
 }
 
 /// Whether two entries of the same kind differ in content, permissions, owner or target.
