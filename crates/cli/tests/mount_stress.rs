@@ -109,3 +109,56 @@ fn writes_wait_out_a_short_outage() {
     server.ok(&["fs", "get", "v:/big", local.to_str().unwrap()]);
     assert_eq!(hash_file(&local), hasher.finalize().to_hex().to_string());
 }
+
+/// The mount's gauge of inodes it keeps, from its metrics endpoint.
+fn mount_inodes(addr: &str) -> u64 {
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(conn, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut page = String::new();
+    conn.read_to_string(&mut page).unwrap();
+    let line = page.lines().find(|l| l.starts_with("strata_mount_inodes ")).unwrap();
+    line["strata_mount_inodes ".len()..].parse().unwrap()
+}
+
+/// Waits (bounded) until the kernel's forgets bring the gauge under `limit`.
+fn wait_for_forgets(addr: &str, limit: u64) -> u64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        fs::write("/proc/sys/vm/drop_caches", "2").unwrap();
+        let known = mount_inodes(addr);
+        if known < limit || std::time::Instant::now() > deadline {
+            return known;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_mount_forgets_the_inodes_the_kernel_forgets() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let m = server.mount("v", &["--metrics", &addr]);
+    const FILES: u64 = 2000;
+    fs::create_dir(m.join("many")).unwrap();
+    for i in 0..FILES {
+        fs::write(m.join(&format!("many/f{i}")), b"x").unwrap();
+    }
+    for round in 0..2 {
+        for entry in fs::read_dir(m.join("many")).unwrap() {
+            assert_eq!(entry.unwrap().metadata().unwrap().len(), 1);
+        }
+        let walked = mount_inodes(&addr);
+        assert!(walked >= FILES, "round {round}: {walked} inodes known after a walk");
+        let left = wait_for_forgets(&addr, 100);
+        assert!(
+            left < 100,
+            "round {round}: {left} inodes still known after the kernel dropped its caches"
+        );
+    }
+}

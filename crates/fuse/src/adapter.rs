@@ -288,6 +288,11 @@ impl Filesystem for FuseAdapter {
         });
     }
 
+    /// `batch_forget` comes here too, once per inode (fuser's default).
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        self.vfs.forget(ino.0, nlookup);
+    }
+
     fn open(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         let notifier = self.notifier.clone();
         self.run(move |vfs| async move {

@@ -36,7 +36,24 @@ pub struct Mounted {
     renewer: tokio::task::JoinHandle<()>,
 }
 
+/// What a mount holds right now.
+#[derive(Debug, Clone, Copy)]
+pub struct MountStats {
+    /// Inodes the kernel holds and this mount keeps a record of (the root aside).
+    pub inodes: usize,
+    pub open_files: usize,
+}
+
 impl Mounted {
+    /// A way to read the mount's [`MountStats`] while it runs.
+    pub fn stats(&self) -> impl Fn() -> MountStats + Send + Sync + 'static {
+        let vfs = self.vfs.clone();
+        move || MountStats {
+            inodes: vfs.known_inodes(),
+            open_files: vfs.open_files(),
+        }
+    }
+
     /// Waits until the mount goes away (unmounted from outside), then ends the session.
     pub async fn wait(self) {
         let vfs = self.vfs.clone();

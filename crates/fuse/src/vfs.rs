@@ -29,6 +29,11 @@ enum Handle {
     Dir(Vec<NamedNode>),
 }
 
+struct Known {
+    node: NodeRef,
+    lookups: u64,
+}
+
 struct OpenFile {
     state: std::sync::Arc<AsyncMutex<FileState>>,
     handles: u32,
@@ -37,7 +42,8 @@ struct OpenFile {
 pub struct Vfs {
     blocks: Blocks,
     root: NodeRef,
-    nodes: Mutex<HashMap<u64, NodeRef>>,
+    /// Every inode the kernel holds, with how many lookups it has not yet forgotten.
+    nodes: Mutex<HashMap<u64, Known>>,
     files: Mutex<HashMap<u64, OpenFile>>,
     handles: Mutex<HashMap<u64, Handle>>,
     next_handle: AtomicU64,
@@ -99,18 +105,50 @@ impl Vfs {
         }
         lock(&self.nodes)
             .get(&ino)
-            .copied()
+            .map(|known| known.node)
             .ok_or_else(|| Error::not_found("unknown inode"))
     }
 
-    /// Records a node and gives its stat the mount's inode number.
+    /// Records a node about to be handed to the kernel in an entry reply (one lookup the
+    /// kernel will forget), and gives its stat the mount's inode number.
     fn learn(&self, node: NodeRef, mut stat: Stat) -> Stat {
         if node.ino == self.root.ino {
             stat.ino = ROOT;
         } else {
-            lock(&self.nodes).insert(node.ino, node);
+            lock(&self.nodes)
+                .entry(node.ino)
+                .and_modify(|known| {
+                    known.node = node;
+                    known.lookups += 1;
+                })
+                .or_insert(Known { node, lookups: 1 });
         }
         stat
+    }
+
+    /// The kernel dropped `count` lookups of an inode; with none left, this mount forgets it
+    /// too, so memory follows what the kernel caches, not everything ever seen.
+    pub fn forget(&self, ino: u64, count: u64) {
+        let mut nodes = lock(&self.nodes);
+        let Some(known) = nodes.get_mut(&ino) else {
+            return;
+        };
+        known.lookups = known.lookups.saturating_sub(count);
+        if known.lookups == 0 {
+            nodes.remove(&ino);
+            drop(nodes);
+            lock(&self.seen).remove(&ino);
+            lock(&self.locked).remove(&ino);
+        }
+    }
+
+    /// How many inodes this mount keeps (besides its root).
+    pub fn known_inodes(&self) -> usize {
+        lock(&self.nodes).len()
+    }
+
+    pub fn open_files(&self) -> usize {
+        lock(&self.files).len()
     }
 
     fn fuse_ino(&self, ino: u64) -> u64 {
@@ -416,10 +454,9 @@ impl Vfs {
     pub async fn readdir(&self, fh: u64, ino: u64, offset: u64) -> Result<Vec<(u64, u64, FileKind, String)>> {
         if offset == 0 {
             let node = self.node(ino)?;
+            // Plain readdir replies are no lookups: the kernel looks a name up before it
+            // uses its inode, so nothing is recorded here.
             let entries = self.retry(|| self.session().readdir(node)).await?;
-            for e in &entries {
-                self.learn(e.node, e.stat.clone());
-            }
             if let Some(Handle::Dir(listing)) = lock(&self.handles).get_mut(&fh) {
                 *listing = entries;
             }

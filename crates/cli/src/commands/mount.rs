@@ -38,6 +38,9 @@ pub struct MountArgs {
     /// How long operations retry while the server is unreachable before failing with EIO
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     retry_for: Duration,
+    /// Serve the mount's metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9108)
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args)]
@@ -128,9 +131,19 @@ async fn serve(
         attr_timeout: args.attr_timeout,
         retry_for: args.retry_for,
     };
+    let metrics =
+        match args.metrics {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                Failure::from(anyhow::Error::from(e).context(format!("cannot serve metrics on {addr}")))
+            })?),
+            None => None,
+        };
     let mounted = strata_fuse::mount(&client, &options, mountpoint)
         .await
         .map_err(|e| Failure::from(e.context("cannot mount")))?;
+    if let Some(listener) = metrics {
+        tokio::spawn(serve_metrics(listener, mounted.stats()));
+    }
     if notify {
         println!("ready");
         let _ = std::io::stdout().flush();
@@ -152,6 +165,34 @@ async fn serve(
     });
     mounted.wait().await;
     Ok(())
+}
+
+/// Answers `GET /metrics` with the mount's gauges in the Prometheus text format.
+async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    stats: impl Fn() -> strata_fuse::MountStats + Send + Sync + 'static,
+) {
+    let stats = std::sync::Arc::new(stats);
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let s = stats();
+            async move {
+                format!(
+                    "# HELP strata_mount_inodes Inodes the kernel holds through this mount.\n\
+                     # TYPE strata_mount_inodes gauge\n\
+                     strata_mount_inodes {}\n\
+                     # HELP strata_mount_open_files Files open through this mount.\n\
+                     # TYPE strata_mount_open_files gauge\n\
+                     strata_mount_open_files {}\n",
+                    s.inodes, s.open_files
+                )
+            }
+        }),
+    );
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::warn!("metrics endpoint stopped: {e}");
+    }
 }
 
 /// Points stdout at /dev/null once the parent has read the readiness line.
