@@ -1,6 +1,10 @@
 //! Where the client finds its server and its key, in order:
 //! flags or `STRATA_ENDPOINT`/`STRATA_TOKEN`, then the file written by `strata login`,
-//! then the local server's defaults (its address and its `admin.token`).
+//! then the local server (the address it wrote to its data folder, and its `admin.token`).
+//!
+//! A key the user did not give on this command line goes only where it belongs: a saved
+//! login key to the endpoint it was saved with, the local admin key to the local server on
+//! a loopback address. Any other endpoint gets no key at all.
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -59,13 +63,48 @@ impl Login {
     }
 }
 
+/// The local server's URL: what it wrote to its data folder, or the default.
+fn local_endpoint() -> String {
+    std::fs::read_to_string(default_data_dir().join(strata_core::ENDPOINT_FILE))
+        .map(|text| text.trim().to_owned())
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned())
+}
+
+fn same_endpoint(a: &str, b: &str) -> bool {
+    a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/')
+}
+
+fn is_loopback(endpoint: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(endpoint.trim()) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or("");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The endpoint and key to use, given what the command line said.
 pub fn resolve(endpoint: Option<String>, token: Option<String>) -> (String, Option<String>) {
     let login = Login::load();
+    let local = local_endpoint();
     let endpoint = endpoint
-        .or(login.endpoint)
-        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
-    let token = token.or(login.token).or_else(|| {
+        .or_else(|| login.endpoint.clone())
+        .unwrap_or_else(|| local.clone());
+    if token.is_some() {
+        return (endpoint, token);
+    }
+    let saved = login.token.filter(|_| {
+        login
+            .endpoint
+            .as_deref()
+            .is_some_and(|saved| same_endpoint(saved, &endpoint))
+    });
+    let token = saved.or_else(|| {
+        if !(same_endpoint(&endpoint, &local) && is_loopback(&endpoint)) {
+            return None;
+        }
         let text = std::fs::read_to_string(default_data_dir().join("admin.token")).ok()?;
         Some(text.trim().to_owned())
     });

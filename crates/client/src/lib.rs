@@ -155,6 +155,13 @@ impl Client {
         let status = resp.status();
         let body = resp.bytes().await.unwrap_or_default();
         Err(match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(b) if b.error.kind == ErrorKind::Unauthorized && self.token.is_none() => Error::new(
+                ErrorKind::Unauthorized,
+                format!(
+                    "no API key for {}: set STRATA_TOKEN, or run strata login --endpoint URL --token KEY",
+                    self.base()
+                ),
+            ),
             Ok(b) => b.error,
             Err(_) => Error::new(
                 ErrorKind::Internal,

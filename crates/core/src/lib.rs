@@ -17,3 +17,7 @@ pub const BLOCK_SIZE: u64 = 4 * 1024 * 1024;
 
 /// Files up to this size keep their bytes in the metadata engine instead of the object store.
 pub const INLINE_MAX: u64 = 64 * 1024;
+
+/// The file in a server's data folder where it writes the URL it serves on, for clients on
+/// the same machine.
+pub const ENDPOINT_FILE: &str = "endpoint";

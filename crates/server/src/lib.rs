@@ -85,15 +85,35 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     });
     gc::spawn_background(state.clone(), config.gc_interval);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "strata server listening");
+    let url = local_url(addr);
+    // Clients on this machine find the server (and send it the admin key) by this file.
+    let endpoint_file = config.data_dir.join(strata_core::ENDPOINT_FILE);
+    if let Err(e) = std::fs::write(&endpoint_file, format!("{url}\n")) {
+        tracing::warn!("cannot write {}: {e}", endpoint_file.display());
+    }
     eprintln!(
         "strata: listening on http://{addr} (data in {})",
         config.data_dir.display()
+    );
+    eprintln!(
+        "strata: to use it from elsewhere: export STRATA_ENDPOINT={url} STRATA_TOKEN=$(cat {})",
+        config.data_dir.join("admin.token").display()
     );
     axum::serve(listener, routes::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     eprintln!("strata: stopped");
     Ok(())
+}
+
+/// How a client on this machine reaches a server listening on `addr`.
+fn local_url(addr: std::net::SocketAddr) -> String {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
 }
 
 /// A URL without its password, for messages.
