@@ -2,21 +2,21 @@
 //! downloaded once however many readers (or read-ahead) want them at the same time.
 
 use crate::cache::BlockCache;
+use crate::session::SessionApi;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use strata_client::SessionClient;
 use strata_core::{Error, ErrorKind, Result};
 
 #[derive(Clone)]
 pub struct Blocks {
-    session: SessionClient,
+    session: Arc<dyn SessionApi>,
     cache: Arc<BlockCache>,
     downloads: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Blocks {
-    pub fn new(session: SessionClient, cache: Arc<BlockCache>) -> Self {
+    pub fn new(session: Arc<dyn SessionApi>, cache: Arc<BlockCache>) -> Self {
         Blocks {
             session,
             cache,
@@ -24,8 +24,8 @@ impl Blocks {
         }
     }
 
-    pub fn session(&self) -> &SessionClient {
-        &self.session
+    pub fn session(&self) -> &dyn SessionApi {
+        &*self.session
     }
 
     pub async fn fetch(&self, hash: &str) -> Result<Bytes> {

@@ -9,7 +9,8 @@ mod blocks;
 pub mod cache;
 mod errno;
 mod file;
-mod vfs;
+pub mod session;
+pub mod vfs;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -73,7 +74,7 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
         options.cache_size,
     )?);
     let lease_ms = session.info.lease_ms;
-    let vfs = Arc::new(vfs::Vfs::new(session, cache, options.retry_for));
+    let vfs = Arc::new(vfs::Vfs::new(Arc::new(session), cache, options.retry_for));
     let notifier = Arc::new(std::sync::OnceLock::new());
     let adapter = adapter::FuseAdapter {
         notifier: notifier.clone(),

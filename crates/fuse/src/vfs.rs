@@ -8,12 +8,12 @@
 
 use crate::blocks::Blocks;
 use crate::file::FileState;
+use crate::session::SessionApi;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use strata_client::SessionClient;
 use strata_core::api::{
     AttrChanges, CreateNode, FileKind, LockKind, LockRange, LockRequest, NamedNode, NewInode, NodeRef, RenameNode,
     SetAttrNode, Stat, Xattr, XattrSetMode,
@@ -65,8 +65,12 @@ fn name_str(name: &[u8]) -> Result<&str> {
 }
 
 impl Vfs {
-    pub fn new(session: SessionClient, cache: std::sync::Arc<crate::cache::BlockCache>, retry_for: Duration) -> Self {
-        let root = session.info.root.node;
+    pub fn new(
+        session: std::sync::Arc<dyn SessionApi>,
+        cache: std::sync::Arc<crate::cache::BlockCache>,
+        retry_for: Duration,
+    ) -> Self {
+        let root = session.info().root.node;
         Vfs {
             blocks: Blocks::new(session, cache),
             root,
@@ -80,7 +84,7 @@ impl Vfs {
         }
     }
 
-    fn session(&self) -> &SessionClient {
+    fn session(&self) -> &dyn SessionApi {
         self.blocks.session()
     }
 
@@ -97,6 +101,41 @@ impl Vfs {
                 other => return other,
             }
         }
+    }
+
+    /// [`Vfs::retry`] for a call that changes something. An attempt that failed as
+    /// unreachable may have applied all the same (its answer was lost); a later attempt then
+    /// fails the way a repeat does. Such an error, when `repeat` recognises it, comes back as
+    /// `Ok(None)`: the change was made.
+    async fn retry_change<T, F: Future<Output = Result<T>>>(
+        &self,
+        call: impl Fn() -> F,
+        repeat: impl Fn(&Error) -> bool,
+    ) -> Result<Option<T>> {
+        let deadline = Instant::now() + self.retry_for;
+        let mut delay = Duration::from_millis(50);
+        let mut maybe_applied = false;
+        loop {
+            match call().await {
+                Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
+                    maybe_applied = true;
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                Err(e) if maybe_applied && repeat(&e) => return Ok(None),
+                other => return other.map(Some),
+            }
+        }
+    }
+
+    /// After a `create` or `link` whose first answer was lost: the entry it made, if `name`
+    /// now holds what it asked for.
+    async fn made_before(&self, parent: NodeRef, name: &str, same: impl Fn(&Stat) -> bool) -> Result<Stat> {
+        let found = self.retry(|| self.session().lookup(parent, name)).await?;
+        if !same(&found.stat) {
+            return Err(Error::new(ErrorKind::AlreadyExists, "file exists"));
+        }
+        Ok(self.learn(found.node, found.stat))
     }
 
     fn node(&self, ino: u64) -> Result<NodeRef> {
@@ -234,24 +273,39 @@ impl Vfs {
                 ..new
             },
         };
-        let made = self.retry(|| self.session().create(&req)).await?;
-        Ok(self.learn(made.node, made.stat))
+        let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists;
+        match self.retry_change(|| self.session().create(&req), exists).await? {
+            Some(made) => Ok(self.learn(made.node, made.stat)),
+            None => self.made_before(parent, name, |s| s.kind == new.kind).await,
+        }
     }
 
     pub async fn link(&self, ino: u64, parent: u64, name: &[u8]) -> Result<Stat> {
         let (node, parent, name) = (self.node(ino)?, self.node(parent)?, name_str(name)?);
-        let linked = self.retry(|| self.session().link(node, parent, name)).await?;
-        Ok(self.learn(linked.node, linked.stat))
+        let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists;
+        match self
+            .retry_change(|| self.session().link(node, parent, name), exists)
+            .await?
+        {
+            Some(linked) => Ok(self.learn(linked.node, linked.stat)),
+            None => self.made_before(parent, name, |s| s.ino == node.ino).await,
+        }
     }
 
     pub async fn unlink(&self, parent: u64, name: &[u8]) -> Result<()> {
         let (parent, name) = (self.node(parent)?, name_str(name)?);
-        self.retry(|| self.session().unlink(parent, name)).await
+        let gone = |e: &Error| e.kind == ErrorKind::NotFound;
+        self.retry_change(|| self.session().unlink(parent, name), gone)
+            .await
+            .map(drop)
     }
 
     pub async fn rmdir(&self, parent: u64, name: &[u8]) -> Result<()> {
         let (parent, name) = (self.node(parent)?, name_str(name)?);
-        self.retry(|| self.session().rmdir(parent, name)).await
+        let gone = |e: &Error| e.kind == ErrorKind::NotFound;
+        self.retry_change(|| self.session().rmdir(parent, name), gone)
+            .await
+            .map(drop)
     }
 
     pub async fn rename(&self, from: (u64, &[u8]), to: (u64, &[u8]), no_replace: bool) -> Result<()> {
@@ -262,7 +316,8 @@ impl Vfs {
             new_name: name_str(to.1)?.to_owned(),
             no_replace,
         };
-        self.retry(|| self.session().rename(&req)).await
+        let gone = |e: &Error| e.kind == ErrorKind::NotFound;
+        self.retry_change(|| self.session().rename(&req), gone).await.map(drop)
     }
 
     fn new_handle(&self, handle: Handle) -> u64 {
