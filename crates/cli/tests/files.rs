@@ -45,6 +45,14 @@ fn fs_verbs() {
     assert!(err.contains("not empty"), "{err}");
     let (_, err) = server.fails(&["fs", "ls", "v:/a/hello.txt/x"]);
     assert!(err.contains("not a directory"), "{err}");
+    // A put or copy makes missing folders, but never goes through a file.
+    server.ok(&["fs", "put", local.to_str().unwrap(), "v:/new/deeper/hello.txt"]);
+    server.ok(&["fs", "cp", "v:/new/deeper/hello.txt", "v:/other/copy.txt"]);
+    assert_eq!(server.ok(&["fs", "cat", "v:/other/copy.txt"]), "hello strata\n");
+    let (_, err) = server.fails(&["fs", "put", local.to_str().unwrap(), "v:/a/hello.txt/x/y"]);
+    assert!(err.contains("not a directory"), "{err}");
+    server.ok(&["fs", "rm", "-r", "v:/new"]);
+    server.ok(&["fs", "rm", "-r", "v:/other"]);
     server.ok(&["fs", "rm", "-r", "v:/a"]);
     server.ok(&["fs", "rm", "v:/link"]);
     assert_eq!(server.ok(&["fs", "ls", "v:/"]), "b2\n");

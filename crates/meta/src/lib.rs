@@ -121,7 +121,8 @@ pub trait MetaStore: Send + Sync + 'static {
     // Whole paths and subtrees, each one transaction.
     /// Resolves a path of names from the root directory.
     fn resolve(&self, vol: Uuid, path: &[String]) -> Result<Stat>;
-    /// Creates the file at `path` if missing (with `mode`) and replaces its content.
+    /// Creates the file at `path` if missing (with `mode`, and its missing parent folders)
+    /// and replaces its content.
     fn put_file(&self, vol: Uuid, path: &[String], mode: u32, size: u64, chunks: &[Chunk]) -> Result<Stat>;
     /// Makes `to` a file with the content of the file `from`, sharing its blocks.
     fn copy_file(&self, vol: Uuid, from: &[String], to: &[String]) -> Result<Stat>;

@@ -39,6 +39,15 @@ async fn parent_of<'p>(state: &AppState, vol: Uuid, path: &'p FsPath) -> Result<
     Ok((parent.ino, name))
 }
 
+/// Fails early, before any byte is stored, if a file cannot go at `path`: some folder on the
+/// way is a file. Missing folders are fine: the put or copy makes them.
+async fn check_destination(state: &AppState, vol: Uuid, path: &FsPath) -> Result<()> {
+    match parent_of(state, vol, path).await {
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+        other => other.map(drop),
+    }
+}
+
 pub async fn list(state: &AppState, vol: Uuid, path: &FsPath) -> Result<Vec<(String, Stat)>> {
     let dir = stat(state, vol, path).await?;
     let entries = state.meta(move |m| m.readdir(vol, dir.ino)).await?;
@@ -85,8 +94,7 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    // Fail early, before any byte is stored, if the file cannot go there.
-    parent_of(state, vol, path).await?;
+    check_destination(state, vol, path).await?;
     let mut body = body.map_err(|e| Error::invalid("body", format!("upload interrupted: {e}")));
     let mut buf = BytesMut::new();
     let mut in_flight = VecDeque::new();
@@ -213,7 +221,7 @@ pub async fn copy(state: &AppState, vol: Uuid, from: &FsPath, to: &FsPath) -> Re
             format!("{from} is not a regular file; only files can be copied"),
         ));
     }
-    parent_of(state, vol, to).await?;
+    check_destination(state, vol, to).await?;
     let (from_names, to_names) = (from.components().to_vec(), to.components().to_vec());
     state.meta(move |m| m.copy_file(vol, &from_names, &to_names)).await
 }

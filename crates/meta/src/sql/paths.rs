@@ -38,9 +38,19 @@ fn open_or_create(tree: &mut Tree, parent: u64, name: &[u8], mode: u32) -> R<Sta
     }
 }
 
-/// Creates the file at `path` (with `mode`) if missing and replaces its content.
+/// The folder that is to hold the last name of `path`, made (with its parents) if missing,
+/// and that name.
+fn make_parent_of<'p>(tree: &mut Tree, path: &'p [String]) -> R<(u64, &'p [u8])> {
+    let (name, dirs) = path
+        .split_last()
+        .ok_or_else(|| crate::Error::invalid("path", "the volume root cannot be the target of this operation"))?;
+    Ok((mkdir_all(tree, dirs, 0o755)?.ino, name.as_bytes()))
+}
+
+/// Creates the file at `path` (with `mode`, and its missing parent folders) if missing and
+/// replaces its content.
 pub fn put_file(tree: &mut Tree, path: &[String], mode: u32, size: u64, chunks: &[Chunk]) -> R<Stat> {
-    let (parent, name) = parent_of(tree, path)?;
+    let (parent, name) = make_parent_of(tree, path)?;
     let file = open_or_create(tree, parent, name, mode)?;
     ops::write_chunks(tree, file.ino, size, chunks, true)
 }
@@ -52,7 +62,7 @@ pub fn copy_file(tree: &mut Tree, from: &[String], to: &[String]) -> R<Stat> {
         return Err(crate::Error::invalid("from", "not a regular file; only files can be copied").into());
     }
     let (_, chunks) = ops::chunks(tree, src.ino)?;
-    let (parent, name) = parent_of(tree, to)?;
+    let (parent, name) = make_parent_of(tree, to)?;
     let dst = open_or_create(tree, parent, name, src.mode)?;
     if dst.ino == src.ino {
         return Ok(dst);
