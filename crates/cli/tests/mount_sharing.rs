@@ -199,6 +199,28 @@ fn busy_mounts_are_not_unmounted() {
 }
 
 #[test]
+fn umount_leaves_what_strata_did_not_mount_alone() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let tmpfs = dir.path().join("tmpfs");
+    fs::create_dir(&tmpfs).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(&tmpfs)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    fs::write(tmpfs.join("kept"), b"x").unwrap();
+    let (code, err) = server.fails(&["umount", tmpfs.to_str().unwrap()]);
+    let still_there = tmpfs.join("kept").exists();
+    let _ = Command::new("umount").arg(&tmpfs).status();
+    assert!(err.contains("not a strata mount") && code == 2, "{code}: {err}");
+    assert!(still_there, "the tmpfs stayed mounted");
+    let (code, err) = server.fails(&["umount", dir.path().to_str().unwrap()]);
+    assert!(err.contains("not a mount point") && code == 2, "{code}: {err}");
+}
+
+#[test]
 fn three_sandboxes_share_a_git_repository() {
     let server = Server::start(&[]);
     server.ok(&["volume", "create", "work"]);

@@ -91,3 +91,25 @@ fn sigterm_stops_the_server_cleanly() {
     server.restart();
     assert_eq!(server.json(&["volume", "get", "v"])["name"], "v");
 }
+
+#[test]
+fn a_second_server_on_one_data_folder_is_refused() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "kept"]);
+    let data = server.data_dir();
+    let out = std::process::Command::new(common::BIN)
+        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the second server must not start: {err}");
+    assert!(
+        err.contains("another strata server") && err.contains(data.to_str().unwrap()),
+        "{err}"
+    );
+    assert!(
+        server.ok(&["volume", "list"]).contains("kept"),
+        "the first one serves on"
+    );
+}

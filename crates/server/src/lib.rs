@@ -65,8 +65,30 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     })
 }
 
+/// Takes the data folder for this server alone: a second server on it would write the same
+/// SQLite file, blocks folder and admin key. The lock goes with the process, however it ends.
+fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create data folder {}", data_dir.display()))?;
+    let path = data_dir.join("server.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another strata server is using the data folder {}: stop it, or give this one its own --data-dir",
+            data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
+}
+
 /// Serves until SIGTERM or SIGINT, then finishes the requests under way and returns.
 pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
+    let _only_server_here = lock_data_dir(&config.data_dir)?;
     // Opening the engines blocks (connections, migrations): off the async workers.
     let opening = config.clone();
     let state = tokio::task::spawn_blocking(move || {

@@ -272,7 +272,42 @@ fn unmount_when_free(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// The file system type and source mounted at `path` (the topmost mount there), from the
+/// kernel's mount table. No file system call touches `path` itself, which may be a dead mount.
+fn mounted_at(path: &Path) -> Option<(String, String)> {
+    let path = std::path::absolute(path).ok()?;
+    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    table.lines().rev().find_map(|line| {
+        let (fields, after) = line.split_once(" - ")?;
+        let point = fields.split(' ').nth(4)?.replace("\\040", " ");
+        let mut after = after.split(' ');
+        let (kind, source) = (after.next()?, after.next()?);
+        (Path::new(&point) == path).then(|| (kind.to_owned(), source.to_owned()))
+    })
+}
+
 pub fn umount(args: UmountArgs) -> CmdResult {
+    match mounted_at(&args.mountpoint) {
+        None => {
+            return Err(Error::invalid(
+                "mountpoint",
+                format!("{} is not a mount point", args.mountpoint.display()),
+            )
+            .into());
+        }
+        // Mounts made by strata are FUSE mounts named `strata:VOLUME`.
+        Some((kind, source)) if !(kind.starts_with("fuse") && source.starts_with("strata:")) => {
+            return Err(Error::invalid(
+                "mountpoint",
+                format!(
+                    "{} is not a strata mount (it is {kind}): strata umount leaves it alone",
+                    args.mountpoint.display()
+                ),
+            )
+            .into());
+        }
+        Some(_) => {}
+    }
     match unmount_when_free(&args.mountpoint) {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Err(Failure::from(Error::new(
