@@ -113,3 +113,31 @@ fn a_second_server_on_one_data_folder_is_refused() {
         "the first one serves on"
     );
 }
+
+#[test]
+fn a_mounted_volume_or_snapshot_is_not_deleted_unless_forced() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    server.ok(&["snapshot", "create", "v", "s"]);
+    let snap = server.mount("v@s", &[]);
+    let (code, err) = server.fails(&["snapshot", "delete", "v", "s"]);
+    assert!(
+        code == 4 && err.contains("v@s is mounted") && err.contains("--force"),
+        "{code}: {err}"
+    );
+    let (code, err) = server.fails(&["volume", "delete", "v"]);
+    assert!(
+        code == 4 && err.contains("v is mounted"),
+        "a snapshot's mount counts: {code}: {err}"
+    );
+    common::umount(&snap);
+    server.ok(&["snapshot", "delete", "v", "s"]);
+
+    let m = server.mount("v", &[]);
+    std::fs::write(m.join("f"), b"kept").unwrap();
+    let (code, _) = server.fails(&["volume", "delete", "v"]);
+    assert_eq!(code, 4);
+    assert_eq!(std::fs::read(m.join("f")).unwrap(), b"kept", "nothing was deleted");
+    server.ok(&["volume", "delete", "v", "--force"]);
+    assert_eq!(server.fails(&["volume", "get", "v"]).0, 3);
+}

@@ -208,10 +208,14 @@ impl Client {
         self.json(self.volume_request(Method::GET, volume, &[])?).await
     }
 
-    pub async fn delete_volume(&self, volume: &str) -> Result<()> {
-        self.send(self.volume_request(Method::DELETE, volume, &[])?)
-            .await
-            .map(drop)
+    /// Deletes a volume and its snapshots; refused while mounted, unless `force`.
+    pub async fn delete_volume(&self, volume: &str, force: bool) -> Result<()> {
+        self.send(
+            self.volume_request(Method::DELETE, volume, &[])?
+                .query(&[("force", force)]),
+        )
+        .await
+        .map(drop)
     }
 
     pub async fn stat(&self, volume: &str, path: &str) -> Result<Stat> {
@@ -354,10 +358,14 @@ impl Client {
             .await
     }
 
-    pub async fn delete_snapshot(&self, volume: &str, name: &str) -> Result<()> {
-        self.send(self.volume_request(Method::DELETE, volume, &["snapshots", name])?)
-            .await
-            .map(drop)
+    /// Deletes a snapshot; refused while mounted, unless `force`.
+    pub async fn delete_snapshot(&self, volume: &str, name: &str, force: bool) -> Result<()> {
+        self.send(
+            self.volume_request(Method::DELETE, volume, &["snapshots", name])?
+                .query(&[("force", force)]),
+        )
+        .await
+        .map(drop)
     }
 
     pub async fn restore_snapshot(&self, volume: &str, name: &str) -> Result<Volume> {

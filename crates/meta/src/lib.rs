@@ -53,6 +53,8 @@ pub trait MetaStore: Send + Sync + 'static {
     // Mount sessions.
     fn add_session(&self, session: &SessionRecord) -> Result<()>;
     fn find_session(&self, id: Uuid) -> Result<Option<SessionRecord>>;
+    /// The sessions (mounts) alive at `now` on a volume or one of its snapshots, oldest first.
+    fn live_sessions(&self, vol: Uuid, now: i64) -> Result<Vec<Uuid>>;
     /// Extends a session's lease to `alive_until` (ns); its record locks count until then.
     fn renew_session(&self, id: Uuid, alive_until: i64) -> Result<()>;
     /// Closes a session and releases its record locks.

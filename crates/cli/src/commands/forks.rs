@@ -10,8 +10,14 @@ pub enum SnapshotCommand {
     Create { volume: String, name: String },
     /// List a volume's snapshots
     List { volume: String },
-    /// Delete a snapshot
-    Delete { volume: String, name: String },
+    /// Delete a snapshot (refused while mounted)
+    Delete {
+        volume: String,
+        name: String,
+        /// Delete even while mounted: its mounts fail from then on
+        #[arg(long)]
+        force: bool,
+    },
     /// Return the volume to the snapshot: later changes are gone
     Restore { volume: String, name: String },
 }
@@ -47,8 +53,8 @@ pub async fn snapshot(cmd: SnapshotCommand, client: &Client, out: &Output) -> Cm
                 text
             })
         }
-        SnapshotCommand::Delete { volume, name } => {
-            client.delete_snapshot(&volume, &name).await?;
+        SnapshotCommand::Delete { volume, name, force } => {
+            client.delete_snapshot(&volume, &name, force).await?;
             out.print(&serde_json::json!({ "deleted": format!("{volume}@{name}") }), || {
                 format!("deleted {volume}@{name}")
             })

@@ -17,8 +17,13 @@ pub enum VolumeCommand {
     },
     /// List volumes
     List,
-    /// Delete a volume and everything in it
-    Delete { volume: String },
+    /// Delete a volume, its snapshots and everything in them (refused while mounted)
+    Delete {
+        volume: String,
+        /// Delete even while mounted: its mounts fail from then on
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn describe(v: &Volume) -> String {
@@ -65,8 +70,8 @@ pub async fn run(cmd: VolumeCommand, client: &Client, out: &Output) -> CmdResult
                 text
             })
         }
-        VolumeCommand::Delete { volume } => {
-            client.delete_volume(&volume).await?;
+        VolumeCommand::Delete { volume, force } => {
+            client.delete_volume(&volume, force).await?;
             out.print(&serde_json::json!({ "deleted": volume }), || {
                 format!("deleted volume {volume}")
             })

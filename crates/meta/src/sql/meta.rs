@@ -70,6 +70,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.read(|tx| volumes::find_session(tx, id))
     }
 
+    fn live_sessions(&self, vol: Uuid, now: i64) -> Result<Vec<Uuid>> {
+        self.read(|tx| volumes::live_sessions(tx, vol, now))
+    }
+
     fn renew_session(&self, id: Uuid, alive_until: i64) -> Result<()> {
         self.write(|tx| volumes::renew_session(tx, id, alive_until))
     }

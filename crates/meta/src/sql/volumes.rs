@@ -302,6 +302,18 @@ pub fn add_session(tx: &dyn Tx, s: &SessionRecord) -> R<()> {
     Ok(())
 }
 
+/// Ids of the sessions whose lease runs at `now` on a volume or on one of its snapshots.
+pub fn live_sessions(tx: &dyn Tx, vol: Uuid, now: i64) -> R<Vec<Uuid>> {
+    tx.query(
+        "SELECT id FROM sessions WHERE alive_until > $2
+         AND (volume = $1 OR volume IN (SELECT id FROM volumes WHERE snapshot_of = $1)) ORDER BY created_at",
+        vals![vol, now],
+    )?
+    .iter()
+    .map(|r| r.uuid(0))
+    .collect()
+}
+
 pub fn find_session(tx: &dyn Tx, id: Uuid) -> R<Option<SessionRecord>> {
     let Some(r) = tx.query_opt(
         "SELECT org, volume, root_ino, read_only, secret, created_at, alive_until FROM sessions WHERE id = $1",

@@ -90,9 +90,10 @@ pub async fn delete_snapshot(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
     Path((v, name)): Path<(String, String)>,
+    Query(q): Query<super::volumes::DeleteQuery>,
 ) -> ApiResult<StatusCode> {
     let (_, snap) = snapshot_id(&s, &c.org, &v, &name).await?;
-    s.meta(move |m| m.delete_volume(&c.org, snap)).await?;
+    super::volumes::delete_unless_mounted(&s, &c.org, snap, &format!("{v}@{name}"), q.force).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

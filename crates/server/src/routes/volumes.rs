@@ -1,7 +1,7 @@
 use super::volume_id;
 use crate::auth::Caller;
 use crate::error::ApiResult;
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 use crate::state::AppState;
 use axum::Extension;
 use axum::extract::{Path, State};
@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use strata_core::api::{CreateVolume, Volume};
 use strata_core::names::{VolumeName, VolumeRef};
 use strata_core::{Error, ErrorKind};
+use uuid::Uuid;
 
 type Out<T> = ApiResult<axum::Json<T>>;
 
@@ -50,12 +51,46 @@ pub async fn get(
     ))
 }
 
+#[derive(serde::Deserialize)]
+pub struct DeleteQuery {
+    /// Delete even while mounts use it (they fail from then on).
+    #[serde(default)]
+    pub force: bool,
+}
+
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(volume): Path<String>,
+    Query(q): Query<DeleteQuery>,
 ) -> ApiResult<StatusCode> {
     let id = volume_id(&state, &caller.org, &volume).await?;
-    state.meta(move |m| m.delete_volume(&caller.org, id)).await?;
+    delete_unless_mounted(&state, &caller.org, id, &volume, q.force).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a volume or snapshot, refusing (409) while mounts use it unless `force`.
+pub async fn delete_unless_mounted(state: &AppState, org: &str, id: Uuid, name: &str, force: bool) -> ApiResult<()> {
+    let org = org.to_owned();
+    let name = name.to_owned();
+    state
+        .meta(move |m| {
+            let mounts = m.live_sessions(id, strata_meta::now_ns())?;
+            if !force && !mounts.is_empty() {
+                let ids: Vec<String> = mounts.iter().take(3).map(|s| s.to_string()).collect();
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "{name} is mounted ({} mount session(s): {}{}): unmount it first, or delete with --force",
+                        mounts.len(),
+                        ids.join(", "),
+                        if mounts.len() > 3 { ", ..." } else { "" }
+                    ),
+                )
+                .with_field("volume"));
+            }
+            m.delete_volume(&org, id)
+        })
+        .await?;
+    Ok(())
 }
