@@ -248,22 +248,26 @@ fn collection_frees_blocks_of_deleted_volumes_only(e: &Engine) {
         let f = file(meta, vol, ROOT_INO, &format!("f{n}"));
         meta.write_chunks(vol, f, 10, &[block(n)], true).unwrap();
     }
+    // An upload no write named yet: the grace period protects it.
+    meta.touch_block(&[3; 32], 10).unwrap();
     meta.delete_volume(ORG, gone).unwrap();
     assert_eq!(meta.collect_layers().unwrap(), 1);
     let (pass, other) = (Uuid::new_v4(), Uuid::new_v4());
-    assert!(
-        meta.mark_unreferenced_blocks(0, pass).unwrap().is_empty(),
-        "grace period protects fresh blocks"
-    );
-    let marked = meta.mark_unreferenced_blocks(now_ns() + 1, pass).unwrap();
+    // What only the deleted volume named goes at once, grace or not.
+    let marked = meta.mark_unreferenced_blocks(0, pass).unwrap();
     assert_eq!(marked, vec![([2; 32], 10)]);
     // A second pass (another server) at the same time gets none of the first one's blocks,
     // and cannot forget them.
-    assert!(meta.mark_unreferenced_blocks(now_ns() + 1, other).unwrap().is_empty());
+    assert!(meta.mark_unreferenced_blocks(0, other).unwrap().is_empty());
     meta.forget_blocks(&[[2; 32]], other).unwrap();
     assert_eq!(meta.touch_block(&[2; 32], 10).unwrap_err().kind, ErrorKind::Unavailable);
     meta.forget_blocks(&[[2; 32]], pass).unwrap();
     meta.touch_block(&[2; 32], 10).unwrap();
+    // Uploaded again, so uncommitted again: it waits for the grace period too.
+    assert!(meta.mark_unreferenced_blocks(0, Uuid::new_v4()).unwrap().is_empty());
+    let mut late = meta.mark_unreferenced_blocks(now_ns() + 1, Uuid::new_v4()).unwrap();
+    late.sort();
+    assert_eq!(late, vec![([2; 32], 10), ([3; 32], 10)]);
 }
 
 fn survives_reopen(e: &Engine) {

@@ -20,9 +20,10 @@
 //! - `chunks(layer, ino, idx, len, hash, data)`: file content, beside its inode's layer;
 //!   `hash` names a block in the object store, or `data` holds the bytes inline.
 //! - `xattrs(layer, ino, name, value)`: extended attributes, beside their inode's layer.
-//! - `blocks(hash, size, state, touched_at, marked_by, marked_at)`: every block the store
-//!   holds or is about to; `state = 1` while its deletion is under way, by the collection
-//!   pass `marked_by`.
+//! - `blocks(hash, size, state, touched_at, marked_by, marked_at, committed)`: every block
+//!   the store holds or is about to; `state = 1` while its deletion is under way, by the
+//!   collection pass `marked_by`; `committed = 1` once a write named it and no upload of it
+//!   started since.
 //! - `tokens(id, org, name, hash, role, created_at)`: API keys, by BLAKE3 of the secret.
 //! - `sessions(id, org, volume, root_ino, read_only, secret, alive_until)`: mounts; the
 //!   secret keys the capabilities that let a session name only inodes below its root.

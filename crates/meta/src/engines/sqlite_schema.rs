@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 5] = [
+const STEPS: [&str; 6] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -116,4 +116,5 @@ const STEPS: [&str; 5] = [
         CREATE INDEX dentries_by_layer ON dentries(layer);",
     "ALTER TABLE blocks ADD COLUMN marked_by TEXT;
         ALTER TABLE blocks ADD COLUMN marked_at INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE blocks ADD COLUMN committed INTEGER NOT NULL DEFAULT 0;",
 ];

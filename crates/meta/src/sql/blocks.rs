@@ -1,8 +1,9 @@
 //! The block registry and garbage collection of layers and blocks.
 //!
 //! Safety against uploads in flight: a block is registered (`touch`) before it is stored and
-//! before any chunk names it; collection only marks blocks untouched for the grace period and
-//! named by no chunk, in one transaction, and a write naming a block touches its row, which
+//! before any chunk names it; collection only marks blocks named by no chunk that are either
+//! committed (a write named them and no upload started since: what a deleted file or volume
+//! leaves, reclaimed at once) or untouched for the grace period, in one transaction, and a write naming a block touches its row, which
 //! fails for a marked block. A marked block cannot be touched until its deletion has finished
 //! and it is forgotten. On PostgreSQL the row lock that the touch and the mark both take
 //! orders them: whichever comes second sees the other's change.
@@ -13,8 +14,8 @@ use std::collections::{HashMap, HashSet};
 
 pub fn touch(tx: &dyn Tx, hash: &BlockHash, size: u64) -> R<()> {
     tx.exec(
-        "INSERT INTO blocks (hash, size, state, touched_at) VALUES ($1, $2, 0, $3)
-         ON CONFLICT (hash) DO UPDATE SET touched_at = excluded.touched_at WHERE blocks.state = 0",
+        "INSERT INTO blocks (hash, size, state, touched_at, committed) VALUES ($1, $2, 0, $3, 0)
+         ON CONFLICT (hash) DO UPDATE SET touched_at = excluded.touched_at, committed = 0 WHERE blocks.state = 0",
         vals![hash, size, now_ns()],
     )?;
     let state = tx
@@ -83,8 +84,8 @@ pub fn collect_layers(tx: &dyn Tx) -> R<u64> {
 /// Blocks that no chunk names and nobody touched since `cutoff`, with their sizes.
 /// The conditions sit on the block row itself, so that PostgreSQL checks them again on a row
 /// a concurrent write touched before this pass could mark it.
-const UNREFERENCED: &str =
-    "state = 0 AND touched_at < $1 AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blocks.hash)";
+const UNREFERENCED: &str = "state = 0 AND (committed = 1 OR touched_at < $1)
+     AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blocks.hash)";
 
 fn hashes(rows: Vec<super::Row>) -> R<Vec<(BlockHash, u64)>> {
     rows.iter()
@@ -100,8 +101,8 @@ fn hashes(rows: Vec<super::Row>) -> R<Vec<(BlockHash, u64)>> {
 /// pass takes over its marked blocks.
 const STALE_MARK_NS: i64 = 3600 * 1_000_000_000;
 
-/// Marks, for collection pass `pass`, the blocks nothing references and nobody touched since
-/// `cutoff`, and takes over the marks of passes that died; returns this pass's blocks. Passes
+/// Marks, for collection pass `pass`, the blocks nothing references that were committed or
+/// that nobody touched since `cutoff`, and takes over the marks of passes that died; returns this pass's blocks. Passes
 /// on several servers at once each delete only what they marked.
 pub fn mark_unreferenced(tx: &dyn Tx, cutoff: i64, pass: uuid::Uuid) -> R<Vec<(BlockHash, u64)>> {
     let now = now_ns();

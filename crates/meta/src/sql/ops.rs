@@ -291,7 +291,7 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
             // Touching the registry row both checks that the block is live and, on engines
             // with row locks, orders this write against a collection pass marking it.
             let live = tree.tx().exec(
-                "UPDATE blocks SET touched_at = $2 WHERE hash = $1 AND state = 0",
+                "UPDATE blocks SET touched_at = $2, committed = 1 WHERE hash = $1 AND state = 0",
                 vals![hash, now_ns()],
             )?;
             if live == 0 {
