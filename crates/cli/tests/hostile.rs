@@ -225,3 +225,74 @@ async fn tokens_are_required() {
     assert_eq!(out.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown API key"));
 }
+
+#[tokio::test]
+async fn hostile_session_calls() {
+    let server = Server::start(&[]);
+    let api = Api::new(&server);
+    api.call(reqwest::Method::POST, "/volumes", Some(json!({"name": "v"})))
+        .await;
+    let open = |read_only: bool| {
+        api.call(
+            reqwest::Method::POST,
+            "/volumes/v/sessions",
+            Some(json!({"subpath": "", "read_only": read_only})),
+        )
+    };
+    let (status, session) = open(false).await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let (id, root) = (
+        session["id"].as_str().unwrap().to_owned(),
+        session["root"]["node"].clone(),
+    );
+    let api = &api;
+    let call = |id: String, op: &'static str, body: Value| async move {
+        api.call(reqwest::Method::POST, &format!("/sessions/{id}/{op}"), Some(body))
+            .await
+    };
+    let create = json!({"parent": root, "name": "f", "kind": "file", "mode": 0o644});
+    let (status, file) = call(id.clone(), "create", create).await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    let node = file["node"].clone();
+
+    // A size past the largest file is refused, and the volume's usage does not wrap.
+    let huge = json!({"node": node, "size": u64::MAX});
+    refused(call(id.clone(), "setattr", huge).await, "size");
+    let (_, vol) = api.call(reqwest::Method::GET, "/volumes/v", None).await;
+    assert_eq!(vol["used_bytes"], 0, "{vol}");
+
+    // A read-only session takes no write lock (a read-only open cannot), but may read-lock.
+    let (_, ro) = open(true).await;
+    let ro_id = ro["id"].as_str().unwrap().to_owned();
+    let (_, ro_file) = call(
+        ro_id.clone(),
+        "lookup",
+        json!({"parent": ro["root"]["node"], "name": "f"}),
+    )
+    .await;
+    let lock = |node: &Value, kind: &str, start: u64| json!({"node": node, "owner": 1, "range": {"start": start, "end": start, "kind": kind}});
+    let (status, body) = call(ro_id.clone(), "setlk", lock(&ro_file["node"], "write", 0)).await;
+    assert_eq!(
+        (status, body["error"]["kind"].as_str()),
+        (StatusCode::FORBIDDEN, Some("read_only")),
+        "{body}"
+    );
+    let (status, _) = call(ro_id, "setlk", lock(&ro_file["node"], "read", 1 << 40)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // One session cannot grow the lock table without end.
+    let mut refused_at = None;
+    for i in 0..1100u64 {
+        let (status, body) = call(id.clone(), "setlk", lock(&node, "write", i * 2)).await;
+        if status != StatusCode::NO_CONTENT {
+            assert_eq!(body["error"]["kind"], "limit_exceeded", "{body}");
+            refused_at = Some(i);
+            break;
+        }
+    }
+    assert_eq!(
+        refused_at,
+        Some(1023),
+        "with the read lock above, the file's 1025th lock is refused"
+    );
+}

@@ -143,3 +143,18 @@ fn a_mounted_volume_or_snapshot_is_not_deleted_unless_forced() {
     server.ok(&["volume", "delete", "v", "--force"]);
     assert_eq!(server.fails(&["volume", "get", "v"]).0, 3);
 }
+
+#[test]
+fn writes_to_a_deleted_volume_fail_instead_of_vanishing() {
+    use std::io::Write;
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let m = server.mount("v", &[]);
+    let mut f = std::fs::File::create(m.join("f")).unwrap();
+    // Starting the CLI closes the child's copy of `f`, which commits: write after it.
+    server.ok(&["volume", "delete", "v", "--force"]);
+    f.write_all(b"never kept").unwrap();
+    let synced = f.sync_all();
+    assert!(synced.is_err(), "fsync after the volume was deleted must fail");
+    assert!(std::fs::write(m.join("g"), b"x").is_err(), "so must a new file");
+}

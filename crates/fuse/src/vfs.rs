@@ -471,6 +471,11 @@ impl Vfs {
             }
         };
         match result {
+            // The whole volume was deleted: say so, never drop the writes silently.
+            Err(e) if e.field.as_deref() == Some("volume") => Err(Error::new(
+                ErrorKind::Conflict,
+                format!("{}: this mount's changes cannot be kept", e.message),
+            )),
             // The file was deleted while open: its content has no reader left to keep.
             Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),

@@ -111,15 +111,36 @@ pub fn held(tx: &dyn Tx, vol: Uuid, ino: u64, now: i64) -> R<Vec<Held>> {
     rows.iter().map(held_from_row).collect()
 }
 
+/// Most locks one file holds, and one session holds over all files: each change rewrites
+/// the file's locks, and a session that never unlocks must not grow the table without end.
+const MAX_LOCKS_PER_FILE: usize = 1024;
+const MAX_LOCKS_PER_SESSION: i64 = 10_000;
+
 /// Takes or releases a range; `Some(conflict)` if another owner is in the way.
 pub fn set(tx: &dyn Tx, vol: Uuid, ino: u64, owner: Owner, want: LockRange, now: i64) -> R<Option<LockRange>> {
     // Writers of one volume's locks go one at a time on every engine.
     let sql = format!("SELECT id FROM volumes WHERE id = $1{}", tx.for_update());
     tx.query_one(&sql, vals![vol])?;
-    let locks = match apply(held(tx, vol, ino, now)?, owner, want) {
+    let before = held(tx, vol, ino, now)?;
+    let count = before.len();
+    let locks = match apply(before, owner, want) {
         Ok(locks) => locks,
         Err(conflict) => return Ok(Some(conflict)),
     };
+    if locks.len() > count {
+        let session = tx
+            .query_one("SELECT COUNT(*) FROM locks WHERE session = $1", vals![owner.0])?
+            .i64(0)?;
+        if locks.len() > MAX_LOCKS_PER_FILE || session >= MAX_LOCKS_PER_SESSION {
+            return Err(crate::Error::new(
+                crate::ErrorKind::LimitExceeded,
+                format!(
+                    "too many record locks: at most {MAX_LOCKS_PER_FILE} per file and {MAX_LOCKS_PER_SESSION} per mount"
+                ),
+            )
+            .into());
+        }
+    }
     // Rewrite the file's locks: this also drops those of expired sessions.
     tx.exec("DELETE FROM locks WHERE volume = $1 AND ino = $2", vals![vol, ino])?;
     for h in &locks {

@@ -47,16 +47,12 @@ impl<'t> Tree<'t> {
             // Lock first, then read the head's parent in a statement of its own: it sees what
             // a writer that held the lock before us (a fork, a flatten) committed.
             let sql = format!("{VOLUME} FROM volumes v WHERE v.id = $1{}", tx.for_update());
-            let row = tx
-                .query_opt(&sql, vals![id])?
-                .ok_or_else(|| Error::not_found("volume not found"))?;
+            let row = tx.query_opt(&sql, vals![id])?.ok_or_else(volume_gone)?;
             let parent = parent_of(tx, row.i64(0)?)?;
             (row, parent)
         } else {
             let sql = format!("{VOLUME}, l.parent FROM volumes v JOIN layers l ON l.id = v.head WHERE v.id = $1");
-            let row = tx
-                .query_opt(&sql, vals![id])?
-                .ok_or_else(|| Error::not_found("volume not found"))?;
+            let row = tx.query_opt(&sql, vals![id])?.ok_or_else(volume_gone)?;
             let parent = row.opt_i64(5)?;
             (row, parent)
         };
@@ -401,6 +397,12 @@ pub(crate) fn chain_of(tx: &dyn Tx, chains: &ChainCache, head: i64, parent: Opti
 pub(crate) fn parent_of(tx: &dyn Tx, layer: i64) -> R<Option<i64>> {
     tx.query_one("SELECT parent FROM layers WHERE id = $1", vals![layer])?
         .opt_i64(0)
+}
+
+/// The volume a tree operation names does not exist (any more): an error about the volume,
+/// not about a file in it.
+fn volume_gone() -> Error {
+    Error::not_found("the volume does not exist (it was deleted)").with_field("volume")
 }
 
 fn chunk_from_row(r: &Row) -> R<Chunk> {

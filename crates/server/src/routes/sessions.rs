@@ -345,6 +345,10 @@ pub async fn setlk(
     if r.range.start > r.range.end {
         return Err(Error::invalid("range", "a lock range starts before it ends").into());
     }
+    if r.range.kind == LockKind::Write {
+        // As a file open read-only cannot be write-locked.
+        sn.writable()?;
+    }
     let (vol, ino, owner) = (sn.volume(), sn.check(&r.node)?, (sn.0.id, r.owner));
     if let Some(held) = s.meta(move |m| m.set_lock(vol, ino, owner, r.range)).await? {
         return Err(Error::new(
