@@ -296,3 +296,61 @@ async fn hostile_session_calls() {
         "with the read lock above, the file's 1025th lock is refused"
     );
 }
+
+/// Reads from `conn` until the server closes it; false if it is still open after 10 s.
+fn closed_by_server(conn: &mut std::net::TcpStream) -> bool {
+    use std::io::Read;
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn slow_and_greedy_clients_cannot_hold_the_server() {
+    use std::io::Write;
+    let server = Server::start(&["--idle-timeout", "1s", "--max-connections-per-client", "8"]);
+    server.ok(&["volume", "create", "v"]);
+    let addr = server.endpoint.trim_start_matches("http://").to_owned();
+    let connect = || std::net::TcpStream::connect(&addr).unwrap();
+
+    // A request head that never ends.
+    let mut half = connect();
+    half.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    assert!(closed_by_server(&mut half), "a half-sent head is dropped");
+
+    // A body that stops arriving after 1 MiB of a declared 2 GB.
+    let mut stalled = connect();
+    let head = format!(
+        "PUT /v1/volumes/v/fs/content?path=/big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 2000000000\r\n\r\n",
+        server.token()
+    );
+    stalled.write_all(head.as_bytes()).unwrap();
+    stalled.write_all(&vec![7u8; 1 << 20]).unwrap();
+    assert!(closed_by_server(&mut stalled), "a stalled body is dropped");
+
+    // Connections beyond the cap are closed at once, idle ones after the idle timeout; then
+    // the server answers again.
+    let mut idle: Vec<_> = (0..8).map(|_| connect()).collect();
+    let mut extra = connect();
+    assert!(
+        closed_by_server(&mut extra),
+        "the ninth connection of one client is closed"
+    );
+    for conn in &mut idle {
+        assert!(closed_by_server(conn), "an idle connection is closed");
+    }
+    assert!(server.ok(&["volume", "list"]).contains('v'));
+    assert_eq!(
+        server.fails(&["fs", "stat", "v:/big"]).0,
+        3,
+        "nothing of the stalled upload was kept"
+    );
+}

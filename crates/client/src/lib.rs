@@ -44,7 +44,9 @@ impl Client {
     pub fn new(endpoint: &str, token: Option<String>) -> Result<Self> {
         let bases: Vec<Url> = endpoint.split(',').map(parse_endpoint).collect::<Result<_>>()?;
         let http = reqwest::Client::builder()
-            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            // Below the server's idle timeout (30 s by default), so a pooled connection is never
+            // reused just as the server closes it.
+            .pool_idle_timeout(std::time::Duration::from_secs(20))
             .connect_timeout(std::time::Duration::from_secs(5))
             .tcp_nodelay(true)
             .build()

@@ -5,6 +5,7 @@
 //! [`gc`] reclaims storage, [`auth`] checks keys, [`error`] maps errors to statuses once.
 
 pub mod auth;
+pub mod connections;
 pub mod diff;
 pub mod error;
 mod extract;
@@ -38,6 +39,7 @@ pub struct ServerConfig {
     /// How long a mount session's record locks count without a renewal.
     pub session_lease: Duration,
     pub gc_interval: Duration,
+    pub connections: connections::Limits,
 }
 
 /// Opens the stores under the data folder, ready to serve.
@@ -101,10 +103,6 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    // Mounts make many small request/response exchanges: send each reply at once.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     gc::spawn_background(state.clone(), config.gc_interval);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "strata server listening");
     let url = local_url(addr);
@@ -121,9 +119,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         "strata: to use it from elsewhere: export STRATA_ENDPOINT={url} STRATA_TOKEN=$(cat {})",
         config.data_dir.join("admin.token").display()
     );
-    axum::serve(listener, routes::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    connections::serve(listener, routes::router(state), config.connections, shutdown_signal()).await?;
     eprintln!("strata: stopped");
     Ok(())
 }

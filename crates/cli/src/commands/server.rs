@@ -31,11 +31,28 @@ pub struct ServerArgs {
     /// How long a mount's record locks outlive its last sign of life (a mount renews every third of it)
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     session_lease: Duration,
+    /// How long a client may take to send a request head or the next piece of a body, and how long an idle connection stays open
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    idle_timeout: Duration,
+    /// Most connections one client address may hold open at once
+    #[arg(long, default_value_t = 1024)]
+    max_connections_per_client: usize,
 }
 
 pub async fn run(args: ServerArgs) -> CmdResult {
     super::init_logging();
+    if args.idle_timeout.is_zero() || args.max_connections_per_client == 0 {
+        return Err(strata_core::Error::invalid(
+            "idle-timeout",
+            "--idle-timeout and --max-connections-per-client must be more than zero",
+        )
+        .into());
+    }
     let config = ServerConfig {
+        connections: strata_server::connections::Limits {
+            idle: args.idle_timeout,
+            per_client: args.max_connections_per_client,
+        },
         data_dir: args.data_dir.unwrap_or_else(strata_client::config::default_data_dir),
         meta_url: args.meta,
         store_url: args.store,

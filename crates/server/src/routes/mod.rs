@@ -73,7 +73,24 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/health", get(admin::health))
         .merge(authed)
         .fallback(admin::not_found)
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// One line per request at `info` (`STRATA_LOG=info`): method, path, status and time. The
+/// query (which may name files) and headers (which hold keys) are left out.
+async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    tracing::info!(
+        target: "strata::request",
+        %method,
+        path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+    );
+    response
 }
 
 /// The id of the caller's volume that a path segment names.
