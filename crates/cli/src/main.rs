@@ -11,7 +11,7 @@ use strata_core::ErrorKind;
 #[derive(Parser)]
 #[command(
     name = "strata",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("STRATA_COMMIT"), ")"),
     about = "Persistent, forkable, shareable volumes for ephemeral sandboxes"
 )]
 struct Cli {

@@ -149,7 +149,9 @@ fn writes_to_a_deleted_volume_fail_instead_of_vanishing() {
     use std::io::Write;
     let server = Server::start(&[]);
     server.ok(&["volume", "create", "v"]);
-    let m = server.mount("v", &[]);
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("mount.log");
+    let m = server.mount("v", &["--log-file", log.to_str().unwrap()]);
     let mut f = std::fs::File::create(m.join("f")).unwrap();
     // Starting the CLI closes the child's copy of `f`, which commits: write after it.
     server.ok(&["volume", "delete", "v", "--force"]);
@@ -157,4 +159,7 @@ fn writes_to_a_deleted_volume_fail_instead_of_vanishing() {
     let synced = f.sync_all();
     assert!(synced.is_err(), "fsync after the volume was deleted must fail");
     assert!(std::fs::write(m.join("g"), b"x").is_err(), "so must a new file");
+    // A background mount's errors are in its log, as plain text.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("it was deleted") && !text.contains('\x1b'), "{text}");
 }

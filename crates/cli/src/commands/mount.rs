@@ -38,6 +38,9 @@ pub struct MountArgs {
     /// How long operations retry while the server is unreachable before failing with EIO
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     retry_for: Duration,
+    /// Where a background mount writes its log [default: CACHE_DIR/logs/MOUNTPOINT.log]
+    #[arg(long)]
+    log_file: Option<PathBuf>,
     /// Serve the mount's metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9108)
     #[arg(long, value_name = "ADDR")]
     metrics: Option<std::net::SocketAddr>,
@@ -97,7 +100,7 @@ pub async fn mount(args: MountArgs, endpoint: Option<String>, token: Option<Stri
     parse_subpath(subpath)?;
     let mountpoint = check_target(&args.mountpoint)?;
     if !args.foreground {
-        return spawn_background();
+        return spawn_background(&log_file(&args, &mountpoint));
     }
     super::init_logging();
     let notify = std::env::var_os(NOTIFY_ENV).is_some();
@@ -123,10 +126,7 @@ async fn serve(
         subpath: subpath.to_owned(),
         // A snapshot never changes.
         read_only: args.read_only || volume.contains('@'),
-        cache_dir: args
-            .cache_dir
-            .clone()
-            .unwrap_or_else(|| dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("strata")),
+        cache_dir: cache_dir(args),
         cache_size: args.cache_size,
         attr_timeout: args.attr_timeout,
         retry_for: args.retry_for,
@@ -204,8 +204,31 @@ fn detach_stdout() {
     }
 }
 
-/// Runs this same command in the background and returns once its mount is ready.
-fn spawn_background() -> CmdResult {
+fn cache_dir(args: &MountArgs) -> PathBuf {
+    args.cache_dir
+        .clone()
+        .unwrap_or_else(|| dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("strata"))
+}
+
+/// The log of a background mount: one file per mount point.
+fn log_file(args: &MountArgs, mountpoint: &Path) -> PathBuf {
+    args.log_file.clone().unwrap_or_else(|| {
+        let name = mountpoint.to_string_lossy().trim_start_matches('/').replace('/', "_");
+        cache_dir(args).join("logs").join(format!("{name}.log"))
+    })
+}
+
+/// Runs this same command in the background, logging to `log`, and returns once its mount is
+/// ready.
+fn spawn_background(log: &Path) -> CmdResult {
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    let log_out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| anyhow::anyhow!("cannot open the mount log {}: {e}", log.display()))?;
     let exe = std::env::current_exe()?;
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     args.push("--foreground".into());
@@ -214,7 +237,7 @@ fn spawn_background() -> CmdResult {
         .env(NOTIFY_ENV, "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(log_out);
     // SAFETY: setsid is async-signal-safe; it detaches the mount from this terminal.
     unsafe {
         cmd.pre_exec(|| {
@@ -230,7 +253,10 @@ fn spawn_background() -> CmdResult {
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
     match line.trim_end().split_once(' ').unwrap_or((line.trim_end(), "")) {
-        ("ready", _) => Ok(()),
+        ("ready", _) => {
+            eprintln!("strata: mounted (log: {})", log.display());
+            Ok(())
+        }
         ("error", message) => {
             let _ = child.wait();
             Err(Failure::from(anyhow::anyhow!("{message}")))
@@ -238,7 +264,8 @@ fn spawn_background() -> CmdResult {
         _ => {
             let status = child.wait()?;
             Err(Failure::from(anyhow::anyhow!(
-                "the mount process ended before the mount was ready ({status})"
+                "the mount process ended before the mount was ready ({status}); see {}",
+                log.display()
             )))
         }
     }
