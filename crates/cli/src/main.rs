@@ -64,6 +64,11 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Print a completion script for a shell, e.g. `strata completions bash > /etc/bash_completion.d/strata`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
 }
 
 /// What the command failed with, and how it exits.
@@ -139,6 +144,15 @@ async fn run(cli: Cli) -> CmdResult {
         Command::Diff { from, to } => commands::forks::diff(&client()?, &from, &to, &out).await,
         Command::Mount(args) => commands::mount::mount(args, cli.endpoint, cli.token).await,
         Command::Umount(args) => commands::mount::umount(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            use std::io::Write;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "strata", &mut script);
+            // A closed pipe (`| head`) is no failure worth a message.
+            let _ = std::io::stdout().write_all(&script);
+            Ok(())
+        }
         Command::Volume(cmd) => commands::volume::run(cmd, &client()?, &out).await,
         Command::Fs(cmd) => commands::fs::run(cmd, &client()?, &out).await,
         Command::Gc { dry_run } => {
