@@ -105,10 +105,26 @@ impl From<anyhow::Error> for Failure {
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
+        use std::io::ErrorKind as Io;
+        let code = match e.kind() {
+            Io::NotFound => 3,
+            Io::AlreadyExists => 4,
+            Io::PermissionDenied | Io::ReadOnlyFilesystem => 5,
+            _ => 1,
+        };
         Failure {
             message: e.to_string(),
-            code: 1,
+            code,
         }
+    }
+}
+
+impl Failure {
+    /// A local file error, naming the file, with the exit code of its kind.
+    pub fn local(path: &std::path::Path, e: std::io::Error) -> Self {
+        let mut failure = Failure::from(e);
+        failure.message = format!("{}: {}", path.display(), failure.message);
+        failure
     }
 }
 

@@ -53,6 +53,14 @@ fn fs_verbs() {
     assert!(err.contains("not a directory"), "{err}");
     server.ok(&["fs", "rm", "-r", "v:/new"]);
     server.ok(&["fs", "rm", "-r", "v:/other"]);
+    // Errors name what is missing, local or remote, and exit 3 for "not found".
+    let (code, err) = server.fails(&["fs", "cat", "v:/missing"]);
+    assert!(code == 3 && err.contains("/missing"), "{code}: {err}");
+    let nowhere = dir.path().join("no/such/folder/file");
+    let (code, err) = server.fails(&["fs", "get", "v:/a/hello.txt", nowhere.to_str().unwrap()]);
+    assert!(code == 3 && err.contains(nowhere.to_str().unwrap()), "{code}: {err}");
+    let (code, err) = server.fails(&["fs", "put", "/no/such/local/file", "v:/y"]);
+    assert!(code == 3 && err.contains("/no/such/local/file"), "{code}: {err}");
     server.ok(&["fs", "rm", "-r", "v:/a"]);
     server.ok(&["fs", "rm", "v:/link"]);
     assert_eq!(server.ok(&["fs", "ls", "v:/"]), "b2\n");

@@ -199,6 +199,32 @@ fn busy_mounts_are_not_unmounted() {
 }
 
 #[test]
+fn a_dead_mount_says_how_to_clear_it() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let m = server.mount("v", &[]);
+    let path = m.path().to_str().unwrap().to_owned();
+    // SAFETY: a plain kill of the mount's own process.
+    unsafe { libc::kill(common::mount_pid(m.path()), libc::SIGKILL) };
+    let mut tries = 0;
+    let (code, err) = loop {
+        let out = server.cli(&["mount", "v", &path]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        // Until the kernel notices the process is gone, the mount is merely not empty.
+        tries += 1;
+        if !err.contains("not empty") || tries == 200 {
+            break (out.status.code().unwrap_or(-1), err);
+        }
+    };
+    assert!(
+        code == 4 && err.contains(&format!("strata umount {path}")),
+        "{code}: {err}"
+    );
+    server.ok(&["umount", &path]);
+    drop(m);
+}
+
+#[test]
 fn umount_leaves_what_strata_did_not_mount_alone() {
     let server = Server::start(&[]);
     let dir = tempfile::tempdir().unwrap();

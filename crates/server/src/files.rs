@@ -17,9 +17,13 @@ use uuid::Uuid;
 const UPLOADS_IN_FLIGHT: usize = 4;
 const READ_AHEAD: usize = 2;
 
+/// What is at `path`; an error names the path.
 pub async fn stat(state: &AppState, vol: Uuid, path: &FsPath) -> Result<Stat> {
     let names = path.components().to_vec();
-    state.meta(move |m| m.resolve(vol, &names)).await
+    state
+        .meta(move |m| m.resolve(vol, &names))
+        .await
+        .map_err(|e| e.context(path))
 }
 
 /// The parent directory's inode and the last name of `path`.
@@ -27,9 +31,7 @@ async fn parent_of<'p>(state: &AppState, vol: Uuid, path: &'p FsPath) -> Result<
     let (parent, name) = path
         .split_last()
         .ok_or_else(|| Error::invalid("path", "the volume root cannot be the target of this operation"))?;
-    let parent = stat(state, vol, &parent)
-        .await
-        .map_err(|e| e.context(format!("parent of {path}")))?;
+    let parent = stat(state, vol, &parent).await?;
     if parent.kind != FileKind::Directory {
         return Err(Error::new(
             ErrorKind::NotADirectory,

@@ -195,7 +195,7 @@ async fn put(client: &Client, local: &Path, target: &Target) -> Result<Stat, Fai
     }
     let file = tokio::fs::File::open(local)
         .await
-        .map_err(|e| Failure::from(anyhow::anyhow!("{}: {e}", local.display())))?;
+        .map_err(|e| Failure::local(local, e))?;
     let meta = file.metadata().await?;
     if !meta.is_file() {
         return Err(Error::invalid("local", format!("{} is not a regular file", local.display())).into());
@@ -233,7 +233,9 @@ async fn download(
     let partial = local.with_file_name(format!(".{}.strata-partial", name.to_string_lossy()));
     let bar = progress(size, "download");
     let result = async {
-        let mut file = tokio::fs::File::create(&partial).await?;
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(|e| Failure::local(local, e))?;
         let mut written = 0u64;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
@@ -245,7 +247,9 @@ async fn download(
             return Err(Error::new(strata_core::ErrorKind::Unavailable, "download ended early").into());
         }
         file.sync_all().await?;
-        tokio::fs::rename(&partial, local).await?;
+        tokio::fs::rename(&partial, local)
+            .await
+            .map_err(|e| Failure::local(local, e))?;
         Ok::<u64, Failure>(written)
     }
     .await;

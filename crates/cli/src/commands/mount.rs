@@ -75,8 +75,16 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 fn check_target(mountpoint: &str) -> Result<PathBuf, Error> {
     check_mount_target(mountpoint)?;
     let path = PathBuf::from(mountpoint);
-    let meta =
-        std::fs::metadata(&path).map_err(|e| Error::invalid("mountpoint", format!("mount path {mountpoint}: {e}")))?;
+    let meta = std::fs::metadata(&path).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ENOTCONN) {
+            // "Transport endpoint is not connected": a mount whose process is gone.
+            return Error::new(
+                strata_core::ErrorKind::Conflict,
+                format!("{mountpoint} is a mount whose process died: run `strata umount {mountpoint}` first"),
+            );
+        }
+        Error::invalid("mountpoint", format!("mount path {mountpoint}: {e}"))
+    })?;
     if !meta.is_dir() {
         return Err(Error::invalid(
             "mountpoint",
