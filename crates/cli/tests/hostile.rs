@@ -354,3 +354,98 @@ fn slow_and_greedy_clients_cannot_hold_the_server() {
         "nothing of the stalled upload was kept"
     );
 }
+
+#[tokio::test]
+async fn blocks_are_readable_and_claimable_only_by_their_volume() {
+    let server = Server::start(&[]);
+    let api = Api::new(&server);
+    for name in ["mine", "theirs"] {
+        api.call(reqwest::Method::POST, "/volumes", Some(json!({ "name": name })))
+            .await;
+    }
+    // Another volume's 200 kB file: stored as one block whose hash anyone can compute.
+    let secret: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), &secret).unwrap();
+    server.ok(&[
+        "fs",
+        "put",
+        dir.path().join("secret").to_str().unwrap(),
+        "theirs:/secret",
+    ]);
+    let hash = blake3::hash(&secret).to_hex().to_string();
+    let never_stored = blake3::hash(b"nowhere").to_hex().to_string();
+
+    let session = |volume: &'static str| {
+        let api = &api;
+        async move {
+            let (_, s) = api
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/volumes/{volume}/sessions"),
+                    Some(json!({"subpath": ""})),
+                )
+                .await;
+            (s["id"].as_str().unwrap().to_owned(), s["root"]["node"].clone())
+        }
+    };
+    let get_block = |id: &str, hash: &str| {
+        let url = format!("{}/sessions/{id}/blocks/{hash}", api.base);
+        let req = api.http.get(url).bearer_auth(&api.token);
+        async move { req.send().await.unwrap().status() }
+    };
+    let (mine, root) = session("mine").await;
+    assert_eq!(
+        get_block(&mine, &hash).await,
+        StatusCode::NOT_FOUND,
+        "another volume's block"
+    );
+    assert_eq!(
+        get_block(&mine, &never_stored).await,
+        StatusCode::NOT_FOUND,
+        "the same answer as for none"
+    );
+
+    // Naming it in a write without having uploaded it fails exactly as a missing block does.
+    let (_, file) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("/sessions/{mine}/create"),
+            Some(json!({"parent": root, "name": "stolen", "kind": "file", "mode": 0o644})),
+        )
+        .await;
+    let write = |hash: &str| json!({"node": file["node"], "size": secret.len(), "chunks": [{"idx": 0, "len": secret.len(), "hash": hash}]});
+    let path = format!("/sessions/{mine}/write");
+    let (claimed, body) = api.call(reqwest::Method::POST, &path, Some(write(&hash))).await;
+    let (missing, _) = api.call(reqwest::Method::POST, &path, Some(write(&never_stored))).await;
+    assert_eq!(
+        (claimed, missing),
+        (StatusCode::CONFLICT, StatusCode::CONFLICT),
+        "{body}"
+    );
+    assert_eq!(
+        server.json(&["fs", "stat", "mine:/stolen"])["size"],
+        0,
+        "nothing was claimed"
+    );
+
+    // With the bytes in hand (uploaded by this session), the same write works.
+    let put = api
+        .http
+        .put(format!("{}/sessions/{mine}/blocks/{hash}", api.base))
+        .bearer_auth(&api.token)
+        .body(secret.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    let (status, body) = api.call(reqwest::Method::POST, &path, Some(write(&hash))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(get_block(&mine, &hash).await, StatusCode::OK);
+    let (theirs, _) = session("theirs").await;
+    assert_eq!(
+        get_block(&theirs, &hash).await,
+        StatusCode::OK,
+        "the owner reads its own"
+    );
+}

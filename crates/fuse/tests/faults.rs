@@ -223,6 +223,7 @@ impl SessionApi for InProcess {
             size: r.size,
             grow: r.grow,
             base: base.as_deref(),
+            uploader: None,
         };
         self.call(|| self.meta.write_content(self.vol, r.node.ino, &write))
     }

@@ -137,6 +137,11 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Registers a block that is about to be stored (or already is), protecting it from
     /// collection for the grace period. Fails with `Unavailable` while the block is being deleted.
     fn touch_block(&self, hash: &BlockHash, size: u64) -> Result<()>;
+    /// Registers a block a mount session is storing (as [`MetaStore::touch_block`]) and
+    /// remembers that the session has it.
+    fn touch_session_block(&self, session: Uuid, hash: &BlockHash, size: u64) -> Result<()>;
+    /// Whether a mount session of `vol` may read a block: its volume names it, or it uploaded it.
+    fn session_may_read(&self, vol: Uuid, session: Uuid, hash: &BlockHash) -> Result<bool>;
     /// Deletes layers that no volume can reach any more; returns how many.
     fn collect_layers(&self) -> Result<u64>;
     /// Marks for deletion by collection pass `pass` the blocks that no chunk references and

@@ -31,6 +31,9 @@ pub struct ContentWrite<'a> {
     /// the write applies only if the file still has exactly these (absent ones absent), and
     /// fails with [`crate::ErrorKind::Stale`] otherwise.
     pub base: Option<&'a [Chunk]>,
+    /// The mount session writing: then every block named must be one the volume already
+    /// names or one this session uploaded (proof that the writer has its bytes).
+    pub uploader: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -175,6 +175,7 @@ fn conditional_writes_refuse_a_stale_base(e: &Engine) {
             size,
             grow,
             base: Some(base),
+            uploader: None,
         };
         meta.write_content(v, f, &w)
     };

@@ -24,6 +24,8 @@
 //!   the store holds or is about to; `state = 1` while its deletion is under way, by the
 //!   collection pass `marked_by`; `committed = 1` once a write named it and no upload of it
 //!   started since.
+//! - `uploads(session, hash)`: blocks a mount session stored; it may read them and name them
+//!   in a write before its volume does.
 //! - `tokens(id, org, name, hash, role, created_at)`: API keys, by BLAKE3 of the secret.
 //! - `sessions(id, org, volume, root_ino, read_only, secret, alive_until)`: mounts; the
 //!   secret keys the capabilities that let a session name only inodes below its root.

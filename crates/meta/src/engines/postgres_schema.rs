@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 3] = [
+pub const STEPS: [&str; 4] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -111,4 +111,5 @@ CREATE INDEX locks_by_session ON locks(session);
     "ALTER TABLE blocks ADD COLUMN marked_by TEXT;
      ALTER TABLE blocks ADD COLUMN marked_at BIGINT NOT NULL DEFAULT 0;",
     "ALTER TABLE blocks ADD COLUMN committed BIGINT NOT NULL DEFAULT 0;",
+    "CREATE TABLE uploads (session TEXT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (session, hash));",
 ];

@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 6] = [
+const STEPS: [&str; 7] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -117,4 +117,5 @@ const STEPS: [&str; 6] = [
     "ALTER TABLE blocks ADD COLUMN marked_by TEXT;
         ALTER TABLE blocks ADD COLUMN marked_at INTEGER NOT NULL DEFAULT 0;",
     "ALTER TABLE blocks ADD COLUMN committed INTEGER NOT NULL DEFAULT 0;",
+    "CREATE TABLE uploads (session TEXT NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (session, hash));",
 ];

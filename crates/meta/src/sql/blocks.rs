@@ -27,6 +27,25 @@ pub fn touch(tx: &dyn Tx, hash: &BlockHash, size: u64) -> R<()> {
     Ok(())
 }
 
+/// Remembers that `session` stored `hash`.
+pub fn note_upload(tx: &dyn Tx, session: uuid::Uuid, hash: &BlockHash) -> R<()> {
+    tx.exec(
+        "INSERT INTO uploads (session, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        vals![session, hash],
+    )?;
+    Ok(())
+}
+
+/// Whether a session may read or name a block: the layers of its volume (`in_chain`, our own
+/// integer ids as SQL) name it, or the session uploaded it.
+pub fn may_use(tx: &dyn Tx, in_chain: &str, session: uuid::Uuid, hash: &BlockHash) -> R<bool> {
+    let sql = format!(
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM chunks WHERE hash = $1 AND layer IN {in_chain})
+         OR EXISTS (SELECT 1 FROM uploads WHERE session = $2 AND hash = $1)"
+    );
+    Ok(tx.query_opt(&sql, vals![hash, session])?.is_some())
+}
+
 /// Every layer id with its parent.
 pub fn layer_parents(tx: &dyn Tx) -> R<HashMap<i64, Option<i64>>> {
     tx.query("SELECT id, parent FROM layers", vals![])?

@@ -220,6 +220,17 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.write(|tx| blocks::touch(tx, hash, size))
     }
 
+    fn touch_session_block(&self, session: Uuid, hash: &BlockHash, size: u64) -> Result<()> {
+        self.write(|tx| {
+            blocks::touch(tx, hash, size)?;
+            blocks::note_upload(tx, session, hash)
+        })
+    }
+
+    fn session_may_read(&self, vol: Uuid, session: Uuid, hash: &BlockHash) -> Result<bool> {
+        self.read_tree(vol, |t| blocks::may_use(t.tx(), t.in_chain(), session, hash))
+    }
+
     fn collect_layers(&self) -> Result<u64> {
         let collected = self
             .engine

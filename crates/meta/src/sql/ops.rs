@@ -288,6 +288,16 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
             .into());
         }
         if let ChunkData::Block(hash) = &chunk.data {
+            // A session names only blocks it can show it has: the same answer as for a block
+            // missing from the store, so a write reveals nothing about other volumes.
+            if let Some(session) = w.uploader
+                && !super::blocks::may_use(tree.tx(), tree.in_chain(), session, hash)?
+            {
+                return Err(fail(
+                    ErrorKind::Conflict,
+                    "a block of this write is missing from the store; upload it again",
+                ));
+            }
             // Touching the registry row both checks that the block is live and, on engines
             // with row locks, orders this write against a collection pass marking it.
             let live = tree.tx().exec(

@@ -40,6 +40,11 @@ const INODE_COLUMNS: &str =
     "layer, ino, whiteout, kind, mode, uid, gid, size, nlink, rdev, atime, mtime, ctime, parent, target";
 
 impl<'t> Tree<'t> {
+    /// The layers of this tree as an SQL list, `(head, parent, ...)`.
+    pub fn in_chain(&self) -> &str {
+        &self.in_chain
+    }
+
     /// The tree of a volume; `for_write` locks the volume's row until the transaction ends.
     pub fn open(tx: &'t dyn Tx, chains: &ChainCache, id: Uuid, for_write: bool) -> R<Self> {
         const VOLUME: &str = "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL";

@@ -351,6 +351,7 @@ pub fn renew_session(tx: &dyn Tx, id: Uuid, alive_until: i64) -> R<()> {
 
 pub fn remove_session(tx: &dyn Tx, id: Uuid) -> R<()> {
     tx.exec("DELETE FROM locks WHERE session = $1", vals![id])?;
+    tx.exec("DELETE FROM uploads WHERE session = $1", vals![id])?;
     tx.exec("DELETE FROM sessions WHERE id = $1", vals![id])?;
     Ok(())
 }

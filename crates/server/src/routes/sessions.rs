@@ -192,7 +192,7 @@ pub async fn write(
     Json(r): Json<WriteContent>,
 ) -> Out<Stat> {
     sn.writable()?;
-    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    let (vol, ino, session) = (sn.volume(), sn.check(&r.node)?, sn.0.id);
     let chunks = r.chunks.iter().map(chunk_from_wire).collect::<Result<Vec<_>, _>>()?;
     let base = match &r.base {
         Some(base) => Some(base.iter().map(chunk_from_wire).collect::<Result<Vec<_>, _>>()?),
@@ -207,6 +207,7 @@ pub async fn write(
                 size: r.size,
                 grow: r.grow,
                 base: base.as_deref(),
+                uploader: Some(session),
             };
             let stat = m.write_content(vol, ino, &write)?;
             if r.durable {
@@ -306,18 +307,24 @@ pub async fn put_block(
     if actual != hash {
         return Err(Error::invalid("body", "the block's bytes do not match its hash").into());
     }
-    let len = data.len() as u64;
-    s.meta(move |m| m.touch_block(&hash, len)).await?;
+    let (len, session) = (data.len() as u64, sn.0.id);
+    s.meta(move |m| m.touch_session_block(session, &hash, len)).await?;
     s.blocks.put(&hash, data).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn get_block(
     State(s): State<AppState>,
-    _session: CallerSession,
+    CallerSession(sn): CallerSession,
     Path((_, hash)): Path<(String, String)>,
 ) -> ApiResult<Bytes> {
     let hash = parse_hash(&hash)?;
+    let (vol, session) = (sn.volume(), sn.0.id);
+    // Only blocks of this session's volume (or its own uploads): one answer for "not yours"
+    // and "not there", so no session learns what other volumes hold.
+    if !s.meta(move |m| m.session_may_read(vol, session, &hash)).await? {
+        return Err(Error::new(ErrorKind::NotFound, "no such block").into());
+    }
     match s.blocks.get(&hash).await {
         Ok(bytes) => Ok(bytes),
         Err(strata_blocks::BlockError::Missing(_)) => Err(Error::new(ErrorKind::NotFound, "no such block").into()),
