@@ -177,6 +177,13 @@ async fn malformed_requests() {
         api.call(reqwest::Method::GET, "/volumes/v/fs/stat", None).await,
         "query",
     );
+    // Bytes that are not UTF-8 would all become U+FFFD, and two names one file.
+    for raw in ["/a%FF", "/a%FE", "/%C3"] {
+        refused(
+            api.call(reqwest::Method::GET, &format!("/volumes/v/fs/stat?path={raw}"), None).await,
+            "query",
+        );
+    }
     let (status, body) = api.call(reqwest::Method::GET, "/no/such/endpoint", None).await;
     assert_eq!(
         (status, body["error"]["kind"].as_str()),

@@ -29,6 +29,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // Decoding would turn bytes that are not UTF-8 into U+FFFD, so that two different
+        // names meet in one: refuse them instead.
+        if !percent_decodes_to_utf8(parts.uri.query().unwrap_or("")) {
+            return Err(Error::invalid("query", "the query string is not UTF-8 once percent-decoded").into());
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Query(value)),
             Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => {
@@ -36,5 +41,39 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             }
             Err(e) => Err(Error::invalid("query", e.body_text()).into()),
         }
+    }
+}
+
+/// Whether `%XX` escapes in `raw` decode to valid UTF-8 (a malformed escape stays as it is).
+fn percent_decodes_to_utf8(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
+            (b'%', Some(hi), Some(lo)) => {
+                decoded.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decodes_to_utf8;
+
+    #[test]
+    fn queries_that_are_not_utf8_are_found() {
+        assert!(percent_decodes_to_utf8("path=/a%20b&x=%C3%9C"));
+        assert!(percent_decodes_to_utf8("path=%zz%"));
+        assert!(!percent_decodes_to_utf8("path=/a%FF"));
+        assert!(!percent_decodes_to_utf8("path=%C3"));
     }
 }
