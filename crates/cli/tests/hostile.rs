@@ -180,7 +180,8 @@ async fn malformed_requests() {
     // Bytes that are not UTF-8 would all become U+FFFD, and two names one file.
     for raw in ["/a%FF", "/a%FE", "/%C3"] {
         refused(
-            api.call(reqwest::Method::GET, &format!("/volumes/v/fs/stat?path={raw}"), None).await,
+            api.call(reqwest::Method::GET, &format!("/volumes/v/fs/stat?path={raw}"), None)
+                .await,
             "query",
         );
     }

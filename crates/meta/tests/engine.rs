@@ -327,6 +327,22 @@ fn sessions_round_trip(e: &Engine) {
     assert_eq!(meta.find_session(s.id).unwrap(), Some(s.clone()));
     meta.remove_session(s.id).unwrap();
     assert_eq!(meta.find_session(s.id).unwrap(), None);
+
+    // Sessions whose lease ended long ago expire; a live one stays.
+    let dead = SessionRecord {
+        id: Uuid::new_v4(),
+        ..s.clone()
+    };
+    let live = SessionRecord {
+        id: Uuid::new_v4(),
+        alive_until: i64::MAX,
+        ..s.clone()
+    };
+    meta.add_session(&dead).unwrap();
+    meta.add_session(&live).unwrap();
+    assert_eq!(meta.expire_sessions(now_ns()).unwrap(), 1);
+    assert_eq!(meta.find_session(dead.id).unwrap(), None);
+    assert_eq!(meta.find_session(live.id).unwrap(), Some(live));
 }
 
 on_every_engine!(

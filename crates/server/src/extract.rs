@@ -51,7 +51,11 @@ fn percent_decodes_to_utf8(raw: &str) -> bool {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|&b| hex(b)),
+            bytes.get(i + 2).and_then(|&b| hex(b)),
+        ) {
             (b'%', Some(hi), Some(lo)) => {
                 decoded.push((hi * 16 + lo) as u8);
                 i += 3;

@@ -22,9 +22,15 @@ fn cutoff(grace: Duration) -> i64 {
     now_ns() - i64::try_from(grace.as_nanos()).unwrap_or(i64::MAX)
 }
 
+/// A mount cut off from every server for this long has its session removed: its next call
+/// fails, and it must mount again.
+const SESSION_EXPIRY: Duration = Duration::from_secs(24 * 3600);
+
 /// One full pass. Blocks touched within `grace` are kept (uploads in flight).
 pub async fn collect(state: &AppState, grace: Duration) -> Result<GcReport> {
     let _one_at_a_time = state.gc_lock.lock().await;
+    let expired = cutoff(SESSION_EXPIRY);
+    state.meta(move |m| m.expire_sessions(expired)).await?;
     let layers_deleted = state.meta(|m| m.collect_layers()).await?;
     let cutoff = cutoff(grace);
     let pass = uuid::Uuid::new_v4();

@@ -78,6 +78,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.write(|tx| volumes::renew_session(tx, id, alive_until))
     }
 
+    fn expire_sessions(&self, before: i64) -> Result<u64> {
+        self.write(|tx| volumes::expire_sessions(tx, before))
+    }
+
     fn remove_session(&self, id: Uuid) -> Result<()> {
         self.write(|tx| volumes::remove_session(tx, id))
     }

@@ -349,6 +349,15 @@ pub fn renew_session(tx: &dyn Tx, id: Uuid, alive_until: i64) -> R<()> {
     Ok(())
 }
 
+/// Removes the sessions whose lease ended before `before` (mounts that died or were cut off
+/// for that long), with their locks and upload records; returns how many.
+pub fn expire_sessions(tx: &dyn Tx, before: i64) -> R<u64> {
+    let dead = "SELECT id FROM sessions WHERE alive_until < $1";
+    tx.exec(&format!("DELETE FROM locks WHERE session IN ({dead})"), vals![before])?;
+    tx.exec(&format!("DELETE FROM uploads WHERE session IN ({dead})"), vals![before])?;
+    tx.exec("DELETE FROM sessions WHERE alive_until < $1", vals![before])
+}
+
 pub fn remove_session(tx: &dyn Tx, id: Uuid) -> R<()> {
     tx.exec("DELETE FROM locks WHERE session = $1", vals![id])?;
     tx.exec("DELETE FROM uploads WHERE session = $1", vals![id])?;
