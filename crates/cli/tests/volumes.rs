@@ -163,3 +163,31 @@ fn writes_to_a_deleted_volume_fail_instead_of_vanishing() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("it was deleted") && !text.contains('\x1b'), "{text}");
 }
+
+#[tokio::test]
+async fn the_server_serves_prometheus_metrics() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "secret-project"]);
+    let m = server.mount("secret-project", &[]);
+    std::fs::write(m.join("big"), vec![1u8; 300_000]).unwrap();
+    server.ok(&["gc"]);
+    let page = reqwest::get(format!("{}/metrics", server.endpoint)).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let text = page.text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value("strata_http_requests_total{route=\"/v1/volumes\",method=\"POST\",status=\"201\"}") >= 1.0);
+    assert!(value("strata_http_request_duration_seconds_count{route=\"/v1/sessions/{id}/write\"}") >= 1.0);
+    assert!(value("strata_blocks_stored_total") >= 1.0 && value("strata_block_bytes_stored_total") >= 300_000.0);
+    assert_eq!(value("strata_gc_runs_total"), 1.0);
+    assert_eq!((value("strata_volumes "), value("strata_sessions ")), (1.0, 1.0));
+    assert!(
+        !text.contains("secret-project") && !text.contains(&server.token()),
+        "only numbers"
+    );
+}

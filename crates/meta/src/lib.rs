@@ -57,6 +57,8 @@ pub trait MetaStore: Send + Sync + 'static {
     fn live_sessions(&self, vol: Uuid, now: i64) -> Result<Vec<Uuid>>;
     /// Extends a session's lease to `alive_until` (ns); its record locks count until then.
     fn renew_session(&self, id: Uuid, alive_until: i64) -> Result<()>;
+    /// How many volumes (snapshots included) there are, and sessions whose lease runs at `now`.
+    fn counts(&self, now: i64) -> Result<(u64, u64)>;
     /// Removes sessions whose lease ended before `before`, with their locks; returns how many.
     fn expire_sessions(&self, before: i64) -> Result<u64>;
     /// Closes a session and releases its record locks.

@@ -54,6 +54,9 @@ pub async fn collect(state: &AppState, grace: Duration) -> Result<GcReport> {
         }
     }
     state.meta(move |m| m.forget_blocks(&deleted, pass)).await?;
+    state.metrics.gc_runs.inc();
+    state.metrics.gc_blocks_reclaimed.inc_by(report.blocks_deleted);
+    state.metrics.gc_bytes_reclaimed.inc_by(report.bytes_deleted);
     Ok(report)
 }
 

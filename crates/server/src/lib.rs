@@ -12,6 +12,7 @@ mod extract;
 pub mod files;
 pub mod fsck;
 pub mod gc;
+pub mod metrics;
 pub mod routes;
 pub mod sessions;
 pub mod state;
@@ -64,6 +65,7 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         },
         sessions: Default::default(),
         gc_lock: Arc::default(),
+        metrics: Default::default(),
     })
 }
 

@@ -14,6 +14,7 @@ pub struct AppState {
     pub sessions: crate::sessions::SessionCache,
     /// One garbage collection pass at a time.
     pub gc_lock: Arc<tokio::sync::Mutex<()>>,
+    pub metrics: crate::metrics::Metrics,
 }
 
 #[derive(Debug, Clone)]

@@ -78,6 +78,16 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.write(|tx| volumes::renew_session(tx, id, alive_until))
     }
 
+    fn counts(&self, now: i64) -> Result<(u64, u64)> {
+        self.read(|tx| {
+            let volumes = tx.query_one("SELECT COUNT(*) FROM volumes", vals![])?.u64(0)?;
+            let sessions = tx
+                .query_one("SELECT COUNT(*) FROM sessions WHERE alive_until > $1", vals![now])?
+                .u64(0)?;
+            Ok((volumes, sessions))
+        })
+    }
+
     fn expire_sessions(&self, before: i64) -> Result<u64> {
         self.write(|tx| volumes::expire_sessions(tx, before))
     }

@@ -9,6 +9,16 @@ pub async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Prometheus metrics; volumes and live sessions are counted now.
+pub async fn metrics(State(state): State<AppState>) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let (volumes, sessions) = state.meta(|m| m.counts(strata_meta::now_ns())).await?;
+    state.metrics.volumes.set(volumes as i64);
+    state.metrics.sessions.set(sessions as i64);
+    let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    Ok(([(axum::http::header::CONTENT_TYPE, kind)], state.metrics.render()).into_response())
+}
+
 pub async fn not_found() -> ApiError {
     Error::new(ErrorKind::NotFound, "no such API endpoint").into()
 }

@@ -71,25 +71,41 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), auth::require_key));
     Router::new()
         .route("/v1/health", get(admin::health))
+        .route("/metrics", get(admin::metrics))
         .merge(authed)
         .fallback(admin::not_found)
-        .layer(axum::middleware::from_fn(log_request))
+        .layer(from_fn_with_state(state.clone(), observe_request))
         .with_state(state)
 }
 
-/// One line per request at `info` (`STRATA_LOG=info`): method, path, status and time. The
-/// query (which may name files) and headers (which hold keys) are left out.
-async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+/// Counts every request by route template and status, with its latency, and logs one line
+/// per request at `info` (`STRATA_LOG=info`). The query (which may name files) and headers
+/// (which hold keys) are left out.
+async fn observe_request(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = std::time::Instant::now();
     let response = next.run(req).await;
-    tracing::info!(
-        target: "strata::request",
-        %method,
-        path,
-        status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1000.0,
-    );
+    let (status, seconds) = (response.status().as_u16(), started.elapsed().as_secs_f64());
+    let labels = crate::metrics::RequestLabels {
+        route: route.clone(),
+        method: method.to_string(),
+        status,
+    };
+    state.metrics.requests.get_or_create(&labels).inc();
+    state
+        .metrics
+        .latency
+        .get_or_create(&crate::metrics::RouteLabels { route })
+        .observe(seconds);
+    tracing::info!(target: "strata::request", %method, path, status, ms = seconds * 1000.0);
     response
 }
 

@@ -310,6 +310,8 @@ pub async fn put_block(
     let (len, session) = (data.len() as u64, sn.0.id);
     s.meta(move |m| m.touch_session_block(session, &hash, len)).await?;
     s.blocks.put(&hash, data).await?;
+    s.metrics.blocks_stored.inc();
+    s.metrics.block_bytes_stored.inc_by(len);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -326,7 +328,11 @@ pub async fn get_block(
         return Err(Error::new(ErrorKind::NotFound, "no such block").into());
     }
     match s.blocks.get(&hash).await {
-        Ok(bytes) => Ok(bytes),
+        Ok(bytes) => {
+            s.metrics.blocks_fetched.inc();
+            s.metrics.block_bytes_fetched.inc_by(bytes.len() as u64);
+            Ok(bytes)
+        }
         Err(strata_blocks::BlockError::Missing(_)) => Err(Error::new(ErrorKind::NotFound, "no such block").into()),
         Err(e) => Err(e.into()),
     }

@@ -1,0 +1,112 @@
+//! Prometheus metrics at `GET /metrics`: requests by route and status with their latency,
+//! blocks stored and fetched, collection passes, and, counted at each scrape, volumes and
+//! live mount sessions. Only numbers: no names, keys or paths.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The route's template, e.g. `/v1/sessions/{id}/write`: never a volume or file name.
+    pub route: String,
+    pub method: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 100 µs to about 26 s.
+    Histogram::new(exponential_buckets(0.0001, 4.0, 10))
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    pub requests: Family<RequestLabels, Counter>,
+    pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    pub blocks_stored: Counter,
+    pub block_bytes_stored: Counter,
+    pub blocks_fetched: Counter,
+    pub block_bytes_fetched: Counter,
+    pub gc_runs: Counter,
+    pub gc_blocks_reclaimed: Counter,
+    pub gc_bytes_reclaimed: Counter,
+    pub volumes: Gauge,
+    pub sessions: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("strata");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let (blocks_stored, block_bytes_stored) = (Counter::default(), Counter::default());
+        let (blocks_fetched, block_bytes_fetched) = (Counter::default(), Counter::default());
+        let (gc_runs, gc_blocks_reclaimed, gc_bytes_reclaimed) =
+            (Counter::default(), Counter::default(), Counter::default());
+        let (volumes, sessions) = (Gauge::default(), Gauge::default());
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer a request",
+            latency.clone(),
+        );
+        registry.register("blocks_stored", "Blocks stored through mounts", blocks_stored.clone());
+        registry.register(
+            "block_bytes_stored",
+            "Bytes of blocks stored through mounts",
+            block_bytes_stored.clone(),
+        );
+        registry.register("blocks_fetched", "Blocks read by mounts", blocks_fetched.clone());
+        registry.register(
+            "block_bytes_fetched",
+            "Bytes of blocks read by mounts",
+            block_bytes_fetched.clone(),
+        );
+        registry.register("gc_runs", "Garbage collection passes finished", gc_runs.clone());
+        registry.register(
+            "gc_blocks_reclaimed",
+            "Blocks deleted by garbage collection",
+            gc_blocks_reclaimed.clone(),
+        );
+        registry.register(
+            "gc_bytes_reclaimed",
+            "Bytes deleted by garbage collection",
+            gc_bytes_reclaimed.clone(),
+        );
+        registry.register("volumes", "Volumes and snapshots", volumes.clone());
+        registry.register("sessions", "Mount sessions whose lease runs", sessions.clone());
+        Metrics {
+            registry: Arc::new(registry),
+            requests,
+            latency,
+            blocks_stored,
+            block_bytes_stored,
+            blocks_fetched,
+            block_bytes_fetched,
+            gc_runs,
+            gc_blocks_reclaimed,
+            gc_bytes_reclaimed,
+            volumes,
+            sessions,
+        }
+    }
+}
+
+impl Metrics {
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
