@@ -15,7 +15,7 @@ use strata_core::ErrorKind;
     about = "Persistent, forkable, shareable volumes for ephemeral sandboxes"
 )]
 struct Cli {
-    /// Server URL [default: from `strata login`, else http://127.0.0.1:7878]
+    /// Server URL, or several separated by commas [default: from `strata login`, else the local server's address]
     #[arg(long, global = true, env = "STRATA_ENDPOINT")]
     endpoint: Option<String>,
     /// API key [default: from `strata login`, else the local server's admin.token]
@@ -41,12 +41,22 @@ enum Command {
     #[command(subcommand)]
     Fs(commands::fs::FsCommand),
     /// Make NEW a copy of SOURCE (a volume or VOLUME@SNAPSHOT) at once, at any size
-    Fork { source: String, new: String },
+    Fork {
+        /// The volume or snapshot (VOLUME@NAME) to copy
+        source: String,
+        /// The new volume's name
+        new: String,
+    },
     /// Create, list, delete and restore read-only snapshots (VOLUME@NAME)
     #[command(subcommand)]
     Snapshot(commands::forks::SnapshotCommand),
     /// Paths added (+), removed (-) and changed (M) from A to B
-    Diff { from: String, to: String },
+    Diff {
+        /// A volume or snapshot (VOLUME@NAME)
+        from: String,
+        /// Another volume or snapshot, compared with FROM
+        to: String,
+    },
     /// Mount a volume, VOLUME:SUBPATH or a snapshot VOLUME@NAME at an empty directory
     Mount(commands::mount::MountArgs),
     /// Unmount a strata mount

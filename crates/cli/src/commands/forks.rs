@@ -7,19 +7,34 @@ use strata_core::api::{Change, Volume};
 #[derive(Subcommand)]
 pub enum SnapshotCommand {
     /// Freeze the volume's current content as VOLUME@NAME (read-only)
-    Create { volume: String, name: String },
+    Create {
+        /// The volume: its name or id
+        volume: String,
+        /// The snapshot's name (same rules as a volume name)
+        name: String,
+    },
     /// List a volume's snapshots
-    List { volume: String },
+    List {
+        /// The volume: its name or id
+        volume: String,
+    },
     /// Delete a snapshot (refused while mounted)
     Delete {
+        /// The volume: its name or id
         volume: String,
+        /// The snapshot's name
         name: String,
         /// Delete even while mounted: its mounts fail from then on
         #[arg(long)]
         force: bool,
     },
     /// Return the volume to the snapshot: later changes are gone
-    Restore { volume: String, name: String },
+    Restore {
+        /// The volume: its name or id
+        volume: String,
+        /// The snapshot's name
+        name: String,
+    },
 }
 
 fn describe(v: &Volume) -> String {

@@ -17,45 +17,83 @@ use tokio_util::io::ReaderStream;
 pub enum FsCommand {
     /// List a directory
     Ls {
+        /// VOLUME:/path
         target: Target,
         /// Long format: mode, links, owner, size, time
         #[arg(short = 'l')]
         long: bool,
     },
     /// Show a file's attributes
-    Stat { target: Target },
+    Stat {
+        /// VOLUME:/path
+        target: Target,
+    },
     /// Make a directory
     Mkdir {
+        /// VOLUME:/path
         target: Target,
         /// Make missing parents too, and accept an existing directory
         #[arg(short = 'p', long)]
         parents: bool,
     },
     /// Upload a local file (or - for standard input) to VOLUME:/path
-    Put { local: PathBuf, target: Target },
+    Put {
+        /// A local file, or - for standard input
+        local: PathBuf,
+        /// VOLUME:/path (missing folders are made)
+        target: Target,
+    },
     /// Download VOLUME:/path to a local file (or - for standard output)
-    Get { target: Target, local: PathBuf },
+    Get {
+        /// VOLUME:/path
+        target: Target,
+        /// A local file (replaced once the download is complete), or - for standard output
+        local: PathBuf,
+    },
     /// Print a file
-    Cat { target: Target },
+    Cat {
+        /// VOLUME:/path
+        target: Target,
+    },
     /// Copy a file (in one volume without moving any data)
-    Cp { from: Target, to: Target },
+    Cp {
+        /// VOLUME:/path of a file
+        from: Target,
+        /// VOLUME:/path (missing folders are made)
+        to: Target,
+    },
     /// Rename a file or directory atomically, replacing an existing target
-    Mv { from: Target, to: Target },
+    Mv {
+        /// VOLUME:/path
+        from: Target,
+        /// VOLUME:/path in the same volume
+        to: Target,
+    },
     /// Remove a file, or a directory with -r
     Rm {
+        /// VOLUME:/path
         target: Target,
+        /// A directory and everything in it
         #[arg(short = 'r', long)]
         recursive: bool,
     },
     /// Make a symbolic link: ln -s TARGET VOLUME:/link
     Ln {
+        /// Make it symbolic (required: hard links are made through a mount)
         #[arg(short = 's', required = true)]
         symbolic: bool,
+        /// What the link points to, kept as written
         link_target: String,
+        /// VOLUME:/path of the new link
         link: Target,
     },
     /// Change a file's permission bits (octal, e.g. 755)
-    Chmod { mode: String, target: Target },
+    Chmod {
+        /// Octal permission bits, e.g. 755
+        mode: String,
+        /// VOLUME:/path
+        target: Target,
+    },
 }
 
 fn progress(len: u64, what: &str) -> ProgressBar {

@@ -48,6 +48,7 @@ pub struct MountArgs {
 
 #[derive(Args)]
 pub struct UmountArgs {
+    /// Where a strata volume is mounted
     mountpoint: PathBuf,
 }
 

@@ -7,9 +7,13 @@ use strata_core::api::Volume;
 #[derive(Subcommand)]
 pub enum VolumeCommand {
     /// Create a volume
-    Create { name: String },
+    Create {
+        /// 1 to 63 characters of a-z, 0-9, '.', '_' and '-', not starting with '.' or '-'
+        name: String,
+    },
     /// Show a volume by name or id
     Get {
+        /// The volume: its name or id
         volume: String,
         /// Create it if it does not exist
         #[arg(long)]
@@ -19,6 +23,7 @@ pub enum VolumeCommand {
     List,
     /// Delete a volume, its snapshots and everything in them (refused while mounted)
     Delete {
+        /// The volume: its name or id
         volume: String,
         /// Delete even while mounted: its mounts fail from then on
         #[arg(long)]
