@@ -118,3 +118,42 @@ fn two_mounts_rewriting_one_file_leave_one_whole_file() {
         assert_everywhere(&[a.path(), b.path()], "f", last);
     }
 }
+
+#[test]
+fn an_open_file_reads_on_after_another_mount_replaced_and_collected_its_blocks() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
+    fs::write(a.join("f"), pattern(8 << 20, 1)).unwrap();
+    let fb = open_rw(&b.join("f"));
+    let mut head = [0u8; 16];
+    fb.read_exact_at(&mut head, 0).unwrap();
+    // Rewritten through the other mount; the old blocks go at once.
+    let new = pattern(8 << 20, 2);
+    fs::write(a.join("f"), &new).unwrap();
+    server.ok(&["gc"]);
+    let mut tail = vec![0u8; 4096];
+    fb.read_exact_at(&mut tail, 6 << 20)
+        .expect("a block gone from the store is read anew");
+    // The bytes this open read from (if its block is still anywhere), or the current ones.
+    let (old, at) = (pattern(8 << 20, 1), 6 << 20..(6 << 20) + 4096);
+    assert!(tail == new[at.clone()] || tail == old[at], "whole bytes of one version");
+    // And a write into such a block merges with what is there now.
+    fb.write_all_at(b"B", (6 << 20) + 1).unwrap();
+    drop(fb);
+    let mut expected = new;
+    expected[(6 << 20) + 1] = b'B';
+    assert_everywhere(&[a.path(), b.path()], "f", &expected);
+}
+
+#[test]
+fn a_truncate_with_no_write_after_it_does_not_undo_a_later_commit() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
+    fs::write(a.join("f"), b"old content").unwrap();
+    let emptied = File::create(a.join("f")).unwrap();
+    fs::write(b.join("f"), b"written after the truncate").unwrap();
+    drop(emptied);
+    assert_everywhere(&[a.path(), b.path()], "f", b"written after the truncate");
+}

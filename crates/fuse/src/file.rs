@@ -49,6 +49,8 @@ pub struct FileState {
     /// Blocks changed in memory: the valid bytes of each.
     dirty: BTreeMap<u64, Vec<u8>>,
     edits: Edits,
+    /// Others' changes were merged in since the last commit reported.
+    merged: bool,
     /// When this mount last changed the content (ns), shown as mtime and ctime until the
     /// commit gives the server's.
     pub changed_at: Option<i64>,
@@ -66,17 +68,59 @@ impl FileState {
             uploading: BTreeMap::new(),
             dirty: BTreeMap::new(),
             edits: Edits::default(),
+            merged: false,
             changed_at: None,
             last_read: None,
         }
     }
 
     pub fn is_dirty(&self) -> bool {
-        self.edits.cut_at.is_some() || !self.dirty.is_empty() || !self.pending.is_empty() || !self.uploading.is_empty()
+        self.edits.replayed_cut().is_some()
+            || !self.dirty.is_empty()
+            || !self.pending.is_empty()
+            || !self.uploading.is_empty()
     }
 
     fn stored(&self, idx: u64) -> Option<&ChunkRef> {
         self.pending.get(&idx).or_else(|| self.committed.get(&idx))
+    }
+
+    /// [`FileState::block`], taking the file's current chunk list from the server first when
+    /// a block this open knew is gone (another mount replaced it, and it was collected or is
+    /// no longer this volume's).
+    async fn fresh_block(&mut self, blocks: &Blocks, idx: u64) -> Result<Bytes> {
+        match self.block(blocks, idx).await {
+            Err(e) if e.kind == ErrorKind::Stale => {
+                self.refresh(blocks).await?;
+                self.block(blocks, idx).await
+            }
+            other => other,
+        }
+    }
+
+    /// Takes what others committed for the chunks this open has not changed; a changed
+    /// chunk keeps the base it was changed from, so its commit still finds out.
+    async fn refresh(&mut self, blocks: &Blocks) -> Result<()> {
+        let current = blocks.session().content(self.node).await?;
+        let mine: Vec<u64> = self
+            .dirty
+            .keys()
+            .chain(self.pending.keys())
+            .chain(self.uploading.keys())
+            .copied()
+            .collect();
+        let mut fresh: BTreeMap<u64, ChunkRef> = current.chunks.into_iter().map(|c| (c.idx, c)).collect();
+        for idx in mine {
+            fresh.remove(&idx);
+            if let Some(base) = self.committed.remove(&idx) {
+                fresh.insert(idx, base);
+            }
+        }
+        self.committed = fresh;
+        if !self.is_dirty() {
+            self.size = current.stat.size;
+        }
+        Ok(())
     }
 
     /// The valid bytes of block `idx` (shorter than a block at the end or before a hole).
@@ -105,7 +149,7 @@ impl FileState {
                 self.read_ahead(blocks, idx);
             }
             self.last_read = Some(idx);
-            let block = self.block(blocks, idx).await?;
+            let block = self.fresh_block(blocks, idx).await?;
             let (from, to) = ((pos - start) as usize, (stop - start) as usize);
             if from < block.len() {
                 out.extend_from_slice(&block[from..to.min(block.len())]);
@@ -132,7 +176,7 @@ impl FileState {
             let at = (pos - idx * BLOCK_SIZE) as usize;
             let take = rest.len().min(BLOCK_SIZE as usize - at);
             if !self.dirty.contains_key(&idx) {
-                let existing = self.block(blocks, idx).await?;
+                let existing = self.fresh_block(blocks, idx).await?;
                 let mut buf = Vec::with_capacity(BLOCK_SIZE as usize);
                 buf.extend_from_slice(&existing);
                 self.dirty.insert(idx, buf);
@@ -241,7 +285,6 @@ impl FileState {
         if !self.is_dirty() {
             return Ok(None);
         }
-        let mut merged = false;
         for attempt in 1.. {
             let (req, inline) = self.prepare(blocks, durable).await?;
             let result = match blocks.session().write(&req).await {
@@ -257,8 +300,12 @@ impl FileState {
             };
             let stat = match result {
                 Err(e) if e.kind == ErrorKind::Stale && attempt < MAX_REBASES => {
-                    self.rebase(blocks).await?;
-                    merged = true;
+                    match self.rebase(blocks).await {
+                        // Changed again while this one read it: read it again.
+                        Err(e) if e.kind == ErrorKind::Stale => continue,
+                        other => other?,
+                    }
+                    self.merged = true;
                     continue;
                 }
                 other => other?,
@@ -276,7 +323,7 @@ impl FileState {
             self.changed_at = None;
             self.size = stat.size;
             self.stat = stat.clone();
-            return Ok(Some((stat, merged)));
+            return Ok(Some((stat, std::mem::take(&mut self.merged))));
         }
         Err(Error::new(ErrorKind::Stale, "other writers kept changing the file"))
     }
@@ -285,7 +332,7 @@ impl FileState {
     async fn prepare(&mut self, blocks: &Blocks, durable: bool) -> Result<(WriteContent, bool)> {
         let inline = self.size <= INLINE_MAX && self.pending.is_empty() && self.uploading.is_empty();
         let chunks: Vec<ChunkRef> = if inline {
-            let data = self.block(blocks, 0).await?;
+            let data = self.fresh_block(blocks, 0).await?;
             let data = &data[..(self.size as usize).min(data.len())];
             if data.is_empty() {
                 Vec::new()
@@ -310,9 +357,9 @@ impl FileState {
         };
         // A writer that truncated sets the size; one that only wrote extends it to the end of
         // its writes at most, so a truncate committed meanwhile by another stands.
-        let (size, grow) = match self.edits.cut_at {
+        let (size, grow) = match self.edits.replayed_cut() {
             Some(_) => (self.size, false),
-            None => (self.edits.end, true),
+            None => (self.edits.grown_to(), true),
         };
         let req = WriteContent {
             node: self.node,
@@ -320,7 +367,7 @@ impl FileState {
             grow,
             chunks,
             replace_all: inline,
-            cut_at: self.edits.cut_at,
+            cut_at: self.edits.replayed_cut(),
             base: Some(base),
             durable,
         };
@@ -328,24 +375,23 @@ impl FileState {
     }
 
     /// Another writer committed first: takes the file as it now is and lays this writer's
-    /// edits over it again.
+    /// edits over it again. Blocks this writer wrote whole stay as they are; the others are
+    /// merged one at a time, and uploaded as they go, so memory stays bounded.
     async fn rebase(&mut self, blocks: &Blocks) -> Result<()> {
         self.finish_uploads().await?;
         let current = blocks.session().content(self.node).await?;
         let mut theirs: BTreeMap<u64, ChunkRef> = current.chunks.into_iter().map(|c| (c.idx, c)).collect();
-        if let Some(cut) = self.edits.cut_at {
+        if let Some(cut) = self.edits.replayed_cut() {
             cut_chunks(&mut theirs, cut);
         }
-        let ours: Vec<u64> = self.dirty.keys().chain(self.pending.keys()).copied().collect();
-        let mut rebased = BTreeMap::new();
+        let ours: std::collections::BTreeSet<u64> = self.dirty.keys().chain(self.pending.keys()).copied().collect();
         for idx in ours {
             let start = idx * BLOCK_SIZE;
-            let mine = self.block(blocks, idx).await?;
             let parts = self.edits.within(start, start + BLOCK_SIZE);
             if parts == [(start, start + BLOCK_SIZE)] {
-                rebased.insert(idx, mine.to_vec());
-                continue;
+                continue; // All this writer's: nothing of theirs to keep.
             }
+            let mine = self.block(blocks, idx).await?;
             let mut block = match theirs.get(&idx) {
                 Some(chunk) => chunk_bytes(blocks, chunk).await?.to_vec(),
                 None => Vec::new(),
@@ -357,13 +403,15 @@ impl FileState {
                     *byte = mine.get(at).copied().unwrap_or(0);
                 }
             }
-            rebased.insert(idx, block);
+            self.pending.remove(&idx);
+            self.dirty.insert(idx, block);
+            if self.dirty.len() > MAX_DIRTY_BLOCKS {
+                self.start_upload(blocks, idx).await?;
+            }
         }
         self.committed = theirs;
-        self.pending.clear();
-        self.dirty = rebased;
-        if self.edits.cut_at.is_none() {
-            self.size = current.stat.size.max(self.edits.end);
+        if self.edits.replayed_cut().is_none() {
+            self.size = current.stat.size.max(self.edits.grown_to());
         }
         Ok(())
     }
@@ -371,10 +419,16 @@ impl FileState {
 
 const MAX_REBASES: u32 = 20;
 
-/// The valid bytes of a stored chunk.
+/// The valid bytes of a stored chunk. A block the server no longer has for this volume is
+/// `Stale`: the file changed since its chunk list was read.
 async fn chunk_bytes(blocks: &Blocks, chunk: &ChunkRef) -> Result<Bytes> {
     let bytes = match (&chunk.hash, &chunk.data) {
-        (Some(hash), _) => blocks.fetch(hash).await?,
+        (Some(hash), _) => match blocks.fetch(hash).await {
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                return Err(Error::new(ErrorKind::Stale, "a block of this file was replaced"));
+            }
+            other => other?,
+        },
         (None, Some(b64)) => Bytes::from(B64.decode(b64).map_err(|_| Error::internal("malformed inline chunk"))?),
         (None, None) => Bytes::new(),
     };
@@ -413,6 +467,9 @@ struct Edits {
     /// Written ranges, start to end, disjoint and not touching.
     written: BTreeMap<u64, u64>,
     cut_at: Option<u64>,
+    /// Whether a write came after the first truncate (a rewrite): only then is the cut laid
+    /// over others' commits again; a truncate alone applied when it was issued.
+    wrote_after_cut: bool,
     /// The end of the furthest write.
     end: u64,
 }
@@ -423,6 +480,7 @@ impl Edits {
             return;
         }
         self.end = self.end.max(end);
+        self.wrote_after_cut |= self.cut_at.is_some();
         let touching: Vec<(u64, u64)> = self
             .written
             .range(..=end)
@@ -442,6 +500,19 @@ impl Edits {
         self.cut_at = Some(self.cut_at.map_or(size, |cut| cut.min(size)));
     }
 
+    /// The cut to lay over others' commits: the lowest truncate, if this writer wrote after one.
+    fn replayed_cut(&self) -> Option<u64> {
+        self.cut_at.filter(|_| self.wrote_after_cut)
+    }
+
+    /// How far this writer's writes reach, those past a cut not laid again excepted.
+    fn grown_to(&self) -> u64 {
+        match self.cut_at {
+            Some(cut) if !self.wrote_after_cut => self.end.min(cut),
+            _ => self.end,
+        }
+    }
+
     /// The parts of `[start, end)` this writer changed, in order, merged.
     fn within(&self, start: u64, end: u64) -> Vec<(u64, u64)> {
         let mut parts: Vec<(u64, u64)> = self
@@ -452,7 +523,15 @@ impl Edits {
             .map(|(&s, &e)| (s.max(start), e.min(end)))
             .collect();
         parts.reverse();
-        if let Some(cut) = self.cut_at.filter(|&cut| cut < end) {
+        if let Some(cut) = self.cut_at.filter(|_| !self.wrote_after_cut) {
+            // Bytes written past a cut that applied on its own are gone: not this writer's.
+            parts.retain(|&(s, _)| s < cut);
+            if let Some(last) = parts.last_mut() {
+                last.1 = last.1.min(cut);
+            }
+            return parts;
+        }
+        if let Some(cut) = self.replayed_cut().filter(|&cut| cut < end) {
             parts.retain(|&(s, _)| s < cut.max(start));
             let from = cut.max(start);
             match parts.last_mut() {
@@ -469,7 +548,7 @@ mod tests {
     use super::Edits;
 
     #[test]
-    fn edits_merge_ranges_and_cover_everything_past_a_cut() {
+    fn edits_merge_ranges() {
         let mut e = Edits::default();
         e.write(10, 20);
         e.write(30, 40);
@@ -479,14 +558,27 @@ mod tests {
         assert_eq!(e.within(0, 100), [(5, 40)]);
         assert_eq!(e.within(12, 18), [(12, 18)]);
         assert_eq!(e.within(40, 100), []);
+        assert_eq!((e.replayed_cut(), e.grown_to()), (None, 40));
+    }
+
+    #[test]
+    fn a_truncate_alone_applies_once_and_clips_earlier_writes() {
+        let mut e = Edits::default();
+        e.write(5, 40);
         e.truncate(38);
-        assert_eq!(e.within(0, 100), [(5, 100)]);
-        e.truncate(60);
-        assert_eq!(e.within(50, 70), [(50, 70)], "the lowest cut counts");
+        assert_eq!(e.within(0, 100), [(5, 38)], "bytes past the cut are gone, not ours");
+        assert_eq!((e.replayed_cut(), e.grown_to()), (None, 38));
+    }
+
+    #[test]
+    fn a_rewrite_after_a_truncate_owns_everything_past_the_lowest_cut() {
         let mut e = Edits::default();
         e.write(0, 4);
         e.truncate(50);
+        e.write(60, 70);
         assert_eq!(e.within(0, 100), [(0, 4), (50, 100)]);
-        assert_eq!(e.end, 4);
+        e.truncate(20);
+        assert_eq!(e.within(0, 100), [(0, 4), (20, 100)], "the lowest cut counts");
+        assert_eq!(e.replayed_cut(), Some(20));
     }
 }

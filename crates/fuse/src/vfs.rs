@@ -264,6 +264,13 @@ impl Vfs {
     }
 
     pub async fn make(&self, parent: u64, name: &[u8], new: NewInode) -> Result<Stat> {
+        Ok(self.make_node(parent, name, new, false).await?.0)
+    }
+
+    /// Creates a node; also says whether this call made it (not so when a retry found what
+    /// a lost first attempt made, or what someone else made meanwhile). An `exclusive` create
+    /// never takes an existing entry for its own: a lock file must not be shared.
+    async fn make_node(&self, parent: u64, name: &[u8], new: NewInode, exclusive: bool) -> Result<(Stat, bool)> {
         let (parent, name) = (self.node(parent)?, name_str(name)?);
         let req = CreateNode {
             parent,
@@ -273,10 +280,10 @@ impl Vfs {
                 ..new
             },
         };
-        let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists;
+        let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists && !exclusive;
         match self.retry_change(|| self.session().create(&req), exists).await? {
-            Some(made) => Ok(self.learn(made.node, made.stat)),
-            None => self.made_before(parent, name, |s| s.kind == new.kind).await,
+            Some(made) => Ok((self.learn(made.node, made.stat), true)),
+            None => Ok((self.made_before(parent, name, |s| s.kind == new.kind).await?, false)),
         }
     }
 
@@ -375,12 +382,13 @@ impl Vfs {
     /// looked it up, the existing file is opened instead (and emptied for `O_TRUNC`), as
     /// POSIX has `open(O_CREAT)` do; only `O_EXCL` fails with "exists".
     pub async fn create_file(&self, parent: u64, name: &[u8], new: NewInode, flags: i32) -> Result<(Stat, u64)> {
-        let exists = match self.make(parent, name, new).await {
-            Ok(made) => return Ok((made.clone(), self.open_new(&made)?)),
-            Err(e) if e.kind == ErrorKind::AlreadyExists && flags & libc::O_EXCL == 0 => e,
+        let exclusive = flags & libc::O_EXCL != 0;
+        let (found, exists) = match self.make_node(parent, name, new, exclusive).await {
+            Ok((made, true)) => return Ok((made.clone(), self.open_new(&made)?)),
+            Ok((found, false)) => (found, Error::new(ErrorKind::AlreadyExists, "file exists")),
+            Err(e) if e.kind == ErrorKind::AlreadyExists && !exclusive => (self.lookup(parent, name).await?, e),
             Err(e) => return Err(e),
         };
-        let found = self.lookup(parent, name).await?;
         match found.kind {
             FileKind::File => {}
             FileKind::Directory => return Err(Error::new(ErrorKind::IsADirectory, "is a directory")),
@@ -480,13 +488,11 @@ impl Vfs {
             Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
             Ok(None) => Ok(false),
-            Ok(Some((_, true))) => {
+            // Others may have committed other parts of the file before this commit, which
+            // pages cached here would not show: the next open here starts afresh.
+            Ok(Some((_, merged))) => {
                 lock(&self.seen).remove(&ino);
-                Ok(true)
-            }
-            Ok(Some((stat, false))) => {
-                lock(&self.seen).insert(ino, (stat.mtime, stat.size));
-                Ok(false)
+                Ok(merged)
             }
         }
     }

@@ -251,6 +251,10 @@ fn collection_frees_blocks_of_deleted_volumes_only(e: &Engine) {
     }
     // An upload no write named yet: the grace period protects it.
     meta.touch_block(&[3; 32], 10).unwrap();
+    // A block another session is still uploading stays too, though a deleted file named it.
+    meta.touch_session_block(Uuid::new_v4(), &[4; 32], 10).unwrap();
+    let f = file(meta, gone, ROOT_INO, "f4");
+    meta.write_chunks(gone, f, 10, &[block(4)], true).unwrap();
     meta.delete_volume(ORG, gone).unwrap();
     assert_eq!(meta.collect_layers().unwrap(), 1);
     let (pass, other) = (Uuid::new_v4(), Uuid::new_v4());
@@ -268,7 +272,7 @@ fn collection_frees_blocks_of_deleted_volumes_only(e: &Engine) {
     assert!(meta.mark_unreferenced_blocks(0, Uuid::new_v4()).unwrap().is_empty());
     let mut late = meta.mark_unreferenced_blocks(now_ns() + 1, Uuid::new_v4()).unwrap();
     late.sort();
-    assert_eq!(late, vec![([2; 32], 10), ([3; 32], 10)]);
+    assert_eq!(late, vec![([2; 32], 10), ([3; 32], 10), ([4; 32], 10)]);
 }
 
 fn survives_reopen(e: &Engine) {

@@ -111,5 +111,6 @@ CREATE INDEX locks_by_session ON locks(session);
     "ALTER TABLE blocks ADD COLUMN marked_by TEXT;
      ALTER TABLE blocks ADD COLUMN marked_at BIGINT NOT NULL DEFAULT 0;",
     "ALTER TABLE blocks ADD COLUMN committed BIGINT NOT NULL DEFAULT 0;",
-    "CREATE TABLE uploads (session TEXT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (session, hash));",
+    "CREATE TABLE uploads (session TEXT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (session, hash));
+     CREATE INDEX uploads_by_hash ON uploads(hash);",
 ];

@@ -117,5 +117,6 @@ const STEPS: [&str; 7] = [
     "ALTER TABLE blocks ADD COLUMN marked_by TEXT;
         ALTER TABLE blocks ADD COLUMN marked_at INTEGER NOT NULL DEFAULT 0;",
     "ALTER TABLE blocks ADD COLUMN committed INTEGER NOT NULL DEFAULT 0;",
-    "CREATE TABLE uploads (session TEXT NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (session, hash));",
+    "CREATE TABLE uploads (session TEXT NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (session, hash));
+     CREATE INDEX uploads_by_hash ON uploads(hash);",
 ];

@@ -2,8 +2,8 @@
 //!
 //! Safety against uploads in flight: a block is registered (`touch`) before it is stored and
 //! before any chunk names it; collection only marks blocks named by no chunk that are either
-//! committed (a write named them and no upload started since: what a deleted file or volume
-//! leaves, reclaimed at once) or untouched for the grace period, in one transaction, and a write naming a block touches its row, which
+//! committed (a write named them and no session holds an upload of them not yet committed:
+//! what a deleted file or volume leaves, reclaimed at once) or untouched for the grace period, in one transaction, and a write naming a block touches its row, which
 //! fails for a marked block. A marked block cannot be touched until its deletion has finished
 //! and it is forgotten. On PostgreSQL the row lock that the touch and the mark both take
 //! orders them: whichever comes second sees the other's change.
@@ -103,7 +103,8 @@ pub fn collect_layers(tx: &dyn Tx) -> R<u64> {
 /// Blocks that no chunk names and nobody touched since `cutoff`, with their sizes.
 /// The conditions sit on the block row itself, so that PostgreSQL checks them again on a row
 /// a concurrent write touched before this pass could mark it.
-const UNREFERENCED: &str = "state = 0 AND (committed = 1 OR touched_at < $1)
+const UNREFERENCED: &str = "state = 0
+     AND ((committed = 1 AND NOT EXISTS (SELECT 1 FROM uploads WHERE uploads.hash = blocks.hash)) OR touched_at < $1)
      AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blocks.hash)";
 
 fn hashes(rows: Vec<super::Row>) -> R<Vec<(BlockHash, u64)>> {

@@ -330,6 +330,17 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
     for chunk in w.chunks {
         tree.put_chunk(ino, chunk)?;
     }
+    // Named now by the volume: the writer's upload records have done their work.
+    if let Some(session) = w.uploader {
+        for chunk in w.chunks {
+            if let ChunkData::Block(hash) = &chunk.data {
+                tree.tx().exec(
+                    "DELETE FROM uploads WHERE session = $1 AND hash = $2",
+                    vals![session, hash],
+                )?;
+            }
+        }
+    }
     tree.used_bytes = tree.used_bytes.saturating_add(size as i64 - old_size as i64);
     Ok(inode.stat)
 }
