@@ -498,7 +498,14 @@ impl Vfs {
     }
 
     pub async fn release(&self, fh: u64) -> Result<bool> {
-        let committed = self.commit(fh, false).await;
+        // Every close already committed at its flush; a release commits only as the last
+        // handle's fallback. A late release of an older handle must not commit what a newer
+        // one is still writing: that writer's own close is its commit point.
+        let last = match lock(&self.handles).get(&fh) {
+            Some(Handle::File(ino)) => lock(&self.files).get(ino).is_none_or(|f| f.handles <= 1),
+            _ => true,
+        };
+        let committed = if last { self.commit(fh, false).await } else { Ok(false) };
         if let Some(Handle::File(ino)) = lock(&self.handles).remove(&fh) {
             let mut files = lock(&self.files);
             if let Some(f) = files.get_mut(&ino) {
