@@ -118,6 +118,89 @@ async fn subpath_mounts_cannot_reach_outside() {
     assert_eq!(server.ok(&["fs", "cat", "tenants:/users/bob/secret"]), "bob's secret");
 }
 
+/// A directory moved out of a subpath is out of reach at once: by path and by an open file of
+/// the mount, and by the session's own capabilities over raw HTTP, even for files added later.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "tenants"]);
+    server.ok(&["fs", "mkdir", "-p", "tenants:/users/bob"]);
+    let alice = server.mount("tenants:users/alice", &[]);
+    fs::create_dir(alice.join("docs")).unwrap();
+    fs::write(alice.join("docs/plan.txt"), b"alice's plan").unwrap();
+    let mut open_file = fs::OpenOptions::new()
+        .write(true)
+        .open(alice.join("docs/plan.txt"))
+        .unwrap();
+    let session = server
+        .client()
+        .open_session("tenants", "users/alice", false)
+        .await
+        .unwrap();
+    let docs = session.lookup(session.info.root.node, "docs").await.unwrap().node;
+    let plan = session.lookup(docs, "plan.txt").await.unwrap().node;
+
+    server.ok(&["fs", "mv", "tenants:/users/alice/docs", "tenants:/users/bob/docs"]);
+    let later = tempfile::NamedTempFile::new().unwrap();
+    fs::write(later.path(), b"bob's later file").unwrap();
+    server.ok(&[
+        "fs",
+        "put",
+        later.path().to_str().unwrap(),
+        "tenants:/users/bob/docs/later.txt",
+    ]);
+
+    // Through the mount: by path, by listing, by the file opened before the move.
+    assert!(fs::read(alice.join("docs/later.txt")).is_err());
+    // The folder's entry may still be in the kernel's cache; listing it yields nothing then
+    // (the mount answers ENOENT, which the C library reports as the end of the directory).
+    let listing = fs::read_dir(alice.join("docs")).and_then(|d| d.collect::<Result<Vec<_>, _>>());
+    match listing {
+        Ok(entries) => assert!(entries.is_empty(), "{entries:?}"),
+        Err(e) => assert_eq!(e.raw_os_error(), Some(libc::ENOENT)),
+    }
+    assert!(fs::write(alice.join("docs/new.txt"), b"x").is_err());
+    let names: Vec<_> = fs::read_dir(alice.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+    // To this mount the file is gone, as if deleted while open: what is written through it
+    // never reaches the file (checked below, on bob's side).
+    open_file.write_all(b"overwritten").unwrap();
+    let _ = open_file.sync_all();
+    drop(open_file);
+
+    // Over raw HTTP with capabilities handed out before the move.
+    for node in [docs, plan] {
+        assert_eq!(
+            session.getattr(node).await.unwrap_err().kind,
+            strata_core::ErrorKind::NotFound
+        );
+        assert!(session.content(node).await.is_err());
+        assert!(session.readdir(node).await.is_err());
+    }
+    assert!(session.lookup(docs, "later.txt").await.is_err());
+    assert!(session.unlink(docs, "later.txt").await.is_err());
+
+    // Usage of the rest of the volume is not shown to a subpath session either.
+    let stats = session.statfs().await.unwrap();
+    assert_eq!((stats.used_bytes, stats.files), (0, 0));
+
+    // Bob's side is whole, and moving it back brings it in reach again.
+    assert_eq!(
+        server.ok(&["fs", "cat", "tenants:/users/bob/docs/plan.txt"]),
+        "alice's plan"
+    );
+    assert_eq!(
+        server.ok(&["fs", "cat", "tenants:/users/bob/docs/later.txt"]),
+        "bob's later file"
+    );
+    server.ok(&["fs", "mv", "tenants:/users/bob/docs", "tenants:/users/alice/docs"]);
+    assert_eq!(session.getattr(plan).await.unwrap().size, 12);
+    assert_eq!(fs::read(alice.join("docs/later.txt")).unwrap(), b"bob's later file");
+}
+
 #[test]
 fn read_only_mounts_refuse_every_write() {
     let server = Server::start(&[]);

@@ -92,6 +92,8 @@ pub trait MetaStore: Send + Sync + 'static {
     // The tree of one volume.
     fn lookup(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<Stat>;
     fn getattr(&self, vol: Uuid, ino: u64) -> Result<Stat>;
+    /// Whether `ino` is `root` or below it in the tree as it is now (a subpath session's reach).
+    fn within(&self, vol: Uuid, ino: u64, root: u64) -> Result<bool>;
     fn readdir(&self, vol: Uuid, ino: u64) -> Result<Vec<(Vec<u8>, Stat)>>;
     fn create(&self, vol: Uuid, parent: u64, name: &[u8], new: &NewInode) -> Result<Stat>;
     fn link(&self, vol: Uuid, ino: u64, parent: u64, name: &[u8]) -> Result<Stat>;

@@ -349,6 +349,47 @@ fn sessions_round_trip(e: &Engine) {
     assert_eq!(meta.find_session(live.id).unwrap(), Some(live));
 }
 
+/// A subpath's reach follows where things are now: moved out is out, by any name.
+fn within_follows_the_tree_as_it_is_now(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let alice = dir(meta, v, ROOT_INO, "alice");
+    let bob = dir(meta, v, ROOT_INO, "bob");
+    let docs = dir(meta, v, alice, "docs");
+    let deep = dir(meta, v, docs, "deep");
+    let f = file(meta, v, deep, "f");
+    let shared = file(meta, v, bob, "shared");
+    // Freeze what is there, so the checks below also read entries from a lower layer.
+    meta.fork_volume(ORG, v, &name("v2"), 10).unwrap();
+    for ino in [alice, docs, deep, f] {
+        assert!(meta.within(v, ino, alice).unwrap(), "inode {ino} is below alice");
+        assert!(!meta.within(v, ino, bob).unwrap(), "inode {ino} is not below bob");
+    }
+    assert!(meta.within(v, bob, ROOT_INO).unwrap());
+    assert!(!meta.within(v, shared, alice).unwrap());
+    // A hard link into alice's tree makes bob's file reachable from there too.
+    meta.link(v, shared, docs, b"link").unwrap();
+    assert!(meta.within(v, shared, alice).unwrap() && meta.within(v, shared, bob).unwrap());
+    meta.unlink(v, bob, b"shared").unwrap();
+    assert!(meta.within(v, shared, alice).unwrap() && !meta.within(v, shared, bob).unwrap());
+    // Moving a directory out takes everything below it out, at once.
+    meta.rename(v, (alice, b"docs"), (bob, b"docs"), RenameFlags::default())
+        .unwrap();
+    for ino in [docs, deep, f, shared] {
+        assert!(!meta.within(v, ino, alice).unwrap(), "inode {ino} moved out of alice");
+        assert!(meta.within(v, ino, bob).unwrap(), "inode {ino} moved below bob");
+    }
+    // A file moved back is in again; a removed one is nowhere.
+    meta.rename(v, (deep, b"f"), (alice, b"f"), RenameFlags::default())
+        .unwrap();
+    assert!(meta.within(v, f, alice).unwrap() && !meta.within(v, f, bob).unwrap());
+    meta.unlink(v, alice, b"f").unwrap();
+    assert!(!meta.within(v, f, alice).unwrap());
+    // The fork kept the tree as it was.
+    let v2 = meta.get_volume(ORG, &VolumeRef::parse("v2").unwrap()).unwrap().id;
+    assert!(meta.within(v2, f, alice).unwrap() && !meta.within(v2, f, bob).unwrap());
+}
+
 on_every_engine!(
     volumes_lifecycle_and_limit,
     posix_errors,
@@ -359,7 +400,8 @@ on_every_engine!(
     collection_frees_blocks_of_deleted_volumes_only,
     survives_reopen,
     xattrs_follow_their_inode_through_forks,
-    sessions_round_trip
+    sessions_round_trip,
+    within_follows_the_tree_as_it_is_now
 );
 
 #[test]

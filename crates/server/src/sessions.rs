@@ -16,7 +16,7 @@ use strata_core::api::{ChunkRef, FileKind, Node, NodeRef, SessionInfo, Stat};
 use strata_core::mounts::parse_subpath;
 use strata_core::names::VolumeRef;
 use strata_core::{Error, ErrorKind, Result};
-use strata_meta::{Chunk, ChunkData, SessionRecord, now_ns};
+use strata_meta::{Chunk, ChunkData, ROOT_INO, SessionRecord, now_ns};
 use uuid::Uuid;
 
 /// Sessions by id, with when each was read. A session never changes once opened, but another
@@ -50,13 +50,20 @@ impl Session {
         }
     }
 
-    /// The inode a reference names, if the session may use it.
-    pub fn check(&self, node: &NodeRef) -> Result<u64> {
-        if node.cap == self.cap(node.ino) {
-            Ok(node.ino)
-        } else {
-            Err(Error::not_found("no such node in this mount session").with_field("node"))
+    /// The inode a reference names, if the session may use it now: the capability shows the
+    /// session was handed it, and on a subpath session it must still lie below the session's
+    /// root. A directory moved out (by a wider mount, the files API, a restore) is out of
+    /// reach at once, whatever this session looked up before.
+    pub async fn check(&self, state: &AppState, node: &NodeRef) -> Result<u64> {
+        let gone = || Error::not_found("no such node in this mount session").with_field("node");
+        if node.cap != self.cap(node.ino) {
+            return Err(gone());
         }
+        let (vol, ino, root) = (self.0.volume, node.ino, self.0.root_ino);
+        if root != ROOT_INO && ino != root && !state.meta(move |m| m.within(vol, ino, root)).await? {
+            return Err(gone());
+        }
+        Ok(ino)
     }
 
     pub fn writable(&self) -> Result<()> {

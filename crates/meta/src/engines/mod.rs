@@ -15,8 +15,9 @@
 //!   `VOLUME@SNAPSHOT`, whose head is frozen.
 //! - `inodes(layer, ino, ...)`: attributes; `whiteout = 1` hides a lower layer's inode.
 //!   `parent` is the directory that holds a directory (used to refuse moving a directory
-//!   into itself).
+//!   into itself, and to tell whether an inode is below a subpath session's root).
 //! - `dentries(layer, parent, name, ino)`: directory entries; `ino = 0` is a whiteout.
+//!   Indexed by `ino` too: the names of a file, for the same subpath check.
 //! - `chunks(layer, ino, idx, len, hash, data)`: file content, beside its inode's layer;
 //!   `hash` names a block in the object store, or `data` holds the bytes inline.
 //! - `xattrs(layer, ino, name, value)`: extended attributes, beside their inode's layer.

@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 4] = [
+pub const STEPS: [&str; 5] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -113,4 +113,5 @@ CREATE INDEX locks_by_session ON locks(session);
     "ALTER TABLE blocks ADD COLUMN committed BIGINT NOT NULL DEFAULT 0;",
     "CREATE TABLE uploads (session TEXT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (session, hash));
      CREATE INDEX uploads_by_hash ON uploads(hash);",
+    "CREATE INDEX dentries_by_ino ON dentries(ino);",
 ];

@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 7] = [
+const STEPS: [&str; 8] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -119,4 +119,5 @@ const STEPS: [&str; 7] = [
     "ALTER TABLE blocks ADD COLUMN committed INTEGER NOT NULL DEFAULT 0;",
     "CREATE TABLE uploads (session TEXT NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (session, hash));
      CREATE INDEX uploads_by_hash ON uploads(hash);",
+    "CREATE INDEX dentries_by_ino ON dentries(ino);",
 ];

@@ -158,6 +158,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.read_tree(vol, |t| Ok(t.need_inode(ino)?.stat))
     }
 
+    fn within(&self, vol: Uuid, ino: u64, root: u64) -> Result<bool> {
+        self.read_tree(vol, |t| ops::within(t, ino, root))
+    }
+
     fn readdir(&self, vol: Uuid, ino: u64) -> Result<Vec<(Vec<u8>, Stat)>> {
         self.read_tree(vol, |t| ops::readdir(t, ino))
     }

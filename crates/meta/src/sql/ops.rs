@@ -44,6 +44,38 @@ pub fn readdir(tree: &Tree, ino: u64) -> R<Vec<(Vec<u8>, Stat)>> {
         .collect())
 }
 
+/// Whether `ino` is `root` or lies below it now, by any of its names. Walks up iteratively:
+/// a directory has one parent, so after the first step the walk is a single chain.
+pub fn within(tree: &Tree, ino: u64, root: u64) -> R<bool> {
+    if ino == root || root == ROOT_INO {
+        return Ok(true);
+    }
+    let Some(inode) = tree.inode(ino)? else {
+        return Ok(false);
+    };
+    let starts = if inode.stat.kind == FileKind::Directory {
+        vec![inode.parent]
+    } else {
+        tree.parents_of(ino)?
+    };
+    for mut dir in starts {
+        // Bounded by the number of directories: a cycle cannot form (rename refuses one).
+        loop {
+            if dir == root {
+                return Ok(true);
+            }
+            if dir == ROOT_INO || dir == 0 {
+                break;
+            }
+            match tree.inode(dir)? {
+                Some(parent) if parent.stat.kind == FileKind::Directory => dir = parent.parent,
+                _ => break,
+            }
+        }
+    }
+    Ok(false)
+}
+
 pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<Stat> {
     check_name(name)?;
     tree.need_dir(parent)?;

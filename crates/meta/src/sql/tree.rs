@@ -202,6 +202,23 @@ impl<'t> Tree<'t> {
             .collect()
     }
 
+    /// The directories that hold a live entry naming `ino` (several for a hard-linked file).
+    pub fn parents_of(&self, ino: u64) -> R<Vec<u64>> {
+        let sql = format!(
+            "SELECT parent, name FROM dentries WHERE ino = $1 AND layer IN {}",
+            self.in_chain
+        );
+        let mut parents = Vec::new();
+        for row in self.tx.query(&sql, vals![ino])? {
+            let (parent, name) = (row.u64(0)?, row.blob(1)?);
+            // A lower layer's entry counts only if no upper layer renamed or removed it.
+            if !parents.contains(&parent) && self.dentry(parent, &name)? == Some(ino) {
+                parents.push(parent);
+            }
+        }
+        Ok(parents)
+    }
+
     pub fn set_dentry(&self, parent: u64, name: &[u8], ino: u64) -> R<()> {
         self.tx.exec(
             "INSERT INTO dentries (layer, parent, name, ino) VALUES ($1, $2, $3, $4)

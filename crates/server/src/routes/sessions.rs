@@ -67,7 +67,7 @@ fn name(name: &str) -> Vec<u8> {
 }
 
 pub async fn lookup(State(s): State<AppState>, CallerSession(sn): CallerSession, Json(r): Json<NodeName>) -> Out<Node> {
-    let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
+    let (vol, parent, name) = (sn.volume(), sn.check(&s, &r.parent).await?, name(&r.name));
     let stat = s.meta(move |m| m.lookup(vol, parent, &name)).await?;
     Ok(axum::Json(sn.node(stat)))
 }
@@ -77,7 +77,7 @@ pub async fn getattr(
     CallerSession(sn): CallerSession,
     Json(r): Json<NodeOnly>,
 ) -> Out<Stat> {
-    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    let (vol, ino) = (sn.volume(), sn.check(&s, &r.node).await?);
     Ok(axum::Json(s.meta(move |m| m.getattr(vol, ino)).await?))
 }
 
@@ -86,7 +86,7 @@ pub async fn readdir(
     CallerSession(sn): CallerSession,
     Json(r): Json<NodeOnly>,
 ) -> Out<Vec<NamedNode>> {
-    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    let (vol, ino) = (sn.volume(), sn.check(&s, &r.node).await?);
     let entries = s.meta(move |m| m.readdir(vol, ino)).await?;
     let entries = entries
         .into_iter()
@@ -108,7 +108,7 @@ pub async fn create(
     Json(r): Json<CreateNode>,
 ) -> Out<Node> {
     sn.writable()?;
-    let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
+    let (vol, parent, name) = (sn.volume(), sn.check(&s, &r.parent).await?, name(&r.name));
     let new = r.new;
     let stat = s.meta(move |m| m.create(vol, parent, &name, &new)).await?;
     Ok(axum::Json(sn.node(stat)))
@@ -116,7 +116,12 @@ pub async fn create(
 
 pub async fn link(State(s): State<AppState>, CallerSession(sn): CallerSession, Json(r): Json<LinkNode>) -> Out<Node> {
     sn.writable()?;
-    let (vol, ino, parent, name) = (sn.volume(), sn.check(&r.node)?, sn.check(&r.parent)?, name(&r.name));
+    let (vol, ino, parent, name) = (
+        sn.volume(),
+        sn.check(&s, &r.node).await?,
+        sn.check(&s, &r.parent).await?,
+        name(&r.name),
+    );
     let stat = s.meta(move |m| m.link(vol, ino, parent, &name)).await?;
     Ok(axum::Json(sn.node(stat)))
 }
@@ -127,7 +132,7 @@ pub async fn unlink(
     Json(r): Json<NodeName>,
 ) -> ApiResult<StatusCode> {
     sn.writable()?;
-    let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
+    let (vol, parent, name) = (sn.volume(), sn.check(&s, &r.parent).await?, name(&r.name));
     s.meta(move |m| m.unlink(vol, parent, &name)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -138,7 +143,7 @@ pub async fn rmdir(
     Json(r): Json<NodeName>,
 ) -> ApiResult<StatusCode> {
     sn.writable()?;
-    let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
+    let (vol, parent, name) = (sn.volume(), sn.check(&s, &r.parent).await?, name(&r.name));
     s.meta(move |m| m.rmdir(vol, parent, &name)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -149,7 +154,11 @@ pub async fn rename(
     Json(r): Json<RenameNode>,
 ) -> ApiResult<StatusCode> {
     sn.writable()?;
-    let (vol, from, to) = (sn.volume(), sn.check(&r.parent)?, sn.check(&r.new_parent)?);
+    let (vol, from, to) = (
+        sn.volume(),
+        sn.check(&s, &r.parent).await?,
+        sn.check(&s, &r.new_parent).await?,
+    );
     let (name, new_name) = (name(&r.name), name(&r.new_name));
     let flags = RenameFlags {
         no_replace: r.no_replace,
@@ -165,7 +174,7 @@ pub async fn setattr(
     Json(r): Json<SetAttrNode>,
 ) -> Out<Stat> {
     sn.writable()?;
-    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    let (vol, ino) = (sn.volume(), sn.check(&s, &r.node).await?);
     if r.changes.mode.is_some_and(|m| m > 0o7777) {
         return Err(Error::invalid("mode", "mode has bits beyond 7777").into());
     }
@@ -178,7 +187,7 @@ pub async fn content(
     CallerSession(sn): CallerSession,
     Json(r): Json<NodeOnly>,
 ) -> Out<Content> {
-    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    let (vol, ino) = (sn.volume(), sn.check(&s, &r.node).await?);
     let (stat, chunks) = s.meta(move |m| m.chunks(vol, ino)).await?;
     Ok(axum::Json(Content {
         stat,
@@ -192,7 +201,7 @@ pub async fn write(
     Json(r): Json<WriteContent>,
 ) -> Out<Stat> {
     sn.writable()?;
-    let (vol, ino, session) = (sn.volume(), sn.check(&r.node)?, sn.0.id);
+    let (vol, ino, session) = (sn.volume(), sn.check(&s, &r.node).await?, sn.0.id);
     let chunks = r.chunks.iter().map(chunk_from_wire).collect::<Result<Vec<_>, _>>()?;
     let base = match &r.base {
         Some(base) => Some(base.iter().map(chunk_from_wire).collect::<Result<Vec<_>, _>>()?),
@@ -230,7 +239,7 @@ pub async fn getxattr(
     CallerSession(sn): CallerSession,
     Json(r): Json<Xattr>,
 ) -> Out<XattrValue> {
-    let (vol, ino, name) = (sn.volume(), sn.check(&r.node)?, decode(&r.name, "name")?);
+    let (vol, ino, name) = (sn.volume(), sn.check(&s, &r.node).await?, decode(&r.name, "name")?);
     let value = s.meta(move |m| m.get_xattr(vol, ino, &name)).await?;
     Ok(axum::Json(XattrValue { value: encode(&value) }))
 }
@@ -241,7 +250,7 @@ pub async fn setxattr(
     Json(r): Json<Xattr>,
 ) -> ApiResult<StatusCode> {
     sn.writable()?;
-    let (vol, ino, name) = (sn.volume(), sn.check(&r.node)?, decode(&r.name, "name")?);
+    let (vol, ino, name) = (sn.volume(), sn.check(&s, &r.node).await?, decode(&r.name, "name")?);
     let value = decode(r.value.as_deref().unwrap_or(""), "value")?;
     let mode = match r.mode {
         XattrSetMode::Any => XattrMode::Any,
@@ -257,7 +266,7 @@ pub async fn listxattr(
     CallerSession(sn): CallerSession,
     Json(r): Json<NodeOnly>,
 ) -> Out<XattrNames> {
-    let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
+    let (vol, ino) = (sn.volume(), sn.check(&s, &r.node).await?);
     let names = s.meta(move |m| m.list_xattrs(vol, ino)).await?;
     Ok(axum::Json(XattrNames {
         names: names.iter().map(|n| encode(n)).collect(),
@@ -270,12 +279,20 @@ pub async fn removexattr(
     Json(r): Json<Xattr>,
 ) -> ApiResult<StatusCode> {
     sn.writable()?;
-    let (vol, ino, name) = (sn.volume(), sn.check(&r.node)?, decode(&r.name, "name")?);
+    let (vol, ino, name) = (sn.volume(), sn.check(&s, &r.node).await?, decode(&r.name, "name")?);
     s.meta(move |m| m.remove_xattr(vol, ino, &name)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The volume's usage; a subpath session sees none, since the rest of the volume is not its
+/// business (it would tell one tenant how much the others store).
 pub async fn statfs(State(s): State<AppState>, CallerSession(sn): CallerSession) -> Out<FsStats> {
+    if sn.0.root_ino != strata_meta::ROOT_INO {
+        return Ok(axum::Json(FsStats {
+            used_bytes: 0,
+            files: 0,
+        }));
+    }
     let (org, vol) = (sn.0.org.clone(), sn.volume());
     let v = s
         .meta(move |m| m.get_volume(&org, &strata_core::names::VolumeRef::Id(vol)))
@@ -344,7 +361,7 @@ pub async fn getlk(
     CallerSession(sn): CallerSession,
     Json(r): Json<LockRequest>,
 ) -> Out<LockTest> {
-    let (vol, ino, owner) = (sn.volume(), sn.check(&r.node)?, (sn.0.id, r.owner));
+    let (vol, ino, owner) = (sn.volume(), sn.check(&s, &r.node).await?, (sn.0.id, r.owner));
     let conflict = s.meta(move |m| m.test_lock(vol, ino, owner, &r.range)).await?;
     Ok(axum::Json(LockTest { conflict }))
 }
@@ -362,7 +379,7 @@ pub async fn setlk(
         // As a file open read-only cannot be write-locked.
         sn.writable()?;
     }
-    let (vol, ino, owner) = (sn.volume(), sn.check(&r.node)?, (sn.0.id, r.owner));
+    let (vol, ino, owner) = (sn.volume(), sn.check(&s, &r.node).await?, (sn.0.id, r.owner));
     if let Some(held) = s.meta(move |m| m.set_lock(vol, ino, owner, r.range)).await? {
         return Err(Error::new(
             ErrorKind::Locked,
