@@ -77,8 +77,9 @@ fn check_target(mountpoint: &str) -> Result<PathBuf, Error> {
     check_mount_target(mountpoint)?;
     let path = PathBuf::from(mountpoint);
     let meta = std::fs::metadata(&path).map_err(|e| {
-        if e.raw_os_error() == Some(libc::ENOTCONN) {
-            // "Transport endpoint is not connected": a mount whose process is gone.
+        if matches!(e.raw_os_error(), Some(libc::ENOTCONN | libc::ECONNABORTED)) {
+            // "Transport endpoint is not connected" (or, while the kernel is still tearing the
+            // connection down, "connection aborted"): a mount whose process is gone.
             return Error::new(
                 strata_core::ErrorKind::Conflict,
                 format!("{mountpoint} is a mount whose process died: run `strata umount {mountpoint}` first"),
