@@ -112,9 +112,9 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     gc::spawn_background(state.clone(), config.gc_interval);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "strata server listening");
     let url = local_url(addr);
-    let sandboxes = state.sandboxes.clone();
+    let recovering = state.clone();
     let endpoint = url.clone();
-    tokio::task::spawn_blocking(move || sandboxes.recover(endpoint))
+    tokio::task::spawn_blocking(move || recovering.sandboxes.recover(&*recovering.meta, endpoint))
         .await?
         .context("cannot read the sandbox records")?;
     // Clients on this machine find the server (and send it the admin key) by this file.
@@ -130,7 +130,12 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         "strata: to use it from elsewhere: export STRATA_ENDPOINT={url} STRATA_TOKEN=$(cat {})",
         config.data_dir.join("admin.token").display()
     );
-    connections::serve(listener, routes::router(state), config.connections, shutdown_signal()).await?;
+    let stopping = state.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        stopping.sandboxes.stop_all(&stopping).await;
+    };
+    connections::serve(listener, routes::router(state), config.connections, shutdown).await?;
     eprintln!("strata: stopped");
     Ok(())
 }

@@ -43,6 +43,16 @@ impl MountScope {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(session);
     }
 
+    /// The sessions this key opened so far.
+    pub fn sessions(&self) -> Vec<Uuid> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect()
+    }
+
     pub fn owns(&self, session: Uuid) -> bool {
         self.sessions
             .lock()
@@ -60,19 +70,19 @@ pub struct MountKeys(Arc<RwLock<HashMap<[u8; 32], Grant>>>);
 
 impl MountKeys {
     /// A new key for `org` limited to `volume`, `subpath` (already valid) and `read_only`.
-    pub fn mint(&self, org: &str, volume: Uuid, subpath: &str, read_only: bool) -> Result<String> {
+    pub fn mint(&self, org: &str, volume: Uuid, subpath: &str, read_only: bool) -> Result<(String, Arc<MountScope>)> {
         let secret = auth::new_secret().map_err(|e| Error::internal(e.to_string()))?;
-        let scope = MountScope {
+        let scope = Arc::new(MountScope {
             volume,
             subpath: parse_subpath(subpath)?.to_string(),
             read_only,
             sessions: Mutex::default(),
-        };
+        });
         self.0
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(auth::hash_secret(&secret), (org.to_owned(), Arc::new(scope)));
-        Ok(secret)
+            .insert(auth::hash_secret(&secret), (org.to_owned(), scope.clone()));
+        Ok((secret, scope))
     }
 
     pub fn revoke(&self, secret: &str) {

@@ -50,6 +50,10 @@ struct Record {
     org: String,
     sandbox: Sandbox,
     init_pid: Option<i32>,
+    /// The mount sessions of its volumes: a killed server's successor ends them, since
+    /// their mounts cannot any more.
+    #[serde(default)]
+    sessions: Vec<Uuid>,
 }
 
 /// A sandbox and the processes that make it.
@@ -81,7 +85,7 @@ impl Sandboxes {
 
     /// Reads the records a previous run left: their processes are gone, so each is `lost`,
     /// and whatever they still had mounted is unmounted.
-    pub fn recover(&self, endpoint: String) -> anyhow::Result<()> {
+    pub fn recover(&self, meta: &dyn strata_meta::MetaStore, endpoint: String) -> anyhow::Result<()> {
         let _ = self.0.endpoint.set(endpoint);
         std::fs::create_dir_all(&self.0.root)?;
         for dir in std::fs::read_dir(&self.0.root)?.flatten() {
@@ -102,6 +106,11 @@ impl Sandboxes {
                 mounts::unmount(&folder.join("mnt").join(i.to_string()));
             }
             remove_leftovers(&folder);
+            for session in std::mem::take(&mut record.sessions) {
+                if let Err(e) = meta.remove_session(session) {
+                    tracing::warn!(%session, "cannot end a lost sandbox's mount session: {e}");
+                }
+            }
             save(&folder, &record)?;
             tracing::warn!(sandbox = %record.sandbox.id, "sandbox lost with the previous server run");
             self.entries().insert(
@@ -189,6 +198,7 @@ impl Sandboxes {
                 volumes,
             },
             init_pid: None,
+            sessions: Vec::new(),
         };
         let entry = Arc::new(Entry {
             record,
@@ -220,7 +230,8 @@ impl Sandboxes {
             let mount_folder = folder.join("mnt").join(i.to_string());
             std::fs::create_dir_all(&mount_folder).map_err(io)?;
             let subpath = volume.subpath.clone().unwrap_or_default();
-            let key = mint_mount_credential(state, &entry.record.org, volume.volume_id, &subpath, volume.read_only)?;
+            let (key, scope) =
+                mint_mount_credential(state, &entry.record.org, volume.volume_id, &subpath, volume.read_only)?;
             let source = match &volume.subpath {
                 Some(sub) => format!("{}:{sub}", volume.volume_id),
                 None => volume.volume_id.to_string(),
@@ -242,7 +253,11 @@ impl Sandboxes {
                     return Err(e.context(format!("volume {}", volume.volume)));
                 }
             };
-            entry.mounts.lock().await.push(mounts::VolumeMount { child, key });
+            entry
+                .mounts
+                .lock()
+                .await
+                .push(mounts::VolumeMount { child, key, scope });
             binds.push((mount_folder, volume.mount_path.clone()));
         }
         let id = entry.record.sandbox.id.simple().to_string();
@@ -257,6 +272,13 @@ impl Sandboxes {
         *entry.jail.lock().await = Some(started.child);
         let mut record = entry.record.clone();
         record.init_pid = Some(started.init_pid);
+        record.sessions = entry
+            .mounts
+            .lock()
+            .await
+            .iter()
+            .flat_map(|m| m.scope.sessions())
+            .collect();
         save(&folder, &record).map_err(|e| Error::internal(format!("cannot save the sandbox record: {e}")))
     }
 
@@ -269,6 +291,32 @@ impl Sandboxes {
     }
 
     async fn tear_down(&self, state: &AppState, entry: &Entry) {
+        self.stop(state, entry).await;
+        let folder = self.folder(entry.record.sandbox.id);
+        let _ = std::fs::remove_file(folder.join("sandbox.json"));
+        if let Ok(logs) = std::fs::read_dir(&folder) {
+            for log in logs
+                .flatten()
+                .filter(|f| f.file_name().to_string_lossy().ends_with(".log"))
+            {
+                let _ = std::fs::remove_file(log.path());
+            }
+        }
+        let _ = std::fs::remove_dir(&folder);
+    }
+
+    /// Before the server stops: every sandbox's processes end and its volumes are unmounted
+    /// while the server still answers their mounts' last calls; the records stay, and the
+    /// next start reports them `lost`.
+    pub async fn stop_all(&self, state: &AppState) {
+        let all: Vec<Arc<Entry>> = self.entries().values().cloned().collect();
+        for entry in all {
+            self.stop(state, &entry).await;
+        }
+    }
+
+    /// Kills the jail, unmounts each volume and waits for its mount process to end.
+    async fn stop(&self, state: &AppState, entry: &Entry) {
         if let Some(&pid) = entry.init_pid.get() {
             jail::kill(pid);
         }
@@ -286,16 +334,6 @@ impl Sandboxes {
         }
         started.clear();
         remove_leftovers(&folder);
-        let _ = std::fs::remove_file(folder.join("sandbox.json"));
-        if let Ok(logs) = std::fs::read_dir(&folder) {
-            for log in logs
-                .flatten()
-                .filter(|f| f.file_name().to_string_lossy().ends_with(".log"))
-            {
-                let _ = std::fs::remove_file(log.path());
-            }
-        }
-        let _ = std::fs::remove_dir(&folder);
     }
 
     fn running(&self, org: &str, id: Uuid) -> Result<i32> {
@@ -421,7 +459,7 @@ pub fn mint_mount_credential(
     volume: Uuid,
     subpath: &str,
     read_only: bool,
-) -> Result<String> {
+) -> Result<(String, Arc<crate::mount_keys::MountScope>)> {
     state.mount_keys.mint(org, volume, subpath, read_only)
 }
 

@@ -6,10 +6,11 @@ use std::time::Duration;
 use strata_core::{Error, ErrorKind, Result};
 use tokio::io::AsyncBufReadExt;
 
-/// A running mount process, its folder and the key it holds.
+/// A running mount process, the key it holds and what the key may do.
 pub struct VolumeMount {
     pub child: tokio::process::Child,
     pub key: String,
+    pub scope: std::sync::Arc<crate::mount_keys::MountScope>,
 }
 
 /// What one mount process needs.
