@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -54,6 +55,10 @@ def test_a_sandbox_has_its_own_namespaces_home_and_tmp(server: Server, strata: S
     assert big.truncated and len(big.result) == 1 << 20
     slow = sandbox.process.exec("sleep 30", timeout=1)
     assert slow.timed_out and slow.exit_code == 124
+    # A process left running in the background does not hold the exec until its timeout.
+    started = time.monotonic()
+    background = sandbox.process.exec("(sleep 30 &); echo started", timeout=20)
+    assert background.result == "started\n" and time.monotonic() - started < 10
     # What the sandbox writes to its volume is in the volume.
     run("mkdir -p /home/w/src && echo 'fn main() {}' > /home/w/src/main.rs")
     sandbox.delete()

@@ -28,6 +28,8 @@ pub const EXEC_OUTPUT_MAX: usize = 1 << 20;
 /// Most bytes a download returns.
 pub const DOWNLOAD_MAX: usize = 64 << 20;
 const DEFAULT_TIMEOUT: u64 = 60;
+/// How long an exec reads output after its command ended.
+const OUTPUT_GRACE: Duration = Duration::from_millis(200);
 const MAX_TIMEOUT: u64 = 3600;
 
 /// The sandboxes of this server.
@@ -371,18 +373,30 @@ impl Sandboxes {
             .spawn()
             .map_err(|e| Error::internal(format!("cannot run nsenter: {e}")))?;
         let (out, err) = (child.stdout.take(), child.stderr.take());
-        let run = async {
-            let (stdout, stderr, status) = tokio::join!(
-                read_capped(out, EXEC_OUTPUT_MAX),
-                read_capped(err, EXEC_OUTPUT_MAX),
-                child.wait()
-            );
-            (stdout, stderr, status)
-        };
-        let ((stdout, cut_out), (stderr, cut_err), status) =
-            tokio::time::timeout(Duration::from_secs(timeout + 10), run)
+        let (mut stdout, mut stderr) = (Captured::default(), Captured::default());
+        let status = {
+            let reading = async { tokio::join!(stdout.read(out, EXEC_OUTPUT_MAX), stderr.read(err, EXEC_OUTPUT_MAX)) };
+            tokio::pin!(reading);
+            let mut read_all = false;
+            let waiting = async {
+                loop {
+                    tokio::select! {
+                        status = child.wait() => break status,
+                        _ = &mut reading, if !read_all => read_all = true,
+                    }
+                }
+            };
+            let status = tokio::time::timeout(Duration::from_secs(timeout + 10), waiting)
                 .await
                 .map_err(|_| Error::new(ErrorKind::Unavailable, "the command did not end after its timeout"))?;
+            // Processes the command left running may hold its output open: take what is
+            // there and stop reading soon after it ended.
+            if !read_all {
+                let _ = tokio::time::timeout(OUTPUT_GRACE, &mut reading).await;
+            }
+            status
+        };
+        let (stdout, cut_out, stderr, cut_err) = (stdout.data, stdout.cut, stderr.data, stderr.cut);
         let exit_code = exit_code(status.map_err(|e| Error::internal(e.to_string()))?);
         Ok(ExecResult {
             exit_code,
@@ -434,8 +448,9 @@ impl Sandboxes {
             .spawn()
             .map_err(|e| Error::internal(format!("cannot run nsenter: {e}")))?;
         let (out, err) = (child.stdout.take(), child.stderr.take());
-        let ((data, cut), (stderr, _), status) =
-            tokio::join!(read_capped(out, DOWNLOAD_MAX), read_capped(err, 4096), child.wait());
+        let (mut data, mut stderr) = (Captured::default(), Captured::default());
+        let (_, _, status) = tokio::join!(data.read(out, DOWNLOAD_MAX), stderr.read(err, 4096), child.wait());
+        let (data, cut, stderr) = (data.data, data.cut, stderr.data);
         let status = status.map_err(|e| Error::internal(e.to_string()))?;
         if !status.success() {
             return Err(file_error(path, &stderr));
@@ -463,22 +478,22 @@ pub fn mint_mount_credential(
     state.mount_keys.mint(org, volume, subpath, read_only)
 }
 
-/// Reads at most `max` bytes, then drains the rest so that the writer never blocks.
-async fn read_capped<R: AsyncRead + Unpin>(reader: Option<R>, max: usize) -> (Vec<u8>, bool) {
-    let Some(mut reader) = reader else {
-        return (Vec::new(), false);
-    };
-    let mut data = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut cut = false;
-    loop {
-        match reader.read(&mut buf).await {
-            Ok(0) | Err(_) => return (data, cut),
-            Ok(n) => {
-                let room = max.saturating_sub(data.len());
-                data.extend_from_slice(&buf[..n.min(room)]);
-                cut |= n > room;
-            }
+/// Output read so far, and whether some was dropped past the limit.
+#[derive(Default)]
+struct Captured {
+    data: Vec<u8>,
+    cut: bool,
+}
+
+impl Captured {
+    /// Keeps at most `max` bytes, then drains the rest so that the writer never blocks.
+    async fn read<R: AsyncRead + Unpin>(&mut self, reader: Option<R>, max: usize) {
+        let Some(mut reader) = reader else { return };
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = reader.read(&mut buf).await {
+            let room = max.saturating_sub(self.data.len());
+            self.data.extend_from_slice(&buf[..n.min(room)]);
+            self.cut |= n > room;
         }
     }
 }
