@@ -4,7 +4,7 @@
 # suites pjdfstest and fsx from crates.io (kept in ~/.cargo/bin between runs).
 set -euo pipefail
 
-packages=(pkg-config fuse3 git make libacl1-dev acl sqlite3 python3 postgresql)
+packages=(pkg-config fuse3 git make libacl1-dev acl sqlite3 python3 python3-venv postgresql bubblewrap util-linux)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -34,6 +34,9 @@ enum Command {
     Server(commands::server::ServerArgs),
     /// Remember a server and an API key for later commands
     Login(commands::login::LoginArgs),
+    /// Named volumes to work on, each maybe on its own server; `use` makes one current
+    #[command(subcommand)]
+    Ctx(commands::ctx::CtxCommand),
     /// Create, find, list and delete volumes
     #[command(subcommand)]
     Volume(commands::volume::VolumeCommand),
@@ -61,6 +64,9 @@ enum Command {
     Mount(commands::mount::MountArgs),
     /// Unmount a strata mount
     Umount(commands::mount::UmountArgs),
+    /// Start, use and delete sandboxes: process trees with volumes mounted in them
+    #[command(subcommand)]
+    Sandbox(commands::sandbox::SandboxCommand),
     /// Reclaim storage no volume uses any more
     Gc {
         /// Only say what a pass would delete now
@@ -130,6 +136,14 @@ impl From<std::io::Error> for Failure {
 }
 
 impl Failure {
+    /// Exits with `code` (clamped to 1..=255) and no message: the command said why.
+    pub fn exit_quietly(code: i32) -> Self {
+        Failure {
+            message: String::new(),
+            code: code.clamp(1, 255) as u8,
+        }
+    }
+
     /// A local file error, naming the file, with the exit code of its kind.
     pub fn local(path: &std::path::Path, e: std::io::Error) -> Self {
         let mut failure = Failure::from(e);
@@ -153,7 +167,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("strata: {}", f.message);
+            if !f.message.is_empty() {
+                eprintln!("strata: {}", f.message);
+            }
             ExitCode::from(f.code)
         }
     }
@@ -179,8 +195,10 @@ async fn run(cli: Cli) -> CmdResult {
             let _ = std::io::stdout().write_all(&script);
             Ok(())
         }
+        Command::Ctx(cmd) => commands::ctx::run(cmd, cli.endpoint, cli.token, &out).await,
         Command::Volume(cmd) => commands::volume::run(cmd, &client()?, &out).await,
         Command::Fs(cmd) => commands::fs::run(cmd, &client()?, &out).await,
+        Command::Sandbox(cmd) => commands::sandbox::run(cmd, &client()?, &out).await,
         Command::Gc { dry_run } => {
             let report = client()?.gc(dry_run).await?;
             out.print(&report, || {

@@ -34,6 +34,22 @@ pub fn login_file() -> PathBuf {
 pub struct Login {
     pub endpoint: Option<String>,
     pub token: Option<String>,
+    /// Named volumes to work on, each maybe on its own server (`strata ctx`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub contexts: std::collections::BTreeMap<String, Context>,
+    /// The context `strata ctx use` chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_context: Option<String>,
+}
+
+/// A volume to work on, and where: the login's server unless the context names its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Context {
+    pub volume: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 impl Login {
@@ -42,6 +58,21 @@ impl Login {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
+    }
+
+    pub fn current(&self) -> Option<&Context> {
+        self.current_context.as_ref().and_then(|name| self.contexts.get(name))
+    }
+
+    /// The saved endpoint and key: the current context's when it names a server or a key,
+    /// else the login's.
+    fn saved(&self) -> (Option<String>, Option<String>) {
+        match self.current() {
+            Some(c) if c.endpoint.is_some() || c.token.is_some() => {
+                (c.endpoint.clone().or_else(|| self.endpoint.clone()), c.token.clone())
+            }
+            _ => (self.endpoint.clone(), self.token.clone()),
+        }
     }
 
     /// Saves to the login file, readable by its owner only.
@@ -87,17 +118,16 @@ fn is_loopback(endpoint: &str) -> bool {
 
 /// The endpoint and key to use, given what the command line said.
 pub fn resolve(endpoint: Option<String>, token: Option<String>) -> (String, Option<String>) {
-    let login = Login::load();
+    let (saved_endpoint, saved_token) = Login::load().saved();
     let local = local_endpoint();
     let endpoint = endpoint
-        .or_else(|| login.endpoint.clone())
+        .or_else(|| saved_endpoint.clone())
         .unwrap_or_else(|| local.clone());
     if token.is_some() {
         return (endpoint, token);
     }
-    let saved = login.token.filter(|_| {
-        login
-            .endpoint
+    let saved = saved_token.filter(|_| {
+        saved_endpoint
             .as_deref()
             .is_some_and(|saved| same_endpoint(saved, &endpoint))
     });

@@ -395,4 +395,66 @@ impl Client {
         self.json(self.request(Method::POST, &["fsck"]).query(&[("repair", repair)]))
             .await
     }
+
+    pub async fn create_sandbox(&self, volumes: Vec<SandboxVolumeSpec>) -> Result<Sandbox> {
+        strata_core::sandboxes::check_volume_specs(&volumes)?;
+        self.json(
+            self.request(Method::POST, &["sandboxes"])
+                .json(&CreateSandbox { volumes }),
+        )
+        .await
+    }
+
+    pub async fn list_sandboxes(&self) -> Result<Vec<Sandbox>> {
+        self.json(self.request(Method::GET, &["sandboxes"])).await
+    }
+
+    pub async fn get_sandbox(&self, id: &str) -> Result<Sandbox> {
+        strata_core::sandboxes::parse_sandbox_id(id)?;
+        self.json(self.request(Method::GET, &["sandboxes", id])).await
+    }
+
+    /// Kills the sandbox's processes and unmounts its volumes; their data stays.
+    pub async fn delete_sandbox(&self, id: &str) -> Result<()> {
+        strata_core::sandboxes::parse_sandbox_id(id)?;
+        self.send(self.request(Method::DELETE, &["sandboxes", id]))
+            .await
+            .map(drop)
+    }
+
+    /// Runs `sh -c command` in the sandbox.
+    pub async fn exec(&self, id: &str, command: &str, timeout_secs: Option<u64>) -> Result<ExecResult> {
+        strata_core::sandboxes::parse_sandbox_id(id)?;
+        let body = Exec {
+            command: command.to_owned(),
+            timeout_secs,
+        };
+        self.json(self.request(Method::POST, &["sandboxes", id, "exec"]).json(&body))
+            .await
+    }
+
+    /// Writes `data` to `path` inside the sandbox (missing folders are made).
+    pub async fn upload_to_sandbox(&self, id: &str, path: &str, data: Vec<u8>) -> Result<()> {
+        strata_core::sandboxes::parse_sandbox_id(id)?;
+        strata_core::sandboxes::check_sandbox_path(path)?;
+        let req = self
+            .request(Method::PUT, &["sandboxes", id, "files"])
+            .query(&[("path", path)])
+            .body(data);
+        self.send(req).await.map(drop)
+    }
+
+    pub async fn download_from_sandbox(&self, id: &str, path: &str) -> Result<Bytes> {
+        strata_core::sandboxes::parse_sandbox_id(id)?;
+        strata_core::sandboxes::check_sandbox_path(path)?;
+        let resp = self
+            .send(
+                self.request(Method::GET, &["sandboxes", id, "files"])
+                    .query(&[("path", path)]),
+            )
+            .await?;
+        resp.bytes()
+            .await
+            .map_err(|e| Error::new(ErrorKind::Unavailable, format!("download interrupted: {e}")))
+    }
 }

@@ -417,3 +417,71 @@ pub struct LockTest {
     /// The conflicting lock, if any.
     pub conflict: Option<LockRange>,
 }
+
+/// One volume of a sandbox: which (id or name), which folder of it, where, how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxVolumeSpec {
+    /// A volume's id or name.
+    pub volume_id: String,
+    /// Absolute path inside the sandbox.
+    pub mount_path: String,
+    /// A folder of the volume (relative, e.g. users/alice); the whole volume when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<String>,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateSandbox {
+    #[serde(default)]
+    pub volumes: Vec<SandboxVolumeSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxState {
+    Running,
+    /// Its processes are gone (the server restarted); only deleting it is left.
+    Lost,
+}
+
+/// A volume as a sandbox mounts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxVolume {
+    pub volume_id: Uuid,
+    pub volume: String,
+    pub mount_path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<String>,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sandbox {
+    pub id: Uuid,
+    pub state: SandboxState,
+    /// Nanoseconds since the Unix epoch.
+    pub created_at: i64,
+    pub volumes: Vec<SandboxVolume>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Exec {
+    /// Run as `sh -c COMMAND` inside the sandbox.
+    pub command: String,
+    /// Seconds before the command is killed (default 60, at most 3600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecResult {
+    /// The command's exit status; 128 + N when signal N ended it.
+    pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// Output past the limit was dropped.
+    pub truncated: bool,
+    pub timed_out: bool,
+}

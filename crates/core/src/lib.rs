@@ -9,6 +9,7 @@ pub mod error;
 pub mod mounts;
 pub mod names;
 pub mod paths;
+pub mod sandboxes;
 
 pub use error::{Error, ErrorKind, Result};
 

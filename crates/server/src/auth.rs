@@ -21,6 +21,8 @@ const PREFIX: &str = "stk_";
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub org: String,
+    /// Set for a mount key: the one volume folder it may mount.
+    pub scope: Option<std::sync::Arc<crate::mount_keys::MountScope>>,
 }
 
 pub fn new_secret() -> anyhow::Result<String> {
@@ -98,10 +100,27 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
         )
     })?;
     let hash = hash_secret(parse_secret(secret.trim())?);
-    let record = state
-        .meta(move |m| m.find_token(&hash))
-        .await?
-        .ok_or_else(|| Error::new(ErrorKind::Unauthorized, "unknown API key"))?;
-    req.extensions_mut().insert(Caller { org: record.org });
+    let caller = match state.mount_keys.caller(&hash) {
+        Some(caller) => {
+            let route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str());
+            if !route.is_some_and(crate::mount_keys::route_allowed) {
+                return Err(
+                    Error::new(ErrorKind::PermissionDenied, "this key may only mount its volume folder").into(),
+                );
+            }
+            caller
+        }
+        None => {
+            let record = state
+                .meta(move |m| m.find_token(&hash))
+                .await?
+                .ok_or_else(|| Error::new(ErrorKind::Unauthorized, "unknown API key"))?;
+            Caller {
+                org: record.org,
+                scope: None,
+            }
+        }
+    };
+    req.extensions_mut().insert(caller);
     Ok(next.run(req).await)
 }

@@ -13,7 +13,9 @@ pub mod files;
 pub mod fsck;
 pub mod gc;
 pub mod metrics;
+pub mod mount_keys;
 pub mod routes;
+pub mod sandboxes;
 pub mod sessions;
 pub mod state;
 
@@ -66,6 +68,8 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         sessions: Default::default(),
         gc_lock: Arc::default(),
         metrics: Default::default(),
+        mount_keys: Default::default(),
+        sandboxes: sandboxes::Sandboxes::new(&config.data_dir),
     })
 }
 
@@ -108,6 +112,11 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     gc::spawn_background(state.clone(), config.gc_interval);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "strata server listening");
     let url = local_url(addr);
+    let recovering = state.clone();
+    let endpoint = url.clone();
+    tokio::task::spawn_blocking(move || recovering.sandboxes.recover(&*recovering.meta, endpoint))
+        .await?
+        .context("cannot read the sandbox records")?;
     // Clients on this machine find the server (and send it the admin key) by this file.
     let endpoint_file = config.data_dir.join(strata_core::ENDPOINT_FILE);
     if let Err(e) = std::fs::write(&endpoint_file, format!("{url}\n")) {
@@ -121,7 +130,12 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         "strata: to use it from elsewhere: export STRATA_ENDPOINT={url} STRATA_TOKEN=$(cat {})",
         config.data_dir.join("admin.token").display()
     );
-    connections::serve(listener, routes::router(state), config.connections, shutdown_signal()).await?;
+    let stopping = state.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        stopping.sandboxes.stop_all(&stopping).await;
+    };
+    connections::serve(listener, routes::router(state), config.connections, shutdown).await?;
     eprintln!("strata: stopped");
     Ok(())
 }

@@ -15,9 +15,11 @@ pub async fn run(_args: LoginArgs, endpoint: Option<String>, token: Option<Strin
     };
     let client = Client::new(&endpoint, Some(token.clone()))?;
     client.list_volumes().await?;
+    // Contexts saved before stay.
     let path = Login {
         endpoint: Some(endpoint.clone()),
         token: Some(token),
+        ..Login::load()
     }
     .save()?;
     out.print(&serde_json::json!({ "endpoint": endpoint, "config": path }), || {

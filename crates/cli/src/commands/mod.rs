@@ -1,7 +1,9 @@
+pub mod ctx;
 pub mod forks;
 pub mod fs;
 pub mod login;
 pub mod mount;
+pub mod sandbox;
 pub mod server;
 pub mod volume;
 

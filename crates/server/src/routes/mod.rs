@@ -3,6 +3,7 @@
 mod admin;
 mod files;
 mod forks;
+mod sandboxes;
 mod sessions;
 mod volumes;
 
@@ -65,6 +66,13 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/sessions/{id}/blocks/{hash}",
             get(sessions::get_block).put(sessions::put_block),
+        )
+        .route("/v1/sandboxes", get(sandboxes::list).post(sandboxes::create))
+        .route("/v1/sandboxes/{id}", get(sandboxes::get).delete(sandboxes::delete))
+        .route("/v1/sandboxes/{id}/exec", post(sandboxes::exec))
+        .route(
+            "/v1/sandboxes/{id}/files",
+            get(sandboxes::download).put(sandboxes::upload),
         )
         .route("/v1/gc", post(admin::gc))
         .route("/v1/fsck", post(admin::fsck))

@@ -36,7 +36,15 @@ impl FromRequestParts<AppState> for CallerSession {
         let id = params
             .get("id")
             .ok_or_else(|| Error::invalid("session", "missing session id"))?;
-        Ok(CallerSession(sessions::find(state, &caller.org, id).await?))
+        let session = sessions::find(state, &caller.org, id).await?;
+        if caller.scope.as_ref().is_some_and(|scope| !scope.owns(session.0.id)) {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                "this key may only use the sessions it opened",
+            )
+            .into());
+        }
+        Ok(CallerSession(session))
     }
 }
 
@@ -46,7 +54,14 @@ pub async fn open(
     Path(volume): Path<String>,
     Json(r): Json<OpenSession>,
 ) -> ApiResult<(StatusCode, axum::Json<SessionInfo>)> {
+    if let Some(scope) = &c.scope {
+        let id = super::volume_id(&s, &c.org, &volume).await?;
+        scope.check_open(id, &r.subpath, r.read_only)?;
+    }
     let info = sessions::open(&s, &c.org, &volume, &r.subpath, r.read_only).await?;
+    if let Some(scope) = &c.scope {
+        scope.opened(info.id);
+    }
     Ok((StatusCode::CREATED, axum::Json(info)))
 }
 

@@ -71,6 +71,16 @@ pub async fn delete(
 
 /// Deletes a volume or snapshot, refusing (409) while mounts use it unless `force`.
 pub async fn delete_unless_mounted(state: &AppState, org: &str, id: Uuid, name: &str, force: bool) -> ApiResult<()> {
+    let sandboxes = state.sandboxes.using(id);
+    if !sandboxes.is_empty() {
+        let ids: Vec<String> = sandboxes.iter().map(Uuid::to_string).collect();
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            format!("{name} is in use by sandbox(es) {}: delete them first", ids.join(", ")),
+        )
+        .with_field("volume")
+        .into());
+    }
     let org = org.to_owned();
     let name = name.to_owned();
     state

@@ -1,0 +1,43 @@
+"""Three sandboxes in a row continue one git project; the third forks it, breaks the fork,
+and goes back to the intact original."""
+
+from strata import CreateSandboxParams, Strata, VolumeMount
+
+strata = Strata()
+project = strata.volume.get("project", create=True)
+repo = "/home/sandbox/project"
+git = f"git -C {repo} -c user.name=dev -c user.email=dev@example.com"
+
+
+def sandbox_on(volume):  # type: ignore[no-untyped-def]
+    return strata.create(CreateSandboxParams(volumes=[VolumeMount(volume_id=volume.id, mount_path=repo)]))
+
+
+def run(sandbox, command: str) -> str:  # type: ignore[no-untyped-def]
+    done = sandbox.process.exec(command)
+    assert done.exit_code == 0, f"{command}: {done.stderr}"
+    return done.result
+
+
+first = sandbox_on(project)
+run(first, f"git init -q {repo} && echo 'v1' > {repo}/app.txt && {git} add . && {git} commit -qm one")
+first.delete()
+
+second = sandbox_on(project)
+run(second, f"echo 'v2' >> {repo}/app.txt && {git} commit -qam two")
+second.delete()
+
+third = sandbox_on(project)
+assert run(third, f"{git} log --format=%s").split() == ["two", "one"]
+experiment = strata.fork(project, "experiment")
+trial = sandbox_on(experiment)
+run(trial, f"rm -rf {repo}/.git/objects && echo broken > {repo}/app.txt")
+assert trial.process.exec(f"{git} log").exit_code != 0
+trial.delete()
+strata.volume.delete(experiment)
+
+# The original is intact.
+assert run(third, f"cat {repo}/app.txt").split() == ["v1", "v2"]
+assert run(third, f"{git} fsck --no-dangling --no-progress && {git} log --format=%s").split() == ["two", "one"]
+third.delete()
+print("project intact after the broken fork")

@@ -1,0 +1,17 @@
+"""A producer sandbox writes to a volume and is deleted; a consumer sandbox reads the data."""
+
+from strata import CreateSandboxParams, Strata, VolumeMount
+
+strata = Strata()
+volume = strata.volume.get("shared-data", create=True)
+mount_dir = "/home/sandbox/volume"
+
+producer = strata.create(CreateSandboxParams(volumes=[VolumeMount(volume_id=volume.id, mount_path=mount_dir)]))
+producer.fs.upload_file(b"shared payload", f"{mount_dir}/payload.bin")
+producer.delete()
+
+consumer = strata.create(CreateSandboxParams(volumes=[VolumeMount(volume_id=volume.id, mount_path=mount_dir)]))
+data = consumer.fs.download_file(f"{mount_dir}/payload.bin")
+print(data.decode())
+assert data == b"shared payload"
+consumer.delete()

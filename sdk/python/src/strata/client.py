@@ -1,0 +1,287 @@
+"""The strata client: volumes, forks, snapshots, files and sandboxes over the HTTP API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Union
+
+import httpx
+
+from . import _config
+from .errors import Unavailable, from_body
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A volume or a snapshot (named ``VOLUME@NAME``)."""
+
+    id: str
+    name: str
+    state: str
+    created_at: int
+    updated_at: int
+    used_bytes: int
+    file_count: int
+    snapshot_of: Optional[str] = None
+
+    @classmethod
+    def _from(cls, d: Dict[str, Any]) -> "Volume":
+        return cls(
+            id=d["id"],
+            name=d["name"],
+            state=d["state"],
+            created_at=d["created_at"],
+            updated_at=d["updated_at"],
+            used_bytes=d["used_bytes"],
+            file_count=d["file_count"],
+            snapshot_of=d.get("snapshot_of"),
+        )
+
+
+VolumeLike = Union[Volume, str]
+
+
+def _ref(volume: VolumeLike) -> str:
+    return volume.id if isinstance(volume, Volume) else volume
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    """One volume of a sandbox: ``volume_id`` (id or name), where, which folder, how."""
+
+    volume_id: str
+    mount_path: str
+    subpath: Optional[str] = None
+    read_only: bool = False
+
+
+@dataclass
+class CreateSandboxParams:
+    """What a sandbox mounts."""
+
+    volumes: List[VolumeMount] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExecResponse:
+    """What a command in a sandbox did. ``result`` is its standard output."""
+
+    exit_code: int
+    result: str
+    stderr: str
+    truncated: bool
+    timed_out: bool
+
+
+class _Http:
+    def __init__(self, endpoint: str, token: Optional[str], timeout: float) -> None:
+        # Several endpoints (URL1,URL2) are for failover in the CLI; the SDK uses the first.
+        self.base = endpoint.split(",")[0].strip().rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.client = httpx.Client(base_url=self.base, headers=headers, timeout=timeout)
+
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.client.request(method, "/v1" + path, **kwargs)
+        except httpx.TransportError as e:
+            raise Unavailable(f"cannot reach the strata server at {self.base}: {e}", "unavailable") from e
+        if response.is_success:
+            return response
+        raise from_body(response.status_code, response.content)
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.call(method, path, **kwargs).json()
+
+
+def _seg(value: str) -> str:
+    """One path segment, percent-encoded; dots too, so that `..` reaches the server as a
+    value it refuses instead of a step up in the URL."""
+    from urllib.parse import quote
+
+    return quote(value, safe="").replace(".", "%2E")
+
+
+class Volumes:
+    """``strata.volume``: create, get, list and delete volumes."""
+
+    def __init__(self, http: _Http) -> None:
+        self._http = http
+
+    def create(self, name: str) -> Volume:
+        """Creates a volume; :class:`AlreadyExists` if the name is taken."""
+        return Volume._from(self._http.json("POST", "/volumes", json={"name": name, "exist_ok": False}))
+
+    def get(self, name: str, create: bool = False) -> Volume:
+        """A volume by name or id; with ``create=True`` it is made if missing."""
+        if create:
+            return Volume._from(self._http.json("POST", "/volumes", json={"name": name, "exist_ok": True}))
+        return Volume._from(self._http.json("GET", f"/volumes/{_seg(name)}"))
+
+    def list(self) -> List[Volume]:
+        return [Volume._from(v) for v in self._http.json("GET", "/volumes")]
+
+    def delete(self, volume: VolumeLike, force: bool = False) -> None:
+        """Deletes a volume and its snapshots; :class:`Conflict` while mounted or in a sandbox."""
+        self._http.call("DELETE", f"/volumes/{_seg(_ref(volume))}", params={"force": str(force).lower()})
+
+
+class Snapshots:
+    """``strata.snapshot``: read-only points in time of a volume."""
+
+    def __init__(self, http: _Http) -> None:
+        self._http = http
+
+    def create(self, volume: VolumeLike, name: str) -> Volume:
+        return Volume._from(self._http.json("POST", f"/volumes/{_seg(_ref(volume))}/snapshots", json={"name": name}))
+
+    def list(self, volume: VolumeLike) -> List[Volume]:
+        return [Volume._from(v) for v in self._http.json("GET", f"/volumes/{_seg(_ref(volume))}/snapshots")]
+
+    def delete(self, volume: VolumeLike, name: str, force: bool = False) -> None:
+        self._http.call(
+            "DELETE",
+            f"/volumes/{_seg(_ref(volume))}/snapshots/{_seg(name)}",
+            params={"force": str(force).lower()},
+        )
+
+    def restore(self, volume: VolumeLike, name: str) -> Volume:
+        """Puts the volume back as it was at the snapshot; later changes are gone."""
+        return Volume._from(self._http.json("POST", f"/volumes/{_seg(_ref(volume))}/snapshots/{_seg(name)}/restore"))
+
+
+class Files:
+    """``strata.fs``: files of a volume without mounting it (paths start with ``/``)."""
+
+    def __init__(self, http: _Http) -> None:
+        self._http = http
+
+    def put(self, volume: VolumeLike, path: str, data: bytes) -> Dict[str, Any]:
+        """Writes a whole file, making missing folders; returns its attributes."""
+        result: Dict[str, Any] = self._http.json(
+            "PUT", f"/volumes/{_seg(_ref(volume))}/fs/content", params={"path": path}, content=data
+        )
+        return result
+
+    def get(self, volume: VolumeLike, path: str) -> bytes:
+        return self._http.call("GET", f"/volumes/{_seg(_ref(volume))}/fs/content", params={"path": path}).content
+
+    def list(self, volume: VolumeLike, path: str = "/") -> List[Dict[str, Any]]:
+        """The entries of a folder: each with ``name`` and its attributes."""
+        result: List[Dict[str, Any]] = self._http.json(
+            "GET", f"/volumes/{_seg(_ref(volume))}/fs/list", params={"path": path}
+        )
+        return result
+
+
+class SandboxFiles:
+    """``sandbox.fs``: files anywhere inside a sandbox."""
+
+    def __init__(self, http: _Http, sandbox_id: str) -> None:
+        self._http, self._id = http, sandbox_id
+
+    def upload_file(self, data: bytes, path: str) -> None:
+        """Writes ``data`` to the absolute ``path`` inside the sandbox (folders are made)."""
+        self._http.call("PUT", f"/sandboxes/{_seg(self._id)}/files", params={"path": path}, content=data)
+
+    def download_file(self, path: str) -> bytes:
+        return self._http.call("GET", f"/sandboxes/{_seg(self._id)}/files", params={"path": path}).content
+
+
+class SandboxProcess:
+    """``sandbox.process``: commands inside a sandbox."""
+
+    def __init__(self, http: _Http, sandbox_id: str) -> None:
+        self._http, self._id = http, sandbox_id
+
+    def exec(self, command: str, timeout: Optional[int] = None) -> ExecResponse:
+        """Runs ``sh -c command``; waits at most ``timeout`` seconds (default 60)."""
+        body: Dict[str, Any] = {"command": command}
+        if timeout is not None:
+            body["timeout_secs"] = timeout
+        r = self._http.json("POST", f"/sandboxes/{_seg(self._id)}/exec", json=body)
+        return ExecResponse(r["exit_code"], r["stdout"], r["stderr"], r["truncated"], r["timed_out"])
+
+
+class Sandbox:
+    """A process tree on the server's machine with volumes mounted in it."""
+
+    def __init__(self, http: _Http, data: Dict[str, Any]) -> None:
+        self._http = http
+        self.id: str = data["id"]
+        self.state: str = data["state"]
+        self.created_at: int = data["created_at"]
+        self.volumes: List[VolumeMount] = [
+            VolumeMount(v["volume_id"], v["mount_path"], v.get("subpath"), v["read_only"]) for v in data["volumes"]
+        ]
+        self.fs = SandboxFiles(http, self.id)
+        self.process = SandboxProcess(http, self.id)
+
+    def delete(self) -> None:
+        """Kills every process and unmounts the volumes; their data stays."""
+        self._http.call("DELETE", f"/sandboxes/{_seg(self.id)}")
+
+    def __repr__(self) -> str:
+        return f"Sandbox(id={self.id!r}, state={self.state!r})"
+
+
+class Sandboxes:
+    """``strata.sandbox``: list and find sandboxes (create them with :meth:`Strata.create`)."""
+
+    def __init__(self, http: _Http) -> None:
+        self._http = http
+
+    def create(self, params: Optional[CreateSandboxParams] = None) -> Sandbox:
+        params = params or CreateSandboxParams()
+        body = {
+            "volumes": [
+                {k: v for k, v in vars(m).items() if v is not None} for m in params.volumes
+            ]
+        }
+        return Sandbox(self._http, self._http.json("POST", "/sandboxes", json=body))
+
+    def get(self, sandbox_id: str) -> Sandbox:
+        return Sandbox(self._http, self._http.json("GET", f"/sandboxes/{_seg(sandbox_id)}"))
+
+    def list(self) -> List[Sandbox]:
+        return [Sandbox(self._http, s) for s in self._http.json("GET", "/sandboxes")]
+
+
+class Strata:
+    """A client of one strata server.
+
+    Without arguments it finds the server and key as the ``strata`` command does:
+    ``STRATA_ENDPOINT``/``STRATA_TOKEN``, then the CLI's config file and its current
+    context, then the local server and its admin key (loopback only).
+    """
+
+    def __init__(self, endpoint: Optional[str] = None, token: Optional[str] = None, timeout: float = 120.0) -> None:
+        self.endpoint, token = _config.resolve(endpoint, token)
+        self._http = _Http(self.endpoint, token, timeout)
+        self.volume = Volumes(self._http)
+        self.snapshot = Snapshots(self._http)
+        self.fs = Files(self._http)
+        self.sandbox = Sandboxes(self._http)
+
+    @property
+    def context_volume(self) -> Optional[str]:
+        """The volume of the CLI's current context (``strata ctx use``), if any."""
+        context = _config.current_context(_config.load_config())
+        volume = context.get("volume") if context else None
+        return volume if isinstance(volume, str) else None
+
+    def fork(self, source: VolumeLike, name: str) -> Volume:
+        """A new volume ``name`` with exactly ``source``'s content, made at once at any size."""
+        return Volume._from(self._http.json("POST", f"/volumes/{_seg(_ref(source))}/fork", json={"name": name}))
+
+    def create(self, params: Optional[CreateSandboxParams] = None) -> Sandbox:
+        """Starts a sandbox; returns once every volume is mounted."""
+        return self.sandbox.create(params)
+
+    def close(self) -> None:
+        self._http.client.close()
+
+    def __enter__(self) -> "Strata":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,91 @@
+"""The SDK's volumes, forks, snapshots, files and errors against a real server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from strata import AlreadyExists, Conflict, InvalidInput, NotFound, Strata, Unauthorized
+
+
+def test_volume_lifecycle(strata: Strata) -> None:
+    created = strata.volume.create("my-awesome-volume")
+    assert created.name == "my-awesome-volume" and created.state == "ready"
+    assert strata.volume.get("my-awesome-volume").id == created.id
+    assert strata.volume.get(created.id).name == "my-awesome-volume"
+    assert strata.volume.get("my-awesome-volume", create=True).id == created.id
+    fresh = strata.volume.get("fresh", create=True)
+    assert fresh.id != created.id
+    assert sorted(v.name for v in strata.volume.list()) == ["fresh", "my-awesome-volume"]
+    strata.volume.delete(created)
+    with pytest.raises(NotFound) as e:
+        strata.volume.get("my-awesome-volume")
+    assert "not found" in e.value.message and e.value.status == 404
+
+
+def test_errors_are_typed_and_carry_the_servers_message(strata: Strata) -> None:
+    strata.volume.create("data")
+    with pytest.raises(AlreadyExists) as exists:
+        strata.volume.create("data")
+    assert isinstance(exists.value, Conflict) and "already exists" in exists.value.message
+    for bad in ["../etc", "UPPER", "a/b", "x" * 300, "caf\u00e9", "nul\0"]:
+        with pytest.raises(InvalidInput) as invalid:
+            strata.volume.create(bad)
+        assert invalid.value.field == "name", bad
+    with pytest.raises(InvalidInput) as path:
+        strata.fs.put("data", "relative/path", b"x")
+    assert path.value.field == "path"
+    with pytest.raises(Unauthorized):
+        Strata(endpoint=strata.endpoint, token="stk_" + "0" * 64).volume.list()
+
+
+def test_files_forks_and_snapshots(strata: Strata) -> None:
+    strata.volume.create("work")
+    strata.fs.put("work", "/src/main.rs", b"fn main() {}\n")
+    assert strata.fs.get("work", "/src/main.rs") == b"fn main() {}\n"
+    assert [e["name"] for e in strata.fs.list("work", "/src")] == ["main.rs"]
+
+    strata.snapshot.create("work", "before")
+    assert [s.name for s in strata.snapshot.list("work")] == ["work@before"]
+    strata.fs.put("work", "/src/main.rs", b"broken")
+    fork = strata.fork("work@before", "retry")
+    assert strata.fs.get(fork, "/src/main.rs") == b"fn main() {}\n"
+    strata.snapshot.restore("work", "before")
+    assert strata.fs.get("work", "/src/main.rs") == b"fn main() {}\n"
+    strata.snapshot.delete("work", "before")
+    assert strata.snapshot.list("work") == []
+    with pytest.raises(NotFound):
+        strata.snapshot.delete("work", "before")
+
+
+def test_the_client_finds_the_server_like_the_cli(server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for name, value in server.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("STRATA_ENDPOINT", raising=False)
+    monkeypatch.delenv("STRATA_TOKEN", raising=False)
+    # The local server's address and admin key, as it wrote them to its data folder.
+    local = Strata()
+    assert local.endpoint == server.endpoint
+    local.volume.create("found")
+    # The environment wins over the files.
+    monkeypatch.setenv("STRATA_TOKEN", "stk_" + "1" * 64)
+    with pytest.raises(Unauthorized):
+        Strata().volume.list()
+    monkeypatch.delenv("STRATA_TOKEN")
+    # The current context of the CLI's config file: its endpoint, key and volume.
+    server.cli("ctx", "create", "mine", "--volume", "found")
+    server.cli("ctx", "use", "mine")
+    config = json.loads((server.config_dir / "config.json").read_text())
+    assert config["current_context"] == "mine" and config["contexts"]["mine"]["token"] == server.token
+    monkeypatch.setenv("STRATA_DATA_DIR", str(server.home / "elsewhere"))
+    from_context = Strata()
+    assert from_context.endpoint == server.endpoint and from_context.context_volume == "found"
+    assert [v.name for v in from_context.volume.list()] == ["found"]
+    # An endpoint that does not answer is Unavailable, naming it.
+    monkeypatch.setenv("STRATA_ENDPOINT", "http://127.0.0.1:9")
+    from strata import Unavailable
+
+    with pytest.raises(Unavailable) as down:
+        Strata().volume.list()
+    assert "127.0.0.1:9" in down.value.message
