@@ -386,6 +386,37 @@ impl Client {
         .await
     }
 
+    pub async fn create_org(&self, name: &str) -> Result<Org> {
+        let body = CreateOrg { name: name.to_owned() };
+        self.json(self.request(Method::POST, &["orgs"]).json(&body)).await
+    }
+
+    pub async fn list_orgs(&self) -> Result<Vec<Org>> {
+        self.json(self.request(Method::GET, &["orgs"])).await
+    }
+
+    pub async fn create_key(&self, key: &CreateKey) -> Result<NewKey> {
+        self.json(self.request(Method::POST, &["keys"]).json(key)).await
+    }
+
+    /// The keys of the caller's organization, or of `org` (admin keys only).
+    pub async fn list_keys(&self, org: Option<&str>) -> Result<Vec<KeyInfo>> {
+        let mut req = self.request(Method::GET, &["keys"]);
+        if let Some(org) = org {
+            req = req.query(&[("org", org)]);
+        }
+        self.json(req).await
+    }
+
+    pub async fn revoke_key(&self, id: &str) -> Result<()> {
+        self.send(self.request(Method::DELETE, &["keys", id])).await.map(drop)
+    }
+
+    pub async fn create_token(&self, token: &CreateToken) -> Result<NewKey> {
+        VolumeRef::parse(&token.volume)?;
+        self.json(self.request(Method::POST, &["tokens"]).json(token)).await
+    }
+
     pub async fn gc(&self, dry_run: bool) -> Result<GcReport> {
         self.json(self.request(Method::POST, &["gc"]).query(&[("dry_run", dry_run)]))
             .await

@@ -2,8 +2,11 @@
 //!
 //! The server owns authorization and every credential of the stores: clients hold only an
 //! API key. Layout: [`routes`] maps HTTP to calls, [`files`] holds path-level file semantics,
-//! [`gc`] reclaims storage, [`auth`] checks keys, [`error`] maps errors to statuses once.
+//! [`gc`] reclaims storage, [`auth`] checks keys, [`access`] decides what
+//! a key may do, [`audit`] logs what it was refused, [`error`] maps errors to statuses once.
 
+pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod connections;
 pub mod diff;

@@ -1,5 +1,6 @@
 pub mod forks;
 pub mod fs;
+pub mod keys;
 pub mod login;
 pub mod mount;
 pub mod server;

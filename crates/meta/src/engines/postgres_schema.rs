@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 4] = [
+pub const STEPS: [&str; 5] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -113,4 +113,12 @@ CREATE INDEX locks_by_session ON locks(session);
     "ALTER TABLE blocks ADD COLUMN committed BIGINT NOT NULL DEFAULT 0;",
     "CREATE TABLE uploads (session TEXT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (session, hash));
      CREATE INDEX uploads_by_hash ON uploads(hash);",
+    "CREATE TABLE orgs (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL);
+     INSERT INTO orgs (name, created_at)
+         SELECT 'default', 0 UNION SELECT org, 0 FROM tokens UNION SELECT org, 0 FROM volumes;
+     ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
+     ALTER TABLE tokens ADD COLUMN revoked_at BIGINT;
+     ALTER TABLE tokens ADD COLUMN scope_volume TEXT;
+     ALTER TABLE tokens ADD COLUMN scope_subpath TEXT;
+     ALTER TABLE tokens ADD COLUMN scope_read_only BIGINT NOT NULL DEFAULT 0;",
 ];

@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 7] = [
+const STEPS: [&str; 8] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -119,4 +119,12 @@ const STEPS: [&str; 7] = [
     "ALTER TABLE blocks ADD COLUMN committed INTEGER NOT NULL DEFAULT 0;",
     "CREATE TABLE uploads (session TEXT NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (session, hash));
      CREATE INDEX uploads_by_hash ON uploads(hash);",
+    "CREATE TABLE orgs (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+     INSERT INTO orgs (name, created_at)
+         SELECT 'default', 0 UNION SELECT org, 0 FROM tokens UNION SELECT org, 0 FROM volumes;
+     ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+     ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;
+     ALTER TABLE tokens ADD COLUMN scope_volume TEXT;
+     ALTER TABLE tokens ADD COLUMN scope_subpath TEXT;
+     ALTER TABLE tokens ADD COLUMN scope_read_only INTEGER NOT NULL DEFAULT 0;",
 ];

@@ -1,7 +1,7 @@
-//! Volumes, snapshots, forks, API tokens and mount sessions.
+//! Volumes, snapshots, forks and mount sessions.
 
-use super::{DbError, Fail, R, Row, Tx, vals};
-use crate::{Error, ErrorKind, ROOT_INO, Role, SessionRecord, TokenRecord, now_ns};
+use super::{Fail, R, Row, Tx, vals};
+use crate::{Error, ErrorKind, ROOT_INO, SessionRecord, now_ns};
 use strata_core::api::{Volume, VolumeState};
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
@@ -205,9 +205,7 @@ pub fn get(tx: &dyn Tx, org: &str, volume: &VolumeRef) -> R<Volume> {
     let sql = format!("SELECT {VOLUME_COLUMNS} FROM volumes WHERE org = $1 AND {column} = $2");
     match tx.query_opt(&sql, vals![org, &value])? {
         Some(r) => volume_from_row(&r),
-        None => Err(Error::not_found(format!("volume {value} not found"))
-            .with_field("volume")
-            .into()),
+        None => Err(volume.not_found().into()),
     }
 }
 
@@ -225,63 +223,6 @@ pub fn delete(tx: &dyn Tx, org: &str, id: Uuid) -> R<()> {
     )?;
     tx.exec("DELETE FROM volumes WHERE org = $1 AND id = $2", vals![org, id])?;
     Ok(())
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "admin",
-    }
-}
-
-/// Stores a key; with `only_first`, only if its organization has no key of that name yet
-/// (several servers starting on shared metadata create one admin key). Returns whether stored.
-pub fn add_token(tx: &dyn Tx, t: &TokenRecord, only_first: bool) -> R<bool> {
-    let sql = if only_first {
-        "INSERT INTO tokens (id, org, name, hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (org, name) DO NOTHING"
-    } else {
-        "INSERT INTO tokens (id, org, name, hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
-    };
-    let stored = tx.exec(
-        sql,
-        vals![
-            t.id,
-            t.org.as_str(),
-            t.name.as_str(),
-            &t.hash,
-            role_name(t.role),
-            t.created_at
-        ],
-    );
-    match stored {
-        Ok(n) => Ok(n > 0),
-        Err(Fail::Db(DbError::Duplicate)) => {
-            Err(Error::new(ErrorKind::AlreadyExists, format!("a key named {} exists", t.name)).into())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-pub fn find_token(tx: &dyn Tx, hash: &[u8; 32]) -> R<Option<TokenRecord>> {
-    let Some(r) = tx.query_opt(
-        "SELECT id, org, name, role, created_at FROM tokens WHERE hash = $1",
-        vals![hash],
-    )?
-    else {
-        return Ok(None);
-    };
-    let role = match r.text(3)?.as_str() {
-        "admin" => Role::Admin,
-        _ => return Ok(None),
-    };
-    Ok(Some(TokenRecord {
-        id: r.uuid(0)?,
-        org: r.text(1)?,
-        name: r.text(2)?,
-        hash: *hash,
-        role,
-        created_at: r.i64(4)?,
-    }))
 }
 
 pub fn add_session(tx: &dyn Tx, s: &SessionRecord) -> R<()> {

@@ -1,6 +1,6 @@
 //! The inode-level API of mount sessions, `/v1/sessions/{id}/...`.
 
-use crate::auth::Caller;
+use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::sessions::{self, Session, chunk_from_wire, chunk_to_wire, decode, encode, parse_hash};
@@ -36,7 +36,21 @@ impl FromRequestParts<AppState> for CallerSession {
         let id = params
             .get("id")
             .ok_or_else(|| Error::invalid("session", "missing session id"))?;
-        Ok(CallerSession(sessions::find(state, &caller.org, id).await?))
+        let session = sessions::find(state, &caller.org, id).await?;
+        // A scoped token uses only sessions of its volume, read-only ones if it is read-only.
+        if let Some(scope) = &caller.scope
+            && (session.0.volume != scope.volume || (scope.read_only && !session.0.read_only))
+        {
+            let why = "the session is not of this token's volume";
+            crate::audit::denied(
+                Some((caller.key_id, &caller.key_name)),
+                &parts.method,
+                parts.uri.path(),
+                why,
+            );
+            return Err(Error::not_found("no such mount session").into());
+        }
+        Ok(CallerSession(session))
     }
 }
 
@@ -46,7 +60,8 @@ pub async fn open(
     Path(volume): Path<String>,
     Json(r): Json<OpenSession>,
 ) -> ApiResult<(StatusCode, axum::Json<SessionInfo>)> {
-    let info = sessions::open(&s, &c.org, &volume, &r.subpath, r.read_only).await?;
+    let root = c.mount_root(&r.subpath)?;
+    let info = sessions::open(&s, &c.org, &volume, &root, r.read_only || c.read_only()).await?;
     Ok((StatusCode::CREATED, axum::Json(info)))
 }
 
