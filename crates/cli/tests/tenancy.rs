@@ -348,6 +348,7 @@ async fn a_read_only_token_cannot_write_by_any_api() {
 #[tokio::test]
 async fn a_scoped_token_mounts_only_its_folder() {
     let s = Server::start(&[]);
+    let empty = tempfile::tempdir().unwrap();
     s.ok(&["volume", "create", "v"]);
     s.ok(&["volume", "create", "other"]);
     s.ok(&["fs", "put", &local_file(&s, "secret", "top secret"), "v:/secret.txt"]);
@@ -378,7 +379,7 @@ async fn a_scoped_token_mounts_only_its_folder() {
     let sub = s.mount_as(&t, "v:sub", &[]);
     assert_eq!(names(sub.path()), ["made.txt"]);
     common::umount(&sub);
-    assert_eq!(s.fails_as(&t, &["mount", "other", "/tmp/never-mounted-here"]).0, 3);
+    assert_eq!(s.fails_as(&t, &["mount", "other", empty.path().to_str().unwrap()]).0, 3);
 
     // A session of another volume is not the token's to use.
     let (_, theirs) = call(&s, &s.token(), Method::POST, "/volumes/other/sessions", Some(json!({}))).await;
@@ -394,6 +395,7 @@ async fn expired_and_revoked_tokens_get_401() {
     let s = Server::start(&[]);
     s.ok(&["volume", "create", "v"]);
     let (lasting, _) = made(&s, &s.token(), &["token", "create", "--volume", "v", "--ttl", "1h"]);
+    let empty = tempfile::tempdir().unwrap();
     s.ok_as(&lasting, &["volume", "get", "v"]);
 
     // A token of one second: refused once the second is over (polled, with a deadline).
@@ -408,7 +410,7 @@ async fn expired_and_revoked_tokens_get_401() {
     };
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("expired"), "{body}");
-    assert_eq!(s.fails_as(&brief, &["mount", "v", "/tmp/never-mounted-here"]).0, 5);
+    assert_eq!(s.fails_as(&brief, &["mount", "v", empty.path().to_str().unwrap()]).0, 5);
 
     // Revoked: refused at once, mounts included.
     let (revoked, info) = made(&s, &s.token(), &["token", "create", "--volume", "v"]);
@@ -417,7 +419,10 @@ async fn expired_and_revoked_tokens_get_401() {
     s.ok(&["key", "revoke", info["id"].as_str().unwrap()]);
     let (status, body) = call(&s, &revoked, Method::GET, "/volumes/v", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert_eq!(s.fails_as(&revoked, &["mount", "v", "/tmp/never-mounted-here"]).0, 5);
+    assert_eq!(
+        s.fails_as(&revoked, &["mount", "v", empty.path().to_str().unwrap()]).0,
+        5
+    );
     s.ok_as(&lasting, &["volume", "get", "v"]);
 }
 
