@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod routes;
 pub mod sessions;
 pub mod state;
+pub mod tls;
 
 use anyhow::Context;
 use state::{AppState, Limits};
@@ -44,6 +45,8 @@ pub struct ServerConfig {
     pub session_lease: Duration,
     pub gc_interval: Duration,
     pub connections: connections::Limits,
+    /// Serve HTTPS with this certificate and key instead of HTTP.
+    pub tls: Option<tls::TlsFiles>,
 }
 
 /// Opens the stores under the data folder, ready to serve.
@@ -104,39 +107,49 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         anyhow::Ok(state)
     })
     .await??;
+    let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     gc::spawn_background(state.clone(), config.gc_interval);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "strata server listening");
-    let url = local_url(addr);
+    let url = local_url(addr, acceptor.is_some());
     // Clients on this machine find the server (and send it the admin key) by this file.
     let endpoint_file = config.data_dir.join(strata_core::ENDPOINT_FILE);
     if let Err(e) = std::fs::write(&endpoint_file, format!("{url}\n")) {
         tracing::warn!("cannot write {}: {e}", endpoint_file.display());
     }
     eprintln!(
-        "strata: listening on http://{addr} (data in {})",
+        "strata: listening on {}://{addr} (data in {})",
+        if acceptor.is_some() { "https" } else { "http" },
         config.data_dir.display()
     );
     eprintln!(
         "strata: to use it from elsewhere: export STRATA_ENDPOINT={url} STRATA_TOKEN=$(cat {})",
         config.data_dir.join("admin.token").display()
     );
-    connections::serve(listener, routes::router(state), config.connections, shutdown_signal()).await?;
+    connections::serve(
+        listener,
+        routes::router(state),
+        config.connections,
+        acceptor,
+        shutdown_signal(),
+    )
+    .await?;
     eprintln!("strata: stopped");
     Ok(())
 }
 
 /// How a client on this machine reaches a server listening on `addr`.
-fn local_url(addr: std::net::SocketAddr) -> String {
+fn local_url(addr: std::net::SocketAddr, tls: bool) -> String {
     let ip = match addr.ip() {
         std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
         std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
         ip => ip,
     };
-    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", std::net::SocketAddr::new(ip, addr.port()))
 }
 
 /// A URL without its password, for messages.
