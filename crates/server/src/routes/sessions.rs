@@ -41,7 +41,7 @@ impl FromRequestParts<AppState> for CallerSession {
         if let Some(scope) = &caller.scope
             && (session.0.volume != scope.volume || (scope.read_only && !session.0.read_only))
         {
-            let why = "the session is not of this token's volume";
+            let why = "the session is not one this token may use";
             crate::audit::denied(
                 Some((caller.key_id, &caller.key_name)),
                 &parts.method,
