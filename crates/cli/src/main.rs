@@ -67,6 +67,15 @@ enum Command {
     /// Start, use and delete sandboxes: process trees with volumes mounted in them
     #[command(subcommand)]
     Sandbox(commands::sandbox::SandboxCommand),
+    /// Create and list organizations (admin keys only)
+    #[command(subcommand)]
+    Org(commands::keys::OrgCommand),
+    /// Make, list and revoke API keys
+    #[command(subcommand)]
+    Key(commands::keys::KeyCommand),
+    /// Make tokens that reach only one volume folder, perhaps only to read, for a while
+    #[command(subcommand)]
+    Token(commands::keys::TokenCommand),
     /// Reclaim storage no volume uses any more
     Gc {
         /// Only say what a pass would delete now
@@ -199,6 +208,9 @@ async fn run(cli: Cli) -> CmdResult {
         Command::Volume(cmd) => commands::volume::run(cmd, &client()?, &out).await,
         Command::Fs(cmd) => commands::fs::run(cmd, &client()?, &out).await,
         Command::Sandbox(cmd) => commands::sandbox::run(cmd, &client()?, &out).await,
+        Command::Org(cmd) => commands::keys::org(cmd, &client()?, &out).await,
+        Command::Key(cmd) => commands::keys::key(cmd, &client()?, &out).await,
+        Command::Token(cmd) => commands::keys::token(cmd, &client()?, &out).await,
         Command::Gc { dry_run } => {
             let report = client()?.gc(dry_run).await?;
             out.print(&report, || {

@@ -19,6 +19,22 @@ pub fn default_data_dir() -> PathBuf {
     dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("strata")
 }
 
+/// Certificates (PEM) to trust besides the system's, for a server whose certificate a
+/// private CA signed: the file `$STRATA_CA_FILE` names.
+pub fn extra_roots() -> strata_core::Result<Vec<reqwest::Certificate>> {
+    let Some(path) = std::env::var_os("STRATA_CA_FILE").filter(|p| !p.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let path = PathBuf::from(path);
+    let bad = |why: String| strata_core::Error::invalid("STRATA_CA_FILE", format!("{}: {why}", path.display()));
+    let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(format!("not PEM certificates: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad("holds no certificate".into()));
+    }
+    Ok(certs)
+}
+
 /// The file `strata login` writes.
 pub fn login_file() -> PathBuf {
     if let Some(dir) = std::env::var_os("STRATA_CONFIG_DIR").filter(|d| !d.is_empty()) {

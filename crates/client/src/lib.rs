@@ -34,7 +34,7 @@ fn parse_endpoint(endpoint: &str) -> Result<Url> {
         .ok_or_else(|| {
             Error::invalid(
                 "endpoint",
-                format!("invalid endpoint {endpoint:?}: expected http://HOST:PORT[,http://HOST:PORT...]"),
+                format!("invalid endpoint {endpoint:?}: expected http(s)://HOST:PORT[,http(s)://HOST:PORT...]"),
             )
         })
 }
@@ -49,6 +49,7 @@ impl Client {
             .pool_idle_timeout(std::time::Duration::from_secs(20))
             .connect_timeout(std::time::Duration::from_secs(5))
             .tcp_nodelay(true)
+            .tls_certs_merge(config::extra_roots()?)
             .build()
             .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
         Ok(Client {
@@ -142,9 +143,18 @@ impl Client {
                     continue;
                 }
             }
-            let why = std::error::Error::source(&e)
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| e.to_string());
+            // Every cause: a refused certificate is a few levels down.
+            let mut causes = Vec::new();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                causes.push(c.to_string());
+                cause = c.source();
+            }
+            let why = if causes.is_empty() {
+                e.to_string()
+            } else {
+                causes.join(": ")
+            };
             let at = at.map_or(self.base(), |i| &self.bases[i]);
             return Err(Error::new(
                 ErrorKind::Unavailable,
@@ -384,6 +394,37 @@ impl Client {
                 .query(&[("from", from), ("to", to)]),
         )
         .await
+    }
+
+    pub async fn create_org(&self, name: &str) -> Result<Org> {
+        let body = CreateOrg { name: name.to_owned() };
+        self.json(self.request(Method::POST, &["orgs"]).json(&body)).await
+    }
+
+    pub async fn list_orgs(&self) -> Result<Vec<Org>> {
+        self.json(self.request(Method::GET, &["orgs"])).await
+    }
+
+    pub async fn create_key(&self, key: &CreateKey) -> Result<NewKey> {
+        self.json(self.request(Method::POST, &["keys"]).json(key)).await
+    }
+
+    /// The keys of the caller's organization, or of `org` (admin keys only).
+    pub async fn list_keys(&self, org: Option<&str>) -> Result<Vec<KeyInfo>> {
+        let mut req = self.request(Method::GET, &["keys"]);
+        if let Some(org) = org {
+            req = req.query(&[("org", org)]);
+        }
+        self.json(req).await
+    }
+
+    pub async fn revoke_key(&self, id: &str) -> Result<()> {
+        self.send(self.request(Method::DELETE, &["keys", id])).await.map(drop)
+    }
+
+    pub async fn create_token(&self, token: &CreateToken) -> Result<NewKey> {
+        VolumeRef::parse(&token.volume)?;
+        self.json(self.request(Method::POST, &["tokens"]).json(token)).await
     }
 
     pub async fn gc(&self, dry_run: bool) -> Result<GcReport> {

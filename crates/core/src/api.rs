@@ -177,6 +177,80 @@ pub struct ErrorBody {
     pub error: crate::Error,
 }
 
+// Organizations, API keys and scoped tokens.
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateOrg {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateKey {
+    pub name: String,
+    /// `admin`, `org-admin` or `member` (the default).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// The organization of the key; the caller's when absent (others: admin keys only).
+    #[serde(default)]
+    pub org: Option<String>,
+    /// How long the key lives (`12h`, `30d`); forever when absent.
+    #[serde(default)]
+    pub ttl: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateToken {
+    /// The one volume the token reaches.
+    pub volume: String,
+    /// The folder of the volume the token sees as its root, relative (`users/alice`).
+    #[serde(default)]
+    pub subpath: String,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub ttl: Option<String>,
+    /// Unique in the organization; made up when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// What a scoped token reaches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenScope {
+    pub volume_id: Uuid,
+    /// The volume's name now; absent once the volume is deleted.
+    pub volume: Option<String>,
+    /// Absolute in the volume, `/` for all of it.
+    pub subpath: String,
+    pub read_only: bool,
+}
+
+/// A key as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub org: String,
+    pub role: crate::keys::Role,
+    pub created_at: i64,
+    /// Nanoseconds since the Unix epoch; absent for a key that does not expire.
+    pub expires_at: Option<i64>,
+    pub scope: Option<TokenScope>,
+}
+
+/// A key just made: the only time its secret is shown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewKey {
+    pub key: KeyInfo,
+    pub secret: String,
+}
+
 // Mount sessions: the inode-level API a mount uses.
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod error;
+pub mod keys;
 pub mod mounts;
 pub mod names;
 pub mod paths;

@@ -59,6 +59,16 @@ impl VolumeRef {
         }
     }
 
+    /// The one answer for a volume that is missing or not the caller's to see.
+    pub fn not_found(&self) -> Error {
+        let shown = match self {
+            VolumeRef::Id(id) => id.to_string(),
+            VolumeRef::Name(name) => name.to_string(),
+            VolumeRef::Snapshot(volume, snapshot) => VolumeRef::snapshot_key(volume, snapshot),
+        };
+        Error::not_found(format!("volume {shown} not found")).with_field("volume")
+    }
+
     /// The name a snapshot is stored under: never a valid volume name, so never a clash.
     pub fn snapshot_key(volume: &VolumeName, snapshot: &VolumeName) -> String {
         format!("{volume}@{snapshot}")

@@ -94,6 +94,13 @@ impl FsPath {
         FsPath { components }
     }
 
+    /// `rest`, taken as relative to `self`: how a path below a folder lies in the volume.
+    pub fn concat(&self, rest: &FsPath) -> FsPath {
+        let mut components = self.components.clone();
+        components.extend_from_slice(&rest.components);
+        FsPath { components }
+    }
+
     /// True when `self` is `other` or lies below it.
     pub fn starts_with(&self, other: &FsPath) -> bool {
         self.components.starts_with(&other.components)
@@ -126,6 +133,10 @@ mod tests {
         assert_eq!(p("//a///b/./c/").unwrap(), "/a/b/c");
         assert_eq!(p("/a/../b").unwrap(), "/b");
         assert_eq!(p("/ünï/cödé").unwrap(), "/ünï/cödé");
+        let root = FsPath::parse("/users/alice", "path").unwrap();
+        let rest = FsPath::parse("/a/../b", "path").unwrap();
+        assert_eq!(root.concat(&rest).to_string(), "/users/alice/b");
+        assert_eq!(root.concat(&FsPath::root()), root);
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
         options.cache_size,
     )?);
     let lease_ms = session.info.lease_ms;
+    // The server may make a session read-only (a snapshot, a read-only token): so is the mount.
+    let read_only = options.read_only || session.info.read_only;
     let vfs = Arc::new(vfs::Vfs::new(Arc::new(session), cache, options.retry_for));
     let notifier = Arc::new(std::sync::OnceLock::new());
     let adapter = adapter::FuseAdapter {
@@ -87,7 +89,7 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
         fuser::MountOption::FSName(format!("strata:{}", options.volume)),
         fuser::MountOption::Subtype("strata".into()),
         fuser::MountOption::DefaultPermissions,
-        if options.read_only {
+        if read_only {
             fuser::MountOption::RO
         } else {
             fuser::MountOption::RW

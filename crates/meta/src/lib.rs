@@ -29,7 +29,8 @@ pub use strata_core::api::{AttrChanges, FsckReport, LockRange, NewInode};
 pub use strata_core::{Error, ErrorKind, Result};
 pub use types::*;
 
-use strata_core::api::{Stat, Volume};
+use strata_core::api::{Org, Stat, Volume};
+use strata_core::keys::OrgName;
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
 
@@ -48,7 +49,18 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Stores a key. With `only_first`, stores it only if its organization has no key of that
     /// name yet, and returns whether it did (servers starting together make one admin key).
     fn add_token(&self, token: &TokenRecord, only_first: bool) -> Result<bool>;
+    /// The key with that hash, revoked and expired ones included.
     fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
+    fn get_token(&self, id: Uuid) -> Result<Option<TokenRecord>>;
+    /// The keys of an organization that are not revoked, oldest first.
+    fn list_tokens(&self, org: &str) -> Result<Vec<TokenRecord>>;
+    /// Revokes a key for good, ending the mount sessions it opened (`NotFound` if there is no
+    /// such key not yet revoked).
+    fn revoke_token(&self, id: Uuid, now: i64) -> Result<()>;
+
+    // Organizations.
+    fn create_org(&self, name: &OrgName) -> Result<Org>;
+    fn list_orgs(&self) -> Result<Vec<Org>>;
 
     // Mount sessions.
     fn add_session(&self, session: &SessionRecord) -> Result<()>;

@@ -42,10 +42,7 @@ pub struct RenameFlags {
     pub no_replace: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-}
+pub use strata_core::keys::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -56,6 +53,21 @@ pub struct TokenRecord {
     pub hash: [u8; 32],
     pub role: Role,
     pub created_at: i64,
+    /// When the key stops working (ns); `None` for never.
+    pub expires_at: Option<i64>,
+    /// When the key was revoked (ns); a revoked key never works again.
+    pub revoked_at: Option<i64>,
+    /// For a scoped token: the one volume folder it reaches.
+    pub scope: Option<ScopeRecord>,
+}
+
+/// What a scoped token reaches: one folder of one volume, perhaps only to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeRecord {
+    pub volume: uuid::Uuid,
+    /// Absolute in the volume, as `FsPath` prints it (`/` for all of it).
+    pub subpath: String,
+    pub read_only: bool,
 }
 
 pub fn now_ns() -> i64 {
@@ -77,6 +89,8 @@ pub struct SessionRecord {
     pub created_at: i64,
     /// End of the session's lease (ns): its record locks count until then; the mount renews it.
     pub alive_until: i64,
+    /// The key that opened it: revoking the key ends the session.
+    pub key: Option<uuid::Uuid>,
 }
 
 /// How `set_xattr` treats an existing attribute.

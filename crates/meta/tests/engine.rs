@@ -326,6 +326,7 @@ fn sessions_round_trip(e: &Engine) {
         secret: [9; 32],
         created_at: 1,
         alive_until: 2,
+        key: None,
     };
     meta.add_session(&s).unwrap();
     assert_eq!(meta.find_session(s.id).unwrap(), Some(s.clone()));
@@ -390,6 +391,101 @@ fn within_follows_the_tree_as_it_is_now(e: &Engine) {
     assert!(meta.within(v2, f, alice).unwrap() && !meta.within(v2, f, bob).unwrap());
 }
 
+fn key(org: &str, key_name: &str, scope: Option<ScopeRecord>) -> TokenRecord {
+    TokenRecord {
+        id: Uuid::new_v4(),
+        org: org.into(),
+        name: key_name.into(),
+        hash: *Uuid::new_v4().as_bytes().repeat(2).first_chunk().unwrap(),
+        role: Role::Member,
+        created_at: now_ns(),
+        expires_at: Some(now_ns() + 1_000_000_000),
+        revoked_at: None,
+        scope,
+    }
+}
+
+fn orgs_and_keys_round_trip(e: &Engine) {
+    use strata_core::keys::OrgName;
+    let meta = &*e.meta;
+    // The organization of the first admin key is there from the start.
+    let orgs = |m: &dyn MetaStore| m.list_orgs().unwrap().into_iter().map(|o| o.name).collect::<Vec<_>>();
+    assert_eq!(orgs(meta), ["default"]);
+    meta.create_org(&OrgName::parse("acme").unwrap()).unwrap();
+    let again = meta.create_org(&OrgName::parse("acme").unwrap()).unwrap_err();
+    assert_eq!(again.kind, ErrorKind::AlreadyExists);
+    assert_eq!(orgs(meta), ["acme", "default"]);
+
+    // Keys go only into organizations that exist; names are unique per organization.
+    assert_eq!(
+        meta.add_token(&key("nowhere", "k", None), false).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    let plain = key("acme", "ci", None);
+    meta.add_token(&plain, false).unwrap();
+    assert_eq!(
+        meta.add_token(&key("acme", "ci", None), false).unwrap_err().kind,
+        ErrorKind::AlreadyExists
+    );
+    meta.add_token(&key("default", "ci", None), false).unwrap();
+
+    // Volume names are unique per organization too, and one organization does not see another's.
+    let vol = meta.create_volume("acme", &name("data"), 10).unwrap();
+    let theirs = meta.create_volume("default", &name("data"), 10).unwrap();
+    assert_ne!(vol.id, theirs.id);
+    assert_eq!(
+        meta.get_volume("acme", &VolumeRef::Id(theirs.id)).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+
+    let scoped = key(
+        "acme",
+        "sandbox",
+        Some(ScopeRecord {
+            volume: vol.id,
+            subpath: "/users/alice".into(),
+            read_only: true,
+        }),
+    );
+    meta.add_token(&scoped, false).unwrap();
+    assert_eq!(meta.find_token(&scoped.hash).unwrap(), Some(scoped.clone()));
+    assert_eq!(meta.get_token(plain.id).unwrap(), Some(plain.clone()));
+    assert_eq!(meta.list_tokens("acme").unwrap(), [plain.clone(), scoped.clone()]);
+
+    // A revoked key stays findable (the audit log names it) but is listed no more, and its
+    // name is free again; the mount sessions it opened end with it, others stay.
+    let session = |key: Option<Uuid>| SessionRecord {
+        id: Uuid::new_v4(),
+        org: "acme".into(),
+        volume: vol.id,
+        root_ino: 1,
+        read_only: true,
+        secret: [1; 32],
+        created_at: 1,
+        alive_until: i64::MAX,
+        key,
+    };
+    let (its, other) = (session(Some(scoped.id)), session(Some(plain.id)));
+    meta.add_session(&its).unwrap();
+    meta.add_session(&other).unwrap();
+    assert_eq!(meta.find_session(its.id).unwrap(), Some(its.clone()));
+    meta.revoke_token(scoped.id, 5).unwrap();
+    assert_eq!(meta.find_session(its.id).unwrap(), None);
+    assert_eq!(meta.find_session(other.id).unwrap(), Some(other));
+    assert_eq!(meta.revoke_token(scoped.id, 6).unwrap_err().kind, ErrorKind::NotFound);
+    let revoked = meta.find_token(&scoped.hash).unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(5));
+    assert_eq!(meta.list_tokens("acme").unwrap(), [plain]);
+    meta.add_token(&key("acme", "sandbox", None), false).unwrap();
+    assert_eq!(
+        meta.revoke_token(Uuid::new_v4(), 5).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    let reopened = e.reopen();
+    assert_eq!(orgs(&*reopened), ["acme", "default"]);
+    assert_eq!(reopened.list_tokens("acme").unwrap().len(), 2);
+}
+
 on_every_engine!(
     volumes_lifecycle_and_limit,
     posix_errors,
@@ -401,7 +497,8 @@ on_every_engine!(
     survives_reopen,
     xattrs_follow_their_inode_through_forks,
     sessions_round_trip,
-    within_follows_the_tree_as_it_is_now
+    within_follows_the_tree_as_it_is_now,
+    orgs_and_keys_round_trip
 );
 
 #[test]

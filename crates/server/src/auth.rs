@@ -2,11 +2,8 @@
 //!
 //! A key is `stk_` and 64 hex digits of randomness. The server keeps only its BLAKE3 hash.
 
-use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::HeaderMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -16,14 +13,6 @@ use strata_meta::{Role, TokenRecord, now_ns};
 /// The organization of the first admin key.
 pub const DEFAULT_ORG: &str = "default";
 const PREFIX: &str = "stk_";
-
-/// Who made a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub org: String,
-    /// Set for a mount key: the one volume folder it may mount.
-    pub scope: Option<std::sync::Arc<crate::mount_keys::MountScope>>,
-}
 
 pub fn new_secret() -> anyhow::Result<String> {
     let mut bytes = [0u8; 32];
@@ -67,6 +56,9 @@ pub fn bootstrap_admin(state: &AppState, data_dir: &Path) -> anyhow::Result<()> 
         hash: hash_secret(&secret),
         role: Role::Admin,
         created_at: now_ns(),
+        expires_at: None,
+        revoked_at: None,
+        scope: None,
     };
     if !state.meta.add_token(&record, true)? {
         eprintln!(
@@ -87,40 +79,36 @@ pub fn bootstrap_admin(state: &AppState, data_dir: &Path) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Middleware: every request needs `Authorization: Bearer <key>` of a known key.
-pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
-    let header = req
-        .headers()
+/// The id and name of a key, for the audit log to name it.
+pub type KeyLabel = (uuid::Uuid, String);
+
+/// The key a request presents, checked: known, not revoked, not expired. A failure comes
+/// with the key's id and name when it is a known key.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<TokenRecord, (Option<KeyLabel>, Error)> {
+    let unauthorized = |msg: &str| (None, Error::new(ErrorKind::Unauthorized, msg));
+    let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let secret = header.and_then(|h| h.strip_prefix("Bearer ")).ok_or_else(|| {
-        Error::new(
-            ErrorKind::Unauthorized,
-            "missing 'Authorization: Bearer <API key>' header",
-        )
-    })?;
-    let hash = hash_secret(parse_secret(secret.trim())?);
-    let caller = match state.mount_keys.caller(&hash) {
-        Some(caller) => {
-            let route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str());
-            if !route.is_some_and(crate::mount_keys::route_allowed) {
-                return Err(
-                    Error::new(ErrorKind::PermissionDenied, "this key may only mount its volume folder").into(),
-                );
-            }
-            caller
-        }
-        None => {
-            let record = state
-                .meta(move |m| m.find_token(&hash))
-                .await?
-                .ok_or_else(|| Error::new(ErrorKind::Unauthorized, "unknown API key"))?;
-            Caller {
-                org: record.org,
-                scope: None,
-            }
-        }
+    let secret = header
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| unauthorized("missing 'Authorization: Bearer <API key>' header"))?;
+    let hash = hash_secret(parse_secret(secret.trim()).map_err(|e| (None, e))?);
+    let record = state
+        .meta(move |m| m.find_token(&hash))
+        .await
+        .map_err(|e| (None, e))?
+        .ok_or_else(|| unauthorized("unknown API key"))?;
+    let failed = |msg: &str| {
+        Err((
+            Some((record.id, record.name.clone())),
+            Error::new(ErrorKind::Unauthorized, msg),
+        ))
     };
-    req.extensions_mut().insert(caller);
-    Ok(next.run(req).await)
+    if record.revoked_at.is_some() {
+        return failed("this API key was revoked");
+    }
+    if record.expires_at.is_some_and(|t| t <= now_ns()) {
+        return failed("this API key has expired");
+    }
+    Ok(record)
 }

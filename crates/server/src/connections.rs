@@ -73,6 +73,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let idle = limits.idle;
@@ -103,10 +104,23 @@ pub async fn serve(
         };
         // Mounts make many small request/response exchanges: send each reply at once.
         let _ = tcp.set_nodelay(true);
-        let conn = http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app.clone()));
-        let conn = graceful.watch(conn);
+        let service = TowerToHyperService::new(app.clone());
+        let Some(tls) = &tls else {
+            let conn = graceful.watch(http.serve_connection(TokioIo::new(tcp), service));
+            tokio::spawn(async move {
+                let _ = conn.await;
+                drop(slot);
+            });
+            continue;
+        };
+        // The handshake, like a request head, gets `idle`; off the accepting loop.
+        let (tls, http, watcher) = (tls.clone(), http.clone(), graceful.watcher());
         tokio::spawn(async move {
-            let _ = conn.await;
+            if let Ok(Ok(stream)) = tokio::time::timeout(idle, tls.accept(tcp)).await {
+                let _ = watcher
+                    .watch(http.serve_connection(TokioIo::new(stream), service))
+                    .await;
+            }
             drop(slot);
         });
     }

@@ -51,8 +51,15 @@ impl IntoResponse for ApiError {
             ErrorKind::Unavailable => tracing::warn!(error = %self.0, "unavailable"),
             _ => {}
         }
-        (status_of(self.0.kind), axum::Json(ErrorBody { error: self.0 })).into_response()
+        let message = ErrorMessage(self.0.message.clone());
+        let mut response = (status_of(self.0.kind), axum::Json(ErrorBody { error: self.0 })).into_response();
+        response.extensions_mut().insert(message);
+        response
     }
 }
+
+/// The message of an error response, for the audit log to say why a request was refused.
+#[derive(Debug, Clone)]
+pub struct ErrorMessage(pub String);
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -2,8 +2,11 @@
 //!
 //! The server owns authorization and every credential of the stores: clients hold only an
 //! API key. Layout: [`routes`] maps HTTP to calls, [`files`] holds path-level file semantics,
-//! [`gc`] reclaims storage, [`auth`] checks keys, [`error`] maps errors to statuses once.
+//! [`gc`] reclaims storage, [`auth`] checks keys, [`access`] decides what
+//! a key may do, [`audit`] logs what it was refused, [`error`] maps errors to statuses once.
 
+pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod connections;
 pub mod diff;
@@ -13,11 +16,11 @@ pub mod files;
 pub mod fsck;
 pub mod gc;
 pub mod metrics;
-pub mod mount_keys;
 pub mod routes;
 pub mod sandboxes;
 pub mod sessions;
 pub mod state;
+pub mod tls;
 
 use anyhow::Context;
 use state::{AppState, Limits};
@@ -43,6 +46,8 @@ pub struct ServerConfig {
     pub session_lease: Duration,
     pub gc_interval: Duration,
     pub connections: connections::Limits,
+    /// Serve HTTPS with this certificate and key instead of HTTP.
+    pub tls: Option<tls::TlsFiles>,
 }
 
 /// Opens the stores under the data folder, ready to serve.
@@ -68,7 +73,6 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         sessions: Default::default(),
         gc_lock: Arc::default(),
         metrics: Default::default(),
-        mount_keys: Default::default(),
         sandboxes: sandboxes::Sandboxes::new(&config.data_dir),
     })
 }
@@ -105,13 +109,14 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         anyhow::Ok(state)
     })
     .await??;
+    let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     gc::spawn_background(state.clone(), config.gc_interval);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "strata server listening");
-    let url = local_url(addr);
+    let url = local_url(addr, acceptor.is_some());
     let recovering = state.clone();
     let endpoint = url.clone();
     tokio::task::spawn_blocking(move || recovering.sandboxes.recover(&*recovering.meta, endpoint))
@@ -123,7 +128,8 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         tracing::warn!("cannot write {}: {e}", endpoint_file.display());
     }
     eprintln!(
-        "strata: listening on http://{addr} (data in {})",
+        "strata: listening on {}://{addr} (data in {})",
+        if acceptor.is_some() { "https" } else { "http" },
         config.data_dir.display()
     );
     eprintln!(
@@ -135,19 +141,20 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         shutdown_signal().await;
         stopping.sandboxes.stop_all(&stopping).await;
     };
-    connections::serve(listener, routes::router(state), config.connections, shutdown).await?;
+    connections::serve(listener, routes::router(state), config.connections, acceptor, shutdown).await?;
     eprintln!("strata: stopped");
     Ok(())
 }
 
 /// How a client on this machine reaches a server listening on `addr`.
-fn local_url(addr: std::net::SocketAddr) -> String {
+fn local_url(addr: std::net::SocketAddr, tls: bool) -> String {
     let ip = match addr.ip() {
         std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
         std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
         ip => ip,
     };
-    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", std::net::SocketAddr::new(ip, addr.port()))
 }
 
 /// A URL without its password, for messages.

@@ -13,8 +13,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use strata_core::api::{ChunkRef, FileKind, Node, NodeRef, SessionInfo, Stat};
-use strata_core::mounts::parse_subpath;
 use strata_core::names::VolumeRef;
+use strata_core::paths::FsPath;
 use strata_core::{Error, ErrorKind, Result};
 use strata_meta::{Chunk, ChunkData, ROOT_INO, SessionRecord, now_ns};
 use uuid::Uuid;
@@ -78,9 +78,17 @@ impl Session {
     }
 }
 
-pub async fn open(state: &AppState, org: &str, volume: &str, subpath: &str, read_only: bool) -> Result<SessionInfo> {
+/// Opens a session showing the folder `subpath` of a volume (made if missing, unless read-only),
+/// for the key `key` of `org`.
+pub async fn open(
+    state: &AppState,
+    org: &str,
+    key: Uuid,
+    volume: &str,
+    subpath: &FsPath,
+    read_only: bool,
+) -> Result<SessionInfo> {
     let vref = VolumeRef::parse(volume)?;
-    let subpath = parse_subpath(subpath)?;
     let org_owned = org.to_owned();
     let volume = state
         .meta(move |m| m.get_volume(&org_owned, &vref))
@@ -89,11 +97,11 @@ pub async fn open(state: &AppState, org: &str, volume: &str, subpath: &str, read
     // A snapshot never changes: its mounts are read-only whatever they asked for.
     let read_only = read_only || volume.snapshot_of.is_some();
     let root = if read_only || subpath.is_root() {
-        files::stat(state, volume.id, &subpath)
+        files::stat(state, volume.id, subpath)
             .await
             .map_err(|e| e.context(format!("subpath {subpath}")))?
     } else {
-        files::mkdir(state, volume.id, &subpath, true, 0o755)
+        files::mkdir(state, volume.id, subpath, true, 0o755)
             .await
             .map_err(|e| e.context(format!("subpath {subpath}")))?
     };
@@ -111,6 +119,7 @@ pub async fn open(state: &AppState, org: &str, volume: &str, subpath: &str, read
         secret,
         created_at: now_ns(),
         alive_until: lease_end(state),
+        key: Some(key),
     };
     let stored = record.clone();
     state.meta(move |m| m.add_session(&stored)).await?;

@@ -15,7 +15,6 @@ pub struct AppState {
     /// One garbage collection pass at a time.
     pub gc_lock: Arc<tokio::sync::Mutex<()>>,
     pub metrics: crate::metrics::Metrics,
-    pub mount_keys: crate::mount_keys::MountKeys,
     pub sandboxes: crate::sandboxes::Sandboxes,
 }
 

@@ -148,13 +148,18 @@ def test_a_mount_gets_a_key_for_its_volume_folder_only(server: Server, strata: S
     assert len(keys) == 1 and server.token not in keys
     key = keys.pop()
     api = httpx.Client(base_url=server.endpoint + "/v1", headers={"Authorization": f"Bearer {key}"})
+    # A scoped token: its paths start at its folder, and nothing but that folder's files and
+    # mount sessions is open to it.
     assert api.get("/volumes").status_code == 403
-    assert api.get("/volumes/tenants/fs/content", params={"path": "/users/bob/secret.txt"}).status_code == 403
     assert api.post("/sandboxes", json={"volumes": []}).status_code == 403
-    assert api.post("/volumes/tenants/sessions", json={"subpath": "users/bob", "read_only": True}).status_code == 403
-    assert api.post("/volumes/tenants/sessions", json={"subpath": "", "read_only": True}).status_code == 403
-    own = api.post("/volumes/tenants/sessions", json={"subpath": "users/alice", "read_only": False})
+    assert api.post("/volumes/tenants/fork", json={"name": "copy"}).status_code == 403
+    assert api.get("/volumes/tenants/fs/content", params={"path": "/users/bob/secret.txt"}).status_code == 404
+    assert api.get("/volumes/tenants/fs/content", params={"path": "/../bob/secret.txt"}).status_code == 400
+    own = api.post("/volumes/tenants/sessions", json={"subpath": "", "read_only": False})
     assert own.status_code == 201, own.text
+    root = own.json()["root"]["node"]
+    listing = api.post(f"/sessions/{own.json()['id']}/readdir", json={"node": root})
+    assert listing.status_code == 200 and "secret.txt" not in listing.text
     api.delete(f"/sessions/{own.json()['id']}")
     sandbox.delete()
     # The key goes with the sandbox.

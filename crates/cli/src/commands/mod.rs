@@ -1,6 +1,7 @@
 pub mod ctx;
 pub mod forks;
 pub mod fs;
+pub mod keys;
 pub mod login;
 pub mod mount;
 pub mod sandbox;

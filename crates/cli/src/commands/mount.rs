@@ -116,7 +116,7 @@ pub async fn mount(args: MountArgs, endpoint: Option<String>, token: Option<Stri
     let notify = std::env::var_os(NOTIFY_ENV).is_some();
     let result = serve(&args, volume, subpath, &mountpoint, endpoint, token, notify).await;
     if let (true, Err(f)) = (notify, &result) {
-        println!("error {}", f.message);
+        println!("error {} {}", f.code, f.message);
     }
     result
 }
@@ -148,9 +148,13 @@ async fn serve(
             })?),
             None => None,
         };
-    let mounted = strata_fuse::mount(&client, &options, mountpoint)
-        .await
-        .map_err(|e| Failure::from(e.context("cannot mount")))?;
+    let mounted = strata_fuse::mount(&client, &options, mountpoint).await.map_err(|e| {
+        match e.downcast::<strata_core::Error>() {
+            // The server's answer keeps its kind, and so its exit code.
+            Ok(e) => Failure::from(e.context("cannot mount")),
+            Err(e) => Failure::from(e.context("cannot mount")),
+        }
+    })?;
     if let Some(listener) = metrics {
         tokio::spawn(serve_metrics(listener, mounted.stats()));
     }
@@ -267,9 +271,13 @@ fn spawn_background(log: &Path) -> CmdResult {
             eprintln!("strata: mounted (log: {})", log.display());
             Ok(())
         }
-        ("error", message) => {
+        ("error", failure) => {
             let _ = child.wait();
-            Err(Failure::from(anyhow::anyhow!("{message}")))
+            let (code, message) = failure.split_once(' ').unwrap_or(("1", failure));
+            Err(Failure {
+                message: message.to_owned(),
+                code: code.parse().unwrap_or(1),
+            })
         }
         _ => {
             let status = child.wait()?;

@@ -37,6 +37,12 @@ pub struct ServerArgs {
     /// Most connections one client address may hold open at once
     #[arg(long, default_value_t = 1024)]
     max_connections_per_client: usize,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key)
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 pub async fn run(args: ServerArgs) -> CmdResult {
@@ -61,6 +67,10 @@ pub async fn run(args: ServerArgs) -> CmdResult {
         gc_grace: args.gc_grace,
         session_lease: args.session_lease.max(Duration::from_millis(300)),
         gc_interval: args.gc_interval.max(Duration::from_secs(1)),
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(cert, key)| strata_server::tls::TlsFiles { cert, key }),
     };
     Ok(strata_server::run(config).await?)
 }

@@ -156,6 +156,52 @@ impl Server {
         cmd.output().unwrap()
     }
 
+    /// Runs `strata ARGS...` against this server with another API key.
+    pub fn cli_as(&self, token: &str, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env("STRATA_ENDPOINT", &self.endpoint)
+            .env("STRATA_TOKEN", token)
+            .env("STRATA_CONFIG_DIR", self.dir.path().join("config"))
+            .env("STRATA_DATA_DIR", self.dir.path().join("no-local-server"))
+            .output()
+            .unwrap()
+    }
+
+    /// As [`Server::ok`], with another API key.
+    pub fn ok_as(&self, token: &str, args: &[&str]) -> String {
+        let out = self.cli_as(token, args);
+        assert!(
+            out.status.success(),
+            "strata {args:?} failed: {}\nserver log: {}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// As [`Server::fails`], with another API key: the exit code and standard error.
+    pub fn fails_as(&self, token: &str, args: &[&str]) -> (i32, String) {
+        let out = self.cli_as(token, args);
+        assert!(!out.status.success(), "strata {args:?} should have failed");
+        (out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
+    }
+
+    /// Mounts `source` with another API key; returns once the mount is ready.
+    pub fn mount_as(&self, token: &str, source: &str, extra: &[&str]) -> Mount {
+        let (dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut args = vec![
+            "mount",
+            source,
+            dir.path().to_str().unwrap(),
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        self.ok_as(token, &args);
+        Mount { dir, cache }
+    }
+
     /// Runs the CLI and expects success; returns standard output.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);

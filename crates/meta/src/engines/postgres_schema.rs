@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 5] = [
+pub const STEPS: [&str; 7] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -114,4 +114,14 @@ CREATE INDEX locks_by_session ON locks(session);
     "CREATE TABLE uploads (session TEXT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (session, hash));
      CREATE INDEX uploads_by_hash ON uploads(hash);",
     "CREATE INDEX dentries_by_ino ON dentries(ino);",
+    "CREATE TABLE orgs (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL);
+     INSERT INTO orgs (name, created_at)
+         SELECT 'default', 0 UNION SELECT org, 0 FROM tokens UNION SELECT org, 0 FROM volumes;
+     ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
+     ALTER TABLE tokens ADD COLUMN revoked_at BIGINT;
+     ALTER TABLE tokens ADD COLUMN scope_volume TEXT;
+     ALTER TABLE tokens ADD COLUMN scope_subpath TEXT;
+     ALTER TABLE tokens ADD COLUMN scope_read_only BIGINT NOT NULL DEFAULT 0;",
+    "ALTER TABLE sessions ADD COLUMN key_id TEXT;
+     CREATE INDEX sessions_by_key ON sessions(key_id);",
 ];

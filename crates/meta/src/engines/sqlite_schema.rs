@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 8] = [
+const STEPS: [&str; 10] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -120,4 +120,14 @@ const STEPS: [&str; 8] = [
     "CREATE TABLE uploads (session TEXT NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (session, hash));
      CREATE INDEX uploads_by_hash ON uploads(hash);",
     "CREATE INDEX dentries_by_ino ON dentries(ino);",
+    "CREATE TABLE orgs (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+     INSERT INTO orgs (name, created_at)
+         SELECT 'default', 0 UNION SELECT org, 0 FROM tokens UNION SELECT org, 0 FROM volumes;
+     ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+     ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;
+     ALTER TABLE tokens ADD COLUMN scope_volume TEXT;
+     ALTER TABLE tokens ADD COLUMN scope_subpath TEXT;
+     ALTER TABLE tokens ADD COLUMN scope_read_only INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE sessions ADD COLUMN key_id TEXT;
+     CREATE INDEX sessions_by_key ON sessions(key_id);",
 ];

@@ -1,13 +1,14 @@
 //! [`MetaStore`] over any [`Engine`]: each method is one transaction of the shared policy.
 
 use super::tree::{ChainCache, Tree};
-use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, locks, ops, paths, vals, volumes};
+use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, keys, locks, ops, paths, vals, volumes};
 use crate::{
     AttrChanges, BlockHash, Chunk, ContentWrite, Error, ErrorKind, FsckReport, LockRange, MetaStore, NewInode,
     RenameFlags, Result, SessionRecord, TokenRecord, XattrMode, now_ns,
 };
 use std::collections::HashSet;
-use strata_core::api::{Stat, Volume};
+use strata_core::api::{Org, Stat, Volume};
+use strata_core::keys::OrgName;
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
 
@@ -55,11 +56,32 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     }
 
     fn add_token(&self, token: &TokenRecord, only_first: bool) -> Result<bool> {
-        self.write(|tx| volumes::add_token(tx, token, only_first))
+        self.write(|tx| keys::add_token(tx, token, only_first))
     }
 
     fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
-        self.read(|tx| volumes::find_token(tx, hash))
+        self.read(|tx| keys::find_token(tx, hash))
+    }
+
+    fn get_token(&self, id: Uuid) -> Result<Option<TokenRecord>> {
+        self.read(|tx| keys::get_token(tx, id))
+    }
+
+    fn list_tokens(&self, org: &str) -> Result<Vec<TokenRecord>> {
+        self.read(|tx| keys::list_tokens(tx, org))
+    }
+
+    fn revoke_token(&self, id: Uuid, now: i64) -> Result<()> {
+        self.write(|tx| keys::revoke_token(tx, id, now))
+    }
+
+    fn create_org(&self, name: &OrgName) -> Result<Org> {
+        let now = now_ns();
+        self.write(|tx| keys::create_org(tx, name.as_str(), now))
+    }
+
+    fn list_orgs(&self) -> Result<Vec<Org>> {
+        self.read(keys::list_orgs)
     }
 
     fn add_session(&self, session: &SessionRecord) -> Result<()> {

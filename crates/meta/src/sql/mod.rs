@@ -14,6 +14,7 @@
 mod blocks;
 mod flatten;
 mod fsck;
+mod keys;
 mod locks;
 mod meta;
 mod ops;

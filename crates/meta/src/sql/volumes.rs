@@ -1,7 +1,7 @@
-//! Volumes, snapshots, forks, API tokens and mount sessions.
+//! Volumes, snapshots, forks and mount sessions.
 
-use super::{DbError, Fail, R, Row, Tx, vals};
-use crate::{Error, ErrorKind, ROOT_INO, Role, SessionRecord, TokenRecord, now_ns};
+use super::{Fail, R, Row, Tx, vals};
+use crate::{Error, ErrorKind, ROOT_INO, SessionRecord, now_ns};
 use strata_core::api::{Volume, VolumeState};
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
@@ -205,9 +205,7 @@ pub fn get(tx: &dyn Tx, org: &str, volume: &VolumeRef) -> R<Volume> {
     let sql = format!("SELECT {VOLUME_COLUMNS} FROM volumes WHERE org = $1 AND {column} = $2");
     match tx.query_opt(&sql, vals![org, &value])? {
         Some(r) => volume_from_row(&r),
-        None => Err(Error::not_found(format!("volume {value} not found"))
-            .with_field("volume")
-            .into()),
+        None => Err(volume.not_found().into()),
     }
 }
 
@@ -227,67 +225,10 @@ pub fn delete(tx: &dyn Tx, org: &str, id: Uuid) -> R<()> {
     Ok(())
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "admin",
-    }
-}
-
-/// Stores a key; with `only_first`, only if its organization has no key of that name yet
-/// (several servers starting on shared metadata create one admin key). Returns whether stored.
-pub fn add_token(tx: &dyn Tx, t: &TokenRecord, only_first: bool) -> R<bool> {
-    let sql = if only_first {
-        "INSERT INTO tokens (id, org, name, hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (org, name) DO NOTHING"
-    } else {
-        "INSERT INTO tokens (id, org, name, hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
-    };
-    let stored = tx.exec(
-        sql,
-        vals![
-            t.id,
-            t.org.as_str(),
-            t.name.as_str(),
-            &t.hash,
-            role_name(t.role),
-            t.created_at
-        ],
-    );
-    match stored {
-        Ok(n) => Ok(n > 0),
-        Err(Fail::Db(DbError::Duplicate)) => {
-            Err(Error::new(ErrorKind::AlreadyExists, format!("a key named {} exists", t.name)).into())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-pub fn find_token(tx: &dyn Tx, hash: &[u8; 32]) -> R<Option<TokenRecord>> {
-    let Some(r) = tx.query_opt(
-        "SELECT id, org, name, role, created_at FROM tokens WHERE hash = $1",
-        vals![hash],
-    )?
-    else {
-        return Ok(None);
-    };
-    let role = match r.text(3)?.as_str() {
-        "admin" => Role::Admin,
-        _ => return Ok(None),
-    };
-    Ok(Some(TokenRecord {
-        id: r.uuid(0)?,
-        org: r.text(1)?,
-        name: r.text(2)?,
-        hash: *hash,
-        role,
-        created_at: r.i64(4)?,
-    }))
-}
-
 pub fn add_session(tx: &dyn Tx, s: &SessionRecord) -> R<()> {
     tx.exec(
-        "INSERT INTO sessions (id, org, volume, root_ino, read_only, secret, created_at, alive_until)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO sessions (id, org, volume, root_ino, read_only, secret, created_at, alive_until, key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         vals![
             s.id,
             s.org.as_str(),
@@ -296,7 +237,8 @@ pub fn add_session(tx: &dyn Tx, s: &SessionRecord) -> R<()> {
             s.read_only,
             &s.secret,
             s.created_at,
-            s.alive_until
+            s.alive_until,
+            s.key
         ],
     )?;
     Ok(())
@@ -316,7 +258,7 @@ pub fn live_sessions(tx: &dyn Tx, vol: Uuid, now: i64) -> R<Vec<Uuid>> {
 
 pub fn find_session(tx: &dyn Tx, id: Uuid) -> R<Option<SessionRecord>> {
     let Some(r) = tx.query_opt(
-        "SELECT org, volume, root_ino, read_only, secret, created_at, alive_until FROM sessions WHERE id = $1",
+        "SELECT org, volume, root_ino, read_only, secret, created_at, alive_until, key_id FROM sessions WHERE id = $1",
         vals![id],
     )?
     else {
@@ -334,6 +276,7 @@ pub fn find_session(tx: &dyn Tx, id: Uuid) -> R<Option<SessionRecord>> {
         secret,
         created_at: r.i64(5)?,
         alive_until: r.i64(6)?,
+        key: r.opt_uuid(7)?,
     }))
 }
 

@@ -1,5 +1,5 @@
 use super::volume_id;
-use crate::auth::Caller;
+use crate::access::Caller;
 use crate::error::ApiResult;
 use crate::extract::{Json, Query};
 use crate::files;
@@ -11,7 +11,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use strata_core::api::{Chmod, Copy, DirEntry, Mkdir, Remove, Rename, Stat, Symlink};
-use strata_core::paths::FsPath;
 use uuid::Uuid;
 
 type Out<T> = ApiResult<axum::Json<T>>;
@@ -33,7 +32,7 @@ pub async fn stat(
     Path(v): Path<String>,
     Query(q): Query<PathQuery>,
 ) -> Out<Stat> {
-    let path = FsPath::parse(&q.path, "path")?;
+    let path = c.path(&q.path, "path")?;
     Ok(axum::Json(files::stat(&s, vol(&s, &c, &v).await?, &path).await?))
 }
 
@@ -43,7 +42,7 @@ pub async fn list(
     Path(v): Path<String>,
     Query(q): Query<PathQuery>,
 ) -> Out<Vec<DirEntry>> {
-    let path = FsPath::parse(&q.path, "path")?;
+    let path = c.path(&q.path, "path")?;
     let entries = files::list(&s, vol(&s, &c, &v).await?, &path).await?;
     Ok(axum::Json(
         entries
@@ -59,7 +58,7 @@ pub async fn get(
     Path(v): Path<String>,
     Query(q): Query<PathQuery>,
 ) -> ApiResult<Response> {
-    let path = FsPath::parse(&q.path, "path")?;
+    let path = c.path(&q.path, "path")?;
     let (size, stream) = files::get(&s, vol(&s, &c, &v).await?, &path).await?;
     let headers = [
         (header::CONTENT_TYPE, "application/octet-stream".to_string()),
@@ -75,7 +74,7 @@ pub async fn put(
     Query(q): Query<PathQuery>,
     body: Body,
 ) -> Out<Stat> {
-    let path = FsPath::parse(&q.path, "path")?;
+    let path = c.target(&q.path, "path")?;
     let mode = q.mode.unwrap_or(0o644);
     if mode > 0o7777 {
         return Err(strata_core::Error::invalid("mode", format!("mode {mode:o} has bits beyond 7777")).into());
@@ -92,7 +91,7 @@ pub async fn mkdir(
     Path(v): Path<String>,
     Json(r): Json<Mkdir>,
 ) -> Out<Stat> {
-    let path = FsPath::parse(&r.path, "path")?;
+    let path = c.path(&r.path, "path")?;
     let mode = r.mode.unwrap_or(0o755);
     if mode > 0o7777 {
         return Err(strata_core::Error::invalid("mode", format!("mode {mode:o} has bits beyond 7777")).into());
@@ -108,7 +107,7 @@ pub async fn rename(
     Path(v): Path<String>,
     Json(r): Json<Rename>,
 ) -> ApiResult<StatusCode> {
-    let (from, to) = (FsPath::parse(&r.from, "from")?, FsPath::parse(&r.to, "to")?);
+    let (from, to) = (c.target(&r.from, "from")?, c.target(&r.to, "to")?);
     files::rename(&s, vol(&s, &c, &v).await?, &from, &to, r.no_replace).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -119,7 +118,7 @@ pub async fn copy(
     Path(v): Path<String>,
     Json(r): Json<Copy>,
 ) -> Out<Stat> {
-    let (from, to) = (FsPath::parse(&r.from, "from")?, FsPath::parse(&r.to, "to")?);
+    let (from, to) = (c.path(&r.from, "from")?, c.target(&r.to, "to")?);
     Ok(axum::Json(files::copy(&s, vol(&s, &c, &v).await?, &from, &to).await?))
 }
 
@@ -129,7 +128,7 @@ pub async fn remove(
     Path(v): Path<String>,
     Json(r): Json<Remove>,
 ) -> ApiResult<StatusCode> {
-    let path = FsPath::parse(&r.path, "path")?;
+    let path = c.target(&r.path, "path")?;
     files::remove(&s, vol(&s, &c, &v).await?, &path, r.recursive).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -140,7 +139,7 @@ pub async fn symlink(
     Path(v): Path<String>,
     Json(r): Json<Symlink>,
 ) -> Out<Stat> {
-    let path = FsPath::parse(&r.path, "path")?;
+    let path = c.target(&r.path, "path")?;
     Ok(axum::Json(
         files::symlink(&s, vol(&s, &c, &v).await?, &path, r.target).await?,
     ))
@@ -152,7 +151,7 @@ pub async fn chmod(
     Path(v): Path<String>,
     Json(r): Json<Chmod>,
 ) -> Out<Stat> {
-    let path = FsPath::parse(&r.path, "path")?;
+    let path = c.path(&r.path, "path")?;
     Ok(axum::Json(
         files::chmod(&s, vol(&s, &c, &v).await?, &path, r.mode).await?,
     ))

@@ -1,7 +1,7 @@
 //! Forks, snapshots, restore and diff.
 
 use super::volume_id;
-use crate::auth::Caller;
+use crate::access::Caller;
 use crate::error::ApiResult;
 use crate::extract::{Json, Query};
 use crate::state::AppState;

@@ -3,11 +3,12 @@
 mod admin;
 mod files;
 mod forks;
+mod keys;
 mod sandboxes;
 mod sessions;
 mod volumes;
 
-use crate::auth;
+use crate::access;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use axum::Router;
@@ -74,9 +75,13 @@ pub fn router(state: AppState) -> Router {
             "/v1/sandboxes/{id}/files",
             get(sandboxes::download).put(sandboxes::upload),
         )
+        .route("/v1/orgs", get(keys::list_orgs).post(keys::create_org))
+        .route("/v1/keys", get(keys::list_keys).post(keys::create_key))
+        .route("/v1/keys/{key}", axum::routing::delete(keys::revoke_key))
+        .route("/v1/tokens", post(keys::create_token))
         .route("/v1/gc", post(admin::gc))
         .route("/v1/fsck", post(admin::fsck))
-        .route_layer(from_fn_with_state(state.clone(), auth::require_key));
+        .route_layer(from_fn_with_state(state.clone(), access::authorize));
     Router::new()
         .route("/v1/health", get(admin::health))
         .route("/metrics", get(admin::metrics))

@@ -1,6 +1,6 @@
 //! `/v1/sandboxes`: process trees with volumes mounted, on this server's machine.
 
-use crate::auth::Caller;
+use crate::access::Caller;
 use crate::error::ApiResult;
 use crate::extract::{Json, Query};
 use crate::state::AppState;

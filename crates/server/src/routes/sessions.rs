@@ -1,6 +1,6 @@
 //! The inode-level API of mount sessions, `/v1/sessions/{id}/...`.
 
-use crate::auth::Caller;
+use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::sessions::{self, Session, chunk_from_wire, chunk_to_wire, decode, encode, parse_hash};
@@ -37,12 +37,17 @@ impl FromRequestParts<AppState> for CallerSession {
             .get("id")
             .ok_or_else(|| Error::invalid("session", "missing session id"))?;
         let session = sessions::find(state, &caller.org, id).await?;
-        if caller.scope.as_ref().is_some_and(|scope| !scope.owns(session.0.id)) {
-            return Err(Error::new(
-                ErrorKind::PermissionDenied,
-                "this key may only use the sessions it opened",
-            )
-            .into());
+        // A scoped token uses only the sessions it opened (so only its volume's, below its
+        // folder, read-only ones if it is read-only).
+        if caller.scope.is_some() && session.0.key != Some(caller.key_id) {
+            let why = "the session is not one this token may use";
+            crate::audit::denied(
+                Some((caller.key_id, &caller.key_name)),
+                &parts.method,
+                parts.uri.path(),
+                why,
+            );
+            return Err(Error::not_found("no such mount session").into());
         }
         Ok(CallerSession(session))
     }
@@ -54,14 +59,9 @@ pub async fn open(
     Path(volume): Path<String>,
     Json(r): Json<OpenSession>,
 ) -> ApiResult<(StatusCode, axum::Json<SessionInfo>)> {
-    if let Some(scope) = &c.scope {
-        let id = super::volume_id(&s, &c.org, &volume).await?;
-        scope.check_open(id, &r.subpath, r.read_only)?;
-    }
-    let info = sessions::open(&s, &c.org, &volume, &r.subpath, r.read_only).await?;
-    if let Some(scope) = &c.scope {
-        scope.opened(info.id);
-    }
+    let root = c.mount_root(&r.subpath)?;
+    let read_only = r.read_only || c.read_only();
+    let info = sessions::open(&s, &c.org, c.key_id, &volume, &root, read_only).await?;
     Ok((StatusCode::CREATED, axum::Json(info)))
 }
 

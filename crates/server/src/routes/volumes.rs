@@ -1,5 +1,5 @@
 use super::volume_id;
-use crate::auth::Caller;
+use crate::access::Caller;
 use crate::error::ApiResult;
 use crate::extract::{Json, Query};
 use crate::state::AppState;

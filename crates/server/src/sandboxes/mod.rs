@@ -52,10 +52,10 @@ struct Record {
     org: String,
     sandbox: Sandbox,
     init_pid: Option<i32>,
-    /// The mount sessions of its volumes: a killed server's successor ends them, since
-    /// their mounts cannot any more.
+    /// The keys its volumes' mounts hold: a killed server's successor revokes them, which
+    /// ends their mount sessions, since the mounts cannot any more.
     #[serde(default)]
-    sessions: Vec<Uuid>,
+    keys: Vec<Uuid>,
 }
 
 /// A sandbox and the processes that make it.
@@ -108,9 +108,11 @@ impl Sandboxes {
                 mounts::unmount(&folder.join("mnt").join(i.to_string()));
             }
             remove_leftovers(&folder);
-            for session in std::mem::take(&mut record.sessions) {
-                if let Err(e) = meta.remove_session(session) {
-                    tracing::warn!(%session, "cannot end a lost sandbox's mount session: {e}");
+            for key in std::mem::take(&mut record.keys) {
+                match meta.revoke_token(key, strata_meta::now_ns()) {
+                    Ok(()) => {}
+                    Err(e) if e.kind == ErrorKind::NotFound => {} // Revoked before the crash.
+                    Err(e) => tracing::warn!(%key, "cannot revoke a lost sandbox's mount key: {e}"),
                 }
             }
             save(&folder, &record)?;
@@ -200,7 +202,7 @@ impl Sandboxes {
                 volumes,
             },
             init_pid: None,
-            sessions: Vec::new(),
+            keys: Vec::new(),
         };
         let entry = Arc::new(Entry {
             record,
@@ -232,12 +234,29 @@ impl Sandboxes {
             let mount_folder = folder.join("mnt").join(i.to_string());
             std::fs::create_dir_all(&mount_folder).map_err(io)?;
             let subpath = volume.subpath.clone().unwrap_or_default();
-            let (key, scope) =
-                mint_mount_credential(state, &entry.record.org, volume.volume_id, &subpath, volume.read_only)?;
-            let source = match &volume.subpath {
-                Some(sub) => format!("{}:{sub}", volume.volume_id),
-                None => volume.volume_id.to_string(),
-            };
+            let (key_id, key) = mint_mount_credential(
+                state,
+                &entry.record.org,
+                (entry.record.sandbox.id, i),
+                volume.volume_id,
+                &subpath,
+                volume.read_only,
+            )
+            .await?;
+            // Recorded before the mount starts, so a crash from here on still revokes it.
+            let mut record = entry.record.clone();
+            record.keys = entry
+                .mounts
+                .lock()
+                .await
+                .iter()
+                .map(|m| m.key_id)
+                .chain([key_id])
+                .collect();
+            save(&folder, &record).map_err(|e| Error::internal(format!("cannot save the sandbox record: {e}")))?;
+            // The key's scope is the folder: the mount names the volume alone, and its root is
+            // that folder.
+            let source = volume.volume_id.to_string();
             let spec = mounts::MountSpec {
                 source,
                 folder: &mount_folder,
@@ -251,15 +270,11 @@ impl Sandboxes {
             let child = match child {
                 Ok(child) => child,
                 Err(e) => {
-                    state.mount_keys.revoke(&key);
+                    revoke_mount_credential(state, key_id).await;
                     return Err(e.context(format!("volume {}", volume.volume)));
                 }
             };
-            entry
-                .mounts
-                .lock()
-                .await
-                .push(mounts::VolumeMount { child, key, scope });
+            entry.mounts.lock().await.push(mounts::VolumeMount { child, key_id });
             binds.push((mount_folder, volume.mount_path.clone()));
         }
         let id = entry.record.sandbox.id.simple().to_string();
@@ -274,13 +289,7 @@ impl Sandboxes {
         *entry.jail.lock().await = Some(started.child);
         let mut record = entry.record.clone();
         record.init_pid = Some(started.init_pid);
-        record.sessions = entry
-            .mounts
-            .lock()
-            .await
-            .iter()
-            .flat_map(|m| m.scope.sessions())
-            .collect();
+        record.keys = entry.mounts.lock().await.iter().map(|m| m.key_id).collect();
         save(&folder, &record).map_err(|e| Error::internal(format!("cannot save the sandbox record: {e}")))
     }
 
@@ -332,7 +341,7 @@ impl Sandboxes {
             mounts::unmount(&folder.join("mnt").join(i.to_string()));
             // The mount closes its session with its key before it ends.
             mounts::wait_for_exit(&mut mount.child).await;
-            state.mount_keys.revoke(&mount.key);
+            revoke_mount_credential(state, mount.key_id).await;
         }
         started.clear();
         remove_leftovers(&folder);
@@ -466,16 +475,49 @@ impl Sandboxes {
     }
 }
 
-/// Keys for a sandbox's mount: limited to one volume, folder and read-only flag, never the
-/// organization's key. Every mount key is made here.
-pub fn mint_mount_credential(
+/// The key of one sandbox mount: a token of the sandbox's organization that reaches only that
+/// volume folder, read-only if asked, and only the sessions it opens — never the
+/// organization's key. Every mount key is made here, and revoked by
+/// [`revoke_mount_credential`] when the sandbox goes, which ends its mount session.
+pub async fn mint_mount_credential(
     state: &AppState,
     org: &str,
+    (sandbox, index): (Uuid, usize),
     volume: Uuid,
     subpath: &str,
     read_only: bool,
-) -> Result<(String, Arc<crate::mount_keys::MountScope>)> {
-    state.mount_keys.mint(org, volume, subpath, read_only)
+) -> Result<(Uuid, String)> {
+    let subpath = strata_core::mounts::parse_subpath(subpath)?.to_string();
+    let secret = crate::auth::new_secret().map_err(|e| Error::internal(e.to_string()))?;
+    let record = strata_meta::TokenRecord {
+        id: Uuid::new_v4(),
+        org: org.to_owned(),
+        name: format!("sandbox-{}-{index}", sandbox.simple()),
+        hash: crate::auth::hash_secret(&secret),
+        role: strata_meta::Role::Member,
+        created_at: strata_meta::now_ns(),
+        expires_at: None,
+        revoked_at: None,
+        scope: Some(strata_meta::ScopeRecord {
+            volume,
+            subpath,
+            read_only,
+        }),
+    };
+    let id = record.id;
+    state.meta(move |m| m.add_token(&record, false)).await?;
+    Ok((id, secret))
+}
+
+/// Revokes a sandbox mount's key; a failure is logged (the key then ends with its sandbox's
+/// record at the next start).
+pub async fn revoke_mount_credential(state: &AppState, key: Uuid) {
+    let revoked = state.meta(move |m| m.revoke_token(key, strata_meta::now_ns())).await;
+    if let Err(e) = revoked
+        && e.kind != ErrorKind::NotFound
+    {
+        tracing::warn!(%key, "cannot revoke a sandbox mount's key: {e}");
+    }
 }
 
 /// Output read so far, and whether some was dropped past the limit.

@@ -6,11 +6,10 @@ use std::time::Duration;
 use strata_core::{Error, ErrorKind, Result};
 use tokio::io::AsyncBufReadExt;
 
-/// A running mount process, the key it holds and what the key may do.
+/// A running mount process and the id of the key it holds.
 pub struct VolumeMount {
     pub child: tokio::process::Child,
-    pub key: String,
-    pub scope: std::sync::Arc<crate::mount_keys::MountScope>,
+    pub key_id: uuid::Uuid,
 }
 
 /// What one mount process needs.

@@ -1,0 +1,182 @@
+//! `strata org`, `strata key` and `strata token`.
+
+use crate::CmdResult;
+use crate::output::{Output, time};
+use clap::Subcommand;
+use strata_client::Client;
+use strata_core::api::{CreateKey, CreateToken, KeyInfo, NewKey};
+
+#[derive(Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization (admin keys only)
+    Create {
+        /// 1 to 63 characters of a-z, 0-9, '.', '_' and '-', not starting with '.' or '-'
+        name: String,
+    },
+    /// List organizations (admin keys only)
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Make an API key; prints its secret, which is shown only this once
+    Create {
+        /// Unique in its organization: 1 to 63 characters of a-z, 0-9, '.', '_' and '-'
+        name: String,
+        /// member (volumes of the organization), org-admin (also its keys) or admin (everything)
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// The organization of the key [default: the caller's; others: admin keys only]
+        #[arg(long)]
+        org: Option<String>,
+        /// How long the key works, like 12h or 30d [default: until revoked]
+        #[arg(long)]
+        ttl: Option<String>,
+    },
+    /// List the keys of an organization (never their secrets)
+    List {
+        /// The organization [default: the caller's; others: admin keys only]
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Revoke a key or token for good: it fails from its next request on
+    Revoke {
+        /// The key's id, as `strata key list` shows it
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Make a token that can only mount or use the files of one volume folder; prints its secret
+    Create {
+        /// The one volume the token reaches
+        #[arg(long)]
+        volume: String,
+        /// The folder of the volume the token sees as its root, like users/alice [default: all]
+        #[arg(long, default_value = "")]
+        subpath: String,
+        /// The token may only read
+        #[arg(long)]
+        read_only: bool,
+        /// How long the token works, like 90s, 1h or 7d [default: until revoked]
+        #[arg(long)]
+        ttl: Option<String>,
+        /// A name unique in the organization [default: made up]
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn describe(k: &KeyInfo) -> String {
+    let mut text = format!("{} {} (org {}, role {})", k.name, k.id, k.org, k.role.as_str());
+    if let Some(s) = &k.scope {
+        let volume = s.volume.clone().unwrap_or_else(|| format!("{} (deleted)", s.volume_id));
+        text += &format!(
+            ", only {volume}:{}{}",
+            s.subpath,
+            if s.read_only { " read-only" } else { "" }
+        );
+    }
+    if let Some(at) = k.expires_at {
+        text += &format!(", expires {}", time(at));
+    }
+    text
+}
+
+/// Prints a new key: the secret alone on standard output (`$(strata token create ...)`), what
+/// it is on standard error.
+fn print_new(made: &NewKey, out: &Output) -> CmdResult {
+    if !out.json {
+        eprintln!("made {}; its secret is shown only now", describe(&made.key));
+    }
+    out.print(made, || made.secret.clone())
+}
+
+pub async fn org(cmd: OrgCommand, client: &Client, out: &Output) -> CmdResult {
+    match cmd {
+        OrgCommand::Create { name } => {
+            let org = client.create_org(&name).await?;
+            out.print(&org, || format!("created organization {}", org.name))
+        }
+        OrgCommand::List => {
+            let orgs = client.list_orgs().await?;
+            out.print(&orgs, || {
+                let mut text = format!("{:<32} CREATED", "NAME");
+                for o in &orgs {
+                    text += &format!("\n{:<32} {}", o.name, time(o.created_at));
+                }
+                text
+            })
+        }
+    }
+}
+
+pub async fn key(cmd: KeyCommand, client: &Client, out: &Output) -> CmdResult {
+    match cmd {
+        KeyCommand::Create { name, role, org, ttl } => {
+            let made = client
+                .create_key(&CreateKey {
+                    name,
+                    role: Some(role),
+                    org,
+                    ttl,
+                })
+                .await?;
+            print_new(&made, out)
+        }
+        KeyCommand::List { org } => {
+            let keys = client.list_keys(org.as_deref()).await?;
+            out.print(&keys, || {
+                let mut text = format!(
+                    "{:<24} {:<36} {:<10} {:<20} {:<20} SCOPE",
+                    "NAME", "ID", "ROLE", "CREATED", "EXPIRES"
+                );
+                for k in &keys {
+                    let scope = k.scope.as_ref().map_or_else(String::new, |s| {
+                        let volume = s.volume.clone().unwrap_or_else(|| s.volume_id.to_string());
+                        format!(
+                            "{volume}:{}{}",
+                            s.subpath,
+                            if s.read_only { " (read-only)" } else { "" }
+                        )
+                    });
+                    text += &format!(
+                        "\n{:<24} {:<36} {:<10} {:<20} {:<20} {scope}",
+                        k.name,
+                        k.id,
+                        k.role.as_str(),
+                        time(k.created_at),
+                        k.expires_at.map_or_else(|| "never".to_owned(), time)
+                    );
+                }
+                text
+            })
+        }
+        KeyCommand::Revoke { id } => {
+            client.revoke_key(&id).await?;
+            out.print(&serde_json::json!({ "revoked": id }), || format!("revoked key {id}"))
+        }
+    }
+}
+
+pub async fn token(cmd: TokenCommand, client: &Client, out: &Output) -> CmdResult {
+    match cmd {
+        TokenCommand::Create {
+            volume,
+            subpath,
+            read_only,
+            ttl,
+            name,
+        } => {
+            let request = CreateToken {
+                volume,
+                subpath,
+                read_only,
+                ttl,
+                name,
+            };
+            print_new(&client.create_token(&request).await?, out)
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Organizations and API keys (scoped tokens are keys with a scope).
+
+use super::{DbError, Fail, R, Row, Tx, vals};
+use crate::{Error, ErrorKind, Role, ScopeRecord, TokenRecord};
+use strata_core::api::Org;
+use uuid::Uuid;
+
+pub fn create_org(tx: &dyn Tx, name: &str, now: i64) -> R<Org> {
+    let n = tx.exec(
+        "INSERT INTO orgs (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        vals![name, now],
+    )?;
+    if n == 0 {
+        let msg = format!("an organization named {name} exists");
+        return Err(Error::new(ErrorKind::AlreadyExists, msg).with_field("name").into());
+    }
+    Ok(Org {
+        name: name.to_owned(),
+        created_at: now,
+    })
+}
+
+pub fn list_orgs(tx: &dyn Tx) -> R<Vec<Org>> {
+    tx.query("SELECT name, created_at FROM orgs ORDER BY name", vals![])?
+        .iter()
+        .map(|r| {
+            Ok(Org {
+                name: r.text(0)?,
+                created_at: r.i64(1)?,
+            })
+        })
+        .collect()
+}
+
+const TOKEN_COLUMNS: &str = "id, org, name, hash, role, created_at, expires_at, revoked_at, \
+     scope_volume, scope_subpath, scope_read_only";
+
+fn token_from_row(r: &Row) -> R<Option<TokenRecord>> {
+    let Ok(hash) = r.blob(3)?.try_into() else {
+        return Ok(None);
+    };
+    // A role this program does not know grants nothing.
+    let Ok(role) = Role::parse(&r.text(4)?) else {
+        return Ok(None);
+    };
+    let scope = match (r.opt_uuid(8)?, r.opt_text(9)?) {
+        (Some(volume), Some(subpath)) => Some(ScopeRecord {
+            volume,
+            subpath,
+            read_only: r.bool(10)?,
+        }),
+        _ => None,
+    };
+    Ok(Some(TokenRecord {
+        id: r.uuid(0)?,
+        org: r.text(1)?,
+        name: r.text(2)?,
+        hash,
+        role,
+        created_at: r.i64(5)?,
+        expires_at: r.opt_i64(6)?,
+        revoked_at: r.opt_i64(7)?,
+        scope,
+    }))
+}
+
+/// Stores a key in an existing organization; with `only_first`, only if its organization has
+/// no key of that name yet (several servers starting on shared metadata create one admin
+/// key). Returns whether stored.
+pub fn add_token(tx: &dyn Tx, t: &TokenRecord, only_first: bool) -> R<bool> {
+    if tx
+        .query_opt("SELECT name FROM orgs WHERE name = $1", vals![t.org.as_str()])?
+        .is_none()
+    {
+        let msg = format!("no organization named {}", t.org);
+        return Err(Error::not_found(msg).with_field("org").into());
+    }
+    let sql = format!(
+        "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11){}",
+        if only_first {
+            " ON CONFLICT (org, name) DO NOTHING"
+        } else {
+            ""
+        }
+    );
+    let scope = t.scope.as_ref();
+    let stored = tx.exec(
+        &sql,
+        vals![
+            t.id,
+            t.org.as_str(),
+            t.name.as_str(),
+            &t.hash,
+            t.role.as_str(),
+            t.created_at,
+            t.expires_at,
+            t.revoked_at,
+            scope.map(|s| s.volume),
+            scope.map(|s| s.subpath.as_str()),
+            scope.is_some_and(|s| s.read_only)
+        ],
+    );
+    match stored {
+        Ok(n) => Ok(n > 0),
+        Err(Fail::Db(DbError::Duplicate)) => {
+            let msg = format!("a key named {} exists in organization {}", t.name, t.org);
+            Err(Error::new(ErrorKind::AlreadyExists, msg).with_field("name").into())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The key with that hash, revoked and expired ones included (the caller says why they fail).
+pub fn find_token(tx: &dyn Tx, hash: &[u8; 32]) -> R<Option<TokenRecord>> {
+    match tx.query_opt(
+        &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"),
+        vals![hash],
+    )? {
+        Some(r) => token_from_row(&r),
+        None => Ok(None),
+    }
+}
+
+pub fn get_token(tx: &dyn Tx, id: Uuid) -> R<Option<TokenRecord>> {
+    match tx.query_opt(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"), vals![id])? {
+        Some(r) => token_from_row(&r),
+        None => Ok(None),
+    }
+}
+
+/// The keys of an organization that are not revoked, oldest first.
+pub fn list_tokens(tx: &dyn Tx, org: &str) -> R<Vec<TokenRecord>> {
+    let rows = tx.query(
+        &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE org = $1 AND revoked_at IS NULL ORDER BY created_at, name"),
+        vals![org],
+    )?;
+    Ok(rows
+        .iter()
+        .map(token_from_row)
+        .collect::<R<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Revokes a key for good. Its name is free again: the revoked row is renamed to a name no
+/// valid key name can be.
+pub fn revoke_token(tx: &dyn Tx, id: Uuid, now: i64) -> R<()> {
+    let n = tx.exec(
+        "UPDATE tokens SET revoked_at = $2, name = name || ' (revoked ' || id || ')'
+         WHERE id = $1 AND revoked_at IS NULL",
+        vals![id, now],
+    )?;
+    if n == 0 {
+        return Err(Error::not_found("no such key").with_field("key").into());
+    }
+    // The mount sessions the key opened end with it, with their locks and upload records.
+    let opened = "SELECT id FROM sessions WHERE key_id = $1";
+    tx.exec(&format!("DELETE FROM locks WHERE session IN ({opened})"), vals![id])?;
+    tx.exec(&format!("DELETE FROM uploads WHERE session IN ({opened})"), vals![id])?;
+    tx.exec("DELETE FROM sessions WHERE key_id = $1", vals![id])?;
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Organizations, API keys and scoped tokens. Who may call each route is decided in
+//! `access::need`; these handlers check what the body asks for (another organization, a role).
+
+use crate::access::Caller;
+use crate::error::ApiResult;
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use strata_core::api::{CreateKey, CreateOrg, CreateToken, KeyInfo, NewKey, Org, TokenScope};
+use strata_core::keys::{KeyName, OrgName, Role, parse_ttl};
+use strata_core::mounts::parse_subpath;
+use strata_core::names::VolumeRef;
+use strata_core::{Error, ErrorKind};
+use strata_meta::{MetaStore, ScopeRecord, TokenRecord, now_ns};
+use uuid::Uuid;
+
+type Created<T> = ApiResult<(StatusCode, axum::Json<T>)>;
+
+pub async fn create_org(State(s): State<AppState>, Json(r): Json<CreateOrg>) -> Created<Org> {
+    let name = OrgName::parse(&r.name).map_err(|e| e.with_field("name"))?;
+    let org = s.meta(move |m| m.create_org(&name)).await?;
+    Ok((StatusCode::CREATED, axum::Json(org)))
+}
+
+pub async fn list_orgs(State(s): State<AppState>) -> ApiResult<axum::Json<Vec<Org>>> {
+    Ok(axum::Json(s.meta(|m| m.list_orgs()).await?))
+}
+
+/// The organization a key-management request is about: the caller's own unless an admin
+/// key names another.
+fn target_org(caller: &Caller, org: Option<&str>) -> Result<String, Error> {
+    match org {
+        None => Ok(caller.org.clone()),
+        Some(org) => {
+            let org = OrgName::parse(org)?;
+            if org.as_str() != caller.org && caller.role != Role::Admin {
+                return Err(Error::new(
+                    ErrorKind::PermissionDenied,
+                    "only an admin key may manage the keys of another organization",
+                )
+                .with_field("org"));
+            }
+            Ok(org.as_str().to_owned())
+        }
+    }
+}
+
+/// A new key's record and its secret.
+fn new_key(
+    org: String,
+    name: KeyName,
+    role: Role,
+    ttl: Option<&str>,
+    scope: Option<ScopeRecord>,
+) -> ApiResult<(TokenRecord, String)> {
+    let ttl = ttl.map(parse_ttl).transpose()?;
+    let secret = crate::auth::new_secret().map_err(|e| Error::internal(e.to_string()))?;
+    let now = now_ns();
+    let record = TokenRecord {
+        id: Uuid::new_v4(),
+        org,
+        name: name.as_str().to_owned(),
+        hash: crate::auth::hash_secret(&secret),
+        role,
+        created_at: now,
+        expires_at: ttl.map(|secs| now.saturating_add((secs as i64).saturating_mul(1_000_000_000))),
+        revoked_at: None,
+        scope,
+    };
+    Ok((record, secret))
+}
+
+/// A key as shown: never its hash or secret; a scope names its volume as it is called now.
+fn info(m: &dyn MetaStore, t: TokenRecord) -> strata_core::Result<KeyInfo> {
+    let scope = match t.scope {
+        Some(s) => {
+            let volume = match m.get_volume(&t.org, &VolumeRef::Id(s.volume)) {
+                Ok(v) => Some(v.name),
+                Err(e) if e.kind == ErrorKind::NotFound => None,
+                Err(e) => return Err(e),
+            };
+            Some(TokenScope {
+                volume_id: s.volume,
+                volume,
+                subpath: s.subpath,
+                read_only: s.read_only,
+            })
+        }
+        None => None,
+    };
+    Ok(KeyInfo {
+        id: t.id,
+        name: t.name,
+        org: t.org,
+        role: t.role,
+        created_at: t.created_at,
+        expires_at: t.expires_at,
+        scope,
+    })
+}
+
+async fn store(s: &AppState, record: TokenRecord, secret: String) -> Created<NewKey> {
+    let key = s
+        .meta(move |m| {
+            m.add_token(&record, false)?;
+            info(m, record)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(NewKey { key, secret })))
+}
+
+pub async fn create_key(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Json(r): Json<CreateKey>,
+) -> Created<NewKey> {
+    let name = KeyName::parse(&r.name)?;
+    let role = r.role.as_deref().map(Role::parse).transpose()?.unwrap_or(Role::Member);
+    let org = target_org(&c, r.org.as_deref())?;
+    if role == Role::Admin && c.role != Role::Admin {
+        return Err(
+            Error::new(ErrorKind::PermissionDenied, "only an admin key may make admin keys")
+                .with_field("role")
+                .into(),
+        );
+    }
+    let (record, secret) = new_key(org, name, role, r.ttl.as_deref(), None)?;
+    store(&s, record, secret).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct OrgQuery {
+    org: Option<String>,
+}
+
+pub async fn list_keys(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Query(q): Query<OrgQuery>,
+) -> ApiResult<axum::Json<Vec<KeyInfo>>> {
+    let org = target_org(&c, q.org.as_deref())?;
+    let keys = s
+        .meta(move |m| m.list_tokens(&org)?.into_iter().map(|t| info(m, t)).collect())
+        .await?;
+    Ok(axum::Json(keys))
+}
+
+pub async fn revoke_key(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(key): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = Uuid::parse_str(&key).map_err(|_| Error::invalid("key", "a key is named by its id, a UUID"))?;
+    let missing = || Error::not_found(format!("no key {id}")).with_field("key");
+    let found = s.meta(move |m| m.get_token(id)).await?;
+    // Another organization's key does not exist for an org admin.
+    let key = found
+        .filter(|k| k.revoked_at.is_none() && (k.org == c.org || c.role == Role::Admin))
+        .ok_or_else(missing)?;
+    if key.role == Role::Admin && c.role != Role::Admin {
+        return Err(Error::new(ErrorKind::PermissionDenied, "only an admin key may revoke an admin key").into());
+    }
+    s.meta(move |m| m.revoke_token(id, now_ns())).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn create_token(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Json(r): Json<CreateToken>,
+) -> Created<NewKey> {
+    let vref = VolumeRef::parse(&r.volume)?;
+    let subpath = parse_subpath(&r.subpath)?;
+    let id = Uuid::new_v4();
+    let name = match &r.name {
+        Some(name) => KeyName::parse(name)?,
+        None => KeyName::parse(&format!("token-{}", &id.simple().to_string()[..12]))?,
+    };
+    let org = c.org.clone();
+    let volume = s.meta(move |m| m.get_volume(&org, &vref)).await?;
+    let scope = ScopeRecord {
+        volume: volume.id,
+        subpath: subpath.to_string(),
+        // A snapshot never changes: its tokens read only.
+        read_only: r.read_only || volume.snapshot_of.is_some(),
+    };
+    let (mut record, secret) = new_key(c.org.clone(), name, Role::Member, r.ttl.as_deref(), Some(scope))?;
+    record.id = id;
+    store(&s, record, secret).await
+}
