@@ -252,3 +252,28 @@ fn a_session_closed_through_one_server_is_refused_by_the_other() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+/// Servers keep the keys they read for a few seconds; a key revoked through one server is
+/// refused by the other within that time, and by the one that revoked it at once.
+#[test]
+fn a_key_revoked_through_one_server_is_refused_by_the_other() {
+    let a = Server::start_shared(&[]);
+    let b = a.another();
+    a.ok(&["volume", "create", "v"]);
+    let made: serde_json::Value =
+        serde_json::from_str(&a.ok(&["--json", "token", "create", "--volume", "v", "--name", "t"])).unwrap();
+    let (secret, id) = (made["secret"].as_str().unwrap(), made["key"]["id"].as_str().unwrap());
+    assert_eq!(a.ok_as(secret, &["fs", "ls", "v:/"]), "");
+    assert_eq!(b.ok_as(secret, &["fs", "ls", "v:/"]), "", "b has read the key now");
+    a.ok(&["key", "revoke", id]);
+    assert_eq!(
+        a.fails_as(secret, &["fs", "ls", "v:/"]).0,
+        5,
+        "refused at once where revoked"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while b.cli_as(secret, &["fs", "ls", "v:/"]).status.success() {
+        assert!(std::time::Instant::now() < deadline, "b still takes a revoked key");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

@@ -4,9 +4,12 @@
 
 use crate::state::AppState;
 use axum::http::HeaderMap;
+use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 use strata_core::{Error, ErrorKind};
 use strata_meta::{Role, TokenRecord, now_ns};
 
@@ -82,6 +85,53 @@ pub fn bootstrap_admin(state: &AppState, data_dir: &Path) -> anyhow::Result<()> 
 /// The id and name of a key, for the audit log to name it.
 pub type KeyLabel = (uuid::Uuid, String);
 
+/// Keys by the hash of their secret, with when each was read, so that a request costs no
+/// database read. An entry is read again after [`KEY_RECHECK`]: a key revoked through another
+/// server stops working within that time, one revoked through this server at once.
+#[derive(Default, Clone)]
+pub struct KeyCache(Arc<RwLock<HashMap<[u8; 32], CachedKey>>>);
+
+/// A key as read, and when.
+type CachedKey = (Arc<TokenRecord>, Instant);
+
+/// How long a server trusts a key it read without reading it again.
+pub const KEY_RECHECK: Duration = Duration::from_secs(5);
+
+impl KeyCache {
+    fn get(&self, hash: &[u8; 32]) -> Option<Arc<TokenRecord>> {
+        let cache = self.0.read().unwrap_or_else(|p| p.into_inner());
+        let (record, read) = cache.get(hash)?;
+        (read.elapsed() < KEY_RECHECK).then(|| record.clone())
+    }
+
+    fn put(&self, record: Arc<TokenRecord>) {
+        let mut cache = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= 100_000 {
+            cache.retain(|_, (_, read)| read.elapsed() < KEY_RECHECK);
+        }
+        cache.insert(record.hash, (record, Instant::now()));
+    }
+
+    /// Drops a key that was just revoked here.
+    pub fn forget(&self, id: uuid::Uuid) {
+        let mut cache = self.0.write().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|_, (record, _)| record.id != id);
+    }
+}
+
+/// A known key by the hash of its secret, from the cache or the database.
+async fn find_key(state: &AppState, hash: [u8; 32]) -> Result<Option<Arc<TokenRecord>>, Error> {
+    if let Some(record) = state.keys.get(&hash) {
+        return Ok(Some(record));
+    }
+    let Some(record) = state.meta(move |m| m.find_token(&hash)).await? else {
+        return Ok(None);
+    };
+    let record = Arc::new(record);
+    state.keys.put(record.clone());
+    Ok(Some(record))
+}
+
 /// The key a request presents, checked: known, not revoked, not expired. A failure comes
 /// with the key's id and name when it is a known key.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<TokenRecord, (Option<KeyLabel>, Error)> {
@@ -93,8 +143,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Token
         .and_then(|h| h.strip_prefix("Bearer "))
         .ok_or_else(|| unauthorized("missing 'Authorization: Bearer <API key>' header"))?;
     let hash = hash_secret(parse_secret(secret.trim()).map_err(|e| (None, e))?);
-    let record = state
-        .meta(move |m| m.find_token(&hash))
+    let record = find_key(state, hash)
         .await
         .map_err(|e| (None, e))?
         .ok_or_else(|| unauthorized("unknown API key"))?;
@@ -110,5 +159,5 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Token
     if record.expires_at.is_some_and(|t| t <= now_ns()) {
         return failed("this API key has expired");
     }
-    Ok(record)
+    Ok(Arc::unwrap_or_clone(record))
 }

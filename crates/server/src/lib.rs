@@ -71,6 +71,7 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
             session_lease: config.session_lease,
         },
         sessions: Default::default(),
+        keys: Default::default(),
         gc_lock: Arc::default(),
         metrics: Default::default(),
         sandboxes: sandboxes::Sandboxes::new(&config.data_dir),

@@ -12,6 +12,7 @@ pub struct AppState {
     pub blocks: BlockStore,
     pub limits: Limits,
     pub sessions: crate::sessions::SessionCache,
+    pub keys: crate::auth::KeyCache,
     /// One garbage collection pass at a time.
     pub gc_lock: Arc<tokio::sync::Mutex<()>>,
     pub metrics: crate::metrics::Metrics,

@@ -163,6 +163,7 @@ pub async fn revoke_key(
         return Err(Error::new(ErrorKind::PermissionDenied, "only an admin key may revoke an admin key").into());
     }
     s.meta(move |m| m.revoke_token(id, now_ns())).await?;
+    s.keys.forget(id);
     Ok(StatusCode::NO_CONTENT)
 }
 

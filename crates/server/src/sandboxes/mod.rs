@@ -513,6 +513,7 @@ pub async fn mint_mount_credential(
 /// record at the next start).
 pub async fn revoke_mount_credential(state: &AppState, key: Uuid) {
     let revoked = state.meta(move |m| m.revoke_token(key, strata_meta::now_ns())).await;
+    state.keys.forget(key);
     if let Err(e) = revoked
         && e.kind != ErrorKind::NotFound
     {
