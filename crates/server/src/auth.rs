@@ -21,6 +21,9 @@ const PREFIX: &str = "stk_";
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub org: String,
+    /// The name the key was given (`admin` for the first one).
+    pub key_name: String,
+    pub role: Role,
 }
 
 pub fn new_secret() -> anyhow::Result<String> {
@@ -102,6 +105,10 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
         .meta(move |m| m.find_token(&hash))
         .await?
         .ok_or_else(|| Error::new(ErrorKind::Unauthorized, "unknown API key"))?;
-    req.extensions_mut().insert(Caller { org: record.org });
+    req.extensions_mut().insert(Caller {
+        org: record.org,
+        key_name: record.name,
+        role: record.role,
+    });
     Ok(next.run(req).await)
 }

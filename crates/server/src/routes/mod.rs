@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/sessions/{id}/blocks/{hash}",
             get(sessions::get_block).put(sessions::put_block),
         )
+        .route("/v1/whoami", get(admin::whoami))
         .route("/v1/gc", post(admin::gc))
         .route("/v1/fsck", post(admin::fsck))
         .route_layer(from_fn_with_state(state.clone(), auth::require_key));
