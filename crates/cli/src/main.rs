@@ -1,6 +1,7 @@
 //! The `strata` command: wiring of the server, the client and the terminal.
 
 mod commands;
+mod mounts;
 mod output;
 mod target;
 
@@ -8,10 +9,13 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use strata_core::ErrorKind;
 
+/// This binary's version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("STRATA_COMMIT"), ")");
+
 #[derive(Parser)]
 #[command(
     name = "strata",
-    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("STRATA_COMMIT"), ")"),
+    version = VERSION,
     about = "Persistent, forkable, shareable volumes for ephemeral sandboxes"
 )]
 struct Cli {
@@ -21,9 +25,6 @@ struct Cli {
     /// API key [default: from `strata login`, else the local server's admin.token]
     #[arg(long, global = true, env = "STRATA_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Print results as JSON
-    #[arg(long, global = true)]
-    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,6 +47,8 @@ enum Command {
         source: String,
         /// The new volume's name
         new: String,
+        #[command(flatten)]
+        out: output::Output,
     },
     /// Create, list, delete and restore read-only snapshots (VOLUME@NAME)
     #[command(subcommand)]
@@ -56,6 +59,8 @@ enum Command {
         from: String,
         /// Another volume or snapshot, compared with FROM
         to: String,
+        #[command(flatten)]
+        out: output::Output,
     },
     /// Mount a volume, VOLUME:SUBPATH or a snapshot VOLUME@NAME at an empty directory
     Mount(commands::mount::MountArgs),
@@ -66,6 +71,8 @@ enum Command {
         /// Only say what a pass would delete now
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        out: output::Output,
     },
     /// Check every volume's tree against the stored blocks and its counters
     Fsck {
@@ -73,7 +80,16 @@ enum Command {
         /// counters are recounted
         #[arg(long)]
         repair: bool,
+        #[command(flatten)]
+        out: output::Output,
     },
+    /// The server, this key's identity, and the strata mounts of this machine
+    Status {
+        #[command(flatten)]
+        out: output::Output,
+    },
+    /// Check what mounts and commands need, and say how to fix what is missing
+    Doctor(commands::doctor::DoctorArgs),
     /// Print a completion script for a shell, e.g. `strata completions bash > /etc/bash_completion.d/strata`
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -87,44 +103,61 @@ pub struct Failure {
     code: u8,
 }
 
+/// The exit code of each error kind: the same for every command.
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::InvalidInput | ErrorKind::NameTooLong => 2,
+        ErrorKind::NotFound | ErrorKind::NoSuchAttribute => 3,
+        ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::Stale | ErrorKind::Locked => 4,
+        ErrorKind::Unauthorized | ErrorKind::PermissionDenied | ErrorKind::ReadOnly => 5,
+        ErrorKind::Unavailable => 6,
+        _ => 1,
+    }
+}
+
+fn io_exit_code(e: &std::io::Error) -> u8 {
+    use std::io::ErrorKind as Io;
+    match e.kind() {
+        Io::NotFound => 3,
+        Io::AlreadyExists => 4,
+        Io::PermissionDenied | Io::ReadOnlyFilesystem => 5,
+        _ => 1,
+    }
+}
+
 impl From<strata_core::Error> for Failure {
     fn from(e: strata_core::Error) -> Self {
-        let code = match e.kind {
-            ErrorKind::InvalidInput | ErrorKind::NameTooLong => 2,
-            ErrorKind::NotFound | ErrorKind::NoSuchAttribute => 3,
-            ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::Stale | ErrorKind::Locked => 4,
-            ErrorKind::Unauthorized | ErrorKind::PermissionDenied | ErrorKind::ReadOnly => 5,
-            ErrorKind::Unavailable => 6,
-            _ => 1,
-        };
         Failure {
+            code: exit_code(e.kind),
             message: e.message,
-            code,
         }
     }
 }
 
 impl From<anyhow::Error> for Failure {
+    /// The code of the first error of a known kind in the chain (e.g. under "cannot mount").
     fn from(e: anyhow::Error) -> Self {
+        let code = e
+            .chain()
+            .find_map(|cause| {
+                cause
+                    .downcast_ref::<strata_core::Error>()
+                    .map(|e| exit_code(e.kind))
+                    .or_else(|| cause.downcast_ref::<std::io::Error>().map(io_exit_code))
+            })
+            .unwrap_or(1);
         Failure {
             message: format!("{e:#}"),
-            code: 1,
+            code,
         }
     }
 }
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
-        use std::io::ErrorKind as Io;
-        let code = match e.kind() {
-            Io::NotFound => 3,
-            Io::AlreadyExists => 4,
-            Io::PermissionDenied | Io::ReadOnlyFilesystem => 5,
-            _ => 1,
-        };
         Failure {
+            code: io_exit_code(&e),
             message: e.to_string(),
-            code,
         }
     }
 }
@@ -161,13 +194,14 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> CmdResult {
     let client = || strata_client::Client::from_env(cli.endpoint.clone(), cli.token.clone());
-    let out = output::Output { json: cli.json };
     match cli.command {
         Command::Server(args) => commands::server::run(args).await,
-        Command::Login(args) => commands::login::run(args, cli.endpoint, cli.token, &out).await,
-        Command::Fork { source, new } => commands::forks::fork(&client()?, &source, &new, &out).await,
-        Command::Snapshot(cmd) => commands::forks::snapshot(cmd, &client()?, &out).await,
-        Command::Diff { from, to } => commands::forks::diff(&client()?, &from, &to, &out).await,
+        Command::Login(args) => commands::login::run(args, cli.endpoint, cli.token).await,
+        Command::Fork { source, new, out } => commands::forks::fork(&client()?, &source, &new, &out).await,
+        Command::Snapshot(cmd) => commands::forks::snapshot(cmd, &client()?).await,
+        Command::Diff { from, to, out } => commands::forks::diff(&client()?, &from, &to, &out).await,
+        Command::Status { out } => commands::status::run(&client()?, &out).await,
+        Command::Doctor(args) => commands::doctor::run(args, &client()?).await,
         Command::Mount(args) => commands::mount::mount(args, cli.endpoint, cli.token).await,
         Command::Umount(args) => commands::mount::umount(args),
         Command::Completions { shell } => {
@@ -179,9 +213,9 @@ async fn run(cli: Cli) -> CmdResult {
             let _ = std::io::stdout().write_all(&script);
             Ok(())
         }
-        Command::Volume(cmd) => commands::volume::run(cmd, &client()?, &out).await,
-        Command::Fs(cmd) => commands::fs::run(cmd, &client()?, &out).await,
-        Command::Gc { dry_run } => {
+        Command::Volume(cmd) => commands::volume::run(cmd, &client()?).await,
+        Command::Fs(cmd) => commands::fs::run(cmd, &client()?).await,
+        Command::Gc { dry_run, out } => {
             let report = client()?.gc(dry_run).await?;
             out.print(&report, || {
                 format!(
@@ -193,7 +227,7 @@ async fn run(cli: Cli) -> CmdResult {
                 )
             })
         }
-        Command::Fsck { repair } => {
+        Command::Fsck { repair, out } => {
             let report = client()?.fsck(repair).await?;
             out.print(&report, || {
                 let mut text = format!(

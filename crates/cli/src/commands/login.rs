@@ -6,10 +6,13 @@ use strata_client::config::Login;
 use strata_core::Error;
 
 #[derive(Args)]
-pub struct LoginArgs {}
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub out: Output,
+}
 
 /// Checks the endpoint and key against the server, then saves them.
-pub async fn run(_args: LoginArgs, endpoint: Option<String>, token: Option<String>, out: &Output) -> CmdResult {
+pub async fn run(args: LoginArgs, endpoint: Option<String>, token: Option<String>) -> CmdResult {
     let (Some(endpoint), Some(token)) = (endpoint, token) else {
         return Err(Error::invalid("endpoint", "strata login needs --endpoint URL and --token KEY").into());
     };
@@ -20,7 +23,8 @@ pub async fn run(_args: LoginArgs, endpoint: Option<String>, token: Option<Strin
         token: Some(token),
     }
     .save()?;
-    out.print(&serde_json::json!({ "endpoint": endpoint, "config": path }), || {
-        format!("logged in to {endpoint} (saved in {})", path.display())
-    })
+    args.out
+        .print(&serde_json::json!({ "endpoint": endpoint, "config": path }), || {
+            format!("logged in to {endpoint} (saved in {})", path.display())
+        })
 }

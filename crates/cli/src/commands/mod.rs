@@ -1,8 +1,11 @@
+pub mod doctor;
 pub mod forks;
 pub mod fs;
 pub mod login;
 pub mod mount;
 pub mod server;
+pub mod status;
+mod tree;
 pub mod volume;
 
 /// Log lines to stderr, as `STRATA_LOG` filters them (default: warnings, but none of the
