@@ -1,5 +1,9 @@
 //! The strata mounts of this machine: the kernel's mount table, and the record each mount
 //! process keeps while it runs (what the table does not say: its pid, subpath and cache).
+//!
+//! Whether a mount's process lives is read from its record (pid and start time), never by a
+//! call on the mount: a stat of a mount waiting out an outage of its server would block for
+//! `--retry-for`, and a thread blocked in it would hold up this process's exit.
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -8,6 +12,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MountRecord {
     pub pid: u32,
+    /// When the process started (clock ticks after boot): with the pid, it names the process
+    /// even once the pid is reused.
+    pub started: u64,
     pub volume: String,
     pub subpath: String,
     pub mountpoint: PathBuf,
@@ -22,11 +29,32 @@ pub struct MountRecord {
 pub fn records_dir() -> PathBuf {
     match dirs::runtime_dir() {
         Some(dir) => dir.join("strata").join("mounts"),
-        // SAFETY: getuid cannot fail.
-        None => std::env::temp_dir()
-            .join(format!("strata-{}", unsafe { libc::getuid() }))
-            .join("mounts"),
+        None => std::env::temp_dir().join(format!("strata-{}", uid())).join("mounts"),
     }
+}
+
+fn uid() -> u32 {
+    // SAFETY: getuid cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// Makes the records folder (and its parent) if needed, and checks that both are this user's
+/// own, not symlinks, and closed to others: in a shared temporary folder another user could
+/// have made them first, to read or plant records.
+fn private_records_dir() -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let dir = records_dir();
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+    for d in [dir.as_path(), dir.parent().unwrap_or(&dir)] {
+        let meta = std::fs::symlink_metadata(d)?;
+        if !meta.is_dir() || meta.uid() != uid() || meta.mode() & 0o077 != 0 {
+            return Err(std::io::Error::other(format!(
+                "{} is not a private folder of this user",
+                d.display()
+            )));
+        }
+    }
+    Ok(dir)
 }
 
 /// Removes the record when the mount ends.
@@ -41,15 +69,14 @@ impl Drop for RecordFile {
 impl MountRecord {
     /// Writes the record (readable by this user only); it goes when the result is dropped.
     pub fn write(&self) -> std::io::Result<RecordFile> {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        let dir = records_dir();
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
-        let path = dir.join(format!("{}.json", self.pid));
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = private_records_dir()?.join(format!("{}.json", self.pid));
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)?;
         std::io::Write::write_all(&mut file, &serde_json::to_vec(self)?)?;
         Ok(RecordFile(path))
@@ -131,9 +158,10 @@ pub struct LocalMount {
     pub volume: String,
     pub mountpoint: PathBuf,
     pub read_only: bool,
-    /// False when the mount is still listed but its process is gone (ENOTCONN).
-    pub alive: bool,
-    /// From the mount's record; unknown for a mount whose process is gone.
+    /// False when the mount is still listed but its process is gone (calls on it fail with
+    /// ENOTCONN); unknown (null) for a mount without a record.
+    pub alive: Option<bool>,
+    /// From the mount's record.
     pub subpath: Option<String>,
     pub pid: Option<u32>,
     pub cache_dir: Option<PathBuf>,
@@ -142,8 +170,24 @@ pub struct LocalMount {
     pub log_file: Option<PathBuf>,
 }
 
-fn process_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+/// When a process started, in clock ticks after boot, if it runs (a zombie nobody reaped has
+/// closed its files, so its mount is dead).
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `PID (COMMAND) STATE PPID ...`: the command may hold spaces and parentheses; the start
+    // time is the 22nd field, the 20th after the command.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = fields.next()?;
+    if matches!(state, "Z" | "X") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
+}
+
+impl MountRecord {
+    fn alive(&self) -> bool {
+        start_time(self.pid) == Some(self.started)
+    }
 }
 
 /// Bytes of blocks in a mount's cache folder.
@@ -158,38 +202,48 @@ fn cache_used(cache_dir: &Path) -> u64 {
         .sum()
 }
 
-/// The records of live mount processes.
-fn records() -> Vec<MountRecord> {
-    let Ok(entries) = std::fs::read_dir(records_dir()) else {
+/// Every record, with the file it is in.
+fn records() -> Vec<(PathBuf, MountRecord)> {
+    let Ok(entries) = private_records_dir().and_then(std::fs::read_dir) else {
         return Vec::new();
     };
     entries
         .flatten()
-        .filter_map(|e| std::fs::read(e.path()).ok())
-        .filter_map(|bytes| serde_json::from_slice::<MountRecord>(&bytes).ok())
-        .filter(|r| process_alive(r.pid))
+        .filter_map(|e| Some((e.path(), serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok()?)))
         .collect()
 }
 
 /// Every strata mount in the kernel's table, with what its process recorded.
 pub fn local_mounts() -> Vec<LocalMount> {
-    let records = records();
-    mount_table()
+    let table = mount_table();
+    let mut records = records();
+    // A record of a process that is gone and whose mount went too is of no more use.
+    records.retain(|(path, r)| {
+        let stale = !r.alive() && !table.iter().any(|e| e.mountpoint == r.mountpoint);
+        if stale {
+            let _ = std::fs::remove_file(path);
+        }
+        !stale
+    });
+    table
         .into_iter()
         .filter(TableEntry::is_strata)
         .map(|entry| {
-            // A FUSE mount whose process died answers every call with ENOTCONN.
-            let dead = std::fs::metadata(&entry.mountpoint).is_err_and(|e| e.raw_os_error() == Some(libc::ENOTCONN));
+            // The newest record for the mount point (an older one may be of a dead mount
+            // that was there before).
             let record = records
                 .iter()
-                .find(|r| r.mountpoint == entry.mountpoint)
-                .filter(|_| !dead);
+                .map(|(_, r)| r)
+                .filter(|r| r.mountpoint == entry.mountpoint)
+                .max_by_key(|r| (r.alive(), r.started));
+            let alive = record.map(MountRecord::alive);
+            let live = record.filter(|r| r.alive());
             LocalMount {
                 volume: entry.source.trim_start_matches("strata:").to_owned(),
                 read_only: entry.read_only(),
-                alive: !dead,
+                alive,
                 subpath: record.map(|r| r.subpath.clone()),
-                pid: record.map(|r| r.pid),
+                pid: live.map(|r| r.pid),
                 cache_dir: record.map(|r| r.cache_dir.clone()),
                 cache_size: record.map(|r| r.cache_size),
                 cache_used: record.map(|r| cache_used(&r.cache_dir)),
@@ -202,7 +256,15 @@ pub fn local_mounts() -> Vec<LocalMount> {
 
 #[cfg(test)]
 mod tests {
-    use super::unescape;
+    use super::{start_time, unescape};
+
+    #[test]
+    fn this_process_has_a_start_time() {
+        let mine = start_time(std::process::id()).unwrap();
+        assert!(mine > 0);
+        assert_eq!(start_time(std::process::id()), Some(mine));
+        assert_eq!(start_time(u32::MAX), None);
+    }
 
     #[test]
     fn mount_table_escapes() {

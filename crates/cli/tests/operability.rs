@@ -84,8 +84,10 @@ fn status_shows_the_server_the_key_and_every_mount() {
         );
         std::thread::yield_now();
     }
-    let text = server.ok(&["status"]);
     let path = std::fs::canonicalize(ro.path()).unwrap();
+    let stat = std::fs::metadata(&path).map(drop).map_err(|e| e.raw_os_error());
+    assert_eq!(stat, Err(Some(libc::ENOTCONN)), "the mount shown dead is dead");
+    let text = server.ok(&["status"]);
     let line = text.lines().find(|l| l.contains(path.to_str().unwrap())).unwrap();
     assert!(line.contains("DEAD") && line.contains("strata umount"), "{text}");
     assert!(text.contains("key:      admin (organization default"), "{text}");

@@ -158,6 +158,7 @@ async fn serve(
     }
     let record = MountRecord {
         pid: std::process::id(),
+        started: crate::mounts::start_time(std::process::id()).unwrap_or_default(),
         volume: volume.to_owned(),
         subpath: subpath.to_owned(),
         mountpoint: canonical,

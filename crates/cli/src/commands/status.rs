@@ -42,12 +42,16 @@ fn describe(s: &Status) -> String {
         };
         let mode = if m.read_only { "ro" } else { "rw" };
         text += &format!("\nmount:    {} {source} {mode}", m.mountpoint.display());
-        if !m.alive {
-            text += &format!(
-                " DEAD: its process is gone; run `strata umount {}`",
-                m.mountpoint.display()
-            );
-            continue;
+        match m.alive {
+            Some(false) => {
+                text += &format!(
+                    " DEAD: its process is gone; run `strata umount {}`",
+                    m.mountpoint.display()
+                );
+                continue;
+            }
+            None => text += " (no record: made by another strata version)",
+            Some(true) => {}
         }
         if let Some(pid) = m.pid {
             text += &format!(" pid {pid}");
