@@ -3,6 +3,7 @@
 mod commands;
 mod mounts;
 mod output;
+mod remote;
 mod target;
 
 use clap::{Parser, Subcommand};
@@ -19,12 +20,6 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("STRATA_
     about = "Persistent, forkable, shareable volumes for ephemeral sandboxes"
 )]
 struct Cli {
-    /// Server URL, or several separated by commas [default: from `strata login`, else the local server's address]
-    #[arg(long, global = true, env = "STRATA_ENDPOINT")]
-    endpoint: Option<String>,
-    /// API key [default: from `strata login`, else the local server's admin.token]
-    #[arg(long, global = true, env = "STRATA_TOKEN", hide_env_values = true)]
-    token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,11 +31,9 @@ enum Command {
     /// Remember a server and an API key for later commands
     Login(commands::login::LoginArgs),
     /// Create, find, list and delete volumes
-    #[command(subcommand)]
-    Volume(commands::volume::VolumeCommand),
+    Volume(commands::volume::VolumeArgs),
     /// Work with files in a volume without mounting it (paths are VOLUME:/path)
-    #[command(subcommand)]
-    Fs(commands::fs::FsCommand),
+    Fs(commands::fs::FsArgs),
     /// Make NEW a copy of SOURCE (a volume or VOLUME@SNAPSHOT) at once, at any size
     Fork {
         /// The volume or snapshot (VOLUME@NAME) to copy
@@ -49,10 +42,11 @@ enum Command {
         new: String,
         #[command(flatten)]
         out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
     },
     /// Create, list, delete and restore read-only snapshots (VOLUME@NAME)
-    #[command(subcommand)]
-    Snapshot(commands::forks::SnapshotCommand),
+    Snapshot(commands::forks::SnapshotArgs),
     /// Paths added (+), removed (-) and changed (M) from A to B
     Diff {
         /// A volume or snapshot (VOLUME@NAME)
@@ -61,6 +55,8 @@ enum Command {
         to: String,
         #[command(flatten)]
         out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
     },
     /// Mount a volume, VOLUME:SUBPATH or a snapshot VOLUME@NAME at an empty directory
     Mount(commands::mount::MountArgs),
@@ -73,6 +69,8 @@ enum Command {
         dry_run: bool,
         #[command(flatten)]
         out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
     },
     /// Check every volume's tree against the stored blocks and its counters
     Fsck {
@@ -82,11 +80,15 @@ enum Command {
         repair: bool,
         #[command(flatten)]
         out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
     },
     /// The server, this key's identity, and the strata mounts of this machine
     Status {
         #[command(flatten)]
         out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
     },
     /// Check what mounts and commands need, and say how to fix what is missing
     Doctor(commands::doctor::DoctorArgs),
@@ -193,16 +195,20 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> CmdResult {
-    let client = || strata_client::Client::from_env(cli.endpoint.clone(), cli.token.clone());
     match cli.command {
         Command::Server(args) => commands::server::run(args).await,
-        Command::Login(args) => commands::login::run(args, cli.endpoint, cli.token).await,
-        Command::Fork { source, new, out } => commands::forks::fork(&client()?, &source, &new, &out).await,
-        Command::Snapshot(cmd) => commands::forks::snapshot(cmd, &client()?).await,
-        Command::Diff { from, to, out } => commands::forks::diff(&client()?, &from, &to, &out).await,
-        Command::Status { out } => commands::status::run(&client()?, &out).await,
-        Command::Doctor(args) => commands::doctor::run(args, &client()?).await,
-        Command::Mount(args) => commands::mount::mount(args, cli.endpoint, cli.token).await,
+        Command::Login(args) => commands::login::run(args).await,
+        Command::Fork {
+            source,
+            new,
+            out,
+            remote,
+        } => commands::forks::fork(&remote.client()?, &source, &new, &out).await,
+        Command::Snapshot(args) => commands::forks::snapshot(args.command, &args.remote.client()?).await,
+        Command::Diff { from, to, out, remote } => commands::forks::diff(&remote.client()?, &from, &to, &out).await,
+        Command::Status { out, remote } => commands::status::run(&remote.client()?, &out).await,
+        Command::Doctor(args) => commands::doctor::run(args).await,
+        Command::Mount(args) => commands::mount::mount(args).await,
         Command::Umount(args) => commands::mount::umount(args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -213,10 +219,10 @@ async fn run(cli: Cli) -> CmdResult {
             let _ = std::io::stdout().write_all(&script);
             Ok(())
         }
-        Command::Volume(cmd) => commands::volume::run(cmd, &client()?).await,
-        Command::Fs(cmd) => commands::fs::run(cmd, &client()?).await,
-        Command::Gc { dry_run, out } => {
-            let report = client()?.gc(dry_run).await?;
+        Command::Volume(args) => commands::volume::run(args.command, &args.remote.client()?).await,
+        Command::Fs(args) => commands::fs::run(args.command, &args.remote.client()?).await,
+        Command::Gc { dry_run, out, remote } => {
+            let report = remote.client()?.gc(dry_run).await?;
             out.print(&report, || {
                 format!(
                     "{} {} blocks ({}) and {} layers",
@@ -227,8 +233,8 @@ async fn run(cli: Cli) -> CmdResult {
                 )
             })
         }
-        Command::Fsck { repair, out } => {
-            let report = client()?.fsck(repair).await?;
+        Command::Fsck { repair, out, remote } => {
+            let report = remote.client()?.fsck(repair).await?;
             out.print(&report, || {
                 let mut text = format!(
                     "checked {} volumes, {} inodes, {} blocks: {} problems{}; {} layers to collect",

@@ -226,7 +226,7 @@ async fn tokens_are_required() {
         StatusCode::OK
     );
     let out = std::process::Command::new(common::BIN)
-        .args(["--endpoint", &server.endpoint, "--token", &unknown, "volume", "list"])
+        .args(["volume", "list", "--endpoint", &server.endpoint, "--token", &unknown])
         .env("STRATA_CONFIG_DIR", server.dir.path().join("cfg"))
         .output()
         .unwrap();

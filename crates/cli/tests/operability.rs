@@ -246,7 +246,7 @@ fn errors_exit_with_the_code_of_their_kind() {
 }
 
 #[test]
-fn json_is_offered_only_where_a_command_prints_data() {
+fn options_appear_only_where_they_apply() {
     let server = Server::start(&[]);
     server.ok(&["volume", "create", "v"]);
     let dir = tempfile::tempdir().unwrap();
@@ -260,16 +260,30 @@ fn json_is_offered_only_where_a_command_prints_data() {
         vec!["completions", "bash", "--json"],
         vec!["server", "--json"],
         vec!["--json", "volume", "list"],
+        // Nor do the server, umount and completions talk to a server.
+        vec!["server", "--endpoint", "http://127.0.0.1:9"],
+        vec!["umount", target, "--token", "x"],
+        vec!["completions", "bash", "--endpoint", "http://127.0.0.1:9"],
     ] {
         let (code, err) = server.fails(&args);
-        assert!(code == 2 && err.contains("'--json'"), "{args:?}: {code}: {err}");
+        let option = args.iter().find(|a| a.starts_with("--")).unwrap();
+        assert!(
+            code == 2 && err.contains(&format!("'{option}'")),
+            "{args:?}: {code}: {err}"
+        );
     }
-    for page in [vec!["mount"], vec!["fs", "rm"], vec!["server"]] {
+    for page in [vec!["mount"], vec!["fs", "rm"], vec!["server"], vec!["umount"]] {
         let mut args = page.clone();
         args.push("--help");
         assert!(!server.ok(&args).contains("--json"), "{page:?} offers --json");
     }
+    for page in [vec!["server"], vec!["umount"], vec!["completions"]] {
+        let mut args = page.clone();
+        args.push("--help");
+        assert!(!server.ok(&args).contains("--endpoint"), "{page:?} offers --endpoint");
+    }
     assert!(server.ok(&["volume", "list", "--help"]).contains("--json"));
+    assert!(server.ok(&["fs", "cat", "--help"]).contains("--endpoint"));
 
     // Times are RFC 3339 and modes octal strings.
     let file = dir.path().join("f");

@@ -120,7 +120,7 @@ fn a_mount_fails_over_to_the_next_server() {
     assert_eq!(std::fs::read(mount.join("before")).unwrap(), b"through a");
     assert_eq!(b.ok(&["fs", "cat", "v:/after"]), "through b");
     // A command given both, the dead one first, goes to the live one.
-    assert_eq!(b.ok(&["--endpoint", &endpoints, "fs", "cat", "v:/after"]), "through b");
+    assert_eq!(b.ok(&["fs", "cat", "v:/after", "--endpoint", &endpoints]), "through b");
 }
 
 /// Writes files through a mount and fsyncs each, reporting every one that is durable.

@@ -5,7 +5,6 @@ use crate::{CmdResult, Failure};
 use clap::Args;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use strata_client::Client;
 use strata_core::ErrorKind;
 
 /// Clocks further apart than this make lease and collection times misleading.
@@ -20,6 +19,8 @@ pub struct DoctorArgs {
     cache_dir: Option<PathBuf>,
     #[command(flatten)]
     out: Output,
+    #[command(flatten)]
+    remote: crate::remote::Remote,
 }
 
 #[derive(Serialize)]
@@ -102,7 +103,8 @@ fn cache_space(dir: &Path) -> Result<String, (String, &'static str)> {
     }
 }
 
-pub async fn run(args: DoctorArgs, client: &Client) -> CmdResult {
+pub async fn run(args: DoctorArgs) -> CmdResult {
+    let client = args.remote.client()?;
     const SERVER_FIX: &str = "start it (strata server), or point at it with --endpoint or STRATA_ENDPOINT";
     const KEY_FIX: &str = "set STRATA_TOKEN, or run strata login --endpoint URL --token KEY";
     let mut checks = vec![check("fuse device", fuse_device()), check("fusermount3", fusermount())];

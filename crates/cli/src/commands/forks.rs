@@ -4,6 +4,15 @@ use clap::Subcommand;
 use strata_client::Client;
 use strata_core::api::{Change, Volume};
 
+/// `strata snapshot ...` with the options every one of its subcommands takes.
+#[derive(clap::Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(subcommand)]
+    pub command: SnapshotCommand,
+}
+
 #[derive(Subcommand)]
 pub enum SnapshotCommand {
     /// Freeze the volume's current content as VOLUME@NAME (read-only)

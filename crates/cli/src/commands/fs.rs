@@ -13,6 +13,15 @@ use strata_core::api::{DirEntry, FileKind, Stat};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
+/// `strata fs ...` with the options every one of its subcommands takes.
+#[derive(clap::Args)]
+pub struct FsArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(subcommand)]
+    pub command: FsCommand,
+}
+
 #[derive(Subcommand)]
 pub enum FsCommand {
     /// List a directory

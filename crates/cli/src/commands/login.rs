@@ -8,12 +8,14 @@ use strata_core::Error;
 #[derive(Args)]
 pub struct LoginArgs {
     #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(flatten)]
     pub out: Output,
 }
 
 /// Checks the endpoint and key against the server, then saves them.
-pub async fn run(args: LoginArgs, endpoint: Option<String>, token: Option<String>) -> CmdResult {
-    let (Some(endpoint), Some(token)) = (endpoint, token) else {
+pub async fn run(args: LoginArgs) -> CmdResult {
+    let (Some(endpoint), Some(token)) = (args.remote.endpoint, args.remote.token) else {
         return Err(Error::invalid("endpoint", "strata login needs --endpoint URL and --token KEY").into());
     };
     let client = Client::new(&endpoint, Some(token.clone()))?;

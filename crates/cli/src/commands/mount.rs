@@ -45,6 +45,8 @@ pub struct MountArgs {
     /// Serve the mount's metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9108)
     #[arg(long, value_name = "ADDR")]
     metrics: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    remote: crate::remote::Remote,
 }
 
 #[derive(Args)]
@@ -104,7 +106,7 @@ fn check_target(mountpoint: &str) -> Result<PathBuf, Error> {
     Ok(path)
 }
 
-pub async fn mount(args: MountArgs, endpoint: Option<String>, token: Option<String>) -> CmdResult {
+pub async fn mount(args: MountArgs) -> CmdResult {
     let (volume, subpath) = args.source.split_once(':').unwrap_or((&args.source, ""));
     strata_core::names::VolumeRef::parse(volume)?;
     parse_subpath(subpath)?;
@@ -114,23 +116,15 @@ pub async fn mount(args: MountArgs, endpoint: Option<String>, token: Option<Stri
     }
     super::init_logging();
     let notify = std::env::var_os(NOTIFY_ENV).is_some();
-    let result = serve(&args, volume, subpath, &mountpoint, endpoint, token, notify).await;
+    let result = serve(&args, volume, subpath, &mountpoint, notify).await;
     if let (true, Err(f)) = (notify, &result) {
         println!("error {} {}", f.code, f.message);
     }
     result
 }
 
-async fn serve(
-    args: &MountArgs,
-    volume: &str,
-    subpath: &str,
-    mountpoint: &Path,
-    endpoint: Option<String>,
-    token: Option<String>,
-    notify: bool,
-) -> CmdResult {
-    let client = strata_client::Client::from_env(endpoint, token)?;
+async fn serve(args: &MountArgs, volume: &str, subpath: &str, mountpoint: &Path, notify: bool) -> CmdResult {
+    let client = args.remote.client()?;
     let options = MountOptions {
         volume: volume.to_owned(),
         subpath: subpath.to_owned(),

@@ -4,6 +4,15 @@ use clap::Subcommand;
 use strata_client::Client;
 use strata_core::api::Volume;
 
+/// `strata volume ...` with the options every one of its subcommands takes.
+#[derive(clap::Args)]
+pub struct VolumeArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(subcommand)]
+    pub command: VolumeCommand,
+}
+
 #[derive(Subcommand)]
 pub enum VolumeCommand {
     /// Create a volume
