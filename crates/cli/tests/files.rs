@@ -126,6 +126,15 @@ fn folders_go_up_and_come_back_whole() {
     server.ok(&["fs", "get", "-r", "v:/backup/src", back.to_str().unwrap()]);
     assert_eq!(tree(&back), tree(&src));
 
+    // A download never writes through a symlink in the way of a folder.
+    let (trap, outside) = (dir.path().join("trap"), dir.path().join("outside"));
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::create_dir(&trap).unwrap();
+    std::os::unix::fs::symlink(&outside, trap.join("d")).unwrap();
+    let (code, err) = server.fails(&["fs", "get", "-r", "v:/backup/src", trap.to_str().unwrap()]);
+    assert!(code == 4 && err.contains("exists and is not a folder"), "{code}: {err}");
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+
     // A file where a folder is asked for, and the other way round, say so.
     let (code, err) = server.fails(&["fs", "put", "-r", src.join("big").to_str().unwrap(), "v:/x"]);
     assert!(code == 2 && err.contains("not a folder"), "{code}: {err}");

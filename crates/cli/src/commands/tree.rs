@@ -91,9 +91,12 @@ pub async fn get_tree(client: &Client, target: &Target, local: &Path) -> Result<
         .into());
     }
     let mut copied = Copied::default();
+    std::fs::create_dir_all(local).map_err(|e| Failure::local(local, e))?;
     let mut pending: Vec<(FsPath, PathBuf)> = vec![(root, local.to_path_buf())];
     while let Some((remote, dir)) = pending.pop() {
-        std::fs::create_dir_all(&dir).map_err(|e| Failure::local(&dir, e))?;
+        if dir != local {
+            local_folder(&dir)?;
+        }
         copied.folders += 1;
         for entry in client.list(&target.volume, &remote.to_string()).await? {
             check_name(entry.name.as_bytes())?;
@@ -124,4 +127,24 @@ pub async fn get_tree(client: &Client, target: &Target, local: &Path) -> Result<
         }
     }
     Ok(copied)
+}
+
+/// Makes a folder inside the download, or takes an existing one, but never goes through a
+/// symlink: one the download made could point anywhere.
+fn local_folder(dir: &Path) -> Result<(), Failure> {
+    match std::fs::create_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let meta = std::fs::symlink_metadata(dir).map_err(|e| Failure::local(dir, e))?;
+            if meta.is_dir() {
+                Ok(())
+            } else {
+                Err(Error::new(
+                    strata_core::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a folder", dir.display()),
+                )
+                .into())
+            }
+        }
+        other => other.map_err(|e| Failure::local(dir, e)),
+    }
 }
