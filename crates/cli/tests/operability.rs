@@ -340,7 +340,17 @@ fn a_mount_serves_its_metrics() {
     assert!(sample(&page, "strata_mount_cache_bytes") >= (9 << 20) as f64);
     assert!(sample(&page, "strata_mount_fuse_op_duration_seconds_count{op=\"read\"}") >= 1.0);
     assert!(sample(&page, "strata_mount_fuse_op_duration_seconds_count{op=\"lookup\"}") >= 1.0);
-    assert_eq!(sample(&page, "strata_mount_uploads_in_flight"), 0.0);
+    // Its own writes upload blocks, each counted while under way and no longer once done.
+    let (mine, _) = common::random_file(m.cache.path(), "mine", 9 << 20, 2);
+    std::fs::copy(mine, m.join("mine")).unwrap();
+    let after_write = scrape(&addr);
+    assert!(
+        sample(
+            &after_write,
+            "strata_mount_fuse_op_duration_seconds_count{op=\"write\"}"
+        ) >= 1.0
+    );
+    assert_eq!(sample(&after_write, "strata_mount_uploads_in_flight"), 0.0);
     // Read again: the blocks come from the cache now.
     let hits = sample(&page, "strata_mount_cache_hits_total");
     std::fs::write("/proc/sys/vm/drop_caches", "1").unwrap();
