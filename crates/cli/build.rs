@@ -11,10 +11,24 @@ fn main() {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown commit".to_owned());
     println!("cargo:rustc-env=STRATA_COMMIT={commit}");
-    // Rebuild when HEAD moves (a commit, a checkout).
-    for path in ["../../.git/HEAD", "../../.git/refs/heads"] {
-        if std::path::Path::new(path).exists() {
-            println!("cargo:rerun-if-changed={path}");
-        }
+    // Rebuild when HEAD moves (a commit, a checkout). Git says where those files are: in a
+    // linked worktree `.git` is a file and HEAD lives elsewhere.
+    let paths = std::process::Command::new("git")
+        .args([
+            "rev-parse",
+            "--git-path",
+            "HEAD",
+            "--git-path",
+            "refs/heads",
+            "--git-path",
+            "packed-refs",
+        ])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .unwrap_or_default();
+    for path in paths.lines().filter(|p| std::path::Path::new(p).exists()) {
+        println!("cargo:rerun-if-changed={path}");
     }
 }

@@ -1,29 +1,25 @@
 //! The `strata` command: wiring of the server, the client and the terminal.
 
 mod commands;
+mod mounts;
 mod output;
+mod remote;
 mod target;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use strata_core::ErrorKind;
 
+/// This binary's version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("STRATA_COMMIT"), ")");
+
 #[derive(Parser)]
 #[command(
     name = "strata",
-    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("STRATA_COMMIT"), ")"),
+    version = VERSION,
     about = "Persistent, forkable, shareable volumes for ephemeral sandboxes"
 )]
 struct Cli {
-    /// Server URL, or several separated by commas [default: from `strata login`, else the local server's address]
-    #[arg(long, global = true, env = "STRATA_ENDPOINT")]
-    endpoint: Option<String>,
-    /// API key [default: from `strata login`, else the local server's admin.token]
-    #[arg(long, global = true, env = "STRATA_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-    /// Print results as JSON
-    #[arg(long, global = true)]
-    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,52 +31,56 @@ enum Command {
     /// Remember a server and an API key for later commands
     Login(commands::login::LoginArgs),
     /// Named volumes to work on, each maybe on its own server; `use` makes one current
-    #[command(subcommand)]
-    Ctx(commands::ctx::CtxCommand),
+    Ctx(commands::ctx::CtxArgs),
     /// Create, find, list and delete volumes
-    #[command(subcommand)]
-    Volume(commands::volume::VolumeCommand),
+    Volume(commands::volume::VolumeArgs),
     /// Work with files in a volume without mounting it (paths are VOLUME:/path)
-    #[command(subcommand)]
-    Fs(commands::fs::FsCommand),
+    Fs(commands::fs::FsArgs),
     /// Make NEW a copy of SOURCE (a volume or VOLUME@SNAPSHOT) at once, at any size
     Fork {
         /// The volume or snapshot (VOLUME@NAME) to copy
         source: String,
         /// The new volume's name
         new: String,
+        #[command(flatten)]
+        out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
     },
     /// Create, list, delete and restore read-only snapshots (VOLUME@NAME)
-    #[command(subcommand)]
-    Snapshot(commands::forks::SnapshotCommand),
+    Snapshot(commands::forks::SnapshotArgs),
     /// Paths added (+), removed (-) and changed (M) from A to B
     Diff {
         /// A volume or snapshot (VOLUME@NAME)
         from: String,
         /// Another volume or snapshot, compared with FROM
         to: String,
+        #[command(flatten)]
+        out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
     },
     /// Mount a volume, VOLUME:SUBPATH or a snapshot VOLUME@NAME at an empty directory
     Mount(commands::mount::MountArgs),
     /// Unmount a strata mount
     Umount(commands::mount::UmountArgs),
     /// Start, use and delete sandboxes: process trees with volumes mounted in them
-    #[command(subcommand)]
-    Sandbox(commands::sandbox::SandboxCommand),
+    Sandbox(commands::sandbox::SandboxArgs),
     /// Create and list organizations (admin keys only)
-    #[command(subcommand)]
-    Org(commands::keys::OrgCommand),
+    Org(commands::keys::OrgArgs),
     /// Make, list and revoke API keys
-    #[command(subcommand)]
-    Key(commands::keys::KeyCommand),
+    Key(commands::keys::KeyArgs),
     /// Make tokens that reach only one volume folder, perhaps only to read, for a while
-    #[command(subcommand)]
-    Token(commands::keys::TokenCommand),
+    Token(commands::keys::TokenArgs),
     /// Reclaim storage no volume uses any more
     Gc {
         /// Only say what a pass would delete now
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
     },
     /// Check every volume's tree against the stored blocks and its counters
     Fsck {
@@ -88,7 +88,20 @@ enum Command {
         /// counters are recounted
         #[arg(long)]
         repair: bool,
+        #[command(flatten)]
+        out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
     },
+    /// The server, this key's identity, and the strata mounts of this machine
+    Status {
+        #[command(flatten)]
+        out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
+    },
+    /// Check what mounts and commands need, and say how to fix what is missing
+    Doctor(commands::doctor::DoctorArgs),
     /// Print a completion script for a shell, e.g. `strata completions bash > /etc/bash_completion.d/strata`
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -102,44 +115,61 @@ pub struct Failure {
     code: u8,
 }
 
+/// The exit code of each error kind: the same for every command.
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::InvalidInput | ErrorKind::NameTooLong => 2,
+        ErrorKind::NotFound | ErrorKind::NoSuchAttribute => 3,
+        ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::Stale | ErrorKind::Locked => 4,
+        ErrorKind::Unauthorized | ErrorKind::PermissionDenied | ErrorKind::ReadOnly => 5,
+        ErrorKind::Unavailable => 6,
+        _ => 1,
+    }
+}
+
+fn io_exit_code(e: &std::io::Error) -> u8 {
+    use std::io::ErrorKind as Io;
+    match e.kind() {
+        Io::NotFound => 3,
+        Io::AlreadyExists => 4,
+        Io::PermissionDenied | Io::ReadOnlyFilesystem => 5,
+        _ => 1,
+    }
+}
+
 impl From<strata_core::Error> for Failure {
     fn from(e: strata_core::Error) -> Self {
-        let code = match e.kind {
-            ErrorKind::InvalidInput | ErrorKind::NameTooLong => 2,
-            ErrorKind::NotFound | ErrorKind::NoSuchAttribute => 3,
-            ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::Stale | ErrorKind::Locked => 4,
-            ErrorKind::Unauthorized | ErrorKind::PermissionDenied | ErrorKind::ReadOnly => 5,
-            ErrorKind::Unavailable => 6,
-            _ => 1,
-        };
         Failure {
+            code: exit_code(e.kind),
             message: e.message,
-            code,
         }
     }
 }
 
 impl From<anyhow::Error> for Failure {
+    /// The code of the first error of a known kind in the chain (e.g. under "cannot mount").
     fn from(e: anyhow::Error) -> Self {
+        let code = e
+            .chain()
+            .find_map(|cause| {
+                cause
+                    .downcast_ref::<strata_core::Error>()
+                    .map(|e| exit_code(e.kind))
+                    .or_else(|| cause.downcast_ref::<std::io::Error>().map(io_exit_code))
+            })
+            .unwrap_or(1);
         Failure {
             message: format!("{e:#}"),
-            code: 1,
+            code,
         }
     }
 }
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
-        use std::io::ErrorKind as Io;
-        let code = match e.kind() {
-            Io::NotFound => 3,
-            Io::AlreadyExists => 4,
-            Io::PermissionDenied | Io::ReadOnlyFilesystem => 5,
-            _ => 1,
-        };
         Failure {
+            code: io_exit_code(&e),
             message: e.to_string(),
-            code,
         }
     }
 }
@@ -185,15 +215,20 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> CmdResult {
-    let client = || strata_client::Client::from_env(cli.endpoint.clone(), cli.token.clone());
-    let out = output::Output { json: cli.json };
     match cli.command {
         Command::Server(args) => commands::server::run(args).await,
-        Command::Login(args) => commands::login::run(args, cli.endpoint, cli.token, &out).await,
-        Command::Fork { source, new } => commands::forks::fork(&client()?, &source, &new, &out).await,
-        Command::Snapshot(cmd) => commands::forks::snapshot(cmd, &client()?, &out).await,
-        Command::Diff { from, to } => commands::forks::diff(&client()?, &from, &to, &out).await,
-        Command::Mount(args) => commands::mount::mount(args, cli.endpoint, cli.token).await,
+        Command::Login(args) => commands::login::run(args).await,
+        Command::Fork {
+            source,
+            new,
+            out,
+            remote,
+        } => commands::forks::fork(&remote.client()?, &source, &new, &out).await,
+        Command::Snapshot(args) => commands::forks::snapshot(args.command, &args.remote.client()?).await,
+        Command::Diff { from, to, out, remote } => commands::forks::diff(&remote.client()?, &from, &to, &out).await,
+        Command::Status { out, remote } => commands::status::run(&remote.client()?, &out).await,
+        Command::Doctor(args) => commands::doctor::run(args).await,
+        Command::Mount(args) => commands::mount::mount(args).await,
         Command::Umount(args) => commands::mount::umount(args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -204,15 +239,15 @@ async fn run(cli: Cli) -> CmdResult {
             let _ = std::io::stdout().write_all(&script);
             Ok(())
         }
-        Command::Ctx(cmd) => commands::ctx::run(cmd, cli.endpoint, cli.token, &out).await,
-        Command::Volume(cmd) => commands::volume::run(cmd, &client()?, &out).await,
-        Command::Fs(cmd) => commands::fs::run(cmd, &client()?, &out).await,
-        Command::Sandbox(cmd) => commands::sandbox::run(cmd, &client()?, &out).await,
-        Command::Org(cmd) => commands::keys::org(cmd, &client()?, &out).await,
-        Command::Key(cmd) => commands::keys::key(cmd, &client()?, &out).await,
-        Command::Token(cmd) => commands::keys::token(cmd, &client()?, &out).await,
-        Command::Gc { dry_run } => {
-            let report = client()?.gc(dry_run).await?;
+        Command::Ctx(args) => commands::ctx::run(args).await,
+        Command::Volume(args) => commands::volume::run(args.command, &args.remote.client()?).await,
+        Command::Fs(args) => commands::fs::run(args.command, &args.remote.client()?).await,
+        Command::Sandbox(args) => commands::sandbox::run(args.command, &args.remote.client()?).await,
+        Command::Org(args) => commands::keys::org(args.command, &args.remote.client()?).await,
+        Command::Key(args) => commands::keys::key(args.command, &args.remote.client()?).await,
+        Command::Token(args) => commands::keys::token(args.command, &args.remote.client()?).await,
+        Command::Gc { dry_run, out, remote } => {
+            let report = remote.client()?.gc(dry_run).await?;
             out.print(&report, || {
                 format!(
                     "{} {} blocks ({}) and {} layers",
@@ -223,8 +258,8 @@ async fn run(cli: Cli) -> CmdResult {
                 )
             })
         }
-        Command::Fsck { repair } => {
-            let report = client()?.fsck(repair).await?;
+        Command::Fsck { repair, out, remote } => {
+            let report = remote.client()?.fsck(repair).await?;
             out.print(&report, || {
                 let mut text = format!(
                     "checked {} volumes, {} inodes, {} blocks: {} problems{}; {} layers to collect",

@@ -3,15 +3,52 @@
 use serde::Serialize;
 use strata_core::api::{FileKind, Stat};
 
+/// `--json`, on the commands that print data (and only there: elsewhere it is refused as
+/// an unknown option).
+#[derive(clap::Args, Debug, Clone, Copy)]
 pub struct Output {
+    /// Print the result as JSON (times in RFC 3339, modes as octal strings)
+    #[arg(long)]
     pub json: bool,
+}
+
+/// Keys whose integer values are nanoseconds since the Unix epoch.
+const TIME_KEYS: [&str; 5] = ["created_at", "updated_at", "atime", "mtime", "ctime"];
+
+/// Makes the JSON of API bodies readable: times as RFC 3339, modes as octal strings.
+fn readable(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    let mut pending = vec![value];
+    while let Some(v) = pending.pop() {
+        match v {
+            Value::Array(items) => pending.extend(items.iter_mut()),
+            Value::Object(fields) => {
+                for (key, field) in fields.iter_mut() {
+                    match (key.as_str(), field.as_i64()) {
+                        (k, Some(ns)) if TIME_KEYS.contains(&k) => *field = Value::String(rfc3339(ns)),
+                        ("mode", Some(mode)) => *field = Value::String(format!("{mode:04o}")),
+                        _ => pending.push(field),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A time in nanoseconds since the Unix epoch as RFC 3339, to the nanosecond.
+fn rfc3339(ns: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns.max(0) as u64);
+    humantime::format_rfc3339_nanos(t).to_string()
 }
 
 impl Output {
     /// Prints `value` as JSON, or the text `human` makes.
     pub fn print<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) -> crate::CmdResult {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?);
+            let mut value = serde_json::to_value(value).map_err(anyhow::Error::from)?;
+            readable(&mut value);
+            println!("{}", serde_json::to_string_pretty(&value).map_err(anyhow::Error::from)?);
         } else {
             let text = human();
             if !text.is_empty() {
@@ -61,4 +98,18 @@ pub fn mode(stat: &Stat) -> String {
         s.push(if bits & 1 != 0 { 'x' } else { '-' });
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_times_and_modes_are_readable() {
+        let mut v = serde_json::json!([{ "mode": 420, "mtime": 1_500_000_000_123_456_789_i64,
+            "stat": { "created_at": 0, "size": 7 } }]);
+        super::readable(&mut v);
+        assert_eq!(v[0]["mode"], "0644");
+        assert_eq!(v[0]["mtime"], "2017-07-14T02:40:00.123456789Z");
+        assert_eq!(v[0]["stat"]["created_at"], "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(v[0]["stat"]["size"], 7);
+    }
 }

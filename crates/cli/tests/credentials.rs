@@ -36,11 +36,11 @@ fn capture_one_request(listener: TcpListener) -> std::thread::JoinHandle<String>
 fn request_head(dirs: &Path, endpoint_flag: Option<&str>, listener: TcpListener) -> String {
     let server = capture_one_request(listener);
     let mut cmd = Command::new(BIN);
+    cmd.args(["volume", "list"]);
     if let Some(endpoint) = endpoint_flag {
         cmd.args(["--endpoint", endpoint]);
     }
     let out = cmd
-        .args(["volume", "list"])
         .env_remove("STRATA_ENDPOINT")
         .env_remove("STRATA_TOKEN")
         .env("STRATA_CONFIG_DIR", dirs.join("config"))

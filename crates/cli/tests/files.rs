@@ -38,7 +38,7 @@ fn fs_verbs() {
     server.ok(&["fs", "ln", "-s", "/a/hello.txt", "v:/link"]);
     assert_eq!(server.json(&["fs", "stat", "v:/link"])["target"], "/a/hello.txt");
     server.ok(&["fs", "chmod", "600", "v:/a/hello.txt"]);
-    assert_eq!(server.json(&["fs", "stat", "v:/a/hello.txt"])["mode"], 0o600);
+    assert_eq!(server.json(&["fs", "stat", "v:/a/hello.txt"])["mode"], "0600");
     assert_eq!(server.fails(&["fs", "chmod", "99", "v:/a/hello.txt"]).0, 2);
 
     let (_, err) = server.fails(&["fs", "rm", "v:/a"]);
@@ -69,6 +69,82 @@ fn fs_verbs() {
         (vol["file_count"].as_u64(), vol["used_bytes"].as_u64()),
         (Some(2), Some(0))
     );
+}
+
+/// Every file, folder and symlink under `root`, with its content or target, walked without
+/// recursion.
+fn tree(root: &std::path::Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_symlink() {
+                found.push((rel, format!("-> {}", std::fs::read_link(&path).unwrap().display())));
+            } else if meta.is_dir() {
+                found.push((rel, "/".into()));
+                pending.push(path);
+            } else {
+                found.push((rel, hash_file(&path)));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn folders_go_up_and_come_back_whole() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    // Deeper than any sane recursion would like, with files at several levels.
+    let mut deep = src.clone();
+    for level in 0..300 {
+        deep.push("d");
+        if level % 100 == 0 {
+            std::fs::create_dir_all(&deep).unwrap();
+            std::fs::write(deep.join(format!("f{level}")), format!("level {level}")).unwrap();
+        }
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("bottom"), b"the bottom").unwrap();
+    random_file(&src, "big", 5 << 20, 7);
+    std::fs::create_dir(src.join("empty")).unwrap();
+    std::os::unix::fs::symlink("big", src.join("link")).unwrap();
+
+    let copied = server.json(&["fs", "put", "-r", src.to_str().unwrap(), "v:/backup/src"]);
+    assert_eq!(
+        (copied["files"].as_u64(), copied["symlinks"].as_u64()),
+        (Some(5), Some(1))
+    );
+    assert_eq!(copied["folders"].as_u64(), Some(302));
+    let back = dir.path().join("back");
+    server.ok(&["fs", "get", "-r", "v:/backup/src", back.to_str().unwrap()]);
+    assert_eq!(tree(&back), tree(&src));
+
+    // A download never writes through a symlink in the way of a folder.
+    let (trap, outside) = (dir.path().join("trap"), dir.path().join("outside"));
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::create_dir(&trap).unwrap();
+    std::os::unix::fs::symlink(&outside, trap.join("d")).unwrap();
+    let (code, err) = server.fails(&["fs", "get", "-r", "v:/backup/src", trap.to_str().unwrap()]);
+    assert!(code == 4 && err.contains("exists and is not a folder"), "{code}: {err}");
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+
+    // A file where a folder is asked for, and the other way round, say so.
+    let (code, err) = server.fails(&["fs", "put", "-r", src.join("big").to_str().unwrap(), "v:/x"]);
+    assert!(code == 2 && err.contains("not a folder"), "{code}: {err}");
+    let (code, err) = server.fails(&["fs", "get", "-r", "v:/backup/src/big", back.to_str().unwrap()]);
+    assert!(
+        code == 2 && err.contains("v:/backup/src/big is not a folder"),
+        "{code}: {err}"
+    );
+    let (code, err) = server.fails(&["fs", "put", "-r", "/no/such/folder", "v:/x"]);
+    assert!(code == 3 && err.contains("/no/such/folder"), "{code}: {err}");
 }
 
 #[test]

@@ -96,7 +96,7 @@ async fn hostile_paths() {
     server.ok(&["volume", "create", "v"]);
     server.ok(&["fs", "mkdir", "v:/dir"]);
     let client = server.client();
-    let before = server.ok(&["--json", "fs", "ls", "v:/"]);
+    let before = server.ok(&["fs", "ls", "v:/", "--json"]);
     let long_name = format!("/{}", "n".repeat(300));
     let huge = "/a".repeat(5000);
     for path in [
@@ -120,7 +120,7 @@ async fn hostile_paths() {
     }
     let err = client.put("v", "/", None, futures::stream::empty()).await.unwrap_err();
     assert_eq!(err.kind, strata_core::ErrorKind::InvalidInput);
-    assert_eq!(server.ok(&["--json", "fs", "ls", "v:/"]), before, "nothing changed");
+    assert_eq!(server.ok(&["fs", "ls", "v:/", "--json"]), before, "nothing changed");
     assert_eq!(server.store_usage().0, 0);
     let (code, err) = server.fails(&["fs", "ls", "v:/../.."]);
     assert_eq!(code, 2);
@@ -226,7 +226,7 @@ async fn tokens_are_required() {
         StatusCode::OK
     );
     let out = std::process::Command::new(common::BIN)
-        .args(["--endpoint", &server.endpoint, "--token", &unknown, "volume", "list"])
+        .args(["volume", "list", "--endpoint", &server.endpoint, "--token", &unknown])
         .env("STRATA_CONFIG_DIR", server.dir.path().join("cfg"))
         .output()
         .unwrap();

@@ -258,11 +258,11 @@ fn mount_targets_follow_the_rules() {
     assert!(err.contains("subpath"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let (_, err) = server.fails(&[
-        "--endpoint",
-        "http://127.0.0.1:9",
         "mount",
         "v",
         dir.path().to_str().unwrap(),
+        "--endpoint",
+        "http://127.0.0.1:9",
     ]);
     assert!(err.contains("cannot reach"), "{err}");
     let (_, err) = server.fails(&["umount", dir.path().to_str().unwrap()]);

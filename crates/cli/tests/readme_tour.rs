@@ -54,4 +54,12 @@ fn the_readme_tour_runs_as_written() {
         "diff as the README says:\n{stdout}"
     );
     assert_eq!(std::fs::read(work.path().join("back.rs")).unwrap(), b"fn main() {}\n");
+    assert_eq!(
+        std::fs::read(work.path().join("src-copy/hello.txt")).unwrap(),
+        b"hello\n"
+    );
+    assert!(
+        stdout.contains("ok    server: "),
+        "doctor checked the server:\n{stdout}"
+    );
 }

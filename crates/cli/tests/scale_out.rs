@@ -120,7 +120,7 @@ fn a_mount_fails_over_to_the_next_server() {
     assert_eq!(std::fs::read(mount.join("before")).unwrap(), b"through a");
     assert_eq!(b.ok(&["fs", "cat", "v:/after"]), "through b");
     // A command given both, the dead one first, goes to the live one.
-    assert_eq!(b.ok(&["--endpoint", &endpoints, "fs", "cat", "v:/after"]), "through b");
+    assert_eq!(b.ok(&["fs", "cat", "v:/after", "--endpoint", &endpoints]), "through b");
 }
 
 /// Writes files through a mount and fsyncs each, reporting every one that is durable.
@@ -261,7 +261,7 @@ fn a_key_revoked_through_one_server_is_refused_by_the_other() {
     let b = a.another();
     a.ok(&["volume", "create", "v"]);
     let made: serde_json::Value =
-        serde_json::from_str(&a.ok(&["--json", "token", "create", "--volume", "v", "--name", "t"])).unwrap();
+        serde_json::from_str(&a.ok(&["token", "create", "--volume", "v", "--name", "t", "--json"])).unwrap();
     let (secret, id) = (made["secret"].as_str().unwrap(), made["key"]["id"].as_str().unwrap());
     assert_eq!(a.ok_as(secret, &["fs", "ls", "v:/"]), "");
     assert_eq!(b.ok_as(secret, &["fs", "ls", "v:/"]), "", "b has read the key now");

@@ -22,8 +22,8 @@ async fn call(server: &Server, token: &str, method: Method, path: &str, body: Op
 
 /// Makes a key or token with the CLI (`--json`); returns its secret and description.
 fn made(server: &Server, token: &str, args: &[&str]) -> (String, Value) {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
+    let mut all = args.to_vec();
+    all.push("--json");
     let out: Value = serde_json::from_str(&server.ok_as(token, &all)).unwrap();
     (out["secret"].as_str().unwrap().to_owned(), out["key"].clone())
 }
@@ -71,9 +71,9 @@ async fn organizations_see_only_their_own_volumes_and_keys() {
     s.ok_as(&b, &["volume", "create", "data"]);
     assert_eq!(s.fails_as(&a, &["volume", "create", "data"]).0, 4);
     s.ok_as(&a, &["fs", "put", &local_file(&s, "f", "acme's"), "data:/f"]);
-    let a_vol: Value = serde_json::from_str(&s.ok_as(&a, &["--json", "volume", "get", "data"])).unwrap();
+    let a_vol: Value = serde_json::from_str(&s.ok_as(&a, &["volume", "get", "data", "--json"])).unwrap();
     let a_id = a_vol["id"].as_str().unwrap().to_owned();
-    let b_list: Value = serde_json::from_str(&s.ok_as(&b, &["--json", "volume", "list"])).unwrap();
+    let b_list: Value = serde_json::from_str(&s.ok_as(&b, &["volume", "list", "--json"])).unwrap();
     assert_eq!(b_list.as_array().unwrap().len(), 1);
     assert_ne!(b_list[0]["id"], a_vol["id"]);
     assert_eq!(
@@ -112,7 +112,7 @@ async fn organizations_see_only_their_own_volumes_and_keys() {
 
     // Listing shows what a key is, never its secret.
     let (member, member_info) = made(&s, &a, &["key", "create", "worker", "--ttl", "30d"]);
-    let listed = s.ok_as(&a, &["--json", "key", "list"]);
+    let listed = s.ok_as(&a, &["key", "list", "--json"]);
     for secret in [&a, &member, &admin] {
         assert!(!listed.contains(secret.as_str()));
     }

@@ -200,8 +200,14 @@ impl Client {
             .map(drop)
     }
 
-    pub async fn health(&self) -> Result<()> {
-        self.send(self.request(Method::GET, &["health"])).await.map(drop)
+    /// The server's version and clock; needs no key.
+    pub async fn health(&self) -> Result<Health> {
+        self.json(self.request(Method::GET, &["health"])).await
+    }
+
+    /// The organization and key name this client's key stands for.
+    pub async fn whoami(&self) -> Result<Whoami> {
+        self.json(self.request(Method::GET, &["whoami"])).await
     }
 
     pub async fn list_volumes(&self) -> Result<Vec<Volume>> {

@@ -137,6 +137,24 @@ pub struct Chmod {
     pub mode: u32,
 }
 
+/// `GET /v1/health`: the server is up; its version and clock, for `strata status` and
+/// `strata doctor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    /// The server's clock, nanoseconds since the Unix epoch.
+    pub time_ns: i64,
+}
+
+/// `GET /v1/whoami`: the organization and API key a request was made with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Whoami {
+    pub organization: String,
+    pub key_name: String,
+    pub role: String,
+}
+
 /// What a garbage collection pass reclaimed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GcReport {

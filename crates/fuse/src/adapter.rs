@@ -101,13 +101,24 @@ fn time_or_now(t: Option<TimeOrNow>) -> Option<i64> {
 }
 
 impl FuseAdapter {
-    fn run<F: std::future::Future<Output = ()> + Send + 'static>(&self, f: impl FnOnce(Arc<Vfs>) -> F) {
-        self.rt.spawn(f(self.vfs.clone()));
+    /// Runs the work of operation `op` on the runtime, timing it for the mount's metrics.
+    fn run<F: std::future::Future<Output = ()> + Send + 'static>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(Arc<Vfs>) -> F,
+    ) {
+        let vfs = self.vfs.clone();
+        let work = f(vfs.clone());
+        self.rt.spawn(async move {
+            let started = std::time::Instant::now();
+            work.await;
+            vfs.metrics().observe(op, started.elapsed().as_secs_f64());
+        });
     }
 
-    fn entry(&self, parent: INodeNo, name: &OsStr, new: NewInode, reply: ReplyEntry) {
+    fn entry(&self, op: &'static str, parent: INodeNo, name: &OsStr, new: NewInode, reply: ReplyEntry) {
         let (name, ttl) = (name.as_bytes().to_vec(), self.ttl);
-        self.run(move |vfs| async move {
+        self.run(op, move |vfs| async move {
             match vfs.make(parent.0, &name, new).await {
                 Ok(s) => reply.entry(&ttl, &attr(&s), Generation(0)),
                 Err(e) => reply.error(errno(&e)),
@@ -140,7 +151,7 @@ impl Filesystem for FuseAdapter {
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let (name, ttl) = (name.as_bytes().to_vec(), self.ttl);
-        self.run(move |vfs| async move {
+        self.run("lookup", move |vfs| async move {
             match vfs.lookup(parent.0, &name).await {
                 Ok(s) => reply.entry(&ttl, &attr(&s), Generation(0)),
                 Err(e) => reply.error(errno(&e)),
@@ -150,7 +161,7 @@ impl Filesystem for FuseAdapter {
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         let ttl = self.ttl;
-        self.run(move |vfs| async move {
+        self.run("getattr", move |vfs| async move {
             match vfs.getattr(ino.0).await {
                 Ok(s) => reply.attr(&ttl, &attr(&s)),
                 Err(e) => reply.error(errno(&e)),
@@ -185,7 +196,7 @@ impl Filesystem for FuseAdapter {
             mtime: time_or_now(mtime),
         };
         let ttl = self.ttl;
-        self.run(move |vfs| async move {
+        self.run("setattr", move |vfs| async move {
             match vfs.setattr(ino.0, changes).await {
                 Ok(s) => reply.attr(&ttl, &attr(&s)),
                 Err(e) => reply.error(errno(&e)),
@@ -194,7 +205,7 @@ impl Filesystem for FuseAdapter {
     }
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
-        self.run(move |vfs| async move {
+        self.run("readlink", move |vfs| async move {
             match vfs.readlink(ino.0).await {
                 Ok(target) => reply.data(target.as_bytes()),
                 Err(e) => reply.error(errno(&e)),
@@ -211,11 +222,18 @@ impl Filesystem for FuseAdapter {
             libc::S_IFBLK => FileKind::BlockDevice,
             _ => return reply.error(Errno::from_i32(libc::EINVAL)),
         };
-        self.entry(parent, name, new_entry(req, k, mode & !umask, rdev, None), reply);
+        self.entry(
+            "mknod",
+            parent,
+            name,
+            new_entry(req, k, mode & !umask, rdev, None),
+            reply,
+        );
     }
 
     fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
         self.entry(
+            "mkdir",
             parent,
             name,
             new_entry(req, FileKind::Directory, mode & !umask, 0, None),
@@ -228,6 +246,7 @@ impl Filesystem for FuseAdapter {
             return reply.error(Errno::from_i32(libc::EINVAL));
         };
         self.entry(
+            "symlink",
             parent,
             link_name,
             new_entry(req, FileKind::Symlink, 0o777, 0, Some(target)),
@@ -237,7 +256,7 @@ impl Filesystem for FuseAdapter {
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let name = name.as_bytes().to_vec();
-        self.run(move |vfs| async move {
+        self.run("unlink", move |vfs| async move {
             match vfs.unlink(parent.0, &name).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
@@ -247,7 +266,7 @@ impl Filesystem for FuseAdapter {
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let name = name.as_bytes().to_vec();
-        self.run(move |vfs| async move {
+        self.run("rmdir", move |vfs| async move {
             match vfs.rmdir(parent.0, &name).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
@@ -270,7 +289,7 @@ impl Filesystem for FuseAdapter {
         }
         let no_replace = flags.contains(RenameFlags::RENAME_NOREPLACE);
         let (name, newname) = (name.as_bytes().to_vec(), newname.as_bytes().to_vec());
-        self.run(move |vfs| async move {
+        self.run("rename", move |vfs| async move {
             match vfs.rename((parent.0, &name), (newparent.0, &newname), no_replace).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
@@ -280,7 +299,7 @@ impl Filesystem for FuseAdapter {
 
     fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
         let (name, ttl) = (newname.as_bytes().to_vec(), self.ttl);
-        self.run(move |vfs| async move {
+        self.run("link", move |vfs| async move {
             match vfs.link(ino.0, newparent.0, &name).await {
                 Ok(s) => reply.entry(&ttl, &attr(&s), Generation(0)),
                 Err(e) => reply.error(errno(&e)),
@@ -295,7 +314,7 @@ impl Filesystem for FuseAdapter {
 
     fn open(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         let notifier = self.notifier.clone();
-        self.run(move |vfs| async move {
+        self.run("open", move |vfs| async move {
             match vfs.open(ino.0).await {
                 Ok((fh, keep)) => {
                     if !keep && let Some(notifier) = notifier.get() {
@@ -332,7 +351,7 @@ impl Filesystem for FuseAdapter {
             self.ttl,
             new_entry(req, FileKind::File, mode & !umask, 0, None),
         );
-        self.run(move |vfs| async move {
+        self.run("create", move |vfs| async move {
             match vfs.create_file(parent.0, &name, new, flags).await {
                 Ok((stat, fh)) => reply.created(&ttl, &attr(&stat), Generation(0), FileHandle(fh), FopenFlags::empty()),
                 Err(e) => reply.error(errno(&e)),
@@ -351,7 +370,7 @@ impl Filesystem for FuseAdapter {
         _lock: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        self.run(move |vfs| async move {
+        self.run("read", move |vfs| async move {
             match vfs.read(fh.0, offset, size).await {
                 Ok(data) => reply.data(&data),
                 Err(e) => reply.error(errno(&e)),
@@ -372,7 +391,7 @@ impl Filesystem for FuseAdapter {
         reply: ReplyWrite,
     ) {
         let data = data.to_vec();
-        self.run(move |vfs| async move {
+        self.run("write", move |vfs| async move {
             match vfs.write(fh.0, offset, &data).await {
                 Ok(n) => reply.written(n),
                 Err(e) => reply.error(errno(&e)),
@@ -382,7 +401,7 @@ impl Filesystem for FuseAdapter {
 
     fn flush(&self, _req: &Request, ino: INodeNo, fh: FileHandle, owner: LockOwner, reply: ReplyEmpty) {
         let notifier = self.notifier.clone();
-        self.run(move |vfs| async move {
+        self.run("flush", move |vfs| async move {
             // A close drops the record locks its process holds on the file (POSIX), after
             // its data is committed: whoever takes the lock next must find the data.
             let committed = vfs.commit(fh.0, false).await;
@@ -399,7 +418,7 @@ impl Filesystem for FuseAdapter {
 
     fn fsync(&self, _req: &Request, ino: INodeNo, fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
         let notifier = self.notifier.clone();
-        self.run(move |vfs| async move {
+        self.run("fsync", move |vfs| async move {
             match vfs.commit(fh.0, true).await {
                 Ok(merged) => {
                     reply.ok();
@@ -421,7 +440,7 @@ impl Filesystem for FuseAdapter {
         reply: ReplyEmpty,
     ) {
         let notifier = self.notifier.clone();
-        self.run(move |vfs| async move {
+        self.run("release", move |vfs| async move {
             match vfs.release(fh.0).await {
                 Ok(merged) => {
                     reply.ok();
@@ -447,7 +466,7 @@ impl Filesystem for FuseAdapter {
         let Some(range) = lock_range(start, end, typ, pid) else {
             return reply.error(Errno::from_i32(libc::EINVAL));
         };
-        self.run(move |vfs| async move {
+        self.run("getlk", move |vfs| async move {
             match vfs.getlk(ino.0, owner.0, range).await {
                 Ok(Some(held)) => reply.locked(held.start, held.end, lock_type(held.kind), held.pid),
                 Ok(None) => reply.locked(start, end, libc::F_UNLCK, 0),
@@ -472,7 +491,7 @@ impl Filesystem for FuseAdapter {
         let Some(range) = lock_range(start, end, typ, pid) else {
             return reply.error(Errno::from_i32(libc::EINVAL));
         };
-        self.run(move |vfs| async move {
+        self.run("setlk", move |vfs| async move {
             match vfs.setlk(ino.0, owner.0, range, sleep).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
@@ -481,7 +500,7 @@ impl Filesystem for FuseAdapter {
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        self.run(move |vfs| async move {
+        self.run("opendir", move |vfs| async move {
             match vfs.opendir(ino.0).await {
                 Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
                 Err(e) => reply.error(errno(&e)),
@@ -490,7 +509,7 @@ impl Filesystem for FuseAdapter {
     }
 
     fn readdir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
-        self.run(move |vfs| async move {
+        self.run("readdir", move |vfs| async move {
             match vfs.readdir(fh.0, ino.0, offset).await {
                 Ok(entries) => {
                     for (ino, next, k, name) in entries {
@@ -511,7 +530,7 @@ impl Filesystem for FuseAdapter {
     }
 
     fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
-        self.run(move |vfs| async move {
+        self.run("fsyncdir", move |vfs| async move {
             match vfs.sync().await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
@@ -520,7 +539,7 @@ impl Filesystem for FuseAdapter {
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        self.run(move |vfs| async move {
+        self.run("statfs", move |vfs| async move {
             const BSIZE: u64 = 4096;
             const BLOCKS: u64 = 1 << 40; // 4 PiB: an object store has no fixed size.
             const FILES: u64 = 1 << 40;
@@ -561,7 +580,7 @@ impl Filesystem for FuseAdapter {
             _ => return reply.error(Errno::from_i32(libc::EINVAL)),
         };
         let (name, value) = (name.as_bytes().to_vec(), value.to_vec());
-        self.run(move |vfs| async move {
+        self.run("setxattr", move |vfs| async move {
             match vfs.setxattr(ino.0, &name, &value, mode).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
@@ -571,7 +590,7 @@ impl Filesystem for FuseAdapter {
 
     fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
         let name = name.as_bytes().to_vec();
-        self.run(move |vfs| async move {
+        self.run("getxattr", move |vfs| async move {
             match vfs.getxattr(ino.0, &name).await {
                 Ok(v) if size == 0 => reply.size(v.len() as u32),
                 Ok(v) if v.len() > size as usize => reply.error(Errno::from_i32(libc::ERANGE)),
@@ -582,7 +601,7 @@ impl Filesystem for FuseAdapter {
     }
 
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
-        self.run(move |vfs| async move {
+        self.run("listxattr", move |vfs| async move {
             match vfs.listxattr(ino.0).await {
                 Ok(v) if size == 0 => reply.size(v.len() as u32),
                 Ok(v) if v.len() > size as usize => reply.error(Errno::from_i32(libc::ERANGE)),
@@ -594,7 +613,7 @@ impl Filesystem for FuseAdapter {
 
     fn removexattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let name = name.as_bytes().to_vec();
-        self.run(move |vfs| async move {
+        self.run("removexattr", move |vfs| async move {
             match vfs.removexattr(ino.0, &name).await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),

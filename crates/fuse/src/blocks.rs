@@ -2,6 +2,7 @@
 //! downloaded once however many readers (or read-ahead) want them at the same time.
 
 use crate::cache::BlockCache;
+use crate::metrics::{InFlight, MountMetrics};
 use crate::session::SessionApi;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ pub struct Blocks {
     session: Arc<dyn SessionApi>,
     cache: Arc<BlockCache>,
     downloads: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    metrics: Arc<MountMetrics>,
 }
 
 impl Blocks {
@@ -21,7 +23,17 @@ impl Blocks {
             session,
             cache,
             downloads: Arc::default(),
+            metrics: Arc::default(),
         }
+    }
+
+    pub fn metrics(&self) -> &MountMetrics {
+        &self.metrics
+    }
+
+    /// Bytes the local cache holds now.
+    pub fn cache_bytes(&self) -> u64 {
+        self.cache.size()
     }
 
     pub fn session(&self) -> &dyn SessionApi {
@@ -30,6 +42,7 @@ impl Blocks {
 
     pub async fn fetch(&self, hash: &str) -> Result<Bytes> {
         if let Some(bytes) = self.cache.get(hash).await {
+            self.metrics.cache_hits.inc();
             return Ok(bytes);
         }
         let gate = self
@@ -40,9 +53,16 @@ impl Blocks {
             .or_default()
             .clone();
         let _one_download = gate.lock().await;
+        // Another reader may have downloaded it meanwhile.
         let result = match self.cache.get(hash).await {
-            Some(bytes) => Ok(bytes),
-            None => self.download(hash).await,
+            Some(bytes) => {
+                self.metrics.cache_hits.inc();
+                Ok(bytes)
+            }
+            None => {
+                self.metrics.cache_misses.inc();
+                self.download(hash).await
+            }
         };
         self.downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(hash);
         result
@@ -50,6 +70,7 @@ impl Blocks {
 
     async fn download(&self, hash: &str) -> Result<Bytes> {
         let bytes = self.session.get_block(hash).await?;
+        self.metrics.cache_fetched_bytes.inc_by(bytes.len() as u64);
         if blake3::hash(&bytes).to_hex().as_str() != hash {
             return Err(Error::new(
                 ErrorKind::Internal,
@@ -82,6 +103,7 @@ impl Blocks {
 
     /// Uploads a block; returns its hash.
     pub async fn upload(&self, data: Bytes) -> Result<String> {
+        let _counted = InFlight::start(&self.metrics.uploads_in_flight);
         let (hash, data) = tokio::task::spawn_blocking(move || (blake3::hash(&data).to_hex().to_string(), data))
             .await
             .map_err(|e| Error::internal(format!("hash task: {e}")))?;

@@ -74,6 +74,11 @@ impl BlockCache {
         })
     }
 
+    /// Bytes of blocks on disk.
+    pub fn size(&self) -> u64 {
+        self.index.lock().unwrap_or_else(|p| p.into_inner()).total
+    }
+
     pub async fn get(&self, hash: &str) -> Option<Bytes> {
         if !is_block_name(hash) {
             return None;

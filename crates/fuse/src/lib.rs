@@ -9,6 +9,7 @@ mod blocks;
 pub mod cache;
 mod errno;
 mod file;
+mod metrics;
 pub mod session;
 pub mod vfs;
 
@@ -37,22 +38,11 @@ pub struct Mounted {
     renewer: tokio::task::JoinHandle<()>,
 }
 
-/// What a mount holds right now.
-#[derive(Debug, Clone, Copy)]
-pub struct MountStats {
-    /// Inodes the kernel holds and this mount keeps a record of (the root aside).
-    pub inodes: usize,
-    pub open_files: usize,
-}
-
 impl Mounted {
-    /// A way to read the mount's [`MountStats`] while it runs.
-    pub fn stats(&self) -> impl Fn() -> MountStats + Send + Sync + 'static {
+    /// A way to read the mount's metrics, in the Prometheus text format, while it runs.
+    pub fn metrics(&self) -> impl Fn() -> String + Send + Sync + 'static {
         let vfs = self.vfs.clone();
-        move || MountStats {
-            inodes: vfs.known_inodes(),
-            open_files: vfs.open_files(),
-        }
+        move || vfs.render_metrics()
     }
 
     /// Waits until the mount goes away (unmounted from outside), then ends the session.

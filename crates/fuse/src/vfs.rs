@@ -190,6 +190,19 @@ impl Vfs {
         lock(&self.files).len()
     }
 
+    pub fn metrics(&self) -> &crate::metrics::MountMetrics {
+        self.blocks.metrics()
+    }
+
+    /// The mount's metrics, with what it holds counted now.
+    pub fn render_metrics(&self) -> String {
+        let m = self.metrics();
+        m.inodes.set(self.known_inodes() as i64);
+        m.open_files.set(self.open_files() as i64);
+        m.cache_bytes.set(self.blocks.cache_bytes() as i64);
+        m.render()
+    }
+
     fn fuse_ino(&self, ino: u64) -> u64 {
         if ino == self.root.ino { ROOT } else { ino }
     }

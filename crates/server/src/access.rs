@@ -114,7 +114,8 @@ enum Need {
 fn need(method: &Method, route: &str) -> Need {
     let files = route.starts_with("/v1/volumes/{volume}/fs/");
     match (method.as_str(), route) {
-        ("GET", "/v1/volumes/{volume}") | ("POST", "/v1/volumes/{volume}/sessions") => Need::Read,
+        // Who a key is, its volume, a mount of it: open to every key, scoped tokens too.
+        ("GET", "/v1/whoami" | "/v1/volumes/{volume}") | ("POST", "/v1/volumes/{volume}/sessions") => Need::Read,
         ("GET", _) if files => Need::Read,
         _ if files => Need::Write,
         _ if route.starts_with("/v1/sessions/{id}") => Need::Session,

@@ -62,13 +62,13 @@ impl Default for Metrics {
         );
         registry.register("blocks_stored", "Blocks stored through mounts", blocks_stored.clone());
         registry.register(
-            "block_bytes_stored",
+            "blocks_stored_bytes",
             "Bytes of blocks stored through mounts",
             block_bytes_stored.clone(),
         );
         registry.register("blocks_fetched", "Blocks read by mounts", blocks_fetched.clone());
         registry.register(
-            "block_bytes_fetched",
+            "blocks_fetched_bytes",
             "Bytes of blocks read by mounts",
             block_bytes_fetched.clone(),
         );
@@ -79,7 +79,7 @@ impl Default for Metrics {
             gc_blocks_reclaimed.clone(),
         );
         registry.register(
-            "gc_bytes_reclaimed",
+            "gc_reclaimed_bytes",
             "Bytes deleted by garbage collection",
             gc_bytes_reclaimed.clone(),
         );

@@ -8,6 +8,15 @@ use strata_client::config::{Context, Login};
 use strata_core::names::{VolumeName, VolumeRef};
 use strata_core::{Error, ErrorKind};
 
+/// `strata ctx ...` with the options every one of its subcommands takes.
+#[derive(clap::Args)]
+pub struct CtxArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(subcommand)]
+    pub command: CtxCommand,
+}
+
 #[derive(Subcommand)]
 pub enum CtxCommand {
     /// Save a context: a volume, on this server (or the one --endpoint/--token name)
@@ -17,9 +26,14 @@ pub enum CtxCommand {
         /// The volume it works on (name or id)
         #[arg(long)]
         volume: String,
+        #[command(flatten)]
+        out: Output,
     },
     /// List contexts; `*` marks the current one
-    List,
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
     /// Make NAME the current context: later commands use its server and key
     Use {
         /// The context's name
@@ -34,6 +48,8 @@ pub enum CtxCommand {
     Fork {
         /// The name of the new volume and context
         new: String,
+        #[command(flatten)]
+        out: Output,
     },
 }
 
@@ -50,10 +66,11 @@ fn missing(name: &str) -> Error {
     .with_field("context")
 }
 
-pub async fn run(cmd: CtxCommand, endpoint: Option<String>, token: Option<String>, out: &Output) -> CmdResult {
+pub async fn run(args: CtxArgs) -> CmdResult {
+    let (endpoint, token) = (args.remote.endpoint, args.remote.token);
     let mut login = Login::load();
-    match cmd {
-        CtxCommand::Create { name, volume } => {
+    match args.command {
+        CtxCommand::Create { name, volume, out } => {
             check_name(&name)?;
             VolumeRef::parse(&volume)?;
             if login.contexts.contains_key(&name) {
@@ -74,7 +91,7 @@ pub async fn run(cmd: CtxCommand, endpoint: Option<String>, token: Option<String
                 format!("context {name} saved: strata ctx use {name}")
             })
         }
-        CtxCommand::List => {
+        CtxCommand::List { out } => {
             // Keys stay out of the listing.
             let listed: Vec<_> = login
                 .contexts
@@ -108,9 +125,8 @@ pub async fn run(cmd: CtxCommand, endpoint: Option<String>, token: Option<String
             }
             login.current_context = Some(name.clone());
             login.save()?;
-            out.print(&serde_json::json!({ "current_context": name }), || {
-                format!("now in context {name}")
-            })
+            println!("now in context {name}");
+            Ok(())
         }
         CtxCommand::Delete { name } => {
             login.contexts.remove(&name).ok_or_else(|| missing(&name))?;
@@ -118,9 +134,9 @@ pub async fn run(cmd: CtxCommand, endpoint: Option<String>, token: Option<String
                 login.current_context = None;
             }
             login.save()?;
-            out.print(&serde_json::json!({ "deleted": name }), String::new)
+            Ok(())
         }
-        CtxCommand::Fork { new } => {
+        CtxCommand::Fork { new, out } => {
             check_name(&new)?;
             let current = login
                 .current()

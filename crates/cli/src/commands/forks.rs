@@ -4,6 +4,15 @@ use clap::Subcommand;
 use strata_client::Client;
 use strata_core::api::{Change, Volume};
 
+/// `strata snapshot ...` with the options every one of its subcommands takes.
+#[derive(clap::Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(subcommand)]
+    pub command: SnapshotCommand,
+}
+
 #[derive(Subcommand)]
 pub enum SnapshotCommand {
     /// Freeze the volume's current content as VOLUME@NAME (read-only)
@@ -12,11 +21,15 @@ pub enum SnapshotCommand {
         volume: String,
         /// The snapshot's name (same rules as a volume name)
         name: String,
+        #[command(flatten)]
+        out: Output,
     },
     /// List a volume's snapshots
     List {
         /// The volume: its name or id
         volume: String,
+        #[command(flatten)]
+        out: Output,
     },
     /// Delete a snapshot (refused while mounted)
     Delete {
@@ -27,6 +40,8 @@ pub enum SnapshotCommand {
         /// Delete even while mounted: its mounts fail from then on
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        out: Output,
     },
     /// Return the volume to the snapshot: later changes are gone
     Restore {
@@ -34,6 +49,8 @@ pub enum SnapshotCommand {
         volume: String,
         /// The snapshot's name
         name: String,
+        #[command(flatten)]
+        out: Output,
     },
 }
 
@@ -46,13 +63,13 @@ pub async fn fork(client: &Client, source: &str, name: &str, out: &Output) -> Cm
     out.print(&v, || format!("forked {source} as {}", describe(&v)))
 }
 
-pub async fn snapshot(cmd: SnapshotCommand, client: &Client, out: &Output) -> CmdResult {
+pub async fn snapshot(cmd: SnapshotCommand, client: &Client) -> CmdResult {
     match cmd {
-        SnapshotCommand::Create { volume, name } => {
+        SnapshotCommand::Create { volume, name, out } => {
             let v = client.create_snapshot(&volume, &name).await?;
             out.print(&v, || format!("snapshot {}", describe(&v)))
         }
-        SnapshotCommand::List { volume } => {
+        SnapshotCommand::List { volume, out } => {
             let snaps = client.list_snapshots(&volume).await?;
             out.print(&snaps, || {
                 let mut text = format!("{:<40} {:>10} {:>8}  CREATED", "SNAPSHOT", "USED", "FILES");
@@ -68,13 +85,18 @@ pub async fn snapshot(cmd: SnapshotCommand, client: &Client, out: &Output) -> Cm
                 text
             })
         }
-        SnapshotCommand::Delete { volume, name, force } => {
+        SnapshotCommand::Delete {
+            volume,
+            name,
+            force,
+            out,
+        } => {
             client.delete_snapshot(&volume, &name, force).await?;
             out.print(&serde_json::json!({ "deleted": format!("{volume}@{name}") }), || {
                 format!("deleted {volume}@{name}")
             })
         }
-        SnapshotCommand::Restore { volume, name } => {
+        SnapshotCommand::Restore { volume, name, out } => {
             let v = client.restore_snapshot(&volume, &name).await?;
             out.print(&v, || format!("restored {volume} to {volume}@{name}"))
         }

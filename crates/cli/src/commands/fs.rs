@@ -13,6 +13,15 @@ use strata_core::api::{DirEntry, FileKind, Stat};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
+/// `strata fs ...` with the options every one of its subcommands takes.
+#[derive(clap::Args)]
+pub struct FsArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(subcommand)]
+    pub command: FsCommand,
+}
+
 #[derive(Subcommand)]
 pub enum FsCommand {
     /// List a directory
@@ -22,11 +31,15 @@ pub enum FsCommand {
         /// Long format: mode, links, owner, size, time
         #[arg(short = 'l')]
         long: bool,
+        #[command(flatten)]
+        out: Output,
     },
     /// Show a file's attributes
     Stat {
         /// VOLUME:/path
         target: Target,
+        #[command(flatten)]
+        out: Output,
     },
     /// Make a directory
     Mkdir {
@@ -35,20 +48,33 @@ pub enum FsCommand {
         /// Make missing parents too, and accept an existing directory
         #[arg(short = 'p', long)]
         parents: bool,
+        #[command(flatten)]
+        out: Output,
     },
-    /// Upload a local file (or - for standard input) to VOLUME:/path
+    /// Upload a local file (or - for standard input, or a folder with -r) to VOLUME:/path
     Put {
-        /// A local file, or - for standard input
+        /// A local file, - for standard input, or a folder with -r
         local: PathBuf,
         /// VOLUME:/path (missing folders are made)
         target: Target,
+        /// Upload a folder and all it holds; VOLUME:/path becomes that folder
+        #[arg(short = 'r', long)]
+        recursive: bool,
+        #[command(flatten)]
+        out: Output,
     },
-    /// Download VOLUME:/path to a local file (or - for standard output)
+    /// Download VOLUME:/path to a local file (or - for standard output, or a folder with -r)
     Get {
         /// VOLUME:/path
         target: Target,
-        /// A local file (replaced once the download is complete), or - for standard output
+        /// A local file (replaced once the download is complete), - for standard output, or a
+        /// folder with -r
         local: PathBuf,
+        /// Download a folder and all it holds; LOCAL becomes that folder
+        #[arg(short = 'r', long)]
+        recursive: bool,
+        #[command(flatten)]
+        out: Output,
     },
     /// Print a file
     Cat {
@@ -61,6 +87,8 @@ pub enum FsCommand {
         from: Target,
         /// VOLUME:/path (missing folders are made)
         to: Target,
+        #[command(flatten)]
+        out: Output,
     },
     /// Rename a file or directory atomically, replacing an existing target
     Mv {
@@ -86,6 +114,8 @@ pub enum FsCommand {
         link_target: String,
         /// VOLUME:/path of the new link
         link: Target,
+        #[command(flatten)]
+        out: Output,
     },
     /// Change a file's permission bits (octal, e.g. 755)
     Chmod {
@@ -93,6 +123,8 @@ pub enum FsCommand {
         mode: String,
         /// VOLUME:/path
         target: Target,
+        #[command(flatten)]
+        out: Output,
     },
 }
 
@@ -147,9 +179,9 @@ fn describe(t: &Target, s: &Stat) -> String {
     text
 }
 
-pub async fn run(cmd: FsCommand, client: &Client, out: &Output) -> CmdResult {
+pub async fn run(cmd: FsCommand, client: &Client) -> CmdResult {
     match cmd {
-        FsCommand::Ls { target, long } => {
+        FsCommand::Ls { target, long, out } => {
             let stat = client.stat(&target.volume, &target.path).await?;
             let entries = if stat.kind == FileKind::Directory {
                 client.list(&target.volume, &target.path).await?
@@ -165,19 +197,37 @@ pub async fn run(cmd: FsCommand, client: &Client, out: &Output) -> CmdResult {
                 lines.join("\n")
             })
         }
-        FsCommand::Stat { target } => {
+        FsCommand::Stat { target, out } => {
             let stat = client.stat(&target.volume, &target.path).await?;
             out.print(&stat, || describe(&target, &stat))
         }
-        FsCommand::Mkdir { target, parents } => {
+        FsCommand::Mkdir { target, parents, out } => {
             let stat = client.mkdir(&target.volume, &target.path, parents).await?;
             out.print(&stat, String::new)
         }
-        FsCommand::Put { local, target } => {
+        FsCommand::Put {
+            local,
+            target,
+            recursive: true,
+            out,
+        } => {
+            let copied = super::tree::put_tree(client, &local, &target).await?;
+            out.print(&copied, String::new)
+        }
+        FsCommand::Get {
+            target,
+            local,
+            recursive: true,
+            out,
+        } => {
+            let copied = super::tree::get_tree(client, &target, &local).await?;
+            out.print(&copied, String::new)
+        }
+        FsCommand::Put { local, target, out, .. } => {
             let stat = put(client, &local, &target).await?;
             out.print(&stat, String::new)
         }
-        FsCommand::Get { target, local } => {
+        FsCommand::Get { target, local, out, .. } => {
             let (size, stream) = client.get(&target.volume, &target.path).await?;
             let written = download(size, stream, &local).await?;
             out.print(&serde_json::json!({ "bytes": written }), String::new)
@@ -187,7 +237,7 @@ pub async fn run(cmd: FsCommand, client: &Client, out: &Output) -> CmdResult {
             download(size, stream, Path::new("-")).await?;
             Ok(())
         }
-        FsCommand::Cp { from, to } => {
+        FsCommand::Cp { from, to, out } => {
             let stat = if from.volume == to.volume {
                 client.copy(&from.volume, &from.path, &to.path).await?
             } else {
@@ -206,11 +256,13 @@ pub async fn run(cmd: FsCommand, client: &Client, out: &Output) -> CmdResult {
             client.remove(&target.volume, &target.path, recursive).await?;
             Ok(())
         }
-        FsCommand::Ln { link_target, link, .. } => {
+        FsCommand::Ln {
+            link_target, link, out, ..
+        } => {
             let stat = client.symlink(&link.volume, &link.path, &link_target).await?;
             out.print(&stat, String::new)
         }
-        FsCommand::Chmod { mode, target } => {
+        FsCommand::Chmod { mode, target, out } => {
             let bits = u32::from_str_radix(&mode, 8)
                 .ok()
                 .filter(|m| *m <= 0o7777)
@@ -226,7 +278,7 @@ pub async fn run(cmd: FsCommand, client: &Client, out: &Output) -> CmdResult {
     }
 }
 
-async fn put(client: &Client, local: &Path, target: &Target) -> Result<Stat, Failure> {
+pub(super) async fn put(client: &Client, local: &Path, target: &Target) -> Result<Stat, Failure> {
     if local == Path::new("-") {
         let stdin = ReaderStream::with_capacity(tokio::io::stdin(), 1 << 20);
         return Ok(client.put(&target.volume, &target.path, None, stdin).await?);
@@ -248,7 +300,7 @@ async fn put(client: &Client, local: &Path, target: &Target) -> Result<Stat, Fai
 }
 
 /// Writes a download to `local` (or standard output for `-`); a file appears only when complete.
-async fn download(
+pub(super) async fn download(
     size: u64,
     stream: impl Stream<Item = strata_core::Result<Bytes>>,
     local: &Path,

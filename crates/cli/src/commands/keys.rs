@@ -6,15 +6,47 @@ use clap::Subcommand;
 use strata_client::Client;
 use strata_core::api::{CreateKey, CreateToken, KeyInfo, NewKey};
 
+/// `strata org ...` with the options every one of its subcommands takes.
+#[derive(clap::Args)]
+pub struct OrgArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(subcommand)]
+    pub command: OrgCommand,
+}
+
+/// `strata key ...` with the options every one of its subcommands takes.
+#[derive(clap::Args)]
+pub struct KeyArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(subcommand)]
+    pub command: KeyCommand,
+}
+
+/// `strata token ...` with the options every one of its subcommands takes.
+#[derive(clap::Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
 #[derive(Subcommand)]
 pub enum OrgCommand {
     /// Create an organization (admin keys only)
     Create {
         /// 1 to 63 characters of a-z, 0-9, '.', '_' and '-', not starting with '.' or '-'
         name: String,
+        #[command(flatten)]
+        out: Output,
     },
     /// List organizations (admin keys only)
-    List,
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 #[derive(Subcommand)]
@@ -32,17 +64,23 @@ pub enum KeyCommand {
         /// How long the key works, like 12h or 30d [default: until revoked]
         #[arg(long)]
         ttl: Option<String>,
+        #[command(flatten)]
+        out: Output,
     },
     /// List the keys of an organization (never their secrets)
     List {
         /// The organization [default: the caller's; others: admin keys only]
         #[arg(long)]
         org: Option<String>,
+        #[command(flatten)]
+        out: Output,
     },
     /// Revoke a key or token for good: it fails from its next request on
     Revoke {
         /// The key's id, as `strata key list` shows it
         id: String,
+        #[command(flatten)]
+        out: Output,
     },
 }
 
@@ -65,6 +103,8 @@ pub enum TokenCommand {
         /// A name unique in the organization [default: made up]
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        out: Output,
     },
 }
 
@@ -93,13 +133,13 @@ fn print_new(made: &NewKey, out: &Output) -> CmdResult {
     out.print(made, || made.secret.clone())
 }
 
-pub async fn org(cmd: OrgCommand, client: &Client, out: &Output) -> CmdResult {
+pub async fn org(cmd: OrgCommand, client: &Client) -> CmdResult {
     match cmd {
-        OrgCommand::Create { name } => {
+        OrgCommand::Create { name, out } => {
             let org = client.create_org(&name).await?;
             out.print(&org, || format!("created organization {}", org.name))
         }
-        OrgCommand::List => {
+        OrgCommand::List { out } => {
             let orgs = client.list_orgs().await?;
             out.print(&orgs, || {
                 let mut text = format!("{:<32} CREATED", "NAME");
@@ -112,9 +152,15 @@ pub async fn org(cmd: OrgCommand, client: &Client, out: &Output) -> CmdResult {
     }
 }
 
-pub async fn key(cmd: KeyCommand, client: &Client, out: &Output) -> CmdResult {
+pub async fn key(cmd: KeyCommand, client: &Client) -> CmdResult {
     match cmd {
-        KeyCommand::Create { name, role, org, ttl } => {
+        KeyCommand::Create {
+            name,
+            role,
+            org,
+            ttl,
+            out,
+        } => {
             let made = client
                 .create_key(&CreateKey {
                     name,
@@ -123,9 +169,9 @@ pub async fn key(cmd: KeyCommand, client: &Client, out: &Output) -> CmdResult {
                     ttl,
                 })
                 .await?;
-            print_new(&made, out)
+            print_new(&made, &out)
         }
-        KeyCommand::List { org } => {
+        KeyCommand::List { org, out } => {
             let keys = client.list_keys(org.as_deref()).await?;
             out.print(&keys, || {
                 let mut text = format!(
@@ -153,14 +199,14 @@ pub async fn key(cmd: KeyCommand, client: &Client, out: &Output) -> CmdResult {
                 text
             })
         }
-        KeyCommand::Revoke { id } => {
+        KeyCommand::Revoke { id, out } => {
             client.revoke_key(&id).await?;
             out.print(&serde_json::json!({ "revoked": id }), || format!("revoked key {id}"))
         }
     }
 }
 
-pub async fn token(cmd: TokenCommand, client: &Client, out: &Output) -> CmdResult {
+pub async fn token(cmd: TokenCommand, client: &Client) -> CmdResult {
     match cmd {
         TokenCommand::Create {
             volume,
@@ -168,6 +214,7 @@ pub async fn token(cmd: TokenCommand, client: &Client, out: &Output) -> CmdResul
             read_only,
             ttl,
             name,
+            out,
         } => {
             let request = CreateToken {
                 volume,
@@ -176,7 +223,7 @@ pub async fn token(cmd: TokenCommand, client: &Client, out: &Output) -> CmdResul
                 ttl,
                 name,
             };
-            print_new(&client.create_token(&request).await?, out)
+            print_new(&client.create_token(&request).await?, &out)
         }
     }
 }

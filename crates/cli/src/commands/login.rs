@@ -6,11 +6,16 @@ use strata_client::config::Login;
 use strata_core::Error;
 
 #[derive(Args)]
-pub struct LoginArgs {}
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(flatten)]
+    pub out: Output,
+}
 
 /// Checks the endpoint and key against the server, then saves them.
-pub async fn run(_args: LoginArgs, endpoint: Option<String>, token: Option<String>, out: &Output) -> CmdResult {
-    let (Some(endpoint), Some(token)) = (endpoint, token) else {
+pub async fn run(args: LoginArgs) -> CmdResult {
+    let (Some(endpoint), Some(token)) = (args.remote.endpoint, args.remote.token) else {
         return Err(Error::invalid("endpoint", "strata login needs --endpoint URL and --token KEY").into());
     };
     let client = Client::new(&endpoint, Some(token.clone()))?;
@@ -22,7 +27,8 @@ pub async fn run(_args: LoginArgs, endpoint: Option<String>, token: Option<Strin
         ..Login::load()
     }
     .save()?;
-    out.print(&serde_json::json!({ "endpoint": endpoint, "config": path }), || {
-        format!("logged in to {endpoint} (saved in {})", path.display())
-    })
+    args.out
+        .print(&serde_json::json!({ "endpoint": endpoint, "config": path }), || {
+            format!("logged in to {endpoint} (saved in {})", path.display())
+        })
 }

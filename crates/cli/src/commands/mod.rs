@@ -1,4 +1,5 @@
 pub mod ctx;
+pub mod doctor;
 pub mod forks;
 pub mod fs;
 pub mod keys;
@@ -6,6 +7,8 @@ pub mod login;
 pub mod mount;
 pub mod sandbox;
 pub mod server;
+pub mod status;
+mod tree;
 pub mod volume;
 
 /// Log lines to stderr, as `STRATA_LOG` filters them (default: warnings, but none of the

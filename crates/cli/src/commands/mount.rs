@@ -1,5 +1,6 @@
 //! `strata mount` and `strata umount`.
 
+use crate::mounts::{MountRecord, mounted_at};
 use crate::{CmdResult, Failure};
 use clap::Args;
 use std::io::{BufRead, BufReader, Write};
@@ -44,6 +45,8 @@ pub struct MountArgs {
     /// Serve the mount's metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9108)
     #[arg(long, value_name = "ADDR")]
     metrics: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    remote: crate::remote::Remote,
 }
 
 #[derive(Args)]
@@ -104,7 +107,7 @@ fn check_target(mountpoint: &str) -> Result<PathBuf, Error> {
     Ok(path)
 }
 
-pub async fn mount(args: MountArgs, endpoint: Option<String>, token: Option<String>) -> CmdResult {
+pub async fn mount(args: MountArgs) -> CmdResult {
     let (volume, subpath) = args.source.split_once(':').unwrap_or((&args.source, ""));
     strata_core::names::VolumeRef::parse(volume)?;
     parse_subpath(subpath)?;
@@ -114,23 +117,15 @@ pub async fn mount(args: MountArgs, endpoint: Option<String>, token: Option<Stri
     }
     super::init_logging();
     let notify = std::env::var_os(NOTIFY_ENV).is_some();
-    let result = serve(&args, volume, subpath, &mountpoint, endpoint, token, notify).await;
+    let result = serve(&args, volume, subpath, &mountpoint, notify).await;
     if let (true, Err(f)) = (notify, &result) {
         println!("error {} {}", f.code, f.message);
     }
     result
 }
 
-async fn serve(
-    args: &MountArgs,
-    volume: &str,
-    subpath: &str,
-    mountpoint: &Path,
-    endpoint: Option<String>,
-    token: Option<String>,
-    notify: bool,
-) -> CmdResult {
-    let client = strata_client::Client::from_env(endpoint, token)?;
+async fn serve(args: &MountArgs, volume: &str, subpath: &str, mountpoint: &Path, notify: bool) -> CmdResult {
+    let client = args.remote.client()?;
     let options = MountOptions {
         volume: volume.to_owned(),
         subpath: subpath.to_owned(),
@@ -148,6 +143,8 @@ async fn serve(
             })?),
             None => None,
         };
+    // As the kernel's mount table will name it.
+    let canonical = std::fs::canonicalize(mountpoint).unwrap_or_else(|_| mountpoint.to_owned());
     let mounted = strata_fuse::mount(&client, &options, mountpoint).await.map_err(|e| {
         match e.downcast::<strata_core::Error>() {
             // The server's answer keeps its kind, and so its exit code.
@@ -156,8 +153,23 @@ async fn serve(
         }
     })?;
     if let Some(listener) = metrics {
-        tokio::spawn(serve_metrics(listener, mounted.stats()));
+        tokio::spawn(serve_metrics(listener, mounted.metrics()));
     }
+    let record = MountRecord {
+        pid: std::process::id(),
+        started: crate::mounts::start_time(std::process::id()).unwrap_or_default(),
+        volume: volume.to_owned(),
+        subpath: subpath.to_owned(),
+        mountpoint: canonical,
+        read_only: options.read_only,
+        cache_dir: options.cache_dir.clone(),
+        cache_size: options.cache_size,
+        log_file: notify.then(|| log_file(args, mountpoint)),
+    };
+    // `strata status` reads it; a mount without one still works.
+    let _record = record
+        .write()
+        .inspect_err(|e| tracing::warn!("cannot write the mount record: {e}"));
     if notify {
         println!("ready");
         let _ = std::io::stdout().flush();
@@ -181,26 +193,16 @@ async fn serve(
     Ok(())
 }
 
-/// Answers `GET /metrics` with the mount's gauges in the Prometheus text format.
-async fn serve_metrics(
-    listener: tokio::net::TcpListener,
-    stats: impl Fn() -> strata_fuse::MountStats + Send + Sync + 'static,
-) {
-    let stats = std::sync::Arc::new(stats);
+/// Answers `GET /metrics` with the mount's metrics in the Prometheus text format.
+async fn serve_metrics(listener: tokio::net::TcpListener, render: impl Fn() -> String + Send + Sync + 'static) {
+    let render = std::sync::Arc::new(render);
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
-            let s = stats();
+            let text = render();
             async move {
-                format!(
-                    "# HELP strata_mount_inodes Inodes the kernel holds through this mount.\n\
-                     # TYPE strata_mount_inodes gauge\n\
-                     strata_mount_inodes {}\n\
-                     # HELP strata_mount_open_files Files open through this mount.\n\
-                     # TYPE strata_mount_open_files gauge\n\
-                     strata_mount_open_files {}\n",
-                    s.inodes, s.open_files
-                )
+                let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+                ([(axum::http::header::CONTENT_TYPE, kind)], text)
             }
         }),
     );
@@ -218,10 +220,13 @@ fn detach_stdout() {
     }
 }
 
+/// Where mounts keep blocks unless told otherwise: `~/.cache/strata`.
+pub fn default_cache_dir() -> PathBuf {
+    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("strata")
+}
+
 fn cache_dir(args: &MountArgs) -> PathBuf {
-    args.cache_dir
-        .clone()
-        .unwrap_or_else(|| dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("strata"))
+    args.cache_dir.clone().unwrap_or_else(default_cache_dir)
 }
 
 /// The log of a background mount: one file per mount point.
@@ -317,20 +322,6 @@ fn unmount_when_free(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// The file system type and source mounted at `path` (the topmost mount there), from the
-/// kernel's mount table. No file system call touches `path` itself, which may be a dead mount.
-fn mounted_at(path: &Path) -> Option<(String, String)> {
-    let path = std::path::absolute(path).ok()?;
-    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    table.lines().rev().find_map(|line| {
-        let (fields, after) = line.split_once(" - ")?;
-        let point = fields.split(' ').nth(4)?.replace("\\040", " ");
-        let mut after = after.split(' ');
-        let (kind, source) = (after.next()?, after.next()?);
-        (Path::new(&point) == path).then(|| (kind.to_owned(), source.to_owned()))
-    })
-}
-
 pub fn umount(args: UmountArgs) -> CmdResult {
     match mounted_at(&args.mountpoint) {
         None => {
@@ -340,13 +331,13 @@ pub fn umount(args: UmountArgs) -> CmdResult {
             )
             .into());
         }
-        // Mounts made by strata are FUSE mounts named `strata:VOLUME`.
-        Some((kind, source)) if !(kind.starts_with("fuse") && source.starts_with("strata:")) => {
+        Some(entry) if !entry.is_strata() => {
             return Err(Error::invalid(
                 "mountpoint",
                 format!(
-                    "{} is not a strata mount (it is {kind}): strata umount leaves it alone",
-                    args.mountpoint.display()
+                    "{} is not a strata mount (it is {}): strata umount leaves it alone",
+                    args.mountpoint.display(),
+                    entry.fstype
                 ),
             )
             .into());

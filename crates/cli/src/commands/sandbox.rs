@@ -9,6 +9,15 @@ use strata_client::Client;
 use strata_core::Error;
 use strata_core::api::{Sandbox, SandboxVolumeSpec};
 
+/// `strata sandbox ...` with the options every one of its subcommands takes.
+#[derive(clap::Args)]
+pub struct SandboxArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(subcommand)]
+    pub command: SandboxCommand,
+}
+
 #[derive(Subcommand)]
 pub enum SandboxCommand {
     /// Start a sandbox with volumes mounted; returns once every volume is
@@ -19,13 +28,20 @@ pub enum SandboxCommand {
         /// Like --volume, mounted read-only (repeatable)
         #[arg(long = "read-only-volume", value_name = "VOLUME[:SUBPATH]:MOUNT_PATH")]
         read_only_volumes: Vec<String>,
+        #[command(flatten)]
+        out: Output,
     },
     /// List sandboxes
-    List,
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
     /// Show a sandbox
     Get {
         /// The sandbox's id
         id: String,
+        #[command(flatten)]
+        out: Output,
     },
     /// Run `sh -c COMMAND` in a sandbox; exits with the command's exit code
     Exec {
@@ -36,6 +52,8 @@ pub enum SandboxCommand {
         /// Seconds before the command is killed (1 to 3600)
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+        #[command(flatten)]
+        out: Output,
     },
     /// Copy a local file (`-` for stdin) to a path inside a sandbox
     Upload {
@@ -107,11 +125,12 @@ fn describe(s: &Sandbox) -> String {
     text
 }
 
-pub async fn run(cmd: SandboxCommand, client: &Client, out: &Output) -> CmdResult {
+pub async fn run(cmd: SandboxCommand, client: &Client) -> CmdResult {
     match cmd {
         SandboxCommand::Create {
             volumes,
             read_only_volumes,
+            out,
         } => {
             let mut specs = Vec::new();
             for arg in &volumes {
@@ -123,7 +142,7 @@ pub async fn run(cmd: SandboxCommand, client: &Client, out: &Output) -> CmdResul
             let sandbox = client.create_sandbox(specs).await?;
             out.print(&sandbox, || sandbox.id.to_string())
         }
-        SandboxCommand::List => {
+        SandboxCommand::List { out } => {
             let all = client.list_sandboxes().await?;
             out.print(&all, || {
                 let mut text = format!("{:<36} {:<8} {:<20}  VOLUMES", "ID", "STATE", "CREATED");
@@ -144,11 +163,16 @@ pub async fn run(cmd: SandboxCommand, client: &Client, out: &Output) -> CmdResul
                 text
             })
         }
-        SandboxCommand::Get { id } => {
+        SandboxCommand::Get { id, out } => {
             let sandbox = client.get_sandbox(&id).await?;
             out.print(&sandbox, || describe(&sandbox))
         }
-        SandboxCommand::Exec { id, command, timeout } => {
+        SandboxCommand::Exec {
+            id,
+            command,
+            timeout,
+            out,
+        } => {
             let result = client.exec(&id, &command, Some(timeout)).await?;
             if out.json {
                 out.print(&result, String::new)?;
@@ -171,7 +195,7 @@ pub async fn run(cmd: SandboxCommand, client: &Client, out: &Output) -> CmdResul
                 data = std::fs::read(&local).map_err(|e| Failure::local(&local, e))?;
             }
             client.upload_to_sandbox(&id, &path, data).await?;
-            out.print(&serde_json::json!({ "uploaded": path }), String::new)
+            Ok(())
         }
         SandboxCommand::Download { id, path, local } => {
             let data = client.download_from_sandbox(&id, &path).await?;
@@ -184,7 +208,7 @@ pub async fn run(cmd: SandboxCommand, client: &Client, out: &Output) -> CmdResul
         }
         SandboxCommand::Delete { id } => {
             client.delete_sandbox(&id).await?;
-            out.print(&serde_json::json!({ "deleted": id }), String::new)
+            Ok(())
         }
     }
 }

@@ -4,12 +4,23 @@ use clap::Subcommand;
 use strata_client::Client;
 use strata_core::api::Volume;
 
+/// `strata volume ...` with the options every one of its subcommands takes.
+#[derive(clap::Args)]
+pub struct VolumeArgs {
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
+    #[command(subcommand)]
+    pub command: VolumeCommand,
+}
+
 #[derive(Subcommand)]
 pub enum VolumeCommand {
     /// Create a volume
     Create {
         /// 1 to 63 characters of a-z, 0-9, '.', '_' and '-', not starting with '.' or '-'
         name: String,
+        #[command(flatten)]
+        out: Output,
     },
     /// Show a volume by name or id
     Get {
@@ -18,9 +29,14 @@ pub enum VolumeCommand {
         /// Create it if it does not exist
         #[arg(long)]
         create: bool,
+        #[command(flatten)]
+        out: Output,
     },
     /// List volumes
-    List,
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
     /// Delete a volume, its snapshots and everything in them (refused while mounted)
     Delete {
         /// The volume: its name or id
@@ -28,6 +44,8 @@ pub enum VolumeCommand {
         /// Delete even while mounted: its mounts fail from then on
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        out: Output,
     },
 }
 
@@ -44,13 +62,13 @@ fn describe(v: &Volume) -> String {
     )
 }
 
-pub async fn run(cmd: VolumeCommand, client: &Client, out: &Output) -> CmdResult {
+pub async fn run(cmd: VolumeCommand, client: &Client) -> CmdResult {
     match cmd {
-        VolumeCommand::Create { name } => {
+        VolumeCommand::Create { name, out } => {
             let v = client.create_volume(&name, false).await?;
             out.print(&v, || describe(&v))
         }
-        VolumeCommand::Get { volume, create } => {
+        VolumeCommand::Get { volume, create, out } => {
             let v = if create {
                 client.create_volume(&volume, true).await?
             } else {
@@ -58,7 +76,7 @@ pub async fn run(cmd: VolumeCommand, client: &Client, out: &Output) -> CmdResult
             };
             out.print(&v, || describe(&v))
         }
-        VolumeCommand::List => {
+        VolumeCommand::List { out } => {
             let volumes = client.list_volumes().await?;
             out.print(&volumes, || {
                 let mut text = format!("{:<24} {:<36} {:>10} {:>8}  CREATED", "NAME", "ID", "USED", "FILES");
@@ -75,7 +93,7 @@ pub async fn run(cmd: VolumeCommand, client: &Client, out: &Output) -> CmdResult
                 text
             })
         }
-        VolumeCommand::Delete { volume, force } => {
+        VolumeCommand::Delete { volume, force, out } => {
             client.delete_volume(&volume, force).await?;
             out.print(&serde_json::json!({ "deleted": volume }), || {
                 format!("deleted volume {volume}")

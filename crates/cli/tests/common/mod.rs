@@ -222,8 +222,8 @@ impl Server {
     }
 
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
+        let mut all = args.to_vec();
+        all.push("--json");
         serde_json::from_str(&self.ok(&all)).unwrap()
     }
 

@@ -1,12 +1,26 @@
+use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Query, State};
-use strata_core::api::{FsckReport, GcReport};
+use axum::extract::{Extension, Query, State};
+use strata_core::api::{FsckReport, GcReport, Health, Whoami};
 use strata_core::{Error, ErrorKind};
 
-pub async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        time_ns: strata_meta::now_ns(),
+    })
+}
+
+/// Who the caller's key says it is.
+pub async fn whoami(Extension(caller): Extension<Caller>) -> Json<Whoami> {
+    Json(Whoami {
+        organization: caller.org,
+        key_name: caller.key_name,
+        role: caller.role.as_str().into(),
+    })
 }
 
 /// Prometheus metrics; volumes and live sessions are counted now.

@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/keys", get(keys::list_keys).post(keys::create_key))
         .route("/v1/keys/{key}", axum::routing::delete(keys::revoke_key))
         .route("/v1/tokens", post(keys::create_token))
+        .route("/v1/whoami", get(admin::whoami))
         .route("/v1/gc", post(admin::gc))
         .route("/v1/fsck", post(admin::fsck))
         .route_layer(from_fn_with_state(state.clone(), access::authorize));
