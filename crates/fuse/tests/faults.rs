@@ -73,11 +73,9 @@ impl InProcess {
             *down -= 1;
             return Fault::Refuse;
         }
-        let fault = if plan.is_empty() {
-            Fault::None
-        } else {
-            plan[*at % plan.len()]
-        };
+        // The plan covers the first calls only: a plan that cycled could refuse every call
+        // for ever, past any retry window, which no server outage does.
+        let fault = plan.get(*at).copied().unwrap_or(Fault::None);
         *at += 1;
         if let Fault::Outage(calls) = fault {
             *down = calls;
@@ -487,6 +485,8 @@ fn check(ops: Vec<Op>, faults: Vec<Fault>) -> std::result::Result<(), TestCaseEr
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 16,
+        // One seed, so every run tries the same cases.
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5747_4154),
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/faults.proptest-regressions"))),
         ..ProptestConfig::default()
     })]
