@@ -4,12 +4,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VolumeState {
     Ready,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Volume {
     pub id: Uuid,
     pub name: String,
@@ -25,17 +27,20 @@ pub struct Volume {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Fork {
     /// Name of the new volume.
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateSnapshot {
     pub name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     Added,
@@ -44,12 +49,14 @@ pub enum Change {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiffEntry {
     pub path: String,
     pub change: Change,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateVolume {
     pub name: String,
     /// Return the existing volume of that name instead of failing.
@@ -58,6 +65,7 @@ pub struct CreateVolume {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     File,
@@ -71,6 +79,7 @@ pub enum FileKind {
 
 /// Attributes of one inode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stat {
     pub ino: u64,
     pub kind: FileKind,
@@ -90,12 +99,14 @@ pub struct Stat {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirEntry {
     pub name: String,
     pub stat: Stat,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mkdir {
     pub path: String,
     #[serde(default)]
@@ -104,6 +115,7 @@ pub struct Mkdir {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rename {
     pub from: String,
     pub to: String,
@@ -113,12 +125,14 @@ pub struct Rename {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Copy {
     pub from: String,
     pub to: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Remove {
     pub path: String,
     #[serde(default)]
@@ -126,12 +140,14 @@ pub struct Remove {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Symlink {
     pub path: String,
     pub target: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chmod {
     pub path: String,
     pub mode: u32,
@@ -139,6 +155,7 @@ pub struct Chmod {
 
 /// What a garbage collection pass reclaimed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GcReport {
     pub layers_deleted: u64,
     pub blocks_deleted: u64,
@@ -150,6 +167,7 @@ pub struct GcReport {
 
 /// What `fsck` found (and, with `repair`, mended).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FsckReport {
     /// Volumes and snapshots walked.
     pub volumes: u64,
@@ -165,6 +183,7 @@ pub struct FsckReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FsckProblem {
     /// `dangling_chunk`, `missing_inode` or `counters`.
     pub kind: String,
@@ -173,6 +192,7 @@ pub struct FsckProblem {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: crate::Error,
 }
@@ -180,17 +200,20 @@ pub struct ErrorBody {
 // Organizations, API keys and scoped tokens.
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Org {
     pub name: String,
     pub created_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateOrg {
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateKey {
     pub name: String,
     /// `admin`, `org-admin` or `member` (the default).
@@ -205,6 +228,7 @@ pub struct CreateKey {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateToken {
     /// The one volume the token reaches.
     pub volume: String,
@@ -222,6 +246,7 @@ pub struct CreateToken {
 
 /// What a scoped token reaches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenScope {
     pub volume_id: Uuid,
     /// The volume's name now; absent once the volume is deleted.
@@ -233,6 +258,7 @@ pub struct TokenScope {
 
 /// A key as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyInfo {
     pub id: Uuid,
     pub name: String,
@@ -246,6 +272,7 @@ pub struct KeyInfo {
 
 /// A key just made: the only time its secret is shown.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewKey {
     pub key: KeyInfo,
     pub secret: String,
@@ -254,6 +281,7 @@ pub struct NewKey {
 // Mount sessions: the inode-level API a mount uses.
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenSession {
     /// The volume folder the mount shows as its root, relative (`users/alice`); empty for all.
     #[serde(default)]
@@ -264,18 +292,21 @@ pub struct OpenSession {
 
 /// An inode as a session names it: its number and the capability the server issued for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeRef {
     pub ino: u64,
     pub cap: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Node {
     pub node: NodeRef,
     pub stat: Stat,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub id: Uuid,
     pub volume: Volume,
@@ -291,6 +322,7 @@ fn default_lease_ms() -> u64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamedNode {
     pub name: String,
     pub node: NodeRef,
@@ -298,11 +330,13 @@ pub struct NamedNode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeOnly {
     pub node: NodeRef,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeName {
     pub parent: NodeRef,
     pub name: String,
@@ -310,6 +344,7 @@ pub struct NodeName {
 
 /// What a new inode starts as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewInode {
     pub kind: FileKind,
     pub mode: u32,
@@ -338,6 +373,7 @@ impl NewInode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateNode {
     pub parent: NodeRef,
     pub name: String,
@@ -346,6 +382,7 @@ pub struct CreateNode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkNode {
     pub node: NodeRef,
     pub parent: NodeRef,
@@ -353,6 +390,7 @@ pub struct LinkNode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameNode {
     pub parent: NodeRef,
     pub name: String,
@@ -364,6 +402,7 @@ pub struct RenameNode {
 
 /// Attribute changes; `None` leaves a value as it is. A new `size` truncates or extends.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttrChanges {
     pub mode: Option<u32>,
     pub uid: Option<u32>,
@@ -375,6 +414,7 @@ pub struct AttrChanges {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetAttrNode {
     pub node: NodeRef,
     #[serde(flatten)]
@@ -383,6 +423,7 @@ pub struct SetAttrNode {
 
 /// One chunk of a file: a block by its hex BLAKE3 `hash`, or base64 `data` held inline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChunkRef {
     pub idx: u64,
     pub len: u64,
@@ -393,12 +434,14 @@ pub struct ChunkRef {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Content {
     pub stat: Stat,
     pub chunks: Vec<ChunkRef>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WriteContent {
     pub node: NodeRef,
     /// The new size; with `grow`, the file becomes at least this long instead (a writer
@@ -422,6 +465,7 @@ pub struct WriteContent {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum XattrSetMode {
     #[default]
@@ -431,6 +475,7 @@ pub enum XattrSetMode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Xattr {
     pub node: NodeRef,
     /// Base64 of the attribute name's bytes.
@@ -443,23 +488,27 @@ pub struct Xattr {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct XattrValue {
     pub value: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct XattrNames {
     /// Base64 of each name's bytes.
     pub names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FsStats {
     pub used_bytes: u64,
     pub files: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LockKind {
     Read,
@@ -469,6 +518,7 @@ pub enum LockKind {
 
 /// A byte range lock, `start..=end` (`end` is `u64::MAX` for "to the end of the file").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockRange {
     pub start: u64,
     pub end: u64,
@@ -479,6 +529,7 @@ pub struct LockRange {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockRequest {
     pub node: NodeRef,
     /// The lock owner the kernel names within the mount.
@@ -487,6 +538,7 @@ pub struct LockRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockTest {
     /// The conflicting lock, if any.
     pub conflict: Option<LockRange>,
@@ -494,6 +546,7 @@ pub struct LockTest {
 
 /// One volume of a sandbox: which (id or name), which folder of it, where, how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SandboxVolumeSpec {
     /// A volume's id or name.
     pub volume_id: String,
@@ -507,12 +560,14 @@ pub struct SandboxVolumeSpec {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateSandbox {
     #[serde(default)]
     pub volumes: Vec<SandboxVolumeSpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SandboxState {
     Running,
@@ -522,6 +577,7 @@ pub enum SandboxState {
 
 /// A volume as a sandbox mounts it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SandboxVolume {
     pub volume_id: Uuid,
     pub volume: String,
@@ -532,6 +588,7 @@ pub struct SandboxVolume {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sandbox {
     pub id: Uuid,
     pub state: SandboxState,
@@ -541,6 +598,7 @@ pub struct Sandbox {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Exec {
     /// Run as `sh -c COMMAND` inside the sandbox.
     pub command: String,
@@ -550,6 +608,7 @@ pub struct Exec {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecResult {
     /// The command's exit status; 128 + N when signal N ended it.
     pub exit_code: i32,

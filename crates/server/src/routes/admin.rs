@@ -5,11 +5,25 @@ use axum::extract::{Query, State};
 use strata_core::api::{FsckReport, GcReport};
 use strata_core::{Error, ErrorKind};
 
+#[utoipa::path(
+    get,
+    path = "/v1/health",
+    tag = "admin",
+    summary = "Liveness",
+    responses((status = 200, description = "Done", body = serde_json::Value))
+)]
 pub async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
 /// Prometheus metrics; volumes and live sessions are counted now.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "admin",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"))
+)]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let (volumes, sessions) = state.meta(|m| m.counts(strata_meta::now_ns())).await?;
@@ -29,6 +43,14 @@ pub struct GcQuery {
     dry_run: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/gc",
+    tag = "admin",
+    summary = "Collect garbage",
+    params(("dry_run" = Option<bool>, Query, description = "Only count what would be deleted")),
+    responses((status = 200, description = "Done", body = GcReport))
+)]
 pub async fn gc(State(state): State<AppState>, Query(q): Query<GcQuery>) -> ApiResult<Json<GcReport>> {
     let grace = state.limits.gc_grace;
     Ok(Json(if q.dry_run {
@@ -44,6 +66,14 @@ pub struct FsckQuery {
     repair: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/fsck",
+    tag = "admin",
+    summary = "Check (and repair) the metadata",
+    params(("repair" = Option<bool>, Query, description = "Mend what is found")),
+    responses((status = 200, description = "Done", body = FsckReport))
+)]
 pub async fn fsck(State(state): State<AppState>, Query(q): Query<FsckQuery>) -> ApiResult<Json<FsckReport>> {
     Ok(Json(crate::fsck::check(&state, q.repair).await?))
 }
