@@ -31,7 +31,7 @@ async fn vol(state: &AppState, caller: &Caller, volume: &str) -> ApiResult<Uuid>
     path = "/v1/volumes/{volume}/fs/stat",
     tag = "files",
     summary = "A file's attributes",
-    params(("volume" = String, Path, description = "The volume's name or id"), ("path" = String, Query, description = "A path in the volume")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("path" = String, Query, description = "A path in the volume", example = "/notes.txt")),
     responses((status = 200, description = "Done", body = Stat))
 )]
 pub async fn stat(
@@ -49,7 +49,7 @@ pub async fn stat(
     path = "/v1/volumes/{volume}/fs/list",
     tag = "files",
     summary = "The entries of a directory",
-    params(("volume" = String, Path, description = "The volume's name or id"), ("path" = String, Query, description = "A path in the volume")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("path" = String, Query, description = "A path in the volume", example = "/notes.txt")),
     responses((status = 200, description = "Done", body = Vec<DirEntry>))
 )]
 pub async fn list(
@@ -73,7 +73,7 @@ pub async fn list(
     path = "/v1/volumes/{volume}/fs/content",
     tag = "files",
     summary = "A file's bytes",
-    params(("volume" = String, Path, description = "The volume's name or id"), ("path" = String, Query, description = "A path in the volume")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("path" = String, Query, description = "A path in the volume", example = "/notes.txt")),
     responses((status = 200, description = "The bytes", body = String, content_type = "application/octet-stream"))
 )]
 pub async fn get(
@@ -96,7 +96,7 @@ pub async fn get(
     path = "/v1/volumes/{volume}/fs/content",
     tag = "files",
     summary = "Write a whole file",
-    params(("volume" = String, Path, description = "The volume's name or id"), ("path" = String, Query, description = "A path in the volume"), ("mode" = Option<u32>, Query, description = "Permission bits, 0644 by default")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("path" = String, Query, description = "A path in the volume", example = "/notes.txt"), ("mode" = Option<u32>, Query, description = "Permission bits, 0644 by default")),
     request_body(content = String, content_type = "application/octet-stream"),
     responses((status = 200, description = "Done", body = Stat))
 )]
@@ -123,7 +123,7 @@ pub async fn put(
     path = "/v1/volumes/{volume}/fs/mkdir",
     tag = "files",
     summary = "Make a directory",
-    params(("volume" = String, Path, description = "The volume's name or id")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
     request_body = Mkdir,
     responses((status = 200, description = "Done", body = Stat))
 )]
@@ -148,7 +148,7 @@ pub async fn mkdir(
     path = "/v1/volumes/{volume}/fs/rename",
     tag = "files",
     summary = "Rename a file or directory",
-    params(("volume" = String, Path, description = "The volume's name or id")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
     request_body = Rename,
     responses((status = 204, description = "Done"))
 )]
@@ -168,7 +168,7 @@ pub async fn rename(
     path = "/v1/volumes/{volume}/fs/copy",
     tag = "files",
     summary = "Copy a file or directory",
-    params(("volume" = String, Path, description = "The volume's name or id")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
     request_body = Copy,
     responses((status = 200, description = "Done", body = Stat))
 )]
@@ -187,7 +187,7 @@ pub async fn copy(
     path = "/v1/volumes/{volume}/fs/remove",
     tag = "files",
     summary = "Remove a file or directory",
-    params(("volume" = String, Path, description = "The volume's name or id")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
     request_body = Remove,
     responses((status = 204, description = "Done"))
 )]
@@ -207,7 +207,7 @@ pub async fn remove(
     path = "/v1/volumes/{volume}/fs/symlink",
     tag = "files",
     summary = "Make a symbolic link",
-    params(("volume" = String, Path, description = "The volume's name or id")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
     request_body = Symlink,
     responses((status = 200, description = "Done", body = Stat))
 )]
@@ -228,7 +228,7 @@ pub async fn symlink(
     path = "/v1/volumes/{volume}/fs/chmod",
     tag = "files",
     summary = "Change permission bits",
-    params(("volume" = String, Path, description = "The volume's name or id")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
     request_body = Chmod,
     responses((status = 200, description = "Done", body = Stat))
 )]

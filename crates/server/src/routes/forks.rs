@@ -35,7 +35,7 @@ fn flatten_later(state: &AppState, volumes: Vec<Uuid>) {
     path = "/v1/volumes/{volume}/fork",
     tag = "snapshots",
     summary = "Fork a volume",
-    params(("volume" = String, Path, description = "The volume's name or id")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
     request_body = Fork,
     responses((status = 201, description = "Created", body = Volume))
 )]
@@ -59,7 +59,7 @@ pub async fn fork(
     path = "/v1/volumes/{volume}/snapshots",
     tag = "snapshots",
     summary = "Take a snapshot",
-    params(("volume" = String, Path, description = "The volume's name or id")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
     request_body = CreateSnapshot,
     responses((status = 201, description = "Created", body = Volume))
 )]
@@ -82,7 +82,7 @@ pub async fn create_snapshot(
     path = "/v1/volumes/{volume}/snapshots",
     tag = "snapshots",
     summary = "A volume's snapshots",
-    params(("volume" = String, Path, description = "The volume's name or id")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
     responses((status = 200, description = "Done", body = Vec<Volume>))
 )]
 pub async fn list_snapshots(
@@ -117,7 +117,7 @@ async fn snapshot_id(s: &AppState, org: &str, v: &str, name: &str) -> ApiResult<
     path = "/v1/volumes/{volume}/snapshots/{name}",
     tag = "snapshots",
     summary = "Delete a snapshot",
-    params(("volume" = String, Path, description = "The volume's name or id"), ("name" = String, Path, description = "The snapshot's name"), ("force" = Option<bool>, Query, description = "Delete even while mounts use it")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("name" = String, Path, description = "The snapshot's name", example = "v1"), ("force" = Option<bool>, Query, description = "Delete even while mounts use it")),
     responses((status = 204, description = "Done"))
 )]
 pub async fn delete_snapshot(
@@ -136,7 +136,7 @@ pub async fn delete_snapshot(
     path = "/v1/volumes/{volume}/snapshots/{name}/restore",
     tag = "snapshots",
     summary = "Restore a volume to a snapshot",
-    params(("volume" = String, Path, description = "The volume's name or id"), ("name" = String, Path, description = "The snapshot's name")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("name" = String, Path, description = "The snapshot's name", example = "v1")),
     responses((status = 200, description = "Done", body = Volume))
 )]
 pub async fn restore(
@@ -161,7 +161,7 @@ pub struct DiffQuery {
     path = "/v1/diff",
     tag = "snapshots",
     summary = "What differs between two volumes or snapshots",
-    params(("from" = String, Query, description = "A volume or VOLUME@SNAPSHOT"), ("to" = String, Query, description = "A volume or VOLUME@SNAPSHOT")),
+    params(("from" = String, Query, description = "A volume or VOLUME@SNAPSHOT", example = "data@v1"), ("to" = String, Query, description = "A volume or VOLUME@SNAPSHOT", example = "data")),
     responses((status = 200, description = "Done", body = Vec<DiffEntry>))
 )]
 pub async fn diff(

@@ -58,7 +58,7 @@ impl FromRequestParts<AppState> for CallerSession {
     path = "/v1/volumes/{volume}/sessions",
     tag = "sessions",
     summary = "Open a mount session",
-    params(("volume" = String, Path, description = "The volume's name or id")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
     request_body = OpenSession,
     responses((status = 201, description = "Opened", body = SessionInfo))
 )]

@@ -57,7 +57,7 @@ pub async fn create(
     path = "/v1/volumes/{volume}",
     tag = "volumes",
     summary = "One volume",
-    params(("volume" = String, Path, description = "The volume's name or id")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
     responses((status = 200, description = "Done", body = Volume))
 )]
 pub async fn get(
@@ -86,7 +86,7 @@ pub struct DeleteQuery {
     path = "/v1/volumes/{volume}",
     tag = "volumes",
     summary = "Delete a volume",
-    params(("volume" = String, Path, description = "The volume's name or id"), ("force" = Option<bool>, Query, description = "Delete even while mounts use it")),
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("force" = Option<bool>, Query, description = "Delete even while mounts use it")),
     responses((status = 204, description = "Done"))
 )]
 pub async fn delete(
