@@ -43,27 +43,30 @@ echo "some notes" | "$strata" fs put - data:/notes.txt > /dev/null
 "$strata" snapshot create data v1 > /dev/null
 "$strata" snapshot create data doomed > /dev/null
 # A mount session of `data`, so that the session calls reach their handlers: every `{id}` of a
-# path is this session (sandboxes, the other `{id}`, are left out) and every node a body
-# names is its root (a made-up node is refused before anything else is looked at). TOML has
-# no integers above 2^63, so sessions are opened until one's root capability fits. Closing a
-# session is left out of the run so that this one stays open.
+# path is this session (sandboxes, the other `{id}`, are left out), every `node` a body names
+# is /notes.txt and every `parent` the root (a made-up node is refused before anything else
+# is looked at). TOML has no integers above 2^63, so sessions are opened until both nodes'
+# capabilities fit. Closing a session is left out of the run so that this one stays open.
 python3 - "$endpoint" "$key" > "$work/schemathesis.toml" <<'PY'
 import json, sys, urllib.request
 endpoint, key = sys.argv[1:]
-for _ in range(64):
+def post(path, body):
     request = urllib.request.Request(
-        endpoint + "/v1/volumes/data/sessions", data=b"{}", method="POST",
+        endpoint + path, data=json.dumps(body).encode(), method="POST",
         headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
-    session = json.load(urllib.request.urlopen(request))
+    return json.load(urllib.request.urlopen(request))
+for _ in range(64):
+    session = post("/v1/volumes/data/sessions", {})
     root = session["root"]["node"]
-    if root["cap"] < 2**63:
+    file = post("/v1/sessions/%s/lookup" % session["id"], {"parent": root, "name": "notes.txt"})["node"]
+    if max(root["cap"], file["cap"]) < 2**63:
         break
 else:
-    sys.exit("no session whose root capability fits in 63 bits")
+    sys.exit("no session whose capabilities fit in 63 bits")
 print("[parameters]")
 print('"path.id" = "%s"' % session["id"])
-for field in ("node", "parent", "new_parent"):
-    print('"body.%s" = { ino = %d, cap = %d }' % (field, root["ino"], root["cap"]))
+for field, node in (("node", file), ("parent", root), ("new_parent", root)):
+    print('"body.%s" = { ino = %d, cap = %d }' % (field, node["ino"], node["cap"]))
 print("""
 [[operations]]
 include-method = "DELETE"

@@ -19,8 +19,6 @@ use strata_core::Error;
 use strata_core::names::VolumeRef;
 use uuid::Uuid;
 
-pub use openapi::spec;
-
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(admin::health))
