@@ -305,6 +305,80 @@ async fn hostile_session_calls() {
     );
 }
 
+/// A volume deleted with `--force` under a mount: no call of the mount's session then fails
+/// with a 5xx, and taking a lock says the volume is gone (found by tests/api-fuzz/run.sh:
+/// setlk answered 500).
+#[tokio::test]
+async fn session_calls_after_a_forced_delete_are_refused() {
+    let server = Server::start(&[]);
+    let api = Api::new(&server);
+    api.call(reqwest::Method::POST, "/volumes", Some(json!({"name": "v"})))
+        .await;
+    let (_, session) = api
+        .call(reqwest::Method::POST, "/volumes/v/sessions", Some(json!({})))
+        .await;
+    let (id, root) = (session["id"].as_str().unwrap(), session["root"]["node"].clone());
+    let api = &api;
+    let call = |op: &'static str, body: Value| async move {
+        api.call(reqwest::Method::POST, &format!("/sessions/{id}/{op}"), Some(body))
+            .await
+    };
+    let (status, file) = call(
+        "create",
+        json!({"parent": root, "name": "f", "kind": "file", "mode": 0o644}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    let node = file["node"].clone();
+    let (status, _) = api.call(reqwest::Method::DELETE, "/volumes/v?force=true", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let lock = |kind: &str| json!({"node": node, "owner": 1, "range": {"start": 0, "end": 9, "kind": kind}});
+    let xattr = json!({"node": node, "name": "dXNlci54", "value": "eQ=="});
+    let calls = [
+        ("setlk", lock("write")),
+        ("setlk", lock("unlock")),
+        ("getlk", lock("read")),
+        ("getattr", json!({"node": node})),
+        ("readdir", json!({"node": root})),
+        ("lookup", json!({"parent": root, "name": "f"})),
+        (
+            "create",
+            json!({"parent": root, "name": "g", "kind": "file", "mode": 0o644}),
+        ),
+        ("setattr", json!({"node": node, "size": 5})),
+        ("content", json!({"node": node})),
+        (
+            "write",
+            json!({"node": node, "size": 1, "chunks": [{"idx": 0, "len": 1, "data": "eA=="}]}),
+        ),
+        ("setxattr", xattr.clone()),
+        ("getxattr", xattr.clone()),
+        ("listxattr", json!({"node": node})),
+        ("removexattr", xattr),
+        ("unlink", json!({"parent": root, "name": "f"})),
+        ("statfs", json!({})),
+        ("sync", json!({})),
+        ("renew", json!({})),
+    ];
+    for (op, body) in calls {
+        let (status, answer) = call(op, body).await;
+        assert!(!status.is_server_error(), "{op}: {status} {answer}");
+        if !status.is_success() {
+            assert!(
+                status.is_client_error() && answer["error"]["kind"].is_string(),
+                "{op}: {answer}"
+            );
+        }
+    }
+    let (status, answer) = call("setlk", lock("read")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert_eq!(
+        (answer["error"]["kind"].as_str(), answer["error"]["field"].as_str()),
+        (Some("not_found"), Some("volume"))
+    );
+}
+
 /// Reads from `conn` until the server closes it; false if it is still open after 10 s.
 fn closed_by_server(conn: &mut std::net::TcpStream) -> bool {
     use std::io::Read;

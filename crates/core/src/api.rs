@@ -4,12 +4,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VolumeState {
     Ready,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Volume {
     pub id: Uuid,
     pub name: String,
@@ -25,17 +27,20 @@ pub struct Volume {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Fork {
     /// Name of the new volume.
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateSnapshot {
     pub name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     Added,
@@ -44,12 +49,14 @@ pub enum Change {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiffEntry {
     pub path: String,
     pub change: Change,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateVolume {
     pub name: String,
     /// Return the existing volume of that name instead of failing.
@@ -58,6 +65,7 @@ pub struct CreateVolume {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     File,
@@ -71,6 +79,7 @@ pub enum FileKind {
 
 /// Attributes of one inode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stat {
     pub ino: u64,
     pub kind: FileKind,
@@ -90,12 +99,14 @@ pub struct Stat {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirEntry {
     pub name: String,
     pub stat: Stat,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mkdir {
     pub path: String,
     #[serde(default)]
@@ -104,6 +115,7 @@ pub struct Mkdir {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rename {
     pub from: String,
     pub to: String,
@@ -113,12 +125,14 @@ pub struct Rename {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Copy {
     pub from: String,
     pub to: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Remove {
     pub path: String,
     #[serde(default)]
@@ -126,12 +140,14 @@ pub struct Remove {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Symlink {
     pub path: String,
     pub target: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chmod {
     pub path: String,
     pub mode: u32,
@@ -140,6 +156,7 @@ pub struct Chmod {
 /// `GET /v1/health`: the server is up; its version and clock, for `strata status` and
 /// `strata doctor`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
     pub version: String,
@@ -149,6 +166,7 @@ pub struct Health {
 
 /// `GET /v1/whoami`: the organization and API key a request was made with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Whoami {
     pub organization: String,
     pub key_name: String,
@@ -157,6 +175,7 @@ pub struct Whoami {
 
 /// What a garbage collection pass reclaimed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GcReport {
     pub layers_deleted: u64,
     pub blocks_deleted: u64,
@@ -168,6 +187,7 @@ pub struct GcReport {
 
 /// What `fsck` found (and, with `repair`, mended).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FsckReport {
     /// Volumes and snapshots walked.
     pub volumes: u64,
@@ -183,6 +203,7 @@ pub struct FsckReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FsckProblem {
     /// `dangling_chunk`, `missing_inode` or `counters`.
     pub kind: String,
@@ -191,6 +212,7 @@ pub struct FsckProblem {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: crate::Error,
 }
@@ -198,17 +220,20 @@ pub struct ErrorBody {
 // Organizations, API keys and scoped tokens.
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Org {
     pub name: String,
     pub created_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateOrg {
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateKey {
     pub name: String,
     /// `admin`, `org-admin` or `member` (the default).
@@ -223,6 +248,7 @@ pub struct CreateKey {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateToken {
     /// The one volume the token reaches.
     pub volume: String,
@@ -240,6 +266,7 @@ pub struct CreateToken {
 
 /// What a scoped token reaches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenScope {
     pub volume_id: Uuid,
     /// The volume's name now; absent once the volume is deleted.
@@ -251,6 +278,7 @@ pub struct TokenScope {
 
 /// A key as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyInfo {
     pub id: Uuid,
     pub name: String,
@@ -264,6 +292,7 @@ pub struct KeyInfo {
 
 /// A key just made: the only time its secret is shown.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewKey {
     pub key: KeyInfo,
     pub secret: String,
@@ -272,6 +301,7 @@ pub struct NewKey {
 // Mount sessions: the inode-level API a mount uses.
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenSession {
     /// The volume folder the mount shows as its root, relative (`users/alice`); empty for all.
     #[serde(default)]
@@ -282,18 +312,21 @@ pub struct OpenSession {
 
 /// An inode as a session names it: its number and the capability the server issued for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeRef {
     pub ino: u64,
     pub cap: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Node {
     pub node: NodeRef,
     pub stat: Stat,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub id: Uuid,
     pub volume: Volume,
@@ -309,6 +342,7 @@ fn default_lease_ms() -> u64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamedNode {
     pub name: String,
     pub node: NodeRef,
@@ -316,11 +350,13 @@ pub struct NamedNode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeOnly {
     pub node: NodeRef,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeName {
     pub parent: NodeRef,
     pub name: String,
@@ -328,6 +364,7 @@ pub struct NodeName {
 
 /// What a new inode starts as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewInode {
     pub kind: FileKind,
     pub mode: u32,
@@ -356,6 +393,7 @@ impl NewInode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateNode {
     pub parent: NodeRef,
     pub name: String,
@@ -364,6 +402,7 @@ pub struct CreateNode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkNode {
     pub node: NodeRef,
     pub parent: NodeRef,
@@ -371,6 +410,7 @@ pub struct LinkNode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameNode {
     pub parent: NodeRef,
     pub name: String,
@@ -382,6 +422,7 @@ pub struct RenameNode {
 
 /// Attribute changes; `None` leaves a value as it is. A new `size` truncates or extends.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttrChanges {
     pub mode: Option<u32>,
     pub uid: Option<u32>,
@@ -393,6 +434,7 @@ pub struct AttrChanges {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetAttrNode {
     pub node: NodeRef,
     #[serde(flatten)]
@@ -401,6 +443,7 @@ pub struct SetAttrNode {
 
 /// One chunk of a file: a block by its hex BLAKE3 `hash`, or base64 `data` held inline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChunkRef {
     pub idx: u64,
     pub len: u64,
@@ -411,12 +454,14 @@ pub struct ChunkRef {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Content {
     pub stat: Stat,
     pub chunks: Vec<ChunkRef>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WriteContent {
     pub node: NodeRef,
     /// The new size; with `grow`, the file becomes at least this long instead (a writer
@@ -440,6 +485,7 @@ pub struct WriteContent {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum XattrSetMode {
     #[default]
@@ -449,6 +495,7 @@ pub enum XattrSetMode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Xattr {
     pub node: NodeRef,
     /// Base64 of the attribute name's bytes.
@@ -461,23 +508,27 @@ pub struct Xattr {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct XattrValue {
     pub value: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct XattrNames {
     /// Base64 of each name's bytes.
     pub names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FsStats {
     pub used_bytes: u64,
     pub files: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LockKind {
     Read,
@@ -487,6 +538,7 @@ pub enum LockKind {
 
 /// A byte range lock, `start..=end` (`end` is `u64::MAX` for "to the end of the file").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockRange {
     pub start: u64,
     pub end: u64,
@@ -497,6 +549,7 @@ pub struct LockRange {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockRequest {
     pub node: NodeRef,
     /// The lock owner the kernel names within the mount.
@@ -505,6 +558,7 @@ pub struct LockRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockTest {
     /// The conflicting lock, if any.
     pub conflict: Option<LockRange>,
@@ -512,6 +566,7 @@ pub struct LockTest {
 
 /// One volume of a sandbox: which (id or name), which folder of it, where, how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SandboxVolumeSpec {
     /// A volume's id or name.
     pub volume_id: String,
@@ -525,12 +580,14 @@ pub struct SandboxVolumeSpec {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateSandbox {
     #[serde(default)]
     pub volumes: Vec<SandboxVolumeSpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SandboxState {
     Running,
@@ -540,6 +597,7 @@ pub enum SandboxState {
 
 /// A volume as a sandbox mounts it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SandboxVolume {
     pub volume_id: Uuid,
     pub volume: String,
@@ -550,6 +608,7 @@ pub struct SandboxVolume {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sandbox {
     pub id: Uuid,
     pub state: SandboxState,
@@ -559,6 +618,7 @@ pub struct Sandbox {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Exec {
     /// Run as `sh -c COMMAND` inside the sandbox.
     pub command: String,
@@ -568,6 +628,7 @@ pub struct Exec {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecResult {
     /// The command's exit status; 128 + N when signal N ended it.
     pub exit_code: i32,

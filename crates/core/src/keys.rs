@@ -11,6 +11,7 @@ pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
 /// What a key may do beyond the volumes of its organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Manages organizations and the keys of every organization; runs gc and fsck.

@@ -1,5 +1,5 @@
-//! Who may do what. Every request under `/v1` except health passes [`authorize`], which
-//! checks the key, then what its route asks of a caller ([`need`]: routes not named there are
+//! Who may do what. Every request passes [`authorize`], which lets the public routes
+//! (health, metrics, the OpenAPI document) through and for the others checks the key, then what its route asks of a caller ([`need`]: routes not named there are
 //! for admin keys only), then, for a scoped token, that the volume the path names is its
 //! volume. Handlers then reach files only through [`Caller::path`], which puts a scoped
 //! token's paths below its folder, and sessions only through their own checks.
@@ -97,6 +97,8 @@ impl Caller {
 /// What a route asks of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Need {
+    /// Anyone, without a key: health, metrics and the OpenAPI document.
+    Public,
     /// Reading a volume (files, the volume itself, opening a mount): scoped tokens too.
     Read,
     /// Changing a volume's files: scoped tokens that are not read-only too.
@@ -114,6 +116,7 @@ enum Need {
 fn need(method: &Method, route: &str) -> Need {
     let files = route.starts_with("/v1/volumes/{volume}/fs/");
     match (method.as_str(), route) {
+        ("GET", "/v1/health" | "/v1/openapi.json" | "/metrics") => Need::Public,
         // Who a key is, its volume, a mount of it: open to every key, scoped tokens too.
         ("GET", "/v1/whoami" | "/v1/volumes/{volume}") | ("POST", "/v1/volumes/{volume}/sessions") => Need::Read,
         ("GET", _) if files => Need::Read,
@@ -125,6 +128,11 @@ fn need(method: &Method, route: &str) -> Need {
         _ if route.starts_with("/v1/keys") => Need::KeyAdmin,
         _ => Need::Admin,
     }
+}
+
+/// Whether a route asks for an API key (for the OpenAPI document's security requirements).
+pub fn needs_key(method: &Method, route: &str) -> bool {
+    need(method, route) != Need::Public
 }
 
 /// Whether a caller may use a route that asks for `need`.
@@ -140,7 +148,7 @@ fn permit(caller: &Caller, need: Need) -> Result<()> {
             denied("only an org-admin or admin key may manage keys")
         }
         (None, Need::Admin) if caller.role != Role::Admin => denied("only an admin key may do this"),
-        (None, _) => Ok(()),
+        (_, Need::Public) | (None, _) => Ok(()),
     }
 }
 
@@ -171,6 +179,10 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
     let (mut parts, body) = req.into_parts();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
     let route = parts.extensions.get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let need = need(&method, route.as_deref().unwrap_or(""));
+    if need == Need::Public {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
     let record = match crate::auth::authenticate(&state, &parts.headers).await {
         Ok(record) => record,
         Err((key, e)) => {
@@ -188,7 +200,7 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
     let who = (record.id, record.name.clone());
     let checked = async {
         let caller = Caller::from_record(record)?;
-        permit(&caller, need(&method, route.as_deref().unwrap_or("")))?;
+        permit(&caller, need)?;
         check_volume(&state, &caller, &mut parts).await?;
         Ok::<_, Error>(caller)
     };
@@ -235,6 +247,10 @@ mod tests {
     #[test]
     fn routes_ask_what_they_need() {
         let (get, post, put, delete) = (Method::GET, Method::POST, Method::PUT, Method::DELETE);
+        assert_eq!(need(&get, "/v1/health"), Need::Public);
+        assert_eq!(need(&get, "/v1/openapi.json"), Need::Public);
+        assert_eq!(need(&get, "/metrics"), Need::Public);
+        assert!(needs_key(&get, "/v1/volumes"));
         assert_eq!(need(&get, "/v1/volumes/{volume}/fs/content"), Need::Read);
         assert_eq!(need(&put, "/v1/volumes/{volume}/fs/content"), Need::Write);
         assert_eq!(need(&post, "/v1/volumes/{volume}/fs/rename"), Need::Write);

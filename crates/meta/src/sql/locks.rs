@@ -120,7 +120,8 @@ const MAX_LOCKS_PER_SESSION: i64 = 10_000;
 pub fn set(tx: &dyn Tx, vol: Uuid, ino: u64, owner: Owner, want: LockRange, now: i64) -> R<Option<LockRange>> {
     // Writers of one volume's locks go one at a time on every engine.
     let sql = format!("SELECT id FROM volumes WHERE id = $1{}", tx.for_update());
-    tx.query_one(&sql, vals![vol])?;
+    // A volume deleted with --force under a mount is gone, like its files.
+    tx.query_opt(&sql, vals![vol])?.ok_or_else(super::tree::volume_gone)?;
     let before = held(tx, vol, ino, now)?;
     let count = before.len();
     let locks = match apply(before, owner, want) {

@@ -6,6 +6,13 @@ use axum::extract::{Extension, Query, State};
 use strata_core::api::{FsckReport, GcReport, Health, Whoami};
 use strata_core::{Error, ErrorKind};
 
+#[utoipa::path(
+    get,
+    path = "/v1/health",
+    tag = "admin",
+    summary = "Liveness, the server's version and clock",
+    responses((status = 200, description = "Done", body = Health))
+)]
 pub async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
@@ -15,6 +22,13 @@ pub async fn health() -> Json<Health> {
 }
 
 /// Who the caller's key says it is.
+#[utoipa::path(
+    get,
+    path = "/v1/whoami",
+    tag = "admin",
+    summary = "The caller's key: its name, organization and role",
+    responses((status = 200, description = "Done", body = Whoami))
+)]
 pub async fn whoami(Extension(caller): Extension<Caller>) -> Json<Whoami> {
     Json(Whoami {
         organization: caller.org,
@@ -24,6 +38,13 @@ pub async fn whoami(Extension(caller): Extension<Caller>) -> Json<Whoami> {
 }
 
 /// Prometheus metrics; volumes and live sessions are counted now.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "admin",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"))
+)]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let (volumes, sessions) = state.meta(|m| m.counts(strata_meta::now_ns())).await?;
@@ -43,6 +64,14 @@ pub struct GcQuery {
     dry_run: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/gc",
+    tag = "admin",
+    summary = "Collect garbage",
+    params(("dry_run" = Option<bool>, Query, description = "Only count what would be deleted")),
+    responses((status = 200, description = "Done", body = GcReport))
+)]
 pub async fn gc(State(state): State<AppState>, Query(q): Query<GcQuery>) -> ApiResult<Json<GcReport>> {
     let grace = state.limits.gc_grace;
     Ok(Json(if q.dry_run {
@@ -58,6 +87,14 @@ pub struct FsckQuery {
     repair: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/fsck",
+    tag = "admin",
+    summary = "Check (and repair) the metadata",
+    params(("repair" = Option<bool>, Query, description = "Mend what is found")),
+    responses((status = 200, description = "Done", body = FsckReport))
+)]
 pub async fn fsck(State(state): State<AppState>, Query(q): Query<FsckQuery>) -> ApiResult<Json<FsckReport>> {
     Ok(Json(crate::fsck::check(&state, q.repair).await?))
 }

@@ -26,6 +26,14 @@ async fn vol(state: &AppState, caller: &Caller, volume: &str) -> ApiResult<Uuid>
     volume_id(state, &caller.org, volume).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/volumes/{volume}/fs/stat",
+    tag = "files",
+    summary = "A file's attributes",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("path" = String, Query, description = "A path in the volume", example = "/notes.txt")),
+    responses((status = 200, description = "Done", body = Stat))
+)]
 pub async fn stat(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -36,6 +44,14 @@ pub async fn stat(
     Ok(axum::Json(files::stat(&s, vol(&s, &c, &v).await?, &path).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/volumes/{volume}/fs/list",
+    tag = "files",
+    summary = "The entries of a directory",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("path" = String, Query, description = "A path in the volume", example = "/notes.txt")),
+    responses((status = 200, description = "Done", body = Vec<DirEntry>))
+)]
 pub async fn list(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -52,6 +68,14 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/volumes/{volume}/fs/content",
+    tag = "files",
+    summary = "A file's bytes",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("path" = String, Query, description = "A path in the volume", example = "/notes.txt")),
+    responses((status = 200, description = "The bytes", body = String, content_type = "application/octet-stream"))
+)]
 pub async fn get(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -67,6 +91,15 @@ pub async fn get(
     Ok((headers, Body::from_stream(stream)).into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/volumes/{volume}/fs/content",
+    tag = "files",
+    summary = "Write a whole file",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("path" = String, Query, description = "A path in the volume", example = "/notes.txt"), ("mode" = Option<u32>, Query, description = "Permission bits, 0644 by default")),
+    request_body(content = String, content_type = "application/octet-stream"),
+    responses((status = 200, description = "Done", body = Stat))
+)]
 pub async fn put(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -85,6 +118,15 @@ pub async fn put(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/fs/mkdir",
+    tag = "files",
+    summary = "Make a directory",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = Mkdir,
+    responses((status = 200, description = "Done", body = Stat))
+)]
 pub async fn mkdir(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -101,6 +143,15 @@ pub async fn mkdir(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/fs/rename",
+    tag = "files",
+    summary = "Rename a file or directory",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = Rename,
+    responses((status = 204, description = "Done"))
+)]
 pub async fn rename(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -112,6 +163,15 @@ pub async fn rename(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/fs/copy",
+    tag = "files",
+    summary = "Copy a file or directory",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = Copy,
+    responses((status = 200, description = "Done", body = Stat))
+)]
 pub async fn copy(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -122,6 +182,15 @@ pub async fn copy(
     Ok(axum::Json(files::copy(&s, vol(&s, &c, &v).await?, &from, &to).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/fs/remove",
+    tag = "files",
+    summary = "Remove a file or directory",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = Remove,
+    responses((status = 204, description = "Done"))
+)]
 pub async fn remove(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -133,6 +202,15 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/fs/symlink",
+    tag = "files",
+    summary = "Make a symbolic link",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = Symlink,
+    responses((status = 200, description = "Done", body = Stat))
+)]
 pub async fn symlink(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -145,6 +223,15 @@ pub async fn symlink(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/fs/chmod",
+    tag = "files",
+    summary = "Change permission bits",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = Chmod,
+    responses((status = 200, description = "Done", body = Stat))
+)]
 pub async fn chmod(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,

@@ -30,6 +30,15 @@ fn flatten_later(state: &AppState, volumes: Vec<Uuid>) {
     });
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/fork",
+    tag = "snapshots",
+    summary = "Fork a volume",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = Fork,
+    responses((status = 201, description = "Created", body = Volume))
+)]
 pub async fn fork(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -45,6 +54,15 @@ pub async fn fork(
     Ok((StatusCode::CREATED, axum::Json(fork)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/snapshots",
+    tag = "snapshots",
+    summary = "Take a snapshot",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = CreateSnapshot,
+    responses((status = 201, description = "Created", body = Volume))
+)]
 pub async fn create_snapshot(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -59,6 +77,14 @@ pub async fn create_snapshot(
     Ok((StatusCode::CREATED, axum::Json(snap)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/volumes/{volume}/snapshots",
+    tag = "snapshots",
+    summary = "A volume's snapshots",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    responses((status = 200, description = "Done", body = Vec<Volume>))
+)]
 pub async fn list_snapshots(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -86,6 +112,14 @@ async fn snapshot_id(s: &AppState, org: &str, v: &str, name: &str) -> ApiResult<
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/volumes/{volume}/snapshots/{name}",
+    tag = "snapshots",
+    summary = "Delete a snapshot",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("name" = String, Path, description = "The snapshot's name", example = "v1"), ("force" = Option<bool>, Query, description = "Delete even while mounts use it")),
+    responses((status = 204, description = "Done"))
+)]
 pub async fn delete_snapshot(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -97,6 +131,14 @@ pub async fn delete_snapshot(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/snapshots/{name}/restore",
+    tag = "snapshots",
+    summary = "Restore a volume to a snapshot",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("name" = String, Path, description = "The snapshot's name", example = "v1")),
+    responses((status = 200, description = "Done", body = Volume))
+)]
 pub async fn restore(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -114,6 +156,14 @@ pub struct DiffQuery {
     to: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/diff",
+    tag = "snapshots",
+    summary = "What differs between two volumes or snapshots",
+    params(("from" = String, Query, description = "A volume or VOLUME@SNAPSHOT", example = "data@v1"), ("to" = String, Query, description = "A volume or VOLUME@SNAPSHOT", example = "data")),
+    responses((status = 200, description = "Done", body = Vec<DiffEntry>))
+)]
 pub async fn diff(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,

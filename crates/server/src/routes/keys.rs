@@ -18,12 +18,27 @@ use uuid::Uuid;
 
 type Created<T> = ApiResult<(StatusCode, axum::Json<T>)>;
 
+#[utoipa::path(
+    post,
+    path = "/v1/orgs",
+    tag = "keys",
+    summary = "Create an organization",
+    request_body = CreateOrg,
+    responses((status = 201, description = "Created", body = Org))
+)]
 pub async fn create_org(State(s): State<AppState>, Json(r): Json<CreateOrg>) -> Created<Org> {
     let name = OrgName::parse(&r.name).map_err(|e| e.with_field("name"))?;
     let org = s.meta(move |m| m.create_org(&name)).await?;
     Ok((StatusCode::CREATED, axum::Json(org)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/orgs",
+    tag = "keys",
+    summary = "Organizations",
+    responses((status = 200, description = "Done", body = Vec<Org>))
+)]
 pub async fn list_orgs(State(s): State<AppState>) -> ApiResult<axum::Json<Vec<Org>>> {
     Ok(axum::Json(s.meta(|m| m.list_orgs()).await?))
 }
@@ -111,6 +126,14 @@ async fn store(s: &AppState, record: TokenRecord, secret: String) -> Created<New
     Ok((StatusCode::CREATED, axum::Json(NewKey { key, secret })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/keys",
+    tag = "keys",
+    summary = "Make an API key",
+    request_body = CreateKey,
+    responses((status = 201, description = "Created", body = NewKey))
+)]
 pub async fn create_key(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -135,6 +158,14 @@ pub struct OrgQuery {
     org: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/keys",
+    tag = "keys",
+    summary = "An organization's keys",
+    params(("org" = Option<String>, Query, description = "Another organization (admin keys only)")),
+    responses((status = 200, description = "Done", body = Vec<KeyInfo>))
+)]
 pub async fn list_keys(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -147,6 +178,14 @@ pub async fn list_keys(
     Ok(axum::Json(keys))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/keys/{key}",
+    tag = "keys",
+    summary = "Revoke a key",
+    params(("key" = String, Path, description = "The key's id")),
+    responses((status = 204, description = "Done"))
+)]
 pub async fn revoke_key(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -167,6 +206,14 @@ pub async fn revoke_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tokens",
+    tag = "keys",
+    summary = "Make a scoped token for one volume",
+    request_body = CreateToken,
+    responses((status = 201, description = "Created", body = NewKey))
+)]
 pub async fn create_token(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,

@@ -4,6 +4,7 @@ mod admin;
 mod files;
 mod forks;
 mod keys;
+mod openapi;
 mod sandboxes;
 mod sessions;
 mod volumes;
@@ -19,7 +20,10 @@ use strata_core::names::VolumeRef;
 use uuid::Uuid;
 
 pub fn router(state: AppState) -> Router {
-    let authed = Router::new()
+    Router::new()
+        .route("/v1/health", get(admin::health))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/metrics", get(admin::metrics))
         .route("/v1/volumes", get(volumes::list).post(volumes::create))
         .route("/v1/volumes/{volume}", get(volumes::get).delete(volumes::delete))
         .route("/v1/volumes/{volume}/fs/stat", get(files::stat))
@@ -82,11 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/whoami", get(admin::whoami))
         .route("/v1/gc", post(admin::gc))
         .route("/v1/fsck", post(admin::fsck))
-        .route_layer(from_fn_with_state(state.clone(), access::authorize));
-    Router::new()
-        .route("/v1/health", get(admin::health))
-        .route("/metrics", get(admin::metrics))
-        .merge(authed)
+        .route_layer(from_fn_with_state(state.clone(), access::authorize))
         .fallback(admin::not_found)
         .layer(from_fn_with_state(state.clone(), observe_request))
         .with_state(state)

@@ -14,6 +14,14 @@ use strata_core::sandboxes::parse_sandbox_id;
 
 type Out<T> = ApiResult<axum::Json<T>>;
 
+#[utoipa::path(
+    post,
+    path = "/v1/sandboxes",
+    tag = "sandboxes",
+    summary = "Start a sandbox",
+    request_body = CreateSandbox,
+    responses((status = 201, description = "Started", body = Sandbox))
+)]
 pub async fn create(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -23,14 +31,37 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(sandbox)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/sandboxes",
+    tag = "sandboxes",
+    summary = "The organization's sandboxes",
+    responses((status = 200, description = "Done", body = Vec<Sandbox>))
+)]
 pub async fn list(State(s): State<AppState>, Extension(c): Extension<Caller>) -> Out<Vec<Sandbox>> {
     Ok(axum::Json(s.sandboxes.list(&c.org)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/sandboxes/{id}",
+    tag = "sandboxes",
+    summary = "One sandbox",
+    params(("id" = String, Path, description = "The sandbox's id")),
+    responses((status = 200, description = "Done", body = Sandbox))
+)]
 pub async fn get(State(s): State<AppState>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Out<Sandbox> {
     Ok(axum::Json(s.sandboxes.get(&c.org, parse_sandbox_id(&id)?)?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/sandboxes/{id}",
+    tag = "sandboxes",
+    summary = "Stop and delete a sandbox",
+    params(("id" = String, Path, description = "The sandbox's id")),
+    responses((status = 204, description = "Done"))
+)]
 pub async fn delete(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -40,6 +71,15 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sandboxes/{id}/exec",
+    tag = "sandboxes",
+    summary = "Run a command in a sandbox",
+    params(("id" = String, Path, description = "The sandbox's id")),
+    request_body = Exec,
+    responses((status = 200, description = "Done", body = ExecResult))
+)]
 pub async fn exec(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -54,6 +94,15 @@ pub struct FileQuery {
     path: String,
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/sandboxes/{id}/files",
+    tag = "sandboxes",
+    summary = "Write a file into a sandbox",
+    params(("id" = String, Path, description = "The sandbox's id"), ("path" = String, Query, description = "An absolute path inside the sandbox")),
+    request_body(content = String, content_type = "application/octet-stream"),
+    responses((status = 204, description = "Done"))
+)]
 pub async fn upload(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -68,6 +117,14 @@ pub async fn upload(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/sandboxes/{id}/files",
+    tag = "sandboxes",
+    summary = "Read a file of a sandbox",
+    params(("id" = String, Path, description = "The sandbox's id"), ("path" = String, Query, description = "An absolute path inside the sandbox")),
+    responses((status = 200, description = "The bytes", body = String, content_type = "application/octet-stream"))
+)]
 pub async fn download(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,

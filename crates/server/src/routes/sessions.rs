@@ -53,6 +53,15 @@ impl FromRequestParts<AppState> for CallerSession {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/sessions",
+    tag = "sessions",
+    summary = "Open a mount session",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = OpenSession,
+    responses((status = 201, description = "Opened", body = SessionInfo))
+)]
 pub async fn open(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
@@ -66,11 +75,27 @@ pub async fn open(
 }
 
 /// Extends the session's lease: its record locks count while it runs.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/renew",
+    tag = "sessions",
+    summary = "Renew a session's lease",
+    params(("id" = String, Path, description = "The mount session's id")),
+    responses((status = 204, description = "Done"))
+)]
 pub async fn renew(State(s): State<AppState>, CallerSession(sn): CallerSession) -> ApiResult<StatusCode> {
     sessions::renew(&s, &sn).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/sessions/{id}",
+    tag = "sessions",
+    summary = "Close a mount session",
+    params(("id" = String, Path, description = "The mount session's id")),
+    responses((status = 204, description = "Done"))
+)]
 pub async fn close(State(s): State<AppState>, CallerSession(sn): CallerSession) -> ApiResult<StatusCode> {
     sessions::close(&s, &sn).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -81,12 +106,30 @@ fn name(name: &str) -> Vec<u8> {
     name.as_bytes().to_vec()
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/lookup",
+    tag = "sessions",
+    summary = "Inode operation `lookup`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = NodeName,
+    responses((status = 200, description = "Done", body = Node))
+)]
 pub async fn lookup(State(s): State<AppState>, CallerSession(sn): CallerSession, Json(r): Json<NodeName>) -> Out<Node> {
     let (vol, parent, name) = (sn.volume(), sn.check(&s, &r.parent).await?, name(&r.name));
     let stat = s.meta(move |m| m.lookup(vol, parent, &name)).await?;
     Ok(axum::Json(sn.node(stat)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/getattr",
+    tag = "sessions",
+    summary = "Inode operation `getattr`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = NodeOnly,
+    responses((status = 200, description = "Done", body = Stat))
+)]
 pub async fn getattr(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -96,6 +139,15 @@ pub async fn getattr(
     Ok(axum::Json(s.meta(move |m| m.getattr(vol, ino)).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/readdir",
+    tag = "sessions",
+    summary = "Inode operation `readdir`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = NodeOnly,
+    responses((status = 200, description = "Done", body = Vec<NamedNode>))
+)]
 pub async fn readdir(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -117,6 +169,15 @@ pub async fn readdir(
     Ok(axum::Json(entries))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/create",
+    tag = "sessions",
+    summary = "Inode operation `create`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = CreateNode,
+    responses((status = 200, description = "Done", body = Node))
+)]
 pub async fn create(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -129,6 +190,15 @@ pub async fn create(
     Ok(axum::Json(sn.node(stat)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/link",
+    tag = "sessions",
+    summary = "Inode operation `link`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = LinkNode,
+    responses((status = 200, description = "Done", body = Node))
+)]
 pub async fn link(State(s): State<AppState>, CallerSession(sn): CallerSession, Json(r): Json<LinkNode>) -> Out<Node> {
     sn.writable()?;
     let (vol, ino, parent, name) = (
@@ -141,6 +211,15 @@ pub async fn link(State(s): State<AppState>, CallerSession(sn): CallerSession, J
     Ok(axum::Json(sn.node(stat)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/unlink",
+    tag = "sessions",
+    summary = "Inode operation `unlink`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = NodeName,
+    responses((status = 204, description = "Done"))
+)]
 pub async fn unlink(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -152,6 +231,15 @@ pub async fn unlink(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/rmdir",
+    tag = "sessions",
+    summary = "Inode operation `rmdir`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = NodeName,
+    responses((status = 204, description = "Done"))
+)]
 pub async fn rmdir(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -163,6 +251,15 @@ pub async fn rmdir(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/rename",
+    tag = "sessions",
+    summary = "Inode operation `rename`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = RenameNode,
+    responses((status = 204, description = "Done"))
+)]
 pub async fn rename(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -183,6 +280,15 @@ pub async fn rename(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/setattr",
+    tag = "sessions",
+    summary = "Inode operation `setattr`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = SetAttrNode,
+    responses((status = 200, description = "Done", body = Stat))
+)]
 pub async fn setattr(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -197,6 +303,15 @@ pub async fn setattr(
     Ok(axum::Json(s.meta(move |m| m.setattr(vol, ino, &changes)).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/content",
+    tag = "sessions",
+    summary = "Inode operation `content`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = NodeOnly,
+    responses((status = 200, description = "Done", body = Content))
+)]
 pub async fn content(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -210,6 +325,15 @@ pub async fn content(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/write",
+    tag = "sessions",
+    summary = "Inode operation `write`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = WriteContent,
+    responses((status = 200, description = "Done", body = Stat))
+)]
 pub async fn write(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -244,11 +368,28 @@ pub async fn write(
 }
 
 /// Makes everything committed durable (`fsync` of a directory on a mount).
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/sync",
+    tag = "sessions",
+    summary = "Inode operation `sync`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    responses((status = 204, description = "Done"))
+)]
 pub async fn sync(State(s): State<AppState>, _session: CallerSession) -> ApiResult<StatusCode> {
     s.meta(|m| m.sync()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/getxattr",
+    tag = "sessions",
+    summary = "Inode operation `getxattr`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = Xattr,
+    responses((status = 200, description = "Done", body = XattrValue))
+)]
 pub async fn getxattr(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -259,6 +400,15 @@ pub async fn getxattr(
     Ok(axum::Json(XattrValue { value: encode(&value) }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/setxattr",
+    tag = "sessions",
+    summary = "Inode operation `setxattr`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = Xattr,
+    responses((status = 204, description = "Done"))
+)]
 pub async fn setxattr(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -276,6 +426,15 @@ pub async fn setxattr(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/listxattr",
+    tag = "sessions",
+    summary = "Inode operation `listxattr`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = NodeOnly,
+    responses((status = 200, description = "Done", body = XattrNames))
+)]
 pub async fn listxattr(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -288,6 +447,15 @@ pub async fn listxattr(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/removexattr",
+    tag = "sessions",
+    summary = "Inode operation `removexattr`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = Xattr,
+    responses((status = 204, description = "Done"))
+)]
 pub async fn removexattr(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -301,6 +469,14 @@ pub async fn removexattr(
 
 /// The volume's usage; a subpath session sees none, since the rest of the volume is not its
 /// business (it would tell one tenant how much the others store).
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/statfs",
+    tag = "sessions",
+    summary = "Inode operation `statfs`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    responses((status = 200, description = "Done", body = FsStats))
+)]
 pub async fn statfs(State(s): State<AppState>, CallerSession(sn): CallerSession) -> Out<FsStats> {
     if sn.0.root_ino != strata_meta::ROOT_INO {
         return Ok(axum::Json(FsStats {
@@ -319,6 +495,15 @@ pub async fn statfs(State(s): State<AppState>, CallerSession(sn): CallerSession)
 }
 
 /// Stores one block; the server checks that the bytes hash to the name.
+#[utoipa::path(
+    put,
+    path = "/v1/sessions/{id}/blocks/{hash}",
+    tag = "sessions",
+    summary = "Store a block",
+    params(("id" = String, Path, description = "The mount session's id"), ("hash" = String, Path, description = "The block's hex BLAKE3 hash")),
+    request_body(content = String, content_type = "application/octet-stream"),
+    responses((status = 204, description = "Done"))
+)]
 pub async fn put_block(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -347,6 +532,14 @@ pub async fn put_block(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/sessions/{id}/blocks/{hash}",
+    tag = "sessions",
+    summary = "Read a block",
+    params(("id" = String, Path, description = "The mount session's id"), ("hash" = String, Path, description = "The block's hex BLAKE3 hash")),
+    responses((status = 200, description = "The bytes", body = String, content_type = "application/octet-stream"))
+)]
 pub async fn get_block(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -371,6 +564,15 @@ pub async fn get_block(
 }
 
 /// The first lock of another owner in the way of the one described, if any.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/getlk",
+    tag = "sessions",
+    summary = "Inode operation `getlk`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = LockRequest,
+    responses((status = 200, description = "Done", body = LockTest))
+)]
 pub async fn getlk(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
@@ -382,6 +584,15 @@ pub async fn getlk(
 }
 
 /// Takes or releases a lock at once; `Locked` if another owner holds a conflicting one.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{id}/setlk",
+    tag = "sessions",
+    summary = "Inode operation `setlk`",
+    params(("id" = String, Path, description = "The mount session's id")),
+    request_body = LockRequest,
+    responses((status = 204, description = "Done"))
+)]
 pub async fn setlk(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,

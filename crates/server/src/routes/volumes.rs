@@ -13,10 +13,25 @@ use uuid::Uuid;
 
 type Out<T> = ApiResult<axum::Json<T>>;
 
+#[utoipa::path(
+    get,
+    path = "/v1/volumes",
+    tag = "volumes",
+    summary = "The organization's volumes",
+    responses((status = 200, description = "Done", body = Vec<Volume>))
+)]
 pub async fn list(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Out<Vec<Volume>> {
     Ok(axum::Json(state.meta(move |m| m.list_volumes(&caller.org)).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volumes",
+    tag = "volumes",
+    summary = "Create a volume",
+    request_body = CreateVolume,
+    responses((status = 201, description = "Created", body = Volume), (status = 200, description = "It existed (exist_ok)", body = Volume))
+)]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -37,6 +52,14 @@ pub async fn create(
     Ok((created.0, axum::Json(created.1)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/volumes/{volume}",
+    tag = "volumes",
+    summary = "One volume",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    responses((status = 200, description = "Done", body = Volume))
+)]
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -58,6 +81,14 @@ pub struct DeleteQuery {
     pub force: bool,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/volumes/{volume}",
+    tag = "volumes",
+    summary = "Delete a volume",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), ("force" = Option<bool>, Query, description = "Delete even while mounts use it")),
+    responses((status = 204, description = "Done"))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
