@@ -2,7 +2,7 @@
 //! result or its errno. Semantics live in [`crate::vfs`].
 
 use crate::errno::errno;
-use crate::vfs::Vfs;
+use crate::vfs::{Lookup, Vfs};
 use fuser::*;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -75,6 +75,35 @@ pub fn attr(s: &Stat) -> FileAttr {
     }
 }
 
+/// The attributes of a negative entry: only its inode number, 0, counts.
+fn absent_attr() -> FileAttr {
+    FileAttr {
+        kind: FileType::RegularFile,
+        ..dot_attr(0)
+    }
+}
+
+/// Attributes sent with `.` and `..` in READDIRPLUS, which the kernel ignores.
+fn dot_attr(ino: u64) -> FileAttr {
+    FileAttr {
+        ino: INodeNo(ino),
+        size: 0,
+        blocks: 0,
+        atime: UNIX_EPOCH,
+        mtime: UNIX_EPOCH,
+        ctime: UNIX_EPOCH,
+        crtime: UNIX_EPOCH,
+        kind: FileType::Directory,
+        perm: 0o755,
+        nlink: 2,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        blksize: 128 * 1024,
+        flags: 0,
+    }
+}
+
 fn lock_range(start: u64, end: u64, typ: i32, pid: u32) -> Option<LockRange> {
     let kind = match typ {
         libc::F_RDLCK => LockKind::Read,
@@ -135,14 +164,21 @@ impl Filesystem for FuseAdapter {
         // stays with the kernel (local to this mount): fuser does not say which kind a lock
         // request is, and Linux keeps the two kinds apart.
         let _ = config.add_capabilities(InitFlags::FUSE_POSIX_LOCKS);
+        // Listings carry attributes (`ls -l` needs no lookup per name), always, not only
+        // when the kernel guesses they will be used.
+        let _ = config.add_capabilities(InitFlags::FUSE_DO_READDIRPLUS);
         Ok(())
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let (name, ttl) = (name.as_bytes().to_vec(), self.ttl);
+        let name = name.as_bytes().to_vec();
         self.run(move |vfs| async move {
-            match vfs.lookup(parent.0, &name).await {
-                Ok(s) => reply.entry(&ttl, &attr(&s), Generation(0)),
+            match vfs.lookup_entry(parent.0, &name).await {
+                Ok(Lookup::Found(s, ttl)) => reply.entry(&ttl, &attr(&s), Generation(0)),
+                // Inode 0: the kernel keeps the name as absent for the entry timeout, so a
+                // repeated miss (a search path, a create's own lookup) costs no round trip.
+                Ok(Lookup::Absent(ttl)) if !ttl.is_zero() => reply.entry(&ttl, &absent_attr(), Generation(0)),
+                Ok(Lookup::Absent(_)) => reply.error(Errno::from_i32(libc::ENOENT)),
                 Err(e) => reply.error(errno(&e)),
             }
         });
@@ -493,8 +529,8 @@ impl Filesystem for FuseAdapter {
         self.run(move |vfs| async move {
             match vfs.readdir(fh.0, ino.0, offset).await {
                 Ok(entries) => {
-                    for (ino, next, k, name) in entries {
-                        if reply.add(INodeNo(ino), next, kind(k), name) {
+                    for e in entries {
+                        if reply.add(INodeNo(e.ino), e.next, kind(e.kind), e.name) {
                             break;
                         }
                     }
@@ -502,6 +538,44 @@ impl Filesystem for FuseAdapter {
                 }
                 Err(e) => reply.error(errno(&e)),
             }
+        });
+    }
+
+    /// Entries with their attributes: `ls -l` of a directory costs no lookup per name.
+    fn readdirplus(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectoryPlus) {
+        let ttl = self.ttl;
+        self.run(move |vfs| async move {
+            let entries = match vfs.readdir(fh.0, ino.0, offset).await {
+                Ok(entries) => entries,
+                Err(e) => return reply.error(errno(&e)),
+            };
+            for e in entries {
+                let full = match e.node {
+                    // `.` and `..`: the kernel takes neither attributes nor a lookup from them.
+                    None => reply.add(
+                        INodeNo(e.ino),
+                        e.next,
+                        &e.name,
+                        &Duration::ZERO,
+                        &dot_attr(e.ino),
+                        Generation(0),
+                    ),
+                    Some((node, stat)) => {
+                        let stat = vfs.entry_stat(stat).await;
+                        // Trusted for the timeout from when the page was asked for.
+                        let ttl = ttl.saturating_sub(e.listed_at.elapsed());
+                        let full = reply.add(INodeNo(e.ino), e.next, &e.name, &ttl, &attr(&stat), Generation(0));
+                        if !full {
+                            vfs.learn_listed(node, stat, e.xattrs, e.listed_at);
+                        }
+                        full
+                    }
+                };
+                if full {
+                    break;
+                }
+            }
+            reply.ok()
         });
     }
 

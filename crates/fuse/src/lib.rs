@@ -7,10 +7,12 @@
 mod adapter;
 mod blocks;
 pub mod cache;
+mod dircache;
 mod errno;
 mod file;
 pub mod session;
 pub mod vfs;
+mod xattrs;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,7 +76,12 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
         options.cache_size,
     )?);
     let lease_ms = session.info.lease_ms;
-    let vfs = Arc::new(vfs::Vfs::new(Arc::new(session), cache, options.retry_for));
+    let vfs = Arc::new(vfs::Vfs::new(
+        Arc::new(session),
+        cache,
+        options.attr_timeout,
+        options.retry_for,
+    ));
     let notifier = Arc::new(std::sync::OnceLock::new());
     let adapter = adapter::FuseAdapter {
         notifier: notifier.clone(),

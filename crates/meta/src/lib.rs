@@ -93,6 +93,8 @@ pub trait MetaStore: Send + Sync + 'static {
     fn lookup(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<Stat>;
     fn getattr(&self, vol: Uuid, ino: u64) -> Result<Stat>;
     fn readdir(&self, vol: Uuid, ino: u64) -> Result<Vec<(Vec<u8>, Stat)>>;
+    /// A directory in pages of names: up to `limit` entries after `after`.
+    fn readdir_page(&self, vol: Uuid, ino: u64, after: Option<&[u8]>, limit: usize) -> Result<DirPage>;
     fn create(&self, vol: Uuid, parent: u64, name: &[u8], new: &NewInode) -> Result<Stat>;
     fn link(&self, vol: Uuid, ino: u64, parent: u64, name: &[u8]) -> Result<Stat>;
     fn unlink(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()>;

@@ -81,25 +81,32 @@ pub async fn getattr(
     Ok(axum::Json(s.meta(move |m| m.getattr(vol, ino)).await?))
 }
 
+/// One page of a directory: a listing of any size costs bounded memory on both sides.
 pub async fn readdir(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
-    Json(r): Json<NodeOnly>,
-) -> Out<Vec<NamedNode>> {
+    Json(r): Json<ReadDir>,
+) -> Out<DirPage> {
     let (vol, ino) = (sn.volume(), sn.check(&r.node)?);
-    let entries = s.meta(move |m| m.readdir(vol, ino)).await?;
-    let entries = entries
+    let (limit, after) = (r.checked_limit()?, r.checked_after()?.map(<[u8]>::to_vec));
+    let page = s
+        .meta(move |m| m.readdir_page(vol, ino, after.as_deref(), limit))
+        .await?;
+    let entries = page
+        .entries
         .into_iter()
-        .map(|(name, stat)| {
+        .map(|(name, stat, xattrs)| {
             let node = sn.node(stat);
             NamedNode {
                 name: String::from_utf8_lossy(&name).into_owned(),
                 node: node.node,
                 stat: node.stat,
+                xattrs,
             }
         })
         .collect();
-    Ok(axum::Json(entries))
+    let next = page.next.map(|n| String::from_utf8_lossy(&n).into_owned());
+    Ok(axum::Json(DirPage { entries, next }))
 }
 
 pub async fn create(
