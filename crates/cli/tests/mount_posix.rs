@@ -246,7 +246,7 @@ fn large_directory_lists_every_entry() {
         let name = e.file_name().into_string().unwrap();
         // Listings carry attributes (READDIRPLUS): right for files past the first page too.
         let i: usize = name[1..].parse().unwrap();
-        let want = if i % 1000 == 0 { i / 1000 + 1 } else { 0 };
+        let want = if i.is_multiple_of(1000) { i / 1000 + 1 } else { 0 };
         assert_eq!(e.metadata().unwrap().len(), want as u64, "{name}");
         names.push(name);
     }
