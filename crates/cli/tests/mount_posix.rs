@@ -142,6 +142,21 @@ fn directories_links_and_symlinks() {
     assert_eq!(fs::read(m.join("h")).unwrap(), b"1");
     fs::remove_dir(m.join("d")).unwrap();
 
+    // A directory's attributes follow each change in it at once (the mount answers the
+    // kernel's question right after a create from the create's own reply).
+    fs::create_dir(m.join("p")).unwrap();
+    let before = fs::metadata(m.join("p")).unwrap();
+    fs::write(m.join("p/x"), b"").unwrap();
+    let after = fs::metadata(m.join("p")).unwrap();
+    assert!(after.mtime_nsec() != before.mtime_nsec() || after.mtime() != before.mtime());
+    fs::create_dir(m.join("p/sub")).unwrap();
+    assert_eq!(fs::metadata(m.join("p")).unwrap().nlink(), 3);
+    fs::remove_dir(m.join("p/sub")).unwrap();
+    assert_eq!(fs::metadata(m.join("p")).unwrap().nlink(), 2);
+    fs::set_permissions(m.join("p"), fs::Permissions::from_mode(0o700)).unwrap();
+    fs::write(m.join("p/y"), b"").unwrap();
+    assert_eq!(fs::metadata(m.join("p")).unwrap().permissions().mode() & 0o7777, 0o700);
+
     std::os::unix::fs::symlink("h", m.join("s")).unwrap();
     assert_eq!(fs::read_link(m.join("s")).unwrap(), Path::new("h"));
     assert_eq!(fs::read(m.join("s")).unwrap(), b"1");

@@ -199,6 +199,9 @@ pub struct NodeRef {
 pub struct Node {
     pub node: NodeRef,
     pub stat: Stat,
+    /// After a create or link: the directory's attributes as the change left them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Stat>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -185,10 +185,9 @@ impl Filesystem for FuseAdapter {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        let ttl = self.ttl;
         self.run(move |vfs| async move {
-            match vfs.getattr(ino.0).await {
-                Ok(s) => reply.attr(&ttl, &attr(&s)),
+            match vfs.getattr_entry(ino.0).await {
+                Ok((s, ttl)) => reply.attr(&ttl, &attr(&s)),
                 Err(e) => reply.error(errno(&e)),
             }
         });

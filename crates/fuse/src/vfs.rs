@@ -99,6 +99,9 @@ pub struct Vfs {
     /// Listings of busy directories, for lookups without a round trip.
     dirs: DirCache,
     absent_xattrs: AbsentXattrs,
+    /// Attributes of directories as this mount's last create or link in them left them, with
+    /// when: the kernel asks for them right after (its permission check), within the timeout.
+    dir_attrs: Mutex<HashMap<u64, (Stat, Instant)>>,
     /// How long the kernel may trust entries and attributes.
     ttl: Duration,
     retry_for: Duration,
@@ -138,6 +141,7 @@ impl Vfs {
             locked: Mutex::default(),
             dirs: DirCache::new(ttl),
             absent_xattrs: AbsentXattrs::new(ttl),
+            dir_attrs: Mutex::default(),
             ttl,
             retry_for,
         }
@@ -324,6 +328,38 @@ impl Vfs {
         Ok(self.overlay(stat.ino, stat).await)
     }
 
+    /// Attributes for the kernel, and how long it may trust them.
+    pub async fn getattr_entry(&self, ino: u64) -> Result<(Stat, Duration)> {
+        let node = self.node(ino)?;
+        if let Some((mut stat, at)) = lock(&self.dir_attrs).get(&node.ino).cloned() {
+            let left = self.ttl.saturating_sub(at.elapsed());
+            if !left.is_zero() {
+                stat.ino = ino;
+                return Ok((stat, left));
+            }
+        }
+        Ok((self.getattr(ino).await?, self.ttl))
+    }
+
+    /// A directory's attributes as a change this mount made left them (`None`: unknown).
+    fn dir_changed(&self, dir: NodeRef, stat: Option<Stat>, since: Instant) {
+        {
+            let mut attrs = lock(&self.dir_attrs);
+            match stat.filter(|_| !self.ttl.is_zero()) {
+                Some(stat) => {
+                    if attrs.len() >= 10_000 {
+                        attrs.clear();
+                    }
+                    attrs.insert(dir.ino, (stat, since));
+                }
+                None => {
+                    attrs.remove(&dir.ino);
+                }
+            }
+        }
+        self.dirs.changed(dir.ino);
+    }
+
     pub async fn getattr(&self, ino: u64) -> Result<Stat> {
         let node = self.node(ino)?;
         match self.retry(|| self.session().getattr(node)).await {
@@ -357,7 +393,7 @@ impl Vfs {
             state.truncate(size).await?;
         }
         let req = SetAttrNode { node, changes };
-        self.dirs.changed(node.ino);
+        self.dir_changed(node, None, Instant::now());
         let mut stat = self.retry(|| self.session().setattr(&req)).await?;
         stat.ino = ino;
         if let Some(state) = guard.as_ref().filter(|s| s.is_dirty()) {
@@ -391,7 +427,12 @@ impl Vfs {
         let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists && !exclusive;
         let since = Instant::now();
         let made = self.retry_change(|| self.session().create(&req), exists).await;
-        self.dirs.changed(parent.ino);
+        let dir_stat = made
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref)
+            .and_then(|m| m.parent.clone());
+        self.dir_changed(parent, dir_stat, since);
         match made? {
             Some(made) => {
                 self.dirs.added(dir, name, made.node);
@@ -406,11 +447,17 @@ impl Vfs {
     pub async fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result<Stat> {
         let (node, parent, name) = (self.node(ino)?, self.node(dir)?, name_str(name)?);
         let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists;
+        let since = Instant::now();
         let linked = self
             .retry_change(|| self.session().link(node, parent, name), exists)
             .await;
+        let dir_stat = linked
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref)
+            .and_then(|l| l.parent.clone());
         self.dirs.changed(node.ino);
-        self.dirs.changed(parent.ino);
+        self.dir_changed(parent, dir_stat, since);
         match linked? {
             Some(linked) => {
                 self.dirs.added(dir, name, linked.node);
@@ -433,13 +480,15 @@ impl Vfs {
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
         let result = self.retry_change(|| self.session().rmdir(parent, name), gone).await;
         self.removed(dir, parent, name);
+        // The directory removed may be known here: it is gone.
+        lock(&self.dir_attrs).clear();
         result.map(drop)
     }
 
     /// A name went (or may have gone) from a directory: its listing and attributes here too.
     fn removed(&self, dir: u64, parent: NodeRef, name: &str) {
         self.dirs.removed(dir, name);
-        self.dirs.changed(parent.ino);
+        self.dir_changed(parent, None, Instant::now());
     }
 
     pub async fn rename(&self, from: (u64, &[u8]), to: (u64, &[u8]), no_replace: bool) -> Result<()> {
@@ -454,7 +503,9 @@ impl Vfs {
         let result = self.retry_change(|| self.session().rename(&req), gone).await;
         self.removed(from.0, req.parent, &req.name);
         self.dirs.forget(to.0);
-        self.dirs.changed(req.new_parent.ino);
+        self.dir_changed(req.new_parent, None, Instant::now());
+        // A directory moved or replaced has new attributes too (ctime, its `..`).
+        lock(&self.dir_attrs).clear();
         result.map(drop)
     }
 
@@ -782,7 +833,7 @@ impl Vfs {
 
     pub async fn setxattr(&self, ino: u64, name: &[u8], value: &[u8], mode: XattrSetMode) -> Result<()> {
         let req = self.xattr(ino, name, Some(value), mode)?;
-        self.dirs.changed(req.node.ino);
+        self.dir_changed(req.node, None, Instant::now());
         self.absent_xattrs.changed(req.node.ino);
         self.retry(|| self.session().setxattr(&req)).await
     }
@@ -812,7 +863,7 @@ impl Vfs {
 
     pub async fn removexattr(&self, ino: u64, name: &[u8]) -> Result<()> {
         let req = self.xattr(ino, name, None, XattrSetMode::Any)?;
-        self.dirs.changed(req.node.ino);
+        self.dir_changed(req.node, None, Instant::now());
         self.absent_xattrs.changed(req.node.ino);
         self.retry(|| self.session().removexattr(&req)).await
     }

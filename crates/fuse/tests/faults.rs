@@ -102,6 +102,7 @@ impl InProcess {
 
 fn node(stat: Stat) -> Node {
     Node {
+        parent: None,
         node: NodeRef { ino: stat.ino, cap: 0 },
         stat,
     }

@@ -117,15 +117,26 @@ pub async fn create(
     sn.writable()?;
     let (vol, parent, name) = (sn.volume(), sn.check(&r.parent)?, name(&r.name));
     let new = r.new;
-    let stat = s.meta(move |m| m.create(vol, parent, &name, &new)).await?;
-    Ok(axum::Json(sn.node(stat)))
+    // The directory's new attributes too: the kernel asks for them right after a create.
+    let (stat, dir) = s
+        .meta(move |m| Ok((m.create(vol, parent, &name, &new)?, m.getattr(vol, parent).ok())))
+        .await?;
+    Ok(axum::Json(Node {
+        parent: dir,
+        ..sn.node(stat)
+    }))
 }
 
 pub async fn link(State(s): State<AppState>, CallerSession(sn): CallerSession, Json(r): Json<LinkNode>) -> Out<Node> {
     sn.writable()?;
     let (vol, ino, parent, name) = (sn.volume(), sn.check(&r.node)?, sn.check(&r.parent)?, name(&r.name));
-    let stat = s.meta(move |m| m.link(vol, ino, parent, &name)).await?;
-    Ok(axum::Json(sn.node(stat)))
+    let (stat, dir) = s
+        .meta(move |m| Ok((m.link(vol, ino, parent, &name)?, m.getattr(vol, parent).ok())))
+        .await?;
+    Ok(axum::Json(Node {
+        parent: dir,
+        ..sn.node(stat)
+    }))
 }
 
 pub async fn unlink(
