@@ -81,7 +81,8 @@ def random_read(dir, rounds, cold_hook):
     """Aligned 4 KiB reads at random offsets of the sequential file, with nothing cached."""
     path = os.path.join(dir, "seq")
     blocks = os.path.getsize(path) // 4096
-    offsets = [random.Random(7).randrange(blocks) * 4096 for _ in range(rounds)]
+    rng = random.Random(7)
+    offsets = [rng.randrange(blocks) * 4096 for _ in range(rounds)]
     cold_hook()
     drop_caches()
     fd = os.open(path, os.O_RDONLY)
@@ -377,7 +378,7 @@ def make_repo(work, tar):
     files = sorted(os.path.relpath(os.path.join(b, n), repo) for b, _, ns in os.walk(repo) if ".git" not in b
                    for n in ns)
     for i in range(20):
-        sh(*git, "add", "--", *files[i::20])
+        sh(*git, "add", "-f", "--", *files[i::20])
         sh(*git, "commit", "-q", "-m", f"commit {i}")
     return repo
 
