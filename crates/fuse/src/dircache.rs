@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use strata_core::api::{NamedNode, NodeRef, Stat};
 
 /// Lookups that miss in one directory within the timeout before its listing is fetched.
-const MISSES_BEFORE_LISTING: u32 = 8;
+const MISSES_BEFORE_LISTING: u32 = 2;
 /// The most pages one listing may take; a bigger directory is looked up name by name.
 pub const MAX_LISTING_PAGES: usize = 16;
 /// The most entries kept over all listings.
