@@ -75,6 +75,17 @@ pub fn attr(s: &Stat) -> FileAttr {
     }
 }
 
+fn reply_lookup(found: strata_core::Result<Lookup>, reply: ReplyEntry) {
+    match found {
+        Ok(Lookup::Found(s, ttl)) => reply.entry(&ttl, &attr(&s), Generation(0)),
+        // Inode 0: the kernel keeps the name as absent for the entry timeout, so a repeated
+        // miss (a search path, a create's own lookup) costs no round trip.
+        Ok(Lookup::Absent(ttl)) if !ttl.is_zero() => reply.entry(&ttl, &absent_attr(), Generation(0)),
+        Ok(Lookup::Absent(_)) => reply.error(Errno::from_i32(libc::ENOENT)),
+        Err(e) => reply.error(errno(&e)),
+    }
+}
+
 /// The attributes of a negative entry: only its inode number, 0, counts.
 fn absent_attr() -> FileAttr {
     FileAttr {
@@ -171,17 +182,14 @@ impl Filesystem for FuseAdapter {
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        // Answered here when the mount knows (no hop to the runtime), else by a task.
+        let cached = match self.vfs.lookup_known(parent.0, name.as_bytes()) {
+            Ok(Ok(found)) => return reply_lookup(Ok(found), reply),
+            Ok(Err(cached)) => cached,
+            Err(e) => return reply.error(errno(&e)),
+        };
         let name = name.as_bytes().to_vec();
-        self.run(move |vfs| async move {
-            match vfs.lookup_entry(parent.0, &name).await {
-                Ok(Lookup::Found(s, ttl)) => reply.entry(&ttl, &attr(&s), Generation(0)),
-                // Inode 0: the kernel keeps the name as absent for the entry timeout, so a
-                // repeated miss (a search path, a create's own lookup) costs no round trip.
-                Ok(Lookup::Absent(ttl)) if !ttl.is_zero() => reply.entry(&ttl, &absent_attr(), Generation(0)),
-                Ok(Lookup::Absent(_)) => reply.error(Errno::from_i32(libc::ENOENT)),
-                Err(e) => reply.error(errno(&e)),
-            }
-        });
+        self.run(move |vfs| async move { reply_lookup(vfs.lookup_entry(parent.0, &name, cached).await, reply) });
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
@@ -643,6 +651,10 @@ impl Filesystem for FuseAdapter {
     }
 
     fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        // The kernel asks before every write, and `ls -l` for every file: answered here.
+        if self.vfs.xattr_known_absent(ino.0, name.as_bytes()) {
+            return reply.error(Errno::from_i32(libc::ENODATA));
+        }
         let name = name.as_bytes().to_vec();
         self.run(move |vfs| async move {
             match vfs.getxattr(ino.0, &name).await {

@@ -273,11 +273,25 @@ impl Vfs {
         stat
     }
 
-    /// A lookup from the kernel: answered from the directory's listing when this mount holds
-    /// one, else by the server (fetching the listing first when the directory is busy).
-    pub async fn lookup_entry(&self, parent: u64, name: &[u8]) -> Result<Lookup> {
+    /// A lookup from the kernel answered at once, when this mount's listing of the directory
+    /// knows it (and the file has no local changes to lay over); else what the listing said,
+    /// for [`Vfs::lookup_entry`].
+    pub(crate) fn lookup_known(&self, parent: u64, name: &[u8]) -> Result<std::result::Result<Lookup, Cached>> {
+        let name = name_str(name)?;
+        self.node(parent)?;
+        Ok(match self.dirs.lookup(parent, name) {
+            Cached::Found(node, stat, left) if !lock(&self.files).contains_key(&self.fuse_ino(node.ino)) => {
+                Ok(Lookup::Found(self.learn(node, stat), left))
+            }
+            Cached::Absent(left) => Ok(Lookup::Absent(left)),
+            other => Err(other),
+        })
+    }
+
+    /// The rest of a lookup [`Vfs::lookup_known`] could not answer: from the listing, fetched
+    /// first when the directory is busy, else by the server.
+    pub(crate) async fn lookup_entry(&self, parent: u64, name: &[u8], mut cached: Cached) -> Result<Lookup> {
         let (dir, name_s) = (self.node(parent)?, name_str(name)?);
-        let mut cached = self.dirs.lookup(parent, name_s);
         if let Cached::Unknown { fetch: true } = cached {
             self.fetch_listing(parent, dir).await;
             cached = self.dirs.lookup(parent, name_s);
@@ -809,6 +823,12 @@ impl Vfs {
             value: value.map(|v| b64.encode(v)),
             mode,
         })
+    }
+
+    /// Whether `name` is known absent from the inode (answered without the server).
+    pub fn xattr_known_absent(&self, ino: u64, name: &[u8]) -> bool {
+        self.node(ino)
+            .is_ok_and(|node| self.absent_xattrs.absent(node.ino, Some(name)))
     }
 
     pub async fn getxattr(&self, ino: u64, name: &[u8]) -> Result<Vec<u8>> {
