@@ -450,7 +450,7 @@ impl Vfs {
         match made? {
             Some(made) => {
                 self.dirs.added(dir, name, made.node);
-                // New: no extended attributes (the kernel asks before the first write).
+                // New: no extended attributes.
                 self.absent_xattrs.none(made.node.ino, since);
                 Ok((self.learn(made.node, made.stat), true))
             }
