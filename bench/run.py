@@ -2,7 +2,7 @@
 """Runs the same workloads on local disk, on a strata mount and on JuiceFS in one run,
 and prints each figure with the ratios strata/local and strata/JuiceFS.
 
-    python3 bench/run.py [--quick] [--no-juicefs] [--stack embedded|shared]
+    python3 bench/run.py [--quick] [--no-juicefs] [--stack embedded|shared] [--write-doc]
 
 Needs root (FUSE mounts, dropping the kernel caches). Builds strata in release mode,
 starts a server on a temporary data folder and mounts a volume. With the embedded stack
@@ -10,9 +10,14 @@ starts a server on a temporary data folder and mounts a volume. With the embedde
 SQLite metadata and a local folder for data. With the shared stack, both keep metadata in
 one PostgreSQL server and data in one SeaweedFS S3 server, started here on 127.0.0.1
 (PostgreSQL from the machine's packages, `weed` from scripts/install-deps.sh).
+
+With --write-doc the table, with a description of the machine, replaces the marked part of
+docs/performance.md. The release binary goes to $CARGO_TARGET_DIR (else target/).
 """
 
 import argparse
+import platform
+import random
 import os
 import shutil
 import statistics
@@ -72,6 +77,26 @@ def seq_read(dir, size_mib, cold_hook):
     return {"seq read cold, MiB/s": cold, "seq read warm, MiB/s": warm}
 
 
+def random_read(dir, rounds, cold_hook):
+    """Aligned 4 KiB reads at random offsets of the sequential file, with nothing cached."""
+    path = os.path.join(dir, "seq")
+    blocks = os.path.getsize(path) // 4096
+    rng = random.Random(7)
+    offsets = [rng.randrange(blocks) * 4096 for _ in range(rounds)]
+    cold_hook()
+    drop_caches()
+    fd = os.open(path, os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # no kernel read-ahead around each read
+
+    def read():
+        for off in offsets:
+            os.pread(fd, 4096, off)
+
+    took = timed(read)
+    os.close(fd)
+    return {"4 KiB random read cold, IOPS": rounds / took}
+
+
 def small_files(dir, count):
     d = os.path.join(dir, "small")
     os.mkdir(d)
@@ -86,11 +111,11 @@ def small_files(dir, count):
     drop_caches()
     stat_rate = count / timed(lambda: [os.stat(os.path.join(d, f"f{i:05}")) for i in range(count)])
     drop_caches()
-    listed = timed(lambda: sum(1 for _ in os.scandir(d)))
+    listed = timed(lambda: sh("ls", "-l", d, stdout=subprocess.DEVNULL))
     return {
         f"create {count} x 4 KiB, files/s": created,
         f"stat {count} (caches dropped), ops/s": stat_rate,
-        f"list {count} entries, ms": listed * 1000,
+        f"ls -l of {count} files (caches dropped), s": listed,
     }
 
 
@@ -102,7 +127,11 @@ def tarball(dir, tar_path, files):
 
 def git_clone(dir, repo):
     dest = os.path.join(dir, "clone")
-    return {"git clone (local repo with history), s": timed(lambda: sh("git", "clone", "-q", "--no-local", repo, dest))}
+    cloned = timed(lambda: sh("git", "clone", "-q", "--no-local", repo, dest))
+    status = lambda: sh("git", "-C", dest, "status", "--porcelain", stdout=subprocess.DEVNULL)
+    status()  # warms the kernel's caches and git's index
+    warm = statistics.median(timed(status) for _ in range(5))
+    return {"git clone (20 commits), s": cloned, "git status warm, s": warm}
 
 
 def fsync_latency(dir, rounds):
@@ -117,8 +146,8 @@ def fsync_latency(dir, rounds):
     os.close(fd)
     samples.sort()
     return {
-        "write 4 KiB + fsync p50, ms": statistics.median(samples),
-        "write 4 KiB + fsync p99, ms": samples[int(len(samples) * 0.99) - 1],
+        "4 KiB append + fsync p50, ms": statistics.median(samples),
+        "4 KiB append + fsync p99, ms": samples[int(len(samples) * 0.99) - 1],
     }
 
 
@@ -226,7 +255,7 @@ class Strata:
     name = "strata"
 
     def __init__(self, work, services=None):
-        self.bin = os.path.join(ROOT, "target", "release", "strata")
+        self.bin = os.path.join(target_dir(), "release", "strata")
         self.work = work
         self.data = os.path.join(work, "strata-data")
         self.env = dict(os.environ, STRATA_CONFIG_DIR=os.path.join(work, "strata-config"))
@@ -304,6 +333,10 @@ class JuiceFS:
         subprocess.run([self.bin, "umount", self.dir], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def target_dir():
+    return os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+
+
 def find_juicefs(work):
     found = shutil.which("juicefs")
     if found:
@@ -335,19 +368,73 @@ def make_tarball(work, want):
     return tar, len(files)
 
 
+def make_repo(work, tar):
+    """A local git repository of 20 commits, each adding a slice of the tarball's files."""
+    repo = os.path.join(work, "repo")
+    os.mkdir(repo)
+    sh("tar", "xf", tar, "-C", repo)
+    git = ["git", "-C", repo, "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    sh(*git, "init", "-q")
+    files = sorted(os.path.relpath(os.path.join(b, n), repo) for b, _, ns in os.walk(repo) if ".git" not in b
+                   for n in ns)
+    for i in range(20):
+        sh(*git, "add", "-f", "--", *files[i::20])
+        sh(*git, "commit", "-q", "-m", f"commit {i}")
+    return repo
+
+
+def machine():
+    """nproc, memory, kernel, CPU and the disk the benchmark's folder is on."""
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    disk = subprocess.run(["findmnt", "-n", "-T", "/var/tmp", "-o", "SOURCE,FSTYPE"], capture_output=True,
+                          text=True).stdout.split()
+    rota = "?"
+    if disk:
+        dev = os.path.basename(disk[0])
+        try:
+            with open(f"/sys/class/block/{dev}/queue/rotational") as f:
+                rota = "rotational" if f.read().strip() == "1" else "non-rotational"
+        except OSError:
+            pass
+    return (f"{os.cpu_count()} cores ({cpu}), {mem_kib / (1 << 20):.0f} GiB memory, Linux {platform.release()}, "
+            f"disk {' '.join(disk)} ({rota}, as the kernel reports it)")
+
+
+def load():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def write_doc(text):
+    """Replaces the part of docs/performance.md between the bench markers."""
+    path = os.path.join(ROOT, "docs", "performance.md")
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    with open(path) as f:
+        doc = f.read()
+    head, rest = doc.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    with open(path, "w") as f:
+        f.write(f"{head}{begin}\n{text}{end}{tail}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     p.add_argument("--no-juicefs", action="store_true")
+    p.add_argument("--write-doc", action="store_true", help="put the table in docs/performance.md")
     p.add_argument("--stack", choices=["embedded", "shared"], default="embedded",
                    help="embedded: SQLite + local folder; shared: PostgreSQL + S3 (SeaweedFS)")
     args = p.parse_args()
-    size_mib, count, rounds, tar_files = (64, 1000, 100, 500) if args.quick else (1024, 10000, 1000, 2500)
+    quick, full = (64, 1000, 100, 500, 500), (1024, 10000, 1000, 2450, 5000)
+    size_mib, count, rounds, tar_files, reads = quick if args.quick else full
 
     sh("cargo", "build", "--release", "--locked", "-p", "strata-cli", cwd=ROOT)
     work = tempfile.mkdtemp(prefix="strata-bench-", dir="/var/tmp")
     os.chmod(work, 0o755)
     tar, tar_count = make_tarball(work, tar_files)
+    repo = make_repo(work, tar)
     services = Services(work) if args.stack == "shared" else None
     targets = [Local(work), Strata(work, services)]
     if not args.no_juicefs:
@@ -357,14 +444,16 @@ def main():
         else:
             print("JuiceFS not available: skipped", file=sys.stderr)
     results = {}
+    load_before = load()
     try:
         for t in targets:
             r = {}
             r.update(seq_write(t.dir, size_mib))
             r.update(seq_read(t.dir, size_mib, t.cold))
+            r.update(random_read(t.dir, reads, t.cold))
             r.update(small_files(t.dir, count))
             r.update(tarball(t.dir, tar, tar_count))
-            r.update(git_clone(t.dir, ROOT))
+            r.update(git_clone(t.dir, repo))
             r.update(fsync_latency(t.dir, rounds))
             results[t.name] = r
             print(f"done: {t.name}", file=sys.stderr)
@@ -373,20 +462,22 @@ def main():
             t.stop()
         if services:
             services.stop()
+    load_after = load()
     names = [t.name for t in targets]
     header = ["workload"] + names + ["strata/local"] + (["strata/juicefs"] if "juicefs" in names else [])
-    rows = []
+    lines = [f"stack: {args.stack}{' (quick)' if args.quick else ''}; {machine()}",
+             f"load average before / after the run: {load_before} / {load_after}", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for key in results["local"]:
-        row = [key] + [f"{results[n][key]:,.2f}" for n in names]
+        row = [key] + [f"{results[n][key]:,.3f}" if results[n][key] < 1 else f"{results[n][key]:,.2f}" for n in names]
         row.append(f"{results['strata'][key] / results['local'][key]:.2f}")
         if "juicefs" in names:
             row.append(f"{results['strata'][key] / results['juicefs'][key]:.2f}")
-        rows.append(row)
-    print(f"stack: {args.stack}")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+        lines.append("| " + " | ".join(row) + " |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write_doc:
+        write_doc(text)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -263,6 +263,32 @@ async fn hostile_session_calls() {
     assert_eq!(status, StatusCode::OK, "{file}");
     let node = file["node"].clone();
 
+    // Directory pages are bounded, and their cursor is a file name.
+    for limit in [json!(0), json!(1025), json!(u32::MAX)] {
+        refused(
+            call(id.clone(), "readdir", json!({"node": root, "limit": limit})).await,
+            "limit",
+        );
+    }
+    for after in ["", "..", "a/b", "a\u{0}b", &"x".repeat(300)] {
+        refused(
+            call(id.clone(), "readdir", json!({"node": root, "after": after})).await,
+            "after",
+        );
+    }
+    let (status, page) = call(id.clone(), "readdir", json!({"node": root, "after": "é", "limit": 1})).await;
+    assert_eq!(
+        (status, page["entries"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0)),
+        "{page}"
+    );
+    let (status, page) = call(id.clone(), "readdir", json!({"node": root, "limit": 1})).await;
+    assert_eq!(
+        (status, page["entries"][0]["name"].as_str()),
+        (StatusCode::OK, Some("f")),
+        "{page}"
+    );
+
     // A size past the largest file is refused, and the volume's usage does not wrap.
     let huge = json!({"node": node, "size": u64::MAX});
     refused(call(id.clone(), "setattr", huge).await, "size");

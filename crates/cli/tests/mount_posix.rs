@@ -142,6 +142,21 @@ fn directories_links_and_symlinks() {
     assert_eq!(fs::read(m.join("h")).unwrap(), b"1");
     fs::remove_dir(m.join("d")).unwrap();
 
+    // A directory's attributes follow each change in it at once (the mount answers the
+    // kernel's question right after a create from the create's own reply).
+    fs::create_dir(m.join("p")).unwrap();
+    let before = fs::metadata(m.join("p")).unwrap();
+    fs::write(m.join("p/x"), b"").unwrap();
+    let after = fs::metadata(m.join("p")).unwrap();
+    assert!(after.mtime_nsec() != before.mtime_nsec() || after.mtime() != before.mtime());
+    fs::create_dir(m.join("p/sub")).unwrap();
+    assert_eq!(fs::metadata(m.join("p")).unwrap().nlink(), 3);
+    fs::remove_dir(m.join("p/sub")).unwrap();
+    assert_eq!(fs::metadata(m.join("p")).unwrap().nlink(), 2);
+    fs::set_permissions(m.join("p"), fs::Permissions::from_mode(0o700)).unwrap();
+    fs::write(m.join("p/y"), b"").unwrap();
+    assert_eq!(fs::metadata(m.join("p")).unwrap().permissions().mode() & 0o7777, 0o700);
+
     std::os::unix::fs::symlink("h", m.join("s")).unwrap();
     assert_eq!(fs::read_link(m.join("s")).unwrap(), Path::new("h"));
     assert_eq!(fs::read(m.join("s")).unwrap(), b"1");
@@ -237,15 +252,41 @@ fn large_directory_lists_every_entry() {
     for i in 0..10_000 {
         File::create(dir.join(format!("f{i:05}"))).unwrap();
     }
-    let mut names: Vec<String> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    for i in (0..10_000).step_by(1000) {
+        fs::write(dir.join(format!("f{i:05}")), vec![b'x'; i / 1000 + 1]).unwrap();
+    }
+    let mut names: Vec<String> = Vec::new();
+    for e in fs::read_dir(&dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        // Listings carry attributes (READDIRPLUS): right for files past the first page too.
+        let i: usize = name[1..].parse().unwrap();
+        let want = if i.is_multiple_of(1000) { i / 1000 + 1 } else { 0 };
+        assert_eq!(e.metadata().unwrap().len(), want as u64, "{name}");
+        names.push(name);
+    }
     names.sort();
     assert_eq!(names.len(), 10_000);
     assert_eq!(names[0], "f00000");
     assert_eq!(names[9_999], "f09999");
     assert_eq!(server.json(&["volume", "get", "v"])["file_count"], 10_001);
+
+    // Removing everything while a listing is half read (what `rm -rf` does): the listing
+    // goes on without error and names no entry twice.
+    let mut listing = fs::read_dir(&dir).unwrap();
+    let mut seen: std::collections::HashSet<String> = (&mut listing)
+        .take(3000)
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    for name in &names {
+        fs::remove_file(dir.join(name)).unwrap();
+    }
+    for e in listing {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        assert!(seen.insert(name.clone()), "{name} listed twice");
+    }
+    assert!(fs::read_dir(&dir).unwrap().next().is_none());
+    fs::remove_dir(&dir).unwrap();
 }
 
 #[test]

@@ -178,7 +178,7 @@ async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
             strata_core::ErrorKind::NotFound
         );
         assert!(session.content(node).await.is_err());
-        assert!(session.readdir(node).await.is_err());
+        assert!(session.readdir(node, None).await.is_err());
     }
     assert!(session.lookup(docs, "later.txt").await.is_err());
     assert!(session.unlink(docs, "later.txt").await.is_err());
@@ -506,4 +506,96 @@ fn a_lock_released_by_a_close_comes_after_the_data() {
         format!("{} n", 5 << 20),
         "the reader that got the lock sees the data"
     );
+}
+
+fn set_xattr(path: &std::path::Path, name: &str, value: &[u8]) {
+    let (c, n) = (cstr(path), std::ffi::CString::new(name).unwrap());
+    // SAFETY: a valid path, name and value buffer of the given length.
+    let r = unsafe { libc::setxattr(c.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    assert_eq!(r, 0, "setxattr {name}: {}", std::io::Error::last_os_error());
+}
+
+/// The value, or the errno.
+fn get_xattr(path: &std::path::Path, name: &str) -> Result<Vec<u8>, i32> {
+    let (c, n) = (cstr(path), std::ffi::CString::new(name).unwrap());
+    let mut buf = [0u8; 256];
+    // SAFETY: a valid path and name, and a buffer of the given size.
+    let r = unsafe { libc::getxattr(c.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+    }
+    Ok(buf[..r as usize].to_vec())
+}
+
+fn cstr(path: &std::path::Path) -> std::ffi::CString {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap()
+}
+
+/// Polls `check` until it holds; returns how long that took (at most `limit`).
+fn within(limit: std::time::Duration, check: impl Fn() -> bool) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "still not so after {limit:?}");
+        std::thread::sleep(std::time::Duration::from_millis(10)); // a poll interval
+    }
+    start.elapsed()
+}
+
+#[test]
+fn what_another_mount_changes_shows_within_the_attr_timeout() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let a = server.mount("v", &[]); // --attr-timeout 1s
+    let b = server.mount("v", &[]);
+    let at_once = server.mount("v", &["--attr-timeout", "0s"]);
+    fs::create_dir(b.join("d")).unwrap();
+    fs::write(b.join("d/listed"), b"x").unwrap();
+    // Misses in one directory: `a` answers the next ones from a whole listing it fetched,
+    // the absent names included.
+    for i in 0..20 {
+        assert!(!a.join(&format!("d/miss{i}")).exists());
+    }
+    assert!(!a.join("d/late").exists());
+    assert!(!at_once.join("d/late").exists());
+    fs::write(b.join("d/late"), b"theirs").unwrap();
+    // Without caching, at once; with the 1 s default, within it (and a little slack).
+    assert!(at_once.join("d/late").exists());
+    let took = within(std::time::Duration::from_secs(3), || a.join("d/late").exists());
+    assert!(took < std::time::Duration::from_millis(2500), "{took:?}");
+    assert_eq!(fs::read(a.join("d/late")).unwrap(), b"theirs");
+
+    // open(O_CREAT) of a name this mount still takes for absent opens the other's file.
+    assert!(!a.join("d/late2").exists());
+    fs::write(b.join("d/late2"), b"theirs").unwrap();
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(a.join("d/late2"))
+        .unwrap();
+    f.write_all(b" and mine").unwrap();
+    drop(f);
+    assert_eq!(fs::read(b.join("d/late2")).unwrap(), b"theirs and mine");
+
+    // This mount's own changes show at once, whatever it keeps.
+    fs::write(a.join("d/mine"), b"1").unwrap();
+    assert_eq!(fs::metadata(a.join("d/mine")).unwrap().len(), 1);
+    fs::rename(a.join("d/mine"), a.join("d/renamed")).unwrap();
+    assert!(!a.join("d/mine").exists());
+    assert_eq!(fs::read(a.join("d/renamed")).unwrap(), b"1");
+    fs::remove_file(a.join("d/renamed")).unwrap();
+    assert!(!a.join("d/renamed").exists());
+
+    // Extended attributes: a listing tells `a` that `listed` has none; one set elsewhere
+    // shows within the timeout, one set here at once.
+    assert_eq!(fs::read_dir(a.join("d")).unwrap().count(), 3);
+    assert_eq!(get_xattr(&a.join("d/listed"), "user.k"), Err(libc::ENODATA));
+    set_xattr(&b.join("d/listed"), "user.k", b"v");
+    assert_eq!(get_xattr(&at_once.join("d/listed"), "user.k"), Ok(b"v".to_vec()));
+    let took = within(std::time::Duration::from_secs(3), || {
+        get_xattr(&a.join("d/listed"), "user.k").is_ok()
+    });
+    assert!(took < std::time::Duration::from_millis(2500), "{took:?}");
+    set_xattr(&a.join("d/listed"), "user.own", b"o");
+    assert_eq!(get_xattr(&a.join("d/listed"), "user.own"), Ok(b"o".to_vec()));
 }

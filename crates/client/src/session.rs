@@ -87,8 +87,14 @@ impl SessionClient {
         self.call("getattr", &NodeOnly { node }).await
     }
 
-    pub async fn readdir(&self, node: NodeRef) -> Result<Vec<NamedNode>> {
-        self.call("readdir", &NodeOnly { node }).await
+    /// One page of a directory, after the name `after`.
+    pub async fn readdir(&self, node: NodeRef, after: Option<&str>) -> Result<DirPage> {
+        let req = ReadDir {
+            node,
+            after: after.map(str::to_owned),
+            limit: None,
+        };
+        self.call("readdir", &req).await
     }
 
     pub async fn create(&self, req: &CreateNode) -> Result<Node> {

@@ -323,6 +323,9 @@ pub struct NodeRef {
 pub struct Node {
     pub node: NodeRef,
     pub stat: Stat,
+    /// After a create or link: the directory's attributes as the change left them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Stat>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -347,12 +350,62 @@ pub struct NamedNode {
     pub name: String,
     pub node: NodeRef,
     pub stat: Stat,
+    /// Whether it has extended attributes (a listing says, so that a mount answers "none"
+    /// without asking for each file).
+    #[serde(default)]
+    pub xattrs: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeOnly {
     pub node: NodeRef,
+}
+
+/// The most entries one page of a directory listing holds.
+pub const READDIR_PAGE_MAX: u32 = 1024;
+
+/// One page of a directory: up to `limit` entries (at most [`READDIR_PAGE_MAX`], the
+/// default) whose names sort after `after`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadDir {
+    pub node: NodeRef,
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+impl ReadDir {
+    /// The page size asked for, checked: 1 to [`READDIR_PAGE_MAX`].
+    pub fn checked_limit(&self) -> crate::Result<usize> {
+        match self.limit.unwrap_or(READDIR_PAGE_MAX) {
+            n @ 1..=READDIR_PAGE_MAX => Ok(n as usize),
+            n => Err(crate::Error::invalid(
+                "limit",
+                format!("a directory page holds 1 to {READDIR_PAGE_MAX} entries, not {n}"),
+            )),
+        }
+    }
+
+    /// The name to continue after, checked as a file name.
+    pub fn checked_after(&self) -> crate::Result<Option<&[u8]>> {
+        let Some(after) = &self.after else {
+            return Ok(None);
+        };
+        crate::paths::check_name(after.as_bytes()).map_err(|e| e.with_field("after"))?;
+        Ok(Some(after.as_bytes()))
+    }
+}
+
+/// A page of a directory listing, sorted by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DirPage {
+    pub entries: Vec<NamedNode>,
+    /// Where the next page starts (its `after`); `None` on the last page.
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! result or its errno. Semantics live in [`crate::vfs`].
 
 use crate::errno::errno;
-use crate::vfs::Vfs;
+use crate::vfs::{Lookup, Vfs};
 use fuser::*;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -70,6 +70,46 @@ pub fn attr(s: &Stat) -> FileAttr {
         uid: s.uid,
         gid: s.gid,
         rdev: s.rdev,
+        blksize: 128 * 1024,
+        flags: 0,
+    }
+}
+
+fn reply_lookup(found: strata_core::Result<Lookup>, reply: ReplyEntry) {
+    match found {
+        Ok(Lookup::Found(s, ttl)) => reply.entry(&ttl, &attr(&s), Generation(0)),
+        // Inode 0: the kernel keeps the name as absent for the entry timeout, so a repeated
+        // miss (a search path, a create's own lookup) costs no round trip.
+        Ok(Lookup::Absent(ttl)) if !ttl.is_zero() => reply.entry(&ttl, &absent_attr(), Generation(0)),
+        Ok(Lookup::Absent(_)) => reply.error(Errno::from_i32(libc::ENOENT)),
+        Err(e) => reply.error(errno(&e)),
+    }
+}
+
+/// The attributes of a negative entry: only its inode number, 0, counts.
+fn absent_attr() -> FileAttr {
+    FileAttr {
+        kind: FileType::RegularFile,
+        ..dot_attr(0)
+    }
+}
+
+/// Attributes sent with `.` and `..` in READDIRPLUS, which the kernel ignores.
+fn dot_attr(ino: u64) -> FileAttr {
+    FileAttr {
+        ino: INodeNo(ino),
+        size: 0,
+        blocks: 0,
+        atime: UNIX_EPOCH,
+        mtime: UNIX_EPOCH,
+        ctime: UNIX_EPOCH,
+        crtime: UNIX_EPOCH,
+        kind: FileType::Directory,
+        perm: 0o755,
+        nlink: 2,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
         blksize: 128 * 1024,
         flags: 0,
     }
@@ -146,24 +186,29 @@ impl Filesystem for FuseAdapter {
         // stays with the kernel (local to this mount): fuser does not say which kind a lock
         // request is, and Linux keeps the two kinds apart.
         let _ = config.add_capabilities(InitFlags::FUSE_POSIX_LOCKS);
+        // Listings carry attributes (`ls -l` needs no lookup per name), always, not only
+        // when the kernel guesses they will be used.
+        let _ = config.add_capabilities(InitFlags::FUSE_DO_READDIRPLUS);
         Ok(())
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let (name, ttl) = (name.as_bytes().to_vec(), self.ttl);
+        // Answered here when the mount knows (no hop to the runtime), else by a task.
+        let cached = match self.vfs.lookup_known(parent.0, name.as_bytes()) {
+            Ok(Ok(found)) => return reply_lookup(Ok(found), reply),
+            Ok(Err(cached)) => cached,
+            Err(e) => return reply.error(errno(&e)),
+        };
+        let name = name.as_bytes().to_vec();
         self.run("lookup", move |vfs| async move {
-            match vfs.lookup(parent.0, &name).await {
-                Ok(s) => reply.entry(&ttl, &attr(&s), Generation(0)),
-                Err(e) => reply.error(errno(&e)),
-            }
+            reply_lookup(vfs.lookup_entry(parent.0, &name, cached).await, reply)
         });
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        let ttl = self.ttl;
         self.run("getattr", move |vfs| async move {
-            match vfs.getattr(ino.0).await {
-                Ok(s) => reply.attr(&ttl, &attr(&s)),
+            match vfs.getattr_entry(ino.0).await {
+                Ok((s, ttl)) => reply.attr(&ttl, &attr(&s)),
                 Err(e) => reply.error(errno(&e)),
             }
         });
@@ -512,8 +557,8 @@ impl Filesystem for FuseAdapter {
         self.run("readdir", move |vfs| async move {
             match vfs.readdir(fh.0, ino.0, offset).await {
                 Ok(entries) => {
-                    for (ino, next, k, name) in entries {
-                        if reply.add(INodeNo(ino), next, kind(k), name) {
+                    for e in entries {
+                        if reply.add(INodeNo(e.ino), e.next, kind(e.kind), e.name) {
                             break;
                         }
                     }
@@ -521,6 +566,44 @@ impl Filesystem for FuseAdapter {
                 }
                 Err(e) => reply.error(errno(&e)),
             }
+        });
+    }
+
+    /// Entries with their attributes: `ls -l` of a directory costs no lookup per name.
+    fn readdirplus(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectoryPlus) {
+        let ttl = self.ttl;
+        self.run("readdirplus", move |vfs| async move {
+            let entries = match vfs.readdir(fh.0, ino.0, offset).await {
+                Ok(entries) => entries,
+                Err(e) => return reply.error(errno(&e)),
+            };
+            for e in entries {
+                let full = match e.node {
+                    // `.` and `..`: the kernel takes neither attributes nor a lookup from them.
+                    None => reply.add(
+                        INodeNo(e.ino),
+                        e.next,
+                        &e.name,
+                        &Duration::ZERO,
+                        &dot_attr(e.ino),
+                        Generation(0),
+                    ),
+                    Some((node, stat)) => {
+                        let stat = vfs.entry_stat(stat).await;
+                        // Trusted for the timeout from when the page was asked for.
+                        let ttl = ttl.saturating_sub(e.listed_at.elapsed());
+                        let full = reply.add(INodeNo(e.ino), e.next, &e.name, &ttl, &attr(&stat), Generation(0));
+                        if !full {
+                            vfs.learn_listed(node, stat, e.xattrs, e.listed_at);
+                        }
+                        full
+                    }
+                };
+                if full {
+                    break;
+                }
+            }
+            reply.ok()
         });
     }
 
@@ -589,6 +672,10 @@ impl Filesystem for FuseAdapter {
     }
 
     fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        // The kernel asks before every write, and `ls -l` for every file: answered here.
+        if self.vfs.xattr_known_absent(ino.0, name.as_bytes()) {
+            return reply.error(Errno::from_i32(libc::ENODATA));
+        }
         let name = name.as_bytes().to_vec();
         self.run("getxattr", move |vfs| async move {
             match vfs.getxattr(ino.0, &name).await {

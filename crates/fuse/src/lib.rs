@@ -7,11 +7,13 @@
 mod adapter;
 mod blocks;
 pub mod cache;
+mod dircache;
 mod errno;
 mod file;
 mod metrics;
 pub mod session;
 pub mod vfs;
+mod xattrs;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -66,7 +68,12 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
     let lease_ms = session.info.lease_ms;
     // The server may make a session read-only (a snapshot, a read-only token): so is the mount.
     let read_only = options.read_only || session.info.read_only;
-    let vfs = Arc::new(vfs::Vfs::new(Arc::new(session), cache, options.retry_for));
+    let vfs = Arc::new(vfs::Vfs::new(
+        Arc::new(session),
+        cache,
+        options.attr_timeout,
+        options.retry_for,
+    ));
     let notifier = Arc::new(std::sync::OnceLock::new());
     let adapter = adapter::FuseAdapter {
         notifier: notifier.clone(),

@@ -15,7 +15,8 @@ pub trait SessionApi: Send + Sync + 'static {
     async fn close(&self) -> Result<()>;
     async fn lookup(&self, parent: NodeRef, name: &str) -> Result<Node>;
     async fn getattr(&self, node: NodeRef) -> Result<Stat>;
-    async fn readdir(&self, node: NodeRef) -> Result<Vec<NamedNode>>;
+    /// One page of a directory, after the name `after`.
+    async fn readdir(&self, node: NodeRef, after: Option<&str>) -> Result<DirPage>;
     async fn create(&self, req: &CreateNode) -> Result<Node>;
     async fn link(&self, node: NodeRef, parent: NodeRef, name: &str) -> Result<Node>;
     async fn unlink(&self, parent: NodeRef, name: &str) -> Result<()>;
@@ -58,8 +59,8 @@ impl SessionApi for SessionClient {
         SessionClient::getattr(self, node).await
     }
 
-    async fn readdir(&self, node: NodeRef) -> Result<Vec<NamedNode>> {
-        SessionClient::readdir(self, node).await
+    async fn readdir(&self, node: NodeRef, after: Option<&str>) -> Result<DirPage> {
+        SessionClient::readdir(self, node, after).await
     }
 
     async fn create(&self, req: &CreateNode) -> Result<Node> {

@@ -7,8 +7,10 @@
 //! retried for a bounded time before they fail.
 
 use crate::blocks::Blocks;
+use crate::dircache::{Cached, DirCache, MAX_LISTING_PAGES};
 use crate::file::FileState;
 use crate::session::SessionApi;
+use crate::xattrs::AbsentXattrs;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
@@ -26,7 +28,49 @@ pub const ROOT: u64 = 1;
 /// An open file or directory.
 enum Handle {
     File(u64),
-    Dir(Vec<NamedNode>),
+    Dir(Listing),
+}
+
+/// What an open directory holds of its listing: one page from the server at a time, so
+/// memory stays bounded whatever the directory's size, and each kernel call costs the
+/// entries it returns. Offsets count entries from the start (`.` and `..` are 0 and 1),
+/// so they are stable per handle.
+struct Listing {
+    /// When the page was asked for.
+    fetched_at: Instant,
+    /// The offset of the page's first entry, counting from the first name (not the dots).
+    start: u64,
+    page: Vec<NamedNode>,
+    /// Where the server's next page starts; `None` after the last page.
+    next: Option<String>,
+    /// Whether `page` holds anything fetched yet.
+    fetched: bool,
+}
+
+/// One entry of a directory reply: the offset of the entry after it, and, for every name
+/// but `.` and `..`, the node and its attributes (READDIRPLUS hands them to the kernel).
+pub struct DirEntry {
+    pub ino: u64,
+    pub next: u64,
+    pub kind: FileKind,
+    pub name: String,
+    pub node: Option<(NodeRef, Stat)>,
+    /// Whether the listing said the node has extended attributes.
+    pub xattrs: bool,
+    /// When the listing was asked for.
+    pub listed_at: Instant,
+}
+
+impl Default for Listing {
+    fn default() -> Self {
+        Listing {
+            fetched_at: Instant::now(),
+            start: 0,
+            page: Vec::new(),
+            next: None,
+            fetched: false,
+        }
+    }
 }
 
 struct Known {
@@ -52,7 +96,21 @@ pub struct Vfs {
     seen: Mutex<HashMap<u64, (i64, u64)>>,
     /// Inodes this mount ever took a record lock on: only their closes need to unlock.
     locked: Mutex<std::collections::HashSet<u64>>,
+    /// Listings of busy directories, for lookups without a round trip.
+    dirs: DirCache,
+    absent_xattrs: AbsentXattrs,
+    /// Attributes of directories as this mount's last create or link in them left them, with
+    /// when: the kernel asks for them right after (its permission check), within the timeout.
+    dir_attrs: Mutex<HashMap<u64, (Stat, Instant)>>,
+    /// How long the kernel may trust entries and attributes.
+    ttl: Duration,
     retry_for: Duration,
+}
+
+/// What a lookup found, and for how long the kernel may trust it.
+pub enum Lookup {
+    Found(Stat, Duration),
+    Absent(Duration),
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -68,6 +126,7 @@ impl Vfs {
     pub fn new(
         session: std::sync::Arc<dyn SessionApi>,
         cache: std::sync::Arc<crate::cache::BlockCache>,
+        ttl: Duration,
         retry_for: Duration,
     ) -> Self {
         let root = session.info().root.node;
@@ -80,6 +139,10 @@ impl Vfs {
             next_handle: AtomicU64::new(1),
             seen: Mutex::default(),
             locked: Mutex::default(),
+            dirs: DirCache::new(ttl),
+            absent_xattrs: AbsentXattrs::new(ttl),
+            dir_attrs: Mutex::default(),
+            ttl,
             retry_for,
         }
     }
@@ -223,11 +286,105 @@ impl Vfs {
         stat
     }
 
+    /// A lookup from the kernel answered at once, when this mount's listing of the directory
+    /// knows it (and the file has no local changes to lay over); else what the listing said,
+    /// for [`Vfs::lookup_entry`].
+    pub(crate) fn lookup_known(&self, parent: u64, name: &[u8]) -> Result<std::result::Result<Lookup, Cached>> {
+        let name = name_str(name)?;
+        self.node(parent)?;
+        Ok(match self.dirs.lookup(parent, name) {
+            Cached::Found(node, stat, left) if !lock(&self.files).contains_key(&self.fuse_ino(node.ino)) => {
+                Ok(Lookup::Found(self.learn(node, stat), left))
+            }
+            Cached::Absent(left) => Ok(Lookup::Absent(left)),
+            other => Err(other),
+        })
+    }
+
+    /// The rest of a lookup [`Vfs::lookup_known`] could not answer: from the listing, fetched
+    /// first when the directory is busy, else by the server.
+    pub(crate) async fn lookup_entry(&self, parent: u64, name: &[u8], mut cached: Cached) -> Result<Lookup> {
+        let (dir, name_s) = (self.node(parent)?, name_str(name)?);
+        if let Cached::Unknown { fetch: true } = cached {
+            self.fetch_listing(parent, dir).await;
+            cached = self.dirs.lookup(parent, name_s);
+        }
+        match cached {
+            Cached::Found(node, stat, left) => {
+                let stat = self.learn(node, stat);
+                Ok(Lookup::Found(self.overlay(stat.ino, stat).await, left))
+            }
+            Cached::Absent(left) => Ok(Lookup::Absent(left)),
+            Cached::Unknown { .. } => match self.lookup(parent, name).await {
+                Ok(stat) => Ok(Lookup::Found(stat, self.ttl)),
+                Err(e) if e.kind == ErrorKind::NotFound => Ok(Lookup::Absent(self.ttl)),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Fetches a whole directory listing for [`DirCache`], if it takes few enough pages.
+    async fn fetch_listing(&self, ino: u64, dir: NodeRef) {
+        let began = self.dirs.begin_fetch(ino);
+        let since = began.0;
+        let mut entries = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_LISTING_PAGES {
+            match self.session().readdir(dir, after.as_deref()).await {
+                Ok(page) => {
+                    for e in page.entries.iter().filter(|e| !e.xattrs) {
+                        self.absent_xattrs.none(e.node.ino, since);
+                    }
+                    entries.extend(page.entries);
+                    match page.next {
+                        Some(next) => after = Some(next),
+                        None => return self.dirs.store(ino, began, Some(entries)),
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        self.dirs.store(ino, began, None);
+    }
+
+    /// A lookup at the server.
     pub async fn lookup(&self, parent: u64, name: &[u8]) -> Result<Stat> {
         let (parent, name) = (self.node(parent)?, name_str(name)?);
         let found = self.retry(|| self.session().lookup(parent, name)).await?;
         let stat = self.learn(found.node, found.stat);
         Ok(self.overlay(stat.ino, stat).await)
+    }
+
+    /// Attributes for the kernel, and how long it may trust them.
+    pub async fn getattr_entry(&self, ino: u64) -> Result<(Stat, Duration)> {
+        let node = self.node(ino)?;
+        if let Some((mut stat, at)) = lock(&self.dir_attrs).get(&node.ino).cloned() {
+            let left = self.ttl.saturating_sub(at.elapsed());
+            if !left.is_zero() {
+                stat.ino = ino;
+                return Ok((stat, left));
+            }
+        }
+        Ok((self.getattr(ino).await?, self.ttl))
+    }
+
+    /// A directory's attributes as a change this mount made left them (`None`: unknown).
+    fn dir_changed(&self, dir: NodeRef, stat: Option<Stat>, since: Instant) {
+        {
+            let mut attrs = lock(&self.dir_attrs);
+            match stat.filter(|_| !self.ttl.is_zero()) {
+                Some(stat) => {
+                    if attrs.len() >= 10_000 {
+                        attrs.clear();
+                    }
+                    attrs.insert(dir.ino, (stat, since));
+                }
+                None => {
+                    attrs.remove(&dir.ino);
+                }
+            }
+        }
+        self.dirs.changed(dir.ino);
     }
 
     pub async fn getattr(&self, ino: u64) -> Result<Stat> {
@@ -263,6 +420,7 @@ impl Vfs {
             state.truncate(size).await?;
         }
         let req = SetAttrNode { node, changes };
+        self.dir_changed(node, None, Instant::now());
         let mut stat = self.retry(|| self.session().setattr(&req)).await?;
         stat.ino = ino;
         if let Some(state) = guard.as_ref().filter(|s| s.is_dirty()) {
@@ -283,8 +441,8 @@ impl Vfs {
     /// Creates a node; also says whether this call made it (not so when a retry found what
     /// a lost first attempt made, or what someone else made meanwhile). An `exclusive` create
     /// never takes an existing entry for its own: a lock file must not be shared.
-    async fn make_node(&self, parent: u64, name: &[u8], new: NewInode, exclusive: bool) -> Result<(Stat, bool)> {
-        let (parent, name) = (self.node(parent)?, name_str(name)?);
+    async fn make_node(&self, dir: u64, name: &[u8], new: NewInode, exclusive: bool) -> Result<(Stat, bool)> {
+        let (parent, name) = (self.node(dir)?, name_str(name)?);
         let req = CreateNode {
             parent,
             name: name.to_owned(),
@@ -294,38 +452,70 @@ impl Vfs {
             },
         };
         let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists && !exclusive;
-        match self.retry_change(|| self.session().create(&req), exists).await? {
-            Some(made) => Ok((self.learn(made.node, made.stat), true)),
+        let since = Instant::now();
+        let made = self.retry_change(|| self.session().create(&req), exists).await;
+        let dir_stat = made
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref)
+            .and_then(|m| m.parent.clone());
+        self.dir_changed(parent, dir_stat, since);
+        match made? {
+            Some(made) => {
+                self.dirs.added(dir, name, made.node);
+                // New: no extended attributes.
+                self.absent_xattrs.none(made.node.ino, since);
+                Ok((self.learn(made.node, made.stat), true))
+            }
             None => Ok((self.made_before(parent, name, |s| s.kind == new.kind).await?, false)),
         }
     }
 
-    pub async fn link(&self, ino: u64, parent: u64, name: &[u8]) -> Result<Stat> {
-        let (node, parent, name) = (self.node(ino)?, self.node(parent)?, name_str(name)?);
+    pub async fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result<Stat> {
+        let (node, parent, name) = (self.node(ino)?, self.node(dir)?, name_str(name)?);
         let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists;
-        match self
+        let since = Instant::now();
+        let linked = self
             .retry_change(|| self.session().link(node, parent, name), exists)
-            .await?
-        {
-            Some(linked) => Ok(self.learn(linked.node, linked.stat)),
+            .await;
+        let dir_stat = linked
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref)
+            .and_then(|l| l.parent.clone());
+        self.dirs.changed(node.ino);
+        self.dir_changed(parent, dir_stat, since);
+        match linked? {
+            Some(linked) => {
+                self.dirs.added(dir, name, linked.node);
+                Ok(self.learn(linked.node, linked.stat))
+            }
             None => self.made_before(parent, name, |s| s.ino == node.ino).await,
         }
     }
 
-    pub async fn unlink(&self, parent: u64, name: &[u8]) -> Result<()> {
-        let (parent, name) = (self.node(parent)?, name_str(name)?);
+    pub async fn unlink(&self, dir: u64, name: &[u8]) -> Result<()> {
+        let (parent, name) = (self.node(dir)?, name_str(name)?);
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
-        self.retry_change(|| self.session().unlink(parent, name), gone)
-            .await
-            .map(drop)
+        let result = self.retry_change(|| self.session().unlink(parent, name), gone).await;
+        self.removed(dir, parent, name);
+        result.map(drop)
     }
 
-    pub async fn rmdir(&self, parent: u64, name: &[u8]) -> Result<()> {
-        let (parent, name) = (self.node(parent)?, name_str(name)?);
+    pub async fn rmdir(&self, dir: u64, name: &[u8]) -> Result<()> {
+        let (parent, name) = (self.node(dir)?, name_str(name)?);
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
-        self.retry_change(|| self.session().rmdir(parent, name), gone)
-            .await
-            .map(drop)
+        let result = self.retry_change(|| self.session().rmdir(parent, name), gone).await;
+        self.removed(dir, parent, name);
+        // The directory removed may be known here: it is gone.
+        lock(&self.dir_attrs).clear();
+        result.map(drop)
+    }
+
+    /// A name went (or may have gone) from a directory: its listing and attributes here too.
+    fn removed(&self, dir: u64, parent: NodeRef, name: &str) {
+        self.dirs.removed(dir, name);
+        self.dir_changed(parent, None, Instant::now());
     }
 
     pub async fn rename(&self, from: (u64, &[u8]), to: (u64, &[u8]), no_replace: bool) -> Result<()> {
@@ -337,7 +527,13 @@ impl Vfs {
             no_replace,
         };
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
-        self.retry_change(|| self.session().rename(&req), gone).await.map(drop)
+        let result = self.retry_change(|| self.session().rename(&req), gone).await;
+        self.removed(from.0, req.parent, &req.name);
+        self.dirs.forget(to.0);
+        self.dir_changed(req.new_parent, None, Instant::now());
+        // A directory moved or replaced has new attributes too (ctime, its `..`).
+        lock(&self.dir_attrs).clear();
+        result.map(drop)
     }
 
     fn new_handle(&self, handle: Handle) -> u64 {
@@ -505,6 +701,7 @@ impl Vfs {
             // pages cached here would not show: the next open here starts afresh.
             Ok(Some((_, merged))) => {
                 lock(&self.seen).remove(&ino);
+                self.dirs.changed(state.node.ino);
                 Ok(merged)
             }
         }
@@ -533,38 +730,88 @@ impl Vfs {
 
     pub async fn opendir(&self, ino: u64) -> Result<u64> {
         self.node(ino)?;
-        Ok(self.new_handle(Handle::Dir(Vec::new())))
+        Ok(self.new_handle(Handle::Dir(Listing::default())))
     }
 
-    /// Entries from `offset` on, as (inode, next offset, kind, name); `.` and `..` first.
-    pub async fn readdir(&self, fh: u64, ino: u64, offset: u64) -> Result<Vec<(u64, u64, FileKind, String)>> {
-        if offset == 0 {
-            let node = self.node(ino)?;
-            // Plain readdir replies are no lookups: the kernel looks a name up before it
-            // uses its inode, so nothing is recorded here.
-            let entries = self.retry(|| self.session().readdir(node)).await?;
-            if let Some(Handle::Dir(listing)) = lock(&self.handles).get_mut(&fh) {
-                *listing = entries;
-            }
-        }
-        let handles = lock(&self.handles);
-        let Some(Handle::Dir(listing)) = handles.get(&fh) else {
-            return Err(Error::invalid("handle", "not an open directory"));
+    /// Entries from `offset` on, `.` and `..` first: the rest of the page that holds
+    /// `offset`, the next page fetched when the kernel reached the end of this one.
+    pub async fn readdir(&self, fh: u64, ino: u64, offset: u64) -> Result<Vec<DirEntry>> {
+        let dot = |(at, name): (usize, &str)| DirEntry {
+            ino,
+            next: at as u64 + 1,
+            kind: FileKind::Directory,
+            name: name.to_owned(),
+            node: None,
+            xattrs: false,
+            listed_at: Instant::now(),
         };
-        let dots = [
-            (ino, FileKind::Directory, ".".to_owned()),
-            (ino, FileKind::Directory, "..".to_owned()),
-        ];
-        let all = dots.into_iter().chain(
-            listing
-                .iter()
-                .map(|e| (self.fuse_ino(e.node.ino), e.stat.kind, e.name.clone())),
-        );
-        Ok(all
+        let mut out: Vec<DirEntry> = [".", ".."]
+            .into_iter()
             .enumerate()
             .skip(offset as usize)
-            .map(|(i, (ino, kind, name))| (ino, i as u64 + 1, kind, name))
-            .collect())
+            .map(dot)
+            .collect();
+        let want = offset.saturating_sub(2);
+        let node = self.node(ino)?;
+        // Offset 0 (a first read or a rewind) lists the directory as it is now.
+        let mut restart = offset == 0;
+        loop {
+            // Which page to fetch, if the one held does not cover `want`.
+            let fetch = {
+                let handles = lock(&self.handles);
+                let Some(Handle::Dir(l)) = handles.get(&fh) else {
+                    return Err(Error::invalid("handle", "not an open directory"));
+                };
+                let end = l.start + l.page.len() as u64;
+                if restart || !l.fetched || want < l.start {
+                    Some((None, 0))
+                } else if want < end {
+                    let from = (want - l.start) as usize;
+                    out.extend(l.page[from..].iter().enumerate().map(|(i, e)| DirEntry {
+                        ino: self.fuse_ino(e.node.ino),
+                        next: 2 + want + i as u64 + 1,
+                        kind: e.stat.kind,
+                        name: e.name.clone(),
+                        node: Some((e.node, e.stat.clone())),
+                        xattrs: e.xattrs,
+                        listed_at: l.fetched_at,
+                    }));
+                    None
+                } else {
+                    l.next.clone().map(|after| (Some(after), end))
+                }
+            };
+            let Some((after, start)) = fetch else {
+                return Ok(out);
+            };
+            let fetched_at = Instant::now();
+            let page = self.retry(|| self.session().readdir(node, after.as_deref())).await?;
+            if let Some(Handle::Dir(l)) = lock(&self.handles).get_mut(&fh) {
+                *l = Listing {
+                    fetched_at,
+                    start,
+                    page: page.entries,
+                    next: page.next,
+                    fetched: true,
+                };
+            }
+            restart = false;
+        }
+    }
+
+    /// The attributes of a listed entry as this mount shows them (its own uncommitted
+    /// writes count).
+    pub async fn entry_stat(&self, stat: Stat) -> Stat {
+        self.overlay(stat.ino, stat).await
+    }
+
+    /// Records a node the kernel took from a READDIRPLUS reply (one lookup it will forget)
+    /// listed at `since`.
+    pub fn learn_listed(&self, node: NodeRef, stat: Stat, xattrs: bool, since: Instant) {
+        if !xattrs {
+            self.absent_xattrs.none(node.ino, since);
+        }
+        self.learn(node, stat);
     }
 
     pub fn releasedir(&self, fh: u64) {
@@ -591,10 +838,27 @@ impl Vfs {
         })
     }
 
+    /// Whether `name` is known absent from the inode (answered without the server).
+    pub fn xattr_known_absent(&self, ino: u64, name: &[u8]) -> bool {
+        self.node(ino)
+            .is_ok_and(|node| self.absent_xattrs.absent(node.ino, Some(name)))
+    }
+
     pub async fn getxattr(&self, ino: u64, name: &[u8]) -> Result<Vec<u8>> {
         use base64::Engine;
         let req = self.xattr(ino, name, None, XattrSetMode::Any)?;
-        let value = self.retry(|| self.session().getxattr(&req)).await?;
+        let no_such = || Error::new(ErrorKind::NoSuchAttribute, "no such extended attribute");
+        if self.absent_xattrs.absent(req.node.ino, Some(name)) {
+            return Err(no_such());
+        }
+        let since = Instant::now();
+        let value = match self.retry(|| self.session().getxattr(&req)).await {
+            Err(e) if e.kind == ErrorKind::NoSuchAttribute => {
+                self.absent_xattrs.missing(req.node.ino, name, since);
+                return Err(e);
+            }
+            other => other?,
+        };
         base64::engine::general_purpose::STANDARD
             .decode(value.value)
             .map_err(|_| Error::internal("malformed xattr value"))
@@ -602,13 +866,22 @@ impl Vfs {
 
     pub async fn setxattr(&self, ino: u64, name: &[u8], value: &[u8], mode: XattrSetMode) -> Result<()> {
         let req = self.xattr(ino, name, Some(value), mode)?;
+        self.dir_changed(req.node, None, Instant::now());
+        self.absent_xattrs.changed(req.node.ino);
         self.retry(|| self.session().setxattr(&req)).await
     }
 
     pub async fn listxattr(&self, ino: u64) -> Result<Vec<u8>> {
         use base64::Engine;
         let node = self.node(ino)?;
+        if self.absent_xattrs.absent(node.ino, None) {
+            return Ok(Vec::new());
+        }
+        let since = Instant::now();
         let names = self.retry(|| self.session().listxattr(node)).await?;
+        if names.names.is_empty() {
+            self.absent_xattrs.none(node.ino, since);
+        }
         let mut out = Vec::new();
         for name in names.names {
             out.extend(
@@ -623,6 +896,8 @@ impl Vfs {
 
     pub async fn removexattr(&self, ino: u64, name: &[u8]) -> Result<()> {
         let req = self.xattr(ino, name, None, XattrSetMode::Any)?;
+        self.dir_changed(req.node, None, Instant::now());
+        self.absent_xattrs.changed(req.node.ino);
         self.retry(|| self.session().removexattr(&req)).await
     }
 

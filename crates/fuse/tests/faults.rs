@@ -100,6 +100,7 @@ impl InProcess {
 
 fn node(stat: Stat) -> Node {
     Node {
+        parent: None,
         node: NodeRef { ino: stat.ino, cap: 0 },
         stat,
     }
@@ -156,17 +157,24 @@ impl SessionApi for InProcess {
     async fn getattr(&self, n: NodeRef) -> Result<Stat> {
         self.call(|| self.meta.getattr(self.vol, n.ino))
     }
-    async fn readdir(&self, n: NodeRef) -> Result<Vec<NamedNode>> {
+    async fn readdir(&self, n: NodeRef, after: Option<&str>) -> Result<DirPage> {
         self.call(|| {
-            let entries = self.meta.readdir(self.vol, n.ino)?;
-            Ok(entries
+            // Small pages, so that listings here span several.
+            let page = self.meta.readdir_page(self.vol, n.ino, after.map(str::as_bytes), 3)?;
+            let entries = page
+                .entries
                 .into_iter()
-                .map(|(name, stat)| NamedNode {
+                .map(|(name, stat, xattrs)| NamedNode {
                     name: String::from_utf8(name).unwrap(),
                     node: node(stat.clone()).node,
                     stat,
+                    xattrs,
                 })
-                .collect())
+                .collect();
+            Ok(DirPage {
+                entries,
+                next: page.next.map(|n| String::from_utf8(n).unwrap()),
+            })
         })
     }
     async fn create(&self, req: &CreateNode) -> Result<Node> {
@@ -466,7 +474,7 @@ fn check(ops: Vec<Op>, faults: Vec<Fault>) -> std::result::Result<(), TestCaseEr
         );
         d.unwrap();
         let cache = Arc::new(BlockCache::open(cache_dir.path().join("blocks"), 1 << 30).unwrap());
-        let vfs = Vfs::new(backend, cache, Duration::from_secs(10));
+        let vfs = Vfs::new(backend, cache, Duration::ZERO, Duration::from_secs(10));
         for (step, op) in ops.iter().enumerate() {
             let strata = errno_of(&apply(&vfs, op).await);
             let expected = local_errno(apply_local(local.path(), op));
@@ -514,7 +522,7 @@ async fn a_late_release_of_an_older_handle_leaves_a_newer_ones_writes_to_its_clo
     let backend = Arc::new(InProcess::new(Vec::new()));
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = Arc::new(BlockCache::open(cache_dir.path().join("blocks"), 1 << 30).unwrap());
-    let vfs = Vfs::new(backend.clone(), cache, Duration::from_secs(10));
+    let vfs = Vfs::new(backend.clone(), cache, Duration::ZERO, Duration::from_secs(10));
     let new = NewInode::new(FileKind::File, 0o644);
     let (stat, first) = vfs.create_file(ROOT, b"f", new, libc::O_RDWR).await.unwrap();
     vfs.write(first, 0, b"first").await.unwrap();

@@ -107,6 +107,8 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Whether `ino` is `root` or below it in the tree as it is now (a subpath session's reach).
     fn within(&self, vol: Uuid, ino: u64, root: u64) -> Result<bool>;
     fn readdir(&self, vol: Uuid, ino: u64) -> Result<Vec<(Vec<u8>, Stat)>>;
+    /// A directory in pages of names: up to `limit` entries after `after`.
+    fn readdir_page(&self, vol: Uuid, ino: u64, after: Option<&[u8]>, limit: usize) -> Result<DirPage>;
     fn create(&self, vol: Uuid, parent: u64, name: &[u8], new: &NewInode) -> Result<Stat>;
     fn link(&self, vol: Uuid, ino: u64, parent: u64, name: &[u8]) -> Result<Stat>;
     fn unlink(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()>;

@@ -36,6 +36,15 @@ pub struct ContentWrite<'a> {
     pub uploader: Option<uuid::Uuid>,
 }
 
+/// One page of a directory listing, sorted by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirPage {
+    /// Name, attributes, and whether the inode has extended attributes.
+    pub entries: Vec<(Vec<u8>, strata_core::api::Stat, bool)>,
+    /// The name to continue after; `None` when the listing is complete.
+    pub next: Option<Vec<u8>>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RenameFlags {
     /// Fail with `AlreadyExists` instead of replacing the target.

@@ -1,6 +1,6 @@
 //! Behaviour of the metadata engine on a real SQLite file.
 
-use strata_core::api::FileKind;
+use strata_core::api::{FileKind, Stat};
 use strata_core::names::{VolumeName, VolumeRef};
 use strata_meta::*;
 
@@ -486,6 +486,50 @@ fn orgs_and_keys_round_trip(e: &Engine) {
     assert_eq!(reopened.list_tokens("acme").unwrap().len(), 2);
 }
 
+fn readdir_pages_list_every_entry_once_across_layers(e: &Engine) {
+    let meta = &*e.meta;
+    let src = meta.create_volume(ORG, &name("src"), 10).unwrap().id;
+    let d = dir(meta, src, ROOT_INO, "d");
+    for i in 0..30 {
+        file(meta, src, d, &format!("f{i:02}"));
+    }
+    let fork = meta.fork_volume(ORG, src, &name("fork"), 10).unwrap().id;
+    // Whiteouts, new names and a changed inode in the head, over the frozen layer.
+    for i in (0..30).step_by(3) {
+        meta.unlink(fork, d, format!("f{i:02}").as_bytes()).unwrap();
+    }
+    for i in 0..5 {
+        file(meta, fork, d, &format!("g{i}"));
+    }
+    let f01 = meta.lookup(fork, d, b"f01").unwrap().ino;
+    meta.set_xattr(fork, f01, b"user.k", b"v", XattrMode::Any).unwrap();
+
+    let (mut paged, mut after, mut pages) = (Vec::new(), None::<Vec<u8>>, 0);
+    loop {
+        let page = meta.readdir_page(fork, d, after.as_deref(), 4).unwrap();
+        assert!(page.entries.len() <= 4, "a page holds at most its limit");
+        pages += 1;
+        paged.extend(page.entries);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let whole: Vec<(Vec<u8>, Stat)> = meta.readdir(fork, d).unwrap();
+    assert_eq!(whole.len(), 25);
+    assert_eq!(
+        paged.iter().map(|(n, s, _)| (n.clone(), s.clone())).collect::<Vec<_>>(),
+        whole,
+        "pages together are the whole listing, in order, each entry once"
+    );
+    assert!(pages >= 25 / 4, "{pages} pages");
+    let with_xattrs: Vec<&[u8]> = paged.iter().filter(|e| e.2).map(|e| e.0.as_slice()).collect();
+    assert_eq!(with_xattrs, [b"f01".as_slice()]);
+    // A page after the last name is empty and final.
+    let end = meta.readdir_page(fork, d, Some(b"zzz"), 4).unwrap();
+    assert!(end.entries.is_empty() && end.next.is_none());
+}
+
 on_every_engine!(
     volumes_lifecycle_and_limit,
     posix_errors,
@@ -498,7 +542,8 @@ on_every_engine!(
     xattrs_follow_their_inode_through_forks,
     sessions_round_trip,
     within_follows_the_tree_as_it_is_now,
-    orgs_and_keys_round_trip
+    orgs_and_keys_round_trip,
+    readdir_pages_list_every_entry_once_across_layers
 );
 
 #[test]

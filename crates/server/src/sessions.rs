@@ -47,6 +47,7 @@ impl Session {
                 cap: self.cap(stat.ino),
             },
             stat,
+            parent: None,
         }
     }
 

@@ -3,7 +3,7 @@
 use super::tree::{ChainCache, Tree};
 use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, keys, locks, ops, paths, vals, volumes};
 use crate::{
-    AttrChanges, BlockHash, Chunk, ContentWrite, Error, ErrorKind, FsckReport, LockRange, MetaStore, NewInode,
+    AttrChanges, BlockHash, Chunk, ContentWrite, DirPage, Error, ErrorKind, FsckReport, LockRange, MetaStore, NewInode,
     RenameFlags, Result, SessionRecord, TokenRecord, XattrMode, now_ns,
 };
 use std::collections::HashSet;
@@ -186,6 +186,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
 
     fn readdir(&self, vol: Uuid, ino: u64) -> Result<Vec<(Vec<u8>, Stat)>> {
         self.read_tree(vol, |t| ops::readdir(t, ino))
+    }
+
+    fn readdir_page(&self, vol: Uuid, ino: u64, after: Option<&[u8]>, limit: usize) -> Result<DirPage> {
+        self.read_tree(vol, |t| ops::readdir_page(t, ino, after, limit))
     }
 
     fn create(&self, vol: Uuid, parent: u64, name: &[u8], new: &NewInode) -> Result<Stat> {

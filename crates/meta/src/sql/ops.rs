@@ -2,7 +2,9 @@
 
 use super::tree::{Inode, Tree};
 use super::{R, vals};
-use crate::{AttrChanges, Chunk, ChunkData, ContentWrite, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, now_ns};
+use crate::{
+    AttrChanges, Chunk, ChunkData, ContentWrite, DirPage, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, now_ns,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use strata_core::api::{FileKind, Stat};
 use strata_core::paths::check_name;
@@ -74,6 +76,24 @@ pub fn within(tree: &Tree, ino: u64, root: u64) -> R<bool> {
         }
     }
     Ok(false)
+}
+
+/// Up to `limit` entries after the name `after`, and the name to continue after when more
+/// may follow.
+pub fn readdir_page(tree: &Tree, ino: u64, after: Option<&[u8]>, limit: usize) -> R<DirPage> {
+    tree.need_dir(ino)?;
+    let end = tree.page_end(ino, after, limit.max(1))?;
+    let entries = tree.entries_with_inodes_between(ino, after, end.as_deref())?;
+    let rows: Vec<(u64, i64)> = entries.iter().map(|(_, i)| (i.stat.ino, i.layer)).collect();
+    let with_xattrs = tree.with_xattrs(&rows)?;
+    let entries = entries
+        .into_iter()
+        .map(|(name, inode)| {
+            let xattrs = with_xattrs.contains(&inode.stat.ino);
+            (name, inode.stat, xattrs)
+        })
+        .collect();
+    Ok(DirPage { entries, next: end })
 }
 
 pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<Stat> {

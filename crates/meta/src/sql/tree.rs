@@ -3,7 +3,7 @@
 //! [`Tree`] answers "what does this volume hold" by walking the layer chain from the head,
 //! and writes every change to the head, with whiteouts where a lower layer must be hidden.
 
-use super::{DbError, Fail, R, Row, Tx, vals};
+use super::{DbError, Fail, R, Row, Tx, Value, vals};
 use crate::{Chunk, ChunkData, Error, ErrorKind, now_ns};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -167,17 +167,74 @@ impl<'t> Tree<'t> {
 
     /// All live entries of a directory with their inodes, sorted by name, in one query.
     pub fn entries_with_inodes(&self, parent: u64) -> R<Vec<(Vec<u8>, Inode)>> {
-        let columns: Vec<String> = INODE_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
+        self.entries_with_inodes_between(parent, None, None)
+    }
+
+    /// The name that ends a page of `limit` names after `after` (every layer's names count,
+    /// whiteouts too), or `None` when fewer than `limit` follow: the page is the rest.
+    pub fn page_end(&self, parent: u64, after: Option<&[u8]>, limit: usize) -> R<Option<Vec<u8>>> {
         let sql = format!(
+            "SELECT DISTINCT name FROM dentries WHERE parent = $1 AND layer IN {} AND name > $2
+             ORDER BY name LIMIT $3",
+            self.in_chain
+        );
+        let rows = self
+            .tx
+            .query(&sql, vals![parent, after.unwrap_or_default(), limit as i64])?;
+        match rows.last() {
+            Some(last) if rows.len() == limit => Ok(Some(last.blob(0)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Which of these inodes (number and the layer of their row) have extended attributes.
+    pub fn with_xattrs(&self, inodes: &[(u64, i64)]) -> R<std::collections::HashSet<u64>> {
+        if inodes.is_empty() {
+            return Ok(Default::default());
+        }
+        let list: Vec<String> = inodes.iter().map(|(ino, _)| ino.to_string()).collect();
+        let sql = format!(
+            "SELECT DISTINCT ino, layer FROM xattrs WHERE layer IN {} AND ino IN ({})",
+            self.in_chain,
+            list.join(", ")
+        );
+        let found: std::collections::HashSet<(u64, i64)> = self
+            .tx
+            .query(&sql, vals![])?
+            .iter()
+            .map(|row| Ok((row.u64(0)?, row.i64(1)?)))
+            .collect::<R<_>>()?;
+        Ok(inodes
+            .iter()
+            .filter(|i| found.contains(i))
+            .map(|(ino, _)| *ino)
+            .collect())
+    }
+
+    /// The live entries whose names come after `after` and up to `upto` (inclusive), with
+    /// their inodes, sorted by name, in one query.
+    pub fn entries_with_inodes_between(
+        &self,
+        parent: u64,
+        after: Option<&[u8]>,
+        upto: Option<&[u8]>,
+    ) -> R<Vec<(Vec<u8>, Inode)>> {
+        let columns: Vec<String> = INODE_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
+        let mut params = vec![Value::from(parent), Value::from(after.unwrap_or_default())];
+        let mut sql = format!(
             "SELECT d.layer, d.name, d.ino, {} FROM dentries d LEFT JOIN inodes i ON i.ino = d.ino AND i.layer IN {chain}
-             WHERE d.parent = $1 AND d.layer IN {chain}",
+             WHERE d.parent = $1 AND d.layer IN {chain} AND d.name > $2",
             columns.join(", "),
             chain = self.in_chain
         );
+        if let Some(upto) = upto {
+            sql.push_str(" AND d.name <= $3");
+            params.push(Value::from(upto));
+        }
         // The topmost entry per name, and the topmost row per inode (one row per pair).
         let mut names: BTreeMap<Vec<u8>, (usize, u64)> = BTreeMap::new();
         let mut inodes: HashMap<u64, (usize, bool, Inode)> = HashMap::new();
-        for row in self.tx.query(&sql, vals![parent])? {
+        for row in self.tx.query(&sql, &params)? {
             let (depth, name, ino) = (self.depth_of(row.i64(0)?), row.blob(1)?, row.u64(2)?);
             let slot = names.entry(name).or_insert((depth, ino));
             if depth < slot.0 {

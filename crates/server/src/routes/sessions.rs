@@ -139,34 +139,41 @@ pub async fn getattr(
     Ok(axum::Json(s.meta(move |m| m.getattr(vol, ino)).await?))
 }
 
+/// One page of a directory: a listing of any size costs bounded memory on both sides.
 #[utoipa::path(
     post,
     path = "/v1/sessions/{id}/readdir",
     tag = "sessions",
-    summary = "Inode operation `readdir`",
+    summary = "Inode operation `readdir`: one page of a directory, with each entry's attributes",
     params(("id" = String, Path, description = "The mount session's id")),
-    request_body = NodeOnly,
-    responses((status = 200, description = "Done", body = Vec<NamedNode>))
+    request_body = ReadDir,
+    responses((status = 200, description = "Done", body = DirPage))
 )]
 pub async fn readdir(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
-    Json(r): Json<NodeOnly>,
-) -> Out<Vec<NamedNode>> {
+    Json(r): Json<ReadDir>,
+) -> Out<DirPage> {
     let (vol, ino) = (sn.volume(), sn.check(&s, &r.node).await?);
-    let entries = s.meta(move |m| m.readdir(vol, ino)).await?;
-    let entries = entries
+    let (limit, after) = (r.checked_limit()?, r.checked_after()?.map(<[u8]>::to_vec));
+    let page = s
+        .meta(move |m| m.readdir_page(vol, ino, after.as_deref(), limit))
+        .await?;
+    let entries = page
+        .entries
         .into_iter()
-        .map(|(name, stat)| {
+        .map(|(name, stat, xattrs)| {
             let node = sn.node(stat);
             NamedNode {
                 name: String::from_utf8_lossy(&name).into_owned(),
                 node: node.node,
                 stat: node.stat,
+                xattrs,
             }
         })
         .collect();
-    Ok(axum::Json(entries))
+    let next = page.next.map(|n| String::from_utf8_lossy(&n).into_owned());
+    Ok(axum::Json(DirPage { entries, next }))
 }
 
 #[utoipa::path(
@@ -186,8 +193,14 @@ pub async fn create(
     sn.writable()?;
     let (vol, parent, name) = (sn.volume(), sn.check(&s, &r.parent).await?, name(&r.name));
     let new = r.new;
-    let stat = s.meta(move |m| m.create(vol, parent, &name, &new)).await?;
-    Ok(axum::Json(sn.node(stat)))
+    // The directory's new attributes too: the kernel asks for them right after a create.
+    let (stat, dir) = s
+        .meta(move |m| Ok((m.create(vol, parent, &name, &new)?, m.getattr(vol, parent).ok())))
+        .await?;
+    Ok(axum::Json(Node {
+        parent: dir,
+        ..sn.node(stat)
+    }))
 }
 
 #[utoipa::path(
@@ -207,8 +220,13 @@ pub async fn link(State(s): State<AppState>, CallerSession(sn): CallerSession, J
         sn.check(&s, &r.parent).await?,
         name(&r.name),
     );
-    let stat = s.meta(move |m| m.link(vol, ino, parent, &name)).await?;
-    Ok(axum::Json(sn.node(stat)))
+    let (stat, dir) = s
+        .meta(move |m| Ok((m.link(vol, ino, parent, &name)?, m.getattr(vol, parent).ok())))
+        .await?;
+    Ok(axum::Json(Node {
+        parent: dir,
+        ..sn.node(stat)
+    }))
 }
 
 #[utoipa::path(

@@ -1,0 +1,211 @@
+//! Whole listings of busy directories, kept for the attribute timeout, so that lookups in
+//! them (a name found absent included) cost no round trip: `stat` of every file of a
+//! directory, or creating many files in one, asks the server a page of names at a time
+//! instead of once per name.
+//!
+//! A listing is trusted for the attribute timeout from when its fetch began, as the kernel
+//! trusts an entry; this mount's own changes are applied to it, and a listing whose fetch
+//! overlapped such a change is not kept. What other mounts change shows once it expires.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use strata_core::api::{NamedNode, NodeRef, Stat};
+
+/// Lookups that miss in one directory within the timeout before its listing is fetched.
+const MISSES_BEFORE_LISTING: u32 = 2;
+/// The most pages one listing may take; a bigger directory is looked up name by name.
+pub const MAX_LISTING_PAGES: usize = 16;
+/// The most entries kept over all listings.
+const MAX_ENTRIES: usize = 100_000;
+/// The most directories whose misses are counted.
+const MAX_DIRS: usize = 10_000;
+
+pub enum Cached {
+    /// The entry, and how much longer it may be trusted.
+    Found(NodeRef, Stat, Duration),
+    /// No such name, for this much longer.
+    Absent(Duration),
+    /// Not known here; with `fetch`, the caller should fetch the listing (with
+    /// [`DirCache::begin_fetch`]) since the directory is busy.
+    Unknown { fetch: bool },
+}
+
+#[derive(Default)]
+struct Dir {
+    /// Bumped by every change this mount makes in the directory.
+    version: u64,
+    /// When counting misses began.
+    since: Option<Instant>,
+    misses: u32,
+    fetching: bool,
+    /// Fetched too big to keep: ask name by name until then.
+    too_big_until: Option<Instant>,
+    listing: Option<Listing>,
+}
+
+struct Listing {
+    fetched: Instant,
+    entries: HashMap<String, NodeRef>,
+}
+
+#[derive(Default)]
+struct State {
+    dirs: HashMap<u64, Dir>,
+    /// Attributes from listings, by inode; dropped when this mount changes the inode.
+    stats: HashMap<u64, Stat>,
+    entries: usize,
+}
+
+pub struct DirCache {
+    ttl: Duration,
+    state: Mutex<State>,
+}
+
+impl DirCache {
+    pub fn new(ttl: Duration) -> Self {
+        DirCache {
+            ttl,
+            state: Mutex::default(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn lookup(&self, dir: u64, name: &str) -> Cached {
+        if self.ttl.is_zero() {
+            return Cached::Unknown { fetch: false };
+        }
+        let now = Instant::now();
+        let mut state = self.state();
+        let state = &mut *state;
+        let d = state.dirs.entry(dir).or_default();
+        if let Some(listing) = &d.listing {
+            let left = (listing.fetched + self.ttl).saturating_duration_since(now);
+            if !left.is_zero() {
+                return match listing.entries.get(name) {
+                    None => Cached::Absent(left),
+                    Some(node) => match state.stats.get(&node.ino) {
+                        Some(stat) => Cached::Found(*node, stat.clone(), left),
+                        None => Cached::Unknown { fetch: false },
+                    },
+                };
+            }
+            drop_listing(state, dir);
+        }
+        if state.dirs.len() > MAX_DIRS {
+            state.dirs.retain(|_, d| d.listing.is_some() || d.fetching);
+        }
+        let d = state.dirs.entry(dir).or_default();
+        if d.since.is_none_or(|since| now - since > self.ttl) {
+            (d.since, d.misses) = (Some(now), 0);
+        }
+        d.misses += 1;
+        let fetch =
+            d.misses >= MISSES_BEFORE_LISTING && !d.fetching && d.too_big_until.is_none_or(|until| now >= until);
+        Cached::Unknown { fetch }
+    }
+
+    /// Starts fetching a listing: when it began and the directory's version, to give back
+    /// to [`DirCache::store`].
+    pub fn begin_fetch(&self, dir: u64) -> (Instant, u64) {
+        let mut state = self.state();
+        let d = state.dirs.entry(dir).or_default();
+        d.fetching = true;
+        (Instant::now(), d.version)
+    }
+
+    /// Keeps a complete listing (`None`: too big, or its fetch failed), unless this mount
+    /// changed the directory meanwhile.
+    pub fn store(&self, dir: u64, (fetched, version): (Instant, u64), listing: Option<Vec<NamedNode>>) {
+        let mut state = self.state();
+        let state = &mut *state;
+        let Some(d) = state.dirs.get_mut(&dir) else {
+            return;
+        };
+        d.fetching = false;
+        let Some(listing) = listing else {
+            d.too_big_until = Some(fetched + self.ttl);
+            return;
+        };
+        if d.version != version {
+            return;
+        }
+        if state.entries + listing.len() > MAX_ENTRIES {
+            let now = Instant::now();
+            let expired: Vec<u64> = state
+                .dirs
+                .iter()
+                .filter(|(_, d)| d.listing.as_ref().is_some_and(|l| now - l.fetched >= self.ttl))
+                .map(|(&dir, _)| dir)
+                .collect();
+            for dir in expired {
+                drop_listing(state, dir);
+            }
+            if state.entries + listing.len() > MAX_ENTRIES {
+                return;
+            }
+        }
+        let Some(d) = state.dirs.get_mut(&dir) else {
+            return;
+        };
+        let mut entries = HashMap::with_capacity(listing.len());
+        for e in listing {
+            state.stats.insert(e.node.ino, e.stat);
+            entries.insert(e.name, e.node);
+        }
+        state.entries += entries.len();
+        d.listing = Some(Listing { fetched, entries });
+    }
+
+    /// This mount made `name` in `dir` (its attributes come from the server at its next
+    /// lookup).
+    pub fn added(&self, dir: u64, name: &str, node: NodeRef) {
+        let mut state = self.state();
+        state.stats.remove(&node.ino);
+        let d = state.dirs.entry(dir).or_default();
+        d.version += 1;
+        let grew = d
+            .listing
+            .as_mut()
+            .is_some_and(|l| l.entries.insert(name.to_owned(), node).is_none());
+        if grew {
+            state.entries += 1;
+        }
+    }
+
+    /// This mount removed `name` from `dir`.
+    pub fn removed(&self, dir: u64, name: &str) {
+        let mut state = self.state();
+        let d = state.dirs.entry(dir).or_default();
+        d.version += 1;
+        if let Some(node) = d.listing.as_mut().and_then(|l| l.entries.remove(name)) {
+            state.entries -= 1;
+            state.stats.remove(&node.ino);
+        }
+    }
+
+    /// This mount changed `dir` in ways not applied here (a rename into it): list it again.
+    pub fn forget(&self, dir: u64) {
+        let mut state = self.state();
+        state.dirs.entry(dir).or_default().version += 1;
+        drop_listing(&mut state, dir);
+    }
+
+    /// This mount changed an inode's attributes: they are asked again.
+    pub fn changed(&self, ino: u64) {
+        self.state().stats.remove(&ino);
+    }
+}
+
+/// Drops a directory's listing and the attributes it brought.
+fn drop_listing(state: &mut State, dir: u64) {
+    if let Some(listing) = state.dirs.get_mut(&dir).and_then(|d| d.listing.take()) {
+        state.entries -= listing.entries.len();
+        for node in listing.entries.values() {
+            state.stats.remove(&node.ino);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Extended attributes this mount knows to be absent, for the attribute timeout: `ls -l`
+//! asks for the ACLs and security label of every file, nearly always in vain. Listings say which inodes have none; a name found missing
+//! is remembered too. This mount's own changes of an inode's attributes drop what is known
+//! of it; what other mounts set shows once the timeout passes.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Always asked of the server: the kernel asks for it before every write, and that call,
+/// retried through a server outage, is what makes a write wait the outage out.
+const ASKED_BEFORE_EVERY_WRITE: &[u8] = b"security.capability";
+
+/// The most inodes remembered.
+const MAX_INODES: usize = 100_000;
+
+#[derive(Default)]
+struct Known {
+    /// The inode has no extended attributes at all until then.
+    none_until: Option<Instant>,
+    /// Names it lacks, each until when.
+    missing: HashMap<Vec<u8>, Instant>,
+}
+
+pub struct AbsentXattrs {
+    ttl: Duration,
+    inodes: Mutex<HashMap<u64, Known>>,
+}
+
+impl AbsentXattrs {
+    pub fn new(ttl: Duration) -> Self {
+        AbsentXattrs {
+            ttl,
+            inodes: Mutex::default(),
+        }
+    }
+
+    fn inodes(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Known>> {
+        self.inodes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `name` is known to be absent from the inode (`None`: whether it has none).
+    pub fn absent(&self, ino: u64, name: Option<&[u8]>) -> bool {
+        if name == Some(ASKED_BEFORE_EVERY_WRITE) {
+            return false;
+        }
+        let now = Instant::now();
+        let inodes = self.inodes();
+        let Some(known) = inodes.get(&ino) else {
+            return false;
+        };
+        known.none_until.is_some_and(|until| now < until)
+            || name
+                .and_then(|n| known.missing.get(n))
+                .is_some_and(|&until| now < until)
+    }
+
+    /// The inode has no extended attributes (as of a reply that began at `since`).
+    pub fn none(&self, ino: u64, since: Instant) {
+        self.remember(ino, |known, until| known.none_until = Some(until), since);
+    }
+
+    /// The inode lacks `name`.
+    pub fn missing(&self, ino: u64, name: &[u8], since: Instant) {
+        self.remember(
+            ino,
+            |known, until| {
+                known.missing.insert(name.to_vec(), until);
+            },
+            since,
+        );
+    }
+
+    fn remember(&self, ino: u64, set: impl FnOnce(&mut Known, Instant), since: Instant) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut inodes = self.inodes();
+        if inodes.len() >= MAX_INODES {
+            let now = Instant::now();
+            inodes.retain(|_, k| {
+                k.missing.retain(|_, until| now < *until);
+                k.none_until.is_some_and(|until| now < until) || !k.missing.is_empty()
+            });
+            if inodes.len() >= MAX_INODES {
+                inodes.clear();
+            }
+        }
+        set(inodes.entry(ino).or_default(), since + self.ttl);
+    }
+
+    /// This mount changes the inode's extended attributes: nothing is known of them.
+    pub fn changed(&self, ino: u64) {
+        self.inodes().remove(&ino);
+    }
+}
