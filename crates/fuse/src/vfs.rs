@@ -675,6 +675,11 @@ impl Vfs {
     pub async fn commit(&self, fh: u64, durable: bool) -> Result<bool> {
         let (ino, state) = self.file_state(fh)?;
         let mut state = state.lock().await;
+        self.commit_locked(ino, &mut state, durable).await
+    }
+
+    /// [`Vfs::commit`] of a file whose lock the caller holds.
+    async fn commit_locked(&self, ino: u64, state: &mut FileState, durable: bool) -> Result<bool> {
         if !state.is_dirty() {
             return Ok(false);
         }
@@ -710,12 +715,22 @@ impl Vfs {
     pub async fn release(&self, fh: u64) -> Result<bool> {
         // Every close already committed at its flush; a release commits only as the last
         // handle's fallback. A late release of an older handle must not commit what a newer
-        // one is still writing: that writer's own close is its commit point.
-        let last = match lock(&self.handles).get(&fh) {
-            Some(Handle::File(ino)) => lock(&self.files).get(ino).is_none_or(|f| f.handles <= 1),
-            _ => true,
+        // one is still writing: that writer's own close is its commit point. The handles are
+        // counted under the file's lock: a newer handle is counted before its open returns,
+        // and its writes wait for that lock, so none can slip in between count and commit
+        // (tasks run on several threads, and one may stall between any two steps).
+        let committed = match self.file_state(fh) {
+            Ok((ino, state)) => {
+                let mut state = state.lock().await;
+                let last = lock(&self.files).get(&ino).is_none_or(|f| f.handles <= 1);
+                if last {
+                    self.commit_locked(ino, &mut state, false).await
+                } else {
+                    Ok(false)
+                }
+            }
+            Err(e) => Err(e),
         };
-        let committed = if last { self.commit(fh, false).await } else { Ok(false) };
         if let Some(Handle::File(ino)) = lock(&self.handles).remove(&fh) {
             let mut files = lock(&self.files);
             if let Some(f) = files.get_mut(&ino) {
