@@ -369,3 +369,23 @@ fn shared_mmap_writes_and_fdatasync() {
     );
     drop(f);
 }
+
+/// A removal that fails leaves its name: a listing the mount keeps of the folder must not
+/// then say the name is gone (an rmdir of a folder that is not empty).
+#[test]
+fn a_failed_removal_leaves_the_name_in_the_mounts_listing() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let m = server.mount("v", &["--attr-timeout", "60s"]);
+    let c = m.join("c");
+    fs::create_dir_all(c.join("d")).unwrap();
+    fs::write(c.join("d/a"), b"x").unwrap();
+    // The kernel forgets its entries; two misses in `c` make the mount keep its listing.
+    fs::write("/proc/sys/vm/drop_caches", "2").unwrap();
+    assert!(fs::metadata(c.join("x")).is_err() && fs::metadata(c.join("y")).is_err());
+    let refused = fs::remove_dir(c.join("d")).unwrap_err();
+    assert_eq!(refused.raw_os_error(), Some(libc::ENOTEMPTY));
+    fs::write("/proc/sys/vm/drop_caches", "2").unwrap();
+    assert!(fs::metadata(c.join("d")).unwrap().is_dir(), "the folder is still there");
+    assert_eq!(fs::read(c.join("d/a")).unwrap(), b"x");
+}

@@ -498,7 +498,7 @@ impl Vfs {
         let (parent, name) = (self.node(dir)?, name_str(name)?);
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
         let result = self.retry_change(|| self.session().unlink(parent, name), gone).await;
-        self.removed(dir, parent, name);
+        self.removed(dir, parent, name, result.is_ok());
         result.map(drop)
     }
 
@@ -506,15 +506,21 @@ impl Vfs {
         let (parent, name) = (self.node(dir)?, name_str(name)?);
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
         let result = self.retry_change(|| self.session().rmdir(parent, name), gone).await;
-        self.removed(dir, parent, name);
+        self.removed(dir, parent, name, result.is_ok());
         // The directory removed may be known here: it is gone.
         lock(&self.dir_attrs).clear();
         result.map(drop)
     }
 
-    /// A name went (or may have gone) from a directory: its listing and attributes here too.
-    fn removed(&self, dir: u64, parent: NodeRef, name: &str) {
-        self.dirs.removed(dir, name);
+    /// A name went from a directory (`done`), or may have: its listing and attributes here
+    /// too. A call that failed may have left the name (a directory not empty), so the listing
+    /// is dropped rather than told the name is gone.
+    fn removed(&self, dir: u64, parent: NodeRef, name: &str, done: bool) {
+        if done {
+            self.dirs.removed(dir, name);
+        } else {
+            self.dirs.forget(dir);
+        }
         self.dir_changed(parent, None, Instant::now());
     }
 
@@ -528,7 +534,9 @@ impl Vfs {
         };
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
         let result = self.retry_change(|| self.session().rename(&req), gone).await;
-        self.removed(from.0, req.parent, &req.name);
+        // Both listings are dropped: a rename may also leave its source (two names of one
+        // file, or a failure), which only the server knows.
+        self.removed(from.0, req.parent, &req.name, false);
         self.dirs.forget(to.0);
         self.dir_changed(req.new_parent, None, Instant::now());
         // A directory moved or replaced has new attributes too (ctime, its `..`).
