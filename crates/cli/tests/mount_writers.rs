@@ -6,7 +6,6 @@
 mod common;
 use common::Server;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -90,33 +89,6 @@ fn a_write_after_another_mounts_truncate_resurrects_nothing() {
     expected.resize(2 << 20, 0);
     expected.extend_from_slice(b"tail");
     assert_everywhere(&[a.path(), b.path()], "f", &expected);
-}
-
-#[test]
-fn two_mounts_rewriting_one_file_leave_one_whole_file() {
-    let server = Server::start(&[]);
-    server.ok(&["volume", "create", "v"]);
-    let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
-    fs::write(a.join("f"), pattern(5 << 20, 3)).unwrap();
-    // Block-stored, inline, and a large file against a small one; the close order alternates.
-    let rounds = [(100_000, 300_000), (3_000, 1_000), (5 << 20, 70_000)];
-    for (round, (len_a, len_b)) in rounds.into_iter().enumerate() {
-        let (data_a, data_b) = (pattern(len_a, 10 + round as u8), pattern(len_b, 20 + round as u8));
-        let mut fa = File::create(a.join("f")).unwrap();
-        let mut fb = File::create(b.join("f")).unwrap();
-        fa.write_all(&data_a).unwrap();
-        fb.write_all(&data_b).unwrap();
-        let last = if round % 2 == 0 {
-            drop(fa);
-            drop(fb);
-            &data_b
-        } else {
-            drop(fb);
-            drop(fa);
-            &data_a
-        };
-        assert_everywhere(&[a.path(), b.path()], "f", last);
-    }
 }
 
 #[test]
