@@ -137,12 +137,7 @@ fn wait_for_forgets(addr: &str, limit: u64) -> u64 {
 fn the_mount_forgets_the_inodes_the_kernel_forgets() {
     let server = Server::start(&[]);
     server.ok(&["volume", "create", "v"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = common::free_addr();
     let m = server.mount("v", &["--metrics", &addr]);
     const FILES: u64 = 2000;
     fs::create_dir(m.join("many")).unwrap();

@@ -323,12 +323,7 @@ fn a_mount_serves_its_metrics() {
     // Three different blocks (identical ones would be fetched once).
     let (file, _) = common::random_file(writer.cache.path(), "big", 9 << 20, 1);
     std::fs::copy(file, writer.join("big")).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = common::free_addr();
     let m = server.mount("v", &["--metrics", &addr]);
     assert_eq!(std::fs::read(m.join("big")).unwrap().len(), 9 << 20);
     let page = scrape(&addr);

@@ -26,6 +26,29 @@ pub fn new_secret() -> anyhow::Result<String> {
     ))
 }
 
+/// A new key's record and its secret: `expires_at` in ns, `scope` for a scoped token.
+pub fn new_token(
+    org: String,
+    name: String,
+    role: Role,
+    expires_at: Option<i64>,
+    scope: Option<strata_meta::ScopeRecord>,
+) -> Result<(TokenRecord, String), Error> {
+    let secret = new_secret().map_err(|e| Error::internal(e.to_string()))?;
+    let record = TokenRecord {
+        id: uuid::Uuid::new_v4(),
+        org,
+        name,
+        hash: hash_secret(&secret),
+        role,
+        created_at: now_ns(),
+        expires_at,
+        revoked_at: None,
+        scope,
+    };
+    Ok((record, secret))
+}
+
 /// Checks the shape of a presented key, so that hostile values never reach the database.
 pub fn parse_secret(secret: &str) -> Result<&str, Error> {
     let hex = secret.strip_prefix(PREFIX).unwrap_or("");
@@ -51,18 +74,7 @@ pub fn bootstrap_admin(state: &AppState, data_dir: &Path) -> anyhow::Result<()> 
     if path.exists() {
         return Ok(());
     }
-    let secret = new_secret()?;
-    let record = TokenRecord {
-        id: uuid::Uuid::new_v4(),
-        org: DEFAULT_ORG.into(),
-        name: "admin".into(),
-        hash: hash_secret(&secret),
-        role: Role::Admin,
-        created_at: now_ns(),
-        expires_at: None,
-        revoked_at: None,
-        scope: None,
-    };
+    let (record, secret) = new_token(DEFAULT_ORG.into(), "admin".into(), Role::Admin, None, None)?;
     if !state.meta.add_token(&record, true)? {
         eprintln!(
             "strata: the metadata already holds an admin key (made by the first server on it); \

@@ -287,6 +287,16 @@ impl Drop for Server {
 }
 
 /// A file of `len` deterministic pseudo-random bytes; returns its path and BLAKE3 hash.
+/// A loopback address with a port nothing listens on now, for a server to bind.
+pub fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
 pub fn random_file(dir: &Path, name: &str, len: u64, seed: u64) -> (PathBuf, String) {
     use std::io::Write;
     let path = dir.join(name);

@@ -71,20 +71,14 @@ fn new_key(
     scope: Option<ScopeRecord>,
 ) -> ApiResult<(TokenRecord, String)> {
     let ttl = ttl.map(parse_ttl).transpose()?;
-    let secret = crate::auth::new_secret().map_err(|e| Error::internal(e.to_string()))?;
-    let now = now_ns();
-    let record = TokenRecord {
-        id: Uuid::new_v4(),
+    let expires_at = ttl.map(|secs| now_ns().saturating_add((secs as i64).saturating_mul(1_000_000_000)));
+    Ok(crate::auth::new_token(
         org,
-        name: name.as_str().to_owned(),
-        hash: crate::auth::hash_secret(&secret),
+        name.as_str().to_owned(),
         role,
-        created_at: now,
-        expires_at: ttl.map(|secs| now.saturating_add((secs as i64).saturating_mul(1_000_000_000))),
-        revoked_at: None,
+        expires_at,
         scope,
-    };
-    Ok((record, secret))
+    )?)
 }
 
 /// A key as shown: never its hash or secret; a scope names its volume as it is called now.

@@ -488,22 +488,13 @@ pub async fn mint_mount_credential(
     read_only: bool,
 ) -> Result<(Uuid, String)> {
     let subpath = strata_core::mounts::parse_subpath(subpath)?.to_string();
-    let secret = crate::auth::new_secret().map_err(|e| Error::internal(e.to_string()))?;
-    let record = strata_meta::TokenRecord {
-        id: Uuid::new_v4(),
-        org: org.to_owned(),
-        name: format!("sandbox-{}-{index}", sandbox.simple()),
-        hash: crate::auth::hash_secret(&secret),
-        role: strata_meta::Role::Member,
-        created_at: strata_meta::now_ns(),
-        expires_at: None,
-        revoked_at: None,
-        scope: Some(strata_meta::ScopeRecord {
-            volume,
-            subpath,
-            read_only,
-        }),
+    let scope = strata_meta::ScopeRecord {
+        volume,
+        subpath,
+        read_only,
     };
+    let name = format!("sandbox-{}-{index}", sandbox.simple());
+    let (record, secret) = crate::auth::new_token(org.to_owned(), name, strata_meta::Role::Member, None, Some(scope))?;
     let id = record.id;
     state.meta(move |m| m.add_token(&record, false)).await?;
     Ok((id, secret))
