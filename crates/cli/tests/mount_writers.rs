@@ -6,8 +6,19 @@
 mod common;
 use common::Server;
 use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::fd::IntoRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+
+/// The tests here run one at a time. A test thread that starts a process (a server, a mount,
+/// the CLI) forks: until the child execs, it holds a copy of every descriptor another test
+/// has open, and its exec closes them, which commits those files (each close of a descriptor
+/// is a commit point) in an order no test chose.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -36,6 +47,7 @@ fn assert_everywhere(mounts: &[&Path], name: &str, expected: &[u8]) {
 
 #[test]
 fn writers_of_different_ranges_of_one_file_keep_each_others_bytes() {
+    let _serial = one_at_a_time();
     let server = Server::start(&[]);
     server.ok(&["volume", "create", "v"]);
     let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
@@ -63,6 +75,7 @@ fn writers_of_different_ranges_of_one_file_keep_each_others_bytes() {
 
 #[test]
 fn a_write_after_another_mounts_truncate_resurrects_nothing() {
+    let _serial = one_at_a_time();
     let server = Server::start(&[]);
     server.ok(&["volume", "create", "v"]);
     let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
@@ -91,8 +104,69 @@ fn a_write_after_another_mounts_truncate_resurrects_nothing() {
     assert_everywhere(&[a.path(), b.path()], "f", &expected);
 }
 
+/// Closes a file and says whether the close (the commit) succeeded.
+fn close(file: File) {
+    let fd = file.into_raw_fd();
+    assert_eq!(
+        unsafe { libc::close(fd) },
+        0,
+        "close: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+#[test]
+fn two_mounts_rewriting_one_file_leave_one_whole_file() {
+    let _serial = one_at_a_time();
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
+    fs::write(a.join("f"), pattern(5 << 20, 3)).unwrap();
+    // Block-stored, inline, and a large file against a small one; the close order alternates.
+    let rounds = [(100_000, 300_000), (3_000, 1_000), (5 << 20, 70_000)];
+    for (round, (len_a, len_b)) in rounds.into_iter().enumerate() {
+        let (data_a, data_b) = (pattern(len_a, 10 + round as u8), pattern(len_b, 20 + round as u8));
+        let mut fa = File::create(a.join("f")).unwrap();
+        let mut fb = File::create(b.join("f")).unwrap();
+        fa.write_all(&data_a).unwrap();
+        fb.write_all(&data_b).unwrap();
+        let last = if round % 2 == 0 {
+            close(fa);
+            close(fb);
+            &data_b
+        } else {
+            close(fb);
+            close(fa);
+            &data_a
+        };
+        let stored = server.cli(&["fs", "cat", "v:/f"]).stdout;
+        assert_eq!((round, stored.len()), (round, last.len()), "size the server keeps");
+        assert!(stored == *last, "round {round}: the server keeps another file");
+        assert_everywhere(&[a.path(), b.path()], "f", last);
+    }
+}
+
+#[test]
+fn closing_a_copy_of_a_descriptor_commits() {
+    let _serial = one_at_a_time();
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
+    let mut file = File::create(a.join("f")).unwrap();
+    file.write_all(b"written before the copy closed").unwrap();
+    close(file.try_clone().unwrap());
+    assert_eq!(fs::read(b.join("f")).unwrap(), b"written before the copy closed");
+    file.write_all(b"; and after").unwrap();
+    close(file);
+    assert_eq!(
+        fs::read(b.join("f")).unwrap(),
+        b"written before the copy closed; and after"
+    );
+}
+
 #[test]
 fn an_open_file_reads_on_after_another_mount_replaced_and_collected_its_blocks() {
+    let _serial = one_at_a_time();
     let server = Server::start(&[]);
     server.ok(&["volume", "create", "v"]);
     let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
@@ -120,6 +194,7 @@ fn an_open_file_reads_on_after_another_mount_replaced_and_collected_its_blocks()
 
 #[test]
 fn a_truncate_with_no_write_after_it_does_not_undo_a_later_commit() {
+    let _serial = one_at_a_time();
     let server = Server::start(&[]);
     server.ok(&["volume", "create", "v"]);
     let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
