@@ -87,7 +87,22 @@ fn writes_wait_out_a_short_outage() {
     let mut server = Server::start(&[]);
     server.ok(&["volume", "create", "v"]);
     let m = server.mount("v", &["--retry-for", "30s"]);
-    let mut f = fs::File::create(m.join("big")).unwrap();
+    let src = m.cache.path().join("src");
+    let mut data = Vec::with_capacity(40 << 20);
+    for i in 0..40u8 {
+        data.extend_from_slice(&[i; 1 << 20]);
+    }
+    fs::write(&src, &data).unwrap();
+    // The writer is another process, holding the only descriptor of the open file: this one
+    // forks to start the server again, and a fork's copy of the descriptor would be closed,
+    // and so committed, at its exec.
+    let mut writer = std::process::Command::new("sh")
+        .args(["-c", "read go && exec dd if=\"$0\" bs=1M conv=fsync status=none"])
+        .arg(&src)
+        .stdin(std::process::Stdio::piped())
+        .stdout(fs::File::create(m.join("big")).unwrap())
+        .spawn()
+        .unwrap();
     server.stop(libc::SIGKILL);
     // The server comes back a moment later, while the writes below need it for their uploads.
     let back = std::thread::spawn(move || {
@@ -95,19 +110,16 @@ fn writes_wait_out_a_short_outage() {
         server.restart();
         server
     });
-    let mut hasher = blake3::Hasher::new();
-    for i in 0..40u8 {
-        let chunk = vec![i; 1 << 20];
-        hasher.update(&chunk);
-        f.write_all(&chunk)
-            .expect("a write waits for the server like every other call");
-    }
-    f.sync_all().unwrap();
-    drop(f);
+    writer.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let status = writer.wait().unwrap();
+    assert!(
+        status.success(),
+        "a write waits for the server like every other call: {status}"
+    );
     let server = back.join().unwrap();
     let local = m.cache.path().join("copy");
     server.ok(&["fs", "get", "v:/big", local.to_str().unwrap()]);
-    assert_eq!(hash_file(&local), hasher.finalize().to_hex().to_string());
+    assert_eq!(hash_file(&local), hash_file(&src));
 }
 
 /// The mount's gauge of inodes it keeps, from its metrics endpoint.

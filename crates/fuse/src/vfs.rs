@@ -670,11 +670,21 @@ impl Vfs {
         }
     }
 
+    /// Writes, waiting out a server outage like every other call: a write needs the server
+    /// when it reads a block it changes in part, or when its memory is full and it must wait
+    /// for an upload. A write that failed part way is repeated whole, which lands the same.
     pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> Result<u32> {
         let (_, state) = self.file_state(fh)?;
         let mut state = state.lock().await;
-        state.write(&self.blocks, offset, data).await?;
-        Ok(data.len() as u32)
+        let deadline = Instant::now() + self.retry_for;
+        loop {
+            match state.write(&self.blocks, offset, data).await {
+                Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                other => return other.map(|()| data.len() as u32),
+            }
+        }
     }
 
     /// Commits an open file's changes: visible to every other open when it returns

@@ -1,15 +1,12 @@
 //! Extended attributes this mount knows to be absent, for the attribute timeout: `ls -l`
-//! asks for the ACLs and security label of every file, nearly always in vain. Listings say which inodes have none; a name found missing
-//! is remembered too. This mount's own changes of an inode's attributes drop what is known
+//! asks for the ACLs and security label of every file, and the kernel for
+//! `security.capability` before every write, nearly always in vain. Listings and creates say
+//! which inodes have none; a name found missing is remembered too. This mount's own changes of an inode's attributes drop what is known
 //! of it; what other mounts set shows once the timeout passes.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// Always asked of the server: the kernel asks for it before every write, and that call,
-/// retried through a server outage, is what makes a write wait the outage out.
-const ASKED_BEFORE_EVERY_WRITE: &[u8] = b"security.capability";
 
 /// The most inodes remembered.
 const MAX_INODES: usize = 100_000;
@@ -41,9 +38,6 @@ impl AbsentXattrs {
 
     /// Whether `name` is known to be absent from the inode (`None`: whether it has none).
     pub fn absent(&self, ino: u64, name: Option<&[u8]>) -> bool {
-        if name == Some(ASKED_BEFORE_EVERY_WRITE) {
-            return false;
-        }
         let now = Instant::now();
         let inodes = self.inodes();
         let Some(known) = inodes.get(&ino) else {
