@@ -6,7 +6,9 @@
 //!
 //! A file in the folder is never trusted: every block read from disk is checked against its
 //! name (a BLAKE3 hash) and dropped if it does not match, so a damaged or tampered cache costs
-//! a download, never wrong bytes. Each write goes to a temporary file of its own, renamed
+//! a download, never wrong bytes. A read of part of a block checks only the 64 KiB pieces it
+//! reads, against the pieces' hashes taken when the whole block was last checked, so a small
+//! random read costs a small read, not the whole block. Each write goes to a temporary file of its own, renamed
 //! into place, so mounts sharing the folder never see half a block.
 
 use bytes::Bytes;
@@ -17,6 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 const MEMORY_BLOCKS: usize = 4;
+/// A block read in part is checked a piece of this size at a time.
+const PIECE: usize = 64 * 1024;
+/// The most blocks whose pieces' hashes are kept (2 KiB for a 4 MiB block).
+const MAX_CHECKED: usize = 2048;
 /// A temporary file older than this is left over from a writer that died.
 const LEFTOVER_AGE: Duration = Duration::from_secs(600);
 
@@ -30,11 +36,34 @@ struct Index {
     clock: u64,
 }
 
+/// The hashes of each piece of blocks checked whole since this mount started.
+#[derive(Default)]
+struct Checked {
+    pieces: HashMap<String, std::sync::Arc<[blake3::Hash]>>,
+    order: VecDeque<String>,
+}
+
 pub struct BlockCache {
     dir: PathBuf,
     limit: u64,
     index: Mutex<Index>,
     memory: Mutex<VecDeque<(String, Bytes)>>,
+    checked: Mutex<Checked>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The hash of each piece of a block, to check reads of parts of it later.
+pub fn piece_hashes(bytes: &[u8]) -> Vec<blake3::Hash> {
+    bytes.chunks(PIECE).map(blake3::hash).collect()
+}
+
+/// `bytes[start..end]`, clipped to its length.
+fn clip(bytes: &Bytes, start: usize, end: usize) -> Bytes {
+    let end = end.min(bytes.len());
+    bytes.slice(start.min(end)..end)
 }
 
 /// True for a well-formed block name: 64 lowercase hex digits.
@@ -71,6 +100,7 @@ impl BlockCache {
             limit,
             index: Mutex::new(index),
             memory: Mutex::default(),
+            checked: Mutex::default(),
         })
     }
 
@@ -83,46 +113,139 @@ impl BlockCache {
         if !is_block_name(hash) {
             return None;
         }
-        if let Some(bytes) = self
-            .memory
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        match self.in_memory(hash) {
+            Some(bytes) => Some(bytes),
+            None => self.load(hash, false).await,
+        }
+    }
+
+    /// Bytes `start..end` of a block (fewer past its end).
+    pub async fn get_range(&self, hash: &str, start: usize, end: usize) -> Option<Bytes> {
+        if !is_block_name(hash) {
+            return None;
+        }
+        if let Some(bytes) = self.in_memory(hash) {
+            return Some(clip(&bytes, start, end));
+        }
+        let pieces = lock(&self.checked).pieces.get(hash).cloned();
+        let Some(pieces) = pieces else {
+            return Some(clip(&self.load(hash, true).await?, start, end));
+        };
+        let size = self.touch(hash)? as usize;
+        let end = end.min(size);
+        let start = start.min(end);
+        if start == end {
+            return Some(Bytes::new());
+        }
+        let (first, last) = (start / PIECE, end.div_ceil(PIECE));
+        let (from, to) = (first * PIECE, (last * PIECE).min(size));
+        let path = self.dir.join(hash);
+        let read = tokio::task::spawn_blocking(move || {
+            use std::os::unix::fs::FileExt;
+            let mut buf = vec![0; to - from];
+            std::fs::File::open(&path).and_then(|f| f.read_exact_at(&mut buf, from as u64))?;
+            let intact = buf
+                .chunks(PIECE)
+                .zip(&pieces[first..last])
+                .all(|(piece, want)| blake3::hash(piece) == *want);
+            Ok::<_, std::io::Error>((buf, intact))
+        })
+        .await
+        .ok()?;
+        match read {
+            Ok((buf, true)) => Some(Bytes::from(buf).slice(start - from..end - from)),
+            Ok((_, false)) => {
+                self.drop_damaged(hash).await;
+                None
+            }
+            // Gone (another mount sharing the folder evicted it): downloaded again.
+            Err(_) => {
+                self.forget(hash);
+                None
+            }
+        }
+    }
+
+    fn in_memory(&self, hash: &str) -> Option<Bytes> {
+        lock(&self.memory)
             .iter()
             .find(|(h, _)| h == hash)
-        {
-            return Some(bytes.1.clone());
-        }
-        {
-            let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
-            index.clock += 1;
-            let clock = index.clock;
-            index.entries.get_mut(hash)?.1 = clock;
-        }
+            .map(|(_, bytes)| bytes.clone())
+    }
+
+    /// Marks a block used now; returns its size, if the cache has it.
+    fn touch(&self, hash: &str) -> Option<u64> {
+        let mut index = lock(&self.index);
+        index.clock += 1;
+        let clock = index.clock;
+        let entry = index.entries.get_mut(hash)?;
+        entry.1 = clock;
+        Some(entry.0)
+    }
+
+    /// Reads a whole block from disk and checks it; with `pieces`, keeps its pieces' hashes
+    /// for later reads of parts of it.
+    async fn load(&self, hash: &str, pieces: bool) -> Option<Bytes> {
+        self.touch(hash)?;
         let path = self.dir.join(hash);
         let bytes = Bytes::from(tokio::fs::read(&path).await.ok()?);
-        let (bytes, intact) = {
+        let (bytes, intact, hashes) = {
             let want = hash.to_owned();
             tokio::task::spawn_blocking(move || {
                 let intact = blake3::hash(&bytes).to_hex().as_str() == want;
-                (bytes, intact)
+                let hashes = (intact && pieces).then(|| piece_hashes(&bytes));
+                (bytes, intact, hashes)
             })
             .await
             .ok()?
         };
         if !intact {
-            tracing::warn!(block = hash, "cached block is damaged; fetching it again");
-            self.forget(hash);
-            let _ = tokio::fs::remove_file(&path).await;
+            self.drop_damaged(hash).await;
             return None;
+        }
+        if let Some(hashes) = hashes {
+            self.keep_pieces(hash, hashes);
         }
         self.remember(hash, &bytes);
         Some(bytes)
     }
 
+    fn keep_pieces(&self, hash: &str, hashes: Vec<blake3::Hash>) {
+        let mut checked = lock(&self.checked);
+        if checked.order.len() >= MAX_CHECKED
+            && let Some(oldest) = checked.order.pop_front()
+        {
+            checked.pieces.remove(&oldest);
+        }
+        if checked.pieces.insert(hash.to_owned(), hashes.into()).is_none() {
+            checked.order.push_back(hash.to_owned());
+        }
+    }
+
+    /// [`BlockCache::put`] of a block just checked whole, with its pieces' hashes
+    /// ([`piece_hashes`]), so that reads of parts of it need not check it whole again.
+    pub async fn put_checked(&self, hash: &str, bytes: &Bytes, pieces: Vec<blake3::Hash>) {
+        self.put(hash, bytes).await;
+        if lock(&self.index).entries.contains_key(hash) {
+            self.keep_pieces(hash, pieces);
+        }
+    }
+
+    async fn drop_damaged(&self, hash: &str) {
+        tracing::warn!(block = hash, "cached block is damaged; fetching it again");
+        self.forget(hash);
+        let _ = tokio::fs::remove_file(self.dir.join(hash)).await;
+    }
+
     fn forget(&self, hash: &str) {
-        let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        let mut index = lock(&self.index);
         if let Some((size, _)) = index.entries.remove(hash) {
             index.total -= size;
+        }
+        drop(index);
+        let mut checked = lock(&self.checked);
+        if checked.pieces.remove(hash).is_some() {
+            checked.order.retain(|h| h != hash);
         }
     }
 
@@ -187,6 +310,7 @@ impl BlockCache {
             evicted
         };
         for hash in evicted {
+            self.forget(&hash);
             let _ = tokio::fs::remove_file(self.dir.join(hash)).await;
         }
     }
@@ -230,6 +354,34 @@ mod tests {
         assert!(!dir.path().join(&hash).exists(), "and is dropped");
         reopened.put(&hash, &data).await;
         assert_eq!(reopened.get(&hash).await.unwrap(), data);
+    }
+
+    #[tokio::test]
+    async fn reads_of_parts_of_a_block_check_the_pieces_they_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..(PIECE * 3 + 100)).map(|i| (i % 251) as u8).collect();
+        let hash = blake3::hash(&data).to_hex().to_string();
+        BlockCache::open(dir.path().to_path_buf(), 1 << 30)
+            .unwrap()
+            .put(&hash, &Bytes::from(data.clone()))
+            .await;
+        // A fresh cache (nothing in memory): the first part read checks the whole block.
+        let cache = BlockCache::open(dir.path().to_path_buf(), 1 << 30).unwrap();
+        let part = |s: usize, e: usize| data[s..e.min(data.len())].to_vec();
+        assert_eq!(cache.get_range(&hash, 10, 20).await.unwrap(), part(10, 20));
+        lock(&cache.memory).clear();
+        for (s, e) in [(PIECE - 5, PIECE + 5), (PIECE * 3, PIECE * 4), (0, PIECE * 4), (50, 50)] {
+            assert_eq!(cache.get_range(&hash, s, e).await.unwrap(), part(s, e), "{s}..{e}");
+        }
+        // One byte of the third piece damaged on disk: reads of other pieces still check out,
+        // a read of that piece is refused and the block dropped.
+        let mut damaged = data.clone();
+        damaged[PIECE * 2 + 7] ^= 1;
+        std::fs::write(dir.path().join(&hash), &damaged).unwrap();
+        assert_eq!(cache.get_range(&hash, 0, 100).await.unwrap(), part(0, 100));
+        assert_eq!(cache.get_range(&hash, PIECE * 2, PIECE * 2 + 10).await, None);
+        assert!(!dir.path().join(&hash).exists(), "the damaged block is dropped");
+        assert_eq!(cache.get_range(&hash, 0, 100).await, None, "and no longer served");
     }
 
     #[tokio::test]

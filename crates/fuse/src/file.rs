@@ -123,6 +123,40 @@ impl FileState {
         Ok(())
     }
 
+    /// [`FileState::block_range`], with the chunk list taken again as [`FileState::fresh_block`] does.
+    async fn fresh_range(&mut self, blocks: &Blocks, idx: u64, from: usize, to: usize) -> Result<Bytes> {
+        match self.block_range(blocks, idx, from, to).await {
+            Err(e) if e.kind == ErrorKind::Stale => {
+                self.refresh(blocks).await?;
+                self.block_range(blocks, idx, from, to).await
+            }
+            other => other,
+        }
+    }
+
+    /// Bytes `from..to` of block `idx`, fewer where its valid bytes end: a read of part of a
+    /// stored block reads only that part from the local cache.
+    async fn block_range(&self, blocks: &Blocks, idx: u64, from: usize, to: usize) -> Result<Bytes> {
+        match self.stored(idx) {
+            Some(chunk) if !self.dirty.contains_key(&idx) && !self.uploading.contains_key(&idx) => {
+                let to = to.min(chunk.len as usize);
+                let from = from.min(to);
+                match &chunk.hash {
+                    Some(hash) => match blocks.fetch_range(hash, from, to).await {
+                        Err(e) if e.kind == ErrorKind::NotFound => Err(stale()),
+                        other => other,
+                    },
+                    None => Ok(chunk_bytes(blocks, chunk).await?.slice(from..to)),
+                }
+            }
+            _ => {
+                let block = self.block(blocks, idx).await?;
+                let to = to.min(block.len());
+                Ok(block.slice(from.min(to)..to))
+            }
+        }
+    }
+
     /// The valid bytes of block `idx` (shorter than a block at the end or before a hole).
     async fn block(&self, blocks: &Blocks, idx: u64) -> Result<Bytes> {
         if let Some(buf) = self.dirty.get(&idx) {
@@ -149,11 +183,8 @@ impl FileState {
                 self.read_ahead(blocks, idx);
             }
             self.last_read = Some(idx);
-            let block = self.fresh_block(blocks, idx).await?;
             let (from, to) = ((pos - start) as usize, (stop - start) as usize);
-            if from < block.len() {
-                out.extend_from_slice(&block[from..to.min(block.len())]);
-            }
+            out.extend_from_slice(&self.fresh_range(blocks, idx, from, to).await?);
             out.resize((stop - offset) as usize, 0);
             pos = stop;
         }
@@ -424,15 +455,17 @@ const MAX_REBASES: u32 = 20;
 async fn chunk_bytes(blocks: &Blocks, chunk: &ChunkRef) -> Result<Bytes> {
     let bytes = match (&chunk.hash, &chunk.data) {
         (Some(hash), _) => match blocks.fetch(hash).await {
-            Err(e) if e.kind == ErrorKind::NotFound => {
-                return Err(Error::new(ErrorKind::Stale, "a block of this file was replaced"));
-            }
+            Err(e) if e.kind == ErrorKind::NotFound => return Err(stale()),
             other => other?,
         },
         (None, Some(b64)) => Bytes::from(B64.decode(b64).map_err(|_| Error::internal("malformed inline chunk"))?),
         (None, None) => Bytes::new(),
     };
     Ok(bytes.slice(..(chunk.len as usize).min(bytes.len())))
+}
+
+fn stale() -> Error {
+    Error::new(ErrorKind::Stale, "a block of this file was replaced")
 }
 
 fn inline_chunk(idx: u64, data: &[u8]) -> ChunkRef {
