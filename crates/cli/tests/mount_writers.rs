@@ -165,6 +165,61 @@ fn closing_a_copy_of_a_descriptor_commits() {
 }
 
 #[test]
+fn small_writes_into_a_large_file_commit_only_their_bytes() {
+    let _serial = one_at_a_time();
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
+    let mut expected = pattern(3 << 20, 5);
+    fs::write(a.join("log"), &expected).unwrap();
+    let stored = server.store_usage();
+    // Appends and a rewrite in the middle, each made durable: no block is stored again.
+    let mut file = OpenOptions::new().append(true).open(a.join("log")).unwrap();
+    for round in 0..20u8 {
+        let line = vec![b'a' + round; 4000];
+        file.write_all(&line).unwrap();
+        file.sync_all().unwrap();
+        expected.extend_from_slice(&line);
+    }
+    drop(file);
+    // (A positioned write through an O_APPEND descriptor appends, on Linux.)
+    let file = open_rw(&a.join("log"));
+    file.write_all_at(b"rewritten", 1_000_000).unwrap();
+    file.sync_all().unwrap();
+    expected[1_000_000..1_000_009].copy_from_slice(b"rewritten");
+    assert_eq!(server.store_usage(), stored, "the small writes are kept in metadata");
+    assert_everywhere(&[a.path(), b.path()], "log", &expected);
+    let copy = a.cache.path().join("copy");
+    server.ok(&["fs", "get", "v:/log", copy.to_str().unwrap()]);
+    assert!(
+        fs::read(&copy).unwrap() == expected,
+        "the server reads the patched file whole"
+    );
+    // A truncate into the patched bytes, then a write past the end: the gap reads as zeros,
+    // and nothing cut comes back.
+    file.set_len(3_000_000).unwrap();
+    file.write_all_at(b"end", 3_100_000).unwrap();
+    drop(file);
+    expected.truncate(3_000_000);
+    expected.resize(3_100_000, 0);
+    expected.extend_from_slice(b"end");
+    assert_everywhere(&[a.path(), b.path()], "log", &expected);
+    // Past the limit of patched bytes, the block is stored again, whole.
+    let mut file = OpenOptions::new().append(true).open(b.join("log")).unwrap();
+    for _ in 0..80 {
+        file.write_all(&[b'z'; 4096]).unwrap();
+        file.sync_all().unwrap();
+        expected.extend_from_slice(&[b'z'; 4096]);
+    }
+    drop(file);
+    assert!(
+        server.store_usage().0 > stored.0,
+        "the patches were folded into a new block"
+    );
+    assert_everywhere(&[a.path(), b.path()], "log", &expected);
+}
+
+#[test]
 fn an_open_file_reads_on_after_another_mount_replaced_and_collected_its_blocks() {
     let _serial = one_at_a_time();
     let server = Server::start(&[]);

@@ -9,6 +9,7 @@ pub mod error;
 pub mod keys;
 pub mod mounts;
 pub mod names;
+pub mod patches;
 pub mod paths;
 pub mod sandboxes;
 

@@ -17,6 +17,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use strata_core::api::{ChunkRef, Content, NodeRef, Stat, WriteContent};
+use strata_core::patches::Patches;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
 use tokio::task::JoinHandle;
 
@@ -141,12 +142,12 @@ impl FileState {
             Some(chunk) if !self.dirty.contains_key(&idx) && !self.uploading.contains_key(&idx) => {
                 let to = to.min(chunk.len as usize);
                 let from = from.min(to);
-                match &chunk.hash {
-                    Some(hash) => match blocks.fetch_range(hash, from, to).await {
+                match (&chunk.hash, &chunk.data) {
+                    (Some(hash), None) => match blocks.fetch_range(hash, from, to).await {
                         Err(e) if e.kind == ErrorKind::NotFound => Err(stale()),
                         other => other,
                     },
-                    None => Ok(chunk_bytes(blocks, chunk).await?.slice(from..to)),
+                    _ => Ok(chunk_bytes(blocks, chunk).await?.slice(from..to)),
                 }
             }
             _ => {
@@ -373,7 +374,12 @@ impl FileState {
         } else {
             let dirty: Vec<u64> = self.dirty.keys().copied().collect();
             for idx in dirty {
-                self.start_upload(blocks, idx).await?;
+                if let Some(patched) = self.patch(idx)? {
+                    self.dirty.remove(&idx);
+                    self.pending.insert(idx, patched);
+                } else {
+                    self.start_upload(blocks, idx).await?;
+                }
             }
             self.finish_uploads().await?;
             self.pending.values().cloned().collect()
@@ -403,6 +409,40 @@ impl FileState {
             durable,
         };
         Ok((req, inline))
+    }
+
+    /// Block `idx` as its stored block with this writer's changes laid over it, when the
+    /// changes are small enough to keep in metadata: a small write into a large file commits
+    /// its own bytes, not the whole block again. `None`: upload the block whole.
+    fn patch(&self, idx: u64) -> Result<Option<ChunkRef>> {
+        let (Some(base), Some(buf)) = (self.committed.get(&idx), self.dirty.get(&idx)) else {
+            return Ok(None);
+        };
+        let Some(hash) = base.hash.clone() else {
+            return Ok(None);
+        };
+        let start = idx * BLOCK_SIZE;
+        let parts: Vec<(usize, usize)> = self
+            .edits
+            .within(start, start + BLOCK_SIZE)
+            .into_iter()
+            .map(|(s, e)| {
+                (
+                    ((s - start) as usize).min(buf.len()),
+                    ((e - start) as usize).min(buf.len()),
+                )
+            })
+            .filter(|(s, e)| s < e)
+            .collect();
+        let mut patches = patches_of(base)?;
+        let bytes = parts.iter().map(|(s, e)| e - s).sum();
+        if parts.is_empty() || !patches.room_for(parts.len(), bytes) {
+            return Ok(None);
+        }
+        for (s, e) in parts {
+            patches.push(s as u64, buf[s..e].to_vec());
+        }
+        Ok(Some(patched_chunk(idx, buf.len() as u64, hash, &patches)))
     }
 
     /// Another writer committed first: takes the file as it now is and lays this writer's
@@ -454,14 +494,42 @@ const MAX_REBASES: u32 = 20;
 /// `Stale`: the file changed since its chunk list was read.
 async fn chunk_bytes(blocks: &Blocks, chunk: &ChunkRef) -> Result<Bytes> {
     let bytes = match (&chunk.hash, &chunk.data) {
-        (Some(hash), _) => match blocks.fetch(hash).await {
-            Err(e) if e.kind == ErrorKind::NotFound => return Err(stale()),
-            other => other?,
-        },
+        (Some(hash), patched) => {
+            let block = match blocks.fetch(hash).await {
+                Err(e) if e.kind == ErrorKind::NotFound => return Err(stale()),
+                other => other?,
+            };
+            match patched {
+                Some(_) => Bytes::from(patches_of(chunk)?.apply(&block, chunk.len as usize)),
+                None => block,
+            }
+        }
         (None, Some(b64)) => Bytes::from(B64.decode(b64).map_err(|_| Error::internal("malformed inline chunk"))?),
         (None, None) => Bytes::new(),
     };
     Ok(bytes.slice(..(chunk.len as usize).min(bytes.len())))
+}
+
+/// The patches of a chunk that has them (a block and data); else the whole block.
+fn patches_of(chunk: &ChunkRef) -> Result<Patches> {
+    match &chunk.data {
+        Some(b64) => {
+            let raw = B64
+                .decode(b64)
+                .map_err(|_| Error::internal("malformed chunk patches"))?;
+            Patches::decode(&raw).map_err(|e| Error::internal(e.message))
+        }
+        None => Ok(Patches::new(chunk.len)),
+    }
+}
+
+fn patched_chunk(idx: u64, len: u64, hash: String, patches: &Patches) -> ChunkRef {
+    ChunkRef {
+        idx,
+        len,
+        hash: Some(hash),
+        data: Some(B64.encode(patches.encode())),
+    }
 }
 
 fn stale() -> Error {
@@ -485,8 +553,15 @@ fn cut_chunks(chunks: &mut BTreeMap<u64, ChunkRef>, size: u64) {
     if let Some(chunk) = chunks.get_mut(&last)
         && chunk.len > keep
     {
-        if let Some(data) = chunk.data.as_ref().and_then(|b64| B64.decode(b64).ok()) {
-            *chunk = inline_chunk(last, &data[..(keep as usize).min(data.len())]);
+        match (&chunk.hash, chunk.data.as_ref().and_then(|b64| B64.decode(b64).ok())) {
+            (None, Some(data)) => *chunk = inline_chunk(last, &data[..(keep as usize).min(data.len())]),
+            (Some(hash), Some(raw)) => {
+                if let Ok(mut patches) = Patches::decode(&raw) {
+                    patches.cut(keep);
+                    *chunk = patched_chunk(last, keep, hash.clone(), &patches);
+                }
+            }
+            _ => {}
         }
         chunk.len = keep;
     }

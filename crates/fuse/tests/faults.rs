@@ -4,8 +4,6 @@
 //! operation sequences must leave the same files, with the same errors, as a local folder.
 //! Failing cases are kept in `proptest-regressions/` and replayed first.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -106,36 +104,6 @@ fn node(stat: Stat) -> Node {
     }
 }
 
-fn chunk_in(c: &ChunkRef) -> Result<Chunk> {
-    let data = match (&c.hash, &c.data) {
-        (Some(hex), _) => ChunkData::Block(
-            *blake3::Hash::from_hex(hex)
-                .map_err(|_| Error::invalid("hash", "not a hash"))?
-                .as_bytes(),
-        ),
-        (None, Some(b64)) => ChunkData::Inline(B64.decode(b64).map_err(|_| Error::invalid("data", "not base64"))?),
-        (None, None) => ChunkData::Inline(Vec::new()),
-    };
-    Ok(Chunk {
-        idx: c.idx,
-        len: c.len,
-        data,
-    })
-}
-
-fn chunk_out(c: Chunk) -> ChunkRef {
-    let (hash, data) = match c.data {
-        ChunkData::Block(h) => (Some(blake3::Hash::from_bytes(h).to_hex().to_string()), None),
-        ChunkData::Inline(d) => (None, Some(B64.encode(d))),
-    };
-    ChunkRef {
-        idx: c.idx,
-        len: c.len,
-        hash,
-        data,
-    }
-}
-
 fn absent() -> Error {
     Error::internal("not offered by the test backend")
 }
@@ -211,16 +179,16 @@ impl SessionApi for InProcess {
             let (stat, chunks) = self.meta.chunks(self.vol, n.ino)?;
             Ok(Content {
                 stat,
-                chunks: chunks.into_iter().map(chunk_out).collect(),
+                chunks: chunks.iter().map(Chunk::to_wire).collect(),
             })
         })
     }
     async fn write(&self, r: &WriteContent) -> Result<Stat> {
-        let chunks = r.chunks.iter().map(chunk_in).collect::<Result<Vec<_>>>()?;
+        let chunks = r.chunks.iter().map(Chunk::from_wire).collect::<Result<Vec<_>>>()?;
         let base = r
             .base
             .as_ref()
-            .map(|b| b.iter().map(chunk_in).collect::<Result<Vec<_>>>())
+            .map(|b| b.iter().map(Chunk::from_wire).collect::<Result<Vec<_>>>())
             .transpose()?;
         let write = ContentWrite {
             chunks: &chunks,

@@ -1,3 +1,8 @@
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use strata_core::api::ChunkRef;
+use strata_core::patches::Patches;
+
 /// BLAKE3 hash of a block's bytes: its name in the object store.
 pub type BlockHash = [u8; 32];
 
@@ -5,6 +10,8 @@ pub type BlockHash = [u8; 32];
 pub enum ChunkData {
     Block(BlockHash),
     Inline(Vec<u8>),
+    /// A block with small writes laid over it.
+    Patched(BlockHash, Patches),
 }
 
 /// Bytes `[idx * BLOCK_SIZE, idx * BLOCK_SIZE + len)` of a file.
@@ -13,6 +20,77 @@ pub struct Chunk {
     pub idx: u64,
     pub len: u64,
     pub data: ChunkData,
+}
+
+impl Chunk {
+    /// The stored block the chunk reads from, if any.
+    pub fn block(&self) -> Option<&BlockHash> {
+        match &self.data {
+            ChunkData::Block(hash) | ChunkData::Patched(hash, _) => Some(hash),
+            ChunkData::Inline(_) => None,
+        }
+    }
+
+    /// Drops the bytes at or past `keep`, as a truncate does.
+    pub fn cut(&mut self, keep: u64) {
+        if self.len <= keep {
+            return;
+        }
+        self.len = keep;
+        match &mut self.data {
+            ChunkData::Inline(data) => data.truncate(keep as usize),
+            ChunkData::Patched(_, patches) => patches.cut(keep),
+            ChunkData::Block(_) => {}
+        }
+    }
+
+    /// The chunk as the HTTP API carries it: a hex hash, base64 data, or both (a patched block).
+    pub fn to_wire(&self) -> ChunkRef {
+        let hex = |h: &BlockHash| blake3::Hash::from_bytes(*h).to_hex().to_string();
+        let (hash, data) = match &self.data {
+            ChunkData::Block(h) => (Some(hex(h)), None),
+            ChunkData::Inline(d) => (None, Some(B64.encode(d))),
+            ChunkData::Patched(h, patches) => (Some(hex(h)), Some(B64.encode(patches.encode()))),
+        };
+        ChunkRef {
+            idx: self.idx,
+            len: self.len,
+            hash,
+            data,
+        }
+    }
+
+    /// A chunk from the HTTP API, checked: inline data is at most 64 KiB and as long as the
+    /// chunk; patches lie within the block.
+    pub fn from_wire(chunk: &ChunkRef) -> strata_core::Result<Chunk> {
+        let bad = |why: &str| strata_core::Error::invalid("chunks", why);
+        let data = |b64: &str| B64.decode(b64).map_err(|_| bad("chunk data is not valid base64"));
+        let hash = |hex: &str| {
+            blake3::Hash::from_hex(hex)
+                .map(|h| *h.as_bytes())
+                .map_err(|_| strata_core::Error::invalid("hash", "a block hash is 64 hex digits"))
+        };
+        if chunk.len > strata_core::BLOCK_SIZE {
+            return Err(bad("a chunk is at most one block long"));
+        }
+        let data = match (&chunk.hash, &chunk.data) {
+            (Some(hex), None) => ChunkData::Block(hash(hex)?),
+            (Some(hex), Some(b64)) => ChunkData::Patched(hash(hex)?, Patches::decode(&data(b64)?)?),
+            (None, Some(b64)) => {
+                let bytes = data(b64)?;
+                if bytes.len() as u64 > strata_core::INLINE_MAX || (bytes.len() as u64) < chunk.len {
+                    return Err(bad("inline chunk data is at most 64 KiB and as long as the chunk"));
+                }
+                ChunkData::Inline(bytes)
+            }
+            (None, None) => return Err(bad("a chunk has a hash, inline data, or both")),
+        };
+        Ok(Chunk {
+            idx: chunk.idx,
+            len: chunk.len,
+            data,
+        })
+    }
 }
 
 /// A change of a file's content, applied in one transaction.

@@ -530,11 +530,54 @@ fn readdir_pages_list_every_entry_once_across_layers(e: &Engine) {
     assert!(end.entries.is_empty() && end.next.is_none());
 }
 
+/// A block with small writes laid over it is stored, cut and forked as one chunk.
+fn patched_chunks_keep_their_patches_through_truncates_and_forks(e: &Engine) {
+    use strata_core::patches::Patches;
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let f = file(meta, v, ROOT_INO, "f");
+    meta.touch_block(&[9; 32], 100).unwrap();
+    let mut patches = Patches::new(100);
+    patches.push(90, b"0123456789".to_vec());
+    patches.push(100, b"appended".to_vec());
+    let patched = Chunk {
+        idx: 0,
+        len: 108,
+        data: ChunkData::Patched([9; 32], patches.clone()),
+    };
+    meta.write_chunks(v, f, 108, std::slice::from_ref(&patched), true)
+        .unwrap();
+    assert_eq!(meta.chunks(v, f).unwrap().1, vec![patched.clone()]);
+    let fork = meta.fork_volume(ORG, v, &name("fork"), 10).unwrap().id;
+    meta.setattr(
+        fork,
+        f,
+        &AttrChanges {
+            size: Some(95),
+            ..AttrChanges::default()
+        },
+    )
+    .unwrap();
+    patches.cut(95);
+    let cut = Chunk {
+        idx: 0,
+        len: 95,
+        data: ChunkData::Patched([9; 32], patches),
+    };
+    assert_eq!(meta.chunks(fork, f).unwrap().1, vec![cut]);
+    assert_eq!(
+        meta.chunks(v, f).unwrap().1,
+        vec![patched],
+        "the source keeps its patches"
+    );
+}
+
 on_every_engine!(
     volumes_lifecycle_and_limit,
     posix_errors,
     rename_replaces_atomically_and_keeps_links,
     content_truncate_and_accounting,
+    patched_chunks_keep_their_patches_through_truncates_and_forks,
     conditional_writes_refuse_a_stale_base,
     fork_isolates_both_sides,
     collection_frees_blocks_of_deleted_volumes_only,

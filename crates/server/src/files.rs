@@ -187,6 +187,14 @@ pub async fn get(
                         let bytes = blocks.get(&hash).await.map_err(|e| Error::internal(e.to_string()))?;
                         bytes.slice(..(len as usize).min(want).min(bytes.len()))
                     }
+                    Some(Chunk {
+                        data: ChunkData::Patched(hash, patches),
+                        len,
+                        ..
+                    }) => {
+                        let bytes = blocks.get(&hash).await.map_err(|e| Error::internal(e.to_string()))?;
+                        Bytes::from(patches.apply(&bytes, (len as usize).min(want)))
+                    }
                 };
                 if stored.len() == want {
                     return Ok(stored);

@@ -12,11 +12,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use strata_core::api::{ChunkRef, FileKind, Node, NodeRef, SessionInfo, Stat};
+use strata_core::api::{FileKind, Node, NodeRef, SessionInfo, Stat};
 use strata_core::names::VolumeRef;
 use strata_core::paths::FsPath;
 use strata_core::{Error, ErrorKind, Result};
-use strata_meta::{Chunk, ChunkData, ROOT_INO, SessionRecord, now_ns};
+use strata_meta::{ROOT_INO, SessionRecord, now_ns};
 use uuid::Uuid;
 
 /// Sessions by id, with when each was read. A session never changes once opened, but another
@@ -184,43 +184,6 @@ pub async fn close(state: &AppState, session: &Session) -> Result<()> {
     let id = session.0.id;
     state.sessions.0.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
     state.meta(move |m| m.remove_session(id)).await
-}
-
-pub fn chunk_to_wire(chunk: &Chunk) -> ChunkRef {
-    let (hash, data) = match &chunk.data {
-        ChunkData::Block(h) => (Some(strata_blocks::to_hex(h)), None),
-        ChunkData::Inline(d) => (None, Some(B64.encode(d))),
-    };
-    ChunkRef {
-        idx: chunk.idx,
-        len: chunk.len,
-        hash,
-        data,
-    }
-}
-
-pub fn chunk_from_wire(chunk: &ChunkRef) -> Result<Chunk> {
-    let data = match (&chunk.hash, &chunk.data) {
-        (Some(hex), None) => ChunkData::Block(parse_hash(hex)?),
-        (None, Some(b64)) => {
-            let bytes = decode(b64, "chunks")?;
-            if bytes.len() as u64 > strata_core::INLINE_MAX || (bytes.len() as u64) < chunk.len {
-                return Err(Error::invalid(
-                    "chunks",
-                    "inline chunk data is at most 64 KiB and as long as the chunk",
-                ));
-            }
-            ChunkData::Inline(bytes)
-        }
-        _ => {
-            return Err(Error::invalid("chunks", "a chunk has either a hash or inline data"));
-        }
-    };
-    Ok(Chunk {
-        idx: chunk.idx,
-        len: chunk.len,
-        data,
-    })
 }
 
 pub fn parse_hash(hex: &str) -> Result<strata_meta::BlockHash> {

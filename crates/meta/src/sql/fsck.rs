@@ -8,7 +8,7 @@
 
 use super::tree::{ChainCache, Tree};
 use super::{R, Tx, vals};
-use crate::{BlockHash, ChunkData, ROOT_INO};
+use crate::{BlockHash, ROOT_INO};
 use std::collections::{HashMap, HashSet};
 use strata_core::api::{FileKind, FsckProblem};
 use uuid::Uuid;
@@ -77,7 +77,7 @@ pub fn check_volume(
                 FileKind::Directory => dirs.push(ino),
                 FileKind::File => {
                     for chunk in tree.chunks(&inode)? {
-                        let ChunkData::Block(hash) = chunk.data else { continue };
+                        let Some(&hash) = chunk.block() else { continue };
                         let live = match live_blocks.get(&hash) {
                             Some(live) => *live,
                             None => {

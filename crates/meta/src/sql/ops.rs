@@ -2,9 +2,7 @@
 
 use super::tree::{Inode, Tree};
 use super::{R, vals};
-use crate::{
-    AttrChanges, Chunk, ChunkData, ContentWrite, DirPage, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, now_ns,
-};
+use crate::{AttrChanges, Chunk, ContentWrite, DirPage, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, now_ns};
 use std::collections::{BTreeMap, BTreeSet};
 use strata_core::api::{FileKind, Stat};
 use strata_core::paths::check_name;
@@ -339,7 +337,7 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
             )
             .into());
         }
-        if let ChunkData::Block(hash) = &chunk.data {
+        if let Some(hash) = chunk.block() {
             // A session names only blocks it can show it has: the same answer as for a block
             // missing from the store, so a write reveals nothing about other volumes.
             if let Some(session) = w.uploader
@@ -385,7 +383,7 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
     // Named now by the volume: the writer's upload records have done their work.
     if let Some(session) = w.uploader {
         for chunk in w.chunks {
-            if let ChunkData::Block(hash) = &chunk.data {
+            if let Some(hash) = chunk.block() {
                 tree.tx().exec(
                     "DELETE FROM uploads WHERE session = $1 AND hash = $2",
                     vals![session, hash],
@@ -404,13 +402,8 @@ fn check_base(tree: &Tree, inode: &Inode, w: &ContentWrite, base: &[Chunk]) -> R
     if let Some(cut) = w.cut_at {
         let bs = strata_core::BLOCK_SIZE;
         current.retain(|&idx, _| idx < cut.div_ceil(bs));
-        if let Some(chunk) = current.get_mut(&(cut / bs))
-            && chunk.len > cut % bs
-        {
-            chunk.len = cut % bs;
-            if let ChunkData::Inline(data) = &mut chunk.data {
-                data.truncate(chunk.len as usize);
-            }
+        if let Some(chunk) = current.get_mut(&(cut / bs)) {
+            chunk.cut(cut % bs);
         }
     }
     let expected: BTreeMap<u64, &Chunk> = base.iter().map(|c| (c.idx, c)).collect();

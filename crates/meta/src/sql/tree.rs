@@ -379,14 +379,15 @@ impl<'t> Tree<'t> {
 
     /// Stores a chunk of an inode already written to the head.
     pub fn put_chunk(&self, ino: u64, chunk: &Chunk) -> R<()> {
-        let (hash, data): (Option<&[u8]>, Option<&[u8]>) = match &chunk.data {
+        let (hash, data): (Option<&[u8]>, Option<Vec<u8>>) = match &chunk.data {
             ChunkData::Block(h) => (Some(h), None),
-            ChunkData::Inline(d) => (None, Some(d)),
+            ChunkData::Inline(d) => (None, Some(d.clone())),
+            ChunkData::Patched(h, patches) => (Some(h), Some(patches.encode())),
         };
         self.tx.exec(
             "INSERT INTO chunks (layer, ino, idx, len, hash, data) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (layer, ino, idx) DO UPDATE SET len = excluded.len, hash = excluded.hash, data = excluded.data",
-            vals![self.head(), ino, chunk.idx, chunk.len, hash, data],
+            vals![self.head(), ino, chunk.idx, chunk.len, hash, data.as_deref()],
         )?;
         Ok(())
     }
@@ -410,10 +411,7 @@ impl<'t> Tree<'t> {
         if let Some(mut chunk) = row.as_ref().map(chunk_from_row).transpose()?
             && chunk.len > keep
         {
-            chunk.len = keep;
-            if let ChunkData::Inline(data) = &mut chunk.data {
-                data.truncate(keep as usize);
-            }
+            chunk.cut(keep);
             self.put_chunk(ino, &chunk)?;
         }
         Ok(())
@@ -485,9 +483,16 @@ pub(super) fn volume_gone() -> Error {
 }
 
 fn chunk_from_row(r: &Row) -> R<Chunk> {
-    let data = match r.opt_blob(2)?.and_then(|h| <[u8; 32]>::try_from(h).ok()) {
-        Some(h) => ChunkData::Block(h),
-        None => ChunkData::Inline(r.opt_blob(3)?.unwrap_or_default()),
+    let data = match (
+        r.opt_blob(2)?.and_then(|h| <[u8; 32]>::try_from(h).ok()),
+        r.opt_blob(3)?,
+    ) {
+        (Some(h), None) => ChunkData::Block(h),
+        (Some(h), Some(raw)) => ChunkData::Patched(
+            h,
+            strata_core::patches::Patches::decode(&raw).map_err(|e| Error::internal(e.message))?,
+        ),
+        (None, data) => ChunkData::Inline(data.unwrap_or_default()),
     };
     Ok(Chunk {
         idx: r.u64(0)?,

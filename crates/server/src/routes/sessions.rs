@@ -3,7 +3,7 @@
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
-use crate::sessions::{self, Session, chunk_from_wire, chunk_to_wire, decode, encode, parse_hash};
+use crate::sessions::{self, Session, decode, encode, parse_hash};
 use crate::state::AppState;
 use axum::Extension;
 use axum::body::{Body, Bytes};
@@ -13,6 +13,7 @@ use axum::http::request::Parts;
 use std::collections::HashMap;
 use strata_core::api::*;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind};
+use strata_meta::Chunk;
 use strata_meta::ContentWrite;
 use strata_meta::{RenameFlags, XattrMode};
 
@@ -339,7 +340,7 @@ pub async fn content(
     let (stat, chunks) = s.meta(move |m| m.chunks(vol, ino)).await?;
     Ok(axum::Json(Content {
         stat,
-        chunks: chunks.iter().map(chunk_to_wire).collect(),
+        chunks: chunks.iter().map(Chunk::to_wire).collect(),
     }))
 }
 
@@ -359,9 +360,9 @@ pub async fn write(
 ) -> Out<Stat> {
     sn.writable()?;
     let (vol, ino, session) = (sn.volume(), sn.check(&s, &r.node).await?, sn.0.id);
-    let chunks = r.chunks.iter().map(chunk_from_wire).collect::<Result<Vec<_>, _>>()?;
+    let chunks = r.chunks.iter().map(Chunk::from_wire).collect::<Result<Vec<_>, _>>()?;
     let base = match &r.base {
-        Some(base) => Some(base.iter().map(chunk_from_wire).collect::<Result<Vec<_>, _>>()?),
+        Some(base) => Some(base.iter().map(Chunk::from_wire).collect::<Result<Vec<_>, _>>()?),
         None => None,
     };
     let stat = s
