@@ -1,7 +1,7 @@
 //! Mounts over time and side by side: persistence, consistency, isolation, read-only.
 
 mod common;
-use common::{Server, hash_file, hold_lock, random_file, try_write_lock, umount};
+use common::{Mount, Server, hash_file, hold_lock, random_file, try_write_lock, umount};
 use std::fs;
 use std::io::Write;
 use std::process::Command;
@@ -587,6 +587,27 @@ fn what_another_mount_changes_shows_within_the_attr_timeout() {
     assert_eq!(fs::read(a.join("d/renamed")).unwrap(), b"1");
     fs::remove_file(a.join("d/renamed")).unwrap();
     assert!(!a.join("d/renamed").exists());
+
+    // Listings: the kernel keeps them, as it keeps names. A name another mount adds shows
+    // within the timeout; one this mount adds, at once.
+    let listed = |m: &Mount| {
+        let mut names: Vec<String> = fs::read_dir(m.join("d"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(listed(&a), ["late", "late2", "listed"]);
+    fs::write(b.join("d/added"), b"").unwrap();
+    assert_eq!(listed(&at_once), ["added", "late", "late2", "listed"]);
+    let took = within(std::time::Duration::from_secs(3), || listed(&a).len() == 4);
+    assert!(took < std::time::Duration::from_millis(2500), "{took:?}");
+    fs::write(a.join("d/own"), b"").unwrap();
+    assert_eq!(listed(&a), ["added", "late", "late2", "listed", "own"]);
+    fs::remove_file(a.join("d/own")).unwrap();
+    fs::remove_file(a.join("d/added")).unwrap();
+    assert_eq!(listed(&a), ["late", "late2", "listed"]);
 
     // Extended attributes: a listing tells `a` that `listed` has none; one set elsewhere
     // shows within the timeout, one set here at once.

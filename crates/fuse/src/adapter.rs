@@ -189,6 +189,9 @@ impl Filesystem for FuseAdapter {
         // Listings carry attributes (`ls -l` needs no lookup per name), always, not only
         // when the kernel guesses they will be used.
         let _ = config.add_capabilities(InitFlags::FUSE_DO_READDIRPLUS);
+        // Before serving pages or a listing it keeps, the kernel asks for the attributes again
+        // once they are older than the timeout, and drops what it kept if they changed.
+        let _ = config.add_capabilities(InitFlags::FUSE_AUTO_INVAL_DATA);
         Ok(())
     }
 
@@ -545,9 +548,16 @@ impl Filesystem for FuseAdapter {
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        // The kernel may keep listings, as it keeps names: until this mount changes the
+        // directory, or its mtime, asked again after the attribute timeout, has changed.
+        let keep = if self.ttl.is_zero() {
+            FopenFlags::empty()
+        } else {
+            FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE
+        };
         self.run("opendir", move |vfs| async move {
             match vfs.opendir(ino.0).await {
-                Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
+                Ok(fh) => reply.opened(FileHandle(fh), keep),
                 Err(e) => reply.error(errno(&e)),
             }
         });
