@@ -12,7 +12,7 @@ use crate::{BLOCK_SIZE, Error, Result};
 /// The most patches one chunk holds.
 pub const MAX_PATCHES: usize = 32;
 /// The most patched bytes one chunk holds.
-pub const MAX_PATCH_BYTES: usize = 256 * 1024;
+pub const MAX_PATCH_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Patches {

@@ -49,6 +49,10 @@ pub struct FileState {
     uploading: BTreeMap<u64, Upload>,
     /// Blocks changed in memory: the valid bytes of each.
     dirty: BTreeMap<u64, Vec<u8>>,
+    /// The bytes of the block last committed as patches, while its chunk is unchanged: the
+    /// next small write there (the next append) starts from them instead of laying the
+    /// patches over the stored block again.
+    clean: Option<(ChunkRef, Vec<u8>)>,
     edits: Edits,
     /// Others' changes were merged in since the last commit reported.
     merged: bool,
@@ -68,6 +72,7 @@ impl FileState {
             pending: BTreeMap::new(),
             uploading: BTreeMap::new(),
             dirty: BTreeMap::new(),
+            clean: None,
             edits: Edits::default(),
             merged: false,
             changed_at: None,
@@ -139,7 +144,11 @@ impl FileState {
     /// stored block reads only that part from the local cache.
     async fn block_range(&self, blocks: &Blocks, idx: u64, from: usize, to: usize) -> Result<Bytes> {
         match self.stored(idx) {
-            Some(chunk) if !self.dirty.contains_key(&idx) && !self.uploading.contains_key(&idx) => {
+            Some(chunk)
+                if !self.dirty.contains_key(&idx)
+                    && !self.uploading.contains_key(&idx)
+                    && self.clean(idx).is_none() =>
+            {
                 let to = to.min(chunk.len as usize);
                 let from = from.min(to);
                 match (&chunk.hash, &chunk.data) {
@@ -158,9 +167,17 @@ impl FileState {
         }
     }
 
+    /// The clean copy of block `idx`, if it still is the block's committed content.
+    fn clean(&self, idx: u64) -> Option<&Vec<u8>> {
+        self.clean
+            .as_ref()
+            .filter(|(chunk, _)| chunk.idx == idx && self.committed.get(&idx) == Some(chunk))
+            .map(|(_, buf)| buf)
+    }
+
     /// The valid bytes of block `idx` (shorter than a block at the end or before a hole).
     async fn block(&self, blocks: &Blocks, idx: u64) -> Result<Bytes> {
-        if let Some(buf) = self.dirty.get(&idx) {
+        if let Some(buf) = self.dirty.get(&idx).or_else(|| self.clean(idx)) {
             return Ok(Bytes::copy_from_slice(buf));
         }
         if let Some(upload) = self.uploading.get(&idx) {
@@ -208,9 +225,15 @@ impl FileState {
             let at = (pos - idx * BLOCK_SIZE) as usize;
             let take = rest.len().min(BLOCK_SIZE as usize - at);
             if !self.dirty.contains_key(&idx) {
-                let existing = self.fresh_block(blocks, idx).await?;
-                let mut buf = Vec::with_capacity(BLOCK_SIZE as usize);
-                buf.extend_from_slice(&existing);
+                let buf = match self.clean(idx) {
+                    Some(_) => self.clean.take().map(|(_, buf)| buf).unwrap_or_default(),
+                    None => {
+                        let existing = self.fresh_block(blocks, idx).await?;
+                        let mut buf = Vec::with_capacity(BLOCK_SIZE as usize);
+                        buf.extend_from_slice(&existing);
+                        buf
+                    }
+                };
                 self.dirty.insert(idx, buf);
             }
             let buf = self
@@ -348,6 +371,8 @@ impl FileState {
             if let Some(cut) = req.cut_at {
                 cut_chunks(&mut self.committed, cut);
             }
+            let patched = req.chunks.iter().rev().find(|c| c.hash.is_some() && c.data.is_some());
+            self.clean = patched.and_then(|c| Some((c.clone(), self.dirty.remove(&c.idx)?)));
             self.committed.extend(req.chunks.into_iter().map(|c| (c.idx, c)));
             self.pending.clear();
             self.dirty.clear();
@@ -375,7 +400,7 @@ impl FileState {
             let dirty: Vec<u64> = self.dirty.keys().copied().collect();
             for idx in dirty {
                 if let Some(patched) = self.patch(idx)? {
-                    self.dirty.remove(&idx);
+                    // The buffer stays dirty until the commit lands (it becomes the clean copy).
                     self.pending.insert(idx, patched);
                 } else {
                     self.start_upload(blocks, idx).await?;
