@@ -22,23 +22,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import ROOT, Strata, drop_caches, free_port, sh  # noqa: E402
+from run import ROOT, Strata, drop_caches, free_port, mount_pid, sh  # noqa: E402
 
 PER_FOLDER = 1000
-
-
-def mount_pid(mountpoint):
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if b"mount" in args and mountpoint.encode() in args:
-            return int(pid)
-    raise RuntimeError(f"no mount process serves {mountpoint}")
 
 
 def rss_kib(pid):
