@@ -6,6 +6,7 @@ use crate::metrics::{InFlight, MountMetrics};
 use crate::session::SessionApi;
 use bytes::Bytes;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use strata_core::{Error, ErrorKind, Result};
 
@@ -14,8 +15,12 @@ pub struct Blocks {
     session: Arc<dyn SessionApi>,
     cache: Arc<BlockCache>,
     downloads: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Downloaded blocks on their way to the disk cache.
+    cache_writes: Arc<AtomicUsize>,
     metrics: Arc<MountMetrics>,
 }
+
+const MAX_CACHE_WRITES: usize = 8;
 
 impl Blocks {
     pub fn new(session: Arc<dyn SessionApi>, cache: Arc<BlockCache>) -> Self {
@@ -23,6 +28,7 @@ impl Blocks {
             session,
             cache,
             downloads: Arc::default(),
+            cache_writes: Arc::default(),
             metrics: Arc::default(),
         }
     }
@@ -98,7 +104,24 @@ impl Blocks {
                 format!("block {hash} arrived corrupted"),
             ));
         }
-        self.cache.put_checked(hash, &bytes, pieces).await;
+        // The reader goes on at once; the block reaches the disk cache in the background
+        // (at most a few at a time, so memory stays bounded when the disk is slower).
+        self.cache.remember(hash, &bytes);
+        if self.cache_writes.fetch_add(1, Ordering::AcqRel) >= MAX_CACHE_WRITES {
+            self.cache.put_checked(hash, &bytes, pieces).await;
+            self.cache_writes.fetch_sub(1, Ordering::AcqRel);
+            return Ok(bytes);
+        }
+        let (cache, writes, hash, kept) = (
+            self.cache.clone(),
+            self.cache_writes.clone(),
+            hash.to_owned(),
+            bytes.clone(),
+        );
+        tokio::spawn(async move {
+            cache.put_checked(&hash, &kept, pieces).await;
+            writes.fetch_sub(1, Ordering::AcqRel);
+        });
         Ok(bytes)
     }
 

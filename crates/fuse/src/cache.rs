@@ -249,7 +249,8 @@ impl BlockCache {
         }
     }
 
-    fn remember(&self, hash: &str, bytes: &Bytes) {
+    /// Keeps a block among the few held in memory.
+    pub fn remember(&self, hash: &str, bytes: &Bytes) {
         let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
         if memory.iter().any(|(h, _)| h == hash) {
             return;
