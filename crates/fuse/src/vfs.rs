@@ -99,9 +99,11 @@ pub struct Vfs {
     /// Listings of busy directories, for lookups without a round trip.
     dirs: DirCache,
     absent_xattrs: AbsentXattrs,
-    /// Attributes of directories as this mount's last create or link in them left them, with
-    /// when: the kernel asks for them right after (its permission check), within the timeout.
-    dir_attrs: Mutex<HashMap<u64, (Stat, Instant)>>,
+    /// Attributes of inodes as this mount's last change of them left them (a create or link
+    /// in a directory; a file's create, setattr or commit), with when: the kernel asks for
+    /// them right after (its permission checks), within the timeout. A change here whose
+    /// result is not known drops them; a removal or rename drops them all.
+    attrs: Mutex<HashMap<u64, (Stat, Instant)>>,
     /// How long the kernel may trust entries and attributes.
     ttl: Duration,
     retry_for: Duration,
@@ -141,7 +143,7 @@ impl Vfs {
             locked: Mutex::default(),
             dirs: DirCache::new(ttl),
             absent_xattrs: AbsentXattrs::new(ttl),
-            dir_attrs: Mutex::default(),
+            attrs: Mutex::default(),
             ttl,
             retry_for,
         }
@@ -195,6 +197,7 @@ impl Vfs {
     /// now holds what it asked for.
     async fn made_before(&self, parent: NodeRef, name: &str, same: impl Fn(&Stat) -> bool) -> Result<Stat> {
         let found = self.retry(|| self.session().lookup(parent, name)).await?;
+        self.refreshed(found.node, &found.stat);
         if !same(&found.stat) {
             return Err(Error::new(ErrorKind::AlreadyExists, "file exists"));
         }
@@ -351,6 +354,7 @@ impl Vfs {
     pub async fn lookup(&self, parent: u64, name: &[u8]) -> Result<Stat> {
         let (parent, name) = (self.node(parent)?, name_str(name)?);
         let found = self.retry(|| self.session().lookup(parent, name)).await?;
+        self.refreshed(found.node, &found.stat);
         let stat = self.learn(found.node, found.stat);
         Ok(self.overlay(stat.ino, stat).await)
     }
@@ -358,32 +362,43 @@ impl Vfs {
     /// Attributes for the kernel, and how long it may trust them.
     pub async fn getattr_entry(&self, ino: u64) -> Result<(Stat, Duration)> {
         let node = self.node(ino)?;
-        if let Some((mut stat, at)) = lock(&self.dir_attrs).get(&node.ino).cloned() {
+        let known = lock(&self.attrs).get(&node.ino).cloned();
+        if let Some((mut stat, at)) = known {
             let left = self.ttl.saturating_sub(at.elapsed());
             if !left.is_zero() {
                 stat.ino = ino;
-                return Ok((stat, left));
+                return Ok((self.overlay(ino, stat).await, left));
             }
         }
         Ok((self.getattr(ino).await?, self.ttl))
     }
 
-    /// A directory's attributes as a change this mount made left them (`None`: unknown).
-    fn dir_changed(&self, dir: NodeRef, stat: Option<Stat>, since: Instant) {
-        {
-            let mut attrs = lock(&self.dir_attrs);
-            match stat.filter(|_| !self.ttl.is_zero()) {
-                Some(stat) => {
-                    if attrs.len() >= 10_000 {
-                        attrs.clear();
-                    }
-                    attrs.insert(dir.ino, (stat, since));
+    /// An inode's attributes as a change this mount made left them (`None`: unknown).
+    fn changed(&self, node: NodeRef, stat: Option<Stat>, since: Instant) {
+        let mut attrs = lock(&self.attrs);
+        match stat.filter(|_| !self.ttl.is_zero()) {
+            Some(stat) => {
+                if attrs.len() >= 10_000 {
+                    attrs.clear();
                 }
-                None => {
-                    attrs.remove(&dir.ino);
-                }
+                attrs.insert(node.ino, (stat, since));
+            }
+            None => {
+                attrs.remove(&node.ino);
             }
         }
+    }
+
+    /// Attributes just read from the server replace what this mount's own change left.
+    fn refreshed(&self, node: NodeRef, stat: &Stat) {
+        if let Some(known) = lock(&self.attrs).get_mut(&node.ino) {
+            *known = (stat.clone(), Instant::now());
+        }
+    }
+
+    /// [`Vfs::changed`] for a directory, whose listing here is dropped too.
+    fn dir_changed(&self, dir: NodeRef, stat: Option<Stat>, since: Instant) {
+        self.changed(dir, stat, since);
         self.dirs.changed(dir.ino);
     }
 
@@ -391,6 +406,7 @@ impl Vfs {
         let node = self.node(ino)?;
         match self.retry(|| self.session().getattr(node)).await {
             Ok(mut stat) => {
+                self.refreshed(node, &stat);
                 stat.ino = ino;
                 Ok(self.overlay(ino, stat).await)
             }
@@ -420,8 +436,13 @@ impl Vfs {
             state.truncate(size).await?;
         }
         let req = SetAttrNode { node, changes };
-        self.dir_changed(node, None, Instant::now());
+        let since = Instant::now();
+        self.dir_changed(node, None, since);
         let mut stat = self.retry(|| self.session().setattr(&req)).await?;
+        self.changed(node, Some(stat.clone()), since);
+        if let Some(state) = guard.as_mut() {
+            state.stat = stat.clone();
+        }
         stat.ino = ino;
         if let Some(state) = guard.as_ref().filter(|s| s.is_dirty()) {
             stat.size = state.size;
@@ -465,6 +486,7 @@ impl Vfs {
                 self.dirs.added(dir, name, made.node);
                 // New: no extended attributes.
                 self.absent_xattrs.none(made.node.ino, since);
+                self.changed(made.node, Some(made.stat.clone()), since);
                 Ok((self.learn(made.node, made.stat), true))
             }
             None => Ok((self.made_before(parent, name, |s| s.kind == new.kind).await?, false)),
@@ -483,7 +505,7 @@ impl Vfs {
             .ok()
             .and_then(Option::as_ref)
             .and_then(|l| l.parent.clone());
-        self.dirs.changed(node.ino);
+        self.dir_changed(node, None, since);
         self.dir_changed(parent, dir_stat, since);
         match linked? {
             Some(linked) => {
@@ -499,6 +521,8 @@ impl Vfs {
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
         let result = self.retry_change(|| self.session().unlink(parent, name), gone).await;
         self.removed(dir, parent, name, result.is_ok());
+        // The file unlinked (its link count) may be known here.
+        lock(&self.attrs).clear();
         result.map(drop)
     }
 
@@ -508,7 +532,7 @@ impl Vfs {
         let result = self.retry_change(|| self.session().rmdir(parent, name), gone).await;
         self.removed(dir, parent, name, result.is_ok());
         // The directory removed may be known here: it is gone.
-        lock(&self.dir_attrs).clear();
+        lock(&self.attrs).clear();
         result.map(drop)
     }
 
@@ -540,7 +564,7 @@ impl Vfs {
         self.dirs.forget(to.0);
         self.dir_changed(req.new_parent, None, Instant::now());
         // A directory moved or replaced has new attributes too (ctime, its `..`).
-        lock(&self.dir_attrs).clear();
+        lock(&self.attrs).clear();
         result.map(drop)
     }
 
@@ -574,11 +598,13 @@ impl Vfs {
             };
             let version = (content.stat.mtime, content.stat.size);
             let keep_cache = lock(&self.seen).insert(ino, version) == Some(version);
+            self.refreshed(node, &content.stat);
             *state = FileState::new(node, content);
             return Ok((fh, keep_cache));
         }
         let node = self.node(ino)?;
         let content = self.retry(|| self.session().content(node)).await?;
+        self.refreshed(node, &content.stat);
         let version = (content.stat.mtime, content.stat.size);
         let keep_cache = lock(&self.seen).insert(ino, version) == Some(version);
         let state = std::sync::Arc::new(AsyncMutex::new(FileState::new(node, content)));
@@ -701,7 +727,8 @@ impl Vfs {
         if !state.is_dirty() {
             return Ok(false);
         }
-        let deadline = Instant::now() + self.retry_for;
+        let since = Instant::now();
+        let deadline = since + self.retry_for;
         let result = loop {
             match state.commit(&self.blocks, durable).await {
                 Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
@@ -722,9 +749,10 @@ impl Vfs {
             Ok(None) => Ok(false),
             // Others may have committed other parts of the file before this commit, which
             // pages cached here would not show: the next open here starts afresh.
-            Ok(Some((_, merged))) => {
+            Ok(Some((stat, merged))) => {
                 lock(&self.seen).remove(&ino);
                 self.dirs.changed(state.node.ino);
+                self.changed(state.node, Some(stat), since);
                 Ok(merged)
             }
         }
