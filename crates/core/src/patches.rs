@@ -81,8 +81,20 @@ impl Patches {
         out
     }
 
-    /// Reads what [`Patches::encode`] wrote, refusing anything out of a block's bounds or past
-    /// the limits.
+    /// [`Patches::decode`], also refusing patches past the limits: for what a writer sends
+    /// (what is stored is read with any limit it was written under).
+    pub fn decode_within_limits(raw: &[u8]) -> Result<Self> {
+        let patches = Patches::decode(raw)?;
+        if !patches.room_for(0, 0) {
+            return Err(Error::invalid(
+                "chunks",
+                "malformed chunk patches: too many patched bytes; store the block again",
+            ));
+        }
+        Ok(patches)
+    }
+
+    /// Reads what [`Patches::encode`] wrote, refusing anything out of a block's bounds.
     pub fn decode(raw: &[u8]) -> Result<Self> {
         let bad = |why: &str| Error::invalid("chunks", format!("malformed chunk patches: {why}"));
         let mut rest = raw;
@@ -110,9 +122,6 @@ impl Patches {
             }
             patches.patches.push((offset, take(len)?.to_vec()));
             left = left.saturating_sub(8 + len);
-            if !patches.room_for(0, 0) {
-                return Err(bad("too many patched bytes; store the block again"));
-            }
         }
         Ok(patches)
     }
@@ -161,5 +170,12 @@ mod tests {
         ] {
             assert!(Patches::decode(&raw).is_err(), "{raw:?}");
         }
+        let mut many = Patches::new(0);
+        for i in 0..=MAX_PATCHES as u64 {
+            many.push(i, vec![1]);
+        }
+        assert!(Patches::decode(&many.encode()).is_ok(), "stored: read whatever limit");
+        assert!(Patches::decode_within_limits(&many.encode()).is_err(), "sent: refused");
+        assert!(Patches::decode(&[]).is_err(), "empty");
     }
 }

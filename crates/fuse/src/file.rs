@@ -244,12 +244,14 @@ impl FileState {
                 buf.resize(at + take, 0);
             }
             buf[at..at + take].copy_from_slice(&rest[..take]);
+            // Recorded part by part: a write that fails half way (the server unreachable for
+            // the next block) has changed exactly what it recorded.
+            self.size = self.size.max(pos + take as u64);
+            self.edits.write(pos, pos + take as u64);
+            self.changed_at = Some(now_ns());
             rest = &rest[take..];
             pos += take as u64;
         }
-        self.size = self.size.max(offset + data.len() as u64);
-        self.edits.write(offset, offset + data.len() as u64);
-        self.changed_at = Some(now_ns());
         while self.dirty.len() > MAX_DIRTY_BLOCKS {
             let Some((&idx, _)) = self.dirty.iter().next() else {
                 break;
@@ -346,7 +348,9 @@ impl FileState {
                 // Collected while nothing named them yet (the file stayed open past the
                 // server's grace period): store them again and commit again.
                 Err(e) if e.kind == ErrorKind::Conflict && !inline => {
-                    for hash in req.chunks.iter().filter_map(|c| c.hash.as_deref()) {
+                    // Only blocks this writer uploaded: a patched chunk's block was stored before.
+                    let uploaded = req.chunks.iter().filter(|c| c.data.is_none());
+                    for hash in uploaded.filter_map(|c| c.hash.as_deref()) {
                         blocks.reupload(hash).await?;
                     }
                     blocks.session().write(&req).await
@@ -443,6 +447,11 @@ impl FileState {
         let (Some(base), Some(buf)) = (self.committed.get(&idx), self.dirty.get(&idx)) else {
             return Ok(None);
         };
+        if self.uploading.contains_key(&idx) {
+            // An older version of the block is on its way: uploading this one whole waits for
+            // it first, so the older cannot land last.
+            return Ok(None);
+        }
         let Some(hash) = base.hash.clone() else {
             return Ok(None);
         };

@@ -103,10 +103,19 @@ pub struct Vfs {
     /// in a directory; a file's create, setattr or commit), with when: the kernel asks for
     /// them right after (its permission checks), within the timeout. A change here whose
     /// result is not known drops them; a removal or rename drops them all.
-    attrs: Mutex<HashMap<u64, (Stat, Instant)>>,
+    attrs: Mutex<KnownAttrs>,
     /// How long the kernel may trust entries and attributes.
     ttl: Duration,
     retry_for: Duration,
+}
+
+/// Attributes of inodes as this mount's own changes left them, each with when its change
+/// began.
+#[derive(Default)]
+struct KnownAttrs {
+    by_ino: HashMap<u64, (Stat, Instant)>,
+    /// When they were last all dropped: what a change that began before says may be older.
+    cleared: Option<Instant>,
 }
 
 /// What a lookup found, and for how long the kernel may trust it.
@@ -197,7 +206,7 @@ impl Vfs {
     /// now holds what it asked for.
     async fn made_before(&self, parent: NodeRef, name: &str, same: impl Fn(&Stat) -> bool) -> Result<Stat> {
         let found = self.retry(|| self.session().lookup(parent, name)).await?;
-        self.refreshed(found.node, &found.stat);
+        self.refreshed(found.node);
         if !same(&found.stat) {
             return Err(Error::new(ErrorKind::AlreadyExists, "file exists"));
         }
@@ -354,7 +363,7 @@ impl Vfs {
     pub async fn lookup(&self, parent: u64, name: &[u8]) -> Result<Stat> {
         let (parent, name) = (self.node(parent)?, name_str(name)?);
         let found = self.retry(|| self.session().lookup(parent, name)).await?;
-        self.refreshed(found.node, &found.stat);
+        self.refreshed(found.node);
         let stat = self.learn(found.node, found.stat);
         Ok(self.overlay(stat.ino, stat).await)
     }
@@ -362,7 +371,7 @@ impl Vfs {
     /// Attributes for the kernel, and how long it may trust them.
     pub async fn getattr_entry(&self, ino: u64) -> Result<(Stat, Duration)> {
         let node = self.node(ino)?;
-        let known = lock(&self.attrs).get(&node.ino).cloned();
+        let known = lock(&self.attrs).by_ino.get(&node.ino).cloned();
         if let Some((mut stat, at)) = known {
             let left = self.ttl.saturating_sub(at.elapsed());
             if !left.is_zero() {
@@ -373,27 +382,36 @@ impl Vfs {
         Ok((self.getattr(ino).await?, self.ttl))
     }
 
-    /// An inode's attributes as a change this mount made left them (`None`: unknown).
+    /// An inode's attributes as a change this mount made, begun at `since`, left them
+    /// (`None`: unknown). What a newer change or a removal since then said stands.
     fn changed(&self, node: NodeRef, stat: Option<Stat>, since: Instant) {
         let mut attrs = lock(&self.attrs);
-        match stat.filter(|_| !self.ttl.is_zero()) {
-            Some(stat) => {
-                if attrs.len() >= 10_000 {
-                    attrs.clear();
-                }
-                attrs.insert(node.ino, (stat, since));
-            }
-            None => {
-                attrs.remove(&node.ino);
-            }
+        let Some(stat) = stat.filter(|_| !self.ttl.is_zero()) else {
+            attrs.by_ino.remove(&node.ino);
+            return;
+        };
+        let newer = attrs.by_ino.get(&node.ino).is_some_and(|(_, at)| *at > since);
+        if newer || attrs.cleared.is_some_and(|at| at > since) {
+            return;
         }
+        if attrs.by_ino.len() >= 10_000 {
+            attrs.by_ino.clear();
+        }
+        attrs.by_ino.insert(node.ino, (stat, since));
     }
 
-    /// Attributes just read from the server replace what this mount's own change left.
-    fn refreshed(&self, node: NodeRef, stat: &Stat) {
-        if let Some(known) = lock(&self.attrs).get_mut(&node.ino) {
-            *known = (stat.clone(), Instant::now());
-        }
+    /// Drops every inode's known attributes: a removal or rename changed some this mount
+    /// cannot name (the link count of the file removed or replaced).
+    fn forget_attrs(&self) {
+        let mut attrs = lock(&self.attrs);
+        attrs.by_ino.clear();
+        attrs.cleared = Some(Instant::now());
+    }
+
+    /// Attributes were just read from the server: what this mount's own change left goes, as
+    /// the read may be older or newer than that change.
+    fn refreshed(&self, node: NodeRef) {
+        lock(&self.attrs).by_ino.remove(&node.ino);
     }
 
     /// [`Vfs::changed`] for a directory, whose listing here is dropped too.
@@ -406,7 +424,7 @@ impl Vfs {
         let node = self.node(ino)?;
         match self.retry(|| self.session().getattr(node)).await {
             Ok(mut stat) => {
-                self.refreshed(node, &stat);
+                self.refreshed(node);
                 stat.ino = ino;
                 Ok(self.overlay(ino, stat).await)
             }
@@ -522,7 +540,7 @@ impl Vfs {
         let result = self.retry_change(|| self.session().unlink(parent, name), gone).await;
         self.removed(dir, parent, name, result.is_ok());
         // The file unlinked (its link count) may be known here.
-        lock(&self.attrs).clear();
+        self.forget_attrs();
         result.map(drop)
     }
 
@@ -532,7 +550,7 @@ impl Vfs {
         let result = self.retry_change(|| self.session().rmdir(parent, name), gone).await;
         self.removed(dir, parent, name, result.is_ok());
         // The directory removed may be known here: it is gone.
-        lock(&self.attrs).clear();
+        self.forget_attrs();
         result.map(drop)
     }
 
@@ -564,7 +582,7 @@ impl Vfs {
         self.dirs.forget(to.0);
         self.dir_changed(req.new_parent, None, Instant::now());
         // A directory moved or replaced has new attributes too (ctime, its `..`).
-        lock(&self.attrs).clear();
+        self.forget_attrs();
         result.map(drop)
     }
 
@@ -598,13 +616,13 @@ impl Vfs {
             };
             let version = (content.stat.mtime, content.stat.size);
             let keep_cache = lock(&self.seen).insert(ino, version) == Some(version);
-            self.refreshed(node, &content.stat);
+            self.refreshed(node);
             *state = FileState::new(node, content);
             return Ok((fh, keep_cache));
         }
         let node = self.node(ino)?;
         let content = self.retry(|| self.session().content(node)).await?;
-        self.refreshed(node, &content.stat);
+        self.refreshed(node);
         let version = (content.stat.mtime, content.stat.size);
         let keep_cache = lock(&self.seen).insert(ino, version) == Some(version);
         let state = std::sync::Arc::new(AsyncMutex::new(FileState::new(node, content)));

@@ -75,7 +75,7 @@ impl Chunk {
         }
         let data = match (&chunk.hash, &chunk.data) {
             (Some(hex), None) => ChunkData::Block(hash(hex)?),
-            (Some(hex), Some(b64)) => ChunkData::Patched(hash(hex)?, Patches::decode(&data(b64)?)?),
+            (Some(hex), Some(b64)) => ChunkData::Patched(hash(hex)?, Patches::decode_within_limits(&data(b64)?)?),
             (None, Some(b64)) => {
                 let bytes = data(b64)?;
                 if bytes.len() as u64 > strata_core::INLINE_MAX || (bytes.len() as u64) < chunk.len {
