@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use strata_blocks::BlockStore;
-use strata_core::Result;
+use strata_core::{Error, Result};
 use strata_meta::MetaStore;
 
 #[derive(Clone)]
@@ -29,13 +29,14 @@ pub struct Limits {
 }
 
 impl AppState {
-    /// Runs a metadata call (the engine blocks on its database).
+    /// Runs a metadata call off the async workers (the engine blocks on its database).
     pub async fn meta<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn MetaStore) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        // On this thread, which hands its other tasks to another worker meanwhile: a metadata
-        // call is short, and a hop to the blocking pool and back cost more than the call.
-        tokio::task::block_in_place(|| f(&*self.meta))
+        let meta = self.meta.clone();
+        tokio::task::spawn_blocking(move || f(&*meta))
+            .await
+            .map_err(|e| Error::internal(format!("metadata task failed: {e}")))?
     }
 }

@@ -216,7 +216,7 @@ mod tests {
             .collect()
     }
 
-    #[tokio::test(flavor = "multi_thread")]
+    #[tokio::test]
     async fn every_route_is_documented_with_its_methods() {
         let dir = tempfile::tempdir().unwrap();
         let (router, key) = router(dir.path());
@@ -237,7 +237,7 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread")]
+    #[tokio::test]
     async fn the_served_document_parses_and_says_who_needs_a_key() {
         let dir = tempfile::tempdir().unwrap();
         let request = Request::get("/v1/openapi.json").body(Body::empty()).unwrap();
