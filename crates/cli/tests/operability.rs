@@ -332,6 +332,13 @@ fn a_mount_serves_its_metrics() {
         "three blocks fetched:\n{page}"
     );
     assert!(sample(&page, "strata_mount_cache_fetched_bytes_total") >= (9 << 20) as f64);
+    // Downloaded blocks reach the disk cache in the background, a moment after the read.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut page = page;
+    while sample(&page, "strata_mount_cache_bytes") < (9 << 20) as f64 && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+        page = scrape(&addr);
+    }
     assert!(sample(&page, "strata_mount_cache_bytes") >= (9 << 20) as f64);
     assert!(sample(&page, "strata_mount_fuse_op_duration_seconds_count{op=\"read\"}") >= 1.0);
     assert!(sample(&page, "strata_mount_fuse_op_duration_seconds_count{op=\"lookup\"}") >= 1.0);
