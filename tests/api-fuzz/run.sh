@@ -13,11 +13,7 @@ repo=$(cd "$here/../.." && pwd)
 strata=$(realpath "$1")
 examples=${FUZZ_EXAMPLES:-20}
 work=$(mktemp -d /var/tmp/strata-api-fuzz.XXXXXX)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
+source "$repo/tests/conformance/lib.sh"
 trap cleanup EXIT
 
 # One version, so that a run generates the same requests as the last.
@@ -25,15 +21,8 @@ venv=${STRATA_FUZZ_VENV:-${CARGO_TARGET_DIR:-$repo/target}/api-fuzz-venv}
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check schemathesis==4.32.5
 
-"$strata" server --listen 127.0.0.1:0 --data-dir "$work/data" 2> "$work/server.log" &
-server_pid=$!
-until grep -q "listening on" "$work/server.log"; do
-  kill -0 "$server_pid" || { cat "$work/server.log"; exit 1; }
-  sleep 0.1
-done
-endpoint=$(grep -o 'http://[0-9.:]*' "$work/server.log" | head -1)
-key=$(cat "$work/data/admin.token")
-export STRATA_ENDPOINT=$endpoint STRATA_TOKEN=$key STRATA_CONFIG_DIR="$work/config"
+start_server
+endpoint=$STRATA_ENDPOINT key=$STRATA_TOKEN
 # The objects the document's examples name (volume `data`, file `/notes.txt`, snapshot
 # `data@v1`), so that generated requests reach real ones; and a volume and a snapshot for the
 # deletes to take instead (schemathesis.toml below), so that the rest keep theirs.

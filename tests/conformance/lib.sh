@@ -1,9 +1,10 @@
-# Shared by the conformance runner and the benchmarks: a strata server on a temporary folder
+# Shared by the conformance runner, the API fuzz run and the benchmarks: a strata server on a temporary folder
 # and a mount of one volume. Source it with `strata` and `work` set; call cleanup on exit.
 
 server_pid=""
 
-start_strata() {
+# The server alone, with STRATA_ENDPOINT, STRATA_TOKEN and STRATA_CONFIG_DIR set for the CLI.
+start_server() {
   "$strata" server --listen 127.0.0.1:0 --data-dir "$work/data" 2> "$work/server.log" &
   server_pid=$!
   until grep -q "listening on" "$work/server.log"; do
@@ -13,6 +14,10 @@ start_strata() {
   export STRATA_ENDPOINT=$(grep -o 'http://[0-9.:]*' "$work/server.log" | head -1)
   export STRATA_TOKEN=$(cat "$work/data/admin.token")
   export STRATA_CONFIG_DIR="$work/config"
+}
+
+start_strata() {
+  start_server
   "$strata" volume create conformance > /dev/null
   mkdir -p "$work/mnt"
 }

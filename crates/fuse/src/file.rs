@@ -91,17 +91,10 @@ impl FileState {
         self.pending.get(&idx).or_else(|| self.committed.get(&idx))
     }
 
-    /// [`FileState::block`], taking the file's current chunk list from the server first when
-    /// a block this open knew is gone (another mount replaced it, and it was collected or is
-    /// no longer this volume's).
+    /// The valid bytes of block `idx` (shorter than a block at the end or before a hole),
+    /// as [`FileState::fresh_range`] gives them.
     async fn fresh_block(&mut self, blocks: &Blocks, idx: u64) -> Result<Bytes> {
-        match self.block(blocks, idx).await {
-            Err(e) if e.kind == ErrorKind::Stale => {
-                self.refresh(blocks).await?;
-                self.block(blocks, idx).await
-            }
-            other => other,
-        }
+        self.fresh_range(blocks, idx, 0, BLOCK_SIZE as usize).await
     }
 
     /// Takes what others committed for the chunks this open has not changed; a changed
@@ -129,7 +122,9 @@ impl FileState {
         Ok(())
     }
 
-    /// [`FileState::block_range`], with the chunk list taken again as [`FileState::fresh_block`] does.
+    /// [`FileState::block_range`], taking the file's current chunk list from the server first
+    /// when a block this open knew is gone (another mount replaced it, and it was collected or
+    /// is no longer this volume's).
     async fn fresh_range(&mut self, blocks: &Blocks, idx: u64, from: usize, to: usize) -> Result<Bytes> {
         match self.block_range(blocks, idx, from, to).await {
             Err(e) if e.kind == ErrorKind::Stale => {
@@ -140,30 +135,31 @@ impl FileState {
         }
     }
 
-    /// Bytes `from..to` of block `idx`, fewer where its valid bytes end: a read of part of a
-    /// stored block reads only that part from the local cache.
+    /// Bytes `from..to` of block `idx`, fewer where its valid bytes end: only that part is
+    /// copied, and a part of a stored block is read alone from the local cache.
     async fn block_range(&self, blocks: &Blocks, idx: u64, from: usize, to: usize) -> Result<Bytes> {
-        match self.stored(idx) {
-            Some(chunk)
-                if !self.dirty.contains_key(&idx)
-                    && !self.uploading.contains_key(&idx)
-                    && self.clean(idx).is_none() =>
-            {
-                let to = to.min(chunk.len as usize);
-                let from = from.min(to);
-                match (&chunk.hash, &chunk.data) {
-                    (Some(hash), None) => match blocks.fetch_range(hash, from, to).await {
-                        Err(e) if e.kind == ErrorKind::NotFound => Err(stale()),
-                        other => other,
-                    },
-                    _ => Ok(chunk_bytes(blocks, chunk).await?.slice(from..to)),
+        let part = |len: usize| {
+            let to = to.min(len);
+            from.min(to)..to
+        };
+        if let Some(buf) = self.dirty.get(&idx).or_else(|| self.clean(idx)) {
+            return Ok(Bytes::copy_from_slice(&buf[part(buf.len())]));
+        }
+        if let Some(upload) = self.uploading.get(&idx) {
+            return Ok(upload.data.slice(part(upload.data.len())));
+        }
+        let Some(chunk) = self.stored(idx) else {
+            return Ok(Bytes::new());
+        };
+        let range = part(chunk.len as usize);
+        match (&chunk.hash, &chunk.data) {
+            (Some(hash), None) if range.len() < chunk.len as usize => {
+                match blocks.fetch_range(hash, range.start, range.end).await {
+                    Err(e) if e.kind == ErrorKind::NotFound => Err(stale()),
+                    other => other,
                 }
             }
-            _ => {
-                let block = self.block(blocks, idx).await?;
-                let to = to.min(block.len());
-                Ok(block.slice(from.min(to)..to))
-            }
+            _ => Ok(chunk_bytes(blocks, chunk).await?.slice(range)),
         }
     }
 
@@ -177,16 +173,7 @@ impl FileState {
 
     /// The valid bytes of block `idx` (shorter than a block at the end or before a hole).
     async fn block(&self, blocks: &Blocks, idx: u64) -> Result<Bytes> {
-        if let Some(buf) = self.dirty.get(&idx).or_else(|| self.clean(idx)) {
-            return Ok(Bytes::copy_from_slice(buf));
-        }
-        if let Some(upload) = self.uploading.get(&idx) {
-            return Ok(upload.data.clone());
-        }
-        match self.stored(idx) {
-            Some(chunk) => chunk_bytes(blocks, chunk).await,
-            None => Ok(Bytes::new()),
-        }
+        self.block_range(blocks, idx, 0, BLOCK_SIZE as usize).await
     }
 
     pub async fn read(&mut self, blocks: &Blocks, offset: u64, len: u32) -> Result<Vec<u8>> {

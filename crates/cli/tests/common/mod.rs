@@ -144,67 +144,52 @@ impl Server {
     }
 
     pub fn cli_with_input(&self, args: &[&str], input: Option<&Path>) -> Output {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .env("STRATA_ENDPOINT", &self.endpoint)
-            .env("STRATA_TOKEN", self.token())
-            .env("STRATA_CONFIG_DIR", self.dir.path().join("config"))
-            .env("STRATA_DATA_DIR", self.dir.path().join("no-local-server"));
+        let mut cmd = self.command(&self.token(), args);
         if let Some(input) = input {
             cmd.stdin(std::fs::File::open(input).unwrap());
         }
         cmd.output().unwrap()
     }
 
-    /// Runs `strata ARGS...` against this server with another API key.
-    pub fn cli_as(&self, token: &str, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
+    /// `strata ARGS...` against this server with the API key `token`, not yet run.
+    fn command(&self, token: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
             .env("STRATA_ENDPOINT", &self.endpoint)
             .env("STRATA_TOKEN", token)
             .env("STRATA_CONFIG_DIR", self.dir.path().join("config"))
-            .env("STRATA_DATA_DIR", self.dir.path().join("no-local-server"))
-            .output()
-            .unwrap()
+            .env("STRATA_DATA_DIR", self.dir.path().join("no-local-server"));
+        cmd
+    }
+
+    /// Runs `strata ARGS...` against this server with another API key.
+    pub fn cli_as(&self, token: &str, args: &[&str]) -> Output {
+        self.command(token, args).output().unwrap()
     }
 
     /// As [`Server::ok`], with another API key.
     pub fn ok_as(&self, token: &str, args: &[&str]) -> String {
-        let out = self.cli_as(token, args);
-        assert!(
-            out.status.success(),
-            "strata {args:?} failed: {}\nserver log: {}",
-            String::from_utf8_lossy(&out.stderr),
-            self.log()
-        );
-        String::from_utf8(out.stdout).unwrap()
+        self.succeeded(self.cli_as(token, args), args)
     }
 
     /// As [`Server::fails`], with another API key: the exit code and standard error.
     pub fn fails_as(&self, token: &str, args: &[&str]) -> (i32, String) {
-        let out = self.cli_as(token, args);
-        assert!(!out.status.success(), "strata {args:?} should have failed");
-        (out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
+        failed(self.cli_as(token, args), args)
     }
 
     /// Mounts `source` with another API key; returns once the mount is ready.
     pub fn mount_as(&self, token: &str, source: &str, extra: &[&str]) -> Mount {
-        let (dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let mut args = vec![
-            "mount",
-            source,
-            dir.path().to_str().unwrap(),
-            "--cache-dir",
-            cache.path().to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        self.ok_as(token, &args);
-        Mount { dir, cache }
+        let cache = tempfile::tempdir().unwrap();
+        let path = cache.path().to_owned();
+        self.mount_with_cache(token, source, cache, &path, extra)
     }
 
     /// Runs the CLI and expects success; returns standard output.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.cli(args);
+        self.succeeded(self.cli(args), args)
+    }
+
+    fn succeeded(&self, out: Output, args: &[&str]) -> String {
         assert!(
             out.status.success(),
             "strata {args:?} failed: {}\nserver log: {}",
@@ -216,9 +201,7 @@ impl Server {
 
     /// Runs the CLI and expects failure; returns the exit code and standard error.
     pub fn fails(&self, args: &[&str]) -> (i32, String) {
-        let out = self.cli(args);
-        assert!(!out.status.success(), "strata {args:?} should have failed");
-        (out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
+        failed(self.cli(args), args)
     }
 
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
@@ -341,13 +324,19 @@ impl Mount {
 impl Server {
     /// Mounts `source` (VOLUME or VOLUME:SUBPATH) with extra flags; returns once it is ready.
     pub fn mount(&self, source: &str, extra: &[&str]) -> Mount {
-        let cache = tempfile::tempdir().unwrap();
-        let path = cache.path().to_owned();
-        self.mount_with_cache(source, cache, &path, extra)
+        self.mount_as(&self.token(), source, extra)
     }
 
-    /// Mounts with the block cache in `cache_dir` (`cache` is kept by the returned mount).
-    fn mount_with_cache(&self, source: &str, cache: tempfile::TempDir, cache_dir: &Path, extra: &[&str]) -> Mount {
+    /// Mounts with the API key `token` and the block cache in `cache_dir` (`cache` is kept
+    /// by the returned mount).
+    fn mount_with_cache(
+        &self,
+        token: &str,
+        source: &str,
+        cache: tempfile::TempDir,
+        cache_dir: &Path,
+        extra: &[&str],
+    ) -> Mount {
         let dir = tempfile::tempdir().unwrap();
         let mut args = vec![
             "mount",
@@ -357,13 +346,19 @@ impl Server {
             cache_dir.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        self.ok(&args);
+        self.ok_as(token, &args);
         Mount { dir, cache }
     }
 
     /// Mounts with the block cache of another mount.
     pub fn mount_sharing_cache(&self, source: &str, other: &Mount, extra: &[&str]) -> Mount {
-        self.mount_with_cache(source, tempfile::tempdir().unwrap(), other.cache.path(), extra)
+        self.mount_with_cache(
+            &self.token(),
+            source,
+            tempfile::tempdir().unwrap(),
+            other.cache.path(),
+            extra,
+        )
     }
 }
 
@@ -373,6 +368,12 @@ impl Drop for Mount {
         // SAFETY: umount2 on a NUL-terminated path this test mounted.
         unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
     }
+}
+
+/// Asserts that a CLI run failed; returns its exit code and standard error.
+fn failed(out: Output, args: &[&str]) -> (i32, String) {
+    assert!(!out.status.success(), "strata {args:?} should have failed");
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
 }
 
 /// Unmounts through the CLI, as a user would.
