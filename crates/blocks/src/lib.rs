@@ -5,6 +5,9 @@
 //! is written. The store is any [`object_store::ObjectStore`]; a local folder by default.
 //!
 //! Key layout: `blocks/<first two hex digits>/<64 hex digits>`, under the store's prefix.
+//! A block of two 64 KiB pieces or more has the values of its pieces beside it
+//! (`pieces/<first two>/<64 hex digits>`: its size, then 32 bytes a piece; see
+//! [`strata_core::pieces`]), so a reader can be sent a piece of it that it can check.
 //!
 //! Stores by URL ([`BlockStore::open_url`]): `file:///path` (written with fsync before a put
 //! returns) or `s3://bucket/prefix` for any S3-compatible store, configured from the standard
@@ -19,9 +22,11 @@ use object_store::path::Path as StorePath;
 use object_store::prefix::PrefixStore;
 use object_store::{ClientConfigKey, RetryConfig};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use strata_core::pieces::{self, ChainingValue};
 
 /// How long one S3 request may take before it is abandoned (and retried).
 pub const S3_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -40,6 +45,8 @@ pub enum BlockError {
     Folder { path: String, source: std::io::Error },
     #[error("invalid store URL {0:?}: expected file:///path or s3://bucket/prefix")]
     Url(String),
+    #[error("block {0} in the object store does not match its name")]
+    Damaged(String),
 }
 
 pub type Result<T> = std::result::Result<T, BlockError>;
@@ -47,10 +54,33 @@ pub type Result<T> = std::result::Result<T, BlockError>;
 #[derive(Debug, Clone)]
 pub struct BlockStore {
     store: Arc<dyn ObjectStore>,
+    /// Piece values of blocks read in pieces lately.
+    recent: Arc<Mutex<RecentPieces>>,
 }
 
-pub fn hash(data: &[u8]) -> BlockHash {
-    *blake3::hash(data).as_bytes()
+/// A block's size and the values of its pieces.
+pub type Pieces = Arc<(usize, Vec<ChainingValue>)>;
+
+/// The most blocks whose piece values are kept in memory (2 KiB each for 4 MiB blocks).
+const RECENT_PIECES: usize = 4096;
+
+#[derive(Debug, Default)]
+struct RecentPieces {
+    by_hash: HashMap<BlockHash, Pieces>,
+    order: VecDeque<BlockHash>,
+}
+
+impl RecentPieces {
+    fn insert(&mut self, hash: BlockHash, pieces: Pieces) {
+        if self.by_hash.insert(hash, pieces).is_none() {
+            self.order.push_back(hash);
+        }
+        while self.order.len() > RECENT_PIECES {
+            if let Some(old) = self.order.pop_front() {
+                self.by_hash.remove(&old);
+            }
+        }
+    }
 }
 
 pub fn to_hex(hash: &BlockHash) -> String {
@@ -62,9 +92,27 @@ fn key(hash: &BlockHash) -> StorePath {
     StorePath::from(format!("blocks/{}/{hex}", &hex[..2]))
 }
 
+fn pieces_key(hash: &BlockHash) -> StorePath {
+    let hex = to_hex(hash);
+    StorePath::from(format!("pieces/{}/{hex}", &hex[..2]))
+}
+
+/// A stored list of piece values, if well formed.
+fn decode_pieces(bytes: &[u8]) -> Option<(usize, Vec<ChainingValue>)> {
+    let size = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
+    let values: Vec<ChainingValue> = bytes[8..]
+        .chunks_exact(32)
+        .map(|v| v.try_into().expect("32 bytes"))
+        .collect();
+    (bytes.len() == 8 + values.len() * 32 && values.len() == pieces::count(size)).then_some((size, values))
+}
+
 impl BlockStore {
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        BlockStore { store }
+        BlockStore {
+            store,
+            recent: Arc::default(),
+        }
     }
 
     /// The store a URL names: `file:///path` or `s3://bucket[/prefix]`.
@@ -118,16 +166,60 @@ impl BlockStore {
         Ok(BlockStore::new(Arc::new(fs)))
     }
 
-    /// Stores a block unless the store already holds it. The caller names it by its hash.
-    pub async fn put(&self, hash: &BlockHash, data: Bytes) -> Result<()> {
+    /// Stores a block unless the store already holds it, with its piece values (from
+    /// [`pieces::hash_block`], empty for a one-piece block). The caller names it by its hash.
+    pub async fn put(&self, hash: &BlockHash, data: Bytes, values: &[ChainingValue]) -> Result<()> {
         let key = key(hash);
         match self.store.head(&key).await {
             Ok(meta) if meta.size == data.len() as u64 => return Ok(()),
             Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
         }
+        // The values first: a block is never stored without them (unless a crash comes
+        // between, and then they are worked out again when first asked for).
+        if values.len() >= 2 {
+            let head = pieces::encode_head(data.len(), values);
+            self.store.put(&pieces_key(hash), PutPayload::from(head)).await?;
+        }
         self.store.put(&key, PutPayload::from_bytes(data)).await?;
         Ok(())
+    }
+
+    /// A block's size and the values of its pieces (for a block of two pieces or more):
+    /// kept beside the block, or else worked out from the whole block and kept from then on.
+    pub async fn pieces(&self, hash: &BlockHash) -> Result<Pieces> {
+        if let Some(found) = self.recent.lock().unwrap_or_else(|p| p.into_inner()).by_hash.get(hash) {
+            return Ok(found.clone());
+        }
+        let stored = match self.store.get(&pieces_key(hash)).await {
+            Ok(r) => decode_pieces(&r.bytes().await?),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let found = match stored {
+            Some(found) => found,
+            None => {
+                let block = self.get(hash).await?;
+                let (size, (actual, values)) =
+                    tokio::task::spawn_blocking(move || (block.len(), pieces::hash_block(&block)))
+                        .await
+                        .map_err(|e| BlockError::Damaged(format!("{}: {e}", to_hex(hash))))?;
+                if actual.as_bytes() != hash {
+                    return Err(BlockError::Damaged(to_hex(hash)));
+                }
+                if values.len() >= 2 {
+                    let head = pieces::encode_head(size, &values);
+                    self.store.put(&pieces_key(hash), PutPayload::from(head)).await?;
+                }
+                (size, values)
+            }
+        };
+        let found = Arc::new(found);
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*hash, found.clone());
+        Ok(found)
     }
 
     pub async fn get(&self, hash: &BlockHash) -> Result<Bytes> {
@@ -161,12 +253,15 @@ impl BlockStore {
         Ok(found)
     }
 
-    /// Deletes a block; deleting a block that is already gone succeeds.
+    /// Deletes a block and its piece values; deleting a block that is already gone succeeds.
     pub async fn delete(&self, hash: &BlockHash) -> Result<()> {
-        match self.store.delete(&key(hash)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
+        for key in [pieces_key(hash), key(hash)] {
+            match self.store.delete(&key).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
+        Ok(())
     }
 }
 
@@ -179,9 +274,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = BlockStore::local(dir.path()).unwrap();
         let data = Bytes::from_static(b"some block");
-        let h = hash(&data);
-        store.put(&h, data.clone()).await.unwrap();
-        store.put(&h, data.clone()).await.unwrap();
+        let h = *blake3::hash(&data).as_bytes();
+        store.put(&h, data.clone(), &[]).await.unwrap();
+        store.put(&h, data.clone(), &[]).await.unwrap();
         assert_eq!(store.get(&h).await.unwrap(), data);
         assert_eq!(store.get_range(&h, 5..10).await.unwrap(), &b"block"[..]);
         let hex = to_hex(&h);
@@ -189,5 +284,33 @@ mod tests {
         store.delete(&h).await.unwrap();
         store.delete(&h).await.unwrap();
         assert!(matches!(store.get(&h).await, Err(BlockError::Missing(_))));
+    }
+
+    #[tokio::test]
+    async fn piece_values_are_kept_beside_their_block_and_go_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlockStore::local(dir.path()).unwrap();
+        let data = Bytes::from((0..3 * pieces::PIECE + 5).map(|i| i as u8).collect::<Vec<u8>>());
+        let (h, values) = pieces::hash_block(&data);
+        let h = *h.as_bytes();
+        store.put(&h, data.clone(), &values).await.unwrap();
+        let sidecar = dir.path().join("pieces").join(&to_hex(&h)[..2]).join(to_hex(&h));
+        assert!(sidecar.is_file());
+        assert_eq!(*store.pieces(&h).await.unwrap(), (data.len(), values.clone()));
+        store.delete(&h).await.unwrap();
+        assert!(!sidecar.exists());
+        assert!(store.list().await.unwrap().is_empty());
+
+        // Stored without them (by an older server): worked out from the block, then kept.
+        let fresh = BlockStore::local(dir.path()).unwrap();
+        fresh.put(&h, data.clone(), &[]).await.unwrap();
+        assert_eq!(*fresh.pieces(&h).await.unwrap(), (data.len(), values));
+        assert!(sidecar.is_file());
+
+        // A block whose bytes do not match its name is refused, not described.
+        let other = *pieces::hash_block(b"other bytes").0.as_bytes();
+        let lying = BlockStore::local(dir.path()).unwrap();
+        lying.put(&other, data.clone(), &[]).await.unwrap();
+        assert!(matches!(lying.pieces(&other).await, Err(BlockError::Damaged(_))));
     }
 }

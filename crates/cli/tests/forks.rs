@@ -203,4 +203,5 @@ fn deleting_everything_empties_the_store() {
     server.ok(&["volume", "delete", "f2"]);
     server.json(&["gc"]);
     assert_eq!(server.store_usage(), (0, 0));
+    assert_eq!(server.store_objects(), 0, "nothing kept beside the blocks either");
 }

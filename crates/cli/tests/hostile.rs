@@ -469,7 +469,7 @@ fn slow_and_greedy_clients_cannot_hold_the_server() {
 async fn blocks_are_readable_and_claimable_only_by_their_volume() {
     let server = Server::start(&[]);
     let api = Api::new(&server);
-    for name in ["mine", "theirs"] {
+    for name in ["mine", "theirs", "third"] {
         api.call(reqwest::Method::POST, "/volumes", Some(json!({ "name": name })))
             .await;
     }
@@ -558,4 +558,29 @@ async fn blocks_are_readable_and_claimable_only_by_their_volume() {
         StatusCode::OK,
         "the owner reads its own"
     );
+
+    // Pieces of a block: the same rule, and ranges checked.
+    let pieces = |id: &str, hash: &str, query: &str| {
+        let (api, path) = (&api, format!("/sessions/{id}/blocks/{hash}/pieces?{query}"));
+        async move { api.call(reqwest::Method::GET, &path, None).await }
+    };
+    let (other, _) = session("third").await;
+    assert_eq!(pieces(&other, &hash, "first=0&last=1").await.0, StatusCode::NOT_FOUND);
+    let url = format!("{}/sessions/{theirs}/blocks/{hash}/pieces?first=1&last=3", api.base);
+    let reply = api.http.get(url).bearer_auth(&api.token).send().await.unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+    let reply = reply.bytes().await.unwrap();
+    let checked = strata_core::pieces::check_reply(&blake3::hash(&secret), 1, 3, &reply).unwrap();
+    assert_eq!(&reply[checked.data_at..], &secret[65536..3 * 65536]);
+    refused(pieces(&theirs, &hash, "first=2&last=2").await, "last");
+    refused(pieces(&theirs, &hash, "first=0&last=5").await, "last");
+    let small = blake3::hash(b"x").to_hex().to_string();
+    assert_eq!(pieces(&theirs, &small, "first=0&last=1").await.0, StatusCode::NOT_FOUND);
+    for query in ["first=-1&last=2", "first=0", "first=0&last=99999999999999999999999", ""] {
+        assert_eq!(
+            pieces(&theirs, &hash, query).await.0,
+            StatusCode::BAD_REQUEST,
+            "{query}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! Mounts over time and side by side: persistence, consistency, isolation, read-only.
 
 mod common;
-use common::{Mount, Server, hash_file, hold_lock, random_file, try_write_lock, umount};
+use common::{Mount, Server, free_addr, hash_file, hold_lock, random_file, sample, scrape, try_write_lock, umount};
 use std::fs;
 use std::io::Write;
 use std::process::Command;
@@ -443,6 +443,80 @@ fn a_damaged_block_cache_never_yields_wrong_bytes() {
     assert!(damaged >= 3, "the write filled the cache ({damaged} blocks)");
     let again = server.mount_sharing_cache("v", &first, &[]);
     assert_eq!(hash_file(&again.join("f")), want);
+}
+
+/// A random reader of a file no mount has cached: the first read of an open downloads its
+/// block whole; reads far from the last download only the 64 KiB pieces that hold them, each
+/// checked against the block's name, so a damaged piece in the store is refused alone.
+#[test]
+fn random_reads_download_only_the_pieces_they_read() {
+    use std::os::unix::fs::FileExt;
+    use std::os::unix::io::AsRawFd;
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (src, _) = random_file(dir.path(), "f", 12 << 20, 21);
+    server.ok(&["fs", "put", src.to_str().unwrap(), "v:/f"]);
+    let want = fs::read(&src).unwrap();
+    let addr = free_addr();
+    let m = server.mount("v", &["--metrics", &addr]);
+    let fetched = || sample(&scrape(&addr), "strata_mount_cache_fetched_bytes_total") as usize;
+    let file = fs::File::open(m.join("f")).unwrap();
+    // SAFETY: posix_fadvise on a descriptor this test holds open.
+    assert_eq!(
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) },
+        0
+    );
+    let read_at = |file: &fs::File, at: usize| {
+        let mut buf = vec![0; 4096];
+        file.read_exact_at(&mut buf, at as u64)
+            .map(|()| buf == want[at..at + 4096])
+    };
+    assert!(read_at(&file, 9 << 20).unwrap());
+    let whole = fetched();
+    assert!(
+        whole >= 4 << 20,
+        "the first read fetched its block whole ({whole} bytes)"
+    );
+    // Each far from the one before; the last spans two pieces.
+    for at in [(1 << 20) + 70_000, (6 << 20) + 3, 130_000] {
+        assert!(read_at(&file, at).unwrap(), "bytes at {at}");
+    }
+    let pieces = fetched() - whole;
+    assert!(
+        pieces > 0 && pieces < 1 << 20,
+        "three random reads fetched {pieces} bytes, not whole blocks"
+    );
+    drop(file);
+    umount(&m);
+
+    // One byte of piece 30 of the first block damaged in the store (a local folder here).
+    let name = blake3::hash(&want[..4 << 20]).to_hex().to_string();
+    let stored = server.data_dir().join("blocks/blocks").join(&name[..2]).join(&name);
+    if !stored.exists() {
+        return;
+    }
+    let mut block = fs::read(&stored).unwrap();
+    block[30 * 65536 + 5] ^= 0xff;
+    fs::write(&stored, &block).unwrap();
+    let m = server.mount("v", &[]);
+    let file = fs::File::open(m.join("f")).unwrap();
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) },
+        0
+    );
+    assert!(read_at(&file, 9 << 20).unwrap());
+    let err = read_at(&file, 30 * 65536).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    // Far from that read again (a read near it would fetch the damaged block whole).
+    assert!(read_at(&file, 10 << 20).unwrap());
+    assert!(read_at(&file, 31 * 65536 + 9).unwrap(), "the other pieces still read");
+    assert_eq!(
+        fs::read(m.join("f")).unwrap_err().raw_os_error(),
+        Some(libc::EIO),
+        "a whole read of the damaged block is refused too"
+    );
 }
 
 #[test]

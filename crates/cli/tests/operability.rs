@@ -2,9 +2,9 @@
 //! their exit codes, mount metrics, and `--json` only where a command prints data.
 
 mod common;
-use common::{BIN, Server, mount_pid};
+use common::{BIN, Server, mount_pid, sample, scrape};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -296,23 +296,6 @@ fn options_appear_only_where_they_apply() {
     assert!(humantime::parse_rfc3339(mtime).is_ok(), "{mtime}");
     let volumes = server.json(&["volume", "list"]);
     assert!(humantime::parse_rfc3339(volumes[0]["created_at"].as_str().unwrap()).is_ok());
-}
-
-/// The value of a sample line of a Prometheus page.
-fn sample(page: &str, name: &str) -> f64 {
-    let line = page
-        .lines()
-        .find(|l| l.starts_with(name))
-        .unwrap_or_else(|| panic!("{name} in\n{page}"));
-    line.rsplit(' ').next().unwrap().parse().unwrap()
-}
-
-fn scrape(addr: &str) -> String {
-    let mut conn = std::net::TcpStream::connect(addr).unwrap();
-    write!(conn, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut page = String::new();
-    conn.read_to_string(&mut page).unwrap();
-    page
 }
 
 #[test]

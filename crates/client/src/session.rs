@@ -192,13 +192,24 @@ impl SessionClient {
     }
 
     pub async fn get_block(&self, hash_hex: &str) -> Result<Bytes> {
-        let resp = self
+        let req = self
             .client
-            .send(
-                self.client
-                    .request(Method::GET, &["sessions", &self.id, "blocks", hash_hex]),
-            )
-            .await?;
+            .request(Method::GET, &["sessions", &self.id, "blocks", hash_hex]);
+        self.download(req).await
+    }
+
+    /// Pieces `first..last` of a block, as the server sends them (see
+    /// [`strata_core::pieces::check_reply`], which the caller must use before trusting them).
+    pub async fn get_pieces(&self, hash_hex: &str, first: usize, last: usize) -> Result<Bytes> {
+        let req = self
+            .client
+            .request(Method::GET, &["sessions", &self.id, "blocks", hash_hex, "pieces"])
+            .query(&[("first", first), ("last", last)]);
+        self.download(req).await
+    }
+
+    async fn download(&self, req: reqwest::RequestBuilder) -> Result<Bytes> {
+        let resp = self.client.send(req).await?;
         resp.bytes()
             .await
             .map_err(|e| strata_core::Error::new(strata_core::ErrorKind::Unavailable, format!("block download: {e}")))

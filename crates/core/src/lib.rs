@@ -11,6 +11,7 @@ pub mod mounts;
 pub mod names;
 pub mod patches;
 pub mod paths;
+pub mod pieces;
 pub mod sandboxes;
 
 pub use error::{Error, ErrorKind, Result};

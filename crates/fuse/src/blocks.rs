@@ -8,6 +8,7 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use strata_core::pieces::{self, PIECE};
 use strata_core::{Error, ErrorKind, Result};
 
 #[derive(Clone)]
@@ -75,16 +76,41 @@ impl Blocks {
     }
 
     /// Bytes `start..end` of a block (fewer past its end): from the local cache when it has
-    /// the block, reading and checking only the pieces asked for; else the whole block is
-    /// downloaded, as by [`Blocks::fetch`].
-    pub async fn fetch_range(&self, hash: &str, start: usize, end: usize) -> Result<Bytes> {
+    /// the block, reading and checking only the pieces asked for; else, for a `random`
+    /// reader, only the pieces that hold them are downloaded (checked against the block's
+    /// name), and for any other the whole block is, as by [`Blocks::fetch`].
+    pub async fn fetch_range(&self, hash: &str, start: usize, end: usize, random: bool) -> Result<Bytes> {
         if let Some(bytes) = self.cache.get_range(hash, start, end).await {
             self.metrics.cache_hits.inc();
+            return Ok(bytes);
+        }
+        if random
+            && start < end
+            && let Some(bytes) = self.download_pieces(hash, start, end).await?
+        {
             return Ok(bytes);
         }
         let block = self.fetch(hash).await?;
         let end = end.min(block.len());
         Ok(block.slice(start.min(end)..end))
+    }
+
+    /// The 64 KiB pieces of a block that hold bytes `start..end`, checked; `None` for a block
+    /// of one piece, which is read whole.
+    async fn download_pieces(&self, hash: &str, start: usize, end: usize) -> Result<Option<Bytes>> {
+        let name = blake3::Hash::from_hex(hash).map_err(|_| Error::internal(format!("block name {hash}")))?;
+        let (first, last) = (start / PIECE, end.div_ceil(PIECE));
+        let reply = match self.session.get_pieces(hash, first, last).await {
+            Err(e) if e.kind == ErrorKind::InvalidInput => return Ok(None),
+            other => other?,
+        };
+        self.metrics.cache_misses.inc();
+        self.metrics.cache_fetched_bytes.inc_by(reply.len() as u64);
+        let checked = pieces::check_reply(&name, first, last, &reply)
+            .map_err(|why| Error::new(ErrorKind::Internal, format!("block {hash} arrived corrupted: {why}")))?;
+        let data = reply.slice(checked.data_at..);
+        let (from, to) = (start - first * PIECE, (end - first * PIECE).min(data.len()));
+        Ok(Some(data.slice(from.min(to)..to)))
     }
 
     async fn download(&self, hash: &str) -> Result<Bytes> {
@@ -93,7 +119,7 @@ impl Blocks {
         let want = hash.to_owned();
         let (bytes, intact, pieces) = tokio::task::spawn_blocking(move || {
             let intact = blake3::hash(&bytes).to_hex().as_str() == want;
-            let pieces = crate::cache::piece_hashes(&bytes);
+            let pieces = pieces::piece_values(&bytes);
             (bytes, intact, pieces)
         })
         .await

@@ -7,7 +7,7 @@
 //! A file in the folder is never trusted: every block read from disk is checked against its
 //! name (a BLAKE3 hash) and dropped if it does not match, so a damaged or tampered cache costs
 //! a download, never wrong bytes. A read of part of a block checks only the 64 KiB pieces it
-//! reads, against the pieces' hashes taken when the whole block was last checked, so a small
+//! reads, against the pieces' values taken when the whole block was last checked, so a small
 //! random read costs a small read, not the whole block. Each write goes to a temporary file of its own, renamed
 //! into place, so mounts sharing the folder never see half a block.
 
@@ -17,11 +17,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use strata_core::pieces::{ChainingValue, PIECE, piece_value, piece_values};
 
 const MEMORY_BLOCKS: usize = 4;
-/// A block read in part is checked a piece of this size at a time.
-const PIECE: usize = 64 * 1024;
-/// The most blocks whose pieces' hashes are kept (2 KiB for a 4 MiB block).
+/// The most blocks whose pieces' values are kept (2 KiB for a 4 MiB block).
 const MAX_CHECKED: usize = 2048;
 /// A temporary file older than this is left over from a writer that died.
 const LEFTOVER_AGE: Duration = Duration::from_secs(600);
@@ -36,10 +35,10 @@ struct Index {
     clock: u64,
 }
 
-/// The hashes of each piece of blocks checked whole since this mount started.
+/// The values of each piece of blocks checked whole since this mount started.
 #[derive(Default)]
 struct Checked {
-    pieces: HashMap<String, std::sync::Arc<[blake3::Hash]>>,
+    pieces: HashMap<String, std::sync::Arc<[ChainingValue]>>,
     order: VecDeque<String>,
 }
 
@@ -53,11 +52,6 @@ pub struct BlockCache {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The hash of each piece of a block, to check reads of parts of it later.
-pub fn piece_hashes(bytes: &[u8]) -> Vec<blake3::Hash> {
-    bytes.chunks(PIECE).map(blake3::hash).collect()
 }
 
 /// `bytes[start..end]`, clipped to its length.
@@ -146,8 +140,8 @@ impl BlockCache {
             std::fs::File::open(&path).and_then(|f| f.read_exact_at(&mut buf, from as u64))?;
             let intact = buf
                 .chunks(PIECE)
-                .zip(&pieces[first..last])
-                .all(|(piece, want)| blake3::hash(piece) == *want);
+                .zip(first..last)
+                .all(|(piece, i)| pieces.get(i) == Some(&piece_value(i, piece)));
             Ok::<_, std::io::Error>((buf, intact))
         })
         .await
@@ -183,7 +177,7 @@ impl BlockCache {
         Some(entry.0)
     }
 
-    /// Reads a whole block from disk and checks it; with `pieces`, keeps its pieces' hashes
+    /// Reads a whole block from disk and checks it; with `pieces`, keeps its pieces' values
     /// for later reads of parts of it.
     async fn load(&self, hash: &str, pieces: bool) -> Option<Bytes> {
         self.touch(hash)?;
@@ -193,7 +187,7 @@ impl BlockCache {
             let want = hash.to_owned();
             tokio::task::spawn_blocking(move || {
                 let intact = blake3::hash(&bytes).to_hex().as_str() == want;
-                let hashes = (intact && pieces).then(|| piece_hashes(&bytes));
+                let hashes = (intact && pieces).then(|| piece_values(&bytes));
                 (bytes, intact, hashes)
             })
             .await
@@ -210,7 +204,7 @@ impl BlockCache {
         Some(bytes)
     }
 
-    fn keep_pieces(&self, hash: &str, hashes: Vec<blake3::Hash>) {
+    fn keep_pieces(&self, hash: &str, hashes: Vec<ChainingValue>) {
         let mut checked = lock(&self.checked);
         if checked.order.len() >= MAX_CHECKED
             && let Some(oldest) = checked.order.pop_front()
@@ -222,9 +216,9 @@ impl BlockCache {
         }
     }
 
-    /// [`BlockCache::put`] of a block just checked whole, with its pieces' hashes
-    /// ([`piece_hashes`]), so that reads of parts of it need not check it whole again.
-    pub async fn put_checked(&self, hash: &str, bytes: &Bytes, pieces: Vec<blake3::Hash>) {
+    /// [`BlockCache::put`] of a block just checked whole, with its pieces' values
+    /// ([`piece_values`]), so that reads of parts of it need not check it whole again.
+    pub async fn put_checked(&self, hash: &str, bytes: &Bytes, pieces: Vec<ChainingValue>) {
         self.put(hash, bytes).await;
         if lock(&self.index).entries.contains_key(hash) {
             self.keep_pieces(hash, pieces);

@@ -30,6 +30,9 @@ const MAX_DIRTY_BLOCKS: usize = 4;
 const MAX_UPLOADS: usize = 4;
 /// Blocks fetched ahead of a sequential reader.
 const READ_AHEAD: u64 = 2;
+/// A read that starts farther than this from where the last one ended is random access
+/// (the kernel's read-ahead may deliver a sequential reader's requests a little out of order).
+const RANDOM_JUMP: u64 = BLOCK_SIZE;
 
 struct Upload {
     data: Bytes,
@@ -59,7 +62,13 @@ pub struct FileState {
     /// When this mount last changed the content (ns), shown as mtime and ctime until the
     /// commit gives the server's.
     pub changed_at: Option<i64>,
+    /// The block the last read ended in, to fetch ahead of a sequential reader.
     last_read: Option<u64>,
+    /// Where the last read ended.
+    read_end: Option<u64>,
+    /// The last read was far from where the one before ended: blocks not cached locally
+    /// are read in pieces, not downloaded whole.
+    random: bool,
 }
 
 impl FileState {
@@ -77,6 +86,8 @@ impl FileState {
             merged: false,
             changed_at: None,
             last_read: None,
+            read_end: None,
+            random: false,
         }
     }
 
@@ -154,7 +165,7 @@ impl FileState {
         let range = part(chunk.len as usize);
         match (&chunk.hash, &chunk.data) {
             (Some(hash), None) if range.len() < chunk.len as usize => {
-                match blocks.fetch_range(hash, range.start, range.end).await {
+                match blocks.fetch_range(hash, range.start, range.end, self.random).await {
                     Err(e) if e.kind == ErrorKind::NotFound => Err(stale()),
                     other => other,
                 }
@@ -178,6 +189,8 @@ impl FileState {
 
     pub async fn read(&mut self, blocks: &Blocks, offset: u64, len: u32) -> Result<Vec<u8>> {
         let end = (offset + len as u64).min(self.size);
+        self.random = self.read_end.is_some_and(|e| e.abs_diff(offset) > RANDOM_JUMP);
+        self.read_end = Some(end);
         let mut out = Vec::with_capacity(end.saturating_sub(offset) as usize);
         let mut pos = offset;
         while pos < end {

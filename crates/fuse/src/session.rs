@@ -35,6 +35,8 @@ pub trait SessionApi: Send + Sync + 'static {
     async fn statfs(&self) -> Result<FsStats>;
     async fn put_block(&self, hash: &str, data: Bytes) -> Result<()>;
     async fn get_block(&self, hash: &str) -> Result<Bytes>;
+    /// Pieces `first..last` of a block with the values of all its pieces, unchecked.
+    async fn get_pieces(&self, hash: &str, first: usize, last: usize) -> Result<Bytes>;
 }
 
 #[async_trait::async_trait]
@@ -133,5 +135,9 @@ impl SessionApi for SessionClient {
 
     async fn get_block(&self, hash: &str) -> Result<Bytes> {
         SessionClient::get_block(self, hash).await
+    }
+
+    async fn get_pieces(&self, hash: &str, first: usize, last: usize) -> Result<Bytes> {
+        SessionClient::get_pieces(self, hash, first, last).await
     }
 }

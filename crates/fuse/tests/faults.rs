@@ -243,6 +243,18 @@ impl SessionApi for InProcess {
                 .ok_or_else(|| Error::not_found("no such block"))
         })
     }
+    async fn get_pieces(&self, hash: &str, first: usize, last: usize) -> Result<Bytes> {
+        let block = self.get_block(hash).await?;
+        let values = strata_core::pieces::piece_values(&block);
+        if values.len() < 2 || first >= last || last > values.len() {
+            return Err(Error::invalid("last", "not pieces of this block"));
+        }
+        let mut reply = strata_core::pieces::encode_head(block.len(), &values);
+        reply.extend_from_slice(
+            &block[first * strata_core::pieces::PIECE..(last * strata_core::pieces::PIECE).min(block.len())],
+        );
+        Ok(reply.into())
+    }
 }
 
 const FILES: [&str; 4] = ["a", "b", "d/a", "d/b"];

@@ -74,13 +74,14 @@ pub async fn mkdir(state: &AppState, vol: Uuid, path: &FsPath, parents: bool, mo
 /// Stores one block: registered in the metadata first, so collection leaves it alone.
 async fn store_block(state: AppState, idx: u64, data: Bytes) -> Result<Chunk> {
     let len = data.len() as u64;
-    let (hash, data) = tokio::task::spawn_blocking(move || (strata_blocks::hash(&data), data))
+    let ((hash, values), data) = tokio::task::spawn_blocking(move || (strata_core::pieces::hash_block(&data), data))
         .await
         .map_err(|e| Error::internal(e.to_string()))?;
+    let hash = *hash.as_bytes();
     state.meta(move |m| m.touch_block(&hash, len)).await?;
     state
         .blocks
-        .put(&hash, data)
+        .put(&hash, data, &values)
         .await
         .map_err(|e| Error::new(ErrorKind::Unavailable, e.to_string()))?;
     Ok(Chunk {

@@ -1,7 +1,7 @@
 //! A real `strata server` process on a temporary data folder, and the CLI pointed at it.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -235,10 +235,20 @@ impl Server {
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 
-    /// Objects and their total size in the block store (a local folder or an S3 prefix).
+    /// Blocks and their total size in the block store (a local folder or an S3 prefix); the
+    /// piece values kept beside them are not counted.
     pub fn store_usage(&self) -> (usize, u64) {
+        self.usage_under("blocks")
+    }
+
+    /// Every object in the block store, blocks or not.
+    pub fn store_objects(&self) -> usize {
+        self.usage_under("").0
+    }
+
+    fn usage_under(&self, folder: &str) -> (usize, u64) {
         if let Some(prefix) = &self.s3_prefix {
-            return s3_usage(prefix);
+            return s3_usage(&format!("{prefix}/{folder}"));
         }
         fn walk(dir: &Path, acc: &mut (usize, u64)) {
             let Ok(entries) = std::fs::read_dir(dir) else {
@@ -255,7 +265,7 @@ impl Server {
             }
         }
         let mut acc = (0, 0);
-        walk(&self.data_dir().join("blocks"), &mut acc);
+        walk(&self.data_dir().join("blocks").join(folder), &mut acc);
         acc
     }
 }
@@ -476,4 +486,22 @@ pub fn try_write_lock(file: &std::fs::File, start: i64, len: i64) -> Result<(), 
     } else {
         Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
     }
+}
+
+/// The value of a sample line of a Prometheus page.
+pub fn sample(page: &str, name: &str) -> f64 {
+    let line = page
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("{name} in\n{page}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// The Prometheus page served at `addr` (a mount's `--metrics`).
+pub fn scrape(addr: &str) -> String {
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(conn, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut page = String::new();
+    conn.read_to_string(&mut page).unwrap();
+    page
 }

@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/sessions/{id}/blocks/{hash}",
             get(sessions::get_block).put(sessions::put_block),
         )
+        .route("/v1/sessions/{id}/blocks/{hash}/pieces", get(sessions::get_pieces))
         .route("/v1/sandboxes", get(sandboxes::list).post(sandboxes::create))
         .route("/v1/sandboxes/{id}", get(sandboxes::get).delete(sandboxes::delete))
         .route("/v1/sandboxes/{id}/exec", post(sandboxes::exec))

@@ -57,6 +57,7 @@ use utoipa::{Modify, OpenApi};
         sessions::setlk,
         sessions::put_block,
         sessions::get_block,
+        sessions::get_pieces,
         sandboxes::list,
         sandboxes::create,
         sandboxes::get,

@@ -2,7 +2,7 @@
 
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 use crate::sessions::{self, Session, decode, encode, parse_hash};
 use crate::state::AppState;
 use axum::Extension;
@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use std::collections::HashMap;
 use strata_core::api::*;
+use strata_core::pieces::PIECE;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind};
 use strata_meta::Chunk;
 use strata_meta::ContentWrite;
@@ -534,18 +535,18 @@ pub async fn put_block(
     let data = axum::body::to_bytes(body, BLOCK_SIZE as usize)
         .await
         .map_err(|_| Error::invalid("body", "a block is at most 4 MiB"))?;
-    let (data, actual) = tokio::task::spawn_blocking(move || {
-        let actual = strata_blocks::hash(&data);
-        (data, actual)
+    let (data, (actual, values)) = tokio::task::spawn_blocking(move || {
+        let hashed = strata_core::pieces::hash_block(&data);
+        (data, hashed)
     })
     .await
     .map_err(|e| Error::internal(e.to_string()))?;
-    if actual != hash {
+    if *actual.as_bytes() != hash {
         return Err(Error::invalid("body", "the block's bytes do not match its hash").into());
     }
     let (len, session) = (data.len() as u64, sn.0.id);
     s.meta(move |m| m.touch_session_block(session, &hash, len)).await?;
-    s.blocks.put(&hash, data).await?;
+    s.blocks.put(&hash, data, &values).await?;
     s.metrics.blocks_stored.inc();
     s.metrics.block_bytes_stored.inc_by(len);
     Ok(StatusCode::NO_CONTENT)
@@ -580,6 +581,67 @@ pub async fn get_block(
         Err(strata_blocks::BlockError::Missing(_)) => Err(Error::new(ErrorKind::NotFound, "no such block").into()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Which pieces of a block to send.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct PieceRange {
+    /// The first piece (64 KiB each) to send.
+    first: usize,
+    /// The piece after the last one to send.
+    last: usize,
+}
+
+/// Pieces `first..last` of a block, with the values of all its pieces so the reader can
+/// check them against the block's name: the block's size (8 bytes, little-endian), 32 bytes
+/// a piece, then the pieces' bytes. Only blocks of two pieces or more.
+#[utoipa::path(
+    get,
+    path = "/v1/sessions/{id}/blocks/{hash}/pieces",
+    tag = "sessions",
+    summary = "Read pieces of a block",
+    params(("id" = String, Path, description = "The mount session's id"), ("hash" = String, Path, description = "The block's hex BLAKE3 hash"), PieceRange),
+    responses((status = 200, description = "Size, piece values, bytes", body = String, content_type = "application/octet-stream"))
+)]
+pub async fn get_pieces(
+    State(s): State<AppState>,
+    CallerSession(sn): CallerSession,
+    Path((_, hash)): Path<(String, String)>,
+    Query(range): Query<PieceRange>,
+) -> ApiResult<Vec<u8>> {
+    let hash = parse_hash(&hash)?;
+    if range.first >= range.last {
+        return Err(Error::invalid("last", "the range of pieces is empty").into());
+    }
+    let (vol, session) = (sn.volume(), sn.0.id);
+    if !s.meta(move |m| m.session_may_read(vol, session, &hash)).await? {
+        return Err(Error::new(ErrorKind::NotFound, "no such block").into());
+    }
+    let pieces = match s.blocks.pieces(&hash).await {
+        Err(strata_blocks::BlockError::Missing(_)) => {
+            return Err(Error::new(ErrorKind::NotFound, "no such block").into());
+        }
+        other => other?,
+    };
+    let (size, values) = (pieces.0, &pieces.1);
+    if values.len() < 2 {
+        return Err(Error::invalid("hash", "a block of one piece is read whole").into());
+    }
+    if range.last > values.len() {
+        return Err(Error::invalid("last", format!("the block has {} pieces", values.len())).into());
+    }
+    let bytes = (range.first * PIECE) as u64..(range.last * PIECE).min(size) as u64;
+    let data = match s.blocks.get_range(&hash, bytes).await {
+        Err(strata_blocks::BlockError::Missing(_)) => {
+            return Err(Error::new(ErrorKind::NotFound, "no such block").into());
+        }
+        other => other?,
+    };
+    s.metrics.blocks_fetched.inc();
+    s.metrics.block_bytes_fetched.inc_by(data.len() as u64);
+    let mut reply = strata_core::pieces::encode_head(size, values);
+    reply.extend_from_slice(&data);
+    Ok(reply)
 }
 
 /// The first lock of another owner in the way of the one described, if any.
