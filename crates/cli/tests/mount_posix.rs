@@ -233,6 +233,86 @@ fn attributes_xattrs_and_statfs() {
     }
 }
 
+/// The server's count of calls to one route of the session API.
+fn calls_to(server: &Server, route: &str) -> f64 {
+    let page = common::scrape(server.endpoint.trim_start_matches("http://"));
+    let name = format!("strata_http_request_duration_seconds_count{{route=\"/v1/sessions/{{id}}/{route}\"}}");
+    page.lines()
+        .find(|l| l.starts_with(&name))
+        .map_or(0.0, |l| l.rsplit(' ').next().unwrap().parse().unwrap())
+}
+
+/// tar, `cp -p` and rsync set times, owner and mode on the open file after writing it: they
+/// reach the server with the data at close (no call of their own) and stay there, seen by
+/// this mount at once, by another after the close, and after a remount.
+#[test]
+fn attributes_set_on_a_file_after_writing_it_stay() {
+    use std::os::unix::io::AsRawFd;
+    let (server, a) = setup();
+    let b = server.mount("v", &[]);
+    let times = |mtime: i64| {
+        [
+            libc::timespec {
+                tv_sec: 1_000_000_000,
+                tv_nsec: 5,
+            },
+            libc::timespec {
+                tv_sec: mtime,
+                tv_nsec: 7,
+            },
+        ]
+    };
+    let setattrs = calls_to(&server, "setattr");
+    let mut f = File::create(a.join("x")).unwrap();
+    f.write_all(b"data").unwrap();
+    // As tar does: futimens, fchown, fchmod, then close.
+    // SAFETY: futimens and fchown on a descriptor this test holds open.
+    unsafe {
+        assert_eq!(libc::futimens(f.as_raw_fd(), times(1_500_000_000).as_ptr()), 0);
+        assert_eq!(libc::fchown(f.as_raw_fd(), 1234, 5678), 0);
+    }
+    f.set_permissions(fs::Permissions::from_mode(0o640)).unwrap();
+    let expect = |md: fs::Metadata, at: &str| {
+        assert_eq!(
+            (md.len(), md.mode() & 0o7777, md.uid(), md.gid()),
+            (4, 0o640, 1234, 5678),
+            "{at}"
+        );
+        assert_eq!(
+            (md.atime(), md.mtime(), md.mtime_nsec()),
+            (1_000_000_000, 1_500_000_000, 7),
+            "{at}"
+        );
+    };
+    expect(f.metadata().unwrap(), "before the close");
+    drop(f);
+    assert_eq!(
+        calls_to(&server, "setattr"),
+        setattrs,
+        "the attributes came with the data"
+    );
+    expect(fs::metadata(a.join("x")).unwrap(), "this mount");
+    expect(fs::metadata(b.join("x")).unwrap(), "another mount");
+    common::umount(&a);
+    let again = server.mount("v", &[]);
+    expect(fs::metadata(again.join("x")).unwrap(), "after a remount");
+
+    // A write after the time was set makes the mtime now again, as on a local disk.
+    let mut f = OpenOptions::new().append(true).open(again.join("x")).unwrap();
+    f.write_all(b"more").unwrap();
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { libc::futimens(f.as_raw_fd(), times(1_600_000_000).as_ptr()) },
+        0
+    );
+    f.write_all(b"last").unwrap();
+    drop(f);
+    // Another mount sees it at its next open (close-to-open).
+    let md = File::open(b.join("x")).unwrap().metadata().unwrap();
+    assert_eq!((md.len(), md.mode() & 0o7777), (12, 0o640));
+    assert!(md.mtime() > 1_700_000_000, "mtime {} is the last write's", md.mtime());
+}
+
 #[test]
 fn fsync_makes_data_visible_to_the_api() {
     let (server, m) = setup();

@@ -486,6 +486,30 @@ pub struct AttrChanges {
     pub mtime: Option<i64>,
 }
 
+impl AttrChanges {
+    /// Lays the changes of mode, owner and times over `stat` (a new size is the caller's to
+    /// make: it cuts or extends the content).
+    pub fn apply_to(&self, stat: &mut Stat) {
+        if let Some(mode) = self.mode {
+            stat.mode = mode & 0o7777;
+        }
+        stat.uid = self.uid.unwrap_or(stat.uid);
+        stat.gid = self.gid.unwrap_or(stat.gid);
+        stat.atime = self.atime.unwrap_or(stat.atime);
+        stat.mtime = self.mtime.unwrap_or(stat.mtime);
+    }
+
+    /// These changes, then `later`'s: what `later` sets wins.
+    pub fn merge(&mut self, later: &AttrChanges) {
+        self.mode = later.mode.or(self.mode);
+        self.uid = later.uid.or(self.uid);
+        self.gid = later.gid.or(self.gid);
+        self.size = later.size.or(self.size);
+        self.atime = later.atime.or(self.atime);
+        self.mtime = later.mtime.or(self.mtime);
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetAttrNode {
@@ -535,6 +559,11 @@ pub struct WriteContent {
     /// Durable (on stable storage) when the call returns, as `fsync` asks.
     #[serde(default)]
     pub durable: bool,
+    /// Changes of mode, owner and times the writer made after its writes (no `size`):
+    /// applied after the content, in the same transaction, so an mtime set after the last
+    /// write stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<AttrChanges>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,10 +18,14 @@ pub struct Blocks {
     downloads: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     /// Downloaded blocks on their way to the disk cache.
     cache_writes: Arc<AtomicUsize>,
+    /// Whole blocks downloaded in the background for random readers.
+    behind_random: Arc<AtomicUsize>,
     metrics: Arc<MountMetrics>,
 }
 
 const MAX_CACHE_WRITES: usize = 8;
+/// Whole blocks fetched at once behind random readers' pieces.
+const MAX_BEHIND_RANDOM: usize = 2;
 
 impl Blocks {
     pub fn new(session: Arc<dyn SessionApi>, cache: Arc<BlockCache>) -> Self {
@@ -30,6 +34,7 @@ impl Blocks {
             cache,
             downloads: Arc::default(),
             cache_writes: Arc::default(),
+            behind_random: Arc::default(),
             metrics: Arc::default(),
         }
     }
@@ -88,6 +93,17 @@ impl Blocks {
             && start < end
             && let Some(bytes) = self.download_pieces(hash, start, end).await?
         {
+            // The reader goes on with its pieces; the whole block follows in the background
+            // (a few at a time), for the reads near this one that are likely to come.
+            if self.behind_random.fetch_add(1, Ordering::AcqRel) < MAX_BEHIND_RANDOM {
+                let (blocks, hash) = (self.clone(), hash.to_owned());
+                tokio::spawn(async move {
+                    let _ = blocks.fetch(&hash).await;
+                    blocks.behind_random.fetch_sub(1, Ordering::AcqRel);
+                });
+            } else {
+                self.behind_random.fetch_sub(1, Ordering::AcqRel);
+            }
             return Ok(bytes);
         }
         let block = self.fetch(hash).await?;

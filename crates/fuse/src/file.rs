@@ -16,7 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use std::collections::BTreeMap;
-use strata_core::api::{ChunkRef, Content, NodeRef, Stat, WriteContent};
+use strata_core::api::{AttrChanges, ChunkRef, Content, NodeRef, Stat, WriteContent};
 use strata_core::patches::Patches;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
 use tokio::task::JoinHandle;
@@ -62,6 +62,9 @@ pub struct FileState {
     /// When this mount last changed the content (ns), shown as mtime and ctime until the
     /// commit gives the server's.
     pub changed_at: Option<i64>,
+    /// Changes of mode, owner and times made while the content had uncommitted changes, and
+    /// when: they reach the server with the commit, applied after the content.
+    attrs_after: Option<(AttrChanges, i64)>,
     /// The block the last read ended in, to fetch ahead of a sequential reader.
     last_read: Option<u64>,
     /// Where the last read ended.
@@ -85,10 +88,43 @@ impl FileState {
             edits: Edits::default(),
             merged: false,
             changed_at: None,
+            attrs_after: None,
             last_read: None,
             read_end: None,
             random: false,
         }
+    }
+
+    /// The content changed now: its mtime is now again, whatever was set before.
+    fn content_changed(&mut self) {
+        self.changed_at = Some(now_ns());
+        if let Some((changes, _)) = self.attrs_after.as_mut() {
+            changes.mtime = None;
+        }
+    }
+
+    /// Keeps changes of mode, owner and times for the next commit (the content has
+    /// uncommitted changes, so one is due).
+    pub fn defer_attrs(&mut self, changes: &AttrChanges) {
+        let (kept, at) = self.attrs_after.get_or_insert_with(Default::default);
+        kept.merge(changes);
+        *at = now_ns();
+    }
+
+    /// `stat` (the server's) with this file's uncommitted changes laid over it.
+    pub fn overlay(&self, mut stat: Stat) -> Stat {
+        if self.is_dirty() {
+            stat.size = self.size;
+            if let Some(at) = self.changed_at {
+                stat.mtime = stat.mtime.max(at);
+                stat.ctime = stat.ctime.max(at);
+            }
+            if let Some((changes, at)) = &self.attrs_after {
+                changes.apply_to(&mut stat);
+                stat.ctime = stat.ctime.max(*at);
+            }
+        }
+        stat
     }
 
     pub fn is_dirty(&self) -> bool {
@@ -248,7 +284,7 @@ impl FileState {
             // the next block) has changed exactly what it recorded.
             self.size = self.size.max(pos + take as u64);
             self.edits.write(pos, pos + take as u64);
-            self.changed_at = Some(now_ns());
+            self.content_changed();
             rest = &rest[take..];
             pos += take as u64;
         }
@@ -331,7 +367,7 @@ impl FileState {
         }
         self.size = size;
         self.edits.truncate(size);
-        self.changed_at = Some(now_ns());
+        self.content_changed();
         Ok(())
     }
 
@@ -382,6 +418,7 @@ impl FileState {
             self.dirty.clear();
             self.edits = Edits::default();
             self.changed_at = None;
+            self.attrs_after = None;
             self.size = stat.size;
             self.stat = stat.clone();
             return Ok(Some((stat, std::mem::take(&mut self.merged))));
@@ -436,6 +473,7 @@ impl FileState {
             cut_at: self.edits.replayed_cut(),
             base: Some(base),
             durable,
+            then: self.attrs_after.as_ref().map(|(changes, _)| changes.clone()),
         };
         Ok((req, inline))
     }

@@ -282,20 +282,14 @@ impl Vfs {
         if ino == self.root.ino { ROOT } else { ino }
     }
 
-    /// Local size and times of a file with uncommitted changes override the server's.
-    async fn overlay(&self, ino: u64, mut stat: Stat) -> Stat {
+    /// Local size, times and attribute changes of a file with uncommitted changes override
+    /// the server's.
+    async fn overlay(&self, ino: u64, stat: Stat) -> Stat {
         let state = lock(&self.files).get(&ino).map(|f| f.state.clone());
-        if let Some(state) = state {
-            let state = state.lock().await;
-            if state.is_dirty() {
-                stat.size = state.size;
-                if let Some(at) = state.changed_at {
-                    stat.mtime = stat.mtime.max(at);
-                    stat.ctime = stat.ctime.max(at);
-                }
-            }
+        match state {
+            Some(state) => state.lock().await.overlay(stat),
+            None => stat,
         }
-        stat
     }
 
     /// A lookup from the kernel answered at once, when this mount's listing of the directory
@@ -436,7 +430,7 @@ impl Vfs {
                     ino,
                     size: state.size,
                     nlink: 0,
-                    ..state.stat.clone()
+                    ..state.overlay(state.stat.clone())
                 })
             }
             Err(e) => Err(e),
@@ -452,6 +446,17 @@ impl Vfs {
         };
         if let (Some(size), Some(state)) = (changes.size, guard.as_mut()) {
             state.truncate(size).await?;
+        }
+        // Mode, owner and times of a file with uncommitted writes go to the server with those
+        // writes, at close or fsync: one round trip, not one each (tar sets all three on
+        // every file it extracts), and an mtime set after the last write stays.
+        if changes.size.is_none()
+            && let Some(state) = guard.as_mut().filter(|s| s.is_dirty())
+        {
+            state.defer_attrs(&changes);
+            let mut stat = state.overlay(state.stat.clone());
+            stat.ino = ino;
+            return Ok(stat);
         }
         let req = SetAttrNode { node, changes };
         let since = Instant::now();

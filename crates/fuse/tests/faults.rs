@@ -198,6 +198,7 @@ impl SessionApi for InProcess {
             grow: r.grow,
             base: base.as_deref(),
             uploader: None,
+            then: r.then.as_ref(),
         };
         self.call(|| self.meta.write_content(self.vol, r.node.ino, &write))
     }

@@ -112,6 +112,8 @@ pub struct ContentWrite<'a> {
     /// The mount session writing: then every block named must be one the volume already
     /// names or one this session uploaded (proof that the writer has its bytes).
     pub uploader: Option<uuid::Uuid>,
+    /// Changes of mode, owner and times made after the writes, applied after them.
+    pub then: Option<&'a strata_core::api::AttrChanges>,
 }
 
 /// One page of a directory listing, sorted by name.

@@ -176,6 +176,7 @@ fn conditional_writes_refuse_a_stale_base(e: &Engine) {
             grow,
             base: Some(base),
             uploader: None,
+            then: None,
         };
         meta.write_content(v, f, &w)
     };

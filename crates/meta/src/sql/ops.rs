@@ -257,15 +257,8 @@ pub fn rename(tree: &mut Tree, from: (u64, &[u8]), to: (u64, &[u8]), flags: Rena
 pub fn setattr(tree: &mut Tree, ino: u64, changes: &AttrChanges) -> R<Stat> {
     let mut inode = tree.need_inode(ino)?;
     let now = now_ns();
-    let s = &mut inode.stat;
-    if let Some(mode) = changes.mode {
-        s.mode = mode & 0o7777;
-    }
-    s.uid = changes.uid.unwrap_or(s.uid);
-    s.gid = changes.gid.unwrap_or(s.gid);
-    s.atime = changes.atime.unwrap_or(s.atime);
-    s.mtime = changes.mtime.unwrap_or(s.mtime);
-    s.ctime = now;
+    changes.apply_to(&mut inode.stat);
+    inode.stat.ctime = now;
     let new_size = changes.size.filter(|&size| size != inode.stat.size);
     if let Some(size) = new_size {
         match inode.stat.kind {
@@ -366,6 +359,9 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
     inode.stat.size = size;
     inode.stat.mtime = now;
     inode.stat.ctime = now;
+    if let Some(then) = w.then {
+        then.apply_to(&mut inode.stat);
+    }
     tree.put_inode(&mut inode)?;
     if w.replace_all {
         tree.remove_all_chunks(ino)?;

@@ -366,6 +366,14 @@ pub async fn write(
         Some(base) => Some(base.iter().map(Chunk::from_wire).collect::<Result<Vec<_>, _>>()?),
         None => None,
     };
+    if let Some(then) = &r.then {
+        if then.size.is_some() {
+            return Err(Error::invalid("then", "a new size is the write's `size`, not a change after it").into());
+        }
+        if then.mode.is_some_and(|m| m > 0o7777) {
+            return Err(Error::invalid("then", "mode has bits beyond 7777").into());
+        }
+    }
     let stat = s
         .meta(move |m| {
             let write = ContentWrite {
@@ -376,6 +384,7 @@ pub async fn write(
                 grow: r.grow,
                 base: base.as_deref(),
                 uploader: Some(session),
+                then: r.then.as_ref(),
             };
             let stat = m.write_content(vol, ino, &write)?;
             if r.durable {
