@@ -440,10 +440,15 @@ def load():
         return " ".join(f.read().split()[:3])
 
 
-def write_doc(text):
-    """Replaces the part of docs/performance.md and README.md between the bench markers."""
-    for path in (os.path.join(ROOT, "docs", "performance.md"), os.path.join(ROOT, "README.md")):
-        begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+def write_doc(text, stack):
+    """Replaces the part between the bench markers of that stack: the embedded stack's in
+    docs/performance.md and README.md, the shared stack's in docs/performance.md."""
+    docs = [os.path.join(ROOT, "docs", "performance.md")]
+    if stack == "embedded":
+        docs.append(os.path.join(ROOT, "README.md"))
+    tag = "bench" if stack == "embedded" else "bench:shared"
+    for path in docs:
+        begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
         with open(path) as f:
             doc = f.read()
         head, rest = doc.split(begin, 1)
@@ -561,7 +566,7 @@ def main():
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write_doc:
-        write_doc(text)
+        write_doc(text, args.stack)
     shutil.rmtree(work, ignore_errors=True)
 
 
