@@ -120,8 +120,8 @@ impl Blocks {
             Err(e) if e.kind == ErrorKind::InvalidInput => return Ok(None),
             other => other?,
         };
-        self.metrics.cache_misses.inc();
-        self.metrics.cache_fetched_bytes.inc_by(reply.len() as u64);
+        self.metrics.piece_downloads.inc();
+        self.metrics.piece_bytes.inc_by(reply.len() as u64);
         let checked = pieces::check_reply(&name, first, last, &reply)
             .map_err(|why| Error::new(ErrorKind::Internal, format!("block {hash} arrived corrupted: {why}")))?;
         let data = reply.slice(checked.data_at..);

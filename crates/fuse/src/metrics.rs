@@ -25,6 +25,8 @@ pub struct MountMetrics {
     pub cache_hits: Counter,
     pub cache_misses: Counter,
     pub cache_fetched_bytes: Counter,
+    pub piece_downloads: Counter,
+    pub piece_bytes: Counter,
     pub cache_bytes: Gauge,
     pub uploads_in_flight: Gauge,
     pub inodes: Gauge,
@@ -40,6 +42,8 @@ impl Default for MountMetrics {
             cache_hits: Counter::default(),
             cache_misses: Counter::default(),
             cache_fetched_bytes: Counter::default(),
+            piece_downloads: Counter::default(),
+            piece_bytes: Counter::default(),
             cache_bytes: Gauge::default(),
             uploads_in_flight: Gauge::default(),
             inodes: Gauge::default(),
@@ -61,6 +65,16 @@ impl Default for MountMetrics {
             "cache_fetched_bytes",
             "Bytes of blocks downloaded into the local cache",
             m.cache_fetched_bytes.clone(),
+        );
+        registry.register(
+            "piece_downloads",
+            "Downloads of pieces of a block for a random reader (not kept in the cache)",
+            m.piece_downloads.clone(),
+        );
+        registry.register(
+            "piece_bytes",
+            "Bytes of those downloads, the pieces' values included",
+            m.piece_bytes.clone(),
         );
         registry.register(
             "cache_bytes",
