@@ -545,6 +545,8 @@ def main():
             t.stop()
         if services:
             services.stop()
+        # A 1 GiB file and its copies in each store and cache: never left behind.
+        shutil.rmtree(work, ignore_errors=True)
     load_after = load()
     names = [t.name for t in targets]
     header = ["workload"] + names + ["strata/local"] + (["strata/juicefs"] if "juicefs" in names else [])
@@ -567,7 +569,6 @@ def main():
     print(text)
     if args.write_doc:
         write_doc(text, args.stack)
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,31 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}{}x{n}", std::process::id())
 }
 
+/// A folder for a server of this test process, named after it (`{prefix}-{pid}-...` in the
+/// temporary folder). The servers die with the process but their folders stay, so each new
+/// one first removes those of processes that are gone.
+fn scratch_dir(prefix: &str) -> PathBuf {
+    let tmp = std::env::temp_dir();
+    for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let owner = name
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = owner
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}-{}-", std::process::id()))
+        .tempdir_in(tmp)
+        .unwrap()
+        .keep()
+}
+
 /// Starts `cmd` as a child of a thread that never ends, killed when this process ends.
 fn spawn_for_life(mut cmd: Command) -> u32 {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -116,7 +141,7 @@ impl Postgres {
     fn start() -> Postgres {
         let bin = postgres_bin();
         let (uid, gid) = postgres_user();
-        let root = tempfile::Builder::new().prefix("strata-pg").tempdir().unwrap().keep();
+        let root = scratch_dir("strata-pg");
         std::os::unix::fs::chown(&root, Some(uid), Some(gid)).unwrap();
         let data = root.join("data");
         let out = Command::new(bin.join("initdb"))
@@ -231,7 +256,7 @@ pub fn s3() -> &'static S3 {
 
 impl S3 {
     fn start() -> S3 {
-        let dir = tempfile::Builder::new().prefix("strata-s3").tempdir().unwrap().keep();
+        let dir = scratch_dir("strata-s3");
         let bucket = "strata-test".to_owned();
         let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
         let mut cmd = Command::new(weed_bin());
