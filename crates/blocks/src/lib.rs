@@ -186,13 +186,16 @@ impl BlockStore {
     }
 
     /// A block's size and the values of its pieces (for a block of two pieces or more):
-    /// kept beside the block, or else worked out from the whole block and kept from then on.
+    /// those kept beside the block when they make its hash, else worked out from the whole
+    /// block (for a block stored without them, or beside damaged ones). Not written back:
+    /// a collection pass may be deleting the block meanwhile, and would leave them behind.
     pub async fn pieces(&self, hash: &BlockHash) -> Result<Pieces> {
         if let Some(found) = self.recent.lock().unwrap_or_else(|p| p.into_inner()).by_hash.get(hash) {
             return Ok(found.clone());
         }
         let stored = match self.store.get(&pieces_key(hash)).await {
-            Ok(r) => decode_pieces(&r.bytes().await?),
+            Ok(r) => decode_pieces(&r.bytes().await?)
+                .filter(|(_, values)| pieces::root(values).is_some_and(|root| root.as_bytes() == hash)),
             Err(object_store::Error::NotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         };
@@ -206,10 +209,6 @@ impl BlockStore {
                         .map_err(|e| BlockError::Damaged(format!("{}: {e}", to_hex(hash))))?;
                 if actual.as_bytes() != hash {
                     return Err(BlockError::Damaged(to_hex(hash)));
-                }
-                if values.len() >= 2 {
-                    let head = pieces::encode_head(size, &values);
-                    self.store.put(&pieces_key(hash), PutPayload::from(head)).await?;
                 }
                 (size, values)
             }
@@ -301,11 +300,19 @@ mod tests {
         assert!(!sidecar.exists());
         assert!(store.list().await.unwrap().is_empty());
 
-        // Stored without them (by an older server): worked out from the block, then kept.
+        // Stored without them (by an older server): worked out from the block.
         let fresh = BlockStore::local(dir.path()).unwrap();
         fresh.put(&h, data.clone(), &[]).await.unwrap();
-        assert_eq!(*fresh.pieces(&h).await.unwrap(), (data.len(), values));
-        assert!(sidecar.is_file());
+        assert_eq!(*fresh.pieces(&h).await.unwrap(), (data.len(), values.clone()));
+        assert!(!sidecar.exists(), "not written back");
+
+        // Damaged ones beside the block are not believed.
+        std::fs::create_dir_all(sidecar.parent().unwrap()).unwrap();
+        let mut wrong = pieces::encode_head(data.len(), &values);
+        wrong[8] ^= 1;
+        std::fs::write(&sidecar, wrong).unwrap();
+        let reopened = BlockStore::local(dir.path()).unwrap();
+        assert_eq!(*reopened.pieces(&h).await.unwrap(), (data.len(), values));
 
         // A block whose bytes do not match its name is refused, not described.
         let other = *pieces::hash_block(b"other bytes").0.as_bytes();

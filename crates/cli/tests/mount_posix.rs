@@ -311,6 +311,29 @@ fn attributes_set_on_a_file_after_writing_it_stay() {
     let md = File::open(b.join("x")).unwrap().metadata().unwrap();
     assert_eq!((md.len(), md.mode() & 0o7777), (12, 0o640));
     assert!(md.mtime() > 1_700_000_000, "mtime {} is the last write's", md.mtime());
+
+    // An existing file rewritten, its time set before the close (`cp -p` over a file).
+    let mut f = File::create(again.join("x")).unwrap();
+    f.write_all(b"rewritten").unwrap();
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { libc::futimens(f.as_raw_fd(), times(1_600_000_000).as_ptr()) },
+        0
+    );
+    drop(f);
+    let md = File::open(b.join("x")).unwrap().metadata().unwrap();
+    assert_eq!((md.len(), md.mtime(), md.mtime_nsec()), (9, 1_600_000_000, 7));
+
+    // A new file: mode set, then a truncate (which goes to the server at once): the mode
+    // stays, not undone by the commit.
+    let mut f = File::create(again.join("y")).unwrap();
+    f.write_all(b"abcdef").unwrap();
+    f.set_permissions(fs::Permissions::from_mode(0o600)).unwrap();
+    f.set_len(3).unwrap();
+    assert_eq!(f.metadata().unwrap().mode() & 0o7777, 0o600);
+    drop(f);
+    let md = File::open(b.join("y")).unwrap().metadata().unwrap();
+    assert_eq!((md.len(), md.mode() & 0o7777), (3, 0o600));
 }
 
 #[test]

@@ -68,6 +68,14 @@ pub fn hash_block(block: &[u8]) -> (blake3::Hash, Vec<ChainingValue>) {
     }
 }
 
+/// A block's hash and the values of all its pieces (one piece or more): one pass.
+pub fn hash_and_values(block: &[u8]) -> (blake3::Hash, Vec<ChainingValue>) {
+    match hash_block(block) {
+        (hash, values) if !values.is_empty() => (hash, values),
+        (hash, _) => (hash, piece_values(block)),
+    }
+}
+
 /// The number of pieces of a block of `len` bytes.
 pub fn count(len: usize) -> usize {
     len.div_ceil(PIECE)
@@ -153,7 +161,8 @@ mod tests {
             let values = piece_values(&data);
             assert_eq!(values.len(), count(len));
             assert_eq!(root(&values), Some(blake3::hash(&data)), "length {len}");
-            assert_eq!(hash_block(&data), (blake3::hash(&data), values));
+            assert_eq!(hash_block(&data), (blake3::hash(&data), values.clone()));
+            assert_eq!(hash_and_values(&data), (blake3::hash(&data), values));
         }
     }
 
@@ -210,6 +219,8 @@ mod tests {
         assert_eq!(root(&piece_values(&block(PIECE))), None);
         assert_eq!(hash_block(&block(PIECE)), (blake3::hash(&block(PIECE)), vec![]));
         assert_eq!(hash_block(&[]), (blake3::hash(&[]), vec![]));
+        let one = block(100);
+        assert_eq!(hash_and_values(&one), (blake3::hash(&one), vec![piece_value(0, &one)]));
         assert_eq!(root(&[]), None);
         assert_eq!(root(&vec![[0; 32]; MAX_PIECES + 1]), None);
     }

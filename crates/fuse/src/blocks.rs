@@ -24,6 +24,30 @@ pub struct Blocks {
 }
 
 const MAX_CACHE_WRITES: usize = 8;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One of a bounded number of places, given back when dropped (also if its task panics).
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(taken: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
+        if taken.fetch_add(1, Ordering::AcqRel) < max {
+            Some(Slot(taken.clone()))
+        } else {
+            taken.fetch_sub(1, Ordering::AcqRel);
+            None
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 /// Whole blocks fetched at once behind random readers' pieces.
 const MAX_BEHIND_RANDOM: usize = 2;
 
@@ -93,22 +117,28 @@ impl Blocks {
             && start < end
             && let Some(bytes) = self.download_pieces(hash, start, end).await?
         {
-            // The reader goes on with its pieces; the whole block follows in the background
-            // (a few at a time), for the reads near this one that are likely to come.
-            if self.behind_random.fetch_add(1, Ordering::AcqRel) < MAX_BEHIND_RANDOM {
-                let (blocks, hash) = (self.clone(), hash.to_owned());
-                tokio::spawn(async move {
-                    let _ = blocks.fetch(&hash).await;
-                    blocks.behind_random.fetch_sub(1, Ordering::AcqRel);
-                });
-            } else {
-                self.behind_random.fetch_sub(1, Ordering::AcqRel);
-            }
+            self.fetch_behind(hash);
             return Ok(bytes);
         }
         let block = self.fetch(hash).await?;
         let end = end.min(block.len());
         Ok(block.slice(start.min(end)..end))
+    }
+
+    /// Fetches a whole block into the cache behind a random reader, for the reads near its
+    /// last one that are likely to come: a few at a time, none already under way.
+    fn fetch_behind(&self, hash: &str) {
+        if lock(&self.downloads).contains_key(hash) {
+            return;
+        }
+        let slot = Slot::take(&self.behind_random, MAX_BEHIND_RANDOM);
+        if let Some(slot) = slot {
+            let (blocks, hash) = (self.clone(), hash.to_owned());
+            tokio::spawn(async move {
+                let _slot = slot;
+                let _ = blocks.fetch(&hash).await;
+            });
+        }
     }
 
     /// The 64 KiB pieces of a block that hold bytes `start..end`, checked; `None` for a block
@@ -134,9 +164,8 @@ impl Blocks {
         self.metrics.cache_fetched_bytes.inc_by(bytes.len() as u64);
         let want = hash.to_owned();
         let (bytes, intact, pieces) = tokio::task::spawn_blocking(move || {
-            let intact = blake3::hash(&bytes).to_hex().as_str() == want;
-            let pieces = pieces::piece_values(&bytes);
-            (bytes, intact, pieces)
+            let (actual, pieces) = pieces::hash_and_values(&bytes);
+            (bytes, actual.to_hex().as_str() == want, pieces)
         })
         .await
         .map_err(|e| Error::internal(format!("hash task: {e}")))?;

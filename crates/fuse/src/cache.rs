@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use strata_core::pieces::{ChainingValue, PIECE, piece_value, piece_values};
+use strata_core::pieces::{ChainingValue, PIECE, hash_and_values, piece_value};
 
 const MEMORY_BLOCKS: usize = 4;
 /// The most blocks whose pieces' values are kept (2 KiB for a 4 MiB block).
@@ -186,8 +186,13 @@ impl BlockCache {
         let (bytes, intact, hashes) = {
             let want = hash.to_owned();
             tokio::task::spawn_blocking(move || {
-                let intact = blake3::hash(&bytes).to_hex().as_str() == want;
-                let hashes = (intact && pieces).then(|| piece_values(&bytes));
+                let (intact, hashes) = if pieces {
+                    let (actual, values) = hash_and_values(&bytes);
+                    (actual.to_hex().as_str() == want, Some(values))
+                } else {
+                    (blake3::hash(&bytes).to_hex().as_str() == want, None)
+                };
+                let hashes = hashes.filter(|_| intact);
                 (bytes, intact, hashes)
             })
             .await
@@ -217,7 +222,7 @@ impl BlockCache {
     }
 
     /// [`BlockCache::put`] of a block just checked whole, with its pieces' values
-    /// ([`piece_values`]), so that reads of parts of it need not check it whole again.
+    /// ([`strata_core::pieces::piece_values`]), so that reads of parts of it need not check it whole again.
     pub async fn put_checked(&self, hash: &str, bytes: &Bytes, pieces: Vec<ChainingValue>) {
         self.put(hash, bytes).await;
         if lock(&self.index).entries.contains_key(hash) {

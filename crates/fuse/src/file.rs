@@ -65,6 +65,9 @@ pub struct FileState {
     /// Changes of mode, owner and times made while the content had uncommitted changes, and
     /// when: they reach the server with the commit, applied after the content.
     attrs_after: Option<(AttrChanges, i64)>,
+    /// This mount created the file and has not committed it yet: no other mount has seen
+    /// its content, so its attribute changes can wait for the first commit too.
+    created_here: bool,
     /// The block the last read ended in, to fetch ahead of a sequential reader.
     last_read: Option<u64>,
     /// Where the last read ended.
@@ -89,6 +92,7 @@ impl FileState {
             merged: false,
             changed_at: None,
             attrs_after: None,
+            created_here: false,
             last_read: None,
             read_end: None,
             random: false,
@@ -103,12 +107,46 @@ impl FileState {
         }
     }
 
-    /// Keeps changes of mode, owner and times for the next commit (the content has
-    /// uncommitted changes, so one is due).
+    /// The state of a file this mount just created: empty.
+    pub fn created(node: NodeRef, stat: Stat) -> Self {
+        let content = Content {
+            stat,
+            chunks: Vec::new(),
+        };
+        FileState {
+            created_here: true,
+            ..FileState::new(node, content)
+        }
+    }
+
+    /// Whether changes of mode, owner and times may wait for the next commit: the file is
+    /// new here, has uncommitted writes (so a commit is due), and nobody else has seen it.
+    pub fn may_defer_attrs(&self) -> bool {
+        self.created_here && self.is_dirty()
+    }
+
+    /// Keeps changes of mode, owner and times for the next commit.
     pub fn defer_attrs(&mut self, changes: &AttrChanges) {
         let (kept, at) = self.attrs_after.get_or_insert_with(Default::default);
         kept.merge(changes);
         *at = now_ns();
+    }
+
+    /// The changes kept for the next commit, now sent otherwise.
+    pub fn take_deferred(&mut self) -> Option<AttrChanges> {
+        self.attrs_after.take().map(|(changes, _)| changes)
+    }
+
+    /// Times just set on the server for a file with uncommitted writes: the commit sets
+    /// them again after its content, so the close does not make the mtime "now".
+    pub fn keep_times(&mut self, changes: &AttrChanges) {
+        if self.is_dirty() && (changes.atime.is_some() || changes.mtime.is_some()) {
+            self.defer_attrs(&AttrChanges {
+                atime: changes.atime,
+                mtime: changes.mtime,
+                ..AttrChanges::default()
+            });
+        }
     }
 
     /// `stat` (the server's) with this file's uncommitted changes laid over it.
@@ -419,6 +457,7 @@ impl FileState {
             self.edits = Edits::default();
             self.changed_at = None;
             self.attrs_after = None;
+            self.created_here = false;
             self.size = stat.size;
             self.stat = stat.clone();
             return Ok(Some((stat, std::mem::take(&mut self.merged))));

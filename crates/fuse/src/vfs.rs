@@ -437,39 +437,54 @@ impl Vfs {
         }
     }
 
-    pub async fn setattr(&self, ino: u64, changes: AttrChanges) -> Result<Stat> {
+    pub async fn setattr(&self, ino: u64, mut changes: AttrChanges) -> Result<Stat> {
         let node = self.node(ino)?;
         let state = lock(&self.files).get(&ino).map(|f| f.state.clone());
         let mut guard = match &state {
             Some(s) => Some(s.lock().await),
             None => None,
         };
-        if let (Some(size), Some(state)) = (changes.size, guard.as_mut()) {
-            state.truncate(size).await?;
-        }
-        // Mode, owner and times of a file with uncommitted writes go to the server with those
-        // writes, at close or fsync: one round trip, not one each (tar sets all three on
-        // every file it extracts), and an mtime set after the last write stays.
-        if changes.size.is_none()
-            && let Some(state) = guard.as_mut().filter(|s| s.is_dirty())
-        {
-            state.defer_attrs(&changes);
-            let mut stat = state.overlay(state.stat.clone());
-            stat.ino = ino;
-            return Ok(stat);
+        let mut deferred = None;
+        if let Some(state) = guard.as_mut() {
+            // Mode, owner and times of a file just created here, with writes not yet
+            // committed, go to the server with those writes, at close or fsync: one round
+            // trip, not one each (tar sets all three on every file it extracts).
+            if changes.size.is_none() && state.may_defer_attrs() {
+                state.defer_attrs(&changes);
+                let mut stat = state.overlay(state.stat.clone());
+                stat.ino = ino;
+                return Ok(stat);
+            }
+            // Changes kept for the commit go now, first: what this call sets wins.
+            deferred = state.take_deferred();
+            if let Some(mut kept) = deferred.clone() {
+                kept.merge(&changes);
+                changes = kept;
+            }
+            if let Some(size) = changes.size {
+                state.truncate(size).await?;
+            }
         }
         let req = SetAttrNode { node, changes };
         let since = Instant::now();
         self.dir_changed(node, None, since);
-        let mut stat = self.retry(|| self.session().setattr(&req)).await?;
+        let result = self.retry(|| self.session().setattr(&req)).await;
+        let mut stat = match result {
+            Ok(stat) => stat,
+            Err(e) => {
+                if let (Some(state), Some(kept)) = (guard.as_mut(), deferred) {
+                    state.defer_attrs(&kept);
+                }
+                return Err(e);
+            }
+        };
         self.changed(node, Some(stat.clone()), since);
         if let Some(state) = guard.as_mut() {
             state.stat = stat.clone();
+            state.keep_times(&req.changes);
+            stat = state.overlay(stat);
         }
         stat.ino = ino;
-        if let Some(state) = guard.as_ref().filter(|s| s.is_dirty()) {
-            stat.size = state.size;
-        }
         Ok(stat)
     }
 
@@ -680,11 +695,7 @@ impl Vfs {
     /// Opens a file this mount just created: its content is known to be empty.
     pub fn open_new(&self, stat: &Stat) -> Result<u64> {
         let node = self.node(stat.ino)?;
-        let content = strata_core::api::Content {
-            stat: stat.clone(),
-            chunks: Vec::new(),
-        };
-        let state = std::sync::Arc::new(AsyncMutex::new(FileState::new(node, content)));
+        let state = std::sync::Arc::new(AsyncMutex::new(FileState::created(node, stat.clone())));
         lock(&self.files)
             .entry(stat.ino)
             .or_insert(OpenFile { state, handles: 0 })

@@ -248,7 +248,7 @@ impl Server {
 
     fn usage_under(&self, folder: &str) -> (usize, u64) {
         if let Some(prefix) = &self.s3_prefix {
-            return s3_usage(&[prefix.as_str(), folder].join("/").trim_end_matches('/'));
+            return s3_usage([prefix.as_str(), folder].join("/").trim_end_matches('/'));
         }
         fn walk(dir: &Path, acc: &mut (usize, u64)) {
             let Ok(entries) = std::fs::read_dir(dir) else {
