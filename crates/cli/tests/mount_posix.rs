@@ -336,6 +336,21 @@ fn attributes_set_on_a_file_after_writing_it_stay() {
     assert_eq!((md.len(), md.mode() & 0o7777), (3, 0o600));
 }
 
+/// Names looked up in a directory this mount just made are answered by the mount (the
+/// directory is known empty), as tar, git and npm fill new directories.
+#[test]
+fn a_new_directory_fills_without_lookups() {
+    let (server, m) = setup();
+    fs::create_dir(m.join("d")).unwrap();
+    let lookups = calls_to(&server, "lookup");
+    for i in 0..20 {
+        fs::write(m.join(&format!("d/f{i}")), b"x").unwrap();
+    }
+    assert_eq!(calls_to(&server, "lookup"), lookups, "no lookup reached the server");
+    assert_eq!(fs::read_dir(m.join("d")).unwrap().count(), 20);
+    assert_eq!(fs::read(m.join("d/f7")).unwrap(), b"x");
+}
+
 #[test]
 fn fsync_makes_data_visible_to_the_api() {
     let (server, m) = setup();

@@ -160,6 +160,22 @@ impl DirCache {
         d.listing = Some(Listing { fetched, entries });
     }
 
+    /// This mount made the directory `dir` (the call began at `since`): its listing is known,
+    /// empty, so the names looked up in it while it fills (tar, git, npm) are answered
+    /// absent here, as in a listing fetched then.
+    pub fn made_empty(&self, dir: u64, since: Instant) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut state = self.state();
+        let d = state.dirs.entry(dir).or_default();
+        d.version += 1;
+        d.listing = Some(Listing {
+            fetched: since,
+            entries: HashMap::new(),
+        });
+    }
+
     /// This mount made `name` in `dir` (its attributes come from the server at its next
     /// lookup).
     pub fn added(&self, dir: u64, name: &str, node: NodeRef) {

@@ -522,6 +522,9 @@ impl Vfs {
         match made? {
             Some(made) => {
                 self.dirs.added(dir, name, made.node);
+                if made.stat.kind == FileKind::Directory {
+                    self.dirs.made_empty(self.fuse_ino(made.node.ino), since);
+                }
                 // New: no extended attributes.
                 self.absent_xattrs.none(made.node.ino, since);
                 self.changed(made.node, Some(made.stat.clone()), since);
