@@ -30,9 +30,12 @@ const MAX_DIRTY_BLOCKS: usize = 4;
 const MAX_UPLOADS: usize = 4;
 /// Blocks fetched ahead of a sequential reader.
 const READ_AHEAD: u64 = 2;
-/// A read that starts farther than this from where the last one ended is random access
-/// (the kernel's read-ahead may deliver a sequential reader's requests a little out of order).
+/// A read that starts farther than this from where each of the last few reads ended is
+/// random access. Several, not one: the kernel's read-ahead sends a sequential reader's
+/// requests several at a time, and they may arrive out of order.
 const RANDOM_JUMP: u64 = BLOCK_SIZE;
+/// How many recent reads' ends a read is compared with.
+const RECENT_READS: usize = 8;
 
 struct Upload {
     data: Bytes,
@@ -70,9 +73,9 @@ pub struct FileState {
     created_here: bool,
     /// The block the last read ended in, to fetch ahead of a sequential reader.
     last_read: Option<u64>,
-    /// Where the last read ended.
-    read_end: Option<u64>,
-    /// The last read was far from where the one before ended: blocks not cached locally
+    /// Where the last few successful reads ended, newest last.
+    read_ends: std::collections::VecDeque<u64>,
+    /// The read under way is far from where each of those ended: blocks not cached locally
     /// are read in pieces, not downloaded whole.
     random: bool,
 }
@@ -94,7 +97,7 @@ impl FileState {
             attrs_after: None,
             created_here: false,
             last_read: None,
-            read_end: None,
+            read_ends: std::collections::VecDeque::new(),
             random: false,
         }
     }
@@ -263,8 +266,7 @@ impl FileState {
 
     pub async fn read(&mut self, blocks: &Blocks, offset: u64, len: u32) -> Result<Vec<u8>> {
         let end = (offset + len as u64).min(self.size);
-        self.random = self.read_end.is_some_and(|e| e.abs_diff(offset) > RANDOM_JUMP);
-        self.read_end = Some(end);
+        self.random = !self.read_ends.is_empty() && self.read_ends.iter().all(|e| e.abs_diff(offset) > RANDOM_JUMP);
         let mut out = Vec::with_capacity(end.saturating_sub(offset) as usize);
         let mut pos = offset;
         while pos < end {
@@ -280,6 +282,10 @@ impl FileState {
             out.resize((stop - offset) as usize, 0);
             pos = stop;
         }
+        if self.read_ends.len() == RECENT_READS {
+            self.read_ends.pop_front();
+        }
+        self.read_ends.push_back(end);
         Ok(out)
     }
 
