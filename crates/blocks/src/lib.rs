@@ -97,16 +97,6 @@ fn pieces_key(hash: &BlockHash) -> StorePath {
     StorePath::from(format!("pieces/{}/{hex}", &hex[..2]))
 }
 
-/// A stored list of piece values, if well formed.
-fn decode_pieces(bytes: &[u8]) -> Option<(usize, Vec<ChainingValue>)> {
-    let size = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
-    let values: Vec<ChainingValue> = bytes[8..]
-        .chunks_exact(32)
-        .map(|v| v.try_into().expect("32 bytes"))
-        .collect();
-    (bytes.len() == 8 + values.len() * 32 && values.len() == pieces::count(size)).then_some((size, values))
-}
-
 impl BlockStore {
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         BlockStore {
@@ -167,7 +157,8 @@ impl BlockStore {
     }
 
     /// Stores a block unless the store already holds it, with its piece values (from
-    /// [`pieces::hash_block`], empty for a one-piece block). The caller names it by its hash.
+    /// [`pieces::hash_block`]; none are kept for a one-piece block). The caller names it by
+    /// its hash.
     pub async fn put(&self, hash: &BlockHash, data: Bytes, values: &[ChainingValue]) -> Result<()> {
         let key = key(hash);
         match self.store.head(&key).await {
@@ -194,8 +185,9 @@ impl BlockStore {
             return Ok(found.clone());
         }
         let stored = match self.store.get(&pieces_key(hash)).await {
-            Ok(r) => decode_pieces(&r.bytes().await?)
-                .filter(|(_, values)| pieces::root(values).is_some_and(|root| root.as_bytes() == hash)),
+            Ok(r) => pieces::decode_head(&r.bytes().await?)
+                .filter(|(_, values, _)| pieces::root(values).is_some_and(|root| root.as_bytes() == hash))
+                .map(|(size, values, _)| (size, values)),
             Err(object_store::Error::NotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         };

@@ -59,21 +59,12 @@ fn merge(values: &[ChainingValue], is_root: bool) -> [u8; 32] {
     }
 }
 
-/// A block's hash and, for a block of two pieces or more, its pieces' values: one pass.
+/// A block's hash and the values of all its pieces, in one pass (a one-piece block's hash
+/// is not built from its value, so it is hashed once more).
 pub fn hash_block(block: &[u8]) -> (blake3::Hash, Vec<ChainingValue>) {
     let values = piece_values(block);
-    match root(&values) {
-        Some(hash) => (hash, values),
-        None => (blake3::hash(block), Vec::new()),
-    }
-}
-
-/// A block's hash and the values of all its pieces (one piece or more): one pass.
-pub fn hash_and_values(block: &[u8]) -> (blake3::Hash, Vec<ChainingValue>) {
-    match hash_block(block) {
-        (hash, values) if !values.is_empty() => (hash, values),
-        (hash, _) => (hash, piece_values(block)),
-    }
+    let hash = root(&values).unwrap_or_else(|| blake3::hash(block));
+    (hash, values)
 }
 
 /// The number of pieces of a block of `len` bytes.
@@ -91,6 +82,23 @@ pub fn encode_head(size: usize, values: &[ChainingValue]) -> Vec<u8> {
     head
 }
 
+/// The size and piece values at the start of `bytes` ([`encode_head`]'s layout), and where
+/// what follows them starts: `None` unless they describe a block of two to [`MAX_PIECES`]
+/// pieces.
+pub fn decode_head(bytes: &[u8]) -> Option<(usize, Vec<ChainingValue>, usize)> {
+    let size = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
+    if size > crate::BLOCK_SIZE as usize || count(size) < 2 {
+        return None;
+    }
+    let data_at = 8 + count(size) * 32;
+    let values = bytes
+        .get(8..data_at)?
+        .chunks_exact(32)
+        .map(|v| v.try_into().expect("32 bytes"))
+        .collect();
+    Some((size, values, data_at))
+}
+
 /// Pieces `first..last` of a block, read from a reply and checked against the block's hash.
 #[derive(Debug)]
 pub struct CheckedPieces {
@@ -105,27 +113,16 @@ pub struct CheckedPieces {
 /// Reads a reply to a request for pieces `first..last` of the block named `hash`: refused
 /// unless its values make `hash` and each piece's bytes match its value.
 pub fn check_reply(hash: &blake3::Hash, first: usize, last: usize, reply: &[u8]) -> Result<CheckedPieces, String> {
-    let size = reply
-        .get(..8)
-        .map(|b| u64::from_le_bytes(b.try_into().expect("eight bytes")))
-        .ok_or("the reply is shorter than its header")?;
-    let size = usize::try_from(size)
-        .ok()
-        .filter(|&s| s <= crate::BLOCK_SIZE as usize && count(s) >= 2)
-        .ok_or_else(|| format!("a block of {size} bytes has no pieces to check"))?;
-    let n = count(size);
+    let (size, values, data_at) =
+        decode_head(reply).ok_or("the reply does not start with a block's size and piece values")?;
+    let n = values.len();
     if first >= last || last > n {
         return Err(format!("pieces {first}..{last} of a block of {n}"));
     }
-    let data_at = 8 + n * 32;
     let data_len = (last * PIECE).min(size) - first * PIECE;
     if reply.len() != data_at + data_len {
         return Err(format!("{} bytes where {} were due", reply.len(), data_at + data_len));
     }
-    let values: Vec<ChainingValue> = reply[8..data_at]
-        .chunks_exact(32)
-        .map(|v| v.try_into().expect("32 bytes"))
-        .collect();
     if root(&values).as_ref() != Some(hash) {
         return Err("the pieces' values do not make the block's hash".into());
     }
@@ -161,8 +158,7 @@ mod tests {
             let values = piece_values(&data);
             assert_eq!(values.len(), count(len));
             assert_eq!(root(&values), Some(blake3::hash(&data)), "length {len}");
-            assert_eq!(hash_block(&data), (blake3::hash(&data), values.clone()));
-            assert_eq!(hash_and_values(&data), (blake3::hash(&data), values));
+            assert_eq!(hash_block(&data), (blake3::hash(&data), values));
         }
     }
 
@@ -217,10 +213,9 @@ mod tests {
     #[test]
     fn one_piece_blocks_and_too_many_values_have_no_root() {
         assert_eq!(root(&piece_values(&block(PIECE))), None);
-        assert_eq!(hash_block(&block(PIECE)), (blake3::hash(&block(PIECE)), vec![]));
         assert_eq!(hash_block(&[]), (blake3::hash(&[]), vec![]));
         let one = block(100);
-        assert_eq!(hash_and_values(&one), (blake3::hash(&one), vec![piece_value(0, &one)]));
+        assert_eq!(hash_block(&one), (blake3::hash(&one), vec![piece_value(0, &one)]));
         assert_eq!(root(&[]), None);
         assert_eq!(root(&vec![[0; 32]; MAX_PIECES + 1]), None);
     }

@@ -24,6 +24,8 @@ pub struct Blocks {
 }
 
 const MAX_CACHE_WRITES: usize = 8;
+/// Whole blocks fetched at once behind random readers' pieces.
+const MAX_BEHIND_RANDOM: usize = 2;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -48,8 +50,6 @@ impl Drop for Slot {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
-/// Whole blocks fetched at once behind random readers' pieces.
-const MAX_BEHIND_RANDOM: usize = 2;
 
 impl Blocks {
     pub fn new(session: Arc<dyn SessionApi>, cache: Arc<BlockCache>) -> Self {
@@ -131,8 +131,7 @@ impl Blocks {
         if lock(&self.downloads).contains_key(hash) {
             return;
         }
-        let slot = Slot::take(&self.behind_random, MAX_BEHIND_RANDOM);
-        if let Some(slot) = slot {
+        if let Some(slot) = Slot::take(&self.behind_random, MAX_BEHIND_RANDOM) {
             let (blocks, hash) = (self.clone(), hash.to_owned());
             tokio::spawn(async move {
                 let _slot = slot;
@@ -164,7 +163,7 @@ impl Blocks {
         self.metrics.cache_fetched_bytes.inc_by(bytes.len() as u64);
         let want = hash.to_owned();
         let (bytes, intact, pieces) = tokio::task::spawn_blocking(move || {
-            let (actual, pieces) = pieces::hash_and_values(&bytes);
+            let (actual, pieces) = pieces::hash_block(&bytes);
             (bytes, actual.to_hex().as_str() == want, pieces)
         })
         .await
@@ -178,20 +177,14 @@ impl Blocks {
         // The reader goes on at once; the block reaches the disk cache in the background
         // (at most a few at a time, so memory stays bounded when the disk is slower).
         self.cache.remember(hash, &bytes);
-        if self.cache_writes.fetch_add(1, Ordering::AcqRel) >= MAX_CACHE_WRITES {
+        let Some(slot) = Slot::take(&self.cache_writes, MAX_CACHE_WRITES) else {
             self.cache.put_checked(hash, &bytes, pieces).await;
-            self.cache_writes.fetch_sub(1, Ordering::AcqRel);
             return Ok(bytes);
-        }
-        let (cache, writes, hash, kept) = (
-            self.cache.clone(),
-            self.cache_writes.clone(),
-            hash.to_owned(),
-            bytes.clone(),
-        );
+        };
+        let (cache, hash, kept) = (self.cache.clone(), hash.to_owned(), bytes.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             cache.put_checked(&hash, &kept, pieces).await;
-            writes.fetch_sub(1, Ordering::AcqRel);
         });
         Ok(bytes)
     }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use strata_core::pieces::{ChainingValue, PIECE, hash_and_values, piece_value};
+use strata_core::pieces::{ChainingValue, PIECE, hash_block, piece_value};
 
 const MEMORY_BLOCKS: usize = 4;
 /// The most blocks whose pieces' values are kept (2 KiB for a 4 MiB block).
@@ -187,7 +187,7 @@ impl BlockCache {
             let want = hash.to_owned();
             tokio::task::spawn_blocking(move || {
                 let (intact, hashes) = if pieces {
-                    let (actual, values) = hash_and_values(&bytes);
+                    let (actual, values) = hash_block(&bytes);
                     (actual.to_hex().as_str() == want, Some(values))
                 } else {
                     (blake3::hash(&bytes).to_hex().as_str() == want, None)

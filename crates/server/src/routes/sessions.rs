@@ -574,21 +574,34 @@ pub async fn get_block(
     CallerSession(sn): CallerSession,
     Path((_, hash)): Path<(String, String)>,
 ) -> ApiResult<Bytes> {
-    let hash = parse_hash(&hash)?;
+    let hash = readable_block(&s, &sn, &hash).await?;
+    let bytes = found(s.blocks.get(&hash).await)?;
+    s.metrics.blocks_fetched.inc();
+    s.metrics.block_bytes_fetched.inc_by(bytes.len() as u64);
+    Ok(bytes)
+}
+
+/// The block a session names, if it may read it: only blocks of its volume (or its own
+/// uploads), with one answer for "not yours" and "not there", so no session learns what
+/// other volumes hold.
+async fn readable_block(s: &AppState, sn: &Session, hex: &str) -> ApiResult<strata_meta::BlockHash> {
+    let hash = parse_hash(hex)?;
     let (vol, session) = (sn.volume(), sn.0.id);
-    // Only blocks of this session's volume (or its own uploads): one answer for "not yours"
-    // and "not there", so no session learns what other volumes hold.
     if !s.meta(move |m| m.session_may_read(vol, session, &hash)).await? {
-        return Err(Error::new(ErrorKind::NotFound, "no such block").into());
+        return Err(no_such_block());
     }
-    match s.blocks.get(&hash).await {
-        Ok(bytes) => {
-            s.metrics.blocks_fetched.inc();
-            s.metrics.block_bytes_fetched.inc_by(bytes.len() as u64);
-            Ok(bytes)
-        }
-        Err(strata_blocks::BlockError::Missing(_)) => Err(Error::new(ErrorKind::NotFound, "no such block").into()),
-        Err(e) => Err(e.into()),
+    Ok(hash)
+}
+
+fn no_such_block() -> ApiError {
+    Error::new(ErrorKind::NotFound, "no such block").into()
+}
+
+/// A read from the store, a block missing from it being one this session cannot read.
+fn found<T>(read: Result<T, strata_blocks::BlockError>) -> ApiResult<T> {
+    match read {
+        Err(strata_blocks::BlockError::Missing(_)) => Err(no_such_block()),
+        other => Ok(other?),
     }
 }
 
@@ -618,20 +631,11 @@ pub async fn get_pieces(
     Path((_, hash)): Path<(String, String)>,
     Query(range): Query<PieceRange>,
 ) -> ApiResult<Vec<u8>> {
-    let hash = parse_hash(&hash)?;
     if range.first >= range.last {
         return Err(Error::invalid("last", "the range of pieces is empty").into());
     }
-    let (vol, session) = (sn.volume(), sn.0.id);
-    if !s.meta(move |m| m.session_may_read(vol, session, &hash)).await? {
-        return Err(Error::new(ErrorKind::NotFound, "no such block").into());
-    }
-    let pieces = match s.blocks.pieces(&hash).await {
-        Err(strata_blocks::BlockError::Missing(_)) => {
-            return Err(Error::new(ErrorKind::NotFound, "no such block").into());
-        }
-        other => other?,
-    };
+    let hash = readable_block(&s, &sn, &hash).await?;
+    let pieces = found(s.blocks.pieces(&hash).await)?;
     let (size, values) = (pieces.0, &pieces.1);
     if values.len() < 2 {
         return Err(Error::invalid("hash", "a block of one piece is read whole").into());
@@ -640,12 +644,7 @@ pub async fn get_pieces(
         return Err(Error::invalid("last", format!("the block has {} pieces", values.len())).into());
     }
     let bytes = (range.first * PIECE) as u64..(range.last * PIECE).min(size) as u64;
-    let data = match s.blocks.get_range(&hash, bytes).await {
-        Err(strata_blocks::BlockError::Missing(_)) => {
-            return Err(Error::new(ErrorKind::NotFound, "no such block").into());
-        }
-        other => other?,
-    };
+    let data = found(s.blocks.get_range(&hash, bytes).await)?;
     s.metrics.blocks_fetched.inc();
     s.metrics.block_bytes_fetched.inc_by(data.len() as u64);
     let mut reply = strata_core::pieces::encode_head(size, values);
