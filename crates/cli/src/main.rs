@@ -118,7 +118,7 @@ pub struct Failure {
 /// The exit code of each error kind: the same for every command.
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
-        ErrorKind::InvalidInput | ErrorKind::NameTooLong => 2,
+        ErrorKind::InvalidInput | ErrorKind::NameTooLong | ErrorKind::TooLarge => 2,
         ErrorKind::NotFound | ErrorKind::NoSuchAttribute => 3,
         ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::Stale | ErrorKind::Locked => 4,
         ErrorKind::Unauthorized | ErrorKind::PermissionDenied | ErrorKind::ReadOnly => 5,

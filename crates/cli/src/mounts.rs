@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+pub use strata_core::mount_table::{TableEntry, mount_table};
 
 /// What a running mount process says about itself, in [`records_dir`]`/PID.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,69 +82,6 @@ impl MountRecord {
         std::io::Write::write_all(&mut file, &serde_json::to_vec(self)?)?;
         Ok(RecordFile(path))
     }
-}
-
-/// One line of `/proc/self/mountinfo`.
-#[derive(Debug, Clone)]
-pub struct TableEntry {
-    pub mountpoint: PathBuf,
-    pub fstype: String,
-    pub source: String,
-    pub options: String,
-}
-
-impl TableEntry {
-    /// Mounts made by strata are FUSE mounts named `strata:VOLUME`.
-    pub fn is_strata(&self) -> bool {
-        self.fstype.starts_with("fuse") && self.source.starts_with("strata:")
-    }
-
-    pub fn read_only(&self) -> bool {
-        self.options.split(',').any(|o| o == "ro")
-    }
-}
-
-/// Undoes the kernel's octal escapes (`\040` for a space) in a mount table field.
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
-        match (bytes[i], octal) {
-            (b'\\', Some(d)) => {
-                out.push((d[0] - b'0') << 6 | (d[1] - b'0') << 3 | (d[2] - b'0'));
-                i += 4;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The kernel's mount table, in mount order. No file system call touches a mount point, any
-/// of which may be a dead mount.
-pub fn mount_table() -> Vec<TableEntry> {
-    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    table
-        .lines()
-        .filter_map(|line| {
-            let (fields, after) = line.split_once(" - ")?;
-            let fields: Vec<&str> = fields.split(' ').collect();
-            let mut after = after.split(' ');
-            Some(TableEntry {
-                mountpoint: PathBuf::from(unescape(fields.get(4)?)),
-                options: fields.get(5)?.to_string(),
-                fstype: after.next()?.to_owned(),
-                source: unescape(after.next()?),
-            })
-        })
-        .collect()
 }
 
 /// The topmost mount at `path`, if any.
@@ -256,7 +194,7 @@ pub fn local_mounts() -> Vec<LocalMount> {
 
 #[cfg(test)]
 mod tests {
-    use super::{start_time, unescape};
+    use super::start_time;
 
     #[test]
     fn this_process_has_a_start_time() {
@@ -264,13 +202,5 @@ mod tests {
         assert!(mine > 0);
         assert_eq!(start_time(std::process::id()), Some(mine));
         assert_eq!(start_time(u32::MAX), None);
-    }
-
-    #[test]
-    fn mount_table_escapes() {
-        assert_eq!(unescape(r"/mnt/a\040b"), "/mnt/a b");
-        assert_eq!(unescape(r"/mnt/back\134slash"), r"/mnt/back\slash");
-        assert_eq!(unescape(r"/mnt/not\09"), r"/mnt/not\09");
-        assert_eq!(unescape(r"/mnt/end\"), r"/mnt/end\");
     }
 }

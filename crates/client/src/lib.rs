@@ -443,13 +443,11 @@ impl Client {
             .await
     }
 
-    pub async fn create_sandbox(&self, volumes: Vec<SandboxVolumeSpec>) -> Result<Sandbox> {
-        strata_core::sandboxes::check_volume_specs(&volumes)?;
-        self.json(
-            self.request(Method::POST, &["sandboxes"])
-                .json(&CreateSandbox { volumes }),
-        )
-        .await
+    pub async fn create_sandbox(&self, req: &CreateSandbox) -> Result<Sandbox> {
+        strata_core::sandboxes::check_volume_specs(&req.volumes)?;
+        strata_core::sandboxes::check_env(&req.env)?;
+        strata_core::sandboxes::resolve_limits(&req.limits)?;
+        self.json(self.request(Method::POST, &["sandboxes"]).json(req)).await
     }
 
     pub async fn list_sandboxes(&self) -> Result<Vec<Sandbox>> {

@@ -1,6 +1,7 @@
 //! JSON bodies of the HTTP API (`/v1/...`), shared by the server and the clients.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -661,11 +662,56 @@ pub struct SandboxVolumeSpec {
     pub read_only: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateSandbox {
     #[serde(default)]
     pub volumes: Vec<SandboxVolumeSpec>,
+    /// The environment of every process inside, beside `HOME` and `PATH`; nothing else of
+    /// the server's is there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Resource limits; each one left out takes its default.
+    #[serde(default)]
+    pub limits: SandboxLimitsSpec,
+    #[serde(default)]
+    pub network: SandboxNetwork,
+}
+
+/// Limits asked for at create; a field left out takes the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SandboxLimitsSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mib: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<u64>,
+    /// CPU time in thousandths of a core (1000 = one core).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub millicpus: Option<u64>,
+    /// Bytes each writable folder (`/root`, `/tmp`) holds, in MiB; they count as memory too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_mib: Option<u64>,
+}
+
+/// The limits a sandbox runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SandboxLimits {
+    pub memory_mib: u64,
+    pub processes: u64,
+    pub millicpus: u64,
+    pub disk_mib: u64,
+}
+
+/// What a sandbox's network reaches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxNetwork {
+    /// A loopback of its own and nothing else.
+    #[default]
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -673,6 +719,8 @@ pub struct CreateSandbox {
 #[serde(rename_all = "snake_case")]
 pub enum SandboxState {
     Running,
+    /// Its init ended (every process inside went with it); only deleting it is left.
+    Stopped,
     /// Its processes are gone (the server restarted); only deleting it is left.
     Lost,
 }
@@ -697,6 +745,9 @@ pub struct Sandbox {
     /// Nanoseconds since the Unix epoch.
     pub created_at: i64,
     pub volumes: Vec<SandboxVolume>,
+    pub limits: SandboxLimits,
+    #[serde(default)]
+    pub network: SandboxNetwork,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     IsADirectory,
     DirectoryNotEmpty,
     LimitExceeded,
+    /// A request or an answer larger than the server takes or sends.
+    TooLarge,
     Conflict,
     /// The file changed since the writer read it: read it again and redo the change.
     Stale,

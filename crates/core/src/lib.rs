@@ -7,6 +7,7 @@
 pub mod api;
 pub mod error;
 pub mod keys;
+pub mod mount_table;
 pub mod mounts;
 pub mod names;
 pub mod patches;

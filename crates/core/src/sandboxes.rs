@@ -1,14 +1,129 @@
 //! What a sandbox request may ask for: which volumes at which paths, and which files.
 
-use crate::api::SandboxVolumeSpec;
+use crate::api::{SandboxLimits, SandboxLimitsSpec, SandboxVolumeSpec};
 use crate::mounts::{check_mount_target, parse_subpath};
 use crate::names::{VolumeRef, shorten};
 use crate::paths::{PATH_MAX, check_name};
 use crate::{Error, Result};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// Most volumes one sandbox mounts.
 pub const MAX_SANDBOX_VOLUMES: usize = 16;
+/// Most variables a sandbox's environment holds, and most bytes of it in all.
+pub const MAX_ENV_VARS: usize = 128;
+pub const MAX_ENV_BYTES: usize = 64 << 10;
+/// Most bytes of an exec's command (the kernel takes at most 128 KiB as one argument).
+pub const MAX_COMMAND_BYTES: usize = 64 << 10;
+
+/// Each limit's default, and the most that may be asked for.
+pub const DEFAULT_LIMITS: SandboxLimits = SandboxLimits {
+    memory_mib: 512,
+    processes: 256,
+    millicpus: 1000,
+    disk_mib: 256,
+};
+pub const MAX_LIMITS: SandboxLimits = SandboxLimits {
+    memory_mib: 16 << 10,
+    processes: 4096,
+    millicpus: 16_000,
+    disk_mib: 16 << 10,
+};
+/// The least of each: below these a shell does not start.
+const MIN_LIMITS: SandboxLimits = SandboxLimits {
+    memory_mib: 16,
+    processes: 8,
+    millicpus: 10,
+    disk_mib: 1,
+};
+
+/// The limits a sandbox runs under: each one asked for, checked against its bounds, else
+/// its default.
+pub fn resolve_limits(spec: &SandboxLimitsSpec) -> Result<SandboxLimits> {
+    let pick = |name: &str, asked: Option<u64>, default: u64, min: u64, max: u64| match asked {
+        None => Ok(default),
+        Some(v) if (min..=max).contains(&v) => Ok(v),
+        Some(v) => Err(Error::invalid(
+            &format!("limits.{name}"),
+            format!("limits.{name} must be {min} to {max}, not {v}"),
+        )),
+    };
+    let (d, lo, hi) = (DEFAULT_LIMITS, MIN_LIMITS, MAX_LIMITS);
+    Ok(SandboxLimits {
+        memory_mib: pick(
+            "memory_mib",
+            spec.memory_mib,
+            d.memory_mib,
+            lo.memory_mib,
+            hi.memory_mib,
+        )?,
+        processes: pick("processes", spec.processes, d.processes, lo.processes, hi.processes)?,
+        millicpus: pick("millicpus", spec.millicpus, d.millicpus, lo.millicpus, hi.millicpus)?,
+        disk_mib: pick("disk_mib", spec.disk_mib, d.disk_mib, lo.disk_mib, hi.disk_mib)?,
+    })
+}
+
+/// Checks a sandbox's environment: names of letters, digits and `_` not starting with a
+/// digit, values without NUL, `HOME` and `PATH` left to the sandbox, bounded in count and size.
+pub fn check_env(env: &BTreeMap<String, String>) -> Result<()> {
+    if env.len() > MAX_ENV_VARS {
+        return Err(Error::invalid(
+            "env",
+            format!("at most {MAX_ENV_VARS} variables, not {}", env.len()),
+        ));
+    }
+    let bytes: usize = env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    if bytes > MAX_ENV_BYTES {
+        return Err(Error::new(
+            crate::ErrorKind::TooLarge,
+            format!("the environment is {bytes} bytes; at most {MAX_ENV_BYTES}"),
+        )
+        .with_field("env"));
+    }
+    for (name, value) in env {
+        let field = format!("env.{}", shorten(name));
+        let valid = name.len() <= 255
+            && name
+                .bytes()
+                .enumerate()
+                .all(|(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()))
+            && !name.is_empty();
+        if !valid {
+            return Err(Error::invalid(
+                &field,
+                format!(
+                    "invalid variable name {:?}: letters, digits and _, not starting with a digit",
+                    shorten(name)
+                ),
+            ));
+        }
+        if name == "HOME" || name == "PATH" {
+            return Err(Error::invalid(&field, format!("{name} is set by the sandbox")));
+        }
+        if value.contains('\0') {
+            return Err(Error::invalid(&field, "the value contains NUL"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks an exec's command: no NUL, at most [`MAX_COMMAND_BYTES`].
+pub fn check_command(command: &str) -> Result<()> {
+    if command.len() > MAX_COMMAND_BYTES {
+        return Err(Error::new(
+            crate::ErrorKind::TooLarge,
+            format!(
+                "the command is {} bytes; at most {MAX_COMMAND_BYTES} (upload a script instead)",
+                command.len()
+            ),
+        )
+        .with_field("command"));
+    }
+    if command.contains('\0') {
+        return Err(Error::invalid("command", "the command contains NUL"));
+    }
+    Ok(())
+}
 
 /// Checks the volumes of a sandbox: each reference, subpath and mount path valid, at most
 /// [`MAX_SANDBOX_VOLUMES`], and no mount path equal to or inside another.
@@ -150,6 +265,95 @@ mod tests {
             let e = check_sandbox_path(bad).unwrap_err();
             assert_eq!(e.field.as_deref(), Some("path"), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(resolve_limits(&SandboxLimitsSpec::default()).unwrap(), DEFAULT_LIMITS);
+        let asked = SandboxLimitsSpec {
+            memory_mib: Some(64),
+            processes: Some(32),
+            ..Default::default()
+        };
+        let got = resolve_limits(&asked).unwrap();
+        assert_eq!(
+            (got.memory_mib, got.processes, got.disk_mib),
+            (64, 32, DEFAULT_LIMITS.disk_mib)
+        );
+        let bad = [
+            (
+                SandboxLimitsSpec {
+                    memory_mib: Some(0),
+                    ..Default::default()
+                },
+                "limits.memory_mib",
+            ),
+            (
+                SandboxLimitsSpec {
+                    memory_mib: Some(u64::MAX),
+                    ..Default::default()
+                },
+                "limits.memory_mib",
+            ),
+            (
+                SandboxLimitsSpec {
+                    processes: Some(1_000_000),
+                    ..Default::default()
+                },
+                "limits.processes",
+            ),
+            (
+                SandboxLimitsSpec {
+                    millicpus: Some(0),
+                    ..Default::default()
+                },
+                "limits.millicpus",
+            ),
+            (
+                SandboxLimitsSpec {
+                    disk_mib: Some(1 << 40),
+                    ..Default::default()
+                },
+                "limits.disk_mib",
+            ),
+        ];
+        for (spec, field) in bad {
+            assert_eq!(resolve_limits(&spec).unwrap_err().field.as_deref(), Some(field));
+        }
+    }
+
+    #[test]
+    fn environments() {
+        let env = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        check_env(&env(&[("LANG", "C.UTF-8"), ("_X1", ""), ("MSG", "h\u{e9}llo = ok")])).unwrap();
+        for (name, value, field) in [
+            ("1X", "v", "env.1X"),
+            ("A-B", "v", "env.A-B"),
+            ("", "v", "env."),
+            ("A=B", "v", "env.A=B"),
+            ("PATH", "/evil", "env.PATH"),
+            ("HOME", "/", "env.HOME"),
+            ("V", "a\0b", "env.V"),
+            ("\u{e9}", "v", "env.\u{e9}"),
+        ] {
+            let e = check_env(&env(&[(name, value)])).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{name:?}");
+        }
+        let huge = env(&[("BIG", &"x".repeat(MAX_ENV_BYTES))]);
+        assert_eq!(check_env(&huge).unwrap_err().kind, crate::ErrorKind::TooLarge);
+        let many: BTreeMap<String, String> = (0..=MAX_ENV_VARS).map(|i| (format!("V{i}"), String::new())).collect();
+        assert_eq!(check_env(&many).unwrap_err().field.as_deref(), Some("env"));
+    }
+
+    #[test]
+    fn commands() {
+        check_command("echo hi; ls /").unwrap();
+        assert_eq!(check_command("a\0b").unwrap_err().field.as_deref(), Some("command"));
+        let e = check_command(&"x".repeat(MAX_COMMAND_BYTES + 1)).unwrap_err();
+        assert_eq!(
+            (e.kind, e.field.as_deref()),
+            (crate::ErrorKind::TooLarge, Some("command"))
+        );
     }
 
     #[test]

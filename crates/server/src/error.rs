@@ -38,6 +38,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         | ErrorKind::Conflict
         | ErrorKind::Locked => StatusCode::CONFLICT,
         ErrorKind::Stale => StatusCode::PRECONDITION_FAILED,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -48,6 +48,10 @@ pub struct ServerConfig {
     pub connections: connections::Limits,
     /// Serve HTTPS with this certificate and key instead of HTTP.
     pub tls: Option<tls::TlsFiles>,
+    /// The root file system sandboxes run on; the host's `/usr` with strata's `/etc` when unset.
+    pub sandbox_image: Option<PathBuf>,
+    /// Most sandboxes one organization may have at once.
+    pub sandboxes_per_org: u64,
 }
 
 /// Opens the stores under the data folder, ready to serve.
@@ -62,6 +66,10 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         Some(url) => strata_blocks::BlockStore::open_url(url)?,
         None => strata_blocks::BlockStore::local(&config.data_dir.join("blocks"))?,
     };
+    let image = match &config.sandbox_image {
+        Some(dir) => sandboxes::Image::folder(dir)?,
+        None => sandboxes::Image::host_usr(),
+    };
     Ok(AppState {
         meta,
         blocks,
@@ -69,12 +77,13 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
             volumes_per_org: config.volumes_per_org,
             gc_grace: config.gc_grace,
             session_lease: config.session_lease,
+            sandboxes_per_org: config.sandboxes_per_org,
         },
         sessions: Default::default(),
         keys: Default::default(),
         gc_lock: Arc::default(),
         metrics: Default::default(),
-        sandboxes: sandboxes::Sandboxes::new(&config.data_dir),
+        sandboxes: sandboxes::Sandboxes::new(&config.data_dir, image),
     })
 }
 
@@ -118,10 +127,10 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     gc::spawn_background(state.clone(), config.gc_interval);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "strata server listening");
     let url = local_url(addr, acceptor.is_some());
-    let recovering = state.clone();
-    let endpoint = url.clone();
-    tokio::task::spawn_blocking(move || recovering.sandboxes.recover(&*recovering.meta, endpoint))
-        .await?
+    state
+        .sandboxes
+        .recover(&state, url.clone())
+        .await
         .context("cannot read the sandbox records")?;
     // Clients on this machine find the server (and send it the admin key) by this file.
     let endpoint_file = config.data_dir.join(strata_core::ENDPOINT_FILE);

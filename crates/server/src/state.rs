@@ -22,6 +22,7 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub volumes_per_org: u64,
+    pub sandboxes_per_org: u64,
     /// How long a stored block is safe from collection before anything references it.
     pub gc_grace: Duration,
     /// How long a mount session's record locks count without a renewal.

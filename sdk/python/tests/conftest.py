@@ -44,7 +44,8 @@ def free_port() -> int:
 class Server:
     """A strata server process and what a client needs to reach it."""
 
-    def __init__(self) -> None:
+    def __init__(self, args: List[str] = [], env: Optional[Dict[str, str]] = None) -> None:
+        self.args, self.extra_env = list(args), dict(env or {})
         self.binary = strata_binary()
         self.home = Path(tempfile.mkdtemp(prefix="strata-sdk-"))
         self.data_dir = self.home / "data"
@@ -58,10 +59,10 @@ class Server:
         self.endpoint = f"http://127.0.0.1:{port}"
         log = open(self.home / "server.log", "ab")
         self.process = subprocess.Popen(
-            [str(self.binary), "server", "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{port}"],
+            [str(self.binary), "server", "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{port}", *self.args],
             stdout=log,
             stderr=log,
-            env={**os.environ, "STRATA_LOG": "info"},
+            env={**os.environ, "STRATA_LOG": "info", **self.extra_env},
         )
         # Ready when it wrote its endpoint file and answers; a dead process fails at once.
         deadline = time.monotonic() + 60

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use strata_client::Client;
 use strata_core::Error;
-use strata_core::api::{Sandbox, SandboxVolumeSpec};
+use strata_core::api::{CreateSandbox, Sandbox, SandboxLimitsSpec, SandboxVolumeSpec};
 
 /// `strata sandbox ...` with the options every one of its subcommands takes.
 #[derive(clap::Args)]
@@ -28,6 +28,21 @@ pub enum SandboxCommand {
         /// Like --volume, mounted read-only (repeatable)
         #[arg(long = "read-only-volume", value_name = "VOLUME[:SUBPATH]:MOUNT_PATH")]
         read_only_volumes: Vec<String>,
+        /// NAME=VALUE in the environment of every process inside (repeatable)
+        #[arg(long = "env", value_name = "NAME=VALUE")]
+        env: Vec<String>,
+        /// Memory of all its processes, MiB [default: 512]
+        #[arg(long, value_name = "MIB")]
+        memory: Option<u64>,
+        /// Most processes at once [default: 256]
+        #[arg(long)]
+        processes: Option<u64>,
+        /// CPU time, in cores (e.g. 0.5) [default: 1]
+        #[arg(long)]
+        cpus: Option<f64>,
+        /// Size of each writable folder (/root, /tmp), MiB [default: 256]
+        #[arg(long, value_name = "MIB")]
+        disk: Option<u64>,
         #[command(flatten)]
         out: Output,
     },
@@ -113,6 +128,15 @@ fn describe(s: &Sandbox) -> String {
         s.state,
         time(s.created_at)
     );
+    let l = &s.limits;
+    text += &format!(
+        "\nlimits:   {} MiB memory, {} processes, {} CPUs, {} MiB each for /root and /tmp\nnetwork:  {}",
+        l.memory_mib,
+        l.processes,
+        l.millicpus as f64 / 1000.0,
+        l.disk_mib,
+        format!("{:?}", s.network).to_lowercase()
+    );
     for v in &s.volumes {
         text += &format!(
             "\nvolume:   {}{} at {}{}",
@@ -130,16 +154,42 @@ pub async fn run(cmd: SandboxCommand, client: &Client) -> CmdResult {
         SandboxCommand::Create {
             volumes,
             read_only_volumes,
+            env,
+            memory,
+            processes,
+            cpus,
+            disk,
             out,
         } => {
-            let mut specs = Vec::new();
+            let mut req = CreateSandbox::default();
             for arg in &volumes {
-                specs.push(parse_volume_arg(arg, false)?);
+                req.volumes.push(parse_volume_arg(arg, false)?);
             }
             for arg in &read_only_volumes {
-                specs.push(parse_volume_arg(arg, true)?);
+                req.volumes.push(parse_volume_arg(arg, true)?);
             }
-            let sandbox = client.create_sandbox(specs).await?;
+            for arg in &env {
+                let (name, value) = arg
+                    .split_once('=')
+                    .ok_or_else(|| Error::invalid("env", format!("invalid --env {arg:?}: expected NAME=VALUE")))?;
+                req.env.insert(name.to_owned(), value.to_owned());
+            }
+            let millicpus = match cpus {
+                Some(c) if c.is_finite() && c > 0.0 && c <= 1e6 => Some((c * 1000.0).round() as u64),
+                Some(c) => {
+                    return Err(
+                        Error::invalid("cpus", format!("invalid --cpus {c}: a number of cores, e.g. 0.5")).into(),
+                    );
+                }
+                None => None,
+            };
+            req.limits = SandboxLimitsSpec {
+                memory_mib: memory,
+                processes,
+                millicpus,
+                disk_mib: disk,
+            };
+            let sandbox = client.create_sandbox(&req).await?;
             out.print(&sandbox, || sandbox.id.to_string())
         }
         SandboxCommand::List { out } => {

@@ -43,6 +43,12 @@ pub struct ServerArgs {
     /// The PEM private key of --tls-cert
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// A root file system for sandboxes (e.g. made with debootstrap): its folders, read-only, are each sandbox's [default: the host's /usr with an /etc of strata's]
+    #[arg(long)]
+    sandbox_image: Option<PathBuf>,
+    /// Most sandboxes one organization may have at once
+    #[arg(long, default_value_t = 20)]
+    max_sandboxes: u64,
 }
 
 pub async fn run(args: ServerArgs) -> CmdResult {
@@ -64,6 +70,8 @@ pub async fn run(args: ServerArgs) -> CmdResult {
         store_url: args.store,
         listen: args.listen,
         volumes_per_org: args.max_volumes,
+        sandboxes_per_org: args.max_sandboxes,
+        sandbox_image: args.sandbox_image,
         gc_grace: args.gc_grace,
         session_lease: args.session_lease.max(Duration::from_millis(300)),
         gc_interval: args.gc_interval.max(Duration::from_secs(1)),

@@ -166,6 +166,8 @@ mod tests {
                 per_client: 10,
             },
             tls: None,
+            sandbox_image: None,
+            sandboxes_per_org: 10,
         };
         let state = crate::open_state(&config).unwrap();
         crate::auth::bootstrap_admin(&state, data_dir).unwrap();

@@ -27,7 +27,7 @@ pub async fn create(
     Extension(c): Extension<Caller>,
     Json(r): Json<CreateSandbox>,
 ) -> ApiResult<(StatusCode, axum::Json<Sandbox>)> {
-    let sandbox = s.sandboxes.create(&s, &c.org, &r.volumes).await?;
+    let sandbox = s.sandboxes.create(&s, &c.org, &r).await?;
     Ok((StatusCode::CREATED, axum::Json(sandbox)))
 }
 
@@ -39,7 +39,7 @@ pub async fn create(
     responses((status = 200, description = "Done", body = Vec<Sandbox>))
 )]
 pub async fn list(State(s): State<AppState>, Extension(c): Extension<Caller>) -> Out<Vec<Sandbox>> {
-    Ok(axum::Json(s.sandboxes.list(&c.org)))
+    Ok(axum::Json(s.sandboxes.list(&c.org).await))
 }
 
 #[utoipa::path(
@@ -51,7 +51,7 @@ pub async fn list(State(s): State<AppState>, Extension(c): Extension<Caller>) ->
     responses((status = 200, description = "Done", body = Sandbox))
 )]
 pub async fn get(State(s): State<AppState>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Out<Sandbox> {
-    Ok(axum::Json(s.sandboxes.get(&c.org, parse_sandbox_id(&id)?)?))
+    Ok(axum::Json(s.sandboxes.get(&c.org, parse_sandbox_id(&id)?).await?))
 }
 
 #[utoipa::path(

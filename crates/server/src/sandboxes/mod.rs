@@ -1,24 +1,30 @@
-//! Sandboxes: process trees on this server's machine with volumes mounted at chosen paths.
+//! Sandboxes: containers on this server's machine with volumes mounted at chosen paths.
 //!
-//! A sandbox is a bubblewrap jail ([`jail`]) whose volumes are `strata mount` processes on
-//! the host ([`mounts`]), each holding a key limited to its volume folder
-//! ([`mint_mount_credential`]), bound into the jail. Its record is kept in
-//! `DATA_DIR/sandboxes/ID/sandbox.json`, so a restarted server reports a sandbox whose
-//! processes went with the old one as `lost` and unmounts what they left.
+//! A sandbox runs on an OCI runtime ([`runtime`]) from a bundle strata writes ([`bundle`]):
+//! a root file system of its own, its own namespaces (network included), no capabilities,
+//! cgroup limits. Its volumes are `strata mount` processes on the host ([`mounts`]), each
+//! holding a key limited to its volume folder ([`mint_mount_credential`]), bound into it.
+//! Its record is kept in `DATA_DIR/sandboxes/ID/sandbox.json`, so a restarted server
+//! reports a sandbox whose processes went with the old one as `lost` and removes what they
+//! left.
 
-mod jail;
+mod bundle;
 mod mounts;
+mod runtime;
+
+pub use bundle::Image;
 
 use crate::state::AppState;
+use runtime::{Runtime, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use strata_core::api::{Exec, ExecResult, Sandbox, SandboxState, SandboxVolume, SandboxVolumeSpec};
+use strata_core::api::{CreateSandbox, Exec, ExecResult, Sandbox, SandboxState, SandboxVolume};
 use strata_core::mounts::parse_subpath;
 use strata_core::names::VolumeRef;
-use strata_core::sandboxes::check_volume_specs;
+use strata_core::sandboxes::{check_command, check_env, check_volume_specs, resolve_limits};
 use strata_core::{Error, ErrorKind, Result};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use uuid::Uuid;
@@ -31,6 +37,8 @@ const DEFAULT_TIMEOUT: u64 = 60;
 /// How long an exec reads output after its command ended.
 const OUTPUT_GRACE: Duration = Duration::from_millis(200);
 const MAX_TIMEOUT: u64 = 3600;
+/// Seconds a download may take (a FIFO or a device never ends by itself).
+const DOWNLOAD_TIMEOUT: &str = "60";
 
 /// The sandboxes of this server.
 #[derive(Clone)]
@@ -39,8 +47,8 @@ pub struct Sandboxes(Arc<Inner>);
 struct Inner {
     /// `DATA_DIR/sandboxes`.
     root: PathBuf,
-    /// What no sandbox may see: the server's data folder.
-    hidden: Vec<PathBuf>,
+    runtime: Runtime,
+    image: Image,
     /// The URL mounts reach this server at, known once it listens.
     endpoint: OnceLock<String>,
     entries: Mutex<HashMap<Uuid, Arc<Entry>>>,
@@ -51,27 +59,45 @@ struct Inner {
 struct Record {
     org: String,
     sandbox: Sandbox,
-    init_pid: Option<i32>,
     /// The keys its volumes' mounts hold: a killed server's successor revokes them, which
     /// ends their mount sessions, since the mounts cannot any more.
     #[serde(default)]
     keys: Vec<Uuid>,
 }
 
-/// A sandbox and the processes that make it.
+/// A sandbox and the mounts of its volumes.
 struct Entry {
     record: Record,
-    /// The host PID of the init of the sandbox's PID namespace, once it runs.
-    init_pid: OnceLock<i32>,
-    jail: tokio::sync::Mutex<Option<tokio::process::Child>>,
+    env: std::collections::BTreeMap<String, String>,
     mounts: tokio::sync::Mutex<Vec<mounts::VolumeMount>>,
 }
 
+impl Entry {
+    fn new(record: Record) -> Arc<Entry> {
+        Arc::new(Entry {
+            record,
+            env: Default::default(),
+            mounts: Default::default(),
+        })
+    }
+
+    /// The runtime's name of the sandbox.
+    fn container(&self) -> String {
+        container_id(self.record.sandbox.id)
+    }
+}
+
+fn container_id(id: Uuid) -> String {
+    format!("strata-{}", id.simple())
+}
+
 impl Sandboxes {
-    pub fn new(data_dir: &Path) -> Self {
+    pub fn new(data_dir: &Path, image: Image) -> Self {
+        let root = data_dir.join("sandboxes");
         Sandboxes(Arc::new(Inner {
-            root: data_dir.join("sandboxes"),
-            hidden: vec![data_dir.to_owned()],
+            runtime: Runtime::new(root.join("runtime")),
+            root,
+            image,
             endpoint: OnceLock::new(),
             entries: Mutex::default(),
         }))
@@ -85,11 +111,15 @@ impl Sandboxes {
         self.0.root.join(id.to_string())
     }
 
-    /// Reads the records a previous run left: their processes are gone, so each is `lost`,
-    /// and whatever they still had mounted is unmounted.
-    pub fn recover(&self, meta: &dyn strata_meta::MetaStore, endpoint: String) -> anyhow::Result<()> {
+    /// Reads the records a previous run left: their processes are gone, so each is `lost`;
+    /// whatever they still had running or mounted is removed, and their mount keys revoked.
+    pub async fn recover(&self, state: &AppState, endpoint: String) -> anyhow::Result<()> {
         let _ = self.0.endpoint.set(endpoint);
         std::fs::create_dir_all(&self.0.root)?;
+        // A container the runtime still runs is ended, recorded or not.
+        for container in self.0.runtime.list().await {
+            self.0.runtime.delete(&container).await;
+        }
         for dir in std::fs::read_dir(&self.0.root)?.flatten() {
             let Ok(text) = std::fs::read(dir.path().join("sandbox.json")) else {
                 continue;
@@ -97,11 +127,6 @@ impl Sandboxes {
             let Ok(mut record) = serde_json::from_slice::<Record>(&text) else {
                 continue;
             };
-            if let Some(pid) = record.init_pid.take()
-                && jail::is_bwrap(pid)
-            {
-                jail::kill(pid);
-            }
             record.sandbox.state = SandboxState::Lost;
             let folder = dir.path();
             for i in 0..record.sandbox.volumes.len() {
@@ -109,34 +134,27 @@ impl Sandboxes {
             }
             remove_leftovers(&folder);
             for key in std::mem::take(&mut record.keys) {
-                match meta.revoke_token(key, strata_meta::now_ns()) {
-                    Ok(()) => {}
-                    Err(e) if e.kind == ErrorKind::NotFound => {} // Revoked before the crash.
-                    Err(e) => tracing::warn!(%key, "cannot revoke a lost sandbox's mount key: {e}"),
-                }
+                revoke_mount_credential(state, key).await;
             }
             save(&folder, &record)?;
             tracing::warn!(sandbox = %record.sandbox.id, "sandbox lost with the previous server run");
-            self.entries().insert(
-                record.sandbox.id,
-                Arc::new(Entry {
-                    record,
-                    init_pid: OnceLock::new(),
-                    jail: Default::default(),
-                    mounts: Default::default(),
-                }),
-            );
+            self.entries().insert(record.sandbox.id, Entry::new(record));
         }
         Ok(())
     }
 
-    pub fn list(&self, org: &str) -> Vec<Sandbox> {
-        let mut all: Vec<Sandbox> = self
+    /// The organization's sandboxes, each in the state the runtime reports.
+    pub async fn list(&self, org: &str) -> Vec<Sandbox> {
+        let mine: Vec<Arc<Entry>> = self
             .entries()
             .values()
             .filter(|e| e.record.org == org)
-            .map(|e| e.record.sandbox.clone())
+            .cloned()
             .collect();
+        let mut all = Vec::with_capacity(mine.len());
+        for entry in mine {
+            all.push(self.observe(&entry).await);
+        }
         all.sort_by_key(|s| (s.created_at, s.id));
         all
     }
@@ -149,11 +167,22 @@ impl Sandboxes {
             .ok_or_else(|| Error::not_found(format!("sandbox {id} not found")).with_field("sandbox"))
     }
 
-    pub fn get(&self, org: &str, id: Uuid) -> Result<Sandbox> {
-        Ok(self.entry(org, id)?.record.sandbox.clone())
+    pub async fn get(&self, org: &str, id: Uuid) -> Result<Sandbox> {
+        let entry = self.entry(org, id)?;
+        Ok(self.observe(&entry).await)
     }
 
-    /// The running sandboxes that mount `volume`.
+    /// The sandbox as it is now: a running one whose init ended reads `stopped`.
+    async fn observe(&self, entry: &Entry) -> Sandbox {
+        let mut sandbox = entry.record.sandbox.clone();
+        if sandbox.state == SandboxState::Running && self.0.runtime.status(&entry.container()).await != Status::Running
+        {
+            sandbox.state = SandboxState::Stopped;
+        }
+        sandbox
+    }
+
+    /// The sandboxes (running or stopped, not yet deleted) that mount `volume`.
     pub fn using(&self, volume: Uuid) -> Vec<Uuid> {
         let mut ids: Vec<Uuid> = self
             .entries()
@@ -167,8 +196,19 @@ impl Sandboxes {
     }
 
     /// Starts a sandbox with its volumes mounted; returns once every volume is.
-    pub async fn create(&self, state: &AppState, org: &str, specs: &[SandboxVolumeSpec]) -> Result<Sandbox> {
+    pub async fn create(&self, state: &AppState, org: &str, req: &CreateSandbox) -> Result<Sandbox> {
+        let specs = &req.volumes;
         check_volume_specs(specs)?;
+        check_env(&req.env)?;
+        let limits = resolve_limits(&req.limits)?;
+        for (i, spec) in specs.iter().enumerate() {
+            if let Some(reserved) = self.0.image.reserved(spec.mount_path.trim_end_matches('/')) {
+                return Err(Error::invalid(
+                    &format!("volumes[{i}].mount_path"),
+                    format!("the sandbox's own {reserved} is there: mount the volume elsewhere"),
+                ));
+            }
+        }
         let endpoint = self
             .0
             .endpoint
@@ -200,14 +240,14 @@ impl Sandboxes {
                 state: SandboxState::Running,
                 created_at: strata_meta::now_ns(),
                 volumes,
+                limits,
+                network: req.network,
             },
-            init_pid: None,
             keys: Vec::new(),
         };
         let entry = Arc::new(Entry {
             record,
-            init_pid: OnceLock::new(),
-            jail: Default::default(),
+            env: req.env.clone(),
             mounts: Default::default(),
         });
         match self.start(state, &entry, &endpoint).await {
@@ -223,11 +263,11 @@ impl Sandboxes {
         }
     }
 
-    /// Mounts the volumes and starts the jail; what it started is in `entry` either way.
+    /// Mounts the volumes and starts the container; what it started is in `entry` either way.
     async fn start(&self, state: &AppState, entry: &Entry, endpoint: &str) -> Result<()> {
         let folder = self.folder(entry.record.sandbox.id);
         let io = |e: std::io::Error| Error::internal(format!("cannot prepare {}: {e}", folder.display()));
-        std::fs::create_dir_all(folder.join("home")).map_err(io)?;
+        std::fs::create_dir_all(&folder).map_err(io)?;
         let cache_dir = self.0.root.join("cache");
         let mut binds = Vec::new();
         for (i, volume) in entry.record.sandbox.volumes.iter().enumerate() {
@@ -275,22 +315,19 @@ impl Sandboxes {
                 }
             };
             entry.mounts.lock().await.push(mounts::VolumeMount { child, key_id });
-            binds.push((mount_folder, volume.mount_path.clone()));
+            binds.push((mount_folder, volume.mount_path.clone(), volume.read_only));
         }
-        let id = entry.record.sandbox.id.simple().to_string();
-        let layout = jail::Layout {
-            hostname: format!("sandbox-{}", &id[..8]),
-            home: &folder.join("home"),
-            hidden: &self.0.hidden,
+        let container = entry.container();
+        let spec = bundle::Spec {
+            hostname: &format!("sandbox-{}", &entry.record.sandbox.id.simple().to_string()[..8]),
+            image: &self.0.image,
             volumes: &binds,
+            env: &entry.env,
+            limits: entry.record.sandbox.limits,
+            cgroup: &format!("/strata/{container}"),
         };
-        let started = jail::start(&layout).await?;
-        let _ = entry.init_pid.set(started.init_pid);
-        *entry.jail.lock().await = Some(started.child);
-        let mut record = entry.record.clone();
-        record.init_pid = Some(started.init_pid);
-        record.keys = entry.mounts.lock().await.iter().map(|m| m.key_id).collect();
-        save(&folder, &record).map_err(|e| Error::internal(format!("cannot save the sandbox record: {e}")))
+        bundle::write(&folder, &spec)?;
+        self.0.runtime.run(&container, &folder).await
     }
 
     /// Kills every process of the sandbox, unmounts its volumes and removes its files.
@@ -305,12 +342,9 @@ impl Sandboxes {
         self.stop(state, entry).await;
         let folder = self.folder(entry.record.sandbox.id);
         let _ = std::fs::remove_file(folder.join("sandbox.json"));
-        if let Ok(logs) = std::fs::read_dir(&folder) {
-            for log in logs
-                .flatten()
-                .filter(|f| f.file_name().to_string_lossy().ends_with(".log"))
-            {
-                let _ = std::fs::remove_file(log.path());
+        if let Ok(files) = std::fs::read_dir(&folder) {
+            for file in files.flatten().filter(|f| f.path().is_file()) {
+                let _ = std::fs::remove_file(file.path());
             }
         }
         let _ = std::fs::remove_dir(&folder);
@@ -326,15 +360,9 @@ impl Sandboxes {
         }
     }
 
-    /// Kills the jail, unmounts each volume and waits for its mount process to end.
+    /// Ends the container, unmounts each volume and waits for its mount process to end.
     async fn stop(&self, state: &AppState, entry: &Entry) {
-        if let Some(&pid) = entry.init_pid.get() {
-            jail::kill(pid);
-        }
-        if let Some(mut child) = entry.jail.lock().await.take() {
-            let _ = child.start_kill();
-            let _ = child.wait().await;
-        }
+        self.0.runtime.delete(&entry.container()).await;
         let folder = self.folder(entry.record.sandbox.id);
         let mut started = entry.mounts.lock().await;
         for (i, mount) in started.iter_mut().enumerate() {
@@ -347,24 +375,22 @@ impl Sandboxes {
         remove_leftovers(&folder);
     }
 
-    fn running(&self, org: &str, id: Uuid) -> Result<i32> {
+    /// The runtime's name of a sandbox that runs, or why nothing can run in it.
+    async fn running(&self, org: &str, id: Uuid) -> Result<String> {
         let entry = self.entry(org, id)?;
-        match (entry.record.sandbox.state, entry.init_pid.get()) {
-            (SandboxState::Running, Some(&pid)) => Ok(pid),
-            _ => Err(Error::new(
-                ErrorKind::Conflict,
-                format!("sandbox {id} is lost (its processes ended with an earlier server run): delete it"),
-            )
-            .with_field("sandbox")),
+        let gone = |why: &str| {
+            Error::new(ErrorKind::Conflict, format!("sandbox {id} is {why}: delete it")).with_field("sandbox")
+        };
+        match self.observe(&entry).await.state {
+            SandboxState::Running => Ok(entry.container()),
+            SandboxState::Stopped => Err(gone("stopped (its init ended, and every process with it)")),
+            SandboxState::Lost => Err(gone("lost (its processes ended with an earlier server run)")),
         }
     }
 
     /// Runs `sh -c COMMAND` inside; its output is cut at [`EXEC_OUTPUT_MAX`] bytes each.
     pub async fn exec(&self, org: &str, id: Uuid, req: &Exec) -> Result<ExecResult> {
-        let pid = self.running(org, id)?;
-        if req.command.contains('\0') {
-            return Err(Error::invalid("command", "the command contains NUL"));
-        }
+        check_command(&req.command)?;
         let timeout = req.timeout_secs.unwrap_or(DEFAULT_TIMEOUT);
         if timeout == 0 || timeout > MAX_TIMEOUT {
             return Err(Error::invalid(
@@ -372,25 +398,46 @@ impl Sandboxes {
                 format!("timeout_secs must be 1 to {MAX_TIMEOUT}, not {timeout}"),
             ));
         }
+        let container = self.running(org, id).await?;
         let secs = timeout.to_string();
-        let mut cmd = jail::enter(pid, &["timeout", "-k", "2", &secs, "sh", "-c", &req.command]);
+        let (status_read, status_write) =
+            std::io::pipe().map_err(|e| Error::internal(format!("cannot make a pipe: {e}")))?;
+        // The command's exit status comes back on fd 3, which the command itself does not
+        // get; its output may stay open in processes it left running.
+        let script = r#"timeout -k 2 "$1" sh -c "$2" 3>&-; echo $? >&3"#;
+        let argv = ["sh", "-c", script, "sh", &secs, &req.command];
+        let mut cmd = self.0.runtime.exec_detached(&container, &argv, status_write.into());
         cmd.stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         let started = std::time::Instant::now();
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| Error::internal(format!("cannot run nsenter: {e}")))?;
-        let (out, err) = (child.stdout.take(), child.stderr.take());
+        let mut runtime = cmd.spawn().map_err(|e| runtime_error(&e))?;
+        // Our copy of the status pipe's write end goes with the command's setup.
+        drop(cmd);
+        let (out, err) = (runtime.stdout.take(), runtime.stderr.take());
         let (mut stdout, mut stderr) = (Captured::default(), Captured::default());
+        let launched = runtime.wait().await.map_err(|e| runtime_error(&e))?;
+        if !launched.success() {
+            stderr.read(err, 4096).await;
+            let why = String::from_utf8_lossy(&stderr.data);
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("cannot run the command in sandbox {id}: {}", why.trim()),
+            )
+            .with_field("sandbox"));
+        }
+        let status = tokio::net::unix::pipe::Receiver::from_owned_fd(status_read.into())
+            .map_err(|e| Error::internal(format!("cannot read the command's status: {e}")))?;
         let status = {
             let reading = async { tokio::join!(stdout.read(out, EXEC_OUTPUT_MAX), stderr.read(err, EXEC_OUTPUT_MAX)) };
             tokio::pin!(reading);
             let mut read_all = false;
+            let exited = read_status(status);
+            tokio::pin!(exited);
             let waiting = async {
                 loop {
                     tokio::select! {
-                        status = child.wait() => break status,
+                        status = &mut exited => break status,
                         _ = &mut reading, if !read_all => read_all = true,
                     }
                 }
@@ -406,7 +453,8 @@ impl Sandboxes {
             status
         };
         let (stdout, cut_out, stderr, cut_err) = (stdout.data, stdout.cut, stderr.data, stderr.cut);
-        let exit_code = exit_code(status.map_err(|e| Error::internal(e.to_string()))?);
+        // No status: the sandbox ended under the command, which was killed with it.
+        let exit_code = status.unwrap_or(128 + libc::SIGKILL);
         Ok(ExecResult {
             exit_code,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -419,15 +467,13 @@ impl Sandboxes {
     /// Writes `body` to `path` inside the sandbox, making its missing folders.
     pub async fn upload<R: AsyncRead + Unpin>(&self, org: &str, id: Uuid, path: &str, mut body: R) -> Result<()> {
         strata_core::sandboxes::check_sandbox_path(path)?;
-        let pid = self.running(org, id)?;
+        let container = self.running(org, id).await?;
         let script = r#"mkdir -p -- "$(dirname -- "$1")" && cat > "$1""#;
-        let mut cmd = jail::enter(pid, &["sh", "-c", script, "sh", path]);
+        let mut cmd = self.0.runtime.exec(&container, &["sh", "-c", script, "sh", path]);
         cmd.stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| Error::internal(format!("cannot run nsenter: {e}")))?;
+        let mut child = cmd.spawn().map_err(|e| runtime_error(&e))?;
         let mut stdin = child
             .stdin
             .take()
@@ -445,31 +491,34 @@ impl Sandboxes {
         Ok(())
     }
 
-    /// The bytes of `path` inside the sandbox, at most [`DOWNLOAD_MAX`].
+    /// The bytes of `path` inside the sandbox, at most [`DOWNLOAD_MAX`]; a larger file, or
+    /// one that never ends (`/dev/zero`), is refused as too large.
     pub async fn download(&self, org: &str, id: Uuid, path: &str) -> Result<Vec<u8>> {
         strata_core::sandboxes::check_sandbox_path(path)?;
-        let pid = self.running(org, id)?;
-        let mut cmd = jail::enter(pid, &["cat", "--", path]);
+        let container = self.running(org, id).await?;
+        // One byte past the limit tells a file at the limit from a larger one; `head` stops
+        // there by itself, and `timeout` ends a FIFO nobody writes to.
+        let most = (DOWNLOAD_MAX + 1).to_string();
+        let argv = ["timeout", DOWNLOAD_TIMEOUT, "head", "-c", &most, "--", path];
+        let mut cmd = self.0.runtime.exec(&container, &argv);
         cmd.stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| Error::internal(format!("cannot run nsenter: {e}")))?;
+        let mut child = cmd.spawn().map_err(|e| runtime_error(&e))?;
         let (out, err) = (child.stdout.take(), child.stderr.take());
         let (mut data, mut stderr) = (Captured::default(), Captured::default());
         let (_, _, status) = tokio::join!(data.read(out, DOWNLOAD_MAX), stderr.read(err, 4096), child.wait());
         let (data, cut, stderr) = (data.data, data.cut, stderr.data);
         let status = status.map_err(|e| Error::internal(e.to_string()))?;
-        if !status.success() {
-            return Err(file_error(path, &stderr));
-        }
         if cut {
             return Err(Error::new(
-                ErrorKind::LimitExceeded,
+                ErrorKind::TooLarge,
                 format!("{path} is larger than {DOWNLOAD_MAX} bytes: mount its volume to read it"),
             )
             .with_field("path"));
+        }
+        if !status.success() {
+            return Err(file_error(path, &stderr));
         }
         Ok(data)
     }
@@ -532,9 +581,18 @@ impl Captured {
     }
 }
 
-fn exit_code(status: std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+/// The exit status the command's wrapper writes on its status pipe: one line, a number.
+async fn read_status(mut pipe: tokio::net::unix::pipe::Receiver) -> Option<i32> {
+    let mut line = Vec::new();
+    let mut buf = [0u8; 16];
+    while line.len() < 16 && !line.contains(&b'\n') {
+        match pipe.read(&mut buf).await {
+            Ok(n @ 1..) => line.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&line);
+    text.lines().next()?.trim().parse().ok()
 }
 
 /// An error of a file operation inside a sandbox, of the kind its message says.
@@ -569,14 +627,21 @@ fn save(folder: &Path, record: &Record) -> std::io::Result<()> {
     std::fs::rename(tmp, folder.join("sandbox.json"))
 }
 
-/// Removes a sandbox's home and mount folders; never descends into a folder that is still
-/// a mount (it would delete a volume's files).
+/// Removes a sandbox's root skeleton and mount folders; never descends into a folder that
+/// is still a mount (it would delete a volume's files).
 fn remove_leftovers(folder: &Path) {
-    let _ = std::fs::remove_dir_all(folder.join("home"));
     if let Ok(mounts) = std::fs::read_dir(folder.join("mnt")) {
         for m in mounts.flatten() {
             let _ = std::fs::remove_dir(m.path());
         }
     }
     let _ = std::fs::remove_dir(folder.join("mnt"));
+    let rootfs = folder.join("rootfs");
+    if !mounts::any_mount_under(&rootfs) {
+        let _ = std::fs::remove_dir_all(rootfs);
+    }
+}
+
+fn runtime_error(e: &std::io::Error) -> Error {
+    Error::new(ErrorKind::Unavailable, format!("cannot run the container runtime: {e}"))
 }

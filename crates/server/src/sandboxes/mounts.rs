@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
+pub use strata_core::mount_table::any_mount_under;
+use strata_core::mount_table::mount_table;
 use strata_core::{Error, ErrorKind, Result};
 use tokio::io::AsyncBufReadExt;
 
@@ -41,10 +43,18 @@ pub async fn mount(spec: &MountSpec<'_>) -> Result<tokio::process::Child> {
     if spec.read_only {
         cmd.arg("--read-only");
     }
-    // The key goes in the environment, never on the command line others can read.
-    cmd.env("STRATA_ENDPOINT", spec.endpoint)
+    // The key goes in the environment, never on the command line others can read; nothing
+    // else of the server's environment (its store's credentials) goes along.
+    cmd.env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("STRATA_ENDPOINT", spec.endpoint)
         .env("STRATA_TOKEN", spec.key)
         .env("STRATA_MOUNT_NOTIFY", "1")
+        .envs(
+            ["STRATA_CA_FILE", "STRATA_LOG"]
+                .iter()
+                .filter_map(|k| Some((k, std::env::var_os(k)?))),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log);
@@ -105,9 +115,5 @@ pub async fn wait_for_exit(child: &mut tokio::process::Child) {
 
 /// Whether the kernel's mount table has a mount at `path`.
 pub fn is_mount_point(path: &Path) -> bool {
-    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    table
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .any(|point| Path::new(&point.replace("\\040", " ")) == path)
+    mount_table().iter().any(|e| e.mountpoint == path)
 }

@@ -55,11 +55,24 @@ class VolumeMount:
     read_only: bool = False
 
 
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource limits of a sandbox; ``None`` takes the server's default. ``millicpus``:
+    thousandths of a core; ``disk_mib``: the size of each writable folder (/root, /tmp)."""
+
+    memory_mib: Optional[int] = None
+    processes: Optional[int] = None
+    millicpus: Optional[int] = None
+    disk_mib: Optional[int] = None
+
+
 @dataclass
 class CreateSandboxParams:
-    """What a sandbox mounts."""
+    """What a sandbox mounts, the environment of its processes and its limits."""
 
     volumes: List[VolumeMount] = field(default_factory=list)
+    env: Dict[str, str] = field(default_factory=dict)
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
 
 
 @dataclass(frozen=True)
@@ -213,6 +226,8 @@ class Sandbox:
         self.volumes: List[VolumeMount] = [
             VolumeMount(v["volume_id"], v["mount_path"], v.get("subpath"), v["read_only"]) for v in data["volumes"]
         ]
+        self.limits = SandboxLimits(**data["limits"])
+        self.network: str = data.get("network", "none")
         self.fs = SandboxFiles(http, self.id)
         self.process = SandboxProcess(http, self.id)
 
@@ -233,9 +248,9 @@ class Sandboxes:
     def create(self, params: Optional[CreateSandboxParams] = None) -> Sandbox:
         params = params or CreateSandboxParams()
         body = {
-            "volumes": [
-                {k: v for k, v in vars(m).items() if v is not None} for m in params.volumes
-            ]
+            "volumes": [{k: v for k, v in vars(m).items() if v is not None} for m in params.volumes],
+            "env": params.env,
+            "limits": {k: v for k, v in vars(params.limits).items() if v is not None},
         }
         return Sandbox(self._http, self._http.json("POST", "/sandboxes", json=body))
 

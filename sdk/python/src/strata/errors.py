@@ -74,6 +74,7 @@ _BY_KIND = {
     "permission_denied": PermissionDenied,
     "read_only": PermissionDenied,
     "limit_exceeded": PermissionDenied,
+    "too_large": InvalidInput,
     "unavailable": Unavailable,
     "internal": InternalError,
 }

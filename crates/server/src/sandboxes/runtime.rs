@@ -1,0 +1,166 @@
+//! The OCI runtime (runc) that runs sandboxes from their bundles.
+//!
+//! Every command inside a sandbox goes through `runc exec`, which finds the sandbox's init by
+//! the runtime's own state (its PID and start time), so a sandbox whose init ended is
+//! `stopped` and nothing runs anywhere: no PID is ever saved and reused here.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use strata_core::{Error, ErrorKind, Result};
+
+use super::bundle::HOME;
+
+/// The runtime binary.
+const RUNC: &str = "runc";
+
+/// What the runtime says of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Running,
+    /// Its init ended, and every process inside with it.
+    Stopped,
+    /// The runtime does not know it.
+    Missing,
+}
+
+/// The runtime with its state folder (one per server).
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    state_dir: PathBuf,
+}
+
+impl Runtime {
+    pub fn new(state_dir: PathBuf) -> Self {
+        Runtime { state_dir }
+    }
+
+    fn command(&self) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(RUNC);
+        // The runtime needs nothing of the server's environment, and passes none of it on.
+        cmd.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        cmd.arg("--root").arg(&self.state_dir);
+        cmd.kill_on_drop(true);
+        cmd
+    }
+
+    /// Starts the container `id` from `bundle` in the background; returns once its init runs.
+    pub async fn run(&self, id: &str, bundle: &Path) -> Result<()> {
+        let log = bundle.join("runtime.log");
+        let stderr =
+            std::fs::File::create(&log).map_err(|e| Error::internal(format!("cannot open {}: {e}", log.display())))?;
+        // The init inherits these: nothing to read from, nowhere but the log to write.
+        let status = self
+            .command()
+            .args(["run", "--detach", "--bundle"])
+            .arg(bundle)
+            .arg(id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .status()
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if status.success() {
+            return Ok(());
+        }
+        let why = std::fs::read_to_string(&log).unwrap_or_default();
+        Err(Error::internal(format!(
+            "the sandbox did not start: {}",
+            last_message(&why)
+        )))
+    }
+
+    /// A command that runs `argv` inside container `id`, in the home folder, with the
+    /// sandbox's own environment, capabilities (none) and limits.
+    pub fn exec(&self, id: &str, argv: &[&str]) -> tokio::process::Command {
+        let mut cmd = self.command();
+        cmd.args(["exec", "--cwd", HOME, id]).args(argv);
+        cmd
+    }
+
+    /// Like [`Runtime::exec`], but the runtime returns once the command started, handing it
+    /// our pipes as they are (attached, it would copy them and wait until every process
+    /// holding them ended, background ones included), and `status_fd` as its fd 3.
+    pub fn exec_detached(&self, id: &str, argv: &[&str], status_fd: OwnedFd) -> tokio::process::Command {
+        let mut cmd = self.command();
+        cmd.args(["exec", "--detach", "--preserve-fds", "1", "--cwd", HOME, id])
+            .args(argv);
+        // SAFETY: dup2/fcntl on a descriptor we own, between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = status_fd.as_raw_fd();
+                let moved = if fd == 3 {
+                    libc::fcntl(3, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(fd, 3)
+                };
+                if moved == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        cmd
+    }
+
+    pub async fn status(&self, id: &str) -> Status {
+        let out = self.command().args(["state", id]).output().await;
+        let Ok(out) = out else { return Status::Missing };
+        if !out.status.success() {
+            return Status::Missing;
+        }
+        let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        match state["status"].as_str() {
+            Some("running" | "created" | "paused") => Status::Running,
+            _ => Status::Stopped,
+        }
+    }
+
+    /// Kills every process of container `id` and removes it with its cgroup.
+    pub async fn delete(&self, id: &str) {
+        let out = self.command().args(["delete", "--force", id]).output().await;
+        match out {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => {
+                let why = String::from_utf8_lossy(&out.stderr);
+                if !why.contains("does not exist") {
+                    tracing::warn!(container = id, "cannot delete a sandbox: {}", last_message(&why));
+                }
+            }
+            Err(e) => tracing::warn!(container = id, "cannot run {RUNC}: {e}"),
+        }
+    }
+
+    /// The containers this runtime knows: after a restart, the ones a previous run left.
+    pub async fn list(&self) -> Vec<String> {
+        let out = self.command().args(["list", "--quiet"]).output().await;
+        match out {
+            Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn unavailable(e: &std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        format!("cannot run {RUNC} (install the runc package to run sandboxes): {e}"),
+    )
+}
+
+/// The last line runc wrote, without its log prefix.
+fn last_message(text: &str) -> String {
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no reason given");
+    match line.split_once("msg=") {
+        Some((_, msg)) => msg.trim_matches('"').replace("\\\"", "\""),
+        None => line.to_owned(),
+    }
+}
