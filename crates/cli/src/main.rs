@@ -120,10 +120,16 @@ fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::InvalidInput | ErrorKind::NameTooLong | ErrorKind::TooLarge => 2,
         ErrorKind::NotFound | ErrorKind::NoSuchAttribute => 3,
-        ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::Stale | ErrorKind::Locked => 4,
-        ErrorKind::Unauthorized | ErrorKind::PermissionDenied | ErrorKind::ReadOnly => 5,
+        ErrorKind::AlreadyExists
+        | ErrorKind::Conflict
+        | ErrorKind::Stale
+        | ErrorKind::Locked
+        | ErrorKind::NotADirectory
+        | ErrorKind::IsADirectory
+        | ErrorKind::DirectoryNotEmpty => 4,
+        ErrorKind::Unauthorized | ErrorKind::PermissionDenied | ErrorKind::ReadOnly | ErrorKind::LimitExceeded => 5,
         ErrorKind::Unavailable => 6,
-        _ => 1,
+        ErrorKind::Internal => 1,
     }
 }
 

@@ -62,6 +62,16 @@ pub trait MetaStore: Send + Sync + 'static {
     fn create_org(&self, name: &OrgName) -> Result<Org>;
     fn list_orgs(&self) -> Result<Vec<Org>>;
 
+    // Sandboxes.
+    /// Stores a new sandbox unless its organization has `limit` already (`LimitExceeded`).
+    fn add_sandbox(&self, sandbox: &SandboxRecord, limit: u64) -> Result<()>;
+    /// Replaces a sandbox's body (`NotFound` if it is gone).
+    fn update_sandbox(&self, id: Uuid, body: &str) -> Result<()>;
+    fn get_sandbox(&self, id: Uuid) -> Result<Option<SandboxRecord>>;
+    /// An organization's sandboxes, or every one (`None`), oldest first.
+    fn list_sandboxes(&self, org: Option<&str>) -> Result<Vec<SandboxRecord>>;
+    fn remove_sandbox(&self, id: Uuid) -> Result<()>;
+
     // Mount sessions.
     fn add_session(&self, session: &SessionRecord) -> Result<()>;
     fn find_session(&self, id: Uuid) -> Result<Option<SessionRecord>>;

@@ -133,6 +133,18 @@ pub struct RenameFlags {
 
 pub use strata_core::keys::Role;
 
+/// A sandbox as every server can read it: which organization, which server runs it, and
+/// the server's own description (JSON, opaque to the metadata engine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxRecord {
+    pub id: uuid::Uuid,
+    pub org: String,
+    /// The id of the server whose runtime runs it.
+    pub server: String,
+    pub created_at: i64,
+    pub body: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     pub id: uuid::Uuid,

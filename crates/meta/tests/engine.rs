@@ -1,4 +1,5 @@
-//! Behaviour of the metadata engine on a real SQLite file.
+//! Behaviour of the metadata engine on both engines: a real SQLite file and a real
+//! PostgreSQL server.
 
 use strata_core::api::{FileKind, Stat};
 use strata_core::names::{VolumeName, VolumeRef};
@@ -573,8 +574,52 @@ fn patched_chunks_keep_their_patches_through_truncates_and_forks(e: &Engine) {
     );
 }
 
+fn sandbox_records_are_counted_per_organization(e: &Engine) {
+    let meta = &*e.meta;
+    let record = |org: &str, at: i64| SandboxRecord {
+        id: Uuid::new_v4(),
+        org: org.into(),
+        server: "server-a".into(),
+        created_at: at,
+        body: format!("{{\"at\":{at}}}"),
+    };
+    let (first, second) = (record(ORG, 1), record(ORG, 2));
+    meta.add_sandbox(&first, 2).unwrap();
+    meta.add_sandbox(&second, 2).unwrap();
+    let refused = meta.add_sandbox(&record(ORG, 3), 2).unwrap_err();
+    assert_eq!(
+        (refused.kind, refused.field.as_deref()),
+        (ErrorKind::LimitExceeded, Some("sandboxes"))
+    );
+    // Another organization counts its own.
+    meta.add_sandbox(&record("other", 4), 2).unwrap();
+    let ids = |org| {
+        meta.list_sandboxes(org)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(Some(ORG)), [first.id, second.id]);
+    assert_eq!(ids(None).len(), 3);
+    meta.update_sandbox(first.id, "{\"state\":\"lost\"}").unwrap();
+    assert_eq!(
+        meta.get_sandbox(first.id).unwrap().unwrap().body,
+        "{\"state\":\"lost\"}"
+    );
+    meta.remove_sandbox(first.id).unwrap();
+    assert_eq!(meta.get_sandbox(first.id).unwrap(), None);
+    assert_eq!(
+        meta.update_sandbox(first.id, "{}").unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    // A place freed is a place to take.
+    meta.add_sandbox(&record(ORG, 5), 2).unwrap();
+}
+
 on_every_engine!(
     volumes_lifecycle_and_limit,
+    sandbox_records_are_counted_per_organization,
     posix_errors,
     rename_replaces_atomically_and_keeps_links,
     content_truncate_and_accounting,

@@ -83,7 +83,7 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         keys: Default::default(),
         gc_lock: Arc::default(),
         metrics: Default::default(),
-        sandboxes: sandboxes::Sandboxes::new(&config.data_dir, image),
+        sandboxes: sandboxes::Sandboxes::new(&config.data_dir, image)?,
     })
 }
 

@@ -36,6 +36,8 @@
 //!   `key_id` is the key that opened it, whose revocation ends it.
 //! - `locks(volume, ino, session, owner, lock_start, lock_end, kind, pid)`: record locks,
 //!   counted while their session's lease (`alive_until`) runs.
+//! - `sandboxes(id, org, server, created_at, body)`: sandboxes, by the server that runs
+//!   them; `body` is the server's JSON of the sandbox, opaque here.
 
 pub mod postgres;
 mod postgres_schema;

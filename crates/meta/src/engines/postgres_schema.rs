@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 7] = [
+pub const STEPS: [&str; 8] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -124,4 +124,13 @@ CREATE INDEX locks_by_session ON locks(session);
      ALTER TABLE tokens ADD COLUMN scope_read_only BIGINT NOT NULL DEFAULT 0;",
     "ALTER TABLE sessions ADD COLUMN key_id TEXT;
      CREATE INDEX sessions_by_key ON sessions(key_id);",
+    "CREATE TABLE sandboxes (
+         id TEXT PRIMARY KEY,
+         org TEXT NOT NULL,
+         server TEXT NOT NULL,
+         created_at BIGINT NOT NULL,
+         body TEXT NOT NULL
+     );
+     CREATE INDEX sandboxes_by_org ON sandboxes(org);
+     CREATE INDEX sandboxes_by_server ON sandboxes(server);",
 ];

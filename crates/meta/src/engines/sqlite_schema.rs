@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 10] = [
+const STEPS: [&str; 11] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -130,4 +130,13 @@ const STEPS: [&str; 10] = [
      ALTER TABLE tokens ADD COLUMN scope_read_only INTEGER NOT NULL DEFAULT 0;",
     "ALTER TABLE sessions ADD COLUMN key_id TEXT;
      CREATE INDEX sessions_by_key ON sessions(key_id);",
+    "CREATE TABLE sandboxes (
+         id TEXT PRIMARY KEY,
+         org TEXT NOT NULL,
+         server TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         body TEXT NOT NULL
+     );
+     CREATE INDEX sandboxes_by_org ON sandboxes(org);
+     CREATE INDEX sandboxes_by_server ON sandboxes(server);",
 ];

@@ -1,10 +1,10 @@
 //! [`MetaStore`] over any [`Engine`]: each method is one transaction of the shared policy.
 
 use super::tree::{ChainCache, Tree};
-use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, keys, locks, ops, paths, vals, volumes};
+use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, keys, locks, ops, paths, sandboxes, vals, volumes};
 use crate::{
     AttrChanges, BlockHash, Chunk, ContentWrite, DirPage, Error, ErrorKind, FsckReport, LockRange, MetaStore, NewInode,
-    RenameFlags, Result, SessionRecord, TokenRecord, XattrMode, now_ns,
+    RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode, now_ns,
 };
 use std::collections::HashSet;
 use strata_core::api::{Org, Stat, Volume};
@@ -82,6 +82,26 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
 
     fn list_orgs(&self) -> Result<Vec<Org>> {
         self.read(keys::list_orgs)
+    }
+
+    fn add_sandbox(&self, sandbox: &SandboxRecord, limit: u64) -> Result<()> {
+        self.write(|tx| sandboxes::add(tx, sandbox, limit))
+    }
+
+    fn update_sandbox(&self, id: Uuid, body: &str) -> Result<()> {
+        self.write(|tx| sandboxes::update(tx, id, body))
+    }
+
+    fn get_sandbox(&self, id: Uuid) -> Result<Option<SandboxRecord>> {
+        self.read(|tx| sandboxes::get(tx, id))
+    }
+
+    fn list_sandboxes(&self, org: Option<&str>) -> Result<Vec<SandboxRecord>> {
+        self.read(|tx| sandboxes::list(tx, org))
+    }
+
+    fn remove_sandbox(&self, id: Uuid) -> Result<()> {
+        self.write(|tx| sandboxes::remove(tx, id))
     }
 
     fn add_session(&self, session: &SessionRecord) -> Result<()> {

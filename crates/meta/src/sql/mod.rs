@@ -19,6 +19,7 @@ mod locks;
 mod meta;
 mod ops;
 mod paths;
+mod sandboxes;
 mod tree;
 mod volumes;
 

@@ -74,12 +74,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/sessions/{id}/blocks/{hash}/pieces", get(sessions::get_pieces))
         .route("/v1/sandboxes", get(sandboxes::list).post(sandboxes::create))
-        .route("/v1/sandboxes/{id}", get(sandboxes::get).delete(sandboxes::delete))
-        .route("/v1/sandboxes/{id}/exec", post(sandboxes::exec))
-        .route(
-            "/v1/sandboxes/{id}/files",
-            get(sandboxes::download).put(sandboxes::upload),
-        )
+        .route("/v1/sandboxes/{id}", get(sandboxes::get))
+        .merge(served_by_the_sandboxs_server(&state))
         .route("/v1/orgs", get(keys::list_orgs).post(keys::create_org))
         .route("/v1/keys", get(keys::list_keys).post(keys::create_key))
         .route("/v1/keys/{key}", axum::routing::delete(keys::revoke_key))
@@ -91,6 +87,21 @@ pub fn router(state: AppState) -> Router {
         .fallback(admin::not_found)
         .layer(from_fn_with_state(state.clone(), observe_request))
         .with_state(state)
+}
+
+/// The routes that act on one sandbox: the server that runs it serves them.
+fn served_by_the_sandboxs_server(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v1/sandboxes/{id}", axum::routing::delete(sandboxes::delete))
+        .route("/v1/sandboxes/{id}/exec", post(sandboxes::exec))
+        .route(
+            "/v1/sandboxes/{id}/files",
+            get(sandboxes::download).put(sandboxes::upload),
+        )
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            crate::sandboxes::forward::to_its_server,
+        ))
 }
 
 /// Counts every request by route template and status, with its latency, and logs one line

@@ -1,4 +1,6 @@
-//! `/v1/sandboxes`: process trees with volumes mounted, on this server's machine.
+//! `/v1/sandboxes`: containers with volumes mounted, on a server's machine. Any server lists
+//! and describes them; the routes that act on one are served by the server that runs it
+//! (`sandboxes::forward`).
 
 use crate::access::Caller;
 use crate::error::ApiResult;
@@ -39,7 +41,7 @@ pub async fn create(
     responses((status = 200, description = "Done", body = Vec<Sandbox>))
 )]
 pub async fn list(State(s): State<AppState>, Extension(c): Extension<Caller>) -> Out<Vec<Sandbox>> {
-    Ok(axum::Json(s.sandboxes.list(&c.org).await))
+    Ok(axum::Json(s.sandboxes.list(&s, &c.org).await?))
 }
 
 #[utoipa::path(
@@ -51,7 +53,7 @@ pub async fn list(State(s): State<AppState>, Extension(c): Extension<Caller>) ->
     responses((status = 200, description = "Done", body = Sandbox))
 )]
 pub async fn get(State(s): State<AppState>, Extension(c): Extension<Caller>, Path(id): Path<String>) -> Out<Sandbox> {
-    Ok(axum::Json(s.sandboxes.get(&c.org, parse_sandbox_id(&id)?).await?))
+    Ok(axum::Json(s.sandboxes.get(&s, &c.org, parse_sandbox_id(&id)?).await?))
 }
 
 #[utoipa::path(
@@ -86,7 +88,9 @@ pub async fn exec(
     Path(id): Path<String>,
     Json(r): Json<Exec>,
 ) -> Out<ExecResult> {
-    Ok(axum::Json(s.sandboxes.exec(&c.org, parse_sandbox_id(&id)?, &r).await?))
+    Ok(axum::Json(
+        s.sandboxes.exec(&s, &c.org, parse_sandbox_id(&id)?, &r).await?,
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -113,7 +117,7 @@ pub async fn upload(
     let id = parse_sandbox_id(&id)?;
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let reader = tokio_util::io::StreamReader::new(stream);
-    s.sandboxes.upload(&c.org, id, &q.path, reader).await?;
+    s.sandboxes.upload(&s, &c.org, id, &q.path, reader).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -131,5 +135,7 @@ pub async fn download(
     Path(id): Path<String>,
     Query(q): Query<FileQuery>,
 ) -> ApiResult<Vec<u8>> {
-    Ok(s.sandboxes.download(&c.org, parse_sandbox_id(&id)?, &q.path).await?)
+    Ok(s.sandboxes
+        .download(&s, &c.org, parse_sandbox_id(&id)?, &q.path)
+        .await?)
 }

@@ -102,7 +102,7 @@ pub async fn delete(
 
 /// Deletes a volume or snapshot, refusing (409) while mounts use it unless `force`.
 pub async fn delete_unless_mounted(state: &AppState, org: &str, id: Uuid, name: &str, force: bool) -> ApiResult<()> {
-    let sandboxes = state.sandboxes.using(id);
+    let sandboxes = state.sandboxes.using(state, org, id).await?;
     if !sandboxes.is_empty() {
         let ids: Vec<String> = sandboxes.iter().map(Uuid::to_string).collect();
         return Err(Error::new(

@@ -1,118 +1,118 @@
-//! Sandboxes: containers on this server's machine with volumes mounted at chosen paths.
+//! Sandboxes: containers on a server's machine with volumes mounted at chosen paths.
 //!
 //! A sandbox runs on an OCI runtime ([`runtime`]) from a bundle strata writes ([`bundle`]):
 //! a root file system of its own, its own namespaces (network included), no capabilities,
 //! cgroup limits. Its volumes are `strata mount` processes on the host ([`mounts`]), each
 //! holding a key limited to its volume folder ([`mint_mount_credential`]), bound into it.
-//! Its record is kept in `DATA_DIR/sandboxes/ID/sandbox.json`, so a restarted server
-//! reports a sandbox whose processes went with the old one as `lost` and removes what they
-//! left.
+//!
+//! Its record is in the metadata engine, with the server that runs it, so every server
+//! lists it, counts it against the organization's limit and refuses to delete a volume it
+//! uses; commands for it go to the server that runs it ([`forward`]). A server that starts
+//! again reports the sandboxes of its previous run as `lost` and removes what they left.
 
 mod bundle;
+mod commands;
+pub mod forward;
 mod mounts;
 mod runtime;
 
 pub use bundle::Image;
+pub use commands::{DOWNLOAD_MAX, EXEC_OUTPUT_MAX};
 
 use crate::state::AppState;
 use runtime::{Runtime, Status};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
-use strata_core::api::{CreateSandbox, Exec, ExecResult, Sandbox, SandboxState, SandboxVolume};
+use strata_core::api::{CreateSandbox, Sandbox, SandboxState, SandboxVolume};
 use strata_core::mounts::parse_subpath;
 use strata_core::names::VolumeRef;
-use strata_core::sandboxes::{check_command, check_env, check_volume_specs, resolve_limits};
+use strata_core::sandboxes::{check_env, check_volume_specs, resolve_limits};
 use strata_core::{Error, ErrorKind, Result};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use strata_meta::SandboxRecord;
 use uuid::Uuid;
 
-/// Most bytes of standard output, and of standard error, an exec returns.
-pub const EXEC_OUTPUT_MAX: usize = 1 << 20;
-/// Most bytes a download returns.
-pub const DOWNLOAD_MAX: usize = 64 << 20;
-const DEFAULT_TIMEOUT: u64 = 60;
-/// How long an exec reads output after its command ended.
-const OUTPUT_GRACE: Duration = Duration::from_millis(200);
-const MAX_TIMEOUT: u64 = 3600;
-/// Seconds a download may take (a FIFO or a device never ends by itself).
-const DOWNLOAD_TIMEOUT: &str = "60";
-
-/// The sandboxes of this server.
+/// The sandboxes this server runs, and the records of every server's.
 #[derive(Clone)]
 pub struct Sandboxes(Arc<Inner>);
 
 struct Inner {
     /// `DATA_DIR/sandboxes`.
     root: PathBuf,
+    /// This server's id in the records (kept in `DATA_DIR/server.id`).
+    server_id: String,
     runtime: Runtime,
     image: Image,
-    /// The URL mounts reach this server at, known once it listens.
+    /// The URL this server is reached at (by its sandboxes' mounts, and by other servers),
+    /// known once it listens.
     endpoint: OnceLock<String>,
-    entries: Mutex<HashMap<Uuid, Arc<Entry>>>,
+    /// The mounts of the sandboxes this server runs.
+    live: Mutex<HashMap<Uuid, Arc<Live>>>,
+    forwarder: forward::Forwarder,
 }
 
-/// What is stored of a sandbox.
+/// What the metadata engine keeps of a sandbox, beside its organization and server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Record {
-    org: String,
+struct Body {
     sandbox: Sandbox,
     /// The keys its volumes' mounts hold: a killed server's successor revokes them, which
     /// ends their mount sessions, since the mounts cannot any more.
-    #[serde(default)]
     keys: Vec<Uuid>,
+    /// Where the server that runs it is reached.
+    server_url: String,
 }
 
-/// A sandbox and the mounts of its volumes.
-struct Entry {
-    record: Record,
-    env: std::collections::BTreeMap<String, String>,
+/// A sandbox this server runs: the mount processes of its volumes.
+#[derive(Default)]
+struct Live {
     mounts: tokio::sync::Mutex<Vec<mounts::VolumeMount>>,
 }
 
-impl Entry {
-    fn new(record: Record) -> Arc<Entry> {
-        Arc::new(Entry {
-            record,
-            env: Default::default(),
-            mounts: Default::default(),
-        })
-    }
-
-    /// The runtime's name of the sandbox.
-    fn container(&self) -> String {
-        container_id(self.record.sandbox.id)
-    }
+/// Which server a sandbox's commands go to.
+pub enum Owner {
+    Here,
+    /// Another server, at this URL.
+    There(String),
 }
 
 fn container_id(id: Uuid) -> String {
     format!("strata-{}", id.simple())
 }
 
+fn decode(record: &SandboxRecord) -> Result<Body> {
+    serde_json::from_str(&record.body)
+        .map_err(|e| Error::internal(format!("the record of sandbox {} cannot be read: {e}", record.id)))
+}
+
+fn encode(body: &Body) -> String {
+    serde_json::to_string(body).unwrap_or_default()
+}
+
 impl Sandboxes {
-    pub fn new(data_dir: &Path, image: Image) -> Self {
+    pub fn new(data_dir: &Path, image: Image) -> anyhow::Result<Self> {
         let root = data_dir.join("sandboxes");
-        Sandboxes(Arc::new(Inner {
+        Ok(Sandboxes(Arc::new(Inner {
             runtime: Runtime::new(root.join("runtime")),
+            server_id: server_id(data_dir)?,
             root,
             image,
             endpoint: OnceLock::new(),
-            entries: Mutex::default(),
-        }))
+            live: Mutex::default(),
+            forwarder: forward::Forwarder::new()?,
+        })))
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<Entry>>> {
-        self.0.entries.lock().unwrap_or_else(|e| e.into_inner())
+    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<Live>>> {
+        self.0.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn folder(&self, id: Uuid) -> PathBuf {
         self.0.root.join(id.to_string())
     }
 
-    /// Reads the records a previous run left: their processes are gone, so each is `lost`;
-    /// whatever they still had running or mounted is removed, and their mount keys revoked.
+    /// Marks the sandboxes of this server's previous run `lost`: their processes are gone
+    /// (or are ended here), whatever they had mounted is unmounted, their keys revoked.
     pub async fn recover(&self, state: &AppState, endpoint: String) -> anyhow::Result<()> {
         let _ = self.0.endpoint.set(endpoint);
         std::fs::create_dir_all(&self.0.root)?;
@@ -120,79 +120,112 @@ impl Sandboxes {
         for container in self.0.runtime.list().await {
             self.0.runtime.delete(&container).await;
         }
-        for dir in std::fs::read_dir(&self.0.root)?.flatten() {
-            let Ok(text) = std::fs::read(dir.path().join("sandbox.json")) else {
-                continue;
-            };
-            let Ok(mut record) = serde_json::from_slice::<Record>(&text) else {
-                continue;
-            };
-            record.sandbox.state = SandboxState::Lost;
-            let folder = dir.path();
-            for i in 0..record.sandbox.volumes.len() {
+        let mine: Vec<SandboxRecord> = state
+            .meta(|m| m.list_sandboxes(None))
+            .await?
+            .into_iter()
+            .filter(|r| r.server == self.0.server_id)
+            .collect();
+        for record in &mine {
+            let mut body = decode(record)?;
+            let folder = self.folder(record.id);
+            for i in 0..body.sandbox.volumes.len() {
                 mounts::unmount(&folder.join("mnt").join(i.to_string()));
             }
-            remove_leftovers(&folder);
-            for key in std::mem::take(&mut record.keys) {
+            remove_folder(&folder);
+            for key in std::mem::take(&mut body.keys) {
                 revoke_mount_credential(state, key).await;
             }
-            save(&folder, &record)?;
-            tracing::warn!(sandbox = %record.sandbox.id, "sandbox lost with the previous server run");
-            self.entries().insert(record.sandbox.id, Entry::new(record));
+            if body.sandbox.state != SandboxState::Lost {
+                tracing::warn!(sandbox = %record.id, "sandbox lost with the previous server run");
+            }
+            body.sandbox.state = SandboxState::Lost;
+            let (id, text) = (record.id, encode(&body));
+            state.meta(move |m| m.update_sandbox(id, &text)).await?;
+        }
+        // Folders of sandboxes whose record is gone (a crash during create or delete).
+        for dir in std::fs::read_dir(&self.0.root)?.flatten() {
+            let id = dir.file_name().to_str().and_then(|n| Uuid::parse_str(n).ok());
+            if id.is_some_and(|id| !mine.iter().any(|r| r.id == id)) {
+                for mount in std::fs::read_dir(dir.path().join("mnt"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    mounts::unmount(&mount.path());
+                }
+                remove_folder(&dir.path());
+            }
         }
         Ok(())
     }
 
-    /// The organization's sandboxes, each in the state the runtime reports.
-    pub async fn list(&self, org: &str) -> Vec<Sandbox> {
-        let mine: Vec<Arc<Entry>> = self
-            .entries()
-            .values()
-            .filter(|e| e.record.org == org)
-            .cloned()
-            .collect();
-        let mut all = Vec::with_capacity(mine.len());
-        for entry in mine {
-            all.push(self.observe(&entry).await);
+    /// The organization's sandboxes; those of this server in the state its runtime reports.
+    pub async fn list(&self, state: &AppState, org: &str) -> Result<Vec<Sandbox>> {
+        let org = org.to_owned();
+        let records = state.meta(move |m| m.list_sandboxes(Some(&org))).await?;
+        let mut all = Vec::with_capacity(records.len());
+        for record in &records {
+            all.push(self.observe(record).await?);
         }
-        all.sort_by_key(|s| (s.created_at, s.id));
-        all
+        Ok(all)
     }
 
-    fn entry(&self, org: &str, id: Uuid) -> Result<Arc<Entry>> {
-        self.entries()
-            .get(&id)
-            .filter(|e| e.record.org == org)
-            .cloned()
+    async fn record(&self, state: &AppState, org: &str, id: Uuid) -> Result<SandboxRecord> {
+        state
+            .meta(move |m| m.get_sandbox(id))
+            .await?
+            .filter(|r| r.org == org)
             .ok_or_else(|| Error::not_found(format!("sandbox {id} not found")).with_field("sandbox"))
     }
 
-    pub async fn get(&self, org: &str, id: Uuid) -> Result<Sandbox> {
-        let entry = self.entry(org, id)?;
-        Ok(self.observe(&entry).await)
+    pub async fn get(&self, state: &AppState, org: &str, id: Uuid) -> Result<Sandbox> {
+        let record = self.record(state, org, id).await?;
+        self.observe(&record).await
     }
 
-    /// The sandbox as it is now: a running one whose init ended reads `stopped`.
-    async fn observe(&self, entry: &Entry) -> Sandbox {
-        let mut sandbox = entry.record.sandbox.clone();
-        if sandbox.state == SandboxState::Running && self.0.runtime.status(&entry.container()).await != Status::Running
+    /// The sandbox as it is now: a running one of this server whose init ended reads
+    /// `stopped`.
+    async fn observe(&self, record: &SandboxRecord) -> Result<Sandbox> {
+        let mut sandbox = decode(record)?.sandbox;
+        if record.server == self.0.server_id
+            && sandbox.state == SandboxState::Running
+            && self.0.runtime.status(&container_id(record.id)).await != Status::Running
         {
             sandbox.state = SandboxState::Stopped;
         }
-        sandbox
+        Ok(sandbox)
     }
 
-    /// The sandboxes (running or stopped, not yet deleted) that mount `volume`.
-    pub fn using(&self, volume: Uuid) -> Vec<Uuid> {
-        let mut ids: Vec<Uuid> = self
-            .entries()
-            .values()
-            .filter(|e| e.record.sandbox.state == SandboxState::Running)
-            .filter(|e| e.record.sandbox.volumes.iter().any(|v| v.volume_id == volume))
-            .map(|e| e.record.sandbox.id)
-            .collect();
-        ids.sort();
-        ids
+    /// Which server runs the sandbox (`Here` too when there is no such sandbox: the
+    /// request then fails here, naming it).
+    pub async fn owner(&self, state: &AppState, org: &str, id: Uuid) -> Result<Owner> {
+        let Ok(record) = self.record(state, org, id).await else {
+            return Ok(Owner::Here);
+        };
+        if record.server == self.0.server_id {
+            return Ok(Owner::Here);
+        }
+        Ok(Owner::There(decode(&record)?.server_url))
+    }
+
+    pub fn forwarder(&self) -> &forward::Forwarder {
+        &self.0.forwarder
+    }
+
+    /// The organization's sandboxes that mount `volume`, on any server (a `lost` one no
+    /// longer does).
+    pub async fn using(&self, state: &AppState, org: &str, volume: Uuid) -> Result<Vec<Uuid>> {
+        let org = org.to_owned();
+        let records = state.meta(move |m| m.list_sandboxes(Some(&org))).await?;
+        let mut ids = Vec::new();
+        for record in &records {
+            let sandbox = decode(record)?.sandbox;
+            if sandbox.state != SandboxState::Lost && sandbox.volumes.iter().any(|v| v.volume_id == volume) {
+                ids.push(record.id);
+            }
+        }
+        Ok(ids)
     }
 
     /// Starts a sandbox with its volumes mounted; returns once every volume is.
@@ -232,296 +265,179 @@ impl Sandboxes {
                 subpath: (!subpath.is_root()).then(|| subpath.to_string().trim_start_matches('/').to_owned()),
             });
         }
-        let id = Uuid::new_v4();
-        let record = Record {
-            org: org.to_owned(),
-            sandbox: Sandbox {
-                id,
-                state: SandboxState::Running,
-                created_at: strata_meta::now_ns(),
-                volumes,
-                limits,
-                network: req.network,
-            },
-            keys: Vec::new(),
+        let sandbox = Sandbox {
+            id: Uuid::new_v4(),
+            state: SandboxState::Running,
+            created_at: strata_meta::now_ns(),
+            volumes,
+            limits,
+            network: req.network,
         };
-        let entry = Arc::new(Entry {
-            record,
-            env: req.env.clone(),
-            mounts: Default::default(),
-        });
-        match self.start(state, &entry, &endpoint).await {
-            Ok(()) => {
-                let sandbox = entry.record.sandbox.clone();
-                self.entries().insert(id, entry);
-                Ok(sandbox)
-            }
+        let body = Body {
+            sandbox: sandbox.clone(),
+            keys: Vec::new(),
+            server_url: endpoint.clone(),
+        };
+        let record = SandboxRecord {
+            id: sandbox.id,
+            org: org.to_owned(),
+            server: self.0.server_id.clone(),
+            created_at: sandbox.created_at,
+            body: encode(&body),
+        };
+        // Recorded first: it counts against the organization's limit on every server.
+        let limit = state.limits.sandboxes_per_org;
+        state.meta(move |m| m.add_sandbox(&record, limit)).await?;
+        let live = Arc::new(Live::default());
+        self.live().insert(sandbox.id, live.clone());
+        match self.start(state, org, body, &req.env, &live).await {
+            Ok(()) => Ok(sandbox),
             Err(e) => {
-                self.tear_down(state, &entry).await;
+                self.tear_down(state, sandbox.id).await;
                 Err(e)
             }
         }
     }
 
-    /// Mounts the volumes and starts the container; what it started is in `entry` either way.
-    async fn start(&self, state: &AppState, entry: &Entry, endpoint: &str) -> Result<()> {
-        let folder = self.folder(entry.record.sandbox.id);
+    /// Mounts the volumes and starts the container; what it started is in `live` either way.
+    async fn start(
+        &self,
+        state: &AppState,
+        org: &str,
+        mut body: Body,
+        env: &BTreeMap<String, String>,
+        live: &Live,
+    ) -> Result<()> {
+        let id = body.sandbox.id;
+        let folder = self.folder(id);
         let io = |e: std::io::Error| Error::internal(format!("cannot prepare {}: {e}", folder.display()));
         std::fs::create_dir_all(&folder).map_err(io)?;
         let cache_dir = self.0.root.join("cache");
         let mut binds = Vec::new();
-        for (i, volume) in entry.record.sandbox.volumes.iter().enumerate() {
+        for (i, volume) in body.sandbox.volumes.clone().iter().enumerate() {
             let mount_folder = folder.join("mnt").join(i.to_string());
             std::fs::create_dir_all(&mount_folder).map_err(io)?;
             let subpath = volume.subpath.clone().unwrap_or_default();
-            let (key_id, key) = mint_mount_credential(
-                state,
-                &entry.record.org,
-                (entry.record.sandbox.id, i),
-                volume.volume_id,
-                &subpath,
-                volume.read_only,
-            )
-            .await?;
+            let (key_id, key) =
+                mint_mount_credential(state, org, (id, i), volume.volume_id, &subpath, volume.read_only).await?;
             // Recorded before the mount starts, so a crash from here on still revokes it.
-            let mut record = entry.record.clone();
-            record.keys = entry
-                .mounts
-                .lock()
-                .await
-                .iter()
-                .map(|m| m.key_id)
-                .chain([key_id])
-                .collect();
-            save(&folder, &record).map_err(|e| Error::internal(format!("cannot save the sandbox record: {e}")))?;
+            body.keys.push(key_id);
+            let text = encode(&body);
+            state.meta(move |m| m.update_sandbox(id, &text)).await?;
             // The key's scope is the folder: the mount names the volume alone, and its root is
             // that folder.
-            let source = volume.volume_id.to_string();
             let spec = mounts::MountSpec {
-                source,
+                source: volume.volume_id.to_string(),
                 folder: &mount_folder,
                 read_only: volume.read_only,
-                endpoint,
+                endpoint: &body.server_url,
                 key: &key,
                 cache_dir: &cache_dir,
                 log_file: &folder.join(format!("mount-{i}.log")),
             };
-            let child = mounts::mount(&spec).await;
-            let child = match child {
+            let child = match mounts::mount(&spec).await {
                 Ok(child) => child,
                 Err(e) => {
                     revoke_mount_credential(state, key_id).await;
                     return Err(e.context(format!("volume {}", volume.volume)));
                 }
             };
-            entry.mounts.lock().await.push(mounts::VolumeMount { child, key_id });
+            live.mounts.lock().await.push(mounts::VolumeMount { child, key_id });
             binds.push((mount_folder, volume.mount_path.clone(), volume.read_only));
         }
-        let container = entry.container();
+        let container = container_id(id);
         let spec = bundle::Spec {
-            hostname: &format!("sandbox-{}", &entry.record.sandbox.id.simple().to_string()[..8]),
+            hostname: &format!("sandbox-{}", &id.simple().to_string()[..8]),
             image: &self.0.image,
             volumes: &binds,
-            env: &entry.env,
-            limits: entry.record.sandbox.limits,
+            env,
+            limits: body.sandbox.limits,
             cgroup: &format!("/strata/{container}"),
         };
         bundle::write(&folder, &spec)?;
         self.0.runtime.run(&container, &folder).await
     }
 
-    /// Kills every process of the sandbox, unmounts its volumes and removes its files.
+    /// Kills every process of the sandbox, unmounts its volumes, removes its files and its
+    /// record.
     pub async fn delete(&self, state: &AppState, org: &str, id: Uuid) -> Result<()> {
-        let entry = self.entry(org, id)?;
-        self.entries().remove(&id);
-        self.tear_down(state, &entry).await;
+        let record = self.record(state, org, id).await?;
+        if record.server != self.0.server_id {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("sandbox {id} runs on another server, which did not take the request"),
+            ));
+        }
+        self.tear_down(state, id).await;
         Ok(())
     }
 
-    async fn tear_down(&self, state: &AppState, entry: &Entry) {
-        self.stop(state, entry).await;
-        let folder = self.folder(entry.record.sandbox.id);
-        let _ = std::fs::remove_file(folder.join("sandbox.json"));
-        if let Ok(files) = std::fs::read_dir(&folder) {
-            for file in files.flatten().filter(|f| f.path().is_file()) {
-                let _ = std::fs::remove_file(file.path());
-            }
+    async fn tear_down(&self, state: &AppState, id: Uuid) {
+        self.stop(state, id).await;
+        remove_folder(&self.folder(id));
+        if let Err(e) = state.meta(move |m| m.remove_sandbox(id)).await {
+            tracing::warn!(sandbox = %id, "cannot remove a sandbox's record: {e}");
         }
-        let _ = std::fs::remove_dir(&folder);
     }
 
     /// Before the server stops: every sandbox's processes end and its volumes are unmounted
     /// while the server still answers their mounts' last calls; the records stay, and the
     /// next start reports them `lost`.
     pub async fn stop_all(&self, state: &AppState) {
-        let all: Vec<Arc<Entry>> = self.entries().values().cloned().collect();
-        for entry in all {
-            self.stop(state, &entry).await;
+        let all: Vec<Uuid> = self.live().keys().copied().collect();
+        for id in all {
+            self.stop(state, id).await;
         }
     }
 
     /// Ends the container, unmounts each volume and waits for its mount process to end.
-    async fn stop(&self, state: &AppState, entry: &Entry) {
-        self.0.runtime.delete(&entry.container()).await;
-        let folder = self.folder(entry.record.sandbox.id);
-        let mut started = entry.mounts.lock().await;
-        for (i, mount) in started.iter_mut().enumerate() {
-            mounts::unmount(&folder.join("mnt").join(i.to_string()));
-            // The mount closes its session with its key before it ends.
-            mounts::wait_for_exit(&mut mount.child).await;
-            revoke_mount_credential(state, mount.key_id).await;
+    async fn stop(&self, state: &AppState, id: Uuid) {
+        self.0.runtime.delete(&container_id(id)).await;
+        let folder = self.folder(id);
+        let live = self.live().remove(&id);
+        if let Some(live) = live {
+            let mut started = live.mounts.lock().await;
+            for (i, mount) in started.iter_mut().enumerate() {
+                mounts::unmount(&folder.join("mnt").join(i.to_string()));
+                // The mount closes its session with its key before it ends.
+                mounts::wait_for_exit(&mut mount.child).await;
+                revoke_mount_credential(state, mount.key_id).await;
+            }
+            started.clear();
         }
-        started.clear();
-        remove_leftovers(&folder);
     }
 
-    /// The runtime's name of a sandbox that runs, or why nothing can run in it.
-    async fn running(&self, org: &str, id: Uuid) -> Result<String> {
-        let entry = self.entry(org, id)?;
+    /// The runtime's name of a sandbox of this server that runs, or why nothing can run in it.
+    async fn running(&self, state: &AppState, org: &str, id: Uuid) -> Result<String> {
+        let record = self.record(state, org, id).await?;
         let gone = |why: &str| {
             Error::new(ErrorKind::Conflict, format!("sandbox {id} is {why}: delete it")).with_field("sandbox")
         };
-        match self.observe(&entry).await.state {
-            SandboxState::Running => Ok(entry.container()),
+        if record.server != self.0.server_id {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("sandbox {id} runs on another server, which did not take the request"),
+            ));
+        }
+        match self.observe(&record).await?.state {
+            SandboxState::Running => Ok(container_id(id)),
             SandboxState::Stopped => Err(gone("stopped (its init ended, and every process with it)")),
             SandboxState::Lost => Err(gone("lost (its processes ended with an earlier server run)")),
         }
     }
+}
 
-    /// Runs `sh -c COMMAND` inside; its output is cut at [`EXEC_OUTPUT_MAX`] bytes each.
-    pub async fn exec(&self, org: &str, id: Uuid, req: &Exec) -> Result<ExecResult> {
-        check_command(&req.command)?;
-        let timeout = req.timeout_secs.unwrap_or(DEFAULT_TIMEOUT);
-        if timeout == 0 || timeout > MAX_TIMEOUT {
-            return Err(Error::invalid(
-                "timeout_secs",
-                format!("timeout_secs must be 1 to {MAX_TIMEOUT}, not {timeout}"),
-            ));
-        }
-        let container = self.running(org, id).await?;
-        let secs = timeout.to_string();
-        let (status_read, status_write) =
-            std::io::pipe().map_err(|e| Error::internal(format!("cannot make a pipe: {e}")))?;
-        // The command's exit status comes back on fd 3, which the command itself does not
-        // get; its output may stay open in processes it left running.
-        let script = r#"timeout -k 2 "$1" sh -c "$2" 3>&-; echo $? >&3"#;
-        let argv = ["sh", "-c", script, "sh", &secs, &req.command];
-        let mut cmd = self.0.runtime.exec_detached(&container, &argv, status_write.into());
-        cmd.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let started = std::time::Instant::now();
-        let mut runtime = cmd.spawn().map_err(|e| runtime_error(&e))?;
-        // Our copy of the status pipe's write end goes with the command's setup.
-        drop(cmd);
-        let (out, err) = (runtime.stdout.take(), runtime.stderr.take());
-        let (mut stdout, mut stderr) = (Captured::default(), Captured::default());
-        let launched = runtime.wait().await.map_err(|e| runtime_error(&e))?;
-        if !launched.success() {
-            stderr.read(err, 4096).await;
-            let why = String::from_utf8_lossy(&stderr.data);
-            return Err(Error::new(
-                ErrorKind::Conflict,
-                format!("cannot run the command in sandbox {id}: {}", why.trim()),
-            )
-            .with_field("sandbox"));
-        }
-        let status = tokio::net::unix::pipe::Receiver::from_owned_fd(status_read.into())
-            .map_err(|e| Error::internal(format!("cannot read the command's status: {e}")))?;
-        let status = {
-            let reading = async { tokio::join!(stdout.read(out, EXEC_OUTPUT_MAX), stderr.read(err, EXEC_OUTPUT_MAX)) };
-            tokio::pin!(reading);
-            let mut read_all = false;
-            let exited = read_status(status);
-            tokio::pin!(exited);
-            let waiting = async {
-                loop {
-                    tokio::select! {
-                        status = &mut exited => break status,
-                        _ = &mut reading, if !read_all => read_all = true,
-                    }
-                }
-            };
-            let status = tokio::time::timeout(Duration::from_secs(timeout + 10), waiting)
-                .await
-                .map_err(|_| Error::new(ErrorKind::Unavailable, "the command did not end after its timeout"))?;
-            // Processes the command left running may hold its output open: take what is
-            // there and stop reading soon after it ended.
-            if !read_all {
-                let _ = tokio::time::timeout(OUTPUT_GRACE, &mut reading).await;
-            }
-            status
-        };
-        let (stdout, cut_out, stderr, cut_err) = (stdout.data, stdout.cut, stderr.data, stderr.cut);
-        // No status: the sandbox ended under the command, which was killed with it.
-        let exit_code = status.unwrap_or(128 + libc::SIGKILL);
-        Ok(ExecResult {
-            exit_code,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            truncated: cut_out || cut_err,
-            timed_out: exit_code == 124 && started.elapsed() >= Duration::from_secs(timeout),
-        })
+/// This server's id in sandbox records: made once, kept in the data folder.
+fn server_id(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("server.id");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(id) = Uuid::parse_str(text.trim())
+    {
+        return Ok(id.to_string());
     }
-
-    /// Writes `body` to `path` inside the sandbox, making its missing folders.
-    pub async fn upload<R: AsyncRead + Unpin>(&self, org: &str, id: Uuid, path: &str, mut body: R) -> Result<()> {
-        strata_core::sandboxes::check_sandbox_path(path)?;
-        let container = self.running(org, id).await?;
-        let script = r#"mkdir -p -- "$(dirname -- "$1")" && cat > "$1""#;
-        let mut cmd = self.0.runtime.exec(&container, &["sh", "-c", script, "sh", path]);
-        cmd.stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| runtime_error(&e))?;
-        let mut stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| Error::internal("no pipe to the sandbox"))?;
-        let copied = tokio::io::copy(&mut body, &mut stdin).await;
-        drop(stdin);
-        let out = child
-            .wait_with_output()
-            .await
-            .map_err(|e| Error::internal(e.to_string()))?;
-        if !out.status.success() {
-            return Err(file_error(path, &out.stderr));
-        }
-        copied.map_err(|e| Error::invalid("body", format!("upload of {path} interrupted: {e}")))?;
-        Ok(())
-    }
-
-    /// The bytes of `path` inside the sandbox, at most [`DOWNLOAD_MAX`]; a larger file, or
-    /// one that never ends (`/dev/zero`), is refused as too large.
-    pub async fn download(&self, org: &str, id: Uuid, path: &str) -> Result<Vec<u8>> {
-        strata_core::sandboxes::check_sandbox_path(path)?;
-        let container = self.running(org, id).await?;
-        // One byte past the limit tells a file at the limit from a larger one; `head` stops
-        // there by itself, and `timeout` ends a FIFO nobody writes to.
-        let most = (DOWNLOAD_MAX + 1).to_string();
-        let argv = ["timeout", DOWNLOAD_TIMEOUT, "head", "-c", &most, "--", path];
-        let mut cmd = self.0.runtime.exec(&container, &argv);
-        cmd.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| runtime_error(&e))?;
-        let (out, err) = (child.stdout.take(), child.stderr.take());
-        let (mut data, mut stderr) = (Captured::default(), Captured::default());
-        let (_, _, status) = tokio::join!(data.read(out, DOWNLOAD_MAX), stderr.read(err, 4096), child.wait());
-        let (data, cut, stderr) = (data.data, data.cut, stderr.data);
-        let status = status.map_err(|e| Error::internal(e.to_string()))?;
-        if cut {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!("{path} is larger than {DOWNLOAD_MAX} bytes: mount its volume to read it"),
-            )
-            .with_field("path"));
-        }
-        if !status.success() {
-            return Err(file_error(path, &stderr));
-        }
-        Ok(data)
-    }
+    let id = Uuid::new_v4().to_string();
+    std::fs::write(&path, format!("{id}\n"))?;
+    Ok(id)
 }
 
 /// The key of one sandbox mount: a token of the sandbox's organization that reaches only that
@@ -561,85 +477,14 @@ pub async fn revoke_mount_credential(state: &AppState, key: Uuid) {
     }
 }
 
-/// Output read so far, and whether some was dropped past the limit.
-#[derive(Default)]
-struct Captured {
-    data: Vec<u8>,
-    cut: bool,
-}
-
-impl Captured {
-    /// Keeps at most `max` bytes, then drains the rest so that the writer never blocks.
-    async fn read<R: AsyncRead + Unpin>(&mut self, reader: Option<R>, max: usize) {
-        let Some(mut reader) = reader else { return };
-        let mut buf = vec![0u8; 64 * 1024];
-        while let Ok(n @ 1..) = reader.read(&mut buf).await {
-            let room = max.saturating_sub(self.data.len());
-            self.data.extend_from_slice(&buf[..n.min(room)]);
-            self.cut |= n > room;
-        }
+/// Removes a sandbox's folder (bundle, logs, mount points) unless anything is still
+/// mounted in it: that would delete a volume's files.
+fn remove_folder(folder: &Path) {
+    if mounts::any_mount_under(folder) {
+        tracing::warn!(folder = %folder.display(), "a sandbox's folder still holds a mount: left in place");
+        return;
     }
-}
-
-/// The exit status the command's wrapper writes on its status pipe: one line, a number.
-async fn read_status(mut pipe: tokio::net::unix::pipe::Receiver) -> Option<i32> {
-    let mut line = Vec::new();
-    let mut buf = [0u8; 16];
-    while line.len() < 16 && !line.contains(&b'\n') {
-        match pipe.read(&mut buf).await {
-            Ok(n @ 1..) => line.extend_from_slice(&buf[..n]),
-            _ => break,
-        }
-    }
-    let text = String::from_utf8_lossy(&line);
-    text.lines().next()?.trim().parse().ok()
-}
-
-/// An error of a file operation inside a sandbox, of the kind its message says.
-fn file_error(path: &str, stderr: &[u8]) -> Error {
-    let text = String::from_utf8_lossy(stderr);
-    let kind = if text.contains("No such file") {
-        ErrorKind::NotFound
-    } else if text.contains("Read-only file system") {
-        ErrorKind::ReadOnly
-    } else if text.contains("Permission denied") {
-        ErrorKind::PermissionDenied
-    } else if text.contains("Is a directory") {
-        ErrorKind::IsADirectory
-    } else if text.contains("Not a directory") || text.contains("File exists") {
-        ErrorKind::NotADirectory
-    } else {
-        ErrorKind::InvalidInput
-    };
-    let why = text
-        .lines()
-        .last()
-        .unwrap_or("failed")
-        .rsplit(": ")
-        .next()
-        .unwrap_or("failed");
-    Error::new(kind, format!("{path}: {why}")).with_field("path")
-}
-
-fn save(folder: &Path, record: &Record) -> std::io::Result<()> {
-    let tmp = folder.join("sandbox.json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(record)?)?;
-    std::fs::rename(tmp, folder.join("sandbox.json"))
-}
-
-/// Removes a sandbox's root skeleton and mount folders; never descends into a folder that
-/// is still a mount (it would delete a volume's files).
-fn remove_leftovers(folder: &Path) {
-    if let Ok(mounts) = std::fs::read_dir(folder.join("mnt")) {
-        for m in mounts.flatten() {
-            let _ = std::fs::remove_dir(m.path());
-        }
-    }
-    let _ = std::fs::remove_dir(folder.join("mnt"));
-    let rootfs = folder.join("rootfs");
-    if !mounts::any_mount_under(&rootfs) {
-        let _ = std::fs::remove_dir_all(rootfs);
-    }
+    let _ = std::fs::remove_dir_all(folder);
 }
 
 fn runtime_error(e: &std::io::Error) -> Error {
