@@ -5,7 +5,7 @@
 # in ~/.cargo/bin between runs).
 set -euo pipefail
 
-packages=(pkg-config fuse3 git make libacl1-dev acl sqlite3 python3 python3-venv postgresql systemd runc tini util-linux procps)
+packages=(pkg-config fuse3 git make libacl1-dev acl sqlite3 python3 python3-venv postgresql systemd runc tini passt iproute2 util-linux procps)
 
 missing=()
 for p in "${packages[@]}"; do

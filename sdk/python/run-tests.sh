@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Runs the Python SDK's tests (and the examples) against a real strata binary:
-# installs runc and tini (sandboxes), makes a venv with the SDK and pytest, builds strata if no binary is
+# installs runc, tini and passt (sandboxes), makes a venv with the SDK and pytest, builds strata if no binary is
 # given ($STRATA_BIN, else $CARGO_TARGET_DIR or target/, debug then release), runs pytest.
 # Exits with pytest's status; pytest prints its summary line last.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-if ! command -v runc > /dev/null || [ ! -x /usr/bin/tini-static ]; then
+if ! command -v runc > /dev/null || ! command -v pasta > /dev/null || [ ! -x /usr/bin/tini-static ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends runc tini
+  apt-get install -y -qq --no-install-recommends runc tini passt iproute2
 fi
 
 target=${CARGO_TARGET_DIR:-$repo/target}

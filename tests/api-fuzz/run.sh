@@ -3,9 +3,9 @@
 # GET /v1/openapi.json (FUZZ_EXAMPLES per operation, 20 by default; deterministic
 # generation) against a real strata server on a temporary data folder, and fails on any 5xx answer or a
 # server that stops. Usage: tests/api-fuzz/run.sh STRATA_BINARY
-# Left out: the sandbox routes, since each create starts a process tree under bubblewrap,
-# which this run does not install (sdk/python/run-tests.sh tests them); and closing a mount
-# session, so that the one the run opens stays open for the session calls.
+# The sandbox routes run in a second pass, whose `{id}` is a sandbox made for it (the commands
+# generated run inside it, on a real runtime). Left out: closing a mount session and deleting
+# that sandbox, so that both stay for the calls that need them.
 # The last line counts the requests the server answered, from its /metrics before and after.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -80,6 +80,25 @@ read -r all0 c4_0 c5_0 < <(counts)
 
 status=0
 cd "$work" # schemathesis keeps its cache in the current folder
+# First the sandbox routes (the other pass revokes keys, this one's too), on a sandbox of
+# their own; commands are cut short (timeout_secs 2).
+sandbox=$("$strata" sandbox create --volume data:/data)
+cat > "$work/sandboxes.toml" <<TOML
+[parameters]
+"path.id" = "$sandbox"
+"body.timeout_secs" = 2
+TOML
+"$venv/bin/schemathesis" --config-file "$work/sandboxes.toml" run "$endpoint/v1/openapi.json" \
+  --header "Authorization: Bearer $key" \
+  --checks not_a_server_error \
+  --max-examples "$examples" --generation-deterministic \
+  --workers 1 --no-color \
+  --include-path-regex '^/v1/sandboxes' --exclude-method DELETE \
+  || status=$?
+for id in $("$strata" sandbox list --json | python3 -c 'import json, sys; print(" ".join(s["id"] for s in json.load(sys.stdin)))'); do
+  "$strata" sandbox delete "$id"
+done
+
 "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$endpoint/v1/openapi.json" \
   --header "Authorization: Bearer $key" \
   --checks not_a_server_error \
@@ -87,6 +106,7 @@ cd "$work" # schemathesis keeps its cache in the current folder
   --workers 1 --no-color \
   --exclude-path-regex '^/v1/sandboxes' --exclude-path '/v1/sessions/{id}' \
   || status=$?
+
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
   echo "api-fuzz: the server stopped:"

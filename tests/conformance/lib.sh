@@ -26,6 +26,8 @@ mount_it() { "$strata" mount conformance "$work/mnt" --cache-dir "$work/cache"; 
 
 cleanup() {
   umount -l "$work/mnt" 2>/dev/null || true
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  # The server ends its sandboxes and unmounts their volumes before it exits: wait for it,
+  # so that nothing is mounted in the folder removed next.
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   rm -rf "$work"
 }

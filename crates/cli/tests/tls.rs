@@ -84,3 +84,40 @@ fn the_server_speaks_https_to_clients_that_trust_its_ca() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("junk.pem"));
 }
+
+/// A server with a private CA runs sandboxes when told the CA (`--tls-ca`): their volumes'
+/// mounts trust it, whatever the server's own environment holds; without it, a sandbox with a
+/// volume is refused, naming the certificate.
+#[test]
+fn sandboxes_of_a_server_with_a_private_ca_mount_their_volumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let [ca, cert, key] = private_ca(dir.path());
+    let run = |server: &Server, args: &[&str]| {
+        std::process::Command::new(common::BIN)
+            .args(args)
+            .env("STRATA_ENDPOINT", &server.endpoint)
+            .env("STRATA_TOKEN", server.token())
+            .env("STRATA_CA_FILE", &ca)
+            .env("STRATA_CONFIG_DIR", dir.path().join("config"))
+            .env("STRATA_DATA_DIR", dir.path().join("no-local-server"))
+            .output()
+            .unwrap()
+    };
+    let told = Server::start(&["--tls-cert", &cert, "--tls-key", &key, "--tls-ca", &ca]);
+    assert!(run(&told, &["volume", "create", "v"]).status.success());
+    let created = run(&told, &["sandbox", "create", "--volume", "v:/data"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let id = String::from_utf8(created.stdout).unwrap();
+    let wrote = run(&told, &["sandbox", "exec", id.trim(), "echo safe > /data/f"]);
+    assert!(wrote.status.success(), "{}", String::from_utf8_lossy(&wrote.stderr));
+    assert_eq!(run(&told, &["fs", "cat", "v:/f"]).stdout, b"safe\n");
+    assert!(run(&told, &["sandbox", "delete", id.trim()]).status.success());
+
+    let untold = Server::start(&["--tls-cert", &cert, "--tls-key", &key]);
+    assert!(run(&untold, &["volume", "create", "v"]).status.success());
+    let refused = run(&untold, &["sandbox", "create", "--volume", "v:/data"]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(6), "{err}");
+    assert!(err.contains("certificate"), "{err}");
+    assert_eq!(run(&untold, &["sandbox", "list", "--json"]).stdout, b"[]\n");
+}

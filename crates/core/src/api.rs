@@ -712,6 +712,9 @@ pub enum SandboxNetwork {
     /// A loopback of its own and nothing else.
     #[default]
     None,
+    /// Also an interface whose connections leave through the host's network, as the
+    /// server's own would, but never to the host's loopback; nothing comes in.
+    Outbound,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -52,6 +52,8 @@ pub struct ServerConfig {
     pub sandbox_image: Option<PathBuf>,
     /// Most sandboxes one organization may have at once.
     pub sandboxes_per_org: u64,
+    /// Where the other servers of the deployment reach this one; the listen address when unset.
+    pub advertise_url: Option<String>,
 }
 
 /// Opens the stores under the data folder, ready to serve.
@@ -127,9 +129,14 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     gc::spawn_background(state.clone(), config.gc_interval);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "strata server listening");
     let url = local_url(addr, acceptor.is_some());
+    let endpoints = sandboxes::Endpoints {
+        local: url.clone(),
+        advertised: config.advertise_url.clone().unwrap_or_else(|| url.clone()),
+        ca_file: config.tls.as_ref().and_then(|t| t.ca.clone()),
+    };
     state
         .sandboxes
-        .recover(&state, url.clone())
+        .recover(&state, endpoints)
         .await
         .context("cannot read the sandbox records")?;
     // Clients on this machine find the server (and send it the admin key) by this file.

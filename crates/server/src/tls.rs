@@ -13,6 +13,8 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 pub struct TlsFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// The private CA that signed `cert`, which this server's sandbox mounts trust.
+    pub ca: Option<PathBuf>,
 }
 
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {

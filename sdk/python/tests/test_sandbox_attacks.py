@@ -309,3 +309,61 @@ def test_bad_requests_are_refused_with_4xx(server: Server, strata: Strata) -> No
     assert (endless.value.status, endless.value.field) == (413, "path")
     sandbox.delete()
     assert strata.sandbox.list() == []
+
+
+@pytest.fixture
+def remote_host() -> Iterator[str]:
+    """A host of the test's own on another network: a network namespace joined to this one by
+    a veth pair (198.51.100.0/24, a documentation range), serving on port 8080."""
+    ns, link = f"strata-remote-{secrets.token_hex(3)}", f"sr{secrets.token_hex(3)}"
+    run = lambda *args: subprocess.run(list(args), check=True, capture_output=True)  # noqa: E731
+    run("ip", "netns", "add", ns)
+    server = None
+    try:
+        run("ip", "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", ns)
+        run("ip", "addr", "add", "198.51.100.1/24", "dev", link)
+        run("ip", "link", "set", link, "up")
+        run("ip", "-n", ns, "addr", "add", "198.51.100.2/24", "dev", "eth0")
+        run("ip", "-n", ns, "link", "set", "eth0", "up")
+        run("ip", "-n", ns, "link", "set", "lo", "up")
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "python3", "-m", "http.server", "8080", "--bind", "198.51.100.2"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def answers() -> bool:
+            try:
+                return httpx.get("http://198.51.100.2:8080/", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        until(answers, "the remote host serves")
+        yield "198.51.100.2"
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+        subprocess.run(["ip", "link", "del", link], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_an_outbound_sandbox_reaches_other_hosts_but_not_the_hosts_loopback(
+    server: Server, strata: Strata, remote_host: str
+) -> None:
+    strata.volume.create("v")
+    outbound = strata.create(CreateSandboxParams(volumes=[VolumeMount("v", "/v")], network="outbound"))
+    assert outbound.network == "outbound"
+    closed = strata.create(CreateSandboxParams(volumes=[VolumeMount("v", "/v")]))
+    for sandbox in (outbound, closed):
+        sandbox.fs.upload_file(CONNECT.encode(), "/root/connect.py")
+    fetch = f"python3 -c \"import urllib.request; print(urllib.request.urlopen('http://{remote_host}:8080/', timeout=5).status)\""
+    assert outbound.process.exec(fetch).result == "200\n"
+    assert closed.process.exec(fetch).exit_code != 0
+    # The host's loopback (where the server listens) stays out of reach.
+    port = server.endpoint.rsplit(":", 1)[1]
+    assert outbound.process.exec(f"python3 /root/connect.py {port}").result.split()[0] != "reached"
+    outbound.delete()
+    closed.delete()
+    # pasta ends with the sandbox's network namespace.
+    until(lambda: subprocess.run(["pgrep", "-x", "pasta"], capture_output=True).returncode != 0, "pasta ends")

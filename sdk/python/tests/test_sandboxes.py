@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import Server
+from conftest import Server, strata_binary
 from strata import (
     Conflict,
     CreateSandboxParams,
@@ -212,3 +215,66 @@ def test_the_cli_drives_sandboxes(server: Server) -> None:
     assert server.cli("sandbox", "get", "nope", check=False).returncode == 2
     server.cli("sandbox", "delete", sid)
     assert server.cli("sandbox", "get", sid, check=False).returncode == 3
+
+
+def minimal_image(root: Path) -> None:
+    """A root file system of a few programs and the libraries they load, copied from the host
+    (merged /usr: /bin, /lib and /lib64 are links into it)."""
+    (root / "usr/bin").mkdir(parents=True)
+    libraries = set()
+    for name in IMAGE_PROGRAMS:
+        program = Path(shutil.which(name) or "").resolve()
+        shutil.copy2(program, root / "usr/bin" / name)
+        for line in subprocess.run(["ldd", str(program)], capture_output=True, text=True).stdout.splitlines():
+            libraries |= {Path(w) for w in line.split() if w.startswith("/")}
+    for library in libraries:
+        # /lib/x86_64-linux-gnu/libc.so.6 -> usr/lib/x86_64-linux-gnu/libc.so.6
+        rel = library.relative_to("/")
+        target = root / (rel if rel.parts[0] == "usr" else Path("usr") / rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(library.resolve(), target)
+    for link in ("bin", "lib", "lib64"):
+        (root / "usr" / link).mkdir(exist_ok=True)
+        (root / link).symlink_to(f"usr/{link}")
+    (root / "etc").mkdir()
+    (root / "etc/strata-image").write_text("a root of my own\n")
+
+
+IMAGE_PROGRAMS = ["sh", "sleep", "timeout", "cat", "head", "mkdir", "dirname", "ls"]
+
+
+def test_a_server_runs_sandboxes_on_the_image_it_is_given() -> None:
+    image = Path(tempfile.mkdtemp(prefix="strata-image-"))
+    try:
+        minimal_image(image)
+        server = Server(args=["--sandbox-image", str(image)])
+        try:
+            with Strata(endpoint=server.endpoint, token=server.token) as strata:
+                strata.volume.create("v")
+                sandbox = strata.create(CreateSandboxParams(volumes=[VolumeMount("v", "/data")]))
+                assert sandbox.process.exec("cat /etc/strata-image").result == "a root of my own\n"
+                # Its programs and nothing of the host's /usr.
+                assert sandbox.process.exec("ls /usr/bin").result.split() == sorted(IMAGE_PROGRAMS)
+                sandbox.fs.upload_file(b"on the volume", "/data/f")
+                assert strata.fs.get("v", "/f") == b"on the volume"
+                # The image's folders are read-only inside and no volume covers them.
+                assert sandbox.process.exec("echo x > /usr/bin/new").exit_code != 0
+                with pytest.raises(InvalidInput) as e:
+                    strata.create(CreateSandboxParams(volumes=[VolumeMount("v", "/lib64/x")]))
+                assert e.value.field == "volumes[0].mount_path"
+                sandbox.delete()
+        finally:
+            server.close()
+        assert not (image / "usr/bin/new").exists() and sorted(p.name for p in image.iterdir()) == [
+            "bin", "etc", "lib", "lib64", "usr"]
+    finally:
+        shutil.rmtree(image)
+    # A folder that is no root file system stops the server at start, saying why.
+    empty = Path(tempfile.mkdtemp(prefix="strata-image-"))
+    try:
+        out = subprocess.run([str(strata_binary()), "server", "--data-dir", str(empty / "data"),
+                              "--listen", "127.0.0.1:0", "--sandbox-image", str(empty)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode != 0 and "usr/bin" in out.stderr, out.stderr
+    finally:
+        shutil.rmtree(empty)

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use strata_client::Client;
 use strata_core::Error;
-use strata_core::api::{CreateSandbox, Sandbox, SandboxLimitsSpec, SandboxVolumeSpec};
+use strata_core::api::{CreateSandbox, Sandbox, SandboxLimitsSpec, SandboxNetwork, SandboxVolumeSpec};
 
 /// `strata sandbox ...` with the options every one of its subcommands takes.
 #[derive(clap::Args)]
@@ -43,6 +43,9 @@ pub enum SandboxCommand {
         /// Size of each writable folder (/root, /tmp), MiB [default: 256]
         #[arg(long, value_name = "MIB")]
         disk: Option<u64>,
+        /// none: a loopback of its own only; outbound: also connections out through the host's network (never to its loopback)
+        #[arg(long, value_enum, default_value = "none")]
+        network: Network,
         #[command(flatten)]
         out: Output,
     },
@@ -93,6 +96,12 @@ pub enum SandboxCommand {
         /// The sandbox's id
         id: String,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Network {
+    None,
+    Outbound,
 }
 
 /// Parses `VOLUME[:SUBPATH]:MOUNT_PATH`: the mount path is the part from the first `:/`.
@@ -159,6 +168,7 @@ pub async fn run(cmd: SandboxCommand, client: &Client) -> CmdResult {
             processes,
             cpus,
             disk,
+            network,
             out,
         } => {
             let mut req = CreateSandbox::default();
@@ -188,6 +198,10 @@ pub async fn run(cmd: SandboxCommand, client: &Client) -> CmdResult {
                 processes,
                 millicpus,
                 disk_mib: disk,
+            };
+            req.network = match network {
+                Network::None => SandboxNetwork::None,
+                Network::Outbound => SandboxNetwork::Outbound,
             };
             let sandbox = client.create_sandbox(&req).await?;
             out.print(&sandbox, || sandbox.id.to_string())

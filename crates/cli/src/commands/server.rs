@@ -43,12 +43,18 @@ pub struct ServerArgs {
     /// The PEM private key of --tls-cert
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The private CA (PEM) that signed --tls-cert: the mounts of this server's sandboxes trust it
+    #[arg(long, requires = "tls_cert")]
+    tls_ca: Option<PathBuf>,
     /// A root file system for sandboxes (e.g. made with debootstrap): its folders, read-only, are each sandbox's [default: the host's /usr with an /etc of strata's]
     #[arg(long)]
     sandbox_image: Option<PathBuf>,
     /// Most sandboxes one organization may have at once
     #[arg(long, default_value_t = 20)]
     max_sandboxes: u64,
+    /// The URL other servers of the deployment reach this one at (they send it the requests for the sandboxes it runs) [default: the --listen address]
+    #[arg(long, value_name = "URL")]
+    advertise_url: Option<String>,
 }
 
 pub async fn run(args: ServerArgs) -> CmdResult {
@@ -59,6 +65,16 @@ pub async fn run(args: ServerArgs) -> CmdResult {
             "--idle-timeout and --max-connections-per-client must be more than zero",
         )
         .into());
+    }
+    if let Some(url) = &args.advertise_url {
+        let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+        if !scheme_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(strata_core::Error::invalid(
+                "advertise-url",
+                format!("invalid --advertise-url {url:?}: expected http://HOST:PORT or https://HOST:PORT"),
+            )
+            .into());
+        }
     }
     let config = ServerConfig {
         connections: strata_server::connections::Limits {
@@ -72,13 +88,18 @@ pub async fn run(args: ServerArgs) -> CmdResult {
         volumes_per_org: args.max_volumes,
         sandboxes_per_org: args.max_sandboxes,
         sandbox_image: args.sandbox_image,
+        advertise_url: args.advertise_url,
         gc_grace: args.gc_grace,
         session_lease: args.session_lease.max(Duration::from_millis(300)),
         gc_interval: args.gc_interval.max(Duration::from_secs(1)),
         tls: args
             .tls_cert
             .zip(args.tls_key)
-            .map(|(cert, key)| strata_server::tls::TlsFiles { cert, key }),
+            .map(|(cert, key)| strata_server::tls::TlsFiles {
+                cert,
+                key,
+                ca: args.tls_ca,
+            }),
     };
     Ok(strata_server::run(config).await?)
 }

@@ -168,6 +168,7 @@ mod tests {
             tls: None,
             sandbox_image: None,
             sandboxes_per_org: 10,
+            advertise_url: None,
         };
         let state = crate::open_state(&config).unwrap();
         crate::auth::bootstrap_admin(&state, data_dir).unwrap();

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use strata_core::api::SandboxLimits;
+use strata_core::api::{SandboxLimits, SandboxNetwork};
 use strata_core::{Error, Result};
 
 /// The home folder inside every sandbox.
@@ -23,6 +23,8 @@ const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 pub const INIT_BINARY: &str = "/usr/bin/tini-static";
 /// The host's links from a program's common name to the one installed (links only).
 const ALTERNATIVES: &str = "/etc/alternatives";
+/// The host's public certificate authorities (certificates only: never `/etc/ssl/private`).
+const CERTIFICATES: &str = "/etc/ssl/certs";
 /// Top-level names the sandbox has its own version of: never taken from an image.
 const OWN: [&str; 8] = ["proc", "dev", "sys", "tmp", "root", "run", "init", "etc"];
 
@@ -123,6 +125,7 @@ pub struct Spec<'a> {
     pub limits: SandboxLimits,
     /// The cgroup the runtime puts the sandbox in.
     pub cgroup: &'a str,
+    pub network: SandboxNetwork,
 }
 
 /// Writes `folder/rootfs` (the root's skeleton: links, `/etc`, the mount points) and
@@ -144,7 +147,7 @@ pub fn write(folder: &Path, spec: &Spec) -> Result<()> {
     }
     std::fs::write(rootfs.join("init"), b"").map_err(|e| io(&rootfs.join("init"), e))?;
     if !spec.image.own_etc {
-        for (name, text) in etc_files(spec.hostname) {
+        for (name, text) in etc_files(spec.hostname, spec.network) {
             let path = rootfs.join("etc").join(name);
             std::fs::write(&path, text).map_err(|e| io(&path, e))?;
         }
@@ -156,7 +159,12 @@ pub fn write(folder: &Path, spec: &Spec) -> Result<()> {
 
 /// The `/etc` of the default image: enough for a shell, `id`, `hostname` and name lookups
 /// of the sandbox itself.
-fn etc_files(hostname: &str) -> [(&'static str, String); 6] {
+fn etc_files(hostname: &str, network: SandboxNetwork) -> [(&'static str, String); 6] {
+    // Name servers the host uses, for a sandbox that reaches them.
+    let resolvers = match network {
+        SandboxNetwork::Outbound => std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+        SandboxNetwork::None => String::new(),
+    };
     [
         (
             "passwd",
@@ -169,7 +177,7 @@ fn etc_files(hostname: &str) -> [(&'static str, String); 6] {
             format!("127.0.0.1 localhost\n127.0.1.1 {hostname}\n::1 localhost\n"),
         ),
         ("nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n".into()),
-        ("resolv.conf", String::new()),
+        ("resolv.conf", resolvers),
     ]
 }
 
@@ -196,9 +204,12 @@ fn config(spec: &Spec) -> Value {
         }
     }
     mounts.push(bind(Path::new(INIT_BINARY), "/init", true));
-    // Debian reaches many of the programs in `/usr` (awk, which, pager) through these links.
-    if !spec.image.own_etc && Path::new(ALTERNATIVES).is_dir() {
-        mounts.push(bind(Path::new(ALTERNATIVES), ALTERNATIVES, true));
+    // Debian reaches many of the programs in `/usr` (awk, which, pager) through these links,
+    // and finds the public certificate authorities here.
+    for shared in [ALTERNATIVES, CERTIFICATES] {
+        if !spec.image.own_etc && Path::new(shared).is_dir() {
+            mounts.push(bind(Path::new(shared), shared, true));
+        }
     }
     for (dir, mode) in [("/tmp", "1777"), (HOME, "700")] {
         mounts.push(json!({"destination": dir, "type": "tmpfs", "source": "tmpfs",
@@ -340,6 +351,7 @@ mod tests {
             env: &env,
             limits: strata_core::sandboxes::DEFAULT_LIMITS,
             cgroup: "/strata/x",
+            network: SandboxNetwork::None,
         };
         write(dir.path(), &spec).unwrap();
         let config: Value = serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).unwrap()).unwrap();

@@ -14,6 +14,7 @@ mod bundle;
 mod commands;
 pub mod forward;
 mod mounts;
+mod network;
 mod runtime;
 
 pub use bundle::Image;
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use strata_core::api::{CreateSandbox, Sandbox, SandboxState, SandboxVolume};
+use strata_core::api::{CreateSandbox, Sandbox, SandboxNetwork, SandboxState, SandboxVolume};
 use strata_core::mounts::parse_subpath;
 use strata_core::names::VolumeRef;
 use strata_core::sandboxes::{check_env, check_volume_specs, resolve_limits};
@@ -44,9 +45,8 @@ struct Inner {
     server_id: String,
     runtime: Runtime,
     image: Image,
-    /// The URL this server is reached at (by its sandboxes' mounts, and by other servers),
-    /// known once it listens.
-    endpoint: OnceLock<String>,
+    /// Where this server is reached, known once it listens.
+    endpoint: OnceLock<Endpoints>,
     /// The mounts of the sandboxes this server runs.
     live: Mutex<HashMap<Uuid, Arc<Live>>>,
     forwarder: forward::Forwarder,
@@ -61,6 +61,17 @@ struct Body {
     keys: Vec<Uuid>,
     /// Where the server that runs it is reached.
     server_url: String,
+}
+
+/// The URLs this server is reached at.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// By its sandboxes' mounts, on this machine.
+    pub local: String,
+    /// By the other servers of the deployment.
+    pub advertised: String,
+    /// The CA the mounts trust the local URL's certificate by, if it is a private one.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A sandbox this server runs: the mount processes of its volumes.
@@ -113,7 +124,7 @@ impl Sandboxes {
 
     /// Marks the sandboxes of this server's previous run `lost`: their processes are gone
     /// (or are ended here), whatever they had mounted is unmounted, their keys revoked.
-    pub async fn recover(&self, state: &AppState, endpoint: String) -> anyhow::Result<()> {
+    pub async fn recover(&self, state: &AppState, endpoint: Endpoints) -> anyhow::Result<()> {
         let _ = self.0.endpoint.set(endpoint);
         std::fs::create_dir_all(&self.0.root)?;
         // A container the runtime still runs is ended, recorded or not.
@@ -276,7 +287,7 @@ impl Sandboxes {
         let body = Body {
             sandbox: sandbox.clone(),
             keys: Vec::new(),
-            server_url: endpoint.clone(),
+            server_url: endpoint.advertised.clone(),
         };
         let record = SandboxRecord {
             id: sandbox.id,
@@ -290,7 +301,7 @@ impl Sandboxes {
         state.meta(move |m| m.add_sandbox(&record, limit)).await?;
         let live = Arc::new(Live::default());
         self.live().insert(sandbox.id, live.clone());
-        match self.start(state, org, body, &req.env, &live).await {
+        match self.start(state, org, body, &endpoint, &req.env, &live).await {
             Ok(()) => Ok(sandbox),
             Err(e) => {
                 self.tear_down(state, sandbox.id).await;
@@ -305,6 +316,7 @@ impl Sandboxes {
         state: &AppState,
         org: &str,
         mut body: Body,
+        endpoint: &Endpoints,
         env: &BTreeMap<String, String>,
         live: &Live,
     ) -> Result<()> {
@@ -330,7 +342,8 @@ impl Sandboxes {
                 source: volume.volume_id.to_string(),
                 folder: &mount_folder,
                 read_only: volume.read_only,
-                endpoint: &body.server_url,
+                endpoint: &endpoint.local,
+                ca_file: endpoint.ca_file.as_deref(),
                 key: &key,
                 cache_dir: &cache_dir,
                 log_file: &folder.join(format!("mount-{i}.log")),
@@ -353,9 +366,27 @@ impl Sandboxes {
             env,
             limits: body.sandbox.limits,
             cgroup: &format!("/strata/{container}"),
+            network: body.sandbox.network,
         };
         bundle::write(&folder, &spec)?;
-        self.0.runtime.run(&container, &folder).await
+        self.0.runtime.run(&container, &folder).await?;
+        if body.sandbox.network == SandboxNetwork::Outbound {
+            let netns = self.netns(&container).await?;
+            network::connect_outbound(netns, &folder.join("network.log")).await?;
+        }
+        Ok(())
+    }
+
+    /// The network namespace of a running container, opened while its init is the PID the
+    /// runtime names before and after: never another process's that took a reused PID.
+    async fn netns(&self, container: &str) -> Result<std::os::fd::OwnedFd> {
+        let gone = || Error::internal("the sandbox ended as it started");
+        let pid = self.0.runtime.pid(container).await.ok_or_else(gone)?;
+        let netns = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|_| gone())?;
+        if self.0.runtime.pid(container).await != Some(pid) {
+            return Err(gone());
+        }
+        Ok(netns.into())
     }
 
     /// Kills every process of the sandbox, unmounts its volumes, removes its files and its

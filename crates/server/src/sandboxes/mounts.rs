@@ -20,6 +20,8 @@ pub struct MountSpec<'a> {
     pub folder: &'a Path,
     pub read_only: bool,
     pub endpoint: &'a str,
+    /// A private CA to trust the server's certificate by.
+    pub ca_file: Option<&'a Path>,
     pub key: &'a str,
     pub cache_dir: &'a Path,
     pub log_file: &'a Path,
@@ -58,6 +60,9 @@ pub async fn mount(spec: &MountSpec<'_>) -> Result<tokio::process::Child> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log);
+    if let Some(ca) = spec.ca_file {
+        cmd.env("STRATA_CA_FILE", ca);
+    }
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::internal(format!("cannot run strata mount: {e}")))?;

@@ -117,6 +117,16 @@ impl Runtime {
         }
     }
 
+    /// The host PID of container `id`'s init while it runs.
+    pub async fn pid(&self, id: &str) -> Option<i32> {
+        let out = self.command().args(["state", id]).output().await.ok()?;
+        let state: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        if state["status"] != "running" {
+            return None;
+        }
+        state["pid"].as_i64().and_then(|p| i32::try_from(p).ok())
+    }
+
     /// Kills every process of container `id` and removes it with its cgroup.
     pub async fn delete(&self, id: &str) {
         let out = self.command().args(["delete", "--force", id]).output().await;

@@ -73,6 +73,8 @@ class CreateSandboxParams:
     volumes: List[VolumeMount] = field(default_factory=list)
     env: Dict[str, str] = field(default_factory=dict)
     limits: SandboxLimits = field(default_factory=SandboxLimits)
+    #: "none" (a loopback of its own) or "outbound" (connections out, never to the host's loopback)
+    network: str = "none"
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,7 @@ class Sandboxes:
             "volumes": [{k: v for k, v in vars(m).items() if v is not None} for m in params.volumes],
             "env": params.env,
             "limits": {k: v for k, v in vars(params.limits).items() if v is not None},
+            "network": params.network,
         }
         return Sandbox(self._http, self._http.json("POST", "/sandboxes", json=body))
 

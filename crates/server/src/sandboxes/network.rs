@@ -1,0 +1,57 @@
+//! Outbound network for the sandboxes that ask for it (`network: outbound`): pasta (from
+//! passt) gives the sandbox's own network namespace an interface whose traffic leaves through
+//! the host's sockets, as the server's user's connections would.
+//!
+//! What that exposes, and what it does not: connections go out to any address the host
+//! reaches (other machines, the host's other interfaces); the host's loopback is not
+//! reachable (`--no-map-gw`), the host's own address is the sandbox's own inside, and no
+//! port of the host is forwarded in or out (`-t/-u/-T/-U none`). pasta ends by itself when
+//! the namespace does.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+use std::process::Stdio;
+use strata_core::{Error, ErrorKind, Result};
+
+/// Connects the network namespace `netns` (an open `/proc/PID/ns/net`) to the outside.
+pub async fn connect_outbound(netns: OwnedFd, log: &Path) -> Result<()> {
+    let stderr =
+        std::fs::File::create(log).map_err(|e| Error::internal(format!("cannot open {}: {e}", log.display())))?;
+    let mut cmd = tokio::process::Command::new("pasta");
+    cmd.env_clear()
+        .args(["--runas", "0", "--quiet", "--config-net", "--netns", "/proc/self/fd/3"])
+        .args(["--no-map-gw", "-t", "none", "-u", "none", "-T", "none", "-U", "none"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr);
+    // SAFETY: dup2/fcntl on a descriptor we own, between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fd = netns.as_raw_fd();
+            let moved = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            if moved == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    // pasta returns once the interface is up and goes on in the background.
+    let status = cmd.status().await.map_err(|e| {
+        Error::new(
+            ErrorKind::Unavailable,
+            format!("cannot run pasta (install the passt package for outbound networks): {e}"),
+        )
+    })?;
+    if !status.success() {
+        let why = std::fs::read_to_string(log).unwrap_or_default();
+        return Err(Error::internal(format!(
+            "cannot give the sandbox a network: {}",
+            why.trim()
+        )));
+    }
+    Ok(())
+}
