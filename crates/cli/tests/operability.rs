@@ -343,3 +343,26 @@ fn a_mount_serves_its_metrics() {
     assert!(sample(&scrape(&addr), "strata_mount_cache_hits_total") > hits);
     assert!(!page.contains("big"), "numbers only, no file names");
 }
+
+/// `strata volume list | head -0`: a reader that goes away ends the command quietly, as it
+/// ends any Unix tool (no panic, no message).
+#[test]
+fn a_closed_pipe_ends_a_printing_command_quietly() {
+    let server = Server::start(&[]);
+    for i in 0..5 {
+        server.ok(&["volume", "create", &format!("v{i}")]);
+    }
+    let (read, write) = std::io::pipe().unwrap();
+    drop(read);
+    let out = Command::new(BIN)
+        .args(["volume", "list"])
+        .env("STRATA_ENDPOINT", &server.endpoint)
+        .env("STRATA_TOKEN", server.token())
+        .stdout(write)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
