@@ -22,7 +22,8 @@ start_strata() {
   mkdir -p "$work/mnt"
 }
 
-mount_it() { "$strata" mount conformance "$work/mnt" --cache-dir "$work/cache"; }
+# pjdfstest acts as other users too: they may reach the mount.
+mount_it() { "$strata" mount conformance "$work/mnt" --cache-dir "$work/cache" --allow-other; }
 
 cleanup() {
   umount -l "$work/mnt" 2>/dev/null || true

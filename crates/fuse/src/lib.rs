@@ -25,6 +25,8 @@ pub struct MountOptions {
     pub volume: String,
     pub subpath: String,
     pub read_only: bool,
+    /// Other users of the machine may reach the mount (`allow_other`); else only its owner.
+    pub allow_other: bool,
     pub cache_dir: PathBuf,
     pub cache_size: u64,
     /// How long the kernel may trust attributes and directory entries.
@@ -92,7 +94,11 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
             fuser::MountOption::RW
         },
     ];
-    config.acl = fuser::SessionACL::All;
+    config.acl = if options.allow_other {
+        fuser::SessionACL::All
+    } else {
+        fuser::SessionACL::Owner
+    };
     config.n_threads = Some(2);
     config.clone_fd = true;
     let mountpoint = mountpoint.to_owned();

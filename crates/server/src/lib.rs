@@ -92,7 +92,11 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
 /// Takes the data folder for this server alone: a second server on it would write the same
 /// SQLite file, blocks folder and admin key. The lock goes with the process, however it ends.
 fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create data folder {}", data_dir.display()))?;
+    // The metadata, the blocks and the admin key are this server's alone.
+    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot make {} private", data_dir.display()))?;
     let path = data_dir.join("server.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -112,6 +116,10 @@ fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
 
 /// Serves until SIGTERM or SIGINT, then finishes the requests under way and returns.
 pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
+    // Whatever the server writes (metadata, blocks, keys, sandbox bundles) is its own: no
+    // other user of the machine reads it.
+    // SAFETY: umask(2) only sets this process's file mode mask.
+    unsafe { libc::umask(0o077) };
     let _only_server_here = lock_data_dir(&config.data_dir)?;
     // Opening the engines blocks (connections, migrations): off the async workers.
     let opening = config.clone();

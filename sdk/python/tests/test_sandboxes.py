@@ -43,6 +43,8 @@ def test_a_sandbox_has_its_own_namespaces_home_and_tmp(server: Server, strata: S
     assert set(run("ps -e -o comm=").result.split()) == {"init", "sleep", "timeout", "sh", "ps"}
     assert run("hostname").result.strip() != os.uname().nodename
     assert run("ls -A /tmp").result == ""
+    # The usual file mode mask, whatever the server's own (077).
+    assert run("umask").result == "0022\n"
     assert run("echo hi > ~/f && cat ~/f && pwd").result.split() == ["hi", "/root"]
     # The host's root is read-only; the server's data folder and key are out of sight.
     denied = run("touch /usr/strata-test")

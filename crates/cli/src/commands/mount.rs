@@ -24,6 +24,9 @@ pub struct MountArgs {
     /// Refuse every write (EROFS)
     #[arg(long)]
     read_only: bool,
+    /// Let other users of this machine reach the mount too (their permissions still apply); else only the user who mounted it
+    #[arg(long)]
+    allow_other: bool,
     /// Stay in the foreground until unmounted
     #[arg(long)]
     foreground: bool,
@@ -131,6 +134,7 @@ async fn serve(args: &MountArgs, volume: &str, subpath: &str, mountpoint: &Path,
         subpath: subpath.to_owned(),
         // A snapshot never changes.
         read_only: args.read_only || volume.contains('@'),
+        allow_other: args.allow_other,
         cache_dir: cache_dir(args),
         cache_size: args.cache_size,
         attr_timeout: args.attr_timeout,

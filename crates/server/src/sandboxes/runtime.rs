@@ -13,6 +13,9 @@ use super::bundle::HOME;
 
 /// The runtime binary.
 const RUNC: &str = "runc";
+/// What every command inside starts with: the usual file mode mask (the runtime would pass on
+/// the server's, which keeps everything it writes to itself).
+const INSIDE: [&str; 4] = ["sh", "-c", "umask 022 && exec \"$@\"", "sh"];
 
 /// What the runtime says of a container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +78,7 @@ impl Runtime {
     /// sandbox's own environment, capabilities (none) and limits.
     pub fn exec(&self, id: &str, argv: &[&str]) -> tokio::process::Command {
         let mut cmd = self.command();
-        cmd.args(["exec", "--cwd", HOME, id]).args(argv);
+        cmd.args(["exec", "--cwd", HOME, id]).args(INSIDE).args(argv);
         cmd
     }
 
@@ -85,6 +88,7 @@ impl Runtime {
     pub fn exec_detached(&self, id: &str, argv: &[&str], status_fd: OwnedFd) -> tokio::process::Command {
         let mut cmd = self.command();
         cmd.args(["exec", "--detach", "--preserve-fds", "1", "--cwd", HOME, id])
+            .args(INSIDE)
             .args(argv);
         // SAFETY: dup2/fcntl on a descriptor we own, between fork and exec.
         unsafe {
