@@ -22,6 +22,7 @@ from strata import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    SandboxLimits,
     Strata,
     VolumeMount,
 )
@@ -280,3 +281,19 @@ def test_a_server_runs_sandboxes_on_the_image_it_is_given() -> None:
         assert out.returncode != 0 and "usr/bin" in out.stderr, out.stderr
     finally:
         shutil.rmtree(empty)
+
+
+def test_commands_leave_nothing_behind_but_what_they_leave_running(strata: Strata) -> None:
+    strata.volume.create("v")
+    sandbox = strata.create(
+        CreateSandboxParams(volumes=[VolumeMount("v", "/v")], limits=SandboxLimits(processes=16))
+    )
+    # More commands than the sandbox may have processes: none stays behind, not even as a
+    # zombie, so none counts against the limit.
+    for i in range(40):
+        assert sandbox.process.exec(f"echo {i}").result == f"{i}\n"
+    assert sorted(sandbox.process.exec("ps -e -o comm=").result.split()) == ["init", "ps", "sh", "sleep", "timeout"]
+    # What a command leaves running goes on, under the sandbox's init, until the sandbox goes.
+    sandbox.process.exec("sleep 300 > /dev/null 2>&1 &")
+    assert sandbox.process.exec("ps -o ppid= -C sleep").result.split() == ["1", "1"]
+    sandbox.delete()

@@ -33,49 +33,54 @@ impl Sandboxes {
         }
         let container = self.running(state, org, id).await?;
         let secs = timeout.to_string();
-        let (status_read, status_write) =
-            std::io::pipe().map_err(|e| Error::internal(format!("cannot make a pipe: {e}")))?;
-        // The command's exit status comes back on fd 3, which the command itself does not
-        // get; its output may stay open in processes it left running.
-        let script = r#"timeout -k 2 "$1" sh -c "$2" 3>&-; echo $? >&3"#;
+        let pipe = || std::io::pipe().map_err(|e| Error::internal(format!("cannot make a pipe: {e}")));
+        let ((out_read, out_write), (err_read, err_write)) = (pipe()?, pipe()?);
+        // The command writes to our pipes (fds 3 and 4), so that processes it leaves running
+        // hold them, and not the runtime's, which waits for its own to close.
+        let script = r#"exec timeout -k 2 "$1" sh -c "$2" >&3 2>&4 3>&- 4>&-"#;
         let argv = ["sh", "-c", script, "sh", &secs, &req.command];
-        let mut cmd = self.0.runtime.exec_detached(&container, &argv, status_write.into());
+        let mut cmd = self
+            .0
+            .runtime
+            .exec_with_fds(&container, &argv, vec![out_write.into(), err_write.into()]);
         cmd.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
         let started = std::time::Instant::now();
         let mut runtime = cmd.spawn().map_err(|e| runtime_error(&e))?;
-        // Our copy of the status pipe's write end goes with the command's setup.
+        // Our copies of the pipes' write ends go with the command's setup.
         drop(cmd);
-        let (out, err) = (runtime.stdout.take(), runtime.stderr.take());
-        let (mut stdout, mut stderr) = (Captured::default(), Captured::default());
-        let launched = runtime.wait().await.map_err(|e| runtime_error(&e))?;
-        if !launched.success() {
-            stderr.read(err, 4096).await;
-            let why = String::from_utf8_lossy(&stderr.data);
-            return Err(Error::new(
-                ErrorKind::Conflict,
-                format!("cannot run the command in sandbox {id}: {}", why.trim()),
-            )
-            .with_field("sandbox"));
-        }
-        let status = tokio::net::unix::pipe::Receiver::from_owned_fd(status_read.into())
-            .map_err(|e| Error::internal(format!("cannot read the command's status: {e}")))?;
+        let receiver = |r: std::io::PipeReader| {
+            tokio::net::unix::pipe::Receiver::from_owned_fd(r.into())
+                .map_err(|e| Error::internal(format!("cannot read the command's output: {e}")))
+        };
+        let (out, err) = (receiver(out_read)?, receiver(err_read)?);
+        let said = runtime.stderr.take();
+        let (mut stdout, mut stderr, mut runtime_said) =
+            (Captured::default(), Captured::default(), Captured::default());
         let status = {
-            let reading = async { tokio::join!(stdout.read(out, EXEC_OUTPUT_MAX), stderr.read(err, EXEC_OUTPUT_MAX)) };
+            let reading = async {
+                tokio::join!(
+                    stdout.read(Some(out), EXEC_OUTPUT_MAX),
+                    stderr.read(Some(err), EXEC_OUTPUT_MAX)
+                )
+            };
             tokio::pin!(reading);
             let mut read_all = false;
-            let exited = read_status(status);
-            tokio::pin!(exited);
             let waiting = async {
+                let (status, _) = tokio::join!(runtime.wait(), runtime_said.read(said, 4096));
+                status
+            };
+            tokio::pin!(waiting);
+            let ended = async {
                 loop {
                     tokio::select! {
-                        status = &mut exited => break status,
+                        status = &mut waiting => break status,
                         _ = &mut reading, if !read_all => read_all = true,
                     }
                 }
             };
-            let status = tokio::time::timeout(Duration::from_secs(timeout + 10), waiting)
+            let status = tokio::time::timeout(Duration::from_secs(timeout + 10), ended)
                 .await
                 .map_err(|_| Error::new(ErrorKind::Unavailable, "the command did not end after its timeout"))?;
             // Processes the command left running may hold its output open: take what is
@@ -83,11 +88,20 @@ impl Sandboxes {
             if !read_all {
                 let _ = tokio::time::timeout(OUTPUT_GRACE, &mut reading).await;
             }
-            status
+            status.map_err(|e| runtime_error(&e))?
         };
-        let (stdout, cut_out, stderr, cut_err) = (stdout.data, stdout.cut, stderr.data, stderr.cut);
-        // No status: the sandbox ended under the command, which was killed with it.
-        let exit_code = status.unwrap_or(128 + libc::SIGKILL);
+        if !status.success() && self.running(state, org, id).await.is_err() {
+            let why = String::from_utf8_lossy(&runtime_said.data);
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("sandbox {id} ended under the command: {}", why.trim()),
+            )
+            .with_field("sandbox"));
+        }
+        let (stdout, cut_out, mut stderr, cut_err) = (stdout.data, stdout.cut, stderr.data, stderr.cut);
+        // What the shell said before the command ran (a program the image lacks).
+        stderr.extend_from_slice(&runtime_said.data);
+        let exit_code = exit_code(status);
         Ok(ExecResult {
             exit_code,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -184,18 +198,9 @@ impl Captured {
     }
 }
 
-/// The exit status the command's wrapper writes on its status pipe: one line, a number.
-async fn read_status(mut pipe: tokio::net::unix::pipe::Receiver) -> Option<i32> {
-    let mut line = Vec::new();
-    let mut buf = [0u8; 16];
-    while line.len() < 16 && !line.contains(&b'\n') {
-        match pipe.read(&mut buf).await {
-            Ok(n @ 1..) => line.extend_from_slice(&buf[..n]),
-            _ => break,
-        }
-    }
-    let text = String::from_utf8_lossy(&line);
-    text.lines().next()?.trim().parse().ok()
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 /// An error of a file operation inside a sandbox, of the kind its message says.

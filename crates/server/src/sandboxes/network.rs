@@ -8,7 +8,7 @@
 //! port of the host is forwarded in or out (`-t/-u/-T/-U none`). pasta ends by itself when
 //! the namespace does.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::Stdio;
 use strata_core::{Error, ErrorKind, Result};
@@ -24,21 +24,7 @@ pub async fn connect_outbound(netns: OwnedFd, log: &Path) -> Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr);
-    // SAFETY: dup2/fcntl on a descriptor we own, between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let fd = netns.as_raw_fd();
-            let moved = if fd == 3 {
-                libc::fcntl(3, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(fd, 3)
-            };
-            if moved == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    super::runtime::pass_fds(&mut cmd, vec![netns]);
     // pasta returns once the interface is up and goes on in the background.
     let status = cmd.status().await.map_err(|e| {
         Error::new(

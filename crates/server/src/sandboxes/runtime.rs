@@ -82,29 +82,16 @@ impl Runtime {
         cmd
     }
 
-    /// Like [`Runtime::exec`], but the runtime returns once the command started, handing it
-    /// our pipes as they are (attached, it would copy them and wait until every process
-    /// holding them ended, background ones included), and `status_fd` as its fd 3.
-    pub fn exec_detached(&self, id: &str, argv: &[&str], status_fd: OwnedFd) -> tokio::process::Command {
+    /// Like [`Runtime::exec`], with `fds` as the command's fds 3, 4, ... The runtime copies
+    /// the command's own output through pipes of its own and waits until every process
+    /// holding them ended, background ones included: a command that wants to leave processes
+    /// running writes to these instead.
+    pub fn exec_with_fds(&self, id: &str, argv: &[&str], fds: Vec<OwnedFd>) -> tokio::process::Command {
         let mut cmd = self.command();
-        cmd.args(["exec", "--detach", "--preserve-fds", "1", "--cwd", HOME, id])
+        cmd.args(["exec", "--preserve-fds", &fds.len().to_string(), "--cwd", HOME, id])
             .args(INSIDE)
             .args(argv);
-        // SAFETY: dup2/fcntl on a descriptor we own, between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                let fd = status_fd.as_raw_fd();
-                let moved = if fd == 3 {
-                    libc::fcntl(3, libc::F_SETFD, 0)
-                } else {
-                    libc::dup2(fd, 3)
-                };
-                if moved == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        pass_fds(&mut cmd, fds);
         cmd
     }
 
@@ -156,6 +143,32 @@ impl Runtime {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+}
+
+/// Hands `fds` to the command as its fds 3, 4, ... (and nothing else of ours: the rest are
+/// closed on exec).
+pub fn pass_fds(cmd: &mut tokio::process::Command, fds: Vec<OwnedFd>) {
+    // SAFETY: fcntl/dup2 on descriptors we own, between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            // First out of the way of 3, 4, ..., which some of them may be; then into place
+            // (dup2 leaves the copies open on exec).
+            let mut high = Vec::with_capacity(fds.len());
+            for fd in &fds {
+                let copy = libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 100);
+                if copy == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                high.push(copy);
+            }
+            for (i, copy) in high.into_iter().enumerate() {
+                if libc::dup2(copy, 3 + i as i32) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
     }
 }
 
