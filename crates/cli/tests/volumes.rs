@@ -116,6 +116,45 @@ fn a_second_server_on_one_data_folder_is_refused() {
     );
 }
 
+/// A server that cannot start (its port taken, its metadata unreachable) leaves no data folder
+/// and no admin key behind, which a client would otherwise pick up.
+#[test]
+fn a_server_that_cannot_start_leaves_nothing_behind() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().to_string();
+    let home = tempfile::tempdir().unwrap();
+    for (data, extra) in [
+        (home.path().join("port-taken"), vec!["--listen", port.as_str()]),
+        (
+            home.path().join("no-database"),
+            vec!["--listen", "127.0.0.1:0", "--meta", "postgres://nobody@127.0.0.1:9/none"],
+        ),
+    ] {
+        let out = std::process::Command::new(common::BIN)
+            .arg("server")
+            .args(&extra)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(!data.exists(), "{} was left behind: {err}", data.display());
+    }
+    // A folder that was there before stays, with what it held.
+    let kept = home.path().join("kept");
+    std::fs::create_dir(&kept).unwrap();
+    std::fs::write(kept.join("mine"), b"x").unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .args(["server", "--listen", &port, "--data-dir"])
+        .arg(&kept)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read(kept.join("mine")).unwrap(), b"x");
+    assert!(!kept.join("admin.token").exists());
+}
+
 #[test]
 fn a_mounted_volume_or_snapshot_is_not_deleted_unless_forced() {
     let server = Server::start(&[]);

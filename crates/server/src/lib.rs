@@ -114,13 +114,9 @@ fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
     }
 }
 
-/// Serves until SIGTERM or SIGINT, then finishes the requests under way and returns.
-pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
-    // Whatever the server writes (metadata, blocks, keys, sandbox bundles) is its own: no
-    // other user of the machine reads it.
-    // SAFETY: umask(2) only sets this process's file mode mask.
-    unsafe { libc::umask(0o077) };
-    let _only_server_here = lock_data_dir(&config.data_dir)?;
+/// Takes the data folder for this server and opens its stores, with the admin key made.
+async fn open_data_dir(config: &ServerConfig) -> anyhow::Result<(std::fs::File, AppState)> {
+    let lock = lock_data_dir(&config.data_dir)?;
     // Opening the engines blocks (connections, migrations): off the async workers.
     let opening = config.clone();
     let state = tokio::task::spawn_blocking(move || {
@@ -129,10 +125,27 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         anyhow::Ok(state)
     })
     .await??;
+    Ok((lock, state))
+}
+
+/// Serves until SIGTERM or SIGINT, then finishes the requests under way and returns.
+pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
+    // Whatever the server writes (metadata, blocks, keys, sandbox bundles) is its own: no
+    // other user of the machine reads it.
+    // SAFETY: umask(2) only sets this process's file mode mask.
+    unsafe { libc::umask(0o077) };
+    // What needs nothing written comes first: a server that cannot listen leaves no data
+    // folder and no key behind for clients to find.
     let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let fresh = !config.data_dir.exists();
+    let opened = open_data_dir(&config).await;
+    if opened.is_err() && fresh {
+        let _ = std::fs::remove_dir_all(&config.data_dir);
+    }
+    let (_only_server_here, state) = opened?;
     let addr = listener.local_addr()?;
     gc::spawn_background(state.clone(), config.gc_interval);
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "strata server listening");
