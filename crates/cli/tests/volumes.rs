@@ -127,7 +127,12 @@ fn a_server_that_cannot_start_leaves_nothing_behind() {
         (home.path().join("port-taken"), vec!["--listen", port.as_str()]),
         (
             home.path().join("no-database"),
-            vec!["--listen", "127.0.0.1:0", "--meta", "postgres://nobody@127.0.0.1:9/none"],
+            vec![
+                "--listen",
+                "127.0.0.1:0",
+                "--meta",
+                "postgres://nobody@127.0.0.1:9/none",
+            ],
         ),
     ] {
         let out = std::process::Command::new(common::BIN)

@@ -13,6 +13,10 @@ pub const MAX_SANDBOX_VOLUMES: usize = 16;
 /// Most variables a sandbox's environment holds, and most bytes of it in all.
 pub const MAX_ENV_VARS: usize = 128;
 pub const MAX_ENV_BYTES: usize = 64 << 10;
+/// Most bytes of standard output, and of standard error, an exec returns.
+pub const EXEC_OUTPUT_MAX: usize = 1 << 20;
+/// Most bytes a download from a sandbox returns.
+pub const DOWNLOAD_MAX: usize = 64 << 20;
 /// Most bytes of an exec's command (the kernel takes at most 128 KiB as one argument).
 pub const MAX_COMMAND_BYTES: usize = 64 << 10;
 

@@ -209,6 +209,11 @@ def test_the_cli_drives_sandboxes(server: Server) -> None:
     assert vols["/all"]["read_only"] and "subpath" not in vols["/all"]
     sid = created["id"]
     assert server.cli("sandbox", "exec", sid, "echo hi > /data/x && cat /all/users/alice/x").stdout == "hi\n"
+    # Output past the limit, and a timeout, are said on standard error.
+    cut = server.cli("sandbox", "exec", sid, "head -c 3000000 /dev/zero; true", check=False)
+    assert cut.returncode == 0 and len(cut.stdout) == 1 << 20 and "cut at 1 MiB" in cut.stderr
+    slow = server.cli("sandbox", "exec", sid, "--timeout", "1", "sleep 20", check=False)
+    assert slow.returncode == 124 and "killed after --timeout 1 seconds" in slow.stderr
     failed = server.cli("sandbox", "exec", sid, "echo oops >&2; exit 3", check=False)
     assert (failed.returncode, failed.stderr) == (3, "oops\n")
     bad = server.cli("sandbox", "create", "--volume", "tenants:data", check=False)

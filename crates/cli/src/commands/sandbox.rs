@@ -244,6 +244,15 @@ pub async fn run(cmd: SandboxCommand, client: &Client) -> CmdResult {
                 // A closed pipe (`| head`) is no failure worth a message.
                 let _ = std::io::stdout().write_all(result.stdout.as_bytes());
                 let _ = std::io::stderr().write_all(result.stderr.as_bytes());
+                if result.truncated {
+                    eprintln!(
+                        "strata: the command's output was cut at {} MiB: write it to a file and download that instead",
+                        strata_core::sandboxes::EXEC_OUTPUT_MAX >> 20
+                    );
+                }
+                if result.timed_out {
+                    eprintln!("strata: the command was killed after --timeout {timeout} seconds");
+                }
             }
             if result.exit_code == 0 {
                 Ok(())

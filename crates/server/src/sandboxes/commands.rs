@@ -4,15 +4,11 @@ use super::{Sandboxes, runtime_error};
 use crate::state::AppState;
 use std::time::Duration;
 use strata_core::api::{Exec, ExecResult};
-use strata_core::sandboxes::check_command;
+use strata_core::sandboxes::{DOWNLOAD_MAX, EXEC_OUTPUT_MAX, check_command};
 use strata_core::{Error, ErrorKind, Result};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use uuid::Uuid;
 
-/// Most bytes of standard output, and of standard error, an exec returns.
-pub const EXEC_OUTPUT_MAX: usize = 1 << 20;
-/// Most bytes a download returns.
-pub const DOWNLOAD_MAX: usize = 64 << 20;
 const DEFAULT_TIMEOUT: u64 = 60;
 /// How long an exec reads output after its command ended.
 const OUTPUT_GRACE: Duration = Duration::from_millis(200);

@@ -18,7 +18,6 @@ mod network;
 mod runtime;
 
 pub use bundle::Image;
-pub use commands::{DOWNLOAD_MAX, EXEC_OUTPUT_MAX};
 
 use crate::state::AppState;
 use runtime::{Runtime, Status};
