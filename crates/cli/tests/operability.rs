@@ -366,3 +366,63 @@ fn a_closed_pipe_ends_a_printing_command_quietly() {
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// A server that is gone: the error names the context (and the file) that chose it, and
+/// `strata status` says so with its exit code.
+#[test]
+fn an_unreachable_server_is_named_with_what_chose_it() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let dirs = tempfile::tempdir().unwrap();
+    let env = |extra: &[(&str, String)]| -> Vec<(String, String)> {
+        let mut all = vec![(
+            "STRATA_CONFIG_DIR".to_owned(),
+            dirs.path().join("config").display().to_string(),
+        )];
+        all.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        all
+    };
+    let run = |args: &[&str], extra: &[(&str, String)]| {
+        Command::new(BIN)
+            .args(args)
+            .env_remove("STRATA_ENDPOINT")
+            .env_remove("STRATA_TOKEN")
+            .env("STRATA_DATA_DIR", dirs.path().join("no-local-server"))
+            .envs(env(extra))
+            .output()
+            .unwrap()
+    };
+    let made = run(
+        &[
+            "ctx",
+            "create",
+            "work",
+            "--volume",
+            "v",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--token",
+            &server.token(),
+        ],
+        &[],
+    );
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(run(&["ctx", "use", "work"], &[]).status.success());
+    let out = run(&["volume", "list"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    let file = dirs.path().join("config").join("config.json");
+    assert!(
+        err.contains("context work") && err.contains(file.to_str().unwrap()),
+        "{err}"
+    );
+    // Given outright, the endpoint is its own explanation.
+    let given = run(&["volume", "list"], &[("STRATA_ENDPOINT", "http://127.0.0.1:9".into())]);
+    assert!(!String::from_utf8_lossy(&given.stderr).contains("context"));
+    // `status` reports it, and exits 6 as any command that cannot reach its server.
+    let status = run(&["status"], &[]);
+    assert_eq!(status.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&status.stdout).contains("cannot reach"));
+    let fine = run(&["status"], &[("STRATA_ENDPOINT", server.endpoint.clone())]);
+    assert!(fine.status.success());
+}

@@ -81,13 +81,26 @@ impl Login {
     }
 
     /// The saved endpoint and key: the current context's when it names a server or a key,
-    /// else the login's.
-    fn saved(&self) -> (Option<String>, Option<String>) {
-        match self.current() {
-            Some(c) if c.endpoint.is_some() || c.token.is_some() => {
-                (c.endpoint.clone().or_else(|| self.endpoint.clone()), c.token.clone())
+    /// else the login's; and what chose the endpoint, for messages.
+    fn saved(&self) -> (Option<String>, Option<String>, String) {
+        let file = login_file();
+        match (self.current(), &self.current_context) {
+            (Some(c), Some(name)) if c.endpoint.is_some() || c.token.is_some() => {
+                let origin = match &c.endpoint {
+                    Some(_) => format!("the context {name} in {}", file.display()),
+                    None => format!("the login in {} (context {name})", file.display()),
+                };
+                (
+                    c.endpoint.clone().or_else(|| self.endpoint.clone()),
+                    c.token.clone(),
+                    origin,
+                )
             }
-            _ => (self.endpoint.clone(), self.token.clone()),
+            _ => (
+                self.endpoint.clone(),
+                self.token.clone(),
+                format!("the login in {}", file.display()),
+            ),
         }
     }
 
@@ -133,14 +146,26 @@ fn is_loopback(endpoint: &str) -> bool {
 }
 
 /// The endpoint and key to use, given what the command line said.
-pub fn resolve(endpoint: Option<String>, token: Option<String>) -> (String, Option<String>) {
-    let (saved_endpoint, saved_token) = Login::load().saved();
+pub fn resolve(endpoint: Option<String>, token: Option<String>) -> Resolved {
+    let (saved_endpoint, saved_token, saved_origin) = Login::load().saved();
     let local = local_endpoint();
-    let endpoint = endpoint
-        .or_else(|| saved_endpoint.clone())
-        .unwrap_or_else(|| local.clone());
+    let (endpoint, origin) = match (endpoint, &saved_endpoint) {
+        (Some(given), _) => (given, None),
+        (None, Some(saved)) => (saved.clone(), Some(saved_origin)),
+        (None, None) => (
+            local.clone(),
+            Some(format!(
+                "the local server's {}, or the default",
+                default_data_dir().join(strata_core::ENDPOINT_FILE).display()
+            )),
+        ),
+    };
     if token.is_some() {
-        return (endpoint, token);
+        return Resolved {
+            endpoint,
+            token,
+            origin,
+        };
     }
     let saved = saved_token.filter(|_| {
         saved_endpoint
@@ -154,5 +179,18 @@ pub fn resolve(endpoint: Option<String>, token: Option<String>) -> (String, Opti
         let text = std::fs::read_to_string(default_data_dir().join("admin.token")).ok()?;
         Some(text.trim().to_owned())
     });
-    (endpoint, token)
+    Resolved {
+        endpoint,
+        token,
+        origin,
+    }
+}
+
+/// The endpoint and key a command uses, and what chose the endpoint.
+pub struct Resolved {
+    pub endpoint: String,
+    pub token: Option<String>,
+    /// Where the endpoint came from when the command line did not say (a context of the
+    /// login file, the local server), named when it cannot be reached.
+    pub origin: Option<String>,
 }

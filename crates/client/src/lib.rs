@@ -25,6 +25,8 @@ pub struct Client {
     /// Which of `bases` requests go to now.
     current: Arc<AtomicUsize>,
     token: Option<String>,
+    /// What chose the endpoint, when it was not given outright.
+    origin: Option<Arc<str>>,
 }
 
 fn parse_endpoint(endpoint: &str) -> Result<Url> {
@@ -57,6 +59,7 @@ impl Client {
             bases: bases.into(),
             current: Arc::default(),
             token,
+            origin: None,
         })
     }
 
@@ -83,8 +86,10 @@ impl Client {
 
     /// A client configured from flags, environment, login file and local defaults.
     pub fn from_env(endpoint: Option<String>, token: Option<String>) -> Result<Self> {
-        let (endpoint, token) = config::resolve(endpoint, token);
-        Client::new(&endpoint, token)
+        let resolved = config::resolve(endpoint, token);
+        let mut client = Client::new(&resolved.endpoint, resolved.token)?;
+        client.origin = resolved.origin.map(Into::into);
+        Ok(client)
     }
 
     /// The endpoint requests go to now.
@@ -156,9 +161,14 @@ impl Client {
                 causes.join(": ")
             };
             let at = at.map_or(self.base(), |i| &self.bases[i]);
+            let chosen = self
+                .origin
+                .as_deref()
+                .map(|o| format!(" (from {o})"))
+                .unwrap_or_default();
             return Err(Error::new(
                 ErrorKind::Unavailable,
-                format!("cannot reach the strata server at {at}: {why}"),
+                format!("cannot reach the strata server at {at}{chosen}: {why}"),
             ));
         };
         if resp.status().is_success() {

@@ -1,8 +1,8 @@
 //! `strata status`: the server, who this key is, and the strata mounts of this machine.
 
-use crate::CmdResult;
 use crate::mounts::{LocalMount, local_mounts};
 use crate::output::{Output, bytes};
+use crate::{CmdResult, Failure};
 use serde::Serialize;
 use strata_client::Client;
 use strata_core::api::{Health, Whoami};
@@ -74,5 +74,11 @@ pub async fn run(client: &Client, out: &Output) -> CmdResult {
         identity: whoami.ok(),
         mounts: local_mounts(),
     };
-    out.print(&status, || describe(&status))
+    out.print(&status, || describe(&status))?;
+    // Scripts ask `strata status` whether the server answers: the exit says so (the output
+    // already said why).
+    match status.server_error {
+        Some(_) => Err(Failure::exit_quietly(6)),
+        None => Ok(()),
+    }
 }
