@@ -13,6 +13,14 @@ impl std::str::FromStr for Target {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
+        if !s.contains(':')
+            && let Some((volume, rest)) = s.split_once('/')
+        {
+            return Err(format!(
+                "{s:?} is no VOLUME:/path: did you mean {volume}:/{}?",
+                rest.trim_start_matches('/')
+            ));
+        }
         let (volume, path) = s.split_once(':').unwrap_or((s, "/"));
         if volume.is_empty() {
             return Err(format!("{s:?} names no volume: write VOLUME:/path"));

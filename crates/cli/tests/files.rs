@@ -214,3 +214,49 @@ fn small_files_stay_in_metadata() {
     server.ok(&["fs", "get", "v:/small", back.to_str().unwrap()]);
     assert_eq!(hash_file(&back), hash);
 }
+
+/// The errors a new user meets name the path and say what to do instead; `fs put` into a
+/// folder puts the file in it, as `cp` does.
+#[test]
+fn errors_name_the_path_and_say_what_to_do() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "work"]);
+    server.ok(&["fs", "mkdir", "-p", "work:/dir/sub"]);
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("notes.txt");
+    std::fs::write(&local, b"notes").unwrap();
+    let back = dir.path().join("back");
+
+    let (code, err) = server.fails(&["fs", "get", "work:/dir", back.to_str().unwrap()]);
+    assert!(
+        code == 4 && err.contains("work:/dir is a folder") && err.contains("fs get -r"),
+        "{err}"
+    );
+    let (code, err) = server.fails(&["fs", "cat", "work:/dir"]);
+    assert!(
+        code == 4 && err.contains("work:/dir is a folder") && err.contains("fs ls"),
+        "{err}"
+    );
+    let (code, err) = server.fails(&["fs", "rm", "work:/dir"]);
+    assert!(
+        code == 4 && err.contains("work:/dir is a folder that is not empty") && err.contains("rm -r"),
+        "{err}"
+    );
+    let (code, err) = server.fails(&["fs", "cat", "work/notes.txt"]);
+    assert!(code == 2 && err.contains("did you mean work:/notes.txt"), "{err}");
+
+    // Into a folder, named or ending with a slash, under the local file's name.
+    server.ok(&["fs", "put", local.to_str().unwrap(), "work:/"]);
+    server.ok(&["fs", "put", local.to_str().unwrap(), "work:/dir"]);
+    server.ok(&["fs", "put", local.to_str().unwrap(), "work:/new/"]);
+    for path in ["work:/notes.txt", "work:/dir/notes.txt", "work:/new/notes.txt"] {
+        assert_eq!(server.ok(&["fs", "cat", path]), "notes", "{path}");
+    }
+    let (code, err) = server.fails(&["fs", "put", "-", "work:/dir"]);
+    assert!(code == 2 && err.contains("work:/dir is a folder"), "{err}");
+
+    // A mount point already in use is named as such, not as a folder that is not empty.
+    let mount = server.mount("work", &[]);
+    let (code, err) = server.fails(&["mount", "work", mount.path().to_str().unwrap()]);
+    assert!(code == 4 && err.contains("already a mount point"), "{err}");
+}

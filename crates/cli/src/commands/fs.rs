@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use strata_client::Client;
-use strata_core::Error;
 use strata_core::api::{DirEntry, FileKind, Stat};
+use strata_core::{Error, ErrorKind};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
@@ -224,16 +224,23 @@ pub async fn run(cmd: FsCommand, client: &Client) -> CmdResult {
             out.print(&copied, String::new)
         }
         FsCommand::Put { local, target, out, .. } => {
+            let target = into_folder(client, &local, target).await?;
             let stat = put(client, &local, &target).await?;
             out.print(&stat, String::new)
         }
         FsCommand::Get { target, local, out, .. } => {
-            let (size, stream) = client.get(&target.volume, &target.path).await?;
+            let (size, stream) = client
+                .get(&target.volume, &target.path)
+                .await
+                .map_err(|e| folder_hint(e, &target, &format!("`strata fs get -r {target} DIR` copies a folder")))?;
             let written = download(size, stream, &local).await?;
             out.print(&serde_json::json!({ "bytes": written }), String::new)
         }
         FsCommand::Cat { target } => {
-            let (size, stream) = client.get(&target.volume, &target.path).await?;
+            let (size, stream) = client
+                .get(&target.volume, &target.path)
+                .await
+                .map_err(|e| folder_hint(e, &target, &format!("`strata fs ls {target}` lists it")))?;
             download(size, stream, Path::new("-")).await?;
             Ok(())
         }
@@ -253,7 +260,16 @@ pub async fn run(cmd: FsCommand, client: &Client) -> CmdResult {
             Ok(())
         }
         FsCommand::Rm { target, recursive } => {
-            client.remove(&target.volume, &target.path, recursive).await?;
+            client
+                .remove(&target.volume, &target.path, recursive)
+                .await
+                .map_err(|e| match e.kind {
+                    ErrorKind::DirectoryNotEmpty => Error::new(
+                        e.kind,
+                        format!("{target} is a folder that is not empty: `strata fs rm -r {target}` removes it and all it holds"),
+                    ),
+                    _ => e,
+                })?;
             Ok(())
         }
         FsCommand::Ln {
@@ -276,6 +292,32 @@ pub async fn run(cmd: FsCommand, client: &Client) -> CmdResult {
             out.print(&stat, String::new)
         }
     }
+}
+
+/// A folder where a file was asked for, said with what to do instead.
+fn folder_hint(e: Error, target: &Target, instead: &str) -> Error {
+    match e.kind {
+        ErrorKind::IsADirectory => Error::new(e.kind, format!("{target} is a folder: {instead}")),
+        _ => e,
+    }
+}
+
+/// Where `fs put LOCAL TARGET` writes, as `cp` would: into TARGET when it ends with `/` or is
+/// a folder, under LOCAL's name.
+async fn into_folder(client: &Client, local: &Path, target: Target) -> Result<Target, Failure> {
+    let is_folder = target.path.ends_with('/')
+        || matches!(client.stat(&target.volume, &target.path).await, Ok(s) if s.kind == FileKind::Directory);
+    if !is_folder {
+        return Ok(target);
+    }
+    let name = local.file_name().filter(|_| local != Path::new("-")).ok_or_else(|| {
+        Error::invalid(
+            "target",
+            format!("{target} is a folder: name the file to write standard input to"),
+        )
+    })?;
+    let path = format!("{}/{}", target.path.trim_end_matches('/'), name.to_string_lossy());
+    Ok(Target { path, ..target })
 }
 
 pub(super) async fn put(client: &Client, local: &Path, target: &Target) -> Result<Stat, Failure> {

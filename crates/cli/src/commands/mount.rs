@@ -99,6 +99,15 @@ fn check_target(mountpoint: &str) -> Result<PathBuf, Error> {
             format!("mount path {mountpoint} is not a directory"),
         ));
     }
+    if let Some(there) = crate::mounts::mounted_at(&path) {
+        return Err(Error::new(
+            strata_core::ErrorKind::Conflict,
+            format!(
+                "{mountpoint} is already a mount point ({} {}): unmount it first, or pick another folder",
+                there.fstype, there.source
+            ),
+        ));
+    }
     let mut entries =
         std::fs::read_dir(&path).map_err(|e| Error::invalid("mountpoint", format!("mount path {mountpoint}: {e}")))?;
     if entries.next().is_some() {
