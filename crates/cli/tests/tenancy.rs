@@ -529,3 +529,40 @@ async fn hostile_values_are_refused_and_change_nothing() {
     assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
     assert_eq!(keys[0]["name"], "admin");
 }
+
+/// A key never makes a key that outlives it, and revoking a key revokes what it made.
+#[test]
+fn what_a_key_makes_ends_with_it() {
+    let s = Server::start(&[]);
+    s.ok(&["volume", "create", "v"]);
+    let (brief, brief_info) = made(
+        &s,
+        &s.token(),
+        &["key", "create", "brief", "--role", "org-admin", "--ttl", "1h"],
+    );
+    // Without a ttl, what it makes ends when it does; a longer ttl is refused.
+    let (child, child_info) = made(&s, &brief, &["key", "create", "child", "--role", "org-admin"]);
+    assert_eq!(child_info["expires_at"], brief_info["expires_at"]);
+    for args in [
+        &["key", "create", "longer", "--ttl", "2h"][..],
+        &["key", "create", "forever", "--ttl", "3650d"][..],
+        &["token", "create", "--volume", "v", "--ttl", "30d"][..],
+    ] {
+        let (code, err) = s.fails_as(&brief, args);
+        assert!(code == 2 && err.contains("outlive"), "{args:?}: {err}");
+    }
+    let (token, token_info) = made(&s, &child, &["token", "create", "--volume", "v", "--ttl", "10m"]);
+    assert!(token_info["expires_at"].as_i64() < brief_info["expires_at"].as_i64());
+    let (grandchild, _) = made(&s, &child, &["key", "create", "grandchild"]);
+    for key in [&child, &token, &grandchild] {
+        s.ok_as(key, &["fs", "ls", "v:/"]);
+    }
+    // Revoking the first revokes the whole line it started, at once.
+    s.ok(&["key", "revoke", brief_info["id"].as_str().unwrap()]);
+    for key in [&brief, &child, &token, &grandchild] {
+        let (code, err) = s.fails_as(key, &["fs", "ls", "v:/"]);
+        assert!(code == 5 && err.contains("revoked"), "{err}");
+    }
+    // The admin key that made it is untouched.
+    s.ok(&["fs", "ls", "v:/"]);
+}

@@ -54,9 +54,10 @@ pub trait MetaStore: Send + Sync + 'static {
     fn get_token(&self, id: Uuid) -> Result<Option<TokenRecord>>;
     /// The keys of an organization that are not revoked, oldest first.
     fn list_tokens(&self, org: &str) -> Result<Vec<TokenRecord>>;
-    /// Revokes a key for good, ending the mount sessions it opened (`NotFound` if there is no
-    /// such key not yet revoked).
-    fn revoke_token(&self, id: Uuid, now: i64) -> Result<()>;
+    /// Revokes a key for good, and the keys it made (and theirs), ending the mount sessions
+    /// they opened; returns every key revoked (`NotFound` if there is no such key not yet
+    /// revoked).
+    fn revoke_token(&self, id: Uuid, now: i64) -> Result<Vec<Uuid>>;
 
     // Organizations.
     fn create_org(&self, name: &OrgName) -> Result<Org>;

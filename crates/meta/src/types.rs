@@ -160,6 +160,8 @@ pub struct TokenRecord {
     pub revoked_at: Option<i64>,
     /// For a scoped token: the one volume folder it reaches.
     pub scope: Option<ScopeRecord>,
+    /// The key that made this one, if a key did: revoking it revokes this one too.
+    pub made_by: Option<uuid::Uuid>,
 }
 
 /// What a scoped token reaches: one folder of one volume, perhaps only to read.

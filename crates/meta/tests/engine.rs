@@ -404,7 +404,31 @@ fn key(org: &str, key_name: &str, scope: Option<ScopeRecord>) -> TokenRecord {
         expires_at: Some(now_ns() + 1_000_000_000),
         revoked_at: None,
         scope,
+        made_by: None,
     }
+}
+
+fn revoking_a_key_revokes_the_keys_it_made(e: &Engine) {
+    let meta = &*e.meta;
+    // A chain of keys, each made by the one before, and a key beside it.
+    let mut chain = vec![key("default", "k0", None)];
+    for i in 1..50 {
+        let mut next = key("default", &format!("k{i}"), None);
+        next.made_by = Some(chain[i - 1].id);
+        chain.push(next);
+    }
+    let beside = key("default", "beside", None);
+    for k in chain.iter().chain([&beside]) {
+        meta.add_token(k, false).unwrap();
+    }
+    let revoked = meta.revoke_token(chain[10].id, 7).unwrap();
+    assert_eq!(revoked.len(), 40);
+    for (i, k) in chain.iter().enumerate() {
+        let stored = meta.get_token(k.id).unwrap().unwrap();
+        assert_eq!(stored.made_by, k.made_by);
+        assert_eq!(stored.revoked_at.is_some(), i >= 10, "k{i}");
+    }
+    assert!(meta.get_token(beside.id).unwrap().unwrap().revoked_at.is_none());
 }
 
 fn orgs_and_keys_round_trip(e: &Engine) {
@@ -632,6 +656,7 @@ on_every_engine!(
     sessions_round_trip,
     within_follows_the_tree_as_it_is_now,
     orgs_and_keys_round_trip,
+    revoking_a_key_revokes_the_keys_it_made,
     readdir_pages_list_every_entry_once_across_layers
 );
 

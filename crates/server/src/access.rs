@@ -28,6 +28,8 @@ pub struct Caller {
     pub role: Role,
     /// For a scoped token: all it may reach.
     pub scope: Option<Scope>,
+    /// When the key stops working (ns): no key it makes outlives it.
+    pub expires_at: Option<i64>,
 }
 
 /// One folder of one volume, perhaps only to read.
@@ -54,6 +56,7 @@ impl Caller {
             org: record.org,
             role: record.role,
             scope,
+            expires_at: record.expires_at,
         })
     }
 
@@ -241,6 +244,7 @@ mod tests {
                 root: FsPath::parse("/a", "p").unwrap(),
                 read_only,
             }),
+            expires_at: None,
         }
     }
 

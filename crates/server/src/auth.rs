@@ -45,6 +45,7 @@ pub fn new_token(
         expires_at,
         revoked_at: None,
         scope,
+        made_by: None,
     };
     Ok((record, secret))
 }

@@ -29,8 +29,9 @@
 //!   in a write before its volume does.
 //! - `orgs(name, created_at)`: organizations; every volume and key belongs to one.
 //! - `tokens(id, org, name, hash, role, created_at, expires_at, revoked_at, scope_volume,
-//!   scope_subpath, scope_read_only)`: API keys, by BLAKE3 of the secret; a scoped token
-//!   names one volume folder. A revoked key keeps its row (renamed) so logs can name it.
+//!   scope_subpath, scope_read_only, made_by)`: API keys, by BLAKE3 of the secret; a scoped
+//!   token names one volume folder; `made_by` is the key that made it, whose revocation
+//!   revokes it. A revoked key keeps its row (renamed) so logs can name it.
 //! - `sessions(id, org, volume, root_ino, read_only, secret, alive_until, key_id)`: mounts;
 //!   the secret keys the capabilities that let a session name only inodes below its root;
 //!   `key_id` is the key that opened it, whose revocation ends it.

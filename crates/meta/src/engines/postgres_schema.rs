@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 8] = [
+pub const STEPS: [&str; 9] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -133,4 +133,6 @@ CREATE INDEX locks_by_session ON locks(session);
      );
      CREATE INDEX sandboxes_by_org ON sandboxes(org);
      CREATE INDEX sandboxes_by_server ON sandboxes(server);",
+    "ALTER TABLE tokens ADD COLUMN made_by TEXT;
+     CREATE INDEX tokens_by_maker ON tokens(made_by);",
 ];

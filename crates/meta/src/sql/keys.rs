@@ -33,7 +33,7 @@ pub fn list_orgs(tx: &dyn Tx) -> R<Vec<Org>> {
 }
 
 const TOKEN_COLUMNS: &str = "id, org, name, hash, role, created_at, expires_at, revoked_at, \
-     scope_volume, scope_subpath, scope_read_only";
+     scope_volume, scope_subpath, scope_read_only, made_by";
 
 fn token_from_row(r: &Row) -> R<Option<TokenRecord>> {
     let Ok(hash) = r.blob(3)?.try_into() else {
@@ -61,6 +61,7 @@ fn token_from_row(r: &Row) -> R<Option<TokenRecord>> {
         expires_at: r.opt_i64(6)?,
         revoked_at: r.opt_i64(7)?,
         scope,
+        made_by: r.opt_uuid(11)?,
     }))
 }
 
@@ -76,7 +77,7 @@ pub fn add_token(tx: &dyn Tx, t: &TokenRecord, only_first: bool) -> R<bool> {
         return Err(Error::not_found(msg).with_field("org").into());
     }
     let sql = format!(
-        "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11){}",
+        "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12){}",
         if only_first {
             " ON CONFLICT (org, name) DO NOTHING"
         } else {
@@ -97,7 +98,8 @@ pub fn add_token(tx: &dyn Tx, t: &TokenRecord, only_first: bool) -> R<bool> {
             t.revoked_at,
             scope.map(|s| s.volume),
             scope.map(|s| s.subpath.as_str()),
-            scope.is_some_and(|s| s.read_only)
+            scope.is_some_and(|s| s.read_only),
+            t.made_by
         ],
     );
     match stored {
@@ -143,21 +145,41 @@ pub fn list_tokens(tx: &dyn Tx, org: &str) -> R<Vec<TokenRecord>> {
         .collect())
 }
 
-/// Revokes a key for good. Its name is free again: the revoked row is renamed to a name no
-/// valid key name can be.
-pub fn revoke_token(tx: &dyn Tx, id: Uuid, now: i64) -> R<()> {
+/// Revokes a key for good, and every key it made, and every key those made; returns them
+/// all. Walked with a work list, never by recursion: a chain of keys can be long.
+pub fn revoke_token(tx: &dyn Tx, id: Uuid, now: i64) -> R<Vec<Uuid>> {
+    if !revoke_one(tx, id, now)? {
+        return Err(Error::not_found("no such key").with_field("key").into());
+    }
+    let (mut revoked, mut makers) = (vec![id], vec![id]);
+    while let Some(maker) = makers.pop() {
+        let made = tx.query(
+            "SELECT id FROM tokens WHERE made_by = $1 AND revoked_at IS NULL",
+            vals![maker],
+        )?;
+        for row in made {
+            let key = row.uuid(0)?;
+            if revoke_one(tx, key, now)? {
+                revoked.push(key);
+                makers.push(key);
+            }
+        }
+    }
+    Ok(revoked)
+}
+
+/// Revokes one key and ends the mount sessions it opened; false if it was not live. Its
+/// name is free again: the revoked row is renamed to a name no valid key name can be.
+fn revoke_one(tx: &dyn Tx, id: Uuid, now: i64) -> R<bool> {
     let n = tx.exec(
         "UPDATE tokens SET revoked_at = $2, name = name || ' (revoked ' || id || ')'
          WHERE id = $1 AND revoked_at IS NULL",
         vals![id, now],
     )?;
-    if n == 0 {
-        return Err(Error::not_found("no such key").with_field("key").into());
-    }
     // The mount sessions the key opened end with it, with their locks and upload records.
     let opened = "SELECT id FROM sessions WHERE key_id = $1";
     tx.exec(&format!("DELETE FROM locks WHERE session IN ({opened})"), vals![id])?;
     tx.exec(&format!("DELETE FROM uploads WHERE session IN ({opened})"), vals![id])?;
     tx.exec("DELETE FROM sessions WHERE key_id = $1", vals![id])?;
-    Ok(())
+    Ok(n > 0)
 }

@@ -71,7 +71,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.read(|tx| keys::list_tokens(tx, org))
     }
 
-    fn revoke_token(&self, id: Uuid, now: i64) -> Result<()> {
+    fn revoke_token(&self, id: Uuid, now: i64) -> Result<Vec<Uuid>> {
         self.write(|tx| keys::revoke_token(tx, id, now))
     }
 

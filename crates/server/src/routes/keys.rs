@@ -62,8 +62,11 @@ fn target_org(caller: &Caller, org: Option<&str>) -> Result<String, Error> {
     }
 }
 
-/// A new key's record and its secret.
+/// A new key's record and its secret, made by `maker`: it never outlives the key that made
+/// it (without a ttl it ends when its maker does; a longer one is refused), and revoking the
+/// maker revokes it.
 fn new_key(
+    maker: &Caller,
     org: String,
     name: KeyName,
     role: Role,
@@ -71,14 +74,24 @@ fn new_key(
     scope: Option<ScopeRecord>,
 ) -> ApiResult<(TokenRecord, String)> {
     let ttl = ttl.map(parse_ttl).transpose()?;
-    let expires_at = ttl.map(|secs| now_ns().saturating_add((secs as i64).saturating_mul(1_000_000_000)));
-    Ok(crate::auth::new_token(
-        org,
-        name.as_str().to_owned(),
-        role,
-        expires_at,
-        scope,
-    )?)
+    let asked = ttl.map(|secs| now_ns().saturating_add((secs as i64).saturating_mul(1_000_000_000)));
+    let expires_at = match (asked, maker.expires_at) {
+        (Some(asked), Some(limit)) if asked > limit => {
+            return Err(Error::invalid(
+                "ttl",
+                format!(
+                    "a key cannot outlive the key that makes it, which expires in {} s",
+                    (limit - now_ns()).max(0) / 1_000_000_000
+                ),
+            )
+            .into());
+        }
+        (Some(asked), _) => Some(asked),
+        (None, limit) => limit,
+    };
+    let (mut record, secret) = crate::auth::new_token(org, name.as_str().to_owned(), role, expires_at, scope)?;
+    record.made_by = Some(maker.key_id);
+    Ok((record, secret))
 }
 
 /// A key as shown: never its hash or secret; a scope names its volume as it is called now.
@@ -143,7 +156,7 @@ pub async fn create_key(
                 .into(),
         );
     }
-    let (record, secret) = new_key(org, name, role, r.ttl.as_deref(), None)?;
+    let (record, secret) = new_key(&c, org, name, role, r.ttl.as_deref(), None)?;
     store(&s, record, secret).await
 }
 
@@ -195,8 +208,10 @@ pub async fn revoke_key(
     if key.role == Role::Admin && c.role != Role::Admin {
         return Err(Error::new(ErrorKind::PermissionDenied, "only an admin key may revoke an admin key").into());
     }
-    s.meta(move |m| m.revoke_token(id, now_ns())).await?;
-    s.keys.forget(id);
+    // The keys it made go with it, here at once (other servers within their recheck).
+    for revoked in s.meta(move |m| m.revoke_token(id, now_ns())).await? {
+        s.keys.forget(revoked);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -228,7 +243,7 @@ pub async fn create_token(
         // A snapshot never changes: its tokens read only.
         read_only: r.read_only || volume.snapshot_of.is_some(),
     };
-    let (mut record, secret) = new_key(c.org.clone(), name, Role::Member, r.ttl.as_deref(), Some(scope))?;
+    let (mut record, secret) = new_key(&c, c.org.clone(), name, Role::Member, r.ttl.as_deref(), Some(scope))?;
     record.id = id;
     store(&s, record, secret).await
 }

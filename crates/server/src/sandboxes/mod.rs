@@ -499,6 +499,9 @@ pub async fn mint_mount_credential(
 /// record at the next start).
 pub async fn revoke_mount_credential(state: &AppState, key: Uuid) {
     let revoked = state.meta(move |m| m.revoke_token(key, strata_meta::now_ns())).await;
+    for key in revoked.iter().flatten() {
+        state.keys.forget(*key);
+    }
     state.keys.forget(key);
     if let Err(e) = revoked
         && e.kind != ErrorKind::NotFound
