@@ -584,3 +584,64 @@ async fn blocks_are_readable_and_claimable_only_by_their_volume() {
         );
     }
 }
+
+/// A chunk that says it is longer than its block is refused; one that does anyway (damaged
+/// metadata) reads as EIO on a mount, which goes on serving everything else.
+#[tokio::test]
+async fn a_chunk_longer_than_its_block_is_refused_and_damage_reads_as_eio() {
+    let server = Server::start(&[]);
+    let api = Api::new(&server);
+    api.call(reqwest::Method::POST, "/volumes", Some(json!({ "name": "v" })))
+        .await;
+    let (_, session) = api
+        .call(
+            reqwest::Method::POST,
+            "/volumes/v/sessions",
+            Some(json!({"subpath": ""})),
+        )
+        .await;
+    let (id, root) = (session["id"].as_str().unwrap(), session["root"]["node"].clone());
+    let (_, file) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("/sessions/{id}/create"),
+            Some(json!({"parent": root, "name": "f", "kind": "file", "mode": 0o644})),
+        )
+        .await;
+    let block: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let hash = blake3::hash(&block).to_hex().to_string();
+    let put = api
+        .http
+        .put(format!("{}/sessions/{id}/blocks/{hash}", api.base))
+        .bearer_auth(&api.token)
+        .body(block.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    let write =
+        |len: usize| json!({"node": file["node"], "size": len, "chunks": [{"idx": 0, "len": len, "hash": hash}]});
+    let path = format!("/sessions/{id}/write");
+    refused(
+        api.call(reqwest::Method::POST, &path, Some(write(300_000))).await,
+        "chunks",
+    );
+    let (status, body) = api.call(reqwest::Method::POST, &path, Some(write(100_000))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.ok(&["fs", "put", "-", "v:/other"]);
+
+    // Damage: the stored chunk now promises three times its block.
+    let changed = server.damage_metadata("UPDATE chunks SET len = 300000 WHERE len = 100000");
+    assert_eq!(changed, 1);
+    server.damage_metadata("UPDATE inodes SET size = 300000 WHERE size = 100000");
+    let mount = server.mount("v", &[]);
+    let read = std::fs::read(mount.join("f"));
+    assert_eq!(
+        read.map(|b| b.len()).map_err(|e| e.raw_os_error()),
+        Err(Some(libc::EIO))
+    );
+    // The mount is alive: other files read, new ones are written.
+    assert_eq!(std::fs::read(mount.join("other")).unwrap(), b"");
+    std::fs::write(mount.join("new"), b"still serving").unwrap();
+    assert_eq!(std::fs::read(mount.join("new")).unwrap(), b"still serving");
+}

@@ -240,15 +240,26 @@ impl FileState {
             return Ok(Bytes::new());
         };
         let range = part(chunk.len as usize);
-        match (&chunk.hash, &chunk.data) {
+        let bytes = match (&chunk.hash, &chunk.data) {
             (Some(hash), None) if range.len() < chunk.len as usize => {
                 match blocks.fetch_range(hash, range.start, range.end, self.random).await {
-                    Err(e) if e.kind == ErrorKind::NotFound => Err(stale()),
-                    other => other,
+                    Err(e) if e.kind == ErrorKind::NotFound => return Err(stale()),
+                    other => other?,
                 }
             }
-            _ => Ok(chunk_bytes(blocks, chunk).await?.slice(range)),
+            _ => {
+                let all = chunk_bytes(blocks, chunk).await?;
+                all.slice(range.start.min(all.len())..range.end.min(all.len()))
+            }
+        };
+        // Metadata that promises more than the block holds is damage, not a reason to panic.
+        if bytes.len() != range.len() {
+            return Err(Error::internal(format!(
+                "chunk {idx} says {} bytes, but its block holds fewer: the file's metadata is inconsistent",
+                chunk.len
+            )));
         }
+        Ok(bytes)
     }
 
     /// The clean copy of block `idx`, if it still is the block's committed content.

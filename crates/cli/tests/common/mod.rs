@@ -76,6 +76,28 @@ impl Server {
         self.dir.path().join("data")
     }
 
+    /// Runs a statement on the server's metadata database behind its back, as damage would:
+    /// the SQLite file of its data folder, or its PostgreSQL database.
+    pub fn damage_metadata(&self, sql: &str) -> u64 {
+        match self.stores.iter().position(|s| s == "--meta") {
+            Some(i) => {
+                // Its own thread: the synchronous client starts a runtime, which a test's own
+                // runtime would refuse.
+                let (url, sql) = (self.stores[i + 1].clone(), sql.to_owned());
+                std::thread::spawn(move || {
+                    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                    db.execute(&sql, &[]).unwrap()
+                })
+                .join()
+                .unwrap()
+            }
+            None => {
+                let db = rusqlite::Connection::open(self.data_dir().join("meta.db")).unwrap();
+                db.execute(sql, []).unwrap() as u64
+            }
+        }
+    }
+
     /// Starts the process and waits for the line that says where it listens.
     fn launch(&mut self, listen: &str) {
         let mut child = Command::new(BIN)

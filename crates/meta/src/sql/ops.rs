@@ -2,7 +2,9 @@
 
 use super::tree::{Inode, Tree};
 use super::{R, vals};
-use crate::{AttrChanges, Chunk, ContentWrite, DirPage, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, now_ns};
+use crate::{
+    AttrChanges, Chunk, ChunkData, ContentWrite, DirPage, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, now_ns,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use strata_core::api::{FileKind, Stat};
 use strata_core::paths::check_name;
@@ -343,15 +345,28 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
             }
             // Touching the registry row both checks that the block is live and, on engines
             // with row locks, orders this write against a collection pass marking it.
-            let live = tree.tx().exec(
-                "UPDATE blocks SET touched_at = $2, committed = 1 WHERE hash = $1 AND state = 0",
+            let live = tree.tx().query_opt(
+                "UPDATE blocks SET touched_at = $2, committed = 1 WHERE hash = $1 AND state = 0 RETURNING size",
                 vals![hash, now_ns()],
             )?;
-            if live == 0 {
+            let Some(row) = live else {
                 return Err(fail(
                     ErrorKind::Conflict,
                     "a block of this write is missing from the store; upload it again",
                 ));
+            };
+            // A chunk reads its bytes from its block: it cannot be longer (patches may extend
+            // it, and say with what).
+            let stored = row.i64(0)?.max(0) as u64;
+            if matches!(chunk.data, ChunkData::Block(_)) && chunk.len > stored {
+                return Err(Error::invalid(
+                    "chunks",
+                    format!(
+                        "chunk {} is {} bytes, longer than its block ({stored})",
+                        chunk.idx, chunk.len
+                    ),
+                )
+                .into());
             }
         }
     }
