@@ -507,3 +507,31 @@ fn a_failed_removal_leaves_the_name_in_the_mounts_listing() {
     assert!(fs::metadata(c.join("d")).unwrap().is_dir(), "the folder is still there");
     assert_eq!(fs::read(c.join("d/a")).unwrap(), b"x");
 }
+
+/// `truncate -s 9223372036854775807 f; truncate -s 0 f` on a volume holding 1,000,000
+/// bytes: the first is refused (EFBIG), and the volume's count stays exact throughout.
+#[test]
+fn a_size_the_volume_cannot_count_is_refused_and_counts_stay_exact() {
+    let (server, m) = setup();
+    fs::write(m.join("data"), vec![1u8; 1_000_000]).unwrap();
+    let used = || server.json(&["volume", "get", "v"])["used_bytes"].as_u64().unwrap();
+    assert_eq!(used(), 1_000_000);
+    // Another file cannot grow to the largest size: the count would pass it.
+    let f = OpenOptions::new().create(true).write(true).open(m.join("new")).unwrap();
+    let grown = f.set_len(i64::MAX as u64).and_then(|()| f.sync_all());
+    assert_eq!(errno_of(grown), libc::EFBIG);
+    drop(f);
+    assert_eq!((fs::metadata(m.join("new")).unwrap().len(), used()), (0, 1_000_000));
+    // The file that holds them all can: the count is then exactly the most it holds.
+    let f = OpenOptions::new().write(true).open(m.join("data")).unwrap();
+    f.set_len(i64::MAX as u64).unwrap();
+    f.sync_all().unwrap();
+    assert_eq!(used(), i64::MAX as u64);
+    f.set_len(0).unwrap();
+    f.sync_all().unwrap();
+    assert_eq!(used(), 0);
+    fs::write(m.join("data"), vec![2u8; 1234]).unwrap();
+    assert_eq!(used(), 1234);
+    let (_, out) = (server.ok(&["fsck"]), server.json(&["fsck"]));
+    assert_eq!(out["problems"], serde_json::json!([]), "{out}");
+}

@@ -161,6 +161,38 @@ fn content_truncate_and_accounting(e: &Engine) {
     meta.write_chunks(v, f, 3, &[missing], true).unwrap();
 }
 
+/// The byte count stays exact at any size: a size the count cannot add is refused, and
+/// what a fork and a snapshot inherit is the true count.
+fn byte_counts_stay_exact_at_any_size(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let f = file(meta, v, ROOT_INO, "f");
+    let size = |s: u64| AttrChanges {
+        size: Some(s),
+        ..AttrChanges::default()
+    };
+    meta.setattr(v, f, &size(1_000_000)).unwrap();
+    let used = |vol: Uuid| meta.get_volume(ORG, &VolumeRef::Id(vol)).unwrap().used_bytes;
+    let g = file(meta, v, ROOT_INO, "g");
+    let refused = meta.setattr(v, g, &size(i64::MAX as u64)).unwrap_err();
+    assert_eq!(
+        (refused.kind, refused.field.as_deref()),
+        (ErrorKind::TooLarge, Some("size"))
+    );
+    assert_eq!(meta.getattr(v, g).unwrap().size, 0, "nothing changed");
+    meta.setattr(v, g, &size(0)).unwrap();
+    assert_eq!(used(v), 1_000_000);
+    // As large as the count can take, then back.
+    meta.setattr(v, g, &size(i64::MAX as u64 - 1_000_000)).unwrap();
+    assert_eq!(used(v), i64::MAX as u64);
+    meta.setattr(v, g, &size(0)).unwrap();
+    assert_eq!(used(v), 1_000_000);
+    let fork = meta.fork_volume(ORG, v, &name("fork"), 10).unwrap();
+    assert_eq!(fork.used_bytes, 1_000_000);
+    meta.unlink(v, ROOT_INO, b"f").unwrap();
+    assert_eq!((used(v), used(fork.id)), (0, 1_000_000));
+}
+
 /// A write names the chunks it was based on: it applies only over exactly those, a writer that
 /// only wrote never shrinks the file, and a writer's cut comes before its base is compared.
 fn conditional_writes_refuse_a_stale_base(e: &Engine) {
@@ -647,6 +679,7 @@ on_every_engine!(
     posix_errors,
     rename_replaces_atomically_and_keeps_links,
     content_truncate_and_accounting,
+    byte_counts_stay_exact_at_any_size,
     patched_chunks_keep_their_patches_through_truncates_and_forks,
     conditional_writes_refuse_a_stale_base,
     fork_isolates_both_sides,

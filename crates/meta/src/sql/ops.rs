@@ -138,7 +138,7 @@ pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<St
     tree.set_dentry(parent, name, inode.stat.ino)?;
     touch_dir(tree, parent, if is_dir { 1 } else { 0 }, now)?;
     tree.file_count += 1;
-    tree.used_bytes += inode.stat.size as i64;
+    tree.add_used(inode.stat.size as i128)?;
     Ok(inode.stat)
 }
 
@@ -269,7 +269,7 @@ pub fn setattr(tree: &mut Tree, ino: u64, changes: &AttrChanges) -> R<Stat> {
             _ => return Err(Error::invalid("size", "only a regular file can be truncated").into()),
         }
         check_size(size)?;
-        tree.used_bytes = tree.used_bytes.saturating_add(size as i64 - inode.stat.size as i64);
+        tree.add_used(size as i128 - inode.stat.size as i128)?;
         inode.stat.size = size;
         inode.stat.mtime = changes.mtime.unwrap_or(now);
     }
@@ -402,7 +402,7 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
             }
         }
     }
-    tree.used_bytes = tree.used_bytes.saturating_add(size as i64 - old_size as i64);
+    tree.add_used(size as i128 - old_size as i128)?;
     Ok(inode.stat)
 }
 

@@ -299,6 +299,24 @@ impl<'t> Tree<'t> {
     }
 
     /// Writes an inode to the head, first copying its chunks and xattrs up from a lower layer.
+    /// Changes the volume's count of bytes by `delta`, exactly: a count past what it can
+    /// hold is refused (`TooLarge`, EFBIG on a mount), never rounded, so that it stays true
+    /// after the change is undone. (Below zero only a count already wrong can go: `fsck
+    /// --repair` recounts it.)
+    pub fn add_used(&mut self, delta: i128) -> R<()> {
+        let next = (self.used_bytes as i128 + delta).max(0);
+        if next > i64::MAX as i128 {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!("the volume's files would hold {next} bytes, more than it can count"),
+            )
+            .with_field("size")
+            .into());
+        }
+        self.used_bytes = next as i64;
+        Ok(())
+    }
+
     pub fn put_inode(&self, inode: &mut Inode) -> R<()> {
         let head = self.head();
         if inode.layer != head {
@@ -364,7 +382,7 @@ impl<'t> Tree<'t> {
                 vals![head, ino],
             )?;
         }
-        self.used_bytes = self.used_bytes.saturating_sub(inode.stat.size as i64);
+        self.add_used(-(inode.stat.size as i128))?;
         self.file_count -= 1;
         Ok(())
     }
