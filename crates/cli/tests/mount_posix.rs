@@ -517,7 +517,7 @@ fn a_size_the_volume_cannot_count_is_refused_and_counts_stay_exact() {
     let used = || server.json(&["volume", "get", "v"])["used_bytes"].as_u64().unwrap();
     assert_eq!(used(), 1_000_000);
     // Another file cannot grow to the largest size: the count would pass it.
-    let f = OpenOptions::new().create(true).write(true).open(m.join("new")).unwrap();
+    let f = File::create(m.join("new")).unwrap();
     let grown = f.set_len(i64::MAX as u64).and_then(|()| f.sync_all());
     assert_eq!(errno_of(grown), libc::EFBIG);
     drop(f);
