@@ -699,3 +699,25 @@ fn what_another_mount_changes_shows_within_the_attr_timeout() {
     set_xattr(&a.join("d/listed"), "user.own", b"o");
     assert_eq!(get_xattr(&a.join("d/listed"), "user.own"), Ok(b"o".to_vec()));
 }
+
+/// `echo one > m/f; rm m3/f; echo two > m/f`: a name another mount removed a moment ago,
+/// still in this mount's kernel cache, is created again by `open(O_CREAT)`, never ENOENT.
+#[test]
+fn a_create_over_a_name_another_mount_just_removed_succeeds() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (m, other) = (server.mount("v", &[]), server.mount("v", &[]));
+    std::fs::write(m.join("f"), "one").unwrap();
+    assert_eq!(std::fs::read_to_string(other.join("f")).unwrap(), "one");
+    std::fs::remove_file(other.join("f")).unwrap();
+    std::fs::write(m.join("f"), "two").unwrap();
+    assert_eq!(std::fs::read_to_string(m.join("f")).unwrap(), "two");
+    // Many times over, removed through the files API (the other mount now caches the name
+    // as absent for its attribute timeout).
+    for i in 0..50 {
+        server.ok(&["fs", "rm", "v:/f"]);
+        std::fs::write(m.join("f"), format!("again {i}")).unwrap();
+        assert_eq!(std::fs::read_to_string(m.join("f")).unwrap(), format!("again {i}"));
+    }
+    assert_eq!(server.ok(&["fs", "cat", "v:/f"]), "again 49");
+}

@@ -1,7 +1,7 @@
 //! The FUSE adapter: each operation hands its work to the runtime and replies with the
 //! result or its errno. Semantics live in [`crate::vfs`].
 
-use crate::errno::errno;
+use crate::errno::{errno, errno_of_found};
 use crate::vfs::{Lookup, Vfs};
 use fuser::*;
 use std::ffi::OsStr;
@@ -379,7 +379,7 @@ impl Filesystem for FuseAdapter {
                         },
                     );
                 }
-                Err(e) => reply.error(errno(&e)),
+                Err(e) => reply.error(errno_of_found(&e)),
             }
         });
     }

@@ -27,3 +27,13 @@ pub fn errno(e: &Error) -> Errno {
     };
     Errno::from_i32(code)
 }
+
+/// The errno of an operation on an inode the kernel found by its name a moment ago: when the
+/// inode is gone (another mount removed it), ESTALE, which makes the kernel look the name up
+/// again and retry (an `open(O_CREAT)` then creates it), where ENOENT would fail the call.
+pub fn errno_of_found(e: &Error) -> Errno {
+    match e.kind {
+        ErrorKind::NotFound => Errno::ESTALE,
+        _ => errno(e),
+    }
+}
