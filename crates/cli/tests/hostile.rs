@@ -12,6 +12,14 @@ struct Api {
 }
 
 impl Api {
+    fn clone_ref(&self) -> Api {
+        Api {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            token: self.token.clone(),
+        }
+    }
+
     fn new(server: &Server) -> Api {
         Api {
             http: reqwest::Client::new(),
@@ -644,4 +652,90 @@ async fn a_chunk_longer_than_its_block_is_refused_and_damage_reads_as_eio() {
     assert_eq!(std::fs::read(mount.join("other")).unwrap(), b"");
     std::fs::write(mount.join("new"), b"still serving").unwrap();
     assert_eq!(std::fs::read(mount.join("new")).unwrap(), b"still serving");
+}
+
+/// Tenants of one volume through subpaths: a session of alice's folder neither reads nor
+/// claims bob's block by its hash; a session of the whole volume, or one that uploaded the
+/// bytes itself, does.
+#[tokio::test]
+async fn a_tenants_session_reaches_only_the_blocks_of_its_own_folder() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "tenants"]);
+    let secret: Vec<u8> = (0..200_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), &secret).unwrap();
+    server.ok(&[
+        "fs",
+        "put",
+        dir.path().join("secret").to_str().unwrap(),
+        "tenants:/users/bob/secret",
+    ]);
+    server.ok(&["fs", "mkdir", "-p", "tenants:/users/alice"]);
+    let hash = blake3::hash(&secret).to_hex().to_string();
+    let alice = server.ok(&["token", "create", "--volume", "tenants", "--subpath", "users/alice"]);
+    let as_key = |token: &str| Api {
+        http: reqwest::Client::new(),
+        base: format!("{}/v1", server.endpoint),
+        token: token.trim().to_owned(),
+    };
+    let (alice, admin) = (as_key(&alice), as_key(&server.token()));
+    let session = |api: &Api| {
+        let api = api.clone_ref();
+        async move {
+            let (status, s) = api
+                .call(
+                    reqwest::Method::POST,
+                    "/volumes/tenants/sessions",
+                    Some(json!({"subpath": ""})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{s}");
+            (s["id"].as_str().unwrap().to_owned(), s["root"]["node"].clone())
+        }
+    };
+    let get_block = |api: &Api, id: &str| {
+        let req = api
+            .http
+            .get(format!("{}/sessions/{id}/blocks/{hash}", api.base))
+            .bearer_auth(&api.token);
+        async move { req.send().await.unwrap().status() }
+    };
+    let (mine, root) = session(&alice).await;
+    assert_eq!(get_block(&alice, &mine).await, StatusCode::NOT_FOUND, "bob's block");
+    let (_, file) = alice
+        .call(
+            reqwest::Method::POST,
+            &format!("/sessions/{mine}/create"),
+            Some(json!({"parent": root, "name": "claimed", "kind": "file", "mode": 0o644})),
+        )
+        .await;
+    let write =
+        json!({"node": file["node"], "size": secret.len(), "chunks": [{"idx": 0, "len": secret.len(), "hash": hash}]});
+    let (status, body) = alice
+        .call(
+            reqwest::Method::POST,
+            &format!("/sessions/{mine}/write"),
+            Some(write.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(server.json(&["fs", "stat", "tenants:/users/alice/claimed"])["size"], 0);
+    // The whole volume's session reads it.
+    let (whole, _) = session(&admin).await;
+    assert_eq!(get_block(&admin, &whole).await, StatusCode::OK);
+    // With the bytes in hand (uploaded by her session), alice names the same block.
+    let put = alice
+        .http
+        .put(format!("{}/sessions/{mine}/blocks/{hash}", alice.base))
+        .bearer_auth(&alice.token)
+        .body(secret.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    let (status, body) = alice
+        .call(reqwest::Method::POST, &format!("/sessions/{mine}/write"), Some(write))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(get_block(&alice, &mine).await, StatusCode::OK);
 }

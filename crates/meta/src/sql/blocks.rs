@@ -8,6 +8,7 @@
 //! and it is forgotten. On PostgreSQL the row lock that the touch and the mark both take
 //! orders them: whichever comes second sees the other's change.
 
+use super::tree::Tree;
 use super::{R, Tx, vals};
 use crate::{BlockHash, Error, ErrorKind, now_ns};
 use std::collections::{HashMap, HashSet};
@@ -36,14 +37,35 @@ pub fn note_upload(tx: &dyn Tx, session: uuid::Uuid, hash: &BlockHash) -> R<()> 
     Ok(())
 }
 
-/// Whether a session may read or name a block: the layers of its volume (`in_chain`, our own
-/// integer ids as SQL) name it, or the session uploaded it.
-pub fn may_use(tx: &dyn Tx, in_chain: &str, session: uuid::Uuid, hash: &BlockHash) -> R<bool> {
-    let sql = format!(
-        "SELECT 1 WHERE EXISTS (SELECT 1 FROM chunks WHERE hash = $1 AND layer IN {in_chain})
-         OR EXISTS (SELECT 1 FROM uploads WHERE session = $2 AND hash = $1)"
-    );
-    Ok(tx.query_opt(&sql, vals![hash, session])?.is_some())
+/// Whether a session may read or name a block: it uploaded it, or a file it can reach names
+/// it (one below its root, in its volume's layers): a session of one tenant's folder does not
+/// get another tenant's blocks by knowing their hash.
+pub fn may_use(tree: &Tree, session: uuid::Uuid, hash: &BlockHash) -> R<bool> {
+    let tx = tree.tx();
+    if tx
+        .query_opt(
+            "SELECT 1 FROM uploads WHERE session = $1 AND hash = $2",
+            vals![session, hash],
+        )?
+        .is_some()
+    {
+        return Ok(true);
+    }
+    let Some(root) = tx.query_opt("SELECT root_ino FROM sessions WHERE id = $1", vals![session])? else {
+        return Ok(false);
+    };
+    let root = root.u64(0)?;
+    let in_chain = tree.in_chain();
+    let files = tx.query(
+        &format!("SELECT DISTINCT ino FROM chunks WHERE hash = $1 AND layer IN {in_chain}"),
+        vals![hash],
+    )?;
+    for file in files {
+        if super::ops::within(tree, file.u64(0)?, root)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Every layer id with its parent.

@@ -292,7 +292,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     }
 
     fn session_may_read(&self, vol: Uuid, session: Uuid, hash: &BlockHash) -> Result<bool> {
-        self.read_tree(vol, |t| blocks::may_use(t.tx(), t.in_chain(), session, hash))
+        self.read_tree(vol, |t| blocks::may_use(t, session, hash))
     }
 
     fn collect_layers(&self) -> Result<u64> {

@@ -336,7 +336,7 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
             // A session names only blocks it can show it has: the same answer as for a block
             // missing from the store, so a write reveals nothing about other volumes.
             if let Some(session) = w.uploader
-                && !super::blocks::may_use(tree.tx(), tree.in_chain(), session, hash)?
+                && !super::blocks::may_use(tree, session, hash)?
             {
                 return Err(fail(
                     ErrorKind::Conflict,
