@@ -739,3 +739,92 @@ async fn a_tenants_session_reaches_only_the_blocks_of_its_own_folder() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(get_block(&alice, &mine).await, StatusCode::OK);
 }
+
+/// Uploads that stall after most of a block, a body that trickles in a byte at a time, and
+/// connections past the total: the server holds at most its upload memory, cuts the trickle,
+/// closes the excess, and serves on.
+#[test]
+fn stalled_uploads_trickles_and_floods_are_bounded() {
+    use std::io::{Read, Write};
+    let server = Server::start(&[
+        "--idle-timeout",
+        "1s",
+        "--max-upload-memory",
+        "8M",
+        "--min-upload-rate",
+        "64K",
+        "--max-connections",
+        "16",
+        "--max-connections-per-client",
+        "100",
+    ]);
+    server.ok(&["volume", "create", "v"]);
+    let addr = server.endpoint.trim_start_matches("http://").to_owned();
+    let connect = || std::net::TcpStream::connect(&addr).unwrap();
+    let head = |path: &str, len: u64| {
+        format!(
+            "PUT /v1/volumes/v/fs/content?path={path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: {len}\r\n\r\n",
+            server.token()
+        )
+    };
+    // Two uploads take all the room there is (a block each, short of its last bytes), and
+    // keep it with a byte now and then while a third comes.
+    let mut stalled = Vec::new();
+    for i in 0..2 {
+        let mut conn = connect();
+        conn.write_all(head(&format!("/s{i}"), 100_000_000).as_bytes()).unwrap();
+        conn.write_all(&vec![1u8; (4 << 20) - 100]).unwrap();
+        stalled.push(conn);
+    }
+    let holding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut writers: Vec<_> = stalled.iter().map(|c| c.try_clone().unwrap()).collect();
+    let keep = holding.clone();
+    let dribble = std::thread::spawn(move || {
+        while keep.load(std::sync::atomic::Ordering::Relaxed) {
+            for w in &mut writers {
+                let _ = w.write_all(b"x");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    });
+    // A third finds no room, and is told to come back (503), not buffered.
+    let mut third = connect();
+    third.write_all(head("/third", 100_000_000).as_bytes()).unwrap();
+    let _ = third.write_all(&vec![1u8; 1 << 20]);
+    third
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = [0u8; 12];
+    third.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 503");
+    holding.store(false, std::sync::atomic::Ordering::Relaxed);
+    dribble.join().unwrap();
+    for conn in &mut stalled {
+        assert!(closed_by_server(conn), "a stalled upload is dropped");
+    }
+
+    // A body that keeps coming, a byte at a time, slower than the least rate.
+    let mut trickle = connect();
+    trickle.write_all(head("/trickle", 1000).as_bytes()).unwrap();
+    let mut writer = trickle.try_clone().unwrap();
+    let dripping = std::thread::spawn(move || {
+        for _ in 0..1000 {
+            if writer.write_all(b"x").is_err() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        false
+    });
+    assert!(closed_by_server(&mut trickle), "a trickling body is cut off");
+    assert!(dripping.join().unwrap(), "the server stopped taking it");
+
+    // Past the total, new connections are closed at once, from any client address.
+    let held: Vec<_> = (0..16).map(|_| connect()).collect();
+    let mut extra = connect();
+    assert!(closed_by_server(&mut extra), "the connection past the total is closed");
+    drop(held);
+    // And it serves on, having kept nothing of what it cut.
+    let ls = server.ok(&["fs", "ls", "v:/"]);
+    assert_eq!(ls, "", "{ls}");
+}

@@ -1,7 +1,8 @@
 //! Accepting connections with limits, so that slow or idle clients cannot hold the server:
 //! a request head (and an idle keep-alive connection) gets [`Limits::idle`], a request body
-//! that stops arriving for as long is cut off, and one client address holds at most
-//! [`Limits::per_client`] connections at once.
+//! that stops arriving for as long, or arrives slower than [`Limits::min_rate`], is cut off,
+//! and one client address holds at most [`Limits::per_client`] connections at once, all
+//! clients together [`Limits::total`].
 
 use axum::Router;
 use axum::body::Body;
@@ -20,48 +21,74 @@ pub struct Limits {
     /// how long an idle connection stays open.
     pub idle: Duration,
     pub per_client: usize,
+    /// Most connections open at once, from every client.
+    pub total: usize,
+    /// Bytes per second a request body must keep up on average, after `idle`.
+    pub min_rate: u64,
 }
 
-/// Open connections per client address.
+/// Open connections per client address, and in all.
 #[derive(Default)]
-struct Counts(Mutex<HashMap<IpAddr, usize>>);
+struct Counts(Mutex<(HashMap<IpAddr, usize>, usize)>);
 
 /// One counted connection; uncounted when dropped.
 struct Slot(Arc<Counts>, IpAddr);
 
 impl Counts {
-    fn enter(self: &Arc<Self>, ip: IpAddr, most: usize) -> Option<Slot> {
-        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let n = counts.entry(ip).or_default();
-        if *n >= most {
-            return None;
+    /// A slot for a new connection of `ip`, or why there is none.
+    fn enter(self: &Arc<Self>, ip: IpAddr, limits: &Limits) -> Result<Slot, &'static str> {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (per_client, total) = &mut *guard;
+        if *total >= limits.total {
+            return Err("too many connections in all");
+        }
+        let n = per_client.entry(ip).or_default();
+        if *n >= limits.per_client {
+            return Err("too many connections from one client");
         }
         *n += 1;
-        Some(Slot(self.clone(), ip))
+        *total += 1;
+        Ok(Slot(self.clone(), ip))
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut counts = self.0.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = counts.get_mut(&self.1) {
+        let mut guard = self.0.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (per_client, total) = &mut *guard;
+        *total -= 1;
+        if let Some(n) = per_client.get_mut(&self.1) {
             *n -= 1;
             if *n == 0 {
-                counts.remove(&self.1);
+                per_client.remove(&self.1);
             }
         }
     }
 }
 
-/// A request body that fails once no bytes arrived for `idle`.
-fn with_idle_timeout(body: Body, idle: Duration) -> Body {
+/// A request body that fails once no bytes arrived for `idle`, or once it falls behind
+/// `min_rate`: by any moment it must have brought `min_rate` bytes for every second past
+/// the first `idle` (so a trickle of a byte now and then is cut off, however steady).
+fn with_deadlines(body: Body, idle: Duration, min_rate: u64) -> Body {
     let stream = body.into_data_stream();
-    let chunks = futures::stream::unfold(Some(stream), move |stream| async move {
+    let start = tokio::time::Instant::now();
+    let chunks = futures::stream::unfold((Some(stream), 0u64), move |(stream, received)| async move {
         let mut stream = stream?;
-        match tokio::time::timeout(idle, stream.next()).await {
-            Ok(Some(chunk)) => Some((chunk, Some(stream))),
+        let owed = Duration::from_secs_f64(received as f64 / min_rate.max(1) as f64);
+        let deadline = (start + idle + owed).min(tokio::time::Instant::now() + idle);
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(chunk))) => {
+                let received = received + chunk.len() as u64;
+                Some((Ok(chunk), (Some(stream), received)))
+            }
+            Ok(Some(Err(e))) => Some((Err(e), (None, received))),
             Ok(None) => None,
-            Err(_) => Some((Err(axum::Error::new("the request body stopped arriving")), None)),
+            Err(_) => Some((
+                Err(axum::Error::new(
+                    "the request body stopped arriving, or came too slowly",
+                )),
+                (None, received),
+            )),
         }
     });
     Body::from_stream(chunks)
@@ -76,9 +103,9 @@ pub async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let idle = limits.idle;
+    let (idle, min_rate) = (limits.idle, limits.min_rate);
     let app = app.layer(axum::middleware::map_request(
-        move |req: axum::extract::Request| async move { req.map(|body| with_idle_timeout(body, idle)) },
+        move |req: axum::extract::Request| async move { req.map(|body| with_deadlines(body, idle, min_rate)) },
     ));
     let counts = Arc::new(Counts::default());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -98,9 +125,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(slot) = counts.enter(peer.ip(), limits.per_client) else {
-            tracing::warn!(client = %peer.ip(), "too many connections from one client; closing the newest");
-            continue;
+        let slot = match counts.enter(peer.ip(), &limits) {
+            Ok(slot) => slot,
+            Err(why) => {
+                tracing::warn!(client = %peer.ip(), "{why}; closing the newest");
+                continue;
+            }
         };
         // Mounts make many small request/response exchanges: send each reply at once.
         let _ = tcp.set_nodelay(true);

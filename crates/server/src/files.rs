@@ -12,6 +12,7 @@ use strata_core::api::{FileKind, Stat};
 use strata_core::paths::FsPath;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
 use strata_meta::{AttrChanges, Chunk, ChunkData, NewInode, RenameFlags};
+use tokio::sync::OwnedSemaphorePermit;
 use uuid::Uuid;
 
 const UPLOADS_IN_FLIGHT: usize = 4;
@@ -72,7 +73,8 @@ pub async fn mkdir(state: &AppState, vol: Uuid, path: &FsPath, parents: bool, mo
 }
 
 /// Stores one block: registered in the metadata first, so collection leaves it alone.
-async fn store_block(state: AppState, idx: u64, data: Bytes) -> Result<Chunk> {
+/// Stores one block; `_room`, its share of the upload budget, is given back once it is stored.
+async fn store_block(state: AppState, idx: u64, data: Bytes, _room: OwnedSemaphorePermit) -> Result<Chunk> {
     let len = data.len() as u64;
     let ((hash, values), data) = tokio::task::spawn_blocking(move || (strata_core::pieces::hash_block(&data), data))
         .await
@@ -104,15 +106,22 @@ where
     let mut chunks = Vec::new();
     let mut size = 0u64;
     let mut idx = 0u64;
+    // The budget's room for the block being received.
+    let mut room = None;
     loop {
         let frame = body.try_next().await?;
         let end = frame.is_none();
         let mut frame = frame.unwrap_or_default();
         size += frame.len() as u64;
         while !frame.is_empty() || (end && !buf.is_empty()) {
+            let held = match room.take() {
+                Some(held) => held,
+                None => state.uploads.block().await?,
+            };
             let take = frame.len().min(BLOCK_SIZE as usize - buf.len());
             buf.extend_from_slice(&frame.split_to(take));
             if buf.len() < BLOCK_SIZE as usize && !end {
+                room = Some(held);
                 break;
             }
             let data = buf.split().freeze();
@@ -126,7 +135,7 @@ where
                 if in_flight.len() == UPLOADS_IN_FLIGHT {
                     chunks.push(join(in_flight.pop_front()).await?);
                 }
-                in_flight.push_back(tokio::spawn(store_block(state.clone(), idx, data)));
+                in_flight.push_back(tokio::spawn(store_block(state.clone(), idx, data, held)));
             }
             idx += 1;
         }

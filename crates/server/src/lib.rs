@@ -8,6 +8,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod budget;
 pub mod connections;
 pub mod diff;
 pub mod error;
@@ -54,6 +55,8 @@ pub struct ServerConfig {
     pub sandboxes_per_org: u64,
     /// Where the other servers of the deployment reach this one; the listen address when unset.
     pub advertise_url: Option<String>,
+    /// Most bytes of uploaded blocks held in memory at once, over every request.
+    pub upload_memory: u64,
 }
 
 /// Opens the stores under the data folder, ready to serve.
@@ -86,6 +89,7 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         gc_lock: Arc::default(),
         metrics: Default::default(),
         sandboxes: sandboxes::Sandboxes::new(&config.data_dir, image)?,
+        uploads: budget::UploadBudget::new(config.upload_memory, config.connections.idle),
     })
 }
 

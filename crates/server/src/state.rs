@@ -17,6 +17,8 @@ pub struct AppState {
     pub gc_lock: Arc<tokio::sync::Mutex<()>>,
     pub metrics: crate::metrics::Metrics,
     pub sandboxes: crate::sandboxes::Sandboxes,
+    /// Room for uploaded blocks in memory, over every request.
+    pub uploads: crate::budget::UploadBudget,
 }
 
 #[derive(Debug, Clone)]

@@ -37,6 +37,15 @@ pub struct ServerArgs {
     /// Most connections one client address may hold open at once
     #[arg(long, default_value_t = 1024)]
     max_connections_per_client: usize,
+    /// Most connections open at once, from all clients together
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
+    /// Bytes per second a request body must keep up on average after --idle-timeout (e.g. 16K); slower ones are cut off
+    #[arg(long, default_value = "16K", value_parser = super::mount::parse_size)]
+    min_upload_rate: u64,
+    /// Most bytes of uploads held in memory at once, all requests together (e.g. 256M); an upload that finds no room within --idle-timeout gets 503
+    #[arg(long, default_value = "256M", value_parser = super::mount::parse_size)]
+    max_upload_memory: u64,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key)
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -59,10 +68,14 @@ pub struct ServerArgs {
 
 pub async fn run(args: ServerArgs) -> CmdResult {
     super::init_logging();
-    if args.idle_timeout.is_zero() || args.max_connections_per_client == 0 {
+    if args.idle_timeout.is_zero()
+        || args.max_connections_per_client == 0
+        || args.max_connections == 0
+        || args.min_upload_rate == 0
+    {
         return Err(strata_core::Error::invalid(
             "idle-timeout",
-            "--idle-timeout and --max-connections-per-client must be more than zero",
+            "--idle-timeout, --max-connections-per-client, --max-connections and --min-upload-rate must be more than zero",
         )
         .into());
     }
@@ -80,6 +93,8 @@ pub async fn run(args: ServerArgs) -> CmdResult {
         connections: strata_server::connections::Limits {
             idle: args.idle_timeout,
             per_client: args.max_connections_per_client,
+            total: args.max_connections,
+            min_rate: args.min_upload_rate,
         },
         data_dir: args.data_dir.unwrap_or_else(strata_client::config::default_data_dir),
         meta_url: args.meta,
@@ -89,6 +104,7 @@ pub async fn run(args: ServerArgs) -> CmdResult {
         sandboxes_per_org: args.max_sandboxes,
         sandbox_image: args.sandbox_image,
         advertise_url: args.advertise_url,
+        upload_memory: args.max_upload_memory,
         gc_grace: args.gc_grace,
         session_lease: args.session_lease.max(Duration::from_millis(300)),
         gc_interval: args.gc_interval.max(Duration::from_secs(1)),

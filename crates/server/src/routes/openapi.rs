@@ -164,11 +164,14 @@ mod tests {
             connections: crate::connections::Limits {
                 idle: Duration::from_secs(10),
                 per_client: 10,
+                total: 100,
+                min_rate: 1024,
             },
             tls: None,
             sandbox_image: None,
             sandboxes_per_org: 10,
             advertise_url: None,
+            upload_memory: 64 << 20,
         };
         let state = crate::open_state(&config).unwrap();
         crate::auth::bootstrap_admin(&state, data_dir).unwrap();

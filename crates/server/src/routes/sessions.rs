@@ -541,6 +541,8 @@ pub async fn put_block(
 ) -> ApiResult<StatusCode> {
     sn.writable()?;
     let hash = parse_hash(&hash)?;
+    // Held until the block is stored.
+    let _room = s.uploads.block().await?;
     let data = axum::body::to_bytes(body, BLOCK_SIZE as usize)
         .await
         .map_err(|_| Error::invalid("body", "a block is at most 4 MiB"))?;
