@@ -566,3 +566,44 @@ fn what_a_key_makes_ends_with_it() {
     // The admin key that made it is untouched.
     s.ok(&["fs", "ls", "v:/"]);
 }
+
+/// What one tenant can pile up is bounded: snapshots per volume, mounts and keys per
+/// organization, and the extended attributes of one file (ENOSPC on a mount).
+#[test]
+fn a_tenant_cannot_pile_up_snapshots_sessions_keys_or_xattrs() {
+    let s = Server::start(&["--max-snapshots", "2", "--max-sessions", "2", "--max-keys", "3"]);
+    s.ok(&["volume", "create", "v"]);
+    s.ok(&["snapshot", "create", "v", "a"]);
+    s.ok(&["snapshot", "create", "v", "b"]);
+    let (code, err) = s.fails(&["snapshot", "create", "v", "c"]);
+    assert!(code == 5 && err.contains("2 snapshots"), "{err}");
+    // The admin key is one of the organization's three.
+    s.ok(&["key", "create", "k1"]);
+    s.ok(&["token", "create", "--volume", "v"]);
+    let (code, err) = s.fails(&["key", "create", "k3"]);
+    assert!(code == 5 && err.contains("3 keys"), "{err}");
+    let first = s.mount("v", &[]);
+    let _second = s.mount("v", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = s.fails(&["mount", "v", dir.path().to_str().unwrap()]);
+    assert!(code == 5 && err.contains("mount sessions"), "{err}");
+    // Extended attributes of one file: 128 KiB in all.
+    let file = first.join("f");
+    std::fs::write(&file, b"x").unwrap();
+    let value = vec![b'v'; 60 * 1024];
+    let set = |name: &str| {
+        let (path, name) = (
+            std::ffi::CString::new(file.to_str().unwrap()).unwrap(),
+            std::ffi::CString::new(name).unwrap(),
+        );
+        // SAFETY: valid NUL-terminated strings and a live buffer.
+        let r = unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+        if r == 0 {
+            0
+        } else {
+            std::io::Error::last_os_error().raw_os_error().unwrap()
+        }
+    };
+    assert_eq!((set("user.a"), set("user.b")), (0, 0));
+    assert_eq!(set("user.c"), libc::ENOSPC);
+}

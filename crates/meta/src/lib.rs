@@ -46,9 +46,8 @@ pub trait MetaStore: Send + Sync + 'static {
     fn sync(&self) -> Result<()>;
 
     // Tokens.
-    /// Stores a key. With `only_first`, stores it only if its organization has no key of that
-    /// name yet, and returns whether it did (servers starting together make one admin key).
-    fn add_token(&self, token: &TokenRecord, only_first: bool) -> Result<bool>;
+    /// Stores a key as `rule` says; returns whether it did.
+    fn add_token(&self, token: &TokenRecord, rule: AddKey) -> Result<bool>;
     /// The key with that hash, revoked and expired ones included.
     fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
     fn get_token(&self, id: Uuid) -> Result<Option<TokenRecord>>;
@@ -74,7 +73,8 @@ pub trait MetaStore: Send + Sync + 'static {
     fn remove_sandbox(&self, id: Uuid) -> Result<()>;
 
     // Mount sessions.
-    fn add_session(&self, session: &SessionRecord) -> Result<()>;
+    /// Opens a session unless its organization has `limit` live ones already (`LimitExceeded`).
+    fn add_session(&self, session: &SessionRecord, limit: u64) -> Result<()>;
     fn find_session(&self, id: Uuid) -> Result<Option<SessionRecord>>;
     /// The sessions (mounts) alive at `now` on a volume or one of its snapshots, oldest first.
     fn live_sessions(&self, vol: Uuid, now: i64) -> Result<Vec<Uuid>>;
@@ -101,8 +101,9 @@ pub trait MetaStore: Send + Sync + 'static {
     /// A new volume holding exactly what `source` holds now; its cost does not grow with size.
     fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume>;
 
-    /// Freezes a volume's tree as the snapshot `VOLUME@NAME` (a read-only volume).
-    fn snapshot_volume(&self, org: &str, volume: Uuid, name: &VolumeName) -> Result<Volume>;
+    /// Freezes a volume's tree as the snapshot `VOLUME@NAME` (a read-only volume), unless the
+    /// volume has `limit` snapshots already (`LimitExceeded`).
+    fn snapshot_volume(&self, org: &str, volume: Uuid, name: &VolumeName, limit: u64) -> Result<Volume>;
     fn list_snapshots(&self, org: &str, volume: Uuid) -> Result<Vec<Volume>>;
     /// Returns a volume to one of its snapshots; later changes are gone.
     fn restore_volume(&self, org: &str, volume: Uuid, snapshot: Uuid) -> Result<Volume>;

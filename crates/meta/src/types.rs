@@ -133,6 +133,16 @@ pub struct RenameFlags {
 
 pub use strata_core::keys::Role;
 
+/// How [`crate::MetaStore::add_token`] stores a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddKey {
+    /// Only if its organization has no key of that name yet (servers starting together make
+    /// one admin key).
+    First,
+    /// Unless its organization has this many live keys (neither revoked nor expired) already.
+    Within(u64),
+}
+
 /// A sandbox as every server can read it: which organization, which server runs it, and
 /// the server's own description (JSON, opaque to the metadata engine).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -362,7 +362,7 @@ fn sessions_round_trip(e: &Engine) {
         alive_until: 2,
         key: None,
     };
-    meta.add_session(&s).unwrap();
+    meta.add_session(&s, u64::MAX).unwrap();
     assert_eq!(meta.find_session(s.id).unwrap(), Some(s.clone()));
     meta.remove_session(s.id).unwrap();
     assert_eq!(meta.find_session(s.id).unwrap(), None);
@@ -377,8 +377,8 @@ fn sessions_round_trip(e: &Engine) {
         alive_until: i64::MAX,
         ..s.clone()
     };
-    meta.add_session(&dead).unwrap();
-    meta.add_session(&live).unwrap();
+    meta.add_session(&dead, u64::MAX).unwrap();
+    meta.add_session(&live, u64::MAX).unwrap();
     assert_eq!(meta.expire_sessions(now_ns()).unwrap(), 1);
     assert_eq!(meta.find_session(dead.id).unwrap(), None);
     assert_eq!(meta.find_session(live.id).unwrap(), Some(live));
@@ -440,6 +440,63 @@ fn key(org: &str, key_name: &str, scope: Option<ScopeRecord>) -> TokenRecord {
     }
 }
 
+/// Snapshots per volume, live sessions and keys per organization, and the bytes of one
+/// inode's extended attributes are bounded, each refused naming its limit.
+fn counts_are_bounded(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume("default", &name("v"), 10).unwrap().id;
+    meta.snapshot_volume("default", v, &name("s1"), 2).unwrap();
+    meta.snapshot_volume("default", v, &name("s2"), 2).unwrap();
+    let refused = meta.snapshot_volume("default", v, &name("s3"), 2).unwrap_err();
+    assert_eq!(
+        (refused.kind, refused.field.as_deref()),
+        (ErrorKind::LimitExceeded, Some("snapshots"))
+    );
+
+    let session = |alive_until: i64| SessionRecord {
+        id: Uuid::new_v4(),
+        org: "default".into(),
+        volume: v,
+        root_ino: ROOT_INO,
+        read_only: false,
+        secret: [1; 32],
+        created_at: now_ns(),
+        alive_until,
+        key: None,
+    };
+    // A session whose lease ran out does not count.
+    meta.add_session(&session(1), 1).unwrap();
+    meta.add_session(&session(i64::MAX), 1).unwrap();
+    let refused = meta.add_session(&session(i64::MAX), 1).unwrap_err();
+    assert_eq!(
+        (refused.kind, refused.field.as_deref()),
+        (ErrorKind::LimitExceeded, Some("sessions"))
+    );
+
+    meta.add_token(&key("default", "a", None), AddKey::Within(2)).unwrap();
+    let mut expired = key("default", "old", None);
+    expired.expires_at = Some(1);
+    meta.add_token(&expired, AddKey::Within(2)).unwrap();
+    meta.add_token(&key("default", "b", None), AddKey::Within(2)).unwrap();
+    let refused = meta
+        .add_token(&key("default", "c", None), AddKey::Within(2))
+        .unwrap_err();
+    assert_eq!(
+        (refused.kind, refused.field.as_deref()),
+        (ErrorKind::LimitExceeded, Some("keys"))
+    );
+
+    let f = file(meta, v, ROOT_INO, "f");
+    let value = vec![7u8; 60 * 1024];
+    meta.set_xattr(v, f, b"user.a", &value, XattrMode::Any).unwrap();
+    meta.set_xattr(v, f, b"user.b", &value, XattrMode::Any).unwrap();
+    let refused = meta.set_xattr(v, f, b"user.c", &value, XattrMode::Any).unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::LimitExceeded);
+    // Replacing one in place fits again.
+    meta.set_xattr(v, f, b"user.b", &value, XattrMode::Any).unwrap();
+    assert_eq!(meta.list_xattrs(v, f).unwrap().len(), 2);
+}
+
 fn revoking_a_key_revokes_the_keys_it_made(e: &Engine) {
     let meta = &*e.meta;
     // A chain of keys, each made by the one before, and a key beside it.
@@ -451,7 +508,7 @@ fn revoking_a_key_revokes_the_keys_it_made(e: &Engine) {
     }
     let beside = key("default", "beside", None);
     for k in chain.iter().chain([&beside]) {
-        meta.add_token(k, false).unwrap();
+        meta.add_token(k, AddKey::Within(u64::MAX)).unwrap();
     }
     let revoked = meta.revoke_token(chain[10].id, 7).unwrap();
     assert_eq!(revoked.len(), 40);
@@ -476,16 +533,21 @@ fn orgs_and_keys_round_trip(e: &Engine) {
 
     // Keys go only into organizations that exist; names are unique per organization.
     assert_eq!(
-        meta.add_token(&key("nowhere", "k", None), false).unwrap_err().kind,
+        meta.add_token(&key("nowhere", "k", None), AddKey::Within(u64::MAX))
+            .unwrap_err()
+            .kind,
         ErrorKind::NotFound
     );
     let plain = key("acme", "ci", None);
-    meta.add_token(&plain, false).unwrap();
+    meta.add_token(&plain, AddKey::Within(u64::MAX)).unwrap();
     assert_eq!(
-        meta.add_token(&key("acme", "ci", None), false).unwrap_err().kind,
+        meta.add_token(&key("acme", "ci", None), AddKey::Within(u64::MAX))
+            .unwrap_err()
+            .kind,
         ErrorKind::AlreadyExists
     );
-    meta.add_token(&key("default", "ci", None), false).unwrap();
+    meta.add_token(&key("default", "ci", None), AddKey::Within(u64::MAX))
+        .unwrap();
 
     // Volume names are unique per organization too, and one organization does not see another's.
     let vol = meta.create_volume("acme", &name("data"), 10).unwrap();
@@ -505,7 +567,7 @@ fn orgs_and_keys_round_trip(e: &Engine) {
             read_only: true,
         }),
     );
-    meta.add_token(&scoped, false).unwrap();
+    meta.add_token(&scoped, AddKey::Within(u64::MAX)).unwrap();
     assert_eq!(meta.find_token(&scoped.hash).unwrap(), Some(scoped.clone()));
     assert_eq!(meta.get_token(plain.id).unwrap(), Some(plain.clone()));
     assert_eq!(meta.list_tokens("acme").unwrap(), [plain.clone(), scoped.clone()]);
@@ -524,8 +586,8 @@ fn orgs_and_keys_round_trip(e: &Engine) {
         key,
     };
     let (its, other) = (session(Some(scoped.id)), session(Some(plain.id)));
-    meta.add_session(&its).unwrap();
-    meta.add_session(&other).unwrap();
+    meta.add_session(&its, u64::MAX).unwrap();
+    meta.add_session(&other, u64::MAX).unwrap();
     assert_eq!(meta.find_session(its.id).unwrap(), Some(its.clone()));
     meta.revoke_token(scoped.id, 5).unwrap();
     assert_eq!(meta.find_session(its.id).unwrap(), None);
@@ -534,7 +596,8 @@ fn orgs_and_keys_round_trip(e: &Engine) {
     let revoked = meta.find_token(&scoped.hash).unwrap().unwrap();
     assert_eq!(revoked.revoked_at, Some(5));
     assert_eq!(meta.list_tokens("acme").unwrap(), [plain]);
-    meta.add_token(&key("acme", "sandbox", None), false).unwrap();
+    meta.add_token(&key("acme", "sandbox", None), AddKey::Within(u64::MAX))
+        .unwrap();
     assert_eq!(
         meta.revoke_token(Uuid::new_v4(), 5).unwrap_err().kind,
         ErrorKind::NotFound
@@ -690,6 +753,7 @@ on_every_engine!(
     within_follows_the_tree_as_it_is_now,
     orgs_and_keys_round_trip,
     revoking_a_key_revokes_the_keys_it_made,
+    counts_are_bounded,
     readdir_pages_list_every_entry_once_across_layers
 );
 

@@ -84,7 +84,7 @@ fn snapshots_restore_and_stay_read_only(e: &Engine) {
     let meta = &*e.meta;
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap();
     put(meta, v.id, "d", "f", b"monday");
-    let snap = meta.snapshot_volume(ORG, v.id, &name("mon")).unwrap();
+    let snap = meta.snapshot_volume(ORG, v.id, &name("mon"), u64::MAX).unwrap();
     assert_eq!((snap.name.as_str(), snap.snapshot_of), ("v@mon", Some(v.id)));
     put(meta, v.id, "d", "f", b"tuesday");
     put(meta, v.id, "d", "g", b"new");
@@ -226,7 +226,7 @@ fn random_operations_across_a_tree_of_forks_match_a_model(e: &Engine) {
                     Op::Snapshot { vol } => {
                         let i = pick(vol);
                         let snap = meta
-                            .snapshot_volume(ORG, vols[i].id, &name(&format!("s{step}")))
+                            .snapshot_volume(ORG, vols[i].id, &name(&format!("s{step}")), u64::MAX)
                             .unwrap()
                             .id;
                         vols[i].snap = Some((snap, vols[i].files.clone()));

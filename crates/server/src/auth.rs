@@ -76,7 +76,7 @@ pub fn bootstrap_admin(state: &AppState, data_dir: &Path) -> anyhow::Result<()> 
         return Ok(());
     }
     let (record, secret) = new_token(DEFAULT_ORG.into(), "admin".into(), Role::Admin, None, None)?;
-    if !state.meta.add_token(&record, true)? {
+    if !state.meta.add_token(&record, strata_meta::AddKey::First)? {
         eprintln!(
             "strata: the metadata already holds an admin key (made by the first server on it); \
              use that key here too"

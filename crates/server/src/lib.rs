@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub sandbox_image: Option<PathBuf>,
     /// Most sandboxes one organization may have at once.
     pub sandboxes_per_org: u64,
+    pub snapshots_per_volume: u64,
+    pub sessions_per_org: u64,
+    pub keys_per_org: u64,
     /// Where the other servers of the deployment reach this one; the listen address when unset.
     pub advertise_url: Option<String>,
     /// Most bytes of uploaded blocks held in memory at once, over every request.
@@ -83,6 +86,9 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
             gc_grace: config.gc_grace,
             session_lease: config.session_lease,
             sandboxes_per_org: config.sandboxes_per_org,
+            snapshots_per_volume: config.snapshots_per_volume,
+            sessions_per_org: config.sessions_per_org,
+            keys_per_org: config.keys_per_org,
         },
         sessions: Default::default(),
         keys: Default::default(),

@@ -123,7 +123,8 @@ pub async fn open(
         key: Some(key),
     };
     let stored = record.clone();
-    state.meta(move |m| m.add_session(&stored)).await?;
+    let limit = state.limits.sessions_per_org;
+    state.meta(move |m| m.add_session(&stored, limit)).await?;
     let session = Session(Arc::new(record));
     Ok(SessionInfo {
         id: session.0.id,

@@ -25,6 +25,11 @@ pub struct AppState {
 pub struct Limits {
     pub volumes_per_org: u64,
     pub sandboxes_per_org: u64,
+    pub snapshots_per_volume: u64,
+    /// Live mount sessions of one organization.
+    pub sessions_per_org: u64,
+    /// Live keys and tokens of one organization.
+    pub keys_per_org: u64,
     /// How long a stored block is safe from collection before anything references it.
     pub gc_grace: Duration,
     /// How long a mount session's record locks count without a renewal.

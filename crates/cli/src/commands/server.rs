@@ -61,6 +61,15 @@ pub struct ServerArgs {
     /// Most sandboxes one organization may have at once
     #[arg(long, default_value_t = 20)]
     max_sandboxes: u64,
+    /// Most snapshots of one volume
+    #[arg(long, default_value_t = 256)]
+    max_snapshots: u64,
+    /// Most mount sessions one organization may have open at once
+    #[arg(long, default_value_t = 1000)]
+    max_sessions: u64,
+    /// Most keys and tokens one organization may have live at once
+    #[arg(long, default_value_t = 1000)]
+    max_keys: u64,
     /// The URL other servers of the deployment reach this one at (they send it the requests for the sandboxes it runs) [default: the --listen address]
     #[arg(long, value_name = "URL")]
     advertise_url: Option<String>,
@@ -102,6 +111,9 @@ pub async fn run(args: ServerArgs) -> CmdResult {
         listen: args.listen,
         volumes_per_org: args.max_volumes,
         sandboxes_per_org: args.max_sandboxes,
+        snapshots_per_volume: args.max_snapshots,
+        sessions_per_org: args.max_sessions,
+        keys_per_org: args.max_keys,
         sandbox_image: args.sandbox_image,
         advertise_url: args.advertise_url,
         upload_memory: args.max_upload_memory,

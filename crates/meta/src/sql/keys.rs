@@ -1,7 +1,7 @@
 //! Organizations and API keys (scoped tokens are keys with a scope).
 
 use super::{DbError, Fail, R, Row, Tx, vals};
-use crate::{Error, ErrorKind, Role, ScopeRecord, TokenRecord};
+use crate::{AddKey, Error, ErrorKind, Role, ScopeRecord, TokenRecord};
 use strata_core::api::Org;
 use uuid::Uuid;
 
@@ -68,7 +68,7 @@ fn token_from_row(r: &Row) -> R<Option<TokenRecord>> {
 /// Stores a key in an existing organization; with `only_first`, only if its organization has
 /// no key of that name yet (several servers starting on shared metadata create one admin
 /// key). Returns whether stored.
-pub fn add_token(tx: &dyn Tx, t: &TokenRecord, only_first: bool) -> R<bool> {
+pub fn add_token(tx: &dyn Tx, t: &TokenRecord, rule: AddKey) -> R<bool> {
     if tx
         .query_opt("SELECT name FROM orgs WHERE name = $1", vals![t.org.as_str()])?
         .is_none()
@@ -76,9 +76,25 @@ pub fn add_token(tx: &dyn Tx, t: &TokenRecord, only_first: bool) -> R<bool> {
         let msg = format!("no organization named {}", t.org);
         return Err(Error::not_found(msg).with_field("org").into());
     }
+    if let AddKey::Within(limit) = rule {
+        tx.lock_org(&t.org)?;
+        let live = tx
+            .query_one(
+                "SELECT COUNT(*) FROM tokens WHERE org = $1 AND revoked_at IS NULL
+                 AND (expires_at IS NULL OR expires_at > $2)",
+                vals![t.org.as_str(), t.created_at],
+            )?
+            .i64(0)?;
+        if live as u64 >= limit {
+            let msg = format!(
+                "this organization already has {live} keys and tokens, the most allowed ({limit}); revoke one first"
+            );
+            return Err(Error::new(ErrorKind::LimitExceeded, msg).with_field("keys").into());
+        }
+    }
     let sql = format!(
         "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12){}",
-        if only_first {
+        if rule == AddKey::First {
             " ON CONFLICT (org, name) DO NOTHING"
         } else {
             ""

@@ -3,8 +3,8 @@
 use super::tree::{ChainCache, Tree};
 use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, keys, locks, ops, paths, sandboxes, vals, volumes};
 use crate::{
-    AttrChanges, BlockHash, Chunk, ContentWrite, DirPage, Error, ErrorKind, FsckReport, LockRange, MetaStore, NewInode,
-    RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode, now_ns,
+    AddKey, AttrChanges, BlockHash, Chunk, ContentWrite, DirPage, Error, ErrorKind, FsckReport, LockRange, MetaStore,
+    NewInode, RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode, now_ns,
 };
 use std::collections::HashSet;
 use strata_core::api::{Org, Stat, Volume};
@@ -55,8 +55,8 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         Ok(self.engine.sync()?)
     }
 
-    fn add_token(&self, token: &TokenRecord, only_first: bool) -> Result<bool> {
-        self.write(|tx| keys::add_token(tx, token, only_first))
+    fn add_token(&self, token: &TokenRecord, rule: AddKey) -> Result<bool> {
+        self.write(|tx| keys::add_token(tx, token, rule))
     }
 
     fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
@@ -104,8 +104,8 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.write(|tx| sandboxes::remove(tx, id))
     }
 
-    fn add_session(&self, session: &SessionRecord) -> Result<()> {
-        self.write(|tx| volumes::add_session(tx, session))
+    fn add_session(&self, session: &SessionRecord, limit: u64) -> Result<()> {
+        self.write(|tx| volumes::add_session(tx, session, limit))
     }
 
     fn find_session(&self, id: Uuid) -> Result<Option<SessionRecord>> {
@@ -172,8 +172,8 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.write(|tx| volumes::fork(tx, org, source, name, limit))
     }
 
-    fn snapshot_volume(&self, org: &str, volume: Uuid, name: &VolumeName) -> Result<Volume> {
-        self.write(|tx| volumes::snapshot(tx, org, volume, name))
+    fn snapshot_volume(&self, org: &str, volume: Uuid, name: &VolumeName, limit: u64) -> Result<Volume> {
+        self.write(|tx| volumes::snapshot(tx, org, volume, name, limit))
     }
 
     fn list_snapshots(&self, org: &str, volume: Uuid) -> Result<Vec<Volume>> {

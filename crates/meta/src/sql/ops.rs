@@ -432,6 +432,8 @@ fn check_base(tree: &Tree, inode: &Inode, w: &ContentWrite, base: &[Chunk]) -> R
 }
 
 const XATTR_VALUE_MAX: usize = 64 * 1024;
+/// Most bytes of all of one inode's extended attributes, names and values.
+pub const XATTRS_TOTAL_MAX: u64 = 128 * 1024;
 
 fn check_xattr_name(name: &[u8]) -> R<()> {
     if name.is_empty() || name.len() > 255 || name.contains(&0) {
@@ -474,6 +476,22 @@ pub fn set_xattr(tree: &Tree, ino: u64, name: &[u8], value: &[u8], mode: crate::
     }
     inode.stat.ctime = now_ns();
     tree.put_inode(&mut inode)?;
+    // All of an inode's attributes together are bounded, as on local file systems (ENOSPC).
+    let others = tree
+        .tx()
+        .query_one(
+            "SELECT COALESCE(SUM(LENGTH(name) + LENGTH(value)), 0) FROM xattrs WHERE layer = $1 AND ino = $2 AND name <> $3",
+            vals![tree.head(), ino, name],
+        )?
+        .i64(0)?;
+    if others as u64 + (name.len() + value.len()) as u64 > XATTRS_TOTAL_MAX {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("an inode's extended attributes hold at most {XATTRS_TOTAL_MAX} bytes, names included"),
+        )
+        .with_field("value")
+        .into());
+    }
     tree.tx().exec(
         "INSERT INTO xattrs (layer, ino, name, value) VALUES ($1, $2, $3, $4)
          ON CONFLICT (layer, ino, name) DO UPDATE SET value = excluded.value",

@@ -126,10 +126,18 @@ fn freeze_head(tx: &dyn Tx, id: Uuid, head: i64) -> R<i64> {
 }
 
 /// A read-only, point-in-time copy of a volume, named `VOLUME@NAME`.
-pub fn snapshot(tx: &dyn Tx, org: &str, volume: Uuid, name: &VolumeName) -> R<Volume> {
+pub fn snapshot(tx: &dyn Tx, org: &str, volume: Uuid, name: &VolumeName, limit: u64) -> R<Volume> {
     let source = row(tx, org, volume)?;
     if source.snapshot_of.is_some() {
         return Err(Error::invalid("volume", "cannot snapshot a snapshot; fork it first").into());
+    }
+    tx.lock_org(org)?;
+    let count = tx
+        .query_one("SELECT COUNT(*) FROM volumes WHERE snapshot_of = $1", vals![volume])?
+        .i64(0)?;
+    if count as u64 >= limit {
+        let msg = format!("this volume already has {count} snapshots, the most allowed ({limit}); delete one first");
+        return Err(Error::new(ErrorKind::LimitExceeded, msg).with_field("snapshots").into());
     }
     let source_name = tx
         .query_one("SELECT name FROM volumes WHERE id = $1", vals![volume])?
@@ -225,7 +233,20 @@ pub fn delete(tx: &dyn Tx, org: &str, id: Uuid) -> R<()> {
     Ok(())
 }
 
-pub fn add_session(tx: &dyn Tx, s: &SessionRecord) -> R<()> {
+pub fn add_session(tx: &dyn Tx, s: &SessionRecord, limit: u64) -> R<()> {
+    tx.lock_org(&s.org)?;
+    let live = tx
+        .query_one(
+            "SELECT COUNT(*) FROM sessions WHERE org = $1 AND alive_until >= $2",
+            vals![s.org.as_str(), s.created_at],
+        )?
+        .i64(0)?;
+    if live as u64 >= limit {
+        let msg = format!(
+            "this organization already has {live} mount sessions open, the most allowed ({limit}); unmount one first"
+        );
+        return Err(Error::new(ErrorKind::LimitExceeded, msg).with_field("sessions").into());
+    }
     tx.exec(
         "INSERT INTO sessions (id, org, volume, root_ino, read_only, secret, created_at, alive_until, key_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

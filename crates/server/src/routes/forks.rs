@@ -72,7 +72,8 @@ pub async fn create_snapshot(
     let vol = volume_id(&s, &c.org, &v).await?;
     let name = VolumeName::parse(&r.name)?;
     let org = c.org.clone();
-    let snap = s.meta(move |m| m.snapshot_volume(&org, vol, &name)).await?;
+    let limit = s.limits.snapshots_per_volume;
+    let snap = s.meta(move |m| m.snapshot_volume(&org, vol, &name, limit)).await?;
     flatten_later(&s, vec![vol]);
     Ok((StatusCode::CREATED, axum::Json(snap)))
 }

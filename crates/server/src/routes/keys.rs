@@ -13,7 +13,7 @@ use strata_core::keys::{KeyName, OrgName, Role, parse_ttl};
 use strata_core::mounts::parse_subpath;
 use strata_core::names::VolumeRef;
 use strata_core::{Error, ErrorKind};
-use strata_meta::{MetaStore, ScopeRecord, TokenRecord, now_ns};
+use strata_meta::{AddKey, MetaStore, ScopeRecord, TokenRecord, now_ns};
 use uuid::Uuid;
 
 type Created<T> = ApiResult<(StatusCode, axum::Json<T>)>;
@@ -124,9 +124,10 @@ fn info(m: &dyn MetaStore, t: TokenRecord) -> strata_core::Result<KeyInfo> {
 }
 
 async fn store(s: &AppState, record: TokenRecord, secret: String) -> Created<NewKey> {
+    let limit = s.limits.keys_per_org;
     let key = s
         .meta(move |m| {
-            m.add_token(&record, false)?;
+            m.add_token(&record, AddKey::Within(limit))?;
             info(m, record)
         })
         .await?;

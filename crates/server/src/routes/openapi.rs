@@ -170,6 +170,9 @@ mod tests {
             tls: None,
             sandbox_image: None,
             sandboxes_per_org: 10,
+            snapshots_per_volume: 10,
+            sessions_per_org: 10,
+            keys_per_org: 10,
             advertise_url: None,
             upload_memory: 64 << 20,
         };
