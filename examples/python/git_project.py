@@ -4,7 +4,11 @@ and goes back to the intact original."""
 from strata import CreateSandboxParams, Strata, VolumeMount
 
 strata = Strata()
-project = strata.volume.get("project", create=True)
+# A fresh start: the volumes an earlier run of this example left go first.
+for old in strata.volume.list():
+    if old.name in ("project", "experiment"):
+        strata.volume.delete(old)
+project = strata.volume.create("project")
 repo = "/home/sandbox/project"
 git = f"git -C {repo} -c user.name=dev -c user.email=dev@example.com"
 
@@ -19,25 +23,22 @@ def run(sandbox, command: str) -> str:  # type: ignore[no-untyped-def]
     return done.result
 
 
-first = sandbox_on(project)
-run(first, f"git init -q {repo} && echo 'v1' > {repo}/app.txt && {git} add . && {git} commit -qm one")
-first.delete()
+# Each `with` deletes its sandbox when the block ends, failing or not.
+with sandbox_on(project) as first:
+    run(first, f"git init -q {repo} && echo 'v1' > {repo}/app.txt && {git} add . && {git} commit -qm one")
 
-second = sandbox_on(project)
-run(second, f"echo 'v2' >> {repo}/app.txt && {git} commit -qam two")
-second.delete()
+with sandbox_on(project) as second:
+    run(second, f"echo 'v2' >> {repo}/app.txt && {git} commit -qam two")
 
-third = sandbox_on(project)
-assert run(third, f"{git} log --format=%s").split() == ["two", "one"]
-experiment = strata.fork(project, "experiment")
-trial = sandbox_on(experiment)
-run(trial, f"rm -rf {repo}/.git/objects && echo broken > {repo}/app.txt")
-assert trial.process.exec(f"{git} log").exit_code != 0
-trial.delete()
-strata.volume.delete(experiment)
+with sandbox_on(project) as third:
+    assert run(third, f"{git} log --format=%s").split() == ["two", "one"]
+    experiment = strata.fork(project, "experiment")
+    with sandbox_on(experiment) as trial:
+        run(trial, f"rm -rf {repo}/.git/objects && echo broken > {repo}/app.txt")
+        assert trial.process.exec(f"{git} log").exit_code != 0
+    strata.volume.delete(experiment)
 
-# The original is intact.
-assert run(third, f"cat {repo}/app.txt").split() == ["v1", "v2"]
-assert run(third, f"{git} fsck --no-dangling --no-progress && {git} log --format=%s").split() == ["two", "one"]
-third.delete()
+    # The original is intact.
+    assert run(third, f"cat {repo}/app.txt").split() == ["v1", "v2"]
+    assert run(third, f"{git} fsck --no-dangling --no-progress && {git} log --format=%s").split() == ["two", "one"]
 print("project intact after the broken fork")

@@ -7,11 +7,13 @@ volume = strata.volume.get("shared-data", create=True)
 mount_dir = "/home/sandbox/volume"
 
 producer = strata.create(CreateSandboxParams(volumes=[VolumeMount(volume_id=volume.id, mount_path=mount_dir)]))
-producer.fs.upload_file(b"shared payload", f"{mount_dir}/payload.bin")
-producer.delete()
+try:
+    producer.fs.upload_file(b"shared payload", f"{mount_dir}/payload.bin")
+finally:
+    producer.delete()
 
-consumer = strata.create(CreateSandboxParams(volumes=[VolumeMount(volume_id=volume.id, mount_path=mount_dir)]))
-data = consumer.fs.download_file(f"{mount_dir}/payload.bin")
-print(data.decode())
-assert data == b"shared payload"
-consumer.delete()
+# `with` deletes the sandbox when the block ends, failing or not.
+with strata.create(CreateSandboxParams(volumes=[VolumeMount(volume_id=volume.id, mount_path=mount_dir)])) as consumer:
+    data = consumer.fs.download_file(f"{mount_dir}/payload.bin")
+    print(data.decode())
+    assert data == b"shared payload"

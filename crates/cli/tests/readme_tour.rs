@@ -5,19 +5,32 @@ mod common;
 use common::{BIN, Server};
 use std::process::Command;
 
-fn tour_script() -> String {
+/// Every `sh` block of the README's section with this heading, in order.
+fn section_script(heading: &str) -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let section = readme
-        .split("\n## A quick tour\n")
+        .split(&format!("\n## {heading}\n"))
         .nth(1)
-        .expect("README has a quick tour");
+        .unwrap_or_else(|| panic!("README has a section {heading}"));
     let section = section.split("\n## ").next().unwrap();
     let mut script = String::new();
     for block in section.split("```sh\n").skip(1) {
         script.push_str(block.split("```").next().unwrap());
     }
-    assert!(script.lines().count() > 20, "the tour has its commands:\n{script}");
     script
+}
+
+/// The tour, then the scoped-token example, which works on the tour's volume.
+fn tour_script() -> String {
+    let tour = section_script("A quick tour");
+    assert!(tour.lines().count() > 20, "the tour has its commands:\n{tour}");
+    let tokens = section_script("Organizations, keys and scoped tokens");
+    let token_example = tokens
+        .split_inclusive('\n')
+        .skip_while(|line| !line.starts_with("strata fs mkdir -p work:/users/alice"))
+        .collect::<String>();
+    assert!(token_example.contains("strata token create"), "{tokens}");
+    tour + &token_example
 }
 
 #[test]
@@ -37,7 +50,7 @@ fn the_readme_tour_runs_as_written() {
         .env("STRATA_DATA_DIR", work.path().join("no-local-server"))
         .output()
         .unwrap();
-    for dir in ["work", "try", "old"] {
+    for dir in ["work", "try", "old", "alice"] {
         let _ = Command::new("umount")
             .arg("-l")
             .arg(work.path().join("mnt").join(dir))

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Union
 import httpx
 
 from . import _config
-from .errors import Unavailable, from_body
+from .errors import NotFound, Unavailable, from_body
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,16 @@ class Sandbox:
     def delete(self) -> None:
         """Kills every process and unmounts the volumes; their data stays."""
         self._http.call("DELETE", f"/sandboxes/{_seg(self.id)}")
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Deletes the sandbox, however the block ended (unless it is gone already)."""
+        try:
+            self.delete()
+        except NotFound:
+            pass
 
     def __repr__(self) -> str:
         return f"Sandbox(id={self.id!r}, state={self.state!r})"

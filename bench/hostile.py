@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""The attacker's figures, measured on a strata server this script starts on 127.0.0.1 with
+a temporary data folder: the server's peak memory while 100 clients stall in the middle of
+4 MiB uploads (and whether they are cut off), and how far one organization gets piling up
+snapshots, mount sessions and keys before it is refused. Needs a built strata binary
+($STRATA_BIN, else target/release then target/debug).
+
+    python3 bench/hostile.py
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def binary() -> Path:
+    if os.environ.get("STRATA_BIN"):
+        return Path(os.environ["STRATA_BIN"])
+    for profile in ("release", "debug"):
+        if (REPO / "target" / profile / "strata").exists():
+            return REPO / "target" / profile / "strata"
+    raise SystemExit("no strata binary: cargo build --release -p strata-cli")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    home = Path(tempfile.mkdtemp(prefix="strata-hostile-"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = binary()
+    server = subprocess.Popen(
+        [str(exe), "server", "--data-dir", str(home / "data"), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    conns = []
+    try:
+        while not (home / "data" / "endpoint").exists():
+            if server.poll() is not None:
+                raise SystemExit("the server did not start")
+            time.sleep(0.05)
+        token = (home / "data" / "admin.token").read_text().strip()
+        env = {**os.environ, "STRATA_ENDPOINT": f"http://127.0.0.1:{port}", "STRATA_TOKEN": token,
+               "STRATA_CONFIG_DIR": str(home / "config")}
+        cli = lambda *a: subprocess.run([str(exe), *a], env=env, capture_output=True, text=True)  # noqa: E731
+        cli("volume", "create", "v")
+        print(f"strata {exe} ({exe.parent.name} build)")
+        base = rss_mib(server.pid)
+        head = ("PUT /v1/volumes/v/fs/content?path=/f{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                + token + "\r\nContent-Length: 100000000\r\n\r\n")
+        block = b"\1" * ((4 << 20) - 1)
+        started = time.monotonic()
+        for i in range(100):
+            c = socket.create_connection(("127.0.0.1", port))
+            c.sendall(head.format(i).encode())
+            try:
+                c.sendall(block)
+            except OSError:
+                pass
+            conns.append(c)
+        peak = base
+        while time.monotonic() - started < 20:
+            peak = max(peak, rss_mib(server.pid))
+            time.sleep(0.1)
+        open_left = 0
+        for c in conns:
+            c.settimeout(0.5)
+            try:
+                open_left += c.recv(1) != b""
+            except socket.timeout:
+                open_left += 1
+            except OSError:
+                pass
+        print(f"100 stalled 4 MiB uploads: server RSS {base:.0f} MiB before, {peak:.0f} MiB at most; "
+              f"{open_left} of 100 still open after 20 s")
+        for what, args in [
+            ("snapshots of one volume", lambda i: ("snapshot", "create", "v", f"s{i}")),
+            ("keys of one organization", lambda i: ("key", "create", f"k{i}")),
+        ]:
+            t0 = time.monotonic()
+            for i in range(5000):
+                out = cli(*args(i))
+                if out.returncode != 0:
+                    took = time.monotonic() - t0
+                    print(f"{what}: refused at the {i + 1}th after {took:.1f} s: {out.stderr.strip()}")
+                    break
+            else:
+                print(f"{what}: 5000 made, none refused")
+        print(json.dumps({"rss_before_mib": round(base), "rss_peak_mib": round(peak)}))
+    finally:
+        for c in conns:
+            c.close()
+        server.terminate()
+        server.wait()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
