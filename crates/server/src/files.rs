@@ -116,7 +116,13 @@ where
         while !frame.is_empty() || (end && !buf.is_empty()) {
             let held = match room.take() {
                 Some(held) => held,
-                None => state.uploads.block().await?,
+                None => {
+                    let held = state.uploads.block().await?;
+                    // One allocation of the block's size: growing by doubling would leave
+                    // the smaller ones behind in the allocator.
+                    buf.reserve(BLOCK_SIZE as usize);
+                    held
+                }
             };
             let take = frame.len().min(BLOCK_SIZE as usize - buf.len());
             buf.extend_from_slice(&frame.split_to(take));
