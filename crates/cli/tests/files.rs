@@ -260,3 +260,58 @@ fn errors_name_the_path_and_say_what_to_do() {
     let (code, err) = server.fails(&["mount", "work", mount.path().to_str().unwrap()]);
     assert!(code == 4 && err.contains("already a mount point"), "{err}");
 }
+
+/// `fs du`, `fs find`, `fs tree`, `fs touch`, and `fs stat` of a folder, at any depth.
+#[test]
+fn folders_are_counted_searched_and_drawn() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("f");
+    std::fs::write(&local, vec![0u8; 1000]).unwrap();
+    for path in [
+        "v:/src/main.rs",
+        "v:/src/lib.rs",
+        "v:/src/deep/er/mod.rs",
+        "v:/README.md",
+    ] {
+        server.ok(&["fs", "put", local.to_str().unwrap(), path]);
+    }
+    server.ok(&["fs", "ln", "-s", "src/main.rs", "v:/link"]);
+    // A chain of folders deeper than any stack would like.
+    let deep: String = (0..300).map(|i| format!("/d{i}")).collect();
+    server.ok(&["fs", "mkdir", "-p", &format!("v:{deep}")]);
+    server.ok(&["fs", "touch", &format!("v:{deep}/leaf")]);
+
+    let du = server.json(&["fs", "du", "v:/"]);
+    assert_eq!(
+        (&du["bytes"], &du["files"], &du["folders"], &du["symlinks"]),
+        (
+            &serde_json::json!(4000),
+            &serde_json::json!(5),
+            &serde_json::json!(303),
+            &serde_json::json!(1)
+        )
+    );
+    assert!(
+        server
+            .ok(&["fs", "du", "v:/src"])
+            .starts_with("2.9 KiB (3000 bytes) in 3 files, 2 folders")
+    );
+    let found = server.ok(&["fs", "find", "v:/", "--name", "*.rs"]);
+    assert_eq!(
+        found.lines().collect::<Vec<_>>(),
+        ["v:/src/deep/er/mod.rs", "v:/src/lib.rs", "v:/src/main.rs"]
+    );
+    assert_eq!(
+        server.ok(&["fs", "find", "v:/", "--name", "leaf"]).trim(),
+        format!("v:{deep}/leaf")
+    );
+    let tree = server.ok(&["fs", "tree", "v:/src"]);
+    assert_eq!(tree, "v:/src\n  deep/\n    er/\n      mod.rs\n  lib.rs\n  main.rs\n");
+    // Touch makes an empty file, and leaves an existing one as it is.
+    server.ok(&["fs", "touch", "v:/README.md"]);
+    assert_eq!(server.json(&["fs", "stat", "v:/README.md"])["size"], 1000);
+    assert_eq!(server.json(&["fs", "stat", &format!("v:{deep}/leaf")])["size"], 0);
+    assert!(server.ok(&["fs", "stat", "v:/src"]).contains("entries: 3"));
+}

@@ -276,11 +276,23 @@ fn busy_mounts_are_not_unmounted() {
     let server = Server::start(&[]);
     server.ok(&["volume", "create", "v"]);
     let m = server.mount("v", &[]);
-    let open = fs::File::create(m.join("held")).unwrap();
+    let mut open = fs::File::create(m.join("held")).unwrap();
     let (code, err) = server.fails(&["umount", m.path().to_str().unwrap()]);
-    assert!(err.contains("busy"), "{code}: {err}");
+    assert!(err.contains("busy") && err.contains("--lazy"), "{code}: {err}");
+    // --lazy detaches it at once; the open file still works, and its close commits.
+    let pid = common::mount_pid(m.path());
+    server.ok(&["umount", "--lazy", m.path().to_str().unwrap()]);
+    let table = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!table.contains(m.path().to_str().unwrap()), "detached");
+    open.write_all(b"written after the detach").unwrap();
     drop(open);
-    umount(&m);
+    assert_eq!(server.ok(&["fs", "cat", "v:/held"]), "written after the detach");
+    // With its last file closed, the mount process ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(std::time::Instant::now() < deadline, "the mount process ended");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 #[test]

@@ -34,7 +34,34 @@ pub enum FsCommand {
         #[command(flatten)]
         out: Output,
     },
-    /// Show a file's attributes
+    /// A folder's bytes, files, folders and symlinks, all below it counted
+    Du {
+        /// VOLUME:/path
+        target: Target,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Every path below a folder, or those whose name matches --name
+    Find {
+        /// VOLUME:/path
+        target: Target,
+        /// A shell pattern for the last name: * and ? (e.g. '*.rs')
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// A folder and all below it, indented by depth
+    Tree {
+        /// VOLUME:/path
+        target: Target,
+    },
+    /// Make an empty file if there is none (an existing one is left as it is)
+    Touch {
+        /// VOLUME:/path
+        target: Target,
+    },
+    /// Show a file's attributes (a folder's: how many entries it holds)
     Stat {
         /// VOLUME:/path
         target: Target,
@@ -199,7 +226,65 @@ pub async fn run(cmd: FsCommand, client: &Client) -> CmdResult {
         }
         FsCommand::Stat { target, out } => {
             let stat = client.stat(&target.volume, &target.path).await?;
-            out.print(&stat, || describe(&target, &stat))
+            let entries = match stat.kind {
+                FileKind::Directory => Some(client.list(&target.volume, &target.path).await?.len()),
+                _ => None,
+            };
+            out.print(&stat, || {
+                let mut text = describe(&target, &stat);
+                if let Some(n) = entries {
+                    text += &format!("\nentries: {n} (`strata fs du {target}` counts all below)");
+                }
+                text
+            })
+        }
+        FsCommand::Du { target, out } => {
+            let usage = super::walk::usage(&super::walk::walk(client, &target).await?);
+            out.print(&usage, || {
+                format!(
+                    "{} ({} bytes) in {} files, {} folders, {} symlinks: {target}",
+                    bytes(usage.bytes),
+                    usage.bytes,
+                    usage.files,
+                    usage.folders,
+                    usage.symlinks
+                )
+            })
+        }
+        FsCommand::Find { target, name, out } => {
+            let found = super::walk::walk(client, &target).await?;
+            let paths: Vec<String> = found
+                .iter()
+                .filter(|f| {
+                    let last = f.path.components().last().map(String::as_str).unwrap_or("");
+                    name.as_deref().is_none_or(|p| super::walk::matches(p, last))
+                })
+                .map(|f| format!("{}:{}", target.volume, f.path))
+                .collect();
+            out.print(&paths, || paths.join("\n"))
+        }
+        FsCommand::Tree { target } => {
+            let found = super::walk::walk(client, &target).await?;
+            let mut text = target.to_string();
+            for f in &found {
+                let name = f.path.components().last().cloned().unwrap_or_default();
+                let mark = if f.stat.kind == FileKind::Directory { "/" } else { "" };
+                text += &format!("\n{}{name}{mark}", "  ".repeat(f.depth));
+            }
+            // A closed pipe (`| head`) ends the command (SIGPIPE), as for any tool.
+            println!("{text}");
+            Ok(())
+        }
+        FsCommand::Touch { target } => {
+            match client.stat(&target.volume, &target.path).await {
+                Ok(_) => {}
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    let empty = futures::stream::empty::<std::io::Result<Bytes>>();
+                    client.put(&target.volume, &target.path, None, empty).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            Ok(())
         }
         FsCommand::Mkdir { target, parents, out } => {
             let stat = client.mkdir(&target.volume, &target.path, parents).await?;

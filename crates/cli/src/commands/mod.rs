@@ -10,6 +10,7 @@ pub mod server;
 pub mod status;
 mod tree;
 pub mod volume;
+pub mod walk;
 
 /// Log lines to stderr, as `STRATA_LOG` filters them (default: warnings, but none of the
 /// FUSE library's notes about calls a file system leaves to the kernel).

@@ -56,6 +56,10 @@ pub struct MountArgs {
 pub struct UmountArgs {
     /// Where a strata volume is mounted
     mountpoint: PathBuf,
+    /// Detach it now even while files are open under it; it goes (and its mount process
+    /// ends, committing what was written) once the last of them is closed
+    #[arg(long)]
+    lazy: bool,
 }
 
 /// Parses `1024`, `512K`, `64M`, `10G`, `1T` (powers of 1024).
@@ -357,12 +361,17 @@ pub fn umount(args: UmountArgs) -> CmdResult {
         }
         Some(_) => {}
     }
-    match unmount_when_free(&args.mountpoint) {
+    let unmounted = if args.lazy {
+        unmount(&args.mountpoint, libc::MNT_DETACH)
+    } else {
+        unmount_when_free(&args.mountpoint)
+    };
+    match unmounted {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Err(Failure::from(Error::new(
             strata_core::ErrorKind::Conflict,
             format!(
-                "{} is busy: close the files and shells open under it first",
+                "{} is busy: close the files and shells open under it first (or `strata umount --lazy` to detach it now)",
                 args.mountpoint.display()
             ),
         ))),
@@ -372,7 +381,8 @@ pub fn umount(args: UmountArgs) -> CmdResult {
         )
         .into()),
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-            let status = Command::new("fusermount3").arg("-u").arg(&args.mountpoint).status()?;
+            let flag = if args.lazy { "-uz" } else { "-u" };
+            let status = Command::new("fusermount3").arg(flag).arg(&args.mountpoint).status()?;
             if status.success() {
                 Ok(())
             } else {
