@@ -235,3 +235,37 @@ async fn the_server_serves_prometheus_metrics() {
         "only numbers"
     );
 }
+
+/// A volume takes a new name, its snapshots with it; its mounts and keys (which name it by
+/// id) go on; a name taken, or not valid, is refused and changes nothing.
+#[test]
+fn a_volume_is_renamed_with_its_snapshots() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "old_name"]);
+    server.ok(&["volume", "create", "taken"]);
+    server.ok(&["snapshot", "create", "old_name", "s1"]);
+    let mount = server.mount("old_name", &[]);
+    std::fs::write(mount.join("f"), b"kept").unwrap();
+    let renamed = server.json(&["volume", "rename", "old_name", "new.name"]);
+    assert_eq!(renamed["name"], "new.name");
+    assert_eq!(server.ok(&["fs", "cat", "new.name:/f"]), "kept");
+    let snapshots: Vec<String> = server
+        .json(&["snapshot", "list", "new.name"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(snapshots, ["new.name@s1"]);
+    std::fs::write(mount.join("g"), b"the mount goes on").unwrap();
+    assert_eq!(server.ok(&["fs", "cat", "new.name:/g"]), "the mount goes on");
+    assert_eq!(server.fails(&["fs", "cat", "old_name:/f"]).0, 3);
+    let (code, err) = server.fails(&["volume", "rename", "new.name", "taken"]);
+    assert!(code == 4 && err.contains("taken"), "{err}");
+    let (code, err) = server.fails(&["volume", "rename", "new.name@s1", "snap"]);
+    assert!(code == 2 && err.contains("snapshot"), "{err}");
+    for bad in ["../x", "", "UPPER", "a@b"] {
+        assert_eq!(server.fails(&["volume", "rename", "new.name", bad]).0, 2, "{bad}");
+    }
+    assert_eq!(server.json(&["volume", "get", "new.name"])["id"], renamed["id"]);
+}

@@ -237,6 +237,16 @@ impl Client {
     }
 
     /// Deletes a volume and its snapshots; refused while mounted, unless `force`.
+    /// Renames a volume and its snapshots.
+    pub async fn rename_volume(&self, volume: &str, name: &str) -> Result<Volume> {
+        strata_core::names::VolumeName::parse(name).map_err(|e| e.with_field("name"))?;
+        self.json(
+            self.volume_request(Method::POST, volume, &["rename"])?
+                .json(&strata_core::api::RenameVolume { name: name.to_owned() }),
+        )
+        .await
+    }
+
     pub async fn delete_volume(&self, volume: &str, force: bool) -> Result<()> {
         self.send(
             self.volume_request(Method::DELETE, volume, &[])?

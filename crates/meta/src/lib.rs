@@ -98,6 +98,9 @@ pub trait MetaStore: Send + Sync + 'static {
     fn get_volume(&self, org: &str, volume: &VolumeRef) -> Result<Volume>;
     fn list_volumes(&self, org: &str) -> Result<Vec<Volume>>;
     fn delete_volume(&self, org: &str, id: Uuid) -> Result<()>;
+    /// Gives a volume a new name, its snapshots too (`VOLUME@NAME`); `AlreadyExists` if
+    /// that name, or one of the snapshots' new names, is taken.
+    fn rename_volume(&self, org: &str, id: Uuid, name: &VolumeName) -> Result<Volume>;
     /// A new volume holding exactly what `source` holds now; its cost does not grow with size.
     fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume>;
 

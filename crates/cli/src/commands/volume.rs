@@ -37,6 +37,15 @@ pub enum VolumeCommand {
         #[command(flatten)]
         out: Output,
     },
+    /// Give a volume a new name (its snapshots follow: OLD@s becomes NEW@s)
+    Rename {
+        /// The volume: its name or id
+        volume: String,
+        /// Its new name
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Delete a volume, its snapshots and everything in them (refused while mounted)
     Delete {
         /// The volume: its name or id
@@ -92,6 +101,10 @@ pub async fn run(cmd: VolumeCommand, client: &Client) -> CmdResult {
                 }
                 text
             })
+        }
+        VolumeCommand::Rename { volume, name, out } => {
+            let v = client.rename_volume(&volume, &name).await?;
+            out.print(&v, || describe(&v))
         }
         VolumeCommand::Delete { volume, force, out } => {
             client.delete_volume(&volume, force).await?;

@@ -168,6 +168,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.write(|tx| volumes::delete(tx, org, id))
     }
 
+    fn rename_volume(&self, org: &str, id: Uuid, name: &VolumeName) -> Result<Volume> {
+        self.write(|tx| volumes::rename(tx, org, id, name))
+    }
+
     fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume> {
         self.write(|tx| volumes::fork(tx, org, source, name, limit))
     }

@@ -223,6 +223,40 @@ pub fn list(tx: &dyn Tx, org: &str) -> R<Vec<Volume>> {
 }
 
 /// Deletes a volume with its snapshots, or one snapshot. Forks live on.
+pub fn rename(tx: &dyn Tx, org: &str, id: Uuid, name: &VolumeName) -> R<Volume> {
+    let source = row(tx, org, id)?;
+    if source.snapshot_of.is_some() {
+        return Err(Error::invalid("volume", "a snapshot keeps its name; rename its volume").into());
+    }
+    let old = tx
+        .query_one("SELECT name FROM volumes WHERE id = $1", vals![id])?
+        .text(0)?;
+    let new = name.as_str();
+    if old == new {
+        return get(tx, org, &VolumeRef::Id(id));
+    }
+    // The name, or any snapshot name under it, taken: checked first, so that no statement
+    // fails half way (PostgreSQL would abort the transaction).
+    let prefix = format!("{new}@");
+    let taken = tx.query_opt(
+        "SELECT name FROM volumes WHERE org = $1 AND (name = $2 OR substr(name, 1, $3) = $4)",
+        vals![org, new, prefix.len() as i64, prefix.as_str()],
+    )?;
+    if let Some(row) = taken {
+        let msg = format!("{} already exists", row.text(0)?);
+        return Err(Error::new(ErrorKind::AlreadyExists, msg).with_field("name").into());
+    }
+    tx.exec(
+        "UPDATE volumes SET name = $3, updated_at = $4 WHERE org = $1 AND id = $2",
+        vals![org, id, new, now_ns()],
+    )?;
+    tx.exec(
+        "UPDATE volumes SET name = $3 || substr(name, $4) WHERE org = $1 AND snapshot_of = $2",
+        vals![org, id, new, old.len() as i64 + 1],
+    )?;
+    get(tx, org, &VolumeRef::Id(id))
+}
+
 pub fn delete(tx: &dyn Tx, org: &str, id: Uuid) -> R<()> {
     row(tx, org, id)?;
     tx.exec(

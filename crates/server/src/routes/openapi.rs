@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         volumes::create,
         volumes::get,
         volumes::delete,
+        volumes::rename,
         files::stat,
         files::list,
         files::get,

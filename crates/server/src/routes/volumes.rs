@@ -6,7 +6,7 @@ use crate::state::AppState;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use strata_core::api::{CreateVolume, Volume};
+use strata_core::api::{CreateVolume, RenameVolume, Volume};
 use strata_core::names::{VolumeName, VolumeRef};
 use strata_core::{Error, ErrorKind};
 use uuid::Uuid;
@@ -98,6 +98,27 @@ pub async fn delete(
     let id = volume_id(&state, &caller.org, &volume).await?;
     delete_unless_mounted(&state, &caller.org, id, &volume, q.force).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/rename",
+    tag = "volumes",
+    summary = "Rename a volume (and its snapshots)",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = RenameVolume,
+    responses((status = 200, description = "Done", body = Volume))
+)]
+pub async fn rename(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(volume): Path<String>,
+    Json(r): Json<RenameVolume>,
+) -> ApiResult<axum::Json<Volume>> {
+    let id = volume_id(&state, &caller.org, &volume).await?;
+    let name = VolumeName::parse(&r.name)?;
+    let org = caller.org.clone();
+    Ok(axum::Json(state.meta(move |m| m.rename_volume(&org, id, &name)).await?))
 }
 
 /// Deletes a volume or snapshot, refusing (409) while mounts use it unless `force`.
