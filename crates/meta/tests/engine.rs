@@ -385,6 +385,54 @@ fn sessions_round_trip(e: &Engine) {
 }
 
 /// A subpath's reach follows where things are now: moved out is out, by any name.
+/// What a server remembers of which directories lie below a subpath never outlives a move,
+/// made through it or through another server: a chain deep below a root, cut off from it
+/// and put back, is out of reach and back at once, on both.
+fn within_stays_true_to_moves_made_anywhere(e: &Engine) {
+    let (here, there) = (&*e.meta, e.reopen());
+    let v = here.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let root = dir(here, v, ROOT_INO, "tenant");
+    let outside = dir(here, v, ROOT_INO, "outside");
+    let mid = dir(here, v, root, "mid");
+    let mut bottom = mid;
+    for i in 0..200 {
+        bottom = dir(here, v, bottom, &format!("d{i}"));
+    }
+    let leaf = file(here, v, bottom, "leaf");
+    for meta in [here, &*there] {
+        assert!(meta.within(v, leaf, root).unwrap() && meta.within(v, bottom, root).unwrap());
+    }
+    for (mover, name_there) in [(here, "a"), (&*there, "b")] {
+        mover
+            .rename(
+                v,
+                (root, b"mid"),
+                (outside, name_there.as_bytes()),
+                RenameFlags::default(),
+            )
+            .unwrap();
+        for meta in [here, &*there] {
+            assert!(
+                !meta.within(v, leaf, root).unwrap(),
+                "moved out through one server, out of reach on both"
+            );
+            assert!(!meta.within(v, bottom, root).unwrap());
+            assert!(meta.within(v, bottom, outside).unwrap());
+        }
+        mover
+            .rename(
+                v,
+                (outside, name_there.as_bytes()),
+                (root, b"mid"),
+                RenameFlags::default(),
+            )
+            .unwrap();
+        for meta in [here, &*there] {
+            assert!(meta.within(v, leaf, root).unwrap(), "and back");
+        }
+    }
+}
+
 fn within_follows_the_tree_as_it_is_now(e: &Engine) {
     let meta = &*e.meta;
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
@@ -751,6 +799,7 @@ on_every_engine!(
     xattrs_follow_their_inode_through_forks,
     sessions_round_trip,
     within_follows_the_tree_as_it_is_now,
+    within_stays_true_to_moves_made_anywhere,
     orgs_and_keys_round_trip,
     revoking_a_key_revokes_the_keys_it_made,
     counts_are_bounded,

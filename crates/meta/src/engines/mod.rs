@@ -9,10 +9,11 @@
 //! Key layout, the same tables on both (integers are 64-bit, booleans 0/1, ids text):
 //! - `layers(id, parent, frozen)`: the layer DAG. A frozen layer's parent never changes; a
 //!   head's parent changes only when its chain is flattened.
-//! - `volumes(id, org, name, head, next_ino, used_bytes, file_count, snapshot_of, ...)`:
+//! - `volumes(id, org, name, head, next_ino, used_bytes, file_count, snapshot_of, moves, ...)`:
 //!   `head` is the writable top layer; counters are kept up to date by every transaction so
 //!   that reading them never walks the tree. A snapshot is a row with `snapshot_of` set, named
-//!   `VOLUME@SNAPSHOT`, whose head is frozen.
+//!   `VOLUME@SNAPSHOT`, whose head is frozen. `moves` counts the moves of directories, which
+//!   keys what servers remember of which directories lie below a subpath.
 //! - `inodes(layer, ino, ...)`: attributes; `whiteout = 1` hides a lower layer's inode.
 //!   `parent` is the directory that holds a directory (used to refuse moving a directory
 //!   into itself, and to tell whether an inode is below a subpath session's root).

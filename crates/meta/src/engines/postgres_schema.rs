@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 9] = [
+pub const STEPS: [&str; 10] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -135,4 +135,5 @@ CREATE INDEX locks_by_session ON locks(session);
      CREATE INDEX sandboxes_by_server ON sandboxes(server);",
     "ALTER TABLE tokens ADD COLUMN made_by TEXT;
      CREATE INDEX tokens_by_maker ON tokens(made_by);",
+    "ALTER TABLE volumes ADD COLUMN moves BIGINT NOT NULL DEFAULT 0;",
 ];

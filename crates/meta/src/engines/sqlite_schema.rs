@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 12] = [
+const STEPS: [&str; 13] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -141,4 +141,5 @@ const STEPS: [&str; 12] = [
      CREATE INDEX sandboxes_by_server ON sandboxes(server);",
     "ALTER TABLE tokens ADD COLUMN made_by TEXT;
      CREATE INDEX tokens_by_maker ON tokens(made_by);",
+    "ALTER TABLE volumes ADD COLUMN moves INTEGER NOT NULL DEFAULT 0;",
 ];

@@ -34,7 +34,7 @@ fn flatten_with<E: Engine>(
             )?
             .ok_or_else(|| Error::not_found("volume not found"))?;
         let head = row.i64(0)?;
-        let chain = chain_of(tx, &meta.chains, head, parent_of(tx, head)?)?;
+        let chain = chain_of(tx, &meta.caches, head, parent_of(tx, head)?)?;
         Ok((head, row.bool(1)?, chain))
     })?;
     // A snapshot's head is frozen and shared by its forks: those are flattened on their own.

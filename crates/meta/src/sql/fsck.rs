@@ -6,7 +6,7 @@
 //! counters that differ from the tree. `repair` drops broken entries, turns dangling chunks
 //! into holes (they read as zeros) and resets counters; snapshots are only reported.
 
-use super::tree::{ChainCache, Tree};
+use super::tree::{Caches, Tree};
 use super::{R, Tx, vals};
 use crate::{BlockHash, ROOT_INO};
 use std::collections::{HashMap, HashSet};
@@ -39,12 +39,12 @@ pub struct StoreView<'a> {
 /// Checks one volume's tree; with `repair` (in a write transaction), mends what it finds.
 pub fn check_volume(
     tx: &dyn Tx,
-    chains: &ChainCache,
+    caches: &Caches,
     (id, name): (Uuid, &str),
     store: &StoreView,
     repair: bool,
 ) -> R<VolumeReport> {
-    let mut tree = Tree::open(tx, chains, id, repair)?;
+    let mut tree = Tree::open(tx, caches, id, repair)?;
     let mend = repair && !tree.snapshot;
     let mut report = VolumeReport::default();
     let mut problem = |kind: &str, detail: String| {

@@ -1,6 +1,6 @@
 //! [`MetaStore`] over any [`Engine`]: each method is one transaction of the shared policy.
 
-use super::tree::{ChainCache, Tree};
+use super::tree::{Caches, Tree};
 use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, keys, locks, ops, paths, sandboxes, vals, volumes};
 use crate::{
     AddKey, AttrChanges, BlockHash, Chunk, ContentWrite, DirPage, Error, ErrorKind, FsckReport, LockRange, MetaStore,
@@ -14,14 +14,14 @@ use uuid::Uuid;
 
 pub struct SqlMeta<E> {
     pub(crate) engine: E,
-    pub(crate) chains: ChainCache,
+    pub(crate) caches: Caches,
 }
 
 impl<E: Engine> SqlMeta<E> {
     pub fn with_engine(engine: E) -> Self {
         SqlMeta {
             engine,
-            chains: ChainCache::default(),
+            caches: Caches::default(),
         }
     }
 
@@ -34,12 +34,12 @@ impl<E: Engine> SqlMeta<E> {
     }
 
     fn read_tree<T>(&self, vol: Uuid, mut f: impl FnMut(&Tree) -> R<T>) -> Result<T> {
-        self.read(|tx| f(&Tree::open(tx, &self.chains, vol, false)?))
+        self.read(|tx| f(&Tree::open(tx, &self.caches, vol, false)?))
     }
 
     fn write_tree<T>(&self, vol: Uuid, mut f: impl FnMut(&mut Tree) -> R<T>) -> Result<T> {
         self.write(|tx| {
-            let mut tree = Tree::open(tx, &self.chains, vol, true)?;
+            let mut tree = Tree::open(tx, &self.caches, vol, true)?;
             if tree.snapshot {
                 return Err(Error::new(ErrorKind::ReadOnly, "a snapshot is read-only").into());
             }
@@ -305,7 +305,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
             .write(Isolation::Snapshot, &mut |tx| blocks::collect_layers(tx))?;
         if collected > 0 {
             // Chains of deleted heads would never be asked for again: let them go.
-            self.chains.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            self.caches.forget_chains();
         }
         Ok(collected)
     }
@@ -342,7 +342,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         let mut blocks = HashSet::new();
         // One transaction per volume: a repair holds one volume's writers at a time.
         for (id, name) in &volumes {
-            let check = |tx: &dyn Tx| fsck::check_volume(tx, &self.chains, (*id, name), &store, repair);
+            let check = |tx: &dyn Tx| fsck::check_volume(tx, &self.caches, (*id, name), &store, repair);
             let found = match if repair { self.write(check) } else { self.read(check) } {
                 Err(e) if e.kind == ErrorKind::NotFound => continue, // Deleted meanwhile.
                 other => other?,

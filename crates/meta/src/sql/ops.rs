@@ -49,7 +49,7 @@ pub fn readdir(tree: &Tree, ino: u64) -> R<Vec<(Vec<u8>, Stat)>> {
 /// Whether `ino` is `root` or lies below it now, by any of its names. Walks up iteratively:
 /// a directory has one parent, so after the first step the walk is a single chain.
 pub fn within(tree: &Tree, ino: u64, root: u64) -> R<bool> {
-    if ino == root || root == ROOT_INO {
+    if ino == root || root == ROOT_INO || tree.known_below(root, ino) {
         return Ok(true);
     }
     let Some(inode) = tree.inode(ino)? else {
@@ -61,16 +61,27 @@ pub fn within(tree: &Tree, ino: u64, root: u64) -> R<bool> {
         tree.parents_of(ino)?
     };
     for mut dir in starts {
-        // Bounded by the number of directories: a cycle cannot form (rename refuses one).
+        // Walked up only as far as a directory known to lie below the root (kept by the
+        // tree's caches, as of its count of moves), so a deep tree is walked once. Bounded by
+        // the number of directories: a cycle cannot form (rename refuses one).
+        let mut passed = if inode.stat.kind == FileKind::Directory {
+            vec![ino]
+        } else {
+            Vec::new()
+        };
         loop {
-            if dir == root {
+            if dir == root || tree.known_below(root, dir) {
+                tree.note_below(root, &passed);
                 return Ok(true);
             }
             if dir == ROOT_INO || dir == 0 {
                 break;
             }
             match tree.inode(dir)? {
-                Some(parent) if parent.stat.kind == FileKind::Directory => dir = parent.parent,
+                Some(parent) if parent.stat.kind == FileKind::Directory => {
+                    passed.push(dir);
+                    dir = parent.parent;
+                }
                 _ => break,
             }
         }
@@ -245,6 +256,8 @@ pub fn rename(tree: &mut Tree, from: (u64, &[u8]), to: (u64, &[u8]), flags: Rena
     tree.set_dentry(to.0, to.1, src.stat.ino)?;
     src.stat.ctime = now;
     if src_is_dir && from.0 != to.0 {
+        // What servers remember of which directories lie below a subpath is now stale.
+        tree.moves += 1;
         src.parent = to.0;
         tree.put_inode(&mut src)?;
         touch_dir(tree, from.0, -1, now)?;

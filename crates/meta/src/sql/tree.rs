@@ -10,10 +10,36 @@ use std::sync::{Arc, Mutex};
 use strata_core::api::{FileKind, Stat};
 use uuid::Uuid;
 
-/// Layer chains by `(head, parent of head)`. Frozen layers never change their parent; only a
-/// head's parent changes (flattening), and that is part of the key, so entries never go
-/// stale, whichever server changed it.
-pub type ChainCache = Mutex<HashMap<(i64, Option<i64>), Arc<[i64]>>>;
+/// What trees keep between transactions, each entry keyed so that it never goes stale,
+/// whichever server changed the volume:
+/// - layer chains by `(head, parent of head)`: frozen layers never change their parent; only
+///   a head's parent changes (flattening), and that is part of the key;
+/// - for a subpath session's root, the directories known to lie below it, by the volume's
+///   head and its count of directory moves: only a move takes a directory out of a subtree,
+///   and every move counts, so `within` walks up only as far as a directory it knew.
+#[derive(Default)]
+pub struct Caches {
+    chains: Mutex<HashMap<(i64, Option<i64>), Arc<[i64]>>>,
+    within: Mutex<HashMap<(Uuid, u64), Below>>,
+}
+
+impl Caches {
+    /// Drops every layer chain (after collection deleted layers).
+    pub fn forget_chains(&self) {
+        self.chains.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// The directories known to lie below one root, as of one head and count of moves.
+struct Below {
+    head: i64,
+    moves: i64,
+    dirs: std::collections::HashSet<u64>,
+}
+
+/// Bounds of the `within` cache: roots kept, and directories per root.
+const WITHIN_ROOTS: usize = 4096;
+const WITHIN_DIRS: usize = 1 << 16;
 
 /// An inode as stored: its attributes, the layer holding them and, for a directory, its parent.
 #[derive(Debug, Clone)]
@@ -25,7 +51,10 @@ pub(crate) struct Inode {
 
 pub(crate) struct Tree<'t> {
     tx: &'t dyn Tx,
+    caches: &'t Caches,
     id: Uuid,
+    /// How many times a directory of this volume has moved: see [`Caches`].
+    pub moves: i64,
     chain: Arc<[i64]>,
     /// `(head, parent, ...)` as SQL, built from our own integer ids.
     in_chain: String,
@@ -46,8 +75,9 @@ impl<'t> Tree<'t> {
     }
 
     /// The tree of a volume; `for_write` locks the volume's row until the transaction ends.
-    pub fn open(tx: &'t dyn Tx, chains: &ChainCache, id: Uuid, for_write: bool) -> R<Self> {
-        const VOLUME: &str = "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL";
+    pub fn open(tx: &'t dyn Tx, caches: &'t Caches, id: Uuid, for_write: bool) -> R<Self> {
+        const VOLUME: &str =
+            "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL, v.moves";
         let (row, parent) = if for_write {
             // Lock first, then read the head's parent in a statement of its own: it sees what
             // a writer that held the lock before us (a fork, a flatten) committed.
@@ -58,15 +88,17 @@ impl<'t> Tree<'t> {
         } else {
             let sql = format!("{VOLUME}, l.parent FROM volumes v JOIN layers l ON l.id = v.head WHERE v.id = $1");
             let row = tx.query_opt(&sql, vals![id])?.ok_or_else(volume_gone)?;
-            let parent = row.opt_i64(5)?;
+            let parent = row.opt_i64(6)?;
             (row, parent)
         };
         let head = row.i64(0)?;
-        let chain = chain_of(tx, chains, head, parent)?;
+        let chain = chain_of(tx, caches, head, parent)?;
         let in_chain = format!("({})", chain.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
         Ok(Tree {
             tx,
+            caches,
             id,
+            moves: row.i64(5)?,
             chain,
             in_chain,
             next_ino: row.u64(1)?,
@@ -451,10 +483,39 @@ impl<'t> Tree<'t> {
     /// Saves the volume's counters; every write ends with it.
     pub fn finish(self) -> R<()> {
         self.tx.exec(
-            "UPDATE volumes SET next_ino = $2, used_bytes = $3, file_count = $4, updated_at = $5 WHERE id = $1",
-            vals![self.id, self.next_ino, self.used_bytes, self.file_count, now_ns()],
+            "UPDATE volumes SET next_ino = $2, used_bytes = $3, file_count = $4, updated_at = $5, moves = $6 WHERE id = $1",
+            vals![self.id, self.next_ino, self.used_bytes, self.file_count, now_ns(), self.moves],
         )?;
         Ok(())
+    }
+
+    /// Whether `dir` is known to lie below `root` in the tree as this transaction sees it.
+    pub fn known_below(&self, root: u64, dir: u64) -> bool {
+        let cache = self.caches.within.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(&(self.id, root))
+            .is_some_and(|b| b.head == self.head() && b.moves == self.moves && b.dirs.contains(&dir))
+    }
+
+    /// Remembers directories found below `root`.
+    pub fn note_below(&self, root: u64, dirs: &[u64]) {
+        let mut cache = self.caches.within.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= WITHIN_ROOTS && !cache.contains_key(&(self.id, root)) {
+            cache.clear();
+        }
+        let below = cache.entry((self.id, root)).or_insert_with(|| Below {
+            head: self.head(),
+            moves: self.moves,
+            dirs: Default::default(),
+        });
+        if below.head != self.head() || below.moves != self.moves || below.dirs.len() + dirs.len() > WITHIN_DIRS {
+            *below = Below {
+                head: self.head(),
+                moves: self.moves,
+                dirs: Default::default(),
+            };
+        }
+        below.dirs.extend(dirs);
     }
 
     pub fn tx(&self) -> &'t dyn Tx {
@@ -463,7 +524,8 @@ impl<'t> Tree<'t> {
 }
 
 /// The layer chain from `head` down to the bottom layer, in one query.
-pub(crate) fn chain_of(tx: &dyn Tx, chains: &ChainCache, head: i64, parent: Option<i64>) -> R<Arc<[i64]>> {
+pub(crate) fn chain_of(tx: &dyn Tx, caches: &Caches, head: i64, parent: Option<i64>) -> R<Arc<[i64]>> {
+    let chains = &caches.chains;
     let key = (head, parent);
     if let Some(chain) = chains.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(chain.clone());
