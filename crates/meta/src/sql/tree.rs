@@ -19,7 +19,7 @@ use uuid::Uuid;
 ///   and every move counts, so `within` walks up only as far as a directory it knew.
 #[derive(Default)]
 pub struct Caches {
-    chains: Mutex<HashMap<(i64, Option<i64>), Arc<[i64]>>>,
+    chains: Mutex<HashMap<ChainKey, Arc<[i64]>>>,
     within: Mutex<HashMap<(Uuid, u64), Below>>,
 }
 
@@ -29,6 +29,9 @@ impl Caches {
         self.chains.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
+
+/// A head layer and its parent.
+type ChainKey = (i64, Option<i64>);
 
 /// The directories known to lie below one root, as of one head and count of moves.
 struct Below {
