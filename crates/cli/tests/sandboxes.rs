@@ -77,7 +77,8 @@ fn an_organization_has_at_most_its_limit_of_sandboxes_on_all_servers() {
     assert_eq!(code, 3);
     assert_eq!(b.json(&["sandbox", "list"]).as_array().unwrap().len(), 2);
     b.ok(&["sandbox", "delete", first.trim()]);
-    a.ok(&["sandbox", "create", "--volume", "v:/v"]);
+    let third = a.ok(&["sandbox", "create", "--volume", "v:/v"]);
+    a.ok(&["sandbox", "delete", third.trim()]);
     a.ok(&["sandbox", "delete", second.trim()]);
     a.ok_as(key.trim(), &["sandbox", "delete", theirs.trim()]);
 }

@@ -294,10 +294,28 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        // A server with sandboxes running is stopped, so that it ends them (their containers,
+        // mounts and cgroups would outlive a killed one); any other is killed at once.
+        let runtime = self.data_dir().join("sandboxes").join("runtime");
+        let running = Command::new("runc")
+            .arg("--root")
+            .arg(&runtime)
+            .args(["list", "--quiet"])
+            .output()
+            .is_ok_and(|out| !out.stdout.is_empty());
+        if running {
+            // SAFETY: a signal to the child this struct started.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while std::time::Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
         }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
