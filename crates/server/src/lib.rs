@@ -128,7 +128,11 @@ fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
 async fn open_data_dir(config: &ServerConfig) -> anyhow::Result<(std::fs::File, AppState)> {
     let lock = lock_data_dir(&config.data_dir)?;
     // Opening the engines blocks (connections, migrations): off the async workers.
-    let opening = config.clone();
+    let mut opening = config.clone();
+    // The path the kernel's mount table shows for what is mounted in it: a relative or
+    // symlinked one would not be recognised there, and a mount taken for a folder.
+    opening.data_dir = std::fs::canonicalize(&config.data_dir)
+        .with_context(|| format!("cannot resolve the data folder {}", config.data_dir.display()))?;
     let state = tokio::task::spawn_blocking(move || {
         let state = open_state(&opening)?;
         auth::bootstrap_admin(&state, &opening.data_dir)?;

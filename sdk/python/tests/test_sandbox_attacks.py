@@ -142,6 +142,8 @@ def test_files_of_the_server_outside_its_data_folder_are_not_inside() -> None:
                          server.data_dir, "/var/tmp", "/opt", "/srv", "/etc/shadow", "/etc/ssh", in_home]:
                 assert sandbox.process.exec(f"test -e '{path}'").exit_code != 0, path
             assert key_file.read_text() not in sandbox.process.exec("cat /etc/* 2>/dev/null").result
+            # The init's streams lead nowhere on the host (a log file there could be filled).
+            assert set(sandbox.process.exec("readlink /proc/1/fd/*").result.split()) == {"/dev/null"}
             sandbox.delete()
     finally:
         server.close()
@@ -364,6 +366,10 @@ def test_an_outbound_sandbox_reaches_other_hosts_but_not_the_hosts_loopback(
     fetch = f"python3 -c \"import urllib.request; print(urllib.request.urlopen('http://{remote_host}:8080/', timeout=5).status)\""
     assert outbound.process.exec(fetch).result == "200\n"
     assert closed.process.exec(fetch).exit_code != 0
+    # Link-local addresses (cloud metadata services) have no route: nothing is sent.
+    route = outbound.process.exec("ip route get 169.254.169.254")
+    assert route.exit_code != 0 or "unreachable" in route.result or "blackhole" in route.result, route
+    assert outbound.process.exec("ip -4 route show type blackhole").result.split()[0] == "blackhole"
     # The host's loopback (where the server listens) stays out of reach.
     port = server.endpoint.rsplit(":", 1)[1]
     assert outbound.process.exec(f"python3 /root/connect.py {port}").result.split()[0] != "reached"

@@ -76,6 +76,25 @@ pub fn add_token(tx: &dyn Tx, t: &TokenRecord, rule: AddKey) -> R<bool> {
         let msg = format!("no organization named {}", t.org);
         return Err(Error::not_found(msg).with_field("org").into());
     }
+    // A key made by a key that was revoked (or expired) in the meantime is not made: the
+    // maker's row is locked until this transaction ends, so a revocation comes before or
+    // after, and its cascade finds this one.
+    if let Some(maker) = t.made_by {
+        let live = tx.query_opt(
+            &format!(
+                "SELECT 1 FROM tokens WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2){}",
+                tx.for_update()
+            ),
+            vals![maker, t.created_at],
+        )?;
+        if live.is_none() {
+            return Err(Error::new(
+                ErrorKind::Unauthorized,
+                "the key making this one was revoked or expired",
+            )
+            .into());
+        }
+    }
     if let AddKey::Within(limit) = rule {
         tx.lock_org(&t.org)?;
         let live = tx
@@ -187,6 +206,7 @@ pub fn revoke_token(tx: &dyn Tx, id: Uuid, now: i64) -> R<Vec<Uuid>> {
 /// Revokes one key and ends the mount sessions it opened; false if it was not live. Its
 /// name is free again: the revoked row is renamed to a name no valid key name can be.
 fn revoke_one(tx: &dyn Tx, id: Uuid, now: i64) -> R<bool> {
+    // An UPDATE takes the row lock a key being made by this one waits on (see `add_token`).
     let n = tx.exec(
         "UPDATE tokens SET revoked_at = $2, name = name || ' (revoked ' || id || ')'
          WHERE id = $1 AND revoked_at IS NULL",

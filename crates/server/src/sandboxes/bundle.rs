@@ -270,7 +270,7 @@ fn bind(source: &Path, destination: &str, read_only: bool) -> Value {
 /// fail anyway, and this closes the ones an unprivileged process may still make (a user
 /// namespace would hand it capabilities there).
 fn seccomp() -> Value {
-    const DENIED: [&str; 27] = [
+    const DENIED: [&str; 31] = [
         "mount",
         "umount2",
         "pivot_root",
@@ -298,6 +298,10 @@ fn seccomp() -> Value {
         "userfaultfd",
         "open_by_handle_at",
         "reboot",
+        "io_uring_setup",
+        "io_uring_enter",
+        "io_uring_register",
+        "syslog",
     ];
     const CLONE_NEWUSER: u64 = 0x1000_0000;
     let architectures: &[&str] = if cfg!(target_arch = "x86_64") {

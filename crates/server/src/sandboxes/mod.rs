@@ -138,14 +138,15 @@ impl Sandboxes {
             .collect();
         for record in &mine {
             let mut body = decode(record)?;
+            // The keys first: a mount the previous run left ends with its key.
+            for key in std::mem::take(&mut body.keys) {
+                revoke_mount_credential(state, key).await;
+            }
             let folder = self.folder(record.id);
             for i in 0..body.sandbox.volumes.len() {
                 mounts::unmount(&folder.join("mnt").join(i.to_string()));
             }
             remove_folder(&folder);
-            for key in std::mem::take(&mut body.keys) {
-                revoke_mount_credential(state, key).await;
-            }
             if body.sandbox.state != SandboxState::Lost {
                 tracing::warn!(sandbox = %record.id, "sandbox lost with the previous server run");
             }
@@ -514,9 +515,17 @@ pub async fn revoke_mount_credential(state: &AppState, key: Uuid) {
 }
 
 /// Removes a sandbox's folder (bundle, logs, mount points) unless anything is still
-/// mounted in it: that would delete a volume's files.
+/// mounted in it, by the kernel's mount table or by a mount point on another device (or one
+/// that does not answer): that would delete a volume's files.
 fn remove_folder(folder: &Path) {
-    if mounts::any_mount_under(folder) {
+    use std::os::unix::fs::MetadataExt;
+    let device = std::fs::symlink_metadata(folder).map(|m| m.dev());
+    let on_other_device = std::fs::read_dir(folder.join("mnt"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|m| std::fs::symlink_metadata(m.path()).map(|md| md.dev()).ok() != device.as_ref().ok().copied());
+    if mounts::any_mount_under(folder) || on_other_device {
         tracing::warn!(folder = %folder.display(), "a sandbox's folder still holds a mount: left in place");
         return;
     }

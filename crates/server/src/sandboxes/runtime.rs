@@ -50,17 +50,19 @@ impl Runtime {
     /// Starts the container `id` from `bundle` in the background; returns once its init runs.
     pub async fn run(&self, id: &str, bundle: &Path) -> Result<()> {
         let log = bundle.join("runtime.log");
-        let stderr =
-            std::fs::File::create(&log).map_err(|e| Error::internal(format!("cannot open {}: {e}", log.display())))?;
-        // The init inherits these: nothing to read from, nowhere but the log to write.
+        // The init inherits runc's standard streams: nothing of the host's, not even a log
+        // file (it could write to it through /proc/1/fd without end). runc's own messages go
+        // to `--log`, which it does not hand on.
         let status = self
             .command()
+            .arg("--log")
+            .arg(&log)
             .args(["run", "--detach", "--bundle"])
             .arg(bundle)
             .arg(id)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(stderr)
+            .stderr(Stdio::null())
             .status()
             .await
             .map_err(|e| unavailable(&e))?;
