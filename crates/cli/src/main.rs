@@ -201,12 +201,6 @@ pub type CmdResult = Result<(), Failure>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Server(_) | Command::Mount(_)) {
-        // A reader that went away (`| head`) ends a printing command quietly, as it ends any
-        // Unix tool; the server and the mount keep Rust's default and see EPIPE instead.
-        // SAFETY: signal(2) before any thread starts.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -48,14 +48,23 @@ impl Output {
         if self.json {
             let mut value = serde_json::to_value(value).map_err(anyhow::Error::from)?;
             readable(&mut value);
-            println!("{}", serde_json::to_string_pretty(&value).map_err(anyhow::Error::from)?);
+            say(&serde_json::to_string_pretty(&value).map_err(anyhow::Error::from)?)
         } else {
             let text = human();
-            if !text.is_empty() {
-                println!("{text}");
-            }
+            if text.is_empty() { Ok(()) } else { say(&text) }
         }
-        Ok(())
+    }
+}
+
+/// Prints a line to standard output. A reader that went away (`| head`) ends the command
+/// quietly with the shell's code for it (141), as it ends any Unix tool, instead of Rust's
+/// panic. (SIGPIPE stays ignored: a server closing an upload early must not kill the CLI.)
+pub fn say(text: &str) -> crate::CmdResult {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(crate::Failure::exit_quietly(141)),
+        Err(e) => Err(anyhow::Error::from(e).into()),
     }
 }
 

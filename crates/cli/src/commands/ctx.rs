@@ -125,7 +125,7 @@ pub async fn run(args: CtxArgs) -> CmdResult {
             }
             login.current_context = Some(name.clone());
             login.save()?;
-            println!("now in context {name}");
+            crate::output::say(&format!("now in context {name}"))?;
             Ok(())
         }
         CtxCommand::Delete { name } => {

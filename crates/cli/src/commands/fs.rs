@@ -271,9 +271,7 @@ pub async fn run(cmd: FsCommand, client: &Client) -> CmdResult {
                 let mark = if f.stat.kind == FileKind::Directory { "/" } else { "" };
                 text += &format!("\n{}{name}{mark}", "  ".repeat(f.depth));
             }
-            // A closed pipe (`| head`) ends the command (SIGPIPE), as for any tool.
-            println!("{text}");
-            Ok(())
+            crate::output::say(&text)
         }
         FsCommand::Touch { target } => {
             match client.stat(&target.volume, &target.path).await {
