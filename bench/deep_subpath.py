@@ -10,25 +10,11 @@ data folder), walks a session of its top folder down to the bottom, then times g
 import argparse
 import json
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def binary() -> Path:
-    if os.environ.get("STRATA_BIN"):
-        return Path(os.environ["STRATA_BIN"])
-    for profile in ("release", "debug"):
-        if (REPO / "target" / profile / "strata").exists():
-            return REPO / "target" / profile / "strata"
-    raise SystemExit("no strata binary: cargo build --release -p strata-cli")
-
+from local_server import local_server
 
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -40,18 +26,9 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=11500)
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="strata-deep-"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    exe = binary()
-    server = subprocess.Popen([str(exe), "server", "--data-dir", str(home / "data"), "--listen", f"127.0.0.1:{port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while not (home / "data" / "endpoint").exists():
-            time.sleep(0.05)
-        token = (home / "data" / "admin.token").read_text().strip()
-        base = f"http://127.0.0.1:{port}/v1"
+    with local_server() as server:
+        exe, token = server.exe, server.token
+        base = f"{server.endpoint}/v1"
 
         def post(path: str, body: dict) -> dict:  # type: ignore[type-arg]
             req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
@@ -70,16 +47,12 @@ def main() -> None:
         for _ in range(args.depth - 1):
             node = post(f"/sessions/{sub['id']}/lookup", {"parent": node, "name": "d"})["node"]
         walk = time.monotonic() - started
-        before = cpu_seconds(server.pid)
+        before = cpu_seconds(server.process.pid)
         for _ in range(args.calls):
             post(f"/sessions/{sub['id']}/getattr", {"node": node})
-        per_call = (cpu_seconds(server.pid) - before) / args.calls
+        per_call = (cpu_seconds(server.process.pid) - before) / args.calls
         print(f"strata {exe} ({exe.parent.name} build): depth {args.depth}: walking a subpath session down took "
               f"{walk:.1f} s; getattr at the bottom: {per_call * 1e3:.2f} ms of server CPU a call")
-    finally:
-        server.terminate()
-        server.wait()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

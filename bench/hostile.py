@@ -10,25 +10,13 @@ snapshots, mount sessions and keys before it is refused. Needs a built strata bi
 
 import json
 import os
-import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def binary() -> Path:
-    if os.environ.get("STRATA_BIN"):
-        return Path(os.environ["STRATA_BIN"])
-    for profile in ("release", "debug"):
-        if (REPO / "target" / profile / "strata").exists():
-            return REPO / "target" / profile / "strata"
-    raise SystemExit("no strata binary: cargo build --release -p strata-cli")
-
+from local_server import local_server
 
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -38,23 +26,10 @@ def rss_mib(pid: int) -> float:
 
 
 def main() -> None:
-    home = Path(tempfile.mkdtemp(prefix="strata-hostile-"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    exe = binary()
-    server = subprocess.Popen(
-        [str(exe), "server", "--data-dir", str(home / "data"), "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    conns = []
-    try:
-        while not (home / "data" / "endpoint").exists():
-            if server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.05)
-        token = (home / "data" / "admin.token").read_text().strip()
+    conns: list = []
+    with local_server() as srv:
+        exe, token, port, home = srv.exe, srv.token, srv.port, srv.home
+        server = srv.process
         env = {**os.environ, "STRATA_ENDPOINT": f"http://127.0.0.1:{port}", "STRATA_TOKEN": token,
                "STRATA_CONFIG_DIR": str(home / "config")}
         cli = lambda *a: subprocess.run([str(exe), *a], env=env, capture_output=True, text=True)  # noqa: E731
@@ -105,12 +80,8 @@ def main() -> None:
             else:
                 print(f"{what}: 5000 made, none refused")
         print(json.dumps({"rss_before_mib": round(base), "rss_peak_mib": round(peak)}))
-    finally:
         for c in conns:
             c.close()
-        server.terminate()
-        server.wait()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

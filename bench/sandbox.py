@@ -8,51 +8,19 @@ folder. Needs the Python SDK (`pip install ./sdk/python`) and a built strata bin
 """
 
 import argparse
-import os
-import shutil
-import socket
 import statistics
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
+from local_server import local_server
 from strata import CreateSandboxParams, Strata, VolumeMount
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def binary() -> Path:
-    if os.environ.get("STRATA_BIN"):
-        return Path(os.environ["STRATA_BIN"])
-    target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target")
-    for profile in ("release", "debug"):
-        if (target / profile / "strata").exists():
-            return target / profile / "strata"
-    raise SystemExit(f"no strata binary under {target}: cargo build --release -p strata-cli")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     runs = parser.parse_args().runs
-    home = Path(tempfile.mkdtemp(prefix="strata-bench-"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    exe = binary()
-    server = subprocess.Popen(
-        [str(exe), "server", "--data-dir", str(home / "data"), "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        while not (home / "data" / "endpoint").exists():
-            if server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.05)
-        token = (home / "data" / "admin.token").read_text().strip()
-        strata = Strata(endpoint=f"http://127.0.0.1:{port}", token=token)
+    with local_server() as server:
+        exe = server.exe
+        strata = Strata(endpoint=server.endpoint, token=server.token)
         volumes = [strata.volume.create(f"bench-{i}") for i in range(3)]
         print(f"strata {exe} ({exe.parent.name} build), {runs} runs each")
         print(f"{'volumes':>7} {'create p50 ms':>14} {'create p90 ms':>14} {'delete p50 ms':>14}")
@@ -72,10 +40,6 @@ def main() -> None:
             creates.sort()
             p90 = creates[int(len(creates) * 0.9) - 1]
             print(f"{count:>7} {statistics.median(creates):>14.1f} {p90:>14.1f} {statistics.median(deletes):>14.1f}")
-    finally:
-        server.terminate()
-        server.wait()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
