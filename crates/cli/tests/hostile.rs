@@ -12,6 +12,32 @@ struct Api {
 }
 
 impl Api {
+    /// Stores `bytes` as block `hash` through mount session `session`; the status.
+    async fn put_block(&self, session: &str, hash: &str, bytes: &[u8]) -> StatusCode {
+        self.http
+            .put(format!("{}/sessions/{session}/blocks/{hash}", self.base))
+            .bearer_auth(&self.token)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    /// Creates the file `name` in the directory `parent` through mount session `session`.
+    async fn create_file(&self, session: &str, parent: &Value, name: &str) -> Value {
+        let body = json!({"parent": parent, "name": name, "kind": "file", "mode": 0o644});
+        let (status, file) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/sessions/{session}/create"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        file
+    }
+
     fn clone_ref(&self) -> Api {
         Api {
             http: self.http.clone(),
@@ -525,13 +551,7 @@ async fn blocks_are_readable_and_claimable_only_by_their_volume() {
     );
 
     // Naming it in a write without having uploaded it fails exactly as a missing block does.
-    let (_, file) = api
-        .call(
-            reqwest::Method::POST,
-            &format!("/sessions/{mine}/create"),
-            Some(json!({"parent": root, "name": "stolen", "kind": "file", "mode": 0o644})),
-        )
-        .await;
+    let file = api.create_file(&mine, &root, "stolen").await;
     let write = |hash: &str| json!({"node": file["node"], "size": secret.len(), "chunks": [{"idx": 0, "len": secret.len(), "hash": hash}]});
     let path = format!("/sessions/{mine}/write");
     let (claimed, body) = api.call(reqwest::Method::POST, &path, Some(write(&hash))).await;
@@ -548,15 +568,7 @@ async fn blocks_are_readable_and_claimable_only_by_their_volume() {
     );
 
     // With the bytes in hand (uploaded by this session), the same write works.
-    let put = api
-        .http
-        .put(format!("{}/sessions/{mine}/blocks/{hash}", api.base))
-        .bearer_auth(&api.token)
-        .body(secret.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    assert_eq!(api.put_block(&mine, &hash, &secret).await, StatusCode::NO_CONTENT);
     let (status, body) = api.call(reqwest::Method::POST, &path, Some(write(&hash))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(get_block(&mine, &hash).await, StatusCode::OK);
@@ -609,24 +621,10 @@ async fn a_chunk_longer_than_its_block_is_refused_and_damage_reads_as_eio() {
         )
         .await;
     let (id, root) = (session["id"].as_str().unwrap(), session["root"]["node"].clone());
-    let (_, file) = api
-        .call(
-            reqwest::Method::POST,
-            &format!("/sessions/{id}/create"),
-            Some(json!({"parent": root, "name": "f", "kind": "file", "mode": 0o644})),
-        )
-        .await;
+    let file = api.create_file(id, &root, "f").await;
     let block: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     let hash = blake3::hash(&block).to_hex().to_string();
-    let put = api
-        .http
-        .put(format!("{}/sessions/{id}/blocks/{hash}", api.base))
-        .bearer_auth(&api.token)
-        .body(block.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    assert_eq!(api.put_block(id, &hash, &block).await, StatusCode::NO_CONTENT);
     let write =
         |len: usize| json!({"node": file["node"], "size": len, "chunks": [{"idx": 0, "len": len, "hash": hash}]});
     let path = format!("/sessions/{id}/write");
@@ -702,13 +700,7 @@ async fn a_tenants_session_reaches_only_the_blocks_of_its_own_folder() {
     };
     let (mine, root) = session(&alice).await;
     assert_eq!(get_block(&alice, &mine).await, StatusCode::NOT_FOUND, "bob's block");
-    let (_, file) = alice
-        .call(
-            reqwest::Method::POST,
-            &format!("/sessions/{mine}/create"),
-            Some(json!({"parent": root, "name": "claimed", "kind": "file", "mode": 0o644})),
-        )
-        .await;
+    let file = alice.create_file(&mine, &root, "claimed").await;
     let write =
         json!({"node": file["node"], "size": secret.len(), "chunks": [{"idx": 0, "len": secret.len(), "hash": hash}]});
     let (status, body) = alice
@@ -724,15 +716,7 @@ async fn a_tenants_session_reaches_only_the_blocks_of_its_own_folder() {
     let (whole, _) = session(&admin).await;
     assert_eq!(get_block(&admin, &whole).await, StatusCode::OK);
     // With the bytes in hand (uploaded by her session), alice names the same block.
-    let put = alice
-        .http
-        .put(format!("{}/sessions/{mine}/blocks/{hash}", alice.base))
-        .bearer_auth(&alice.token)
-        .body(secret.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    assert_eq!(alice.put_block(&mine, &hash, &secret).await, StatusCode::NO_CONTENT);
     let (status, body) = alice
         .call(reqwest::Method::POST, &format!("/sessions/{mine}/write"), Some(write))
         .await;

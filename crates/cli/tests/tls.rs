@@ -28,6 +28,20 @@ fn private_ca(dir: &std::path::Path) -> [String; 3] {
     })
 }
 
+/// `strata ARGS...` against `server` with its key, trusting the CA in `ca`, with config and
+/// data folders of its own under `dir`.
+fn trusting(server: &Server, ca: &str, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(common::BIN)
+        .args(args)
+        .env("STRATA_ENDPOINT", &server.endpoint)
+        .env("STRATA_TOKEN", server.token())
+        .env("STRATA_CA_FILE", ca)
+        .env("STRATA_CONFIG_DIR", dir.join("config"))
+        .env("STRATA_DATA_DIR", dir.join("no-local-server"))
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn the_server_speaks_https_to_clients_that_trust_its_ca() {
     let dir = tempfile::tempdir().unwrap();
@@ -41,15 +55,7 @@ fn the_server_speaks_https_to_clients_that_trust_its_ca() {
     assert!(err.contains("certificate"), "{err}");
 
     let with_ca = |args: &[&str]| {
-        let out = std::process::Command::new(common::BIN)
-            .args(args)
-            .env("STRATA_ENDPOINT", &server.endpoint)
-            .env("STRATA_TOKEN", server.token())
-            .env("STRATA_CA_FILE", &ca)
-            .env("STRATA_CONFIG_DIR", dir.path().join("config"))
-            .env("STRATA_DATA_DIR", dir.path().join("no-local-server"))
-            .output()
-            .unwrap();
+        let out = trusting(&server, &ca, dir.path(), args);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -92,17 +98,7 @@ fn the_server_speaks_https_to_clients_that_trust_its_ca() {
 fn sandboxes_of_a_server_with_a_private_ca_mount_their_volumes() {
     let dir = tempfile::tempdir().unwrap();
     let [ca, cert, key] = private_ca(dir.path());
-    let run = |server: &Server, args: &[&str]| {
-        std::process::Command::new(common::BIN)
-            .args(args)
-            .env("STRATA_ENDPOINT", &server.endpoint)
-            .env("STRATA_TOKEN", server.token())
-            .env("STRATA_CA_FILE", &ca)
-            .env("STRATA_CONFIG_DIR", dir.path().join("config"))
-            .env("STRATA_DATA_DIR", dir.path().join("no-local-server"))
-            .output()
-            .unwrap()
-    };
+    let run = |server: &Server, args: &[&str]| trusting(server, &ca, dir.path(), args);
     let told = Server::start(&["--tls-cert", &cert, "--tls-key", &key, "--tls-ca", &ca]);
     assert!(run(&told, &["volume", "create", "v"]).status.success());
     let created = run(&told, &["sandbox", "create", "--volume", "v:/data"]);

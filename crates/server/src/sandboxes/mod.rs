@@ -394,10 +394,7 @@ impl Sandboxes {
     pub async fn delete(&self, state: &AppState, org: &str, id: Uuid) -> Result<()> {
         let record = self.record(state, org, id).await?;
         if record.server != self.0.server_id {
-            return Err(Error::new(
-                ErrorKind::Unavailable,
-                format!("sandbox {id} runs on another server, which did not take the request"),
-            ));
+            return Err(elsewhere(id));
         }
         self.tear_down(state, id).await;
         Ok(())
@@ -445,10 +442,7 @@ impl Sandboxes {
             Error::new(ErrorKind::Conflict, format!("sandbox {id} is {why}: delete it")).with_field("sandbox")
         };
         if record.server != self.0.server_id {
-            return Err(Error::new(
-                ErrorKind::Unavailable,
-                format!("sandbox {id} runs on another server, which did not take the request"),
-            ));
+            return Err(elsewhere(id));
         }
         match self.observe(&record).await?.state {
             SandboxState::Running => Ok(container_id(id)),
@@ -456,6 +450,15 @@ impl Sandboxes {
             SandboxState::Lost => Err(gone("lost (its processes ended with an earlier server run)")),
         }
     }
+}
+
+/// The answer for a sandbox another server runs, when the request reached this one anyway
+/// (the forwarding layer sends them on; this is what is left if it could not).
+fn elsewhere(id: Uuid) -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        format!("sandbox {id} runs on another server, which did not take the request"),
+    )
 }
 
 /// This server's id in sandbox records: made once, kept in the data folder.
