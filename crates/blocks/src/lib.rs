@@ -51,6 +51,21 @@ pub enum BlockError {
 
 pub type Result<T> = std::result::Result<T, BlockError>;
 
+/// The one mapping of store failures to the kinds every layer speaks: a store that does not
+/// answer is `Unavailable` (retry later); a block missing or damaged is `Internal` (the
+/// metadata names bytes the store does not hold: `strata fsck`).
+impl From<BlockError> for strata_core::Error {
+    fn from(e: BlockError) -> Self {
+        use strata_core::ErrorKind;
+        let kind = match e {
+            BlockError::Missing(_) | BlockError::Damaged(_) => ErrorKind::Internal,
+            BlockError::Url(_) => ErrorKind::InvalidInput,
+            BlockError::Store(_) | BlockError::Folder { .. } => ErrorKind::Unavailable,
+        };
+        strata_core::Error::new(kind, e.to_string())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BlockStore {
     store: Arc<dyn ObjectStore>,

@@ -5,6 +5,8 @@ use common::{Mount, Server, free_addr, hash_file, hold_lock, random_file, sample
 use std::fs;
 use std::io::Write;
 use std::process::Command;
+use strata_core::api::{NodeName, NodeOnly, NodeRef, ReadDir};
+use strata_core::session::SessionApi;
 
 fn git(dir: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -102,24 +104,33 @@ async fn subpath_mounts_cannot_reach_outside() {
         .open_session("tenants", "users/alice", false)
         .await
         .unwrap();
-    let root = session.info.root.node;
-    let err = session.lookup(root, "..").await.unwrap_err();
+    let session: &dyn SessionApi = &session;
+    let root = session.info().root.node;
+    let err = session.lookup(named(root, "..")).await.unwrap_err();
     assert_eq!(err.kind, strata_core::ErrorKind::InvalidInput);
     let bob = server.client().stat("tenants", "/users/bob/secret").await.unwrap();
     for cap in [0, 1, root.cap, u64::MAX] {
         let forged = strata_core::api::NodeRef { ino: bob.ino, cap };
         assert_eq!(
-            session.getattr(forged).await.unwrap_err().kind,
+            session.getattr(NodeOnly { node: forged }).await.unwrap_err().kind,
             strata_core::ErrorKind::NotFound
         );
-        assert!(session.content(forged).await.is_err());
-        assert!(session.unlink(forged, "secret").await.is_err());
+        assert!(session.content(NodeOnly { node: forged }).await.is_err());
+        assert!(session.unlink(named(forged, "secret")).await.is_err());
     }
     assert_eq!(server.ok(&["fs", "cat", "tenants:/users/bob/secret"]), "bob's secret");
 }
 
 /// A directory moved out of a subpath is out of reach at once: by path and by an open file of
 /// the mount, and by the session's own capabilities over raw HTTP, even for files added later.
+/// The request naming `name` in the directory `parent`.
+fn named(parent: NodeRef, name: &str) -> NodeName {
+    NodeName {
+        parent,
+        name: name.into(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
     let server = Server::start(&[]);
@@ -137,8 +148,13 @@ async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
         .open_session("tenants", "users/alice", false)
         .await
         .unwrap();
-    let docs = session.lookup(session.info.root.node, "docs").await.unwrap().node;
-    let plan = session.lookup(docs, "plan.txt").await.unwrap().node;
+    let session: &dyn SessionApi = &session;
+    let docs = session
+        .lookup(named(session.info().root.node, "docs"))
+        .await
+        .unwrap()
+        .node;
+    let plan = session.lookup(named(docs, "plan.txt")).await.unwrap().node;
 
     server.ok(&["fs", "mv", "tenants:/users/alice/docs", "tenants:/users/bob/docs"]);
     let later = tempfile::NamedTempFile::new().unwrap();
@@ -174,17 +190,26 @@ async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
     // Over raw HTTP with capabilities handed out before the move.
     for node in [docs, plan] {
         assert_eq!(
-            session.getattr(node).await.unwrap_err().kind,
+            session.getattr(NodeOnly { node }).await.unwrap_err().kind,
             strata_core::ErrorKind::NotFound
         );
-        assert!(session.content(node).await.is_err());
-        assert!(session.readdir(node, None).await.is_err());
+        assert!(session.content(NodeOnly { node }).await.is_err());
+        assert!(
+            session
+                .readdir(ReadDir {
+                    node,
+                    after: None,
+                    limit: None
+                })
+                .await
+                .is_err()
+        );
     }
-    assert!(session.lookup(docs, "later.txt").await.is_err());
-    assert!(session.unlink(docs, "later.txt").await.is_err());
+    assert!(session.lookup(named(docs, "later.txt")).await.is_err());
+    assert!(session.unlink(named(docs, "later.txt")).await.is_err());
 
     // Usage of the rest of the volume is not shown to a subpath session either.
-    let stats = session.statfs().await.unwrap();
+    let stats = session.statfs(()).await.unwrap();
     assert_eq!((stats.used_bytes, stats.files), (0, 0));
 
     // Bob's side is whole, and moving it back brings it in reach again.
@@ -198,9 +223,9 @@ async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
     );
     // (The mount itself may answer from its cache of absent names for `--attr-timeout`.)
     server.ok(&["fs", "mv", "tenants:/users/bob/docs", "tenants:/users/alice/docs"]);
-    assert_eq!(session.getattr(plan).await.unwrap().size, 12);
-    let later = session.lookup(docs, "later.txt").await.unwrap().node;
-    assert_eq!(session.getattr(later).await.unwrap().size, 16);
+    assert_eq!(session.getattr(NodeOnly { node: plan }).await.unwrap().size, 12);
+    let later = session.lookup(named(docs, "later.txt")).await.unwrap().node;
+    assert_eq!(session.getattr(NodeOnly { node: later }).await.unwrap().size, 16);
 }
 
 #[test]

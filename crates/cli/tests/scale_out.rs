@@ -4,6 +4,7 @@
 mod common;
 use common::{Server, hash_file, random_file};
 use std::io::Write;
+use strata_core::session::SessionApi;
 
 #[test]
 fn a_file_put_through_one_server_reads_back_through_another() {
@@ -245,7 +246,7 @@ fn a_session_closed_through_one_server_is_refused_by_the_other() {
         rt.block_on(async { req.send().await.unwrap().status().as_u16() })
     };
     assert_eq!(statfs_on_b(), 200, "b serves a's session");
-    rt.block_on(session.close()).unwrap();
+    rt.block_on(SessionApi::close(&session)).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while statfs_on_b() != 404 {
         assert!(std::time::Instant::now() < deadline, "b still serves a closed session");

@@ -518,6 +518,17 @@ impl AttrChanges {
     }
 }
 
+/// A permission mode as a caller gives it: type bits and anything above `0o7777` refused.
+pub fn check_mode(mode: u32, field: &str) -> crate::Result<u32> {
+    if mode > 0o7777 {
+        return Err(crate::Error::invalid(
+            field,
+            format!("mode {mode:o} has bits beyond 7777"),
+        ));
+    }
+    Ok(mode)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetAttrNode {

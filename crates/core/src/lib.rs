@@ -14,6 +14,7 @@ pub mod patches;
 pub mod paths;
 pub mod pieces;
 pub mod sandboxes;
+pub mod session;
 
 pub use error::{Error, ErrorKind, Result};
 

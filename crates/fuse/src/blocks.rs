@@ -3,12 +3,12 @@
 
 use crate::cache::BlockCache;
 use crate::metrics::{InFlight, MountMetrics};
-use crate::session::SessionApi;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use strata_core::pieces::{self, PIECE};
+use strata_core::session::SessionApi;
 use strata_core::{Error, ErrorKind, Result};
 
 #[derive(Clone)]

@@ -16,7 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use std::collections::BTreeMap;
-use strata_core::api::{AttrChanges, ChunkRef, Content, NodeRef, Stat, WriteContent};
+use strata_core::api::{AttrChanges, ChunkRef, Content, NodeOnly, NodeRef, Stat, WriteContent};
 use strata_core::patches::Patches;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
 use tokio::task::JoinHandle;
@@ -188,7 +188,7 @@ impl FileState {
     /// Takes what others committed for the chunks this open has not changed; a changed
     /// chunk keeps the base it was changed from, so its commit still finds out.
     async fn refresh(&mut self, blocks: &Blocks) -> Result<()> {
-        let current = blocks.session().content(self.node).await?;
+        let current = blocks.session().content(NodeOnly { node: self.node }).await?;
         let mine: Vec<u64> = self
             .dirty
             .keys()
@@ -435,7 +435,7 @@ impl FileState {
         }
         for attempt in 1.. {
             let (req, inline) = self.prepare(blocks, durable).await?;
-            let result = match blocks.session().write(&req).await {
+            let result = match blocks.session().write(req.clone()).await {
                 // Collected while nothing named them yet (the file stayed open past the
                 // server's grace period): store them again and commit again.
                 Err(e) if e.kind == ErrorKind::Conflict && !inline => {
@@ -444,7 +444,7 @@ impl FileState {
                     for hash in uploaded.filter_map(|c| c.hash.as_deref()) {
                         blocks.reupload(hash).await?;
                     }
-                    blocks.session().write(&req).await
+                    blocks.session().write(req.clone()).await
                 }
                 other => other,
             };
@@ -578,7 +578,7 @@ impl FileState {
     /// merged one at a time, and uploaded as they go, so memory stays bounded.
     async fn rebase(&mut self, blocks: &Blocks) -> Result<()> {
         self.finish_uploads().await?;
-        let current = blocks.session().content(self.node).await?;
+        let current = blocks.session().content(NodeOnly { node: self.node }).await?;
         let mut theirs: BTreeMap<u64, ChunkRef> = current.chunks.into_iter().map(|c| (c.idx, c)).collect();
         if let Some(cut) = self.edits.replayed_cut() {
             cut_chunks(&mut theirs, cut);

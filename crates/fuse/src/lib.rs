@@ -11,7 +11,6 @@ mod dircache;
 mod errno;
 mod file;
 mod metrics;
-pub mod session;
 pub mod vfs;
 mod xattrs;
 

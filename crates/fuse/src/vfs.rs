@@ -9,7 +9,6 @@
 use crate::blocks::Blocks;
 use crate::dircache::{Cached, DirCache, MAX_LISTING_PAGES};
 use crate::file::FileState;
-use crate::session::SessionApi;
 use crate::xattrs::AbsentXattrs;
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,9 +16,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use strata_core::api::{
-    AttrChanges, CreateNode, FileKind, LockKind, LockRange, LockRequest, NamedNode, NewInode, NodeRef, RenameNode,
-    SetAttrNode, Stat, Xattr, XattrSetMode,
+    AttrChanges, CreateNode, FileKind, LinkNode, LockKind, LockRange, LockRequest, NamedNode, NewInode, NodeName,
+    NodeOnly, NodeRef, ReadDir, RenameNode, SetAttrNode, Stat, Xattr, XattrSetMode,
 };
+use strata_core::session::SessionApi;
 use strata_core::{Error, ErrorKind, Result};
 use tokio::sync::Mutex as AsyncMutex;
 
@@ -205,7 +205,14 @@ impl Vfs {
     /// After a `create` or `link` whose first answer was lost: the entry it made, if `name`
     /// now holds what it asked for.
     async fn made_before(&self, parent: NodeRef, name: &str, same: impl Fn(&Stat) -> bool) -> Result<Stat> {
-        let found = self.retry(|| self.session().lookup(parent, name)).await?;
+        let found = self
+            .retry(|| {
+                self.session().lookup(NodeName {
+                    parent,
+                    name: name.into(),
+                })
+            })
+            .await?;
         self.refreshed(found.node);
         if !same(&found.stat) {
             return Err(Error::new(ErrorKind::AlreadyExists, "file exists"));
@@ -336,7 +343,15 @@ impl Vfs {
         let mut entries = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..MAX_LISTING_PAGES {
-            match self.session().readdir(dir, after.as_deref()).await {
+            match self
+                .session()
+                .readdir(ReadDir {
+                    node: dir,
+                    after: after.clone(),
+                    limit: None,
+                })
+                .await
+            {
                 Ok(page) => {
                     for e in page.entries.iter().filter(|e| !e.xattrs) {
                         self.absent_xattrs.none(e.node.ino, since);
@@ -356,7 +371,14 @@ impl Vfs {
     /// A lookup at the server.
     pub async fn lookup(&self, parent: u64, name: &[u8]) -> Result<Stat> {
         let (parent, name) = (self.node(parent)?, name_str(name)?);
-        let found = self.retry(|| self.session().lookup(parent, name)).await?;
+        let found = self
+            .retry(|| {
+                self.session().lookup(NodeName {
+                    parent,
+                    name: name.into(),
+                })
+            })
+            .await?;
         self.refreshed(found.node);
         let stat = self.learn(found.node, found.stat);
         Ok(self.overlay(stat.ino, stat).await)
@@ -416,7 +438,7 @@ impl Vfs {
 
     pub async fn getattr(&self, ino: u64) -> Result<Stat> {
         let node = self.node(ino)?;
-        match self.retry(|| self.session().getattr(node)).await {
+        match self.retry(|| self.session().getattr(NodeOnly { node })).await {
             Ok(mut stat) => {
                 self.refreshed(node);
                 stat.ino = ino;
@@ -468,7 +490,7 @@ impl Vfs {
         let req = SetAttrNode { node, changes };
         let since = Instant::now();
         self.dir_changed(node, None, since);
-        let result = self.retry(|| self.session().setattr(&req)).await;
+        let result = self.retry(|| self.session().setattr(req.clone())).await;
         let mut stat = match result {
             Ok(stat) => stat,
             Err(e) => {
@@ -512,7 +534,7 @@ impl Vfs {
         };
         let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists && !exclusive;
         let since = Instant::now();
-        let made = self.retry_change(|| self.session().create(&req), exists).await;
+        let made = self.retry_change(|| self.session().create(req.clone()), exists).await;
         let dir_stat = made
             .as_ref()
             .ok()
@@ -539,7 +561,16 @@ impl Vfs {
         let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists;
         let since = Instant::now();
         let linked = self
-            .retry_change(|| self.session().link(node, parent, name), exists)
+            .retry_change(
+                || {
+                    self.session().link(LinkNode {
+                        node,
+                        parent,
+                        name: name.into(),
+                    })
+                },
+                exists,
+            )
             .await;
         let dir_stat = linked
             .as_ref()
@@ -560,7 +591,17 @@ impl Vfs {
     pub async fn unlink(&self, dir: u64, name: &[u8]) -> Result<()> {
         let (parent, name) = (self.node(dir)?, name_str(name)?);
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
-        let result = self.retry_change(|| self.session().unlink(parent, name), gone).await;
+        let result = self
+            .retry_change(
+                || {
+                    self.session().unlink(NodeName {
+                        parent,
+                        name: name.into(),
+                    })
+                },
+                gone,
+            )
+            .await;
         self.removed(dir, parent, name, result.is_ok());
         // The file unlinked (its link count) may be known here.
         self.forget_attrs();
@@ -570,7 +611,17 @@ impl Vfs {
     pub async fn rmdir(&self, dir: u64, name: &[u8]) -> Result<()> {
         let (parent, name) = (self.node(dir)?, name_str(name)?);
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
-        let result = self.retry_change(|| self.session().rmdir(parent, name), gone).await;
+        let result = self
+            .retry_change(
+                || {
+                    self.session().rmdir(NodeName {
+                        parent,
+                        name: name.into(),
+                    })
+                },
+                gone,
+            )
+            .await;
         self.removed(dir, parent, name, result.is_ok());
         // The directory removed may be known here: it is gone.
         self.forget_attrs();
@@ -598,7 +649,7 @@ impl Vfs {
             no_replace,
         };
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
-        let result = self.retry_change(|| self.session().rename(&req), gone).await;
+        let result = self.retry_change(|| self.session().rename(req.clone()), gone).await;
         // Both listings are dropped: a rename may also leave its source (two names of one
         // file, or a failure), which only the server knows.
         self.removed(from.0, req.parent, &req.name, false);
@@ -630,7 +681,7 @@ impl Vfs {
                 return Ok((fh, true));
             }
             let node = self.node(ino)?;
-            let content = match self.retry(|| self.session().content(node)).await {
+            let content = match self.retry(|| self.session().content(NodeOnly { node })).await {
                 Ok(content) => content,
                 Err(e) => {
                     let _ = self.release(fh).await;
@@ -644,7 +695,7 @@ impl Vfs {
             return Ok((fh, keep_cache));
         }
         let node = self.node(ino)?;
-        let content = self.retry(|| self.session().content(node)).await?;
+        let content = self.retry(|| self.session().content(NodeOnly { node })).await?;
         self.refreshed(node);
         let version = (content.stat.mtime, content.stat.size);
         let keep_cache = lock(&self.seen).insert(ino, version) == Some(version);
@@ -883,7 +934,15 @@ impl Vfs {
                 return Ok(out);
             };
             let fetched_at = Instant::now();
-            let page = self.retry(|| self.session().readdir(node, after.as_deref())).await?;
+            let page = self
+                .retry(|| {
+                    self.session().readdir(ReadDir {
+                        node,
+                        after: after.clone(),
+                        limit: None,
+                    })
+                })
+                .await?;
             if let Some(Handle::Dir(l)) = lock(&self.handles).get_mut(&fh) {
                 *l = Listing {
                     fetched_at,
@@ -918,11 +977,11 @@ impl Vfs {
 
     /// Makes every committed change of this volume durable (`fsync` of a directory).
     pub async fn sync(&self) -> Result<()> {
-        self.retry(|| self.session().sync()).await
+        self.retry(|| self.session().sync(())).await
     }
 
     pub async fn statfs(&self) -> Result<strata_core::api::FsStats> {
-        self.retry(|| self.session().statfs()).await
+        self.retry(|| self.session().statfs(())).await
     }
 
     fn xattr(&self, ino: u64, name: &[u8], value: Option<&[u8]>, mode: XattrSetMode) -> Result<Xattr> {
@@ -950,7 +1009,7 @@ impl Vfs {
             return Err(no_such());
         }
         let since = Instant::now();
-        let value = match self.retry(|| self.session().getxattr(&req)).await {
+        let value = match self.retry(|| self.session().getxattr(req.clone())).await {
             Err(e) if e.kind == ErrorKind::NoSuchAttribute => {
                 self.absent_xattrs.missing(req.node.ino, name, since);
                 return Err(e);
@@ -966,7 +1025,7 @@ impl Vfs {
         let req = self.xattr(ino, name, Some(value), mode)?;
         self.dir_changed(req.node, None, Instant::now());
         self.absent_xattrs.changed(req.node.ino);
-        self.retry(|| self.session().setxattr(&req)).await
+        self.retry(|| self.session().setxattr(req.clone())).await
     }
 
     pub async fn listxattr(&self, ino: u64) -> Result<Vec<u8>> {
@@ -976,7 +1035,7 @@ impl Vfs {
             return Ok(Vec::new());
         }
         let since = Instant::now();
-        let names = self.retry(|| self.session().listxattr(node)).await?;
+        let names = self.retry(|| self.session().listxattr(NodeOnly { node })).await?;
         if names.names.is_empty() {
             self.absent_xattrs.none(node.ino, since);
         }
@@ -996,7 +1055,7 @@ impl Vfs {
         let req = self.xattr(ino, name, None, XattrSetMode::Any)?;
         self.dir_changed(req.node, None, Instant::now());
         self.absent_xattrs.changed(req.node.ino);
-        self.retry(|| self.session().removexattr(&req)).await
+        self.retry(|| self.session().removexattr(req.clone())).await
     }
 
     /// The lock of another owner (on any mount) in the way of `range`, if any.
@@ -1006,7 +1065,7 @@ impl Vfs {
             owner,
             range,
         };
-        Ok(self.retry(|| self.session().getlk(&req)).await?.conflict)
+        Ok(self.retry(|| self.session().getlk(req.clone())).await?.conflict)
     }
 
     /// Takes or releases a lock; with `wait`, until no other owner is in the way.
@@ -1020,7 +1079,7 @@ impl Vfs {
             range,
         };
         loop {
-            match self.retry(|| self.session().setlk(&req)).await {
+            match self.retry(|| self.session().setlk(req.clone())).await {
                 Err(e) if e.kind == ErrorKind::Locked && wait => tokio::time::sleep(Duration::from_millis(20)).await,
                 other => return other,
             }

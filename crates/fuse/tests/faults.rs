@@ -1,5 +1,5 @@
-//! The mount's file-system core ([`Vfs`]) over an in-process backend that fails calls the
-//! way a network and a restarting server do: refused before they apply (503, connection
+//! The mount's file-system core ([`Vfs`]) over the server's real session service, in this
+//! process, failing calls the way a network and a restarting server do: refused before they apply (503, connection
 //! refused, a server down for a while) and lost after they applied (a timeout). Random
 //! operation sequences must leave the same files, with the same errors, as a local folder.
 //! Failing cases are kept in `proptest-regressions/` and replayed first.
@@ -7,16 +7,20 @@
 use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strata_core::api::*;
+use strata_core::paths::FsPath;
+use strata_core::session::{Reply, Request, SessionApi};
 use strata_core::{Error, ErrorKind, Result};
 use strata_fuse::cache::BlockCache;
-use strata_fuse::session::SessionApi;
 use strata_fuse::vfs::{ROOT, Vfs};
-use strata_meta::{Chunk, ChunkData, ContentWrite, MetaStore, RenameFlags, SqliteMeta};
+use strata_meta::ChunkData;
+use strata_server::ServerConfig;
+use strata_server::sessions::LiveSession;
+use strata_server::state::AppState;
 
 /// What happens to the next call.
 #[derive(Debug, Clone, Copy)]
@@ -30,35 +34,30 @@ enum Fault {
     Outage(u8),
 }
 
-/// A volume's metadata engine and block store in this process, behind the session API.
+/// The server's session service, on a real SQLite file and block folder in this process,
+/// behind a fault plan: every rule a server applies to a mount's calls applies here.
 struct InProcess {
-    meta: SqliteMeta,
+    state: AppState,
+    live: LiveSession,
     vol: uuid::Uuid,
-    info: SessionInfo,
-    blocks: Mutex<HashMap<String, Bytes>>,
     faults: Mutex<(Vec<Fault>, usize, u8)>,
     _dir: tempfile::TempDir,
 }
 
 impl InProcess {
-    fn new(faults: Vec<Fault>) -> InProcess {
+    async fn new(faults: Vec<Fault>) -> InProcess {
         let dir = tempfile::tempdir().unwrap();
-        let meta = SqliteMeta::open(&dir.path().join("meta.db")).unwrap();
+        let state = strata_server::open_state(&ServerConfig::in_folder(dir.path())).unwrap();
         let name = strata_core::names::VolumeName::parse("v").unwrap();
-        let volume = meta.create_volume("org", &name, 1000).unwrap();
-        let root = meta.getattr(volume.id, strata_meta::ROOT_INO).unwrap();
-        let info = SessionInfo {
-            id: uuid::Uuid::new_v4(),
-            volume: volume.clone(),
-            read_only: false,
-            root: node(root),
-            lease_ms: 30_000,
-        };
+        let vol = state.meta.create_volume("org", &name, 1000).unwrap().id;
+        let key = uuid::Uuid::new_v4();
+        let live = strata_server::sessions::open(&state, "org", key, "v", &FsPath::root(), false)
+            .await
+            .unwrap();
         InProcess {
-            meta,
-            vol: volume.id,
-            info,
-            blocks: Mutex::default(),
+            state,
+            live,
+            vol,
             faults: Mutex::new((faults, 0, 0)),
             _dir: dir,
         }
@@ -83,178 +82,46 @@ impl InProcess {
     }
 
     /// Runs one call under the fault plan.
-    fn call<T>(&self, apply: impl FnOnce() -> Result<T>) -> Result<T> {
+    async fn faulty<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
         let unavailable = || Error::new(ErrorKind::Unavailable, "injected: the server cannot be reached");
         match self.next_fault() {
             Fault::Refuse | Fault::Outage(_) => Err(unavailable()),
             Fault::LoseReply => {
-                let _ = apply();
+                let _ = call.await;
                 Err(unavailable())
             }
-            Fault::None => apply(),
+            Fault::None => call.await,
         }
     }
-}
-
-fn node(stat: Stat) -> Node {
-    Node {
-        parent: None,
-        node: NodeRef { ino: stat.ino, cap: 0 },
-        stat,
-    }
-}
-
-fn absent() -> Error {
-    Error::internal("not offered by the test backend")
 }
 
 #[async_trait::async_trait]
 impl SessionApi for InProcess {
     fn info(&self) -> &SessionInfo {
-        &self.info
+        &self.live.info
+    }
+    async fn call(&self, request: Request) -> Result<Reply> {
+        let request = match request {
+            // Small pages, so that listings here span several.
+            Request::ReadDir(r) => Request::ReadDir(ReadDir { limit: Some(3), ..r }),
+            other => other,
+        };
+        self.faulty(self.live.call(request)).await
     }
     async fn renew(&self) -> Result<()> {
-        Ok(())
+        self.live.renew().await
     }
     async fn close(&self) -> Result<()> {
-        Ok(())
-    }
-    async fn lookup(&self, parent: NodeRef, name: &str) -> Result<Node> {
-        self.call(|| self.meta.lookup(self.vol, parent.ino, name.as_bytes()).map(node))
-    }
-    async fn getattr(&self, n: NodeRef) -> Result<Stat> {
-        self.call(|| self.meta.getattr(self.vol, n.ino))
-    }
-    async fn readdir(&self, n: NodeRef, after: Option<&str>) -> Result<DirPage> {
-        self.call(|| {
-            // Small pages, so that listings here span several.
-            let page = self.meta.readdir_page(self.vol, n.ino, after.map(str::as_bytes), 3)?;
-            let entries = page
-                .entries
-                .into_iter()
-                .map(|(name, stat, xattrs)| NamedNode {
-                    name: String::from_utf8(name).unwrap(),
-                    node: node(stat.clone()).node,
-                    stat,
-                    xattrs,
-                })
-                .collect();
-            Ok(DirPage {
-                entries,
-                next: page.next.map(|n| String::from_utf8(n).unwrap()),
-            })
-        })
-    }
-    async fn create(&self, req: &CreateNode) -> Result<Node> {
-        self.call(|| {
-            self.meta
-                .create(self.vol, req.parent.ino, req.name.as_bytes(), &req.new)
-                .map(node)
-        })
-    }
-    async fn link(&self, n: NodeRef, parent: NodeRef, name: &str) -> Result<Node> {
-        self.call(|| self.meta.link(self.vol, n.ino, parent.ino, name.as_bytes()).map(node))
-    }
-    async fn unlink(&self, parent: NodeRef, name: &str) -> Result<()> {
-        self.call(|| self.meta.unlink(self.vol, parent.ino, name.as_bytes()))
-    }
-    async fn rmdir(&self, parent: NodeRef, name: &str) -> Result<()> {
-        self.call(|| self.meta.rmdir(self.vol, parent.ino, name.as_bytes()))
-    }
-    async fn rename(&self, r: &RenameNode) -> Result<()> {
-        let flags = RenameFlags {
-            no_replace: r.no_replace,
-        };
-        let (from, to) = (
-            (r.parent.ino, r.name.as_bytes()),
-            (r.new_parent.ino, r.new_name.as_bytes()),
-        );
-        self.call(|| self.meta.rename(self.vol, from, to, flags))
-    }
-    async fn setattr(&self, r: &SetAttrNode) -> Result<Stat> {
-        self.call(|| self.meta.setattr(self.vol, r.node.ino, &r.changes))
-    }
-    async fn content(&self, n: NodeRef) -> Result<Content> {
-        self.call(|| {
-            let (stat, chunks) = self.meta.chunks(self.vol, n.ino)?;
-            Ok(Content {
-                stat,
-                chunks: chunks.iter().map(Chunk::to_wire).collect(),
-            })
-        })
-    }
-    async fn write(&self, r: &WriteContent) -> Result<Stat> {
-        let chunks = r.chunks.iter().map(Chunk::from_wire).collect::<Result<Vec<_>>>()?;
-        let base = r
-            .base
-            .as_ref()
-            .map(|b| b.iter().map(Chunk::from_wire).collect::<Result<Vec<_>>>())
-            .transpose()?;
-        let write = ContentWrite {
-            chunks: &chunks,
-            replace_all: r.replace_all,
-            cut_at: r.cut_at,
-            size: r.size,
-            grow: r.grow,
-            base: base.as_deref(),
-            uploader: None,
-            then: r.then.as_ref(),
-        };
-        self.call(|| self.meta.write_content(self.vol, r.node.ino, &write))
-    }
-    async fn getxattr(&self, _: &Xattr) -> Result<XattrValue> {
-        Err(absent())
-    }
-    async fn setxattr(&self, _: &Xattr) -> Result<()> {
-        Err(absent())
-    }
-    async fn listxattr(&self, _: NodeRef) -> Result<XattrNames> {
-        Err(absent())
-    }
-    async fn removexattr(&self, _: &Xattr) -> Result<()> {
-        Err(absent())
-    }
-    async fn sync(&self) -> Result<()> {
-        self.call(|| self.meta.sync())
-    }
-    async fn getlk(&self, _: &LockRequest) -> Result<LockTest> {
-        Err(absent())
-    }
-    async fn setlk(&self, _: &LockRequest) -> Result<()> {
-        Err(absent())
-    }
-    async fn statfs(&self) -> Result<FsStats> {
-        Err(absent())
+        self.live.close().await
     }
     async fn put_block(&self, hash: &str, data: Bytes) -> Result<()> {
-        let key = *blake3::Hash::from_hex(hash).unwrap().as_bytes();
-        self.call(|| {
-            self.meta.touch_block(&key, data.len() as u64)?;
-            self.blocks.lock().unwrap().insert(hash.to_owned(), data.clone());
-            Ok(())
-        })
+        self.faulty(self.live.put_block(hash, data)).await
     }
     async fn get_block(&self, hash: &str) -> Result<Bytes> {
-        self.call(|| {
-            self.blocks
-                .lock()
-                .unwrap()
-                .get(hash)
-                .cloned()
-                .ok_or_else(|| Error::not_found("no such block"))
-        })
+        self.faulty(self.live.get_block(hash)).await
     }
     async fn get_pieces(&self, hash: &str, first: usize, last: usize) -> Result<Bytes> {
-        let block = self.get_block(hash).await?;
-        let values = strata_core::pieces::piece_values(&block);
-        if values.len() < 2 || first >= last || last > values.len() {
-            return Err(Error::invalid("last", "not pieces of this block"));
-        }
-        let mut reply = strata_core::pieces::encode_head(block.len(), &values);
-        reply.extend_from_slice(
-            &block[first * strata_core::pieces::PIECE..(last * strata_core::pieces::PIECE).min(block.len())],
-        );
-        Ok(reply.into())
+        self.faulty(self.live.get_pieces(hash, first, last)).await
     }
 }
 
@@ -446,9 +313,9 @@ fn check(ops: Vec<Op>, faults: Vec<Fault>) -> std::result::Result<(), TestCaseEr
     std::fs::create_dir(local.path().join("d")).unwrap();
     let cache_dir = tempfile::tempdir().unwrap();
     rt.block_on(async {
-        let backend = Arc::new(InProcess::new(faults));
-        let d = backend.meta.create(
-            backend.vol,
+        let backend = Arc::new(InProcess::new(faults).await);
+        let d = backend.state.meta.create(
+            backend.vol.into(),
             strata_meta::ROOT_INO,
             b"d",
             &NewInode::new(FileKind::Directory, 0o755),
@@ -491,7 +358,7 @@ proptest! {
 
 /// The file's bytes as the backend has them.
 fn stored(backend: &InProcess, ino: u64) -> Vec<u8> {
-    let (_, chunks) = backend.meta.chunks(backend.vol, ino).unwrap();
+    let (_, chunks) = backend.state.meta.chunks(backend.vol.into(), ino).unwrap();
     match chunks.first().map(|c| &c.data) {
         Some(ChunkData::Inline(data)) => data.clone(),
         _ => Vec::new(),
@@ -500,7 +367,7 @@ fn stored(backend: &InProcess, ino: u64) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_release_of_an_older_handle_leaves_a_newer_ones_writes_to_its_close() {
-    let backend = Arc::new(InProcess::new(Vec::new()));
+    let backend = Arc::new(InProcess::new(Vec::new()).await);
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = Arc::new(BlockCache::open(cache_dir.path().join("blocks"), 1 << 30).unwrap());
     let vfs = Vfs::new(backend.clone(), cache, Duration::ZERO, Duration::from_secs(10));

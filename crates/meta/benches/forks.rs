@@ -32,14 +32,19 @@ fn populate(meta: &SqliteMeta, vol: Uuid, files: u64) -> Vec<(u64, String)> {
         if i % FILES_PER_DIR == 0 {
             let d = format!("d{}", i / FILES_PER_DIR);
             dir = meta
-                .create(vol, ROOT_INO, d.as_bytes(), &NewInode::new(FileKind::Directory, 0o755))
+                .create(
+                    vol.into(),
+                    ROOT_INO,
+                    d.as_bytes(),
+                    &NewInode::new(FileKind::Directory, 0o755),
+                )
                 .unwrap()
                 .ino;
             dirs.push((dir, d));
         }
         let f = meta
             .create(
-                vol,
+                vol.into(),
                 dir,
                 format!("f{i}").as_bytes(),
                 &NewInode::new(FileKind::File, 0o644),
@@ -63,9 +68,9 @@ fn read_latency_us(meta: &SqliteMeta, vol: Uuid, dirs: &[(u64, String)], files: 
     for r in 0..rounds {
         let i = (r * 7919) % files;
         let (dir, _) = &dirs[(i / FILES_PER_DIR) as usize];
-        let stat = meta.lookup(vol, *dir, format!("f{i}").as_bytes()).unwrap();
-        meta.getattr(vol, stat.ino).unwrap();
-        meta.chunks(vol, stat.ino).unwrap();
+        let stat = meta.lookup(vol.into(), *dir, format!("f{i}").as_bytes()).unwrap();
+        meta.getattr(vol.into(), stat.ino).unwrap();
+        meta.chunks(vol.into(), stat.ino).unwrap();
     }
     start.elapsed().as_secs_f64() * 1e6 / rounds as f64
 }
@@ -110,9 +115,9 @@ fn main() {
         for k in 0..5 {
             let i = (depth * 31 + k * 997) % files;
             let (d, _) = &dirs[(i / FILES_PER_DIR) as usize];
-            let stat = meta.lookup(fork, *d, format!("f{i}").as_bytes()).unwrap();
+            let stat = meta.lookup(fork.into(), *d, format!("f{i}").as_bytes()).unwrap();
             meta.setattr(
-                fork,
+                fork.into(),
                 stat.ino,
                 &AttrChanges {
                     mode: Some(0o600),

@@ -89,9 +89,9 @@ pub trait MetaStore: Send + Sync + 'static {
 
     // Record locks, shared by every mount and every server.
     /// The first lock of another owner that `want` conflicts with, among live sessions' locks.
-    fn test_lock(&self, vol: Uuid, ino: u64, owner: (Uuid, u64), want: &LockRange) -> Result<Option<LockRange>>;
+    fn test_lock(&self, at: Reach, ino: u64, owner: (Uuid, u64), want: &LockRange) -> Result<Option<LockRange>>;
     /// Takes (or releases) a range for `owner`; `Some(conflict)` if another owner is in the way.
-    fn set_lock(&self, vol: Uuid, ino: u64, owner: (Uuid, u64), want: LockRange) -> Result<Option<LockRange>>;
+    fn set_lock(&self, at: Reach, ino: u64, owner: (Uuid, u64), want: LockRange) -> Result<Option<LockRange>>;
 
     // Volumes.
     fn create_volume(&self, org: &str, name: &VolumeName, limit: u64) -> Result<Volume>;
@@ -116,29 +116,30 @@ pub trait MetaStore: Send + Sync + 'static {
     /// How many layers a lookup in this volume may walk.
     fn chain_depth(&self, vol: Uuid) -> Result<usize>;
 
-    // The tree of one volume.
-    fn lookup(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<Stat>;
-    fn getattr(&self, vol: Uuid, ino: u64) -> Result<Stat>;
+    // The tree of one volume. Operations that take a [`Reach`] fail with `NotFound` (field
+    // `node`) when an inode they name lies outside it.
+    fn lookup(&self, at: Reach, parent: u64, name: &[u8]) -> Result<Stat>;
+    fn getattr(&self, at: Reach, ino: u64) -> Result<Stat>;
     /// Whether `ino` is `root` or below it in the tree as it is now (a subpath session's reach).
     fn within(&self, vol: Uuid, ino: u64, root: u64) -> Result<bool>;
     fn readdir(&self, vol: Uuid, ino: u64) -> Result<Vec<(Vec<u8>, Stat)>>;
     /// A directory in pages of names: up to `limit` entries after `after`.
-    fn readdir_page(&self, vol: Uuid, ino: u64, after: Option<&[u8]>, limit: usize) -> Result<DirPage>;
-    fn create(&self, vol: Uuid, parent: u64, name: &[u8], new: &NewInode) -> Result<Stat>;
-    fn link(&self, vol: Uuid, ino: u64, parent: u64, name: &[u8]) -> Result<Stat>;
-    fn unlink(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()>;
-    fn rmdir(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()>;
-    fn rename(&self, vol: Uuid, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> Result<()>;
-    fn setattr(&self, vol: Uuid, ino: u64, changes: &AttrChanges) -> Result<Stat>;
+    fn readdir_page(&self, at: Reach, ino: u64, after: Option<&[u8]>, limit: usize) -> Result<DirPage>;
+    fn create(&self, at: Reach, parent: u64, name: &[u8], new: &NewInode) -> Result<Stat>;
+    fn link(&self, at: Reach, ino: u64, parent: u64, name: &[u8]) -> Result<Stat>;
+    fn unlink(&self, at: Reach, parent: u64, name: &[u8]) -> Result<()>;
+    fn rmdir(&self, at: Reach, parent: u64, name: &[u8]) -> Result<()>;
+    fn rename(&self, at: Reach, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> Result<()>;
+    fn setattr(&self, at: Reach, ino: u64, changes: &AttrChanges) -> Result<Stat>;
 
     // Extended attributes.
-    fn get_xattr(&self, vol: Uuid, ino: u64, name: &[u8]) -> Result<Vec<u8>>;
-    fn set_xattr(&self, vol: Uuid, ino: u64, name: &[u8], value: &[u8], mode: XattrMode) -> Result<()>;
-    fn list_xattrs(&self, vol: Uuid, ino: u64) -> Result<Vec<Vec<u8>>>;
-    fn remove_xattr(&self, vol: Uuid, ino: u64, name: &[u8]) -> Result<()>;
+    fn get_xattr(&self, at: Reach, ino: u64, name: &[u8]) -> Result<Vec<u8>>;
+    fn set_xattr(&self, at: Reach, ino: u64, name: &[u8], value: &[u8], mode: XattrMode) -> Result<()>;
+    fn list_xattrs(&self, at: Reach, ino: u64) -> Result<Vec<Vec<u8>>>;
+    fn remove_xattr(&self, at: Reach, ino: u64, name: &[u8]) -> Result<()>;
 
     // File content.
-    fn chunks(&self, vol: Uuid, ino: u64) -> Result<(Stat, Vec<Chunk>)>;
+    fn chunks(&self, at: Reach, ino: u64) -> Result<(Stat, Vec<Chunk>)>;
     /// Stores `chunks` (replacing chunks of the same index, or all chunks when `replace_all`)
     /// and sets the file's size. Every block named must have been registered with
     /// [`MetaStore::touch_block`].
@@ -149,11 +150,11 @@ pub trait MetaStore: Send + Sync + 'static {
             size,
             ..ContentWrite::default()
         };
-        self.write_content(vol, ino, &write)
+        self.write_content(vol.into(), ino, &write)
     }
     /// Changes a file's content as `write` says; every block named must have been registered
     /// with [`MetaStore::touch_block`].
-    fn write_content(&self, vol: Uuid, ino: u64, write: &ContentWrite) -> Result<Stat>;
+    fn write_content(&self, at: Reach, ino: u64, write: &ContentWrite) -> Result<Stat>;
 
     // Whole paths and subtrees, each one transaction.
     /// Resolves a path of names from the root directory.

@@ -93,6 +93,32 @@ impl Chunk {
     }
 }
 
+/// The part of a volume's tree an operation may touch: all of it, or what lies below `root`
+/// (a mount of a subpath). The engine checks every inode an operation names against it in
+/// the transaction that runs the operation, so a directory moved out is out of reach at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    pub volume: uuid::Uuid,
+    pub root: u64,
+}
+
+impl Reach {
+    /// A folder of a volume and what lies below it.
+    pub fn below(volume: uuid::Uuid, root: u64) -> Reach {
+        Reach { volume, root }
+    }
+}
+
+/// The whole tree of a volume.
+impl From<uuid::Uuid> for Reach {
+    fn from(volume: uuid::Uuid) -> Reach {
+        Reach {
+            volume,
+            root: crate::ROOT_INO,
+        }
+    }
+}
+
 /// A change of a file's content, applied in one transaction.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ContentWrite<'a> {

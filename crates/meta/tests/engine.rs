@@ -16,15 +16,20 @@ fn name(s: &str) -> VolumeName {
 }
 
 fn file(meta: &dyn MetaStore, vol: Uuid, parent: u64, n: &str) -> u64 {
-    meta.create(vol, parent, n.as_bytes(), &NewInode::new(FileKind::File, 0o644))
+    meta.create(vol.into(), parent, n.as_bytes(), &NewInode::new(FileKind::File, 0o644))
         .unwrap()
         .ino
 }
 
 fn dir(meta: &dyn MetaStore, vol: Uuid, parent: u64, n: &str) -> u64 {
-    meta.create(vol, parent, n.as_bytes(), &NewInode::new(FileKind::Directory, 0o755))
-        .unwrap()
-        .ino
+    meta.create(
+        vol.into(),
+        parent,
+        n.as_bytes(),
+        &NewInode::new(FileKind::Directory, 0o755),
+    )
+    .unwrap()
+    .ino
 }
 
 fn names(meta: &dyn MetaStore, vol: Uuid, ino: u64) -> Vec<String> {
@@ -80,25 +85,28 @@ fn posix_errors(e: &Engine) {
     let f = file(meta, v, d, "f");
     let kind = |r: Result<()>| r.unwrap_err().kind;
     assert_eq!(
-        meta.create(v, d, b"f", &NewInode::new(FileKind::File, 0o644))
+        meta.create(v.into(), d, b"f", &NewInode::new(FileKind::File, 0o644))
             .unwrap_err()
             .kind,
         ErrorKind::AlreadyExists
     );
-    assert_eq!(meta.lookup(v, f, b"x").unwrap_err().kind, ErrorKind::NotADirectory);
-    assert_eq!(meta.lookup(v, d, b"nope").unwrap_err().kind, ErrorKind::NotFound);
-    assert_eq!(kind(meta.rmdir(v, ROOT_INO, b"d")), ErrorKind::DirectoryNotEmpty);
-    assert_eq!(kind(meta.unlink(v, ROOT_INO, b"d")), ErrorKind::IsADirectory);
-    assert_eq!(kind(meta.rmdir(v, d, b"f")), ErrorKind::NotADirectory);
     assert_eq!(
-        kind(meta.rename(v, (ROOT_INO, b"d"), (d, b"inner"), RenameFlags::default())),
+        meta.lookup(v.into(), f, b"x").unwrap_err().kind,
+        ErrorKind::NotADirectory
+    );
+    assert_eq!(meta.lookup(v.into(), d, b"nope").unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(kind(meta.rmdir(v.into(), ROOT_INO, b"d")), ErrorKind::DirectoryNotEmpty);
+    assert_eq!(kind(meta.unlink(v.into(), ROOT_INO, b"d")), ErrorKind::IsADirectory);
+    assert_eq!(kind(meta.rmdir(v.into(), d, b"f")), ErrorKind::NotADirectory);
+    assert_eq!(
+        kind(meta.rename(v.into(), (ROOT_INO, b"d"), (d, b"inner"), RenameFlags::default())),
         ErrorKind::InvalidInput
     );
     assert_eq!(
-        meta.lookup(v, ROOT_INO, b"..").unwrap_err().kind,
+        meta.lookup(v.into(), ROOT_INO, b"..").unwrap_err().kind,
         ErrorKind::InvalidInput
     );
-    assert_eq!(meta.getattr(v, ROOT_INO).unwrap().nlink, 3);
+    assert_eq!(meta.getattr(v.into(), ROOT_INO).unwrap().nlink, 3);
 }
 
 fn rename_replaces_atomically_and_keeps_links(e: &Engine) {
@@ -106,20 +114,20 @@ fn rename_replaces_atomically_and_keeps_links(e: &Engine) {
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
     let a = file(meta, v, ROOT_INO, "a");
     let b = file(meta, v, ROOT_INO, "b");
-    meta.link(v, a, ROOT_INO, b"a2").unwrap();
-    assert_eq!(meta.getattr(v, a).unwrap().nlink, 2);
+    meta.link(v.into(), a, ROOT_INO, b"a2").unwrap();
+    assert_eq!(meta.getattr(v.into(), a).unwrap().nlink, 2);
     let no_replace = RenameFlags { no_replace: true };
     assert_eq!(
-        meta.rename(v, (ROOT_INO, b"a"), (ROOT_INO, b"b"), no_replace)
+        meta.rename(v.into(), (ROOT_INO, b"a"), (ROOT_INO, b"b"), no_replace)
             .unwrap_err()
             .kind,
         ErrorKind::AlreadyExists
     );
-    meta.rename(v, (ROOT_INO, b"a"), (ROOT_INO, b"b"), RenameFlags::default())
+    meta.rename(v.into(), (ROOT_INO, b"a"), (ROOT_INO, b"b"), RenameFlags::default())
         .unwrap();
-    assert_eq!(meta.lookup(v, ROOT_INO, b"b").unwrap().ino, a);
+    assert_eq!(meta.lookup(v.into(), ROOT_INO, b"b").unwrap().ino, a);
     assert_eq!(
-        meta.getattr(v, b).unwrap_err().kind,
+        meta.getattr(v.into(), b).unwrap_err().kind,
         ErrorKind::NotFound,
         "replaced inode is gone"
     );
@@ -133,10 +141,10 @@ fn content_truncate_and_accounting(e: &Engine) {
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
     let f = file(meta, v, ROOT_INO, "f");
     meta.write_chunks(v, f, 5, &[inline(0, b"hello")], true).unwrap();
-    let (stat, chunks) = meta.chunks(v, f).unwrap();
+    let (stat, chunks) = meta.chunks(v.into(), f).unwrap();
     assert_eq!((stat.size, chunks), (5, vec![inline(0, b"hello")]));
     meta.setattr(
-        v,
+        v.into(),
         f,
         &AttrChanges {
             size: Some(2),
@@ -144,7 +152,7 @@ fn content_truncate_and_accounting(e: &Engine) {
         },
     )
     .unwrap();
-    assert_eq!(meta.chunks(v, f).unwrap().1, vec![inline(0, b"he")]);
+    assert_eq!(meta.chunks(v.into(), f).unwrap().1, vec![inline(0, b"he")]);
     assert_eq!(meta.get_volume(ORG, &VolumeRef::Id(v)).unwrap().used_bytes, 2);
     let missing = Chunk {
         idx: 0,
@@ -171,25 +179,25 @@ fn byte_counts_stay_exact_at_any_size(e: &Engine) {
         size: Some(s),
         ..AttrChanges::default()
     };
-    meta.setattr(v, f, &size(1_000_000)).unwrap();
+    meta.setattr(v.into(), f, &size(1_000_000)).unwrap();
     let used = |vol: Uuid| meta.get_volume(ORG, &VolumeRef::Id(vol)).unwrap().used_bytes;
     let g = file(meta, v, ROOT_INO, "g");
-    let refused = meta.setattr(v, g, &size(i64::MAX as u64)).unwrap_err();
+    let refused = meta.setattr(v.into(), g, &size(i64::MAX as u64)).unwrap_err();
     assert_eq!(
         (refused.kind, refused.field.as_deref()),
         (ErrorKind::TooLarge, Some("size"))
     );
-    assert_eq!(meta.getattr(v, g).unwrap().size, 0, "nothing changed");
-    meta.setattr(v, g, &size(0)).unwrap();
+    assert_eq!(meta.getattr(v.into(), g).unwrap().size, 0, "nothing changed");
+    meta.setattr(v.into(), g, &size(0)).unwrap();
     assert_eq!(used(v), 1_000_000);
     // As large as the count can take, then back.
-    meta.setattr(v, g, &size(i64::MAX as u64 - 1_000_000)).unwrap();
+    meta.setattr(v.into(), g, &size(i64::MAX as u64 - 1_000_000)).unwrap();
     assert_eq!(used(v), i64::MAX as u64);
-    meta.setattr(v, g, &size(0)).unwrap();
+    meta.setattr(v.into(), g, &size(0)).unwrap();
     assert_eq!(used(v), 1_000_000);
     let fork = meta.fork_volume(ORG, v, &name("fork"), 10).unwrap();
     assert_eq!(fork.used_bytes, 1_000_000);
-    meta.unlink(v, ROOT_INO, b"f").unwrap();
+    meta.unlink(v.into(), ROOT_INO, b"f").unwrap();
     assert_eq!((used(v), used(fork.id)), (0, 1_000_000));
 }
 
@@ -211,7 +219,7 @@ fn conditional_writes_refuse_a_stale_base(e: &Engine) {
             uploader: None,
             then: None,
         };
-        meta.write_content(v, f, &w)
+        meta.write_content(v.into(), f, &w)
     };
     let stale = write(&[inline(0, b"HELLO")], &[inline(0, b"other")], 5, true, None);
     assert_eq!(stale.unwrap_err().kind, ErrorKind::Stale);
@@ -222,7 +230,7 @@ fn conditional_writes_refuse_a_stale_base(e: &Engine) {
         "an absent base chunk must be absent"
     );
     assert_eq!(
-        meta.chunks(v, f).unwrap().1,
+        meta.chunks(v.into(), f).unwrap().1,
         vec![inline(0, b"hello")],
         "nothing changed"
     );
@@ -233,7 +241,7 @@ fn conditional_writes_refuse_a_stale_base(e: &Engine) {
     // A cut first: the base is compared with the content as cut.
     let stat = write(&[inline(0, b"Hi")], &[inline(0, b"He")], 2, false, Some(2)).unwrap();
     assert_eq!(stat.size, 2);
-    assert_eq!(meta.chunks(v, f).unwrap().1, vec![inline(0, b"Hi")]);
+    assert_eq!(meta.chunks(v.into(), f).unwrap().1, vec![inline(0, b"Hi")]);
 }
 
 fn fork_isolates_both_sides(e: &Engine) {
@@ -249,23 +257,23 @@ fn fork_isolates_both_sides(e: &Engine) {
     // Changes in the fork: overwrite, delete, create, rename.
     meta.write_chunks(fork, f, 3, &[inline(0, b"new")], true).unwrap();
     file(meta, fork, d, "only-in-fork");
-    meta.rename(fork, (d, b"f"), (ROOT_INO, b"moved"), RenameFlags::default())
+    meta.rename(fork.into(), (d, b"f"), (ROOT_INO, b"moved"), RenameFlags::default())
         .unwrap();
     // Changes in the source after the fork.
-    meta.unlink(src, d, b"f").unwrap();
+    meta.unlink(src.into(), d, b"f").unwrap();
     file(meta, src, ROOT_INO, "only-in-src");
 
     assert_eq!(names(meta, fork, ROOT_INO), ["d", "moved"]);
     assert_eq!(names(meta, fork, d), ["only-in-fork"]);
-    assert_eq!(meta.chunks(fork, f).unwrap().1, vec![inline(0, b"new")]);
+    assert_eq!(meta.chunks(fork.into(), f).unwrap().1, vec![inline(0, b"new")]);
     assert_eq!(names(meta, src, ROOT_INO), ["d", "only-in-src"]);
     assert!(names(meta, src, d).is_empty());
-    assert_eq!(meta.getattr(src, f).unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(meta.getattr(src.into(), f).unwrap_err().kind, ErrorKind::NotFound);
 
     // Deleting the source leaves the fork whole, even after collection.
     meta.delete_volume(ORG, src).unwrap();
     meta.collect_layers().unwrap();
-    assert_eq!(meta.chunks(fork, f).unwrap().1, vec![inline(0, b"new")]);
+    assert_eq!(meta.chunks(fork.into(), f).unwrap().1, vec![inline(0, b"new")]);
     assert_eq!(names(meta, fork, ROOT_INO), ["d", "moved"]);
 }
 
@@ -320,30 +328,32 @@ fn xattrs_follow_their_inode_through_forks(e: &Engine) {
     let meta = &*e.meta;
     let src = meta.create_volume(ORG, &name("src"), 10).unwrap().id;
     let f = file(meta, src, ROOT_INO, "f");
-    meta.set_xattr(src, f, b"user.a", b"1", XattrMode::Create).unwrap();
+    meta.set_xattr(src.into(), f, b"user.a", b"1", XattrMode::Create)
+        .unwrap();
     assert_eq!(
-        meta.set_xattr(src, f, b"user.a", b"2", XattrMode::Create)
+        meta.set_xattr(src.into(), f, b"user.a", b"2", XattrMode::Create)
             .unwrap_err()
             .kind,
         ErrorKind::AlreadyExists
     );
     assert_eq!(
-        meta.set_xattr(src, f, b"user.b", b"2", XattrMode::Replace)
+        meta.set_xattr(src.into(), f, b"user.b", b"2", XattrMode::Replace)
             .unwrap_err()
             .kind,
         ErrorKind::NoSuchAttribute
     );
     let fork = meta.fork_volume(ORG, src, &name("fork"), 10).unwrap().id;
-    meta.set_xattr(fork, f, b"user.b", b"fork", XattrMode::Any).unwrap();
-    meta.remove_xattr(src, f, b"user.a").unwrap();
+    meta.set_xattr(fork.into(), f, b"user.b", b"fork", XattrMode::Any)
+        .unwrap();
+    meta.remove_xattr(src.into(), f, b"user.a").unwrap();
     assert_eq!(
-        meta.list_xattrs(fork, f).unwrap(),
+        meta.list_xattrs(fork.into(), f).unwrap(),
         [b"user.a".to_vec(), b"user.b".to_vec()]
     );
-    assert!(meta.list_xattrs(src, f).unwrap().is_empty());
-    assert_eq!(meta.get_xattr(fork, f, b"user.a").unwrap(), b"1");
+    assert!(meta.list_xattrs(src.into(), f).unwrap().is_empty());
+    assert_eq!(meta.get_xattr(fork.into(), f, b"user.a").unwrap(), b"1");
     assert_eq!(
-        meta.get_xattr(src, f, b"user.a").unwrap_err().kind,
+        meta.get_xattr(src.into(), f, b"user.a").unwrap_err().kind,
         ErrorKind::NoSuchAttribute
     );
 }
@@ -405,7 +415,7 @@ fn within_stays_true_to_moves_made_anywhere(e: &Engine) {
     for (mover, name_there) in [(here, "a"), (&*there, "b")] {
         mover
             .rename(
-                v,
+                v.into(),
                 (root, b"mid"),
                 (outside, name_there.as_bytes()),
                 RenameFlags::default(),
@@ -421,7 +431,7 @@ fn within_stays_true_to_moves_made_anywhere(e: &Engine) {
         }
         mover
             .rename(
-                v,
+                v.into(),
                 (outside, name_there.as_bytes()),
                 (root, b"mid"),
                 RenameFlags::default(),
@@ -451,26 +461,76 @@ fn within_follows_the_tree_as_it_is_now(e: &Engine) {
     assert!(meta.within(v, bob, ROOT_INO).unwrap());
     assert!(!meta.within(v, shared, alice).unwrap());
     // A hard link into alice's tree makes bob's file reachable from there too.
-    meta.link(v, shared, docs, b"link").unwrap();
+    meta.link(v.into(), shared, docs, b"link").unwrap();
     assert!(meta.within(v, shared, alice).unwrap() && meta.within(v, shared, bob).unwrap());
-    meta.unlink(v, bob, b"shared").unwrap();
+    meta.unlink(v.into(), bob, b"shared").unwrap();
     assert!(meta.within(v, shared, alice).unwrap() && !meta.within(v, shared, bob).unwrap());
     // Moving a directory out takes everything below it out, at once.
-    meta.rename(v, (alice, b"docs"), (bob, b"docs"), RenameFlags::default())
+    meta.rename(v.into(), (alice, b"docs"), (bob, b"docs"), RenameFlags::default())
         .unwrap();
     for ino in [docs, deep, f, shared] {
         assert!(!meta.within(v, ino, alice).unwrap(), "inode {ino} moved out of alice");
         assert!(meta.within(v, ino, bob).unwrap(), "inode {ino} moved below bob");
     }
     // A file moved back is in again; a removed one is nowhere.
-    meta.rename(v, (deep, b"f"), (alice, b"f"), RenameFlags::default())
+    meta.rename(v.into(), (deep, b"f"), (alice, b"f"), RenameFlags::default())
         .unwrap();
     assert!(meta.within(v, f, alice).unwrap() && !meta.within(v, f, bob).unwrap());
-    meta.unlink(v, alice, b"f").unwrap();
+    meta.unlink(v.into(), alice, b"f").unwrap();
     assert!(!meta.within(v, f, alice).unwrap());
     // The fork kept the tree as it was.
     let v2 = meta.get_volume(ORG, &VolumeRef::parse("v2").unwrap()).unwrap().id;
     assert!(meta.within(v2, f, alice).unwrap() && !meta.within(v2, f, bob).unwrap());
+}
+
+/// Every operation on a [`Reach`] checks the inodes it names against the tree as it is
+/// when it runs: a folder moved out takes its inodes out of reach for reads, writes and locks.
+fn operations_stay_within_their_reach(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let (alice, bob) = (dir(meta, v, ROOT_INO, "alice"), dir(meta, v, ROOT_INO, "bob"));
+    let docs = dir(meta, v, alice, "docs");
+    let f = file(meta, v, docs, "f");
+    let at = Reach::below(v, alice);
+    let out = |r: Result<Stat>| r.map(drop).unwrap_err();
+    let is_out = |e: Error| (e.kind, e.field.as_deref()) == (ErrorKind::NotFound, Some("node"));
+    // Within: reads and writes go through.
+    meta.getattr(at, f).unwrap();
+    meta.create(at, docs, b"g", &NewInode::new(FileKind::File, 0o644)).unwrap();
+    assert!(is_out(out(meta.getattr(at, bob))), "bob is not below alice");
+    // Moved out by a wider reach: every inode below is out at once.
+    meta.rename(v.into(), (alice, b"docs"), (bob, b"docs"), RenameFlags::default())
+        .unwrap();
+    let mode = AttrChanges {
+        mode: Some(0o600),
+        ..AttrChanges::default()
+    };
+    assert!(is_out(out(meta.getattr(at, f))));
+    assert!(is_out(out(meta.lookup(at, docs, b"f"))));
+    assert!(is_out(out(meta.setattr(at, f, &mode))));
+    assert!(is_out(out(meta.create(at, docs, b"h", &NewInode::new(FileKind::File, 0o644)))));
+    assert!(is_out(meta.unlink(at, docs, b"g").unwrap_err()));
+    let write = ContentWrite {
+        chunks: &[inline(0, b"outside")],
+        size: 7,
+        ..ContentWrite::default()
+    };
+    assert!(is_out(out(meta.write_content(at, f, &write))));
+    let rename = meta.rename(at, (docs, b"f"), (alice, b"f"), RenameFlags::default());
+    assert!(is_out(rename.unwrap_err()), "nor can it be pulled back in from out of reach");
+    let lock = LockRange {
+        start: 0,
+        end: 9,
+        kind: strata_core::api::LockKind::Write,
+        pid: 1,
+    };
+    assert!(is_out(meta.set_lock(at, f, (Uuid::new_v4(), 1), lock).unwrap_err()));
+    // Nothing of it landed, and the whole volume still reaches everything.
+    assert_eq!(meta.getattr(v.into(), f).unwrap().size, 0);
+    assert_eq!(names(meta, v, docs), ["f", "g"]);
+    meta.rename(v.into(), (bob, b"docs"), (alice, b"docs"), RenameFlags::default())
+        .unwrap();
+    meta.write_content(at, f, &write).unwrap();
 }
 
 fn key(org: &str, key_name: &str, scope: Option<ScopeRecord>) -> TokenRecord {
@@ -536,13 +596,15 @@ fn counts_are_bounded(e: &Engine) {
 
     let f = file(meta, v, ROOT_INO, "f");
     let value = vec![7u8; 60 * 1024];
-    meta.set_xattr(v, f, b"user.a", &value, XattrMode::Any).unwrap();
-    meta.set_xattr(v, f, b"user.b", &value, XattrMode::Any).unwrap();
-    let refused = meta.set_xattr(v, f, b"user.c", &value, XattrMode::Any).unwrap_err();
+    meta.set_xattr(v.into(), f, b"user.a", &value, XattrMode::Any).unwrap();
+    meta.set_xattr(v.into(), f, b"user.b", &value, XattrMode::Any).unwrap();
+    let refused = meta
+        .set_xattr(v.into(), f, b"user.c", &value, XattrMode::Any)
+        .unwrap_err();
     assert_eq!(refused.kind, ErrorKind::LimitExceeded);
     // Replacing one in place fits again.
-    meta.set_xattr(v, f, b"user.b", &value, XattrMode::Any).unwrap();
-    assert_eq!(meta.list_xattrs(v, f).unwrap().len(), 2);
+    meta.set_xattr(v.into(), f, b"user.b", &value, XattrMode::Any).unwrap();
+    assert_eq!(meta.list_xattrs(v.into(), f).unwrap().len(), 2);
 }
 
 fn revoking_a_key_revokes_the_keys_it_made(e: &Engine) {
@@ -665,17 +727,18 @@ fn readdir_pages_list_every_entry_once_across_layers(e: &Engine) {
     let fork = meta.fork_volume(ORG, src, &name("fork"), 10).unwrap().id;
     // Whiteouts, new names and a changed inode in the head, over the frozen layer.
     for i in (0..30).step_by(3) {
-        meta.unlink(fork, d, format!("f{i:02}").as_bytes()).unwrap();
+        meta.unlink(fork.into(), d, format!("f{i:02}").as_bytes()).unwrap();
     }
     for i in 0..5 {
         file(meta, fork, d, &format!("g{i}"));
     }
-    let f01 = meta.lookup(fork, d, b"f01").unwrap().ino;
-    meta.set_xattr(fork, f01, b"user.k", b"v", XattrMode::Any).unwrap();
+    let f01 = meta.lookup(fork.into(), d, b"f01").unwrap().ino;
+    meta.set_xattr(fork.into(), f01, b"user.k", b"v", XattrMode::Any)
+        .unwrap();
 
     let (mut paged, mut after, mut pages) = (Vec::new(), None::<Vec<u8>>, 0);
     loop {
-        let page = meta.readdir_page(fork, d, after.as_deref(), 4).unwrap();
+        let page = meta.readdir_page(fork.into(), d, after.as_deref(), 4).unwrap();
         assert!(page.entries.len() <= 4, "a page holds at most its limit");
         pages += 1;
         paged.extend(page.entries);
@@ -695,7 +758,7 @@ fn readdir_pages_list_every_entry_once_across_layers(e: &Engine) {
     let with_xattrs: Vec<&[u8]> = paged.iter().filter(|e| e.2).map(|e| e.0.as_slice()).collect();
     assert_eq!(with_xattrs, [b"f01".as_slice()]);
     // A page after the last name is empty and final.
-    let end = meta.readdir_page(fork, d, Some(b"zzz"), 4).unwrap();
+    let end = meta.readdir_page(fork.into(), d, Some(b"zzz"), 4).unwrap();
     assert!(end.entries.is_empty() && end.next.is_none());
 }
 
@@ -716,10 +779,10 @@ fn patched_chunks_keep_their_patches_through_truncates_and_forks(e: &Engine) {
     };
     meta.write_chunks(v, f, 108, std::slice::from_ref(&patched), true)
         .unwrap();
-    assert_eq!(meta.chunks(v, f).unwrap().1, vec![patched.clone()]);
+    assert_eq!(meta.chunks(v.into(), f).unwrap().1, vec![patched.clone()]);
     let fork = meta.fork_volume(ORG, v, &name("fork"), 10).unwrap().id;
     meta.setattr(
-        fork,
+        fork.into(),
         f,
         &AttrChanges {
             size: Some(95),
@@ -733,9 +796,9 @@ fn patched_chunks_keep_their_patches_through_truncates_and_forks(e: &Engine) {
         len: 95,
         data: ChunkData::Patched([9; 32], patches),
     };
-    assert_eq!(meta.chunks(fork, f).unwrap().1, vec![cut]);
+    assert_eq!(meta.chunks(fork.into(), f).unwrap().1, vec![cut]);
     assert_eq!(
-        meta.chunks(v, f).unwrap().1,
+        meta.chunks(v.into(), f).unwrap().1,
         vec![patched],
         "the source keeps its patches"
     );
@@ -799,6 +862,7 @@ on_every_engine!(
     xattrs_follow_their_inode_through_forks,
     sessions_round_trip,
     within_follows_the_tree_as_it_is_now,
+    operations_stay_within_their_reach,
     within_stays_true_to_moves_made_anywhere,
     orgs_and_keys_round_trip,
     revoking_a_key_revokes_the_keys_it_made,

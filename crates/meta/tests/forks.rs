@@ -29,11 +29,11 @@ fn name(s: &str) -> VolumeName {
 
 /// Creates or overwrites `/dir/file` with inline `content`.
 fn put(meta: &dyn MetaStore, vol: Uuid, dir: &str, file: &str, content: &[u8]) {
-    let d = match meta.lookup(vol, ROOT_INO, dir.as_bytes()) {
+    let d = match meta.lookup(vol.into(), ROOT_INO, dir.as_bytes()) {
         Ok(s) => s.ino,
         Err(_) => {
             meta.create(
-                vol,
+                vol.into(),
                 ROOT_INO,
                 dir.as_bytes(),
                 &NewInode::new(FileKind::Directory, 0o755),
@@ -42,10 +42,10 @@ fn put(meta: &dyn MetaStore, vol: Uuid, dir: &str, file: &str, content: &[u8]) {
             .ino
         }
     };
-    let f = match meta.lookup(vol, d, file.as_bytes()) {
+    let f = match meta.lookup(vol.into(), d, file.as_bytes()) {
         Ok(s) => s.ino,
         Err(_) => {
-            meta.create(vol, d, file.as_bytes(), &NewInode::new(FileKind::File, 0o644))
+            meta.create(vol.into(), d, file.as_bytes(), &NewInode::new(FileKind::File, 0o644))
                 .unwrap()
                 .ino
         }
@@ -62,7 +62,7 @@ fn tree(meta: &dyn MetaStore, vol: Uuid) -> Files {
     let mut out = BTreeMap::new();
     for (dname, dstat) in meta.readdir(vol, ROOT_INO).unwrap() {
         for (fname, fstat) in meta.readdir(vol, dstat.ino).unwrap() {
-            let (_, chunks) = meta.chunks(vol, fstat.ino).unwrap();
+            let (_, chunks) = meta.chunks(vol.into(), fstat.ino).unwrap();
             let data = match chunks.first().map(|c| &c.data) {
                 Some(ChunkData::Inline(d)) => d.clone(),
                 _ => Vec::new(),
@@ -93,7 +93,7 @@ fn snapshots_restore_and_stay_read_only(e: &Engine) {
         BTreeMap::from([("d/f".into(), b"monday".to_vec())])
     );
     let err = meta
-        .create(snap.id, ROOT_INO, b"x", &NewInode::new(FileKind::File, 0o644))
+        .create(snap.id.into(), ROOT_INO, b"x", &NewInode::new(FileKind::File, 0o644))
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::ReadOnly);
     let by_name = VolumeRef::Snapshot(name("v"), name("mon"));
@@ -135,8 +135,8 @@ fn flattening_keeps_chains_short_and_content_equal(e: &Engine) {
         let fork = meta.fork_volume(ORG, vol, &name(&format!("v{i}")), 100).unwrap().id;
         put(meta, fork, "d", &format!("f{i}"), format!("{i}").as_bytes());
         if i == 10 {
-            let d = meta.lookup(fork, ROOT_INO, b"d").unwrap().ino;
-            meta.unlink(fork, d, b"gone").unwrap();
+            let d = meta.lookup(fork.into(), ROOT_INO, b"d").unwrap().ino;
+            meta.unlink(fork.into(), d, b"gone").unwrap();
         }
         vol = fork;
     }
@@ -206,8 +206,9 @@ fn random_operations_across_a_tree_of_forks_match_a_model(e: &Engine) {
                         let i = pick(vol);
                         let removed = vols[i].files.remove(&format!("d/f{file}")).is_some();
                         if removed {
-                            let d = meta.lookup(vols[i].id, ROOT_INO, b"d").unwrap().ino;
-                            meta.unlink(vols[i].id, d, format!("f{file}").as_bytes()).unwrap();
+                            let d = meta.lookup(Reach::from(vols[i].id), ROOT_INO, b"d").unwrap().ino;
+                            meta.unlink(Reach::from(vols[i].id), d, format!("f{file}").as_bytes())
+                                .unwrap();
                         }
                     }
                     Op::Fork { vol } => {

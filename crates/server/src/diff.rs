@@ -81,5 +81,5 @@ fn differs(m: &dyn MetaStore, (va, a): (Uuid, &Stat), (vb, b): (Uuid, &Stat)) ->
     if a.kind != FileKind::File {
         return Ok(false);
     }
-    Ok(m.chunks(va, a.ino)?.1 != m.chunks(vb, b.ino)?.1)
+    Ok(m.chunks(va.into(), a.ino)?.1 != m.chunks(vb.into(), b.ino)?.1)
 }

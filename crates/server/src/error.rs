@@ -15,16 +15,6 @@ impl From<Error> for ApiError {
     }
 }
 
-impl From<strata_blocks::BlockError> for ApiError {
-    fn from(e: strata_blocks::BlockError) -> Self {
-        let kind = match e {
-            strata_blocks::BlockError::Missing(_) | strata_blocks::BlockError::Damaged(_) => ErrorKind::Internal,
-            _ => ErrorKind::Unavailable,
-        };
-        ApiError(Error::new(kind, e.to_string()))
-    }
-}
-
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::InvalidInput | ErrorKind::NameTooLong => StatusCode::BAD_REQUEST,

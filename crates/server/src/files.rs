@@ -65,7 +65,7 @@ pub async fn mkdir(state: &AppState, vol: Uuid, path: &FsPath, parents: bool, mo
         let (parent, name) = parent_of(state, vol, path).await?;
         let name = name.as_bytes().to_vec();
         return state
-            .meta(move |m| m.create(vol, parent, &name, &NewInode::new(FileKind::Directory, mode)))
+            .meta(move |m| m.create(vol.into(), parent, &name, &NewInode::new(FileKind::Directory, mode)))
             .await;
     }
     let names = path.components().to_vec();
@@ -81,11 +81,7 @@ async fn store_block(state: AppState, idx: u64, data: Bytes, _room: OwnedSemapho
         .map_err(|e| Error::internal(e.to_string()))?;
     let hash = *hash.as_bytes();
     state.meta(move |m| m.touch_block(&hash, len)).await?;
-    state
-        .blocks
-        .put(&hash, data, &values)
-        .await
-        .map_err(|e| Error::new(ErrorKind::Unavailable, e.to_string()))?;
+    state.blocks.put(&hash, data, &values).await?;
     Ok(Chunk {
         idx,
         len,
@@ -175,7 +171,7 @@ pub async fn get(
     path: &FsPath,
 ) -> Result<(u64, impl Stream<Item = Result<Bytes>> + use<>)> {
     let file = stat(state, vol, path).await?;
-    let (stat, chunks) = state.meta(move |m| m.chunks(vol, file.ino)).await?;
+    let (stat, chunks) = state.meta(move |m| m.chunks(vol.into(), file.ino)).await?;
     let size = stat.size;
     let mut by_index: std::collections::HashMap<u64, Chunk> = chunks.into_iter().map(|c| (c.idx, c)).collect();
     let blocks = state.blocks.clone();
@@ -200,7 +196,7 @@ pub async fn get(
                         len,
                         ..
                     }) => {
-                        let bytes = blocks.get(&hash).await.map_err(|e| Error::internal(e.to_string()))?;
+                        let bytes = blocks.get(&hash).await?;
                         bytes.slice(..(len as usize).min(want).min(bytes.len()))
                     }
                     Some(Chunk {
@@ -208,7 +204,7 @@ pub async fn get(
                         len,
                         ..
                     }) => {
-                        let bytes = blocks.get(&hash).await.map_err(|e| Error::internal(e.to_string()))?;
+                        let bytes = blocks.get(&hash).await?;
                         Bytes::from(patches.apply(&bytes, (len as usize).min(want)))
                     }
                 };
@@ -234,7 +230,7 @@ pub async fn rename(state: &AppState, vol: Uuid, from: &FsPath, to: &FsPath, no_
     let (from_name, to_name) = (from_name.as_bytes().to_vec(), to_name.as_bytes().to_vec());
     let flags = RenameFlags { no_replace };
     state
-        .meta(move |m| m.rename(vol, (from_parent, &from_name), (to_parent, &to_name), flags))
+        .meta(move |m| m.rename(vol.into(), (from_parent, &from_name), (to_parent, &to_name), flags))
         .await
 }
 
@@ -266,17 +262,15 @@ pub async fn symlink(state: &AppState, vol: Uuid, path: &FsPath, target: String)
         target: Some(target),
         ..NewInode::new(FileKind::Symlink, 0o777)
     };
-    state.meta(move |m| m.create(vol, parent, &name, &new)).await
+    state.meta(move |m| m.create(vol.into(), parent, &name, &new)).await
 }
 
 pub async fn chmod(state: &AppState, vol: Uuid, path: &FsPath, mode: u32) -> Result<Stat> {
-    if mode > 0o7777 {
-        return Err(Error::invalid("mode", format!("mode {mode:o} has bits beyond 7777")));
-    }
+    strata_core::api::check_mode(mode, "mode")?;
     let target = stat(state, vol, path).await?;
     let changes = AttrChanges {
         mode: Some(mode),
         ..AttrChanges::default()
     };
-    state.meta(move |m| m.setattr(vol, target.ino, &changes)).await
+    state.meta(move |m| m.setattr(vol.into(), target.ino, &changes)).await
 }

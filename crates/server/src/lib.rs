@@ -62,6 +62,36 @@ pub struct ServerConfig {
     pub upload_memory: u64,
 }
 
+impl ServerConfig {
+    /// A server on `data_dir` with the embedded stores and the CLI's default limits.
+    pub fn in_folder(data_dir: &std::path::Path) -> ServerConfig {
+        ServerConfig {
+            data_dir: data_dir.to_owned(),
+            meta_url: None,
+            store_url: None,
+            listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
+            volumes_per_org: 100,
+            gc_grace: Duration::from_secs(3600),
+            session_lease: Duration::from_secs(30),
+            gc_interval: Duration::from_secs(600),
+            connections: connections::Limits {
+                idle: Duration::from_secs(30),
+                per_client: 1024,
+                total: 4096,
+                min_rate: 16 << 10,
+            },
+            tls: None,
+            sandbox_image: None,
+            sandboxes_per_org: 20,
+            snapshots_per_volume: 256,
+            sessions_per_org: 1000,
+            keys_per_org: 1000,
+            advertise_url: None,
+            upload_memory: 256 << 20,
+        }
+    }
+}
+
 /// Opens the stores under the data folder, ready to serve.
 pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)

@@ -113,8 +113,8 @@ mod tests {
     use strata_core::api::FileKind;
 
     fn read(meta: &SqliteMeta, vol: uuid::Uuid, name: &str) -> Vec<u8> {
-        let ino = meta.lookup(vol, ROOT_INO, name.as_bytes()).unwrap().ino;
-        match meta.chunks(vol, ino).unwrap().1.first().map(|c| &c.data) {
+        let ino = meta.lookup(vol.into(), ROOT_INO, name.as_bytes()).unwrap().ino;
+        match meta.chunks(vol.into(), ino).unwrap().1.first().map(|c| &c.data) {
             Some(ChunkData::Inline(d)) => d.clone(),
             _ => Vec::new(),
         }
@@ -132,7 +132,12 @@ mod tests {
         for i in 1..=6 {
             let name = format!("f{i}");
             let ino = meta
-                .create(vol, ROOT_INO, name.as_bytes(), &NewInode::new(FileKind::File, 0o644))
+                .create(
+                    vol.into(),
+                    ROOT_INO,
+                    name.as_bytes(),
+                    &NewInode::new(FileKind::File, 0o644),
+                )
                 .unwrap()
                 .ino;
             let data = ChunkData::Inline(name.clone().into_bytes());

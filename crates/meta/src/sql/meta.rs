@@ -4,7 +4,7 @@ use super::tree::{Caches, Tree};
 use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, keys, locks, ops, paths, sandboxes, vals, volumes};
 use crate::{
     AddKey, AttrChanges, BlockHash, Chunk, ContentWrite, DirPage, Error, ErrorKind, FsckReport, LockRange, MetaStore,
-    NewInode, RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode, now_ns,
+    NewInode, Reach, RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode, now_ns,
 };
 use std::collections::HashSet;
 use strata_core::api::{Org, Stat, Volume};
@@ -37,6 +37,23 @@ impl<E: Engine> SqlMeta<E> {
         self.read(|tx| f(&Tree::open(tx, &self.caches, vol, false)?))
     }
 
+    /// A read of the tree that `at` reaches, naming the inodes `inos`.
+    fn read_in<T>(&self, at: Reach, inos: &[u64], mut f: impl FnMut(&Tree) -> R<T>) -> Result<T> {
+        self.read_tree(at.volume, |t| {
+            in_reach(t, at, inos)?;
+            f(t)
+        })
+    }
+
+    /// A change of the tree that `at` reaches, naming the inodes `inos`: checked in the
+    /// transaction that makes the change, after the volume's row is locked.
+    fn write_in<T>(&self, at: Reach, inos: &[u64], mut f: impl FnMut(&mut Tree) -> R<T>) -> Result<T> {
+        self.write_tree(at.volume, |t| {
+            in_reach(t, at, inos)?;
+            f(t)
+        })
+    }
+
     fn write_tree<T>(&self, vol: Uuid, mut f: impl FnMut(&mut Tree) -> R<T>) -> Result<T> {
         self.write(|tx| {
             let mut tree = Tree::open(tx, &self.caches, vol, true)?;
@@ -48,6 +65,18 @@ impl<E: Engine> SqlMeta<E> {
             Ok(out)
         })
     }
+}
+
+/// Fails unless every inode of `inos` lies within `at` as the tree is now.
+fn in_reach(tree: &Tree, at: Reach, inos: &[u64]) -> R<()> {
+    for &ino in inos {
+        if !ops::within(tree, ino, at.root)? {
+            return Err(Error::not_found("no such node in this mount's folder")
+                .with_field("node")
+                .into());
+        }
+    }
+    Ok(())
 }
 
 impl<E: Engine> MetaStore for SqlMeta<E> {
@@ -138,18 +167,20 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.write(|tx| volumes::remove_session(tx, id))
     }
 
-    fn test_lock(&self, vol: Uuid, ino: u64, owner: (Uuid, u64), want: &LockRange) -> Result<Option<LockRange>> {
+    fn test_lock(&self, at: Reach, ino: u64, owner: (Uuid, u64), want: &LockRange) -> Result<Option<LockRange>> {
         self.read(|tx| {
-            Ok(locks::first_conflict(
-                &locks::held(tx, vol, ino, now_ns())?,
-                owner,
-                want,
-            ))
+            in_reach(&Tree::open(tx, &self.caches, at.volume, false)?, at, &[ino])?;
+            let held = locks::held(tx, at.volume, ino, now_ns())?;
+            Ok(locks::first_conflict(&held, owner, want))
         })
     }
 
-    fn set_lock(&self, vol: Uuid, ino: u64, owner: (Uuid, u64), want: LockRange) -> Result<Option<LockRange>> {
-        self.write(|tx| locks::set(tx, vol, ino, owner, want.clone(), now_ns()))
+    fn set_lock(&self, at: Reach, ino: u64, owner: (Uuid, u64), want: LockRange) -> Result<Option<LockRange>> {
+        self.write(|tx| {
+            // Read, not written: a lock changes no tree, and a snapshot's readers lock too.
+            in_reach(&Tree::open(tx, &self.caches, at.volume, false)?, at, &[ino])?;
+            locks::set(tx, at.volume, ino, owner, want.clone(), now_ns())
+        })
     }
 
     fn create_volume(&self, org: &str, name: &VolumeName, limit: u64) -> Result<Volume> {
@@ -196,12 +227,12 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.read_tree(vol, |t| Ok(t.depth()))
     }
 
-    fn lookup(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<Stat> {
-        self.read_tree(vol, |t| ops::lookup(t, parent, name))
+    fn lookup(&self, at: Reach, parent: u64, name: &[u8]) -> Result<Stat> {
+        self.read_in(at, &[parent], |t| ops::lookup(t, parent, name))
     }
 
-    fn getattr(&self, vol: Uuid, ino: u64) -> Result<Stat> {
-        self.read_tree(vol, |t| Ok(t.need_inode(ino)?.stat))
+    fn getattr(&self, at: Reach, ino: u64) -> Result<Stat> {
+        self.read_in(at, &[ino], |t| Ok(t.need_inode(ino)?.stat))
     }
 
     fn within(&self, vol: Uuid, ino: u64, root: u64) -> Result<bool> {
@@ -212,56 +243,56 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.read_tree(vol, |t| ops::readdir(t, ino))
     }
 
-    fn readdir_page(&self, vol: Uuid, ino: u64, after: Option<&[u8]>, limit: usize) -> Result<DirPage> {
-        self.read_tree(vol, |t| ops::readdir_page(t, ino, after, limit))
+    fn readdir_page(&self, at: Reach, ino: u64, after: Option<&[u8]>, limit: usize) -> Result<DirPage> {
+        self.read_in(at, &[ino], |t| ops::readdir_page(t, ino, after, limit))
     }
 
-    fn create(&self, vol: Uuid, parent: u64, name: &[u8], new: &NewInode) -> Result<Stat> {
-        self.write_tree(vol, |t| ops::create(t, parent, name, new))
+    fn create(&self, at: Reach, parent: u64, name: &[u8], new: &NewInode) -> Result<Stat> {
+        self.write_in(at, &[parent], |t| ops::create(t, parent, name, new))
     }
 
-    fn link(&self, vol: Uuid, ino: u64, parent: u64, name: &[u8]) -> Result<Stat> {
-        self.write_tree(vol, |t| ops::link(t, ino, parent, name))
+    fn link(&self, at: Reach, ino: u64, parent: u64, name: &[u8]) -> Result<Stat> {
+        self.write_in(at, &[ino, parent], |t| ops::link(t, ino, parent, name))
     }
 
-    fn unlink(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()> {
-        self.write_tree(vol, |t| ops::unlink(t, parent, name))
+    fn unlink(&self, at: Reach, parent: u64, name: &[u8]) -> Result<()> {
+        self.write_in(at, &[parent], |t| ops::unlink(t, parent, name))
     }
 
-    fn rmdir(&self, vol: Uuid, parent: u64, name: &[u8]) -> Result<()> {
-        self.write_tree(vol, |t| ops::rmdir(t, parent, name))
+    fn rmdir(&self, at: Reach, parent: u64, name: &[u8]) -> Result<()> {
+        self.write_in(at, &[parent], |t| ops::rmdir(t, parent, name))
     }
 
-    fn rename(&self, vol: Uuid, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> Result<()> {
-        self.write_tree(vol, |t| ops::rename(t, from, to, flags))
+    fn rename(&self, at: Reach, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> Result<()> {
+        self.write_in(at, &[from.0, to.0], |t| ops::rename(t, from, to, flags))
     }
 
-    fn setattr(&self, vol: Uuid, ino: u64, changes: &AttrChanges) -> Result<Stat> {
-        self.write_tree(vol, |t| ops::setattr(t, ino, changes))
+    fn setattr(&self, at: Reach, ino: u64, changes: &AttrChanges) -> Result<Stat> {
+        self.write_in(at, &[ino], |t| ops::setattr(t, ino, changes))
     }
 
-    fn get_xattr(&self, vol: Uuid, ino: u64, name: &[u8]) -> Result<Vec<u8>> {
-        self.read_tree(vol, |t| ops::get_xattr(t, ino, name))
+    fn get_xattr(&self, at: Reach, ino: u64, name: &[u8]) -> Result<Vec<u8>> {
+        self.read_in(at, &[ino], |t| ops::get_xattr(t, ino, name))
     }
 
-    fn set_xattr(&self, vol: Uuid, ino: u64, name: &[u8], value: &[u8], mode: XattrMode) -> Result<()> {
-        self.write_tree(vol, |t| ops::set_xattr(t, ino, name, value, mode))
+    fn set_xattr(&self, at: Reach, ino: u64, name: &[u8], value: &[u8], mode: XattrMode) -> Result<()> {
+        self.write_in(at, &[ino], |t| ops::set_xattr(t, ino, name, value, mode))
     }
 
-    fn list_xattrs(&self, vol: Uuid, ino: u64) -> Result<Vec<Vec<u8>>> {
-        self.read_tree(vol, |t| ops::list_xattrs(t, ino))
+    fn list_xattrs(&self, at: Reach, ino: u64) -> Result<Vec<Vec<u8>>> {
+        self.read_in(at, &[ino], |t| ops::list_xattrs(t, ino))
     }
 
-    fn remove_xattr(&self, vol: Uuid, ino: u64, name: &[u8]) -> Result<()> {
-        self.write_tree(vol, |t| ops::remove_xattr(t, ino, name))
+    fn remove_xattr(&self, at: Reach, ino: u64, name: &[u8]) -> Result<()> {
+        self.write_in(at, &[ino], |t| ops::remove_xattr(t, ino, name))
     }
 
-    fn chunks(&self, vol: Uuid, ino: u64) -> Result<(Stat, Vec<Chunk>)> {
-        self.read_tree(vol, |t| ops::chunks(t, ino))
+    fn chunks(&self, at: Reach, ino: u64) -> Result<(Stat, Vec<Chunk>)> {
+        self.read_in(at, &[ino], |t| ops::chunks(t, ino))
     }
 
-    fn write_content(&self, vol: Uuid, ino: u64, write: &ContentWrite) -> Result<Stat> {
-        self.write_tree(vol, |t| ops::write_content(t, ino, write))
+    fn write_content(&self, at: Reach, ino: u64, write: &ContentWrite) -> Result<Stat> {
+        self.write_in(at, &[ino], |t| ops::write_content(t, ino, write))
     }
 
     fn resolve(&self, vol: Uuid, path: &[String]) -> Result<Stat> {

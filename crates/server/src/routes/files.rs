@@ -108,10 +108,7 @@ pub async fn put(
     body: Body,
 ) -> Out<Stat> {
     let path = c.target(&q.path, "path")?;
-    let mode = q.mode.unwrap_or(0o644);
-    if mode > 0o7777 {
-        return Err(strata_core::Error::invalid("mode", format!("mode {mode:o} has bits beyond 7777")).into());
-    }
+    let mode = strata_core::api::check_mode(q.mode.unwrap_or(0o644), "mode")?;
     let id = vol(&s, &c, &v).await?;
     Ok(axum::Json(
         files::put(&s, id, &path, mode, body.into_data_stream()).await?,
@@ -134,10 +131,7 @@ pub async fn mkdir(
     Json(r): Json<Mkdir>,
 ) -> Out<Stat> {
     let path = c.path(&r.path, "path")?;
-    let mode = r.mode.unwrap_or(0o755);
-    if mode > 0o7777 {
-        return Err(strata_core::Error::invalid("mode", format!("mode {mode:o} has bits beyond 7777")).into());
-    }
+    let mode = strata_core::api::check_mode(r.mode.unwrap_or(0o755), "mode")?;
     Ok(axum::Json(
         files::mkdir(&s, vol(&s, &c, &v).await?, &path, r.parents, mode).await?,
     ))

@@ -37,25 +37,6 @@ use utoipa::{Modify, OpenApi};
         sessions::open,
         sessions::close,
         sessions::renew,
-        sessions::lookup,
-        sessions::getattr,
-        sessions::readdir,
-        sessions::create,
-        sessions::link,
-        sessions::unlink,
-        sessions::rmdir,
-        sessions::rename,
-        sessions::setattr,
-        sessions::content,
-        sessions::write,
-        sessions::getxattr,
-        sessions::setxattr,
-        sessions::listxattr,
-        sessions::removexattr,
-        sessions::statfs,
-        sessions::sync,
-        sessions::getlk,
-        sessions::setlk,
         sessions::put_block,
         sessions::get_block,
         sessions::get_pieces,
@@ -80,7 +61,7 @@ use utoipa::{Modify, OpenApi};
         document
     ),
     components(schemas(ErrorBody)),
-    modifiers(&Conventions)
+    modifiers(&SessionOperations, &Conventions)
 )]
 pub struct ApiDoc;
 
@@ -98,6 +79,57 @@ pub fn spec() -> utoipa::openapi::OpenApi {
 )]
 pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(spec())
+}
+
+/// The inode operations of the session API, one path each, from their one list
+/// ([`strata_core::session`]) rather than a handler apiece.
+struct SessionOperations;
+
+impl Modify for SessionOperations {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
+        use utoipa::openapi::request_body::RequestBodyBuilder;
+        let json = |schema: &str| {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(schema)))
+                .build()
+        };
+        let (schemas, bodies) = strata_core::session::schemas();
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.schemas.extend(schemas);
+        for (op, (request, reply)) in strata_core::session::OPERATIONS.iter().zip(bodies) {
+            let id = ParameterBuilder::new()
+                .name("id")
+                .parameter_in(ParameterIn::Path)
+                .description(Some("The mount session's id"))
+                .build();
+            let response = match &reply {
+                Some(schema) => (
+                    "200",
+                    ResponseBuilder::new()
+                        .description("Done")
+                        .content("application/json", json(schema)),
+                ),
+                None => ("204", ResponseBuilder::new().description("Done")),
+            };
+            let operation = OperationBuilder::new()
+                .tag("sessions")
+                .summary(Some(op.summary))
+                .operation_id(Some(op.name))
+                .parameter(id)
+                .request_body(request.map(|schema| {
+                    RequestBodyBuilder::new()
+                        .content("application/json", json(&schema))
+                        .build()
+                }))
+                .response(response.0, response.1.build());
+            doc.paths.add_path_operation(
+                format!("/v1/sessions/{{id}}/{}", op.name),
+                vec![utoipa::openapi::HttpMethod::Post],
+                operation,
+            );
+        }
+    }
 }
 
 /// What every operation shares, added once rather than on each handler: the error body of
@@ -148,35 +180,11 @@ mod tests {
     use axum::body::Body;
     use axum::http::{Request, StatusCode, header};
     use std::collections::{BTreeMap, BTreeSet};
-    use std::time::Duration;
     use tower::ServiceExt;
 
     /// The server's router on a fresh data folder, and its admin key.
     fn router(data_dir: &std::path::Path) -> (axum::Router, String) {
-        let config = crate::ServerConfig {
-            data_dir: data_dir.to_owned(),
-            meta_url: None,
-            store_url: None,
-            listen: crate::DEFAULT_LISTEN.parse().unwrap(),
-            volumes_per_org: 10,
-            gc_grace: Duration::from_secs(60),
-            session_lease: Duration::from_secs(30),
-            gc_interval: Duration::from_secs(60),
-            connections: crate::connections::Limits {
-                idle: Duration::from_secs(10),
-                per_client: 10,
-                total: 100,
-                min_rate: 1024,
-            },
-            tls: None,
-            sandbox_image: None,
-            sandboxes_per_org: 10,
-            snapshots_per_volume: 10,
-            sessions_per_org: 10,
-            keys_per_org: 10,
-            advertise_url: None,
-            upload_memory: 64 << 20,
-        };
+        let config = crate::ServerConfig::in_folder(data_dir);
         let state = crate::open_state(&config).unwrap();
         crate::auth::bootstrap_admin(&state, data_dir).unwrap();
         let key = std::fs::read_to_string(data_dir.join("admin.token")).unwrap();

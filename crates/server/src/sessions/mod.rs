@@ -5,6 +5,10 @@
 //! capability, a keyed BLAKE3 MAC of its number under that secret; every call must present
 //! one. A session can therefore only name inodes it reached by lookups from its root:
 //! `..` is never a name, and a guessed inode number has no valid capability.
+//!
+//! [`service`] holds the rules of every call a session makes; the HTTP routes only carry them.
+
+pub mod service;
 
 use crate::files;
 use crate::state::AppState;
@@ -16,7 +20,7 @@ use strata_core::api::{FileKind, Node, NodeRef, SessionInfo, Stat};
 use strata_core::names::VolumeRef;
 use strata_core::paths::FsPath;
 use strata_core::{Error, ErrorKind, Result};
-use strata_meta::{ROOT_INO, SessionRecord, now_ns};
+use strata_meta::{SessionRecord, now_ns};
 use uuid::Uuid;
 
 /// Sessions by id, with when each was read. A session never changes once opened, but another
@@ -51,20 +55,14 @@ impl Session {
         }
     }
 
-    /// The inode a reference names, if the session may use it now: the capability shows the
-    /// session was handed it, and on a subpath session it must still lie below the session's
-    /// root. A directory moved out (by a wider mount, the files API, a restore) is out of
-    /// reach at once, whatever this session looked up before.
-    pub async fn check(&self, state: &AppState, node: &NodeRef) -> Result<u64> {
-        let gone = || Error::not_found("no such node in this mount session").with_field("node");
+    /// The inode a reference names, if the session was handed it (the capability shows it).
+    /// Whether it still lies below the session's root is the engine's to check, in the
+    /// transaction of the operation that uses it (see [`strata_meta::Reach`]).
+    pub fn check(&self, node: &NodeRef) -> Result<u64> {
         if node.cap != self.cap(node.ino) {
-            return Err(gone());
+            return Err(Error::not_found("no such node in this mount session").with_field("node"));
         }
-        let (vol, ino, root) = (self.0.volume, node.ino, self.0.root_ino);
-        if root != ROOT_INO && ino != root && !state.meta(move |m| m.within(vol, ino, root)).await? {
-            return Err(gone());
-        }
-        Ok(ino)
+        Ok(node.ino)
     }
 
     pub fn writable(&self) -> Result<()> {
@@ -79,6 +77,19 @@ impl Session {
     }
 }
 
+/// An open session with what it was told when it opened: the session API in this process.
+pub struct LiveSession {
+    state: AppState,
+    session: Session,
+    pub info: SessionInfo,
+}
+
+impl LiveSession {
+    fn service(&self) -> service::SessionService {
+        service::SessionService::new(self.state.clone(), self.session.clone())
+    }
+}
+
 /// Opens a session showing the folder `subpath` of a volume (made if missing, unless read-only),
 /// for the key `key` of `org`.
 pub async fn open(
@@ -88,7 +99,7 @@ pub async fn open(
     volume: &str,
     subpath: &FsPath,
     read_only: bool,
-) -> Result<SessionInfo> {
+) -> Result<LiveSession> {
     let vref = VolumeRef::parse(volume)?;
     let org_owned = org.to_owned();
     let volume = state
@@ -126,12 +137,17 @@ pub async fn open(
     let limit = state.limits.sessions_per_org;
     state.meta(move |m| m.add_session(&stored, limit)).await?;
     let session = Session(Arc::new(record));
-    Ok(SessionInfo {
+    let info = SessionInfo {
         id: session.0.id,
         volume,
         read_only,
         root: session.node(root),
         lease_ms: state.limits.session_lease.as_millis() as u64,
+    };
+    Ok(LiveSession {
+        state: state.clone(),
+        session,
+        info,
     })
 }
 

@@ -1,0 +1,410 @@
+//! The session service: every rule of the session API, written once, whatever carries the
+//! calls (the HTTP routes, or a mount in the same process).
+//!
+//! A call presents inodes by capability ([`Session::check`]); a write needs a writable
+//! session; inputs are checked here; the metadata engine runs each operation on the
+//! session's [`Reach`], so the subpath rule holds in the transaction that makes the change.
+
+use super::{LiveSession, Session, decode, encode, parse_hash};
+use crate::state::AppState;
+use bytes::Bytes;
+use strata_blocks::BlockError;
+use strata_core::api::*;
+use strata_core::names::VolumeRef;
+use strata_core::pieces::PIECE;
+use strata_core::session::{Reply, Request};
+use strata_core::{Error, ErrorKind, Result};
+use strata_meta::{BlockHash, Chunk, ContentWrite, Reach, RenameFlags, XattrMode};
+
+/// One session's calls.
+pub struct SessionService {
+    state: AppState,
+    session: Session,
+}
+
+/// The bytes of a name as the engine takes them.
+fn name(name: &str) -> Vec<u8> {
+    name.as_bytes().to_vec()
+}
+
+impl SessionService {
+    pub fn new(state: AppState, session: Session) -> Self {
+        SessionService { state, session }
+    }
+
+    fn reach(&self) -> Reach {
+        Reach::below(self.session.volume(), self.session.0.root_ino)
+    }
+
+    /// The inode a reference names, if the session was handed it.
+    fn ino(&self, node: &NodeRef) -> Result<u64> {
+        self.session.check(node)
+    }
+
+    /// Runs one inode operation.
+    pub async fn serve(&self, request: Request) -> Result<Reply> {
+        Ok(match request {
+            Request::Lookup(r) => Reply::Lookup(self.lookup(r).await?),
+            Request::GetAttr(r) => Reply::GetAttr(self.getattr(r).await?),
+            Request::ReadDir(r) => Reply::ReadDir(self.readdir(r).await?),
+            Request::Create(r) => Reply::Create(self.create(r).await?),
+            Request::Link(r) => Reply::Link(self.link(r).await?),
+            Request::Unlink(r) => Reply::Unlink(self.unlink(r).await?),
+            Request::Rmdir(r) => Reply::Rmdir(self.rmdir(r).await?),
+            Request::Rename(r) => Reply::Rename(self.rename(r).await?),
+            Request::SetAttr(r) => Reply::SetAttr(self.setattr(r).await?),
+            Request::Content(r) => Reply::Content(self.content(r).await?),
+            Request::Write(r) => Reply::Write(self.write(r).await?),
+            Request::GetXattr(r) => Reply::GetXattr(self.getxattr(r).await?),
+            Request::SetXattr(r) => Reply::SetXattr(self.setxattr(r).await?),
+            Request::ListXattr(r) => Reply::ListXattr(self.listxattr(r).await?),
+            Request::RemoveXattr(r) => Reply::RemoveXattr(self.removexattr(r).await?),
+            Request::Sync(()) => Reply::Sync(self.state.meta(|m| m.sync()).await?),
+            Request::StatFs(()) => Reply::StatFs(self.statfs().await?),
+            Request::GetLk(r) => Reply::GetLk(self.getlk(r).await?),
+            Request::SetLk(r) => Reply::SetLk(self.setlk(r).await?),
+        })
+    }
+
+    async fn lookup(&self, r: NodeName) -> Result<Node> {
+        let (at, parent, name) = (self.reach(), self.ino(&r.parent)?, name(&r.name));
+        let stat = self.state.meta(move |m| m.lookup(at, parent, &name)).await?;
+        Ok(self.session.node(stat))
+    }
+
+    async fn getattr(&self, r: NodeOnly) -> Result<Stat> {
+        let (at, ino) = (self.reach(), self.ino(&r.node)?);
+        self.state.meta(move |m| m.getattr(at, ino)).await
+    }
+
+    /// One page of a directory: a listing of any size costs bounded memory on both sides.
+    async fn readdir(&self, r: ReadDir) -> Result<DirPage> {
+        let (at, ino) = (self.reach(), self.ino(&r.node)?);
+        let (limit, after) = (r.checked_limit()?, r.checked_after()?.map(<[u8]>::to_vec));
+        let page = self
+            .state
+            .meta(move |m| m.readdir_page(at, ino, after.as_deref(), limit))
+            .await?;
+        let entries = page
+            .entries
+            .into_iter()
+            .map(|(name, stat, xattrs)| {
+                let node = self.session.node(stat);
+                NamedNode {
+                    name: String::from_utf8_lossy(&name).into_owned(),
+                    node: node.node,
+                    stat: node.stat,
+                    xattrs,
+                }
+            })
+            .collect();
+        let next = page.next.map(|n| String::from_utf8_lossy(&n).into_owned());
+        Ok(DirPage { entries, next })
+    }
+
+    async fn create(&self, r: CreateNode) -> Result<Node> {
+        self.session.writable()?;
+        let (at, parent, name) = (self.reach(), self.ino(&r.parent)?, name(&r.name));
+        let new = r.new;
+        // The directory's new attributes too: the kernel asks for them right after a create.
+        let (stat, dir) = self
+            .state
+            .meta(move |m| Ok((m.create(at, parent, &name, &new)?, m.getattr(at, parent).ok())))
+            .await?;
+        Ok(Node {
+            parent: dir,
+            ..self.session.node(stat)
+        })
+    }
+
+    async fn link(&self, r: LinkNode) -> Result<Node> {
+        self.session.writable()?;
+        let (at, ino, parent, name) = (self.reach(), self.ino(&r.node)?, self.ino(&r.parent)?, name(&r.name));
+        let (stat, dir) = self
+            .state
+            .meta(move |m| Ok((m.link(at, ino, parent, &name)?, m.getattr(at, parent).ok())))
+            .await?;
+        Ok(Node {
+            parent: dir,
+            ..self.session.node(stat)
+        })
+    }
+
+    async fn unlink(&self, r: NodeName) -> Result<()> {
+        self.session.writable()?;
+        let (at, parent, name) = (self.reach(), self.ino(&r.parent)?, name(&r.name));
+        self.state.meta(move |m| m.unlink(at, parent, &name)).await
+    }
+
+    async fn rmdir(&self, r: NodeName) -> Result<()> {
+        self.session.writable()?;
+        let (at, parent, name) = (self.reach(), self.ino(&r.parent)?, name(&r.name));
+        self.state.meta(move |m| m.rmdir(at, parent, &name)).await
+    }
+
+    async fn rename(&self, r: RenameNode) -> Result<()> {
+        self.session.writable()?;
+        let (at, from, to) = (self.reach(), self.ino(&r.parent)?, self.ino(&r.new_parent)?);
+        let (name, new_name) = (name(&r.name), name(&r.new_name));
+        let flags = RenameFlags {
+            no_replace: r.no_replace,
+        };
+        self.state
+            .meta(move |m| m.rename(at, (from, &name), (to, &new_name), flags))
+            .await
+    }
+
+    async fn setattr(&self, r: SetAttrNode) -> Result<Stat> {
+        self.session.writable()?;
+        let (at, ino) = (self.reach(), self.ino(&r.node)?);
+        if let Some(mode) = r.changes.mode {
+            check_mode(mode, "mode")?;
+        }
+        let changes = r.changes;
+        self.state.meta(move |m| m.setattr(at, ino, &changes)).await
+    }
+
+    async fn content(&self, r: NodeOnly) -> Result<Content> {
+        let (at, ino) = (self.reach(), self.ino(&r.node)?);
+        let (stat, chunks) = self.state.meta(move |m| m.chunks(at, ino)).await?;
+        Ok(Content {
+            stat,
+            chunks: chunks.iter().map(Chunk::to_wire).collect(),
+        })
+    }
+
+    async fn write(&self, r: WriteContent) -> Result<Stat> {
+        self.session.writable()?;
+        let (at, ino, session) = (self.reach(), self.ino(&r.node)?, self.session.0.id);
+        let chunks = r.chunks.iter().map(Chunk::from_wire).collect::<Result<Vec<_>>>()?;
+        let base = match &r.base {
+            Some(base) => Some(base.iter().map(Chunk::from_wire).collect::<Result<Vec<_>>>()?),
+            None => None,
+        };
+        if let Some(then) = &r.then {
+            if then.size.is_some() {
+                return Err(Error::invalid(
+                    "then",
+                    "a new size is the write's `size`, not a change after it",
+                ));
+            }
+            if let Some(mode) = then.mode {
+                check_mode(mode, "then")?;
+            }
+        }
+        self.state
+            .meta(move |m| {
+                let write = ContentWrite {
+                    chunks: &chunks,
+                    replace_all: r.replace_all,
+                    cut_at: r.cut_at,
+                    size: r.size,
+                    grow: r.grow,
+                    base: base.as_deref(),
+                    uploader: Some(session),
+                    then: r.then.as_ref(),
+                };
+                let stat = m.write_content(at, ino, &write)?;
+                if r.durable {
+                    m.sync()?;
+                }
+                Ok(stat)
+            })
+            .await
+    }
+
+    async fn getxattr(&self, r: Xattr) -> Result<XattrValue> {
+        let (at, ino, name) = (self.reach(), self.ino(&r.node)?, decode(&r.name, "name")?);
+        let value = self.state.meta(move |m| m.get_xattr(at, ino, &name)).await?;
+        Ok(XattrValue { value: encode(&value) })
+    }
+
+    async fn setxattr(&self, r: Xattr) -> Result<()> {
+        self.session.writable()?;
+        let (at, ino, name) = (self.reach(), self.ino(&r.node)?, decode(&r.name, "name")?);
+        let value = decode(r.value.as_deref().unwrap_or(""), "value")?;
+        let mode = match r.mode {
+            XattrSetMode::Any => XattrMode::Any,
+            XattrSetMode::Create => XattrMode::Create,
+            XattrSetMode::Replace => XattrMode::Replace,
+        };
+        self.state
+            .meta(move |m| m.set_xattr(at, ino, &name, &value, mode))
+            .await
+    }
+
+    async fn listxattr(&self, r: NodeOnly) -> Result<XattrNames> {
+        let (at, ino) = (self.reach(), self.ino(&r.node)?);
+        let names = self.state.meta(move |m| m.list_xattrs(at, ino)).await?;
+        Ok(XattrNames {
+            names: names.iter().map(|n| encode(n)).collect(),
+        })
+    }
+
+    async fn removexattr(&self, r: Xattr) -> Result<()> {
+        self.session.writable()?;
+        let (at, ino, name) = (self.reach(), self.ino(&r.node)?, decode(&r.name, "name")?);
+        self.state.meta(move |m| m.remove_xattr(at, ino, &name)).await
+    }
+
+    /// The volume's usage; a subpath session sees none, since the rest of the volume is not
+    /// its business (it would tell one tenant how much the others store).
+    async fn statfs(&self) -> Result<FsStats> {
+        if self.session.0.root_ino != strata_meta::ROOT_INO {
+            return Ok(FsStats {
+                used_bytes: 0,
+                files: 0,
+            });
+        }
+        let (org, vol) = (self.session.0.org.clone(), self.session.volume());
+        let v = self
+            .state
+            .meta(move |m| m.get_volume(&org, &VolumeRef::Id(vol)))
+            .await?;
+        Ok(FsStats {
+            used_bytes: v.used_bytes,
+            files: v.file_count,
+        })
+    }
+
+    async fn getlk(&self, r: LockRequest) -> Result<LockTest> {
+        let (at, ino, owner) = (self.reach(), self.ino(&r.node)?, (self.session.0.id, r.owner));
+        let conflict = self.state.meta(move |m| m.test_lock(at, ino, owner, &r.range)).await?;
+        Ok(LockTest { conflict })
+    }
+
+    async fn setlk(&self, r: LockRequest) -> Result<()> {
+        if r.range.start > r.range.end {
+            return Err(Error::invalid("range", "a lock range starts before it ends"));
+        }
+        if r.range.kind == LockKind::Write {
+            // As a file open read-only cannot be write-locked.
+            self.session.writable()?;
+        }
+        let (at, ino, owner) = (self.reach(), self.ino(&r.node)?, (self.session.0.id, r.owner));
+        match self.state.meta(move |m| m.set_lock(at, ino, owner, r.range)).await? {
+            Some(held) => Err(Error::new(
+                ErrorKind::Locked,
+                format!("bytes {}..={} are locked by pid {}", held.start, held.end, held.pid),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Stores one block; its bytes must hash to its name. The session remembers it has it,
+    /// which is what lets a later write name it.
+    pub async fn put_block(&self, hash: &str, data: Bytes) -> Result<()> {
+        self.session.writable()?;
+        let hash = parse_hash(hash)?;
+        let (data, (actual, values)) = tokio::task::spawn_blocking(move || {
+            let hashed = strata_core::pieces::hash_block(&data);
+            (data, hashed)
+        })
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?;
+        if *actual.as_bytes() != hash {
+            return Err(Error::invalid("body", "the block's bytes do not match its hash"));
+        }
+        let (len, session) = (data.len() as u64, self.session.0.id);
+        self.state
+            .meta(move |m| m.touch_session_block(session, &hash, len))
+            .await?;
+        self.state.blocks.put(&hash, data, &values).await?;
+        self.state.metrics.blocks_stored.inc();
+        self.state.metrics.block_bytes_stored.inc_by(len);
+        Ok(())
+    }
+
+    pub async fn get_block(&self, hash: &str) -> Result<Bytes> {
+        let hash = self.readable_block(hash).await?;
+        let bytes = found(self.state.blocks.get(&hash).await)?;
+        self.state.metrics.blocks_fetched.inc();
+        self.state.metrics.block_bytes_fetched.inc_by(bytes.len() as u64);
+        Ok(bytes)
+    }
+
+    /// Pieces `first..last` of a block, with the values of all its pieces so the reader can
+    /// check them against the block's name: the block's size (8 bytes, little-endian), 32
+    /// bytes a piece, then the pieces' bytes. Only blocks of two pieces or more.
+    pub async fn get_pieces(&self, hash: &str, first: usize, last: usize) -> Result<Bytes> {
+        if first >= last {
+            return Err(Error::invalid("last", "the range of pieces is empty"));
+        }
+        let hash = self.readable_block(hash).await?;
+        let pieces = found(self.state.blocks.pieces(&hash).await)?;
+        let (size, values) = (pieces.0, &pieces.1);
+        if values.len() < 2 {
+            return Err(Error::invalid("hash", "a block of one piece is read whole"));
+        }
+        if last > values.len() {
+            return Err(Error::invalid("last", format!("the block has {} pieces", values.len())));
+        }
+        let bytes = (first * PIECE) as u64..(last * PIECE).min(size) as u64;
+        let data = found(self.state.blocks.get_range(&hash, bytes).await)?;
+        self.state.metrics.blocks_fetched.inc();
+        self.state.metrics.block_bytes_fetched.inc_by(data.len() as u64);
+        let mut reply = strata_core::pieces::encode_head(size, values);
+        reply.extend_from_slice(&data);
+        Ok(reply.into())
+    }
+
+    /// The block a session names, if it may read it: only blocks of its volume (or its own
+    /// uploads), with one answer for "not yours" and "not there", so no session learns what
+    /// other volumes hold.
+    async fn readable_block(&self, hex: &str) -> Result<BlockHash> {
+        let hash = parse_hash(hex)?;
+        let (vol, session) = (self.session.volume(), self.session.0.id);
+        if !self
+            .state
+            .meta(move |m| m.session_may_read(vol, session, &hash))
+            .await?
+        {
+            return Err(no_such_block());
+        }
+        Ok(hash)
+    }
+}
+
+fn no_such_block() -> Error {
+    Error::not_found("no such block")
+}
+
+/// A read from the store, a block missing from it being one this session cannot read.
+fn found<T>(read: std::result::Result<T, BlockError>) -> Result<T> {
+    match read {
+        Err(BlockError::Missing(_)) => Err(no_such_block()),
+        other => Ok(other?),
+    }
+}
+
+/// The service as a mount in this process sees it: the session API without a network.
+#[async_trait::async_trait]
+impl strata_core::session::SessionApi for LiveSession {
+    fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    async fn call(&self, request: Request) -> Result<Reply> {
+        self.service().serve(request).await
+    }
+
+    async fn renew(&self) -> Result<()> {
+        super::renew(&self.state, &self.session).await
+    }
+
+    async fn close(&self) -> Result<()> {
+        super::close(&self.state, &self.session).await
+    }
+
+    async fn put_block(&self, hash: &str, data: Bytes) -> Result<()> {
+        self.service().put_block(hash, data).await
+    }
+
+    async fn get_block(&self, hash: &str) -> Result<Bytes> {
+        self.service().get_block(hash).await
+    }
+
+    async fn get_pieces(&self, hash: &str, first: usize, last: usize) -> Result<Bytes> {
+        self.service().get_pieces(hash, first, last).await
+    }
+}
