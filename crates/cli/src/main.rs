@@ -119,7 +119,7 @@ pub struct Failure {
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::InvalidInput | ErrorKind::NameTooLong | ErrorKind::TooLarge => 2,
-        ErrorKind::NotFound | ErrorKind::NoSuchAttribute => 3,
+        ErrorKind::NotFound | ErrorKind::NoSuchAttribute | ErrorKind::VolumeGone => 3,
         ErrorKind::AlreadyExists
         | ErrorKind::Conflict
         | ErrorKind::Stale

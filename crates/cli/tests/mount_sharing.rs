@@ -228,6 +228,72 @@ async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
     assert_eq!(session.getattr(NodeOnly { node: later }).await.unwrap().size, 16);
 }
 
+/// A mount of a subpath keeps writing into a folder while another client moves that folder
+/// out, round after round: no byte written after the move lands outside the subpath, since
+/// the server checks the subpath in the transaction that writes.
+#[test]
+fn writes_racing_a_move_out_of_the_subpath_never_land_outside() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "t"]);
+    server.ok(&["fs", "mkdir", "-p", "t:/users/bob"]);
+    let alice = server.mount("t:users/alice", &[]);
+    let whole = server.mount("t", &[]);
+    for round in 0..20 {
+        let folder = alice.join(&format!("d{round}"));
+        fs::create_dir(&folder).unwrap();
+        let moved = AtomicBool::new(false);
+        // Each file: (name, whether its write began after the move, whether its close succeeded).
+        let written = std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                let mut files = Vec::new();
+                let mut failures_after_move = 0;
+                for i in 0..2000 {
+                    let after = moved.load(Ordering::SeqCst);
+                    let name = format!("f{i}");
+                    let done = fs::write(folder.join(&name), format!("alice {round} {i}")).is_ok();
+                    files.push((name, after, done));
+                    if after && !done {
+                        failures_after_move += 1;
+                    }
+                    if failures_after_move >= 3 || (after && i > 200) {
+                        break;
+                    }
+                }
+                files
+            });
+            // Let some files land first, then move the folder out from under the writer.
+            while !writer.is_finished() && fs::read_dir(&folder).map_or(0, |d| d.count()) < 3 {
+                std::thread::yield_now();
+            }
+            server.ok(&[
+                "fs",
+                "mv",
+                &format!("t:/users/alice/d{round}"),
+                &format!("t:/users/bob/d{round}"),
+            ]);
+            moved.store(true, Ordering::SeqCst);
+            writer.join().unwrap()
+        });
+        let outside = whole.join(&format!("users/bob/d{round}"));
+        for (name, after, done) in &written {
+            let landed = fs::read(outside.join(name)).unwrap_or_default();
+            assert!(
+                !*after || landed.is_empty(),
+                "round {round}: {name}, written after the move, landed outside: {landed:?}"
+            );
+            if !landed.is_empty() {
+                assert!(*done, "round {round}: {name} landed although its close failed");
+                assert_eq!(landed, format!("alice {round} {}", &name[1..]).as_bytes());
+            }
+        }
+        assert!(
+            written.iter().any(|(_, after, _)| *after),
+            "round {round}: the writer outran the move"
+        );
+    }
+}
+
 #[test]
 fn read_only_mounts_refuse_every_write() {
     let server = Server::start(&[]);

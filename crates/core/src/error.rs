@@ -16,6 +16,8 @@ pub enum ErrorKind {
     PermissionDenied,
     ReadOnly,
     NotFound,
+    /// The volume was deleted while in use (by a mount, a session, a sandbox).
+    VolumeGone,
     /// No extended attribute of that name.
     NoSuchAttribute,
     AlreadyExists,

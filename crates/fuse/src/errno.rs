@@ -11,7 +11,7 @@ pub fn errno(e: &Error) -> Errno {
         ErrorKind::Unauthorized => libc::EACCES,
         ErrorKind::PermissionDenied => libc::EPERM,
         ErrorKind::ReadOnly => libc::EROFS,
-        ErrorKind::NotFound => libc::ENOENT,
+        ErrorKind::NotFound | ErrorKind::VolumeGone => libc::ENOENT,
         ErrorKind::NoSuchAttribute => libc::ENODATA,
         ErrorKind::AlreadyExists => libc::EEXIST,
         ErrorKind::NotADirectory => libc::ENOTDIR,

@@ -827,7 +827,7 @@ impl Vfs {
         };
         match result {
             // The whole volume was deleted: say so, never drop the writes silently.
-            Err(e) if e.field.as_deref() == Some("volume") => Err(Error::new(
+            Err(e) if e.kind == ErrorKind::VolumeGone => Err(Error::new(
                 ErrorKind::Conflict,
                 format!("{}: this mount's changes cannot be kept", e.message),
             )),

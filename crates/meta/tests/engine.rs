@@ -496,7 +496,8 @@ fn operations_stay_within_their_reach(e: &Engine) {
     let is_out = |e: Error| (e.kind, e.field.as_deref()) == (ErrorKind::NotFound, Some("node"));
     // Within: reads and writes go through.
     meta.getattr(at, f).unwrap();
-    meta.create(at, docs, b"g", &NewInode::new(FileKind::File, 0o644)).unwrap();
+    meta.create(at, docs, b"g", &NewInode::new(FileKind::File, 0o644))
+        .unwrap();
     assert!(is_out(out(meta.getattr(at, bob))), "bob is not below alice");
     // Moved out by a wider reach: every inode below is out at once.
     meta.rename(v.into(), (alice, b"docs"), (bob, b"docs"), RenameFlags::default())
@@ -508,7 +509,12 @@ fn operations_stay_within_their_reach(e: &Engine) {
     assert!(is_out(out(meta.getattr(at, f))));
     assert!(is_out(out(meta.lookup(at, docs, b"f"))));
     assert!(is_out(out(meta.setattr(at, f, &mode))));
-    assert!(is_out(out(meta.create(at, docs, b"h", &NewInode::new(FileKind::File, 0o644)))));
+    assert!(is_out(out(meta.create(
+        at,
+        docs,
+        b"h",
+        &NewInode::new(FileKind::File, 0o644)
+    ))));
     assert!(is_out(meta.unlink(at, docs, b"g").unwrap_err()));
     let write = ContentWrite {
         chunks: &[inline(0, b"outside")],
@@ -517,7 +523,10 @@ fn operations_stay_within_their_reach(e: &Engine) {
     };
     assert!(is_out(out(meta.write_content(at, f, &write))));
     let rename = meta.rename(at, (docs, b"f"), (alice, b"f"), RenameFlags::default());
-    assert!(is_out(rename.unwrap_err()), "nor can it be pulled back in from out of reach");
+    assert!(
+        is_out(rename.unwrap_err()),
+        "nor can it be pulled back in from out of reach"
+    );
     let lock = LockRange {
         start: 0,
         end: 9,

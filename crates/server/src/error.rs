@@ -21,6 +21,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorKind::PermissionDenied | ErrorKind::ReadOnly | ErrorKind::LimitExceeded => StatusCode::FORBIDDEN,
         ErrorKind::NotFound | ErrorKind::NoSuchAttribute => StatusCode::NOT_FOUND,
+        ErrorKind::VolumeGone => StatusCode::GONE,
         ErrorKind::AlreadyExists
         | ErrorKind::NotADirectory
         | ErrorKind::IsADirectory

@@ -562,7 +562,7 @@ pub(crate) fn parent_of(tx: &dyn Tx, layer: i64) -> R<Option<i64>> {
 /// The volume a tree operation names does not exist (any more): an error about the volume,
 /// not about a file in it.
 pub(super) fn volume_gone() -> Error {
-    Error::not_found("the volume does not exist (it was deleted)").with_field("volume")
+    Error::new(ErrorKind::VolumeGone, "the volume does not exist (it was deleted)").with_field("volume")
 }
 
 fn chunk_from_row(r: &Row) -> R<Chunk> {

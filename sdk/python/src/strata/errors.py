@@ -31,7 +31,7 @@ class InvalidInput(StrataError):
 
 
 class NotFound(StrataError):
-    """No such volume, snapshot, file or sandbox."""
+    """No such volume, snapshot, file or sandbox (or the volume was deleted while in use)."""
 
 
 class Conflict(StrataError):
@@ -62,6 +62,7 @@ _BY_KIND = {
     "invalid_input": InvalidInput,
     "name_too_long": InvalidInput,
     "not_found": NotFound,
+    "volume_gone": NotFound,
     "no_such_attribute": NotFound,
     "already_exists": AlreadyExists,
     "conflict": Conflict,
