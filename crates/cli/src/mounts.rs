@@ -128,6 +128,27 @@ impl MountRecord {
     }
 }
 
+/// The running process that serves the mount at `mountpoint`, by its record.
+pub fn process_serving(mountpoint: &Path) -> Option<MountRecord> {
+    let path = std::path::absolute(mountpoint).ok()?;
+    records()
+        .into_iter()
+        .map(|(_, r)| r)
+        .find(|r| r.mountpoint == path && r.alive())
+}
+
+/// Waits, for at most `limit`, until the process of `record` has ended; says whether it did.
+pub fn wait_for_end(record: &MountRecord, limit: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while record.alive() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    true
+}
+
 /// Bytes of blocks in a mount's cache folder.
 fn cache_used(cache_dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(cache_dir.join("blocks")) else {

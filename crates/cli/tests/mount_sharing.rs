@@ -5,7 +5,7 @@ use common::{Mount, Server, free_addr, hash_file, hold_lock, random_file, sample
 use std::fs;
 use std::io::Write;
 use std::process::Command;
-use strata_core::api::{NodeName, NodeOnly, NodeRef, ReadDir};
+use strata_core::api::{NodeName, NodeOnly, ReadDir};
 use strata_core::session::SessionApi;
 
 fn git(dir: &std::path::Path, args: &[&str]) -> String {
@@ -106,7 +106,7 @@ async fn subpath_mounts_cannot_reach_outside() {
         .unwrap();
     let session: &dyn SessionApi = &session;
     let root = session.info().root.node;
-    let err = session.lookup(named(root, "..")).await.unwrap_err();
+    let err = session.lookup(NodeName::new(root, "..")).await.unwrap_err();
     assert_eq!(err.kind, strata_core::ErrorKind::InvalidInput);
     let bob = server.client().stat("tenants", "/users/bob/secret").await.unwrap();
     for cap in [0, 1, root.cap, u64::MAX] {
@@ -116,21 +116,13 @@ async fn subpath_mounts_cannot_reach_outside() {
             strata_core::ErrorKind::NotFound
         );
         assert!(session.content(NodeOnly { node: forged }).await.is_err());
-        assert!(session.unlink(named(forged, "secret")).await.is_err());
+        assert!(session.unlink(NodeName::new(forged, "secret")).await.is_err());
     }
     assert_eq!(server.ok(&["fs", "cat", "tenants:/users/bob/secret"]), "bob's secret");
 }
 
 /// A directory moved out of a subpath is out of reach at once: by path and by an open file of
 /// the mount, and by the session's own capabilities over raw HTTP, even for files added later.
-/// The request naming `name` in the directory `parent`.
-fn named(parent: NodeRef, name: &str) -> NodeName {
-    NodeName {
-        parent,
-        name: name.into(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
     let server = Server::start(&[]);
@@ -150,11 +142,11 @@ async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
         .unwrap();
     let session: &dyn SessionApi = &session;
     let docs = session
-        .lookup(named(session.info().root.node, "docs"))
+        .lookup(NodeName::new(session.info().root.node, "docs"))
         .await
         .unwrap()
         .node;
-    let plan = session.lookup(named(docs, "plan.txt")).await.unwrap().node;
+    let plan = session.lookup(NodeName::new(docs, "plan.txt")).await.unwrap().node;
 
     server.ok(&["fs", "mv", "tenants:/users/alice/docs", "tenants:/users/bob/docs"]);
     let later = tempfile::NamedTempFile::new().unwrap();
@@ -205,8 +197,8 @@ async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
                 .is_err()
         );
     }
-    assert!(session.lookup(named(docs, "later.txt")).await.is_err());
-    assert!(session.unlink(named(docs, "later.txt")).await.is_err());
+    assert!(session.lookup(NodeName::new(docs, "later.txt")).await.is_err());
+    assert!(session.unlink(NodeName::new(docs, "later.txt")).await.is_err());
 
     // Usage of the rest of the volume is not shown to a subpath session either.
     let stats = session.statfs(()).await.unwrap();
@@ -224,7 +216,7 @@ async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
     // (The mount itself may answer from its cache of absent names for `--attr-timeout`.)
     server.ok(&["fs", "mv", "tenants:/users/bob/docs", "tenants:/users/alice/docs"]);
     assert_eq!(session.getattr(NodeOnly { node: plan }).await.unwrap().size, 12);
-    let later = session.lookup(named(docs, "later.txt")).await.unwrap().node;
+    let later = session.lookup(NodeName::new(docs, "later.txt")).await.unwrap().node;
     assert_eq!(session.getattr(NodeOnly { node: later }).await.unwrap().size, 16);
 }
 

@@ -423,6 +423,16 @@ pub struct NodeName {
     pub name: String,
 }
 
+impl NodeName {
+    /// The entry `name` of the directory `parent`.
+    pub fn new(parent: NodeRef, name: &str) -> Self {
+        NodeName {
+            parent,
+            name: name.to_owned(),
+        }
+    }
+}
+
 /// What a new inode starts as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

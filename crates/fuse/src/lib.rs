@@ -2,7 +2,7 @@
 //!
 //! Layers: [`vfs`] holds the semantics over the session API, [`file`] buffers open files,
 //! [`cache`] keeps blocks on local disk, [`adapter`] is the thin FUSE binding and [`errno`]
-//! maps errors once.
+//! maps errors once, [`retry`] says how long a call waits out an unreachable server.
 
 mod adapter;
 mod blocks;
@@ -11,6 +11,7 @@ mod dircache;
 mod errno;
 mod file;
 mod metrics;
+mod retry;
 pub mod vfs;
 mod xattrs;
 

@@ -9,6 +9,7 @@
 use crate::blocks::Blocks;
 use crate::dircache::{Cached, DirCache, MAX_LISTING_PAGES};
 use crate::file::FileState;
+use crate::retry::Backoff;
 use crate::xattrs::AbsentXattrs;
 use std::collections::HashMap;
 use std::future::Future;
@@ -162,16 +163,12 @@ impl Vfs {
         self.blocks.session()
     }
 
-    /// Retries `call` while the server is unreachable, up to the retry period.
+    /// Retries `call` while the server is unreachable, as [`Backoff`] says.
     async fn retry<T, F: Future<Output = Result<T>>>(&self, call: impl Fn() -> F) -> Result<T> {
-        let deadline = Instant::now() + self.retry_for;
-        let mut delay = Duration::from_millis(50);
+        let mut backoff = Backoff::new(self.retry_for);
         loop {
             match call().await {
-                Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(2));
-                }
+                Err(e) if backoff.retry_after(&e).await => {}
                 other => return other,
             }
         }
@@ -186,16 +183,11 @@ impl Vfs {
         call: impl Fn() -> F,
         repeat: impl Fn(&Error) -> bool,
     ) -> Result<Option<T>> {
-        let deadline = Instant::now() + self.retry_for;
-        let mut delay = Duration::from_millis(50);
+        let mut backoff = Backoff::new(self.retry_for);
         let mut maybe_applied = false;
         loop {
             match call().await {
-                Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
-                    maybe_applied = true;
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(2));
-                }
+                Err(e) if backoff.retry_after(&e).await => maybe_applied = true,
                 Err(e) if maybe_applied && repeat(&e) => return Ok(None),
                 other => return other.map(Some),
             }
@@ -206,12 +198,7 @@ impl Vfs {
     /// now holds what it asked for.
     async fn made_before(&self, parent: NodeRef, name: &str, same: impl Fn(&Stat) -> bool) -> Result<Stat> {
         let found = self
-            .retry(|| {
-                self.session().lookup(NodeName {
-                    parent,
-                    name: name.into(),
-                })
-            })
+            .retry(|| self.session().lookup(NodeName::new(parent, name)))
             .await?;
         self.refreshed(found.node);
         if !same(&found.stat) {
@@ -372,12 +359,7 @@ impl Vfs {
     pub async fn lookup(&self, parent: u64, name: &[u8]) -> Result<Stat> {
         let (parent, name) = (self.node(parent)?, name_str(name)?);
         let found = self
-            .retry(|| {
-                self.session().lookup(NodeName {
-                    parent,
-                    name: name.into(),
-                })
-            })
+            .retry(|| self.session().lookup(NodeName::new(parent, name)))
             .await?;
         self.refreshed(found.node);
         let stat = self.learn(found.node, found.stat);
@@ -589,41 +571,29 @@ impl Vfs {
     }
 
     pub async fn unlink(&self, dir: u64, name: &[u8]) -> Result<()> {
-        let (parent, name) = (self.node(dir)?, name_str(name)?);
-        let gone = |e: &Error| e.kind == ErrorKind::NotFound;
-        let result = self
-            .retry_change(
-                || {
-                    self.session().unlink(NodeName {
-                        parent,
-                        name: name.into(),
-                    })
-                },
-                gone,
-            )
-            .await;
-        self.removed(dir, parent, name, result.is_ok());
-        // The file unlinked (its link count) may be known here.
-        self.forget_attrs();
-        result.map(drop)
+        self.remove(dir, name, false).await
     }
 
     pub async fn rmdir(&self, dir: u64, name: &[u8]) -> Result<()> {
+        self.remove(dir, name, true).await
+    }
+
+    /// Removes a name: a file's (`unlink`) or an empty directory's (`rmdir`).
+    async fn remove(&self, dir: u64, name: &[u8], directory: bool) -> Result<()> {
         let (parent, name) = (self.node(dir)?, name_str(name)?);
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
-        let result = self
-            .retry_change(
-                || {
-                    self.session().rmdir(NodeName {
-                        parent,
-                        name: name.into(),
-                    })
-                },
-                gone,
-            )
-            .await;
+        let call = || {
+            let entry = NodeName::new(parent, name);
+            async move {
+                match directory {
+                    true => self.session().rmdir(entry).await,
+                    false => self.session().unlink(entry).await,
+                }
+            }
+        };
+        let result = self.retry_change(call, gone).await;
         self.removed(dir, parent, name, result.is_ok());
-        // The directory removed may be known here: it is gone.
+        // What was removed (a file's link count, a directory) may be known here.
         self.forget_attrs();
         result.map(drop)
     }
@@ -773,12 +743,10 @@ impl Vfs {
     pub async fn read(&self, fh: u64, offset: u64, size: u32) -> Result<Vec<u8>> {
         let (_, state) = self.file_state(fh)?;
         let mut state = state.lock().await;
-        let deadline = Instant::now() + self.retry_for;
+        let mut backoff = Backoff::new(self.retry_for);
         loop {
             match state.read(&self.blocks, offset, size).await {
-                Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(200)).await
-                }
+                Err(e) if backoff.retry_after(&e).await => {}
                 other => return other,
             }
         }
@@ -790,12 +758,10 @@ impl Vfs {
     pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> Result<u32> {
         let (_, state) = self.file_state(fh)?;
         let mut state = state.lock().await;
-        let deadline = Instant::now() + self.retry_for;
+        let mut backoff = Backoff::new(self.retry_for);
         loop {
             match state.write(&self.blocks, offset, data).await {
-                Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(200)).await
-                }
+                Err(e) if backoff.retry_after(&e).await => {}
                 other => return other.map(|()| data.len() as u32),
             }
         }
@@ -816,12 +782,10 @@ impl Vfs {
             return Ok(false);
         }
         let since = Instant::now();
-        let deadline = since + self.retry_for;
+        let mut backoff = Backoff::new(self.retry_for);
         let result = loop {
             match state.commit(&self.blocks, durable).await {
-                Err(e) if e.kind == ErrorKind::Unavailable && Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(200)).await
-                }
+                Err(e) if backoff.retry_after(&e).await => {}
                 other => break other,
             }
         };

@@ -326,6 +326,9 @@ fn unmount(path: &Path, flags: i32) -> std::io::Result<()> {
 /// the kernel may still be sending the releases of its files.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// How long `umount` waits for the mount's process to close its session and end.
+const SESSION_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Unmounts, trying again while the mount is busy for at most [`BUSY_WAIT`].
 fn unmount_when_free(path: &Path) -> std::io::Result<()> {
     let deadline = std::time::Instant::now() + BUSY_WAIT;
@@ -361,13 +364,22 @@ pub fn umount(args: UmountArgs) -> CmdResult {
         }
         Some(_) => {}
     }
+    let process = crate::mounts::process_serving(&args.mountpoint);
     let unmounted = if args.lazy {
         unmount(&args.mountpoint, libc::MNT_DETACH)
     } else {
         unmount_when_free(&args.mountpoint)
     };
     match unmounted {
-        Ok(()) => Ok(()),
+        // A mount that is gone from the kernel closes its session on its way out: waited
+        // for, so that what comes next (deleting the volume or snapshot) sees no mount. A
+        // lazy unmount ends when its last file closes, which may be much later.
+        Ok(()) => {
+            if let Some(process) = process.filter(|_| !args.lazy) {
+                crate::mounts::wait_for_end(&process, SESSION_CLOSE_WAIT);
+            }
+            Ok(())
+        }
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Err(Failure::from(Error::new(
             strata_core::ErrorKind::Conflict,
             format!(
