@@ -434,10 +434,10 @@ async fn session_calls_after_a_forced_delete_are_refused() {
         }
     }
     let (status, answer) = call("setlk", lock("read")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert_eq!(status, StatusCode::GONE, "{answer}");
     assert_eq!(
         (answer["error"]["kind"].as_str(), answer["error"]["field"].as_str()),
-        (Some("not_found"), Some("volume"))
+        (Some("volume_gone"), Some("volume"))
     );
 }
 

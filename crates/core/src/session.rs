@@ -178,9 +178,13 @@ fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     }
 }
 
+/// A body as `T`; an operation that takes nothing takes an empty body, `null` or `{}`.
 fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
-    let body = if body.is_empty() { b"null".as_slice() } else { body };
-    serde_json::from_slice(body).map_err(|e| Error::invalid("body", e.to_string()))
+    let empty = body.is_empty() || body.trim_ascii() == b"{}";
+    match serde_json::from_slice(body) {
+        Err(_) if empty => serde_json::from_slice(b"null").map_err(|e| Error::invalid("body", e.to_string())),
+        parsed => parsed.map_err(|e| Error::invalid("body", e.to_string())),
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +201,7 @@ mod tests {
         });
         let back = Request::from_json(request.name(), &request.to_json()).unwrap();
         assert!(matches!(back, Request::Unlink(r) if r.name == "a b" && r.parent == node));
+        assert!(matches!(Request::from_json("statfs", b" {} "), Ok(Request::StatFs(()))));
         let sync = Request::from_json("sync", b"").unwrap();
         assert!(sync.to_json().is_empty());
         assert!(matches!(sync.reply_from_json(b"").unwrap(), Reply::Sync(())));

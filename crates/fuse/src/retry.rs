@@ -29,10 +29,12 @@ impl Backoff {
     /// After an attempt failed with `e`: waits and says `true` when another attempt is due,
     /// or says `false` at once when `e` is final or the time is up.
     pub async fn retry_after(&mut self, e: &Error) -> bool {
-        if e.kind != ErrorKind::Unavailable || Instant::now() >= self.deadline {
+        let now = Instant::now();
+        if e.kind != ErrorKind::Unavailable || now >= self.deadline {
             return false;
         }
-        tokio::time::sleep(self.wait).await;
+        // The last wait ends at the deadline, so a call gives up when `--retry-for` says.
+        tokio::time::sleep(self.wait.min(self.deadline - now)).await;
         self.wait = (self.wait * 2).min(LONGEST_WAIT);
         true
     }
@@ -56,9 +58,9 @@ mod tests {
             waits.push(at.elapsed().as_millis());
             at = Instant::now();
         }
-        assert_eq!(waits, [50, 100, 200, 400, 800, 1600, 2000, 2000, 2000, 2000]);
-        // The last wait began before the deadline; none begins after it.
-        assert!(start.elapsed() >= Duration::from_secs(10) && start.elapsed() < Duration::from_secs(12));
+        assert_eq!(waits, [50, 100, 200, 400, 800, 1600, 2000, 2000, 2000, 850]);
+        // The last wait ends at the deadline, and none begins after it.
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,7 +5,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use strata_core::Error;
+use strata_core::{Error, ErrorKind};
 
 pub struct Json<T>(pub T);
 
@@ -20,6 +20,33 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             }
             Err(e) => Err(Error::invalid("body", format!("malformed JSON body: {}", e.body_text())).into()),
         }
+    }
+}
+
+/// A JSON body as its bytes, for a handler that decodes it itself (the session operations,
+/// whose type the route names). Refused as [`Json`] refuses: not JSON, or too large.
+pub struct JsonBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| match e {
+            BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                Error::new(ErrorKind::TooLarge, "the body is larger than the server takes").with_field("body")
+            }
+            e => Error::invalid("body", e.body_text()),
+        })?;
+        if !bytes.is_empty() && !json {
+            return Err(Error::invalid("body", "the body must be JSON with Content-Type: application/json").into());
+        }
+        Ok(JsonBody(bytes))
     }
 }
 

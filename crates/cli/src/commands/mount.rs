@@ -375,8 +375,13 @@ pub fn umount(args: UmountArgs) -> CmdResult {
         // for, so that what comes next (deleting the volume or snapshot) sees no mount. A
         // lazy unmount ends when its last file closes, which may be much later.
         Ok(()) => {
-            if let Some(process) = process.filter(|_| !args.lazy) {
-                crate::mounts::wait_for_end(&process, SESSION_CLOSE_WAIT);
+            if let Some(process) = process.filter(|_| !args.lazy)
+                && !crate::mounts::wait_for_end(&process, SESSION_CLOSE_WAIT)
+            {
+                eprintln!(
+                    "strata: unmounted; its process (pid {}) has not ended yet: its session closes within the server's lease",
+                    process.pid
+                );
             }
             Ok(())
         }

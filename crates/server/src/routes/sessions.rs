@@ -3,7 +3,7 @@
 
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, JsonBody, Query};
 use crate::sessions::service::SessionService;
 use crate::sessions::{self, Session};
 use crate::state::AppState;
@@ -114,7 +114,7 @@ async fn operation(
     State(s): State<AppState>,
     CallerSession(sn): CallerSession,
     route: MatchedPath,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let name = route.as_str().rsplit('/').next().unwrap_or_default();
     let request = Request::from_json(name, &body)?;
@@ -142,6 +142,8 @@ pub async fn put_block(
     body: Body,
 ) -> ApiResult<StatusCode> {
     sn.writable()?;
+    // Refused before a byte of it is read.
+    sessions::parse_hash(&hash)?;
     // Held until the block is stored.
     let _room = s.uploads.block().await?;
     let data = axum::body::to_bytes(body, BLOCK_SIZE as usize)

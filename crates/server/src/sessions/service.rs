@@ -296,6 +296,9 @@ impl SessionService {
     pub async fn put_block(&self, hash: &str, data: Bytes) -> Result<()> {
         self.session.writable()?;
         let hash = parse_hash(hash)?;
+        if data.len() as u64 > strata_core::BLOCK_SIZE {
+            return Err(Error::new(ErrorKind::TooLarge, "a block is at most 4 MiB").with_field("body"));
+        }
         let (data, (actual, values)) = tokio::task::spawn_blocking(move || {
             let hashed = strata_core::pieces::hash_block(&data);
             (data, hashed)
