@@ -9,8 +9,9 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use strata_core::api::{NamedNode, NodeRef, Stat};
+use tokio::time::Instant;
 
 /// Lookups that miss in one directory within the timeout before its listing is fetched.
 const MISSES_BEFORE_LISTING: u32 = 2;
@@ -223,5 +224,75 @@ fn drop_listing(state: &mut State, dir: u64) {
         for node in listing.entries.values() {
             state.stats.remove(&node.ino);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_core::api::FileKind;
+
+    const TTL: Duration = Duration::from_secs(1);
+
+    fn entry(name: &str, ino: u64) -> NamedNode {
+        let stat = Stat {
+            ino,
+            kind: FileKind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            nlink: 1,
+            rdev: 0,
+            atime: 0,
+            mtime: 0,
+            ctime: 0,
+            target: None,
+        };
+        NamedNode {
+            name: name.into(),
+            node: NodeRef { ino, cap: 0 },
+            stat,
+            xattrs: false,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_directorys_listing_answers_until_the_timeout() {
+        let cache = DirCache::new(TTL);
+        assert!(matches!(cache.lookup(7, "a"), Cached::Unknown { fetch: false }));
+        // The second miss within the timeout makes the directory busy: fetch its listing.
+        assert!(matches!(cache.lookup(7, "b"), Cached::Unknown { fetch: true }));
+        let began = cache.begin_fetch(7);
+        cache.store(7, began, Some(vec![entry("a", 10)]));
+        tokio::time::advance(TTL - Duration::from_millis(1)).await;
+        assert!(
+            matches!(cache.lookup(7, "a"), Cached::Found(node, _, left) if node.ino == 10 && left == Duration::from_millis(1))
+        );
+        assert!(matches!(cache.lookup(7, "b"), Cached::Absent(_)));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(
+            matches!(cache.lookup(7, "a"), Cached::Unknown { .. }),
+            "trusted no longer than the timeout"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_listing_fetched_across_a_change_here_is_not_kept() {
+        let cache = DirCache::new(TTL);
+        let began = cache.begin_fetch(7);
+        cache.added(7, "new", NodeRef { ino: 11, cap: 0 });
+        cache.store(7, began, Some(vec![entry("a", 10)]));
+        assert!(matches!(cache.lookup(7, "new"), Cached::Unknown { .. }));
+        // A directory made here is known empty at once, and what this mount adds shows.
+        cache.made_empty(8, Instant::now());
+        assert!(matches!(cache.lookup(8, "x"), Cached::Absent(_)));
+        cache.added(8, "x", NodeRef { ino: 12, cap: 0 });
+        assert!(
+            matches!(cache.lookup(8, "x"), Cached::Unknown { fetch: false }),
+            "its attributes come from the server"
+        );
+        cache.removed(8, "x");
+        assert!(matches!(cache.lookup(8, "x"), Cached::Absent(_)));
     }
 }

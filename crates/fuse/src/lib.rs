@@ -1,6 +1,7 @@
 //! The strata FUSE client: a volume (or one of its folders) as a local directory.
 //!
-//! Layers: [`vfs`] holds the semantics over the session API, [`file`] buffers open files,
+//! Layers: [`vfs`] holds the semantics over the session API, [`inodes`] what it knows of each
+//! inode the kernel holds, [`file`] buffers open files,
 //! [`cache`] keeps blocks on local disk, [`adapter`] is the thin FUSE binding and [`errno`]
 //! maps errors once, [`retry`] says how long a call waits out an unreachable server.
 
@@ -10,6 +11,7 @@ pub mod cache;
 mod dircache;
 mod errno;
 mod file;
+mod inodes;
 mod metrics;
 mod retry;
 pub mod vfs;

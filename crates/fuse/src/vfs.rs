@@ -9,13 +9,14 @@
 use crate::blocks::Blocks;
 use crate::dircache::{Cached, DirCache, MAX_LISTING_PAGES};
 use crate::file::FileState;
+use crate::inodes::{InodeTable, OpenFile};
 use crate::retry::Backoff;
 use crate::xattrs::AbsentXattrs;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use strata_core::api::{
     AttrChanges, CreateNode, FileKind, LinkNode, LockKind, LockRange, LockRequest, NamedNode, NewInode, NodeName,
     NodeOnly, NodeRef, ReadDir, RenameNode, SetAttrNode, Stat, Xattr, XattrSetMode,
@@ -23,8 +24,10 @@ use strata_core::api::{
 use strata_core::session::SessionApi;
 use strata_core::{Error, ErrorKind, Result};
 use tokio::sync::Mutex as AsyncMutex;
+// Tokio's clock, so that tests can pause it; the same as the system's otherwise.
+use tokio::time::Instant;
 
-pub const ROOT: u64 = 1;
+pub use crate::inodes::ROOT;
 
 /// An open file or directory.
 enum Handle {
@@ -74,49 +77,25 @@ impl Default for Listing {
     }
 }
 
-struct Known {
-    node: NodeRef,
-    lookups: u64,
-}
-
-struct OpenFile {
-    state: std::sync::Arc<AsyncMutex<FileState>>,
-    handles: u32,
-}
-
 pub struct Vfs {
     blocks: Blocks,
     root: NodeRef,
-    /// Every inode the kernel holds, with how many lookups it has not yet forgotten.
-    nodes: Mutex<HashMap<u64, Known>>,
-    files: Mutex<HashMap<u64, OpenFile>>,
+    /// Everything known of each inode the kernel holds (see [`InodeTable`]). Attributes
+    /// there are as this mount's last change of the inode left them (a create or link in a
+    /// directory; a file's create, setattr or commit), trusted within the timeout; a change
+    /// here whose result is not known drops them; a removal or rename drops them all.
+    inodes: InodeTable,
     handles: Mutex<HashMap<u64, Handle>>,
     next_handle: AtomicU64,
-    /// What each inode looked like when last opened or committed here, to keep the kernel's
-    /// page cache across opens when nothing changed.
-    seen: Mutex<HashMap<u64, (i64, u64)>>,
-    /// Inodes this mount ever took a record lock on: only their closes need to unlock.
-    locked: Mutex<std::collections::HashSet<u64>>,
-    /// Listings of busy directories, for lookups without a round trip.
+    /// Listings of busy directories, for lookups without a round trip: they hold inodes the
+    /// kernel has not been handed yet, so they live beside the table, keyed by directory.
     dirs: DirCache,
+    /// Extended attributes known absent, of inodes listed or made here (also before the
+    /// kernel holds them).
     absent_xattrs: AbsentXattrs,
-    /// Attributes of inodes as this mount's last change of them left them (a create or link
-    /// in a directory; a file's create, setattr or commit), with when: the kernel asks for
-    /// them right after (its permission checks), within the timeout. A change here whose
-    /// result is not known drops them; a removal or rename drops them all.
-    attrs: Mutex<KnownAttrs>,
     /// How long the kernel may trust entries and attributes.
     ttl: Duration,
     retry_for: Duration,
-}
-
-/// Attributes of inodes as this mount's own changes left them, each with when its change
-/// began.
-#[derive(Default)]
-struct KnownAttrs {
-    by_ino: HashMap<u64, (Stat, Instant)>,
-    /// When they were last all dropped: what a change that began before says may be older.
-    cleared: Option<Instant>,
 }
 
 /// What a lookup found, and for how long the kernel may trust it.
@@ -145,15 +124,11 @@ impl Vfs {
         Vfs {
             blocks: Blocks::new(session, cache),
             root,
-            nodes: Mutex::default(),
-            files: Mutex::default(),
+            inodes: InodeTable::new(root),
             handles: Mutex::default(),
             next_handle: AtomicU64::new(1),
-            seen: Mutex::default(),
-            locked: Mutex::default(),
             dirs: DirCache::new(ttl),
             absent_xattrs: AbsentXattrs::new(ttl),
-            attrs: Mutex::default(),
             ttl,
             retry_for,
         }
@@ -208,55 +183,37 @@ impl Vfs {
     }
 
     fn node(&self, ino: u64) -> Result<NodeRef> {
-        if ino == ROOT {
-            return Ok(self.root);
-        }
-        lock(&self.nodes)
-            .get(&ino)
-            .map(|known| known.node)
-            .ok_or_else(|| Error::not_found("unknown inode"))
+        self.inodes.node(ino).ok_or_else(|| Error::not_found("unknown inode"))
     }
 
     /// Records a node about to be handed to the kernel in an entry reply (one lookup the
     /// kernel will forget), and gives its stat the mount's inode number.
     fn learn(&self, node: NodeRef, mut stat: Stat) -> Stat {
-        if node.ino == self.root.ino {
-            stat.ino = ROOT;
-        } else {
-            lock(&self.nodes)
-                .entry(node.ino)
-                .and_modify(|known| {
-                    known.node = node;
-                    known.lookups += 1;
-                })
-                .or_insert(Known { node, lookups: 1 });
-        }
+        stat.ino = self.fuse_ino(node.ino);
+        self.inodes.learn(stat.ino, node);
         stat
     }
 
     /// The kernel dropped `count` lookups of an inode; with none left, this mount forgets it
     /// too, so memory follows what the kernel caches, not everything ever seen.
     pub fn forget(&self, ino: u64, count: u64) {
-        let mut nodes = lock(&self.nodes);
-        let Some(known) = nodes.get_mut(&ino) else {
-            return;
-        };
-        known.lookups = known.lookups.saturating_sub(count);
-        if known.lookups == 0 {
-            nodes.remove(&ino);
-            drop(nodes);
-            lock(&self.seen).remove(&ino);
-            lock(&self.locked).remove(&ino);
-        }
+        self.inodes.forget(ino, count);
     }
 
     /// How many inodes this mount keeps (besides its root).
     pub fn known_inodes(&self) -> usize {
-        lock(&self.nodes).len()
+        self.inodes.counts().0
     }
 
     pub fn open_files(&self) -> usize {
-        lock(&self.files).len()
+        self.inodes.counts().1
+    }
+
+    /// The state of the file `ino` while it is open here.
+    fn open_state(&self, ino: u64) -> Option<std::sync::Arc<AsyncMutex<FileState>>> {
+        self.inodes
+            .with(ino, |i| i.open.as_ref().map(|f| f.state.clone()))
+            .flatten()
     }
 
     pub fn metrics(&self) -> &crate::metrics::MountMetrics {
@@ -279,8 +236,7 @@ impl Vfs {
     /// Local size, times and attribute changes of a file with uncommitted changes override
     /// the server's.
     async fn overlay(&self, ino: u64, stat: Stat) -> Stat {
-        let state = lock(&self.files).get(&ino).map(|f| f.state.clone());
-        match state {
+        match self.open_state(ino) {
             Some(state) => state.lock().await.overlay(stat),
             None => stat,
         }
@@ -293,7 +249,7 @@ impl Vfs {
         let name = name_str(name)?;
         self.node(parent)?;
         Ok(match self.dirs.lookup(parent, name) {
-            Cached::Found(node, stat, left) if !lock(&self.files).contains_key(&self.fuse_ino(node.ino)) => {
+            Cached::Found(node, stat, left) if self.open_state(self.fuse_ino(node.ino)).is_none() => {
                 Ok(Lookup::Found(self.learn(node, stat), left))
             }
             Cached::Absent(left) => Ok(Lookup::Absent(left)),
@@ -368,8 +324,8 @@ impl Vfs {
 
     /// Attributes for the kernel, and how long it may trust them.
     pub async fn getattr_entry(&self, ino: u64) -> Result<(Stat, Duration)> {
-        let node = self.node(ino)?;
-        let known = lock(&self.attrs).by_ino.get(&node.ino).cloned();
+        self.node(ino)?;
+        let known = self.inodes.with(ino, |i| i.attrs.clone()).flatten();
         if let Some((mut stat, at)) = known {
             let left = self.ttl.saturating_sub(at.elapsed());
             if !left.is_zero() {
@@ -383,33 +339,20 @@ impl Vfs {
     /// An inode's attributes as a change this mount made, begun at `since`, left them
     /// (`None`: unknown). What a newer change or a removal since then said stands.
     fn changed(&self, node: NodeRef, stat: Option<Stat>, since: Instant) {
-        let mut attrs = lock(&self.attrs);
-        let Some(stat) = stat.filter(|_| !self.ttl.is_zero()) else {
-            attrs.by_ino.remove(&node.ino);
-            return;
-        };
-        let newer = attrs.by_ino.get(&node.ino).is_some_and(|(_, at)| *at > since);
-        if newer || attrs.cleared.is_some_and(|at| at > since) {
-            return;
-        }
-        if attrs.by_ino.len() >= 10_000 {
-            attrs.by_ino.clear();
-        }
-        attrs.by_ino.insert(node.ino, (stat, since));
+        let stat = stat.filter(|_| !self.ttl.is_zero());
+        self.inodes.changed(self.fuse_ino(node.ino), stat, since);
     }
 
     /// Drops every inode's known attributes: a removal or rename changed some this mount
     /// cannot name (the link count of the file removed or replaced).
     fn forget_attrs(&self) {
-        let mut attrs = lock(&self.attrs);
-        attrs.by_ino.clear();
-        attrs.cleared = Some(Instant::now());
+        self.inodes.forget_attrs();
     }
 
     /// Attributes were just read from the server: what this mount's own change left goes, as
     /// the read may be older or newer than that change.
     fn refreshed(&self, node: NodeRef) {
-        lock(&self.attrs).by_ino.remove(&node.ino);
+        self.inodes.with(self.fuse_ino(node.ino), |i| i.attrs = None);
     }
 
     /// [`Vfs::changed`] for a directory, whose listing here is dropped too.
@@ -428,7 +371,7 @@ impl Vfs {
             }
             Err(e) if e.kind == ErrorKind::NotFound => {
                 // Deleted while open here: it lives on, with no links, until the last close.
-                let state = lock(&self.files).get(&ino).map(|f| f.state.clone()).ok_or(e)?;
+                let state = self.open_state(ino).ok_or(e)?;
                 let state = state.lock().await;
                 Ok(Stat {
                     ino,
@@ -443,7 +386,7 @@ impl Vfs {
 
     pub async fn setattr(&self, ino: u64, mut changes: AttrChanges) -> Result<Stat> {
         let node = self.node(ino)?;
-        let state = lock(&self.files).get(&ino).map(|f| f.state.clone());
+        let state = self.open_state(ino);
         let mut guard = match &state {
             Some(s) => Some(s.lock().await),
             None => None,
@@ -531,8 +474,9 @@ impl Vfs {
                 }
                 // New: no extended attributes.
                 self.absent_xattrs.none(made.node.ino, since);
-                self.changed(made.node, Some(made.stat.clone()), since);
-                Ok((self.learn(made.node, made.stat), true))
+                let stat = self.learn(made.node, made.stat.clone());
+                self.changed(made.node, Some(made.stat), since);
+                Ok((stat, true))
             }
             None => Ok((self.made_before(parent, name, |s| s.kind == new.kind).await?, false)),
         }
@@ -638,10 +582,15 @@ impl Vfs {
 
     /// Opens a file; returns its handle and whether the kernel may keep its cached pages.
     pub async fn open(&self, ino: u64) -> Result<(u64, bool)> {
-        let existing = lock(&self.files).get_mut(&ino).map(|f| {
-            f.handles += 1;
-            f.state.clone()
-        });
+        let existing = self
+            .inodes
+            .with(ino, |i| {
+                i.open.as_mut().map(|f| {
+                    f.handles += 1;
+                    f.state.clone()
+                })
+            })
+            .flatten();
         if let Some(state) = existing {
             // Close-to-open holds for a file already open here too: unless this mount has
             // changes of its own in it, take what others committed since.
@@ -658,8 +607,7 @@ impl Vfs {
                     return Err(e);
                 }
             };
-            let version = (content.stat.mtime, content.stat.size);
-            let keep_cache = lock(&self.seen).insert(ino, version) == Some(version);
+            let keep_cache = self.seen(ino, (content.stat.mtime, content.stat.size));
             self.refreshed(node);
             *state = FileState::new(node, content);
             return Ok((fh, keep_cache));
@@ -667,19 +615,9 @@ impl Vfs {
         let node = self.node(ino)?;
         let content = self.retry(|| self.session().content(NodeOnly { node })).await?;
         self.refreshed(node);
-        let version = (content.stat.mtime, content.stat.size);
-        let keep_cache = lock(&self.seen).insert(ino, version) == Some(version);
+        let keep_cache = self.seen(ino, (content.stat.mtime, content.stat.size));
         let state = std::sync::Arc::new(AsyncMutex::new(FileState::new(node, content)));
-        {
-            let mut files = lock(&self.files);
-            match files.get_mut(&ino) {
-                // Another open raced with this one: share its state.
-                Some(f) => f.handles += 1,
-                None => {
-                    files.insert(ino, OpenFile { state, handles: 1 });
-                }
-            }
-        }
+        self.opened(ino, state)?;
         Ok((self.new_handle(Handle::File(ino)), keep_cache))
     }
 
@@ -720,12 +658,26 @@ impl Vfs {
     pub fn open_new(&self, stat: &Stat) -> Result<u64> {
         let node = self.node(stat.ino)?;
         let state = std::sync::Arc::new(AsyncMutex::new(FileState::created(node, stat.clone())));
-        lock(&self.files)
-            .entry(stat.ino)
-            .or_insert(OpenFile { state, handles: 0 })
-            .handles += 1;
-        lock(&self.seen).insert(stat.ino, (stat.mtime, stat.size));
+        self.seen(stat.ino, (stat.mtime, stat.size));
+        self.opened(stat.ino, state)?;
         Ok(self.new_handle(Handle::File(stat.ino)))
+    }
+
+    /// One more handle of `ino`, open with `state` unless another open raced this one (then
+    /// they share the first one's state).
+    fn opened(&self, ino: u64, state: std::sync::Arc<AsyncMutex<FileState>>) -> Result<()> {
+        self.inodes
+            .with(ino, |i| {
+                i.open.get_or_insert(OpenFile { state, handles: 0 }).handles += 1
+            })
+            .ok_or_else(|| Error::not_found("unknown inode"))
+    }
+
+    /// Records what `ino` looks like as opened now; says whether it looked the same before.
+    fn seen(&self, ino: u64, version: (i64, u64)) -> bool {
+        self.inodes
+            .with(ino, |i| i.seen.replace(version) == Some(version))
+            .unwrap_or(false)
     }
 
     fn file_state(&self, fh: u64) -> Result<(u64, std::sync::Arc<AsyncMutex<FileState>>)> {
@@ -733,9 +685,8 @@ impl Vfs {
             Some(Handle::File(ino)) => *ino,
             _ => return Err(Error::invalid("handle", "not an open file")),
         };
-        let state = lock(&self.files)
-            .get(&ino)
-            .map(|f| f.state.clone())
+        let state = self
+            .open_state(ino)
             .ok_or_else(|| Error::internal("open file without state"))?;
         Ok((ino, state))
     }
@@ -802,7 +753,7 @@ impl Vfs {
             // Others may have committed other parts of the file before this commit, which
             // pages cached here would not show: the next open here starts afresh.
             Ok(Some((stat, merged))) => {
-                lock(&self.seen).remove(&ino);
+                self.inodes.with(ino, |i| i.seen = None);
                 self.dirs.changed(state.node.ino);
                 self.changed(state.node, Some(stat), since);
                 Ok(merged)
@@ -820,7 +771,8 @@ impl Vfs {
         let committed = match self.file_state(fh) {
             Ok((ino, state)) => {
                 let mut state = state.lock().await;
-                let last = lock(&self.files).get(&ino).is_none_or(|f| f.handles <= 1);
+                let handles = self.inodes.with(ino, |i| i.open.as_ref().map(|f| f.handles));
+                let last = handles.flatten().is_none_or(|n| n <= 1);
                 if last {
                     self.commit_locked(ino, &mut state, false).await
                 } else {
@@ -830,13 +782,7 @@ impl Vfs {
             Err(e) => Err(e),
         };
         if let Some(Handle::File(ino)) = lock(&self.handles).remove(&fh) {
-            let mut files = lock(&self.files);
-            if let Some(f) = files.get_mut(&ino) {
-                f.handles -= 1;
-                if f.handles == 0 {
-                    files.remove(&ino);
-                }
-            }
+            self.inodes.closed(ino);
         }
         committed
     }
@@ -1035,7 +981,7 @@ impl Vfs {
     /// Takes or releases a lock; with `wait`, until no other owner is in the way.
     pub async fn setlk(&self, ino: u64, owner: u64, range: LockRange, wait: bool) -> Result<()> {
         if range.kind != LockKind::Unlock {
-            lock(&self.locked).insert(ino);
+            self.inodes.with(ino, |i| i.locked = true);
         }
         let req = LockRequest {
             node: self.node(ino)?,
@@ -1052,7 +998,7 @@ impl Vfs {
 
     /// Drops every record lock `owner` holds on `ino` (a close, in POSIX terms).
     pub async fn unlock_all(&self, ino: u64, owner: u64) -> Result<()> {
-        if !lock(&self.locked).contains(&ino) {
+        if self.inodes.with(ino, |i| i.locked) != Some(true) {
             return Ok(());
         }
         self.setlk(

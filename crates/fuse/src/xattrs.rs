@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// The most inodes remembered.
 const MAX_INODES: usize = 100_000;
@@ -86,5 +87,29 @@ impl AbsentXattrs {
     /// This mount changes the inode's extended attributes: nothing is known of them.
     pub fn changed(&self, ino: u64) {
         self.inodes().remove(&ino);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TTL: Duration = Duration::from_secs(1);
+
+    #[tokio::test(start_paused = true)]
+    async fn absence_is_trusted_for_the_timeout_from_the_reply() {
+        let known = AbsentXattrs::new(TTL);
+        let asked = Instant::now();
+        tokio::time::advance(Duration::from_millis(400)).await;
+        known.none(1, asked);
+        known.missing(2, b"user.a", Instant::now());
+        assert!(known.absent(1, Some(b"user.x")) && known.absent(1, None));
+        assert!(known.absent(2, Some(b"user.a")) && !known.absent(2, Some(b"user.b")));
+        // Counted from when the reply was asked for, not when it came.
+        tokio::time::advance(Duration::from_millis(600)).await;
+        assert!(!known.absent(1, None));
+        assert!(known.absent(2, Some(b"user.a")));
+        known.changed(2);
+        assert!(!known.absent(2, Some(b"user.a")), "a change here forgets");
     }
 }
