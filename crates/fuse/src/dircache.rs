@@ -211,6 +211,13 @@ impl DirCache {
         drop_listing(&mut state, dir);
     }
 
+    /// The kernel forgot the directory `dir`: nothing is kept of it.
+    pub fn drop_dir(&self, dir: u64) {
+        let mut state = self.state();
+        drop_listing(&mut state, dir);
+        state.dirs.remove(&dir);
+    }
+
     /// This mount changed an inode's attributes: they are asked again.
     pub fn changed(&self, ino: u64) {
         self.state().stats.remove(&ino);
@@ -294,5 +301,9 @@ mod tests {
         );
         cache.removed(8, "x");
         assert!(matches!(cache.lookup(8, "x"), Cached::Absent(_)));
+        // Forgotten by the kernel: nothing of it stays.
+        cache.drop_dir(8);
+        assert!(matches!(cache.lookup(8, "x"), Cached::Unknown { fetch: false }));
+        assert_eq!(cache.state().entries, 0, "no listing is left: 7's was never kept");
     }
 }

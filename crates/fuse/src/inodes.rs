@@ -91,27 +91,29 @@ impl InodeTable {
     }
 
     /// The kernel dropped `count` lookups of `ino`; with none left (and not open here) the
-    /// entry goes, and with it everything known of the inode.
-    pub fn forget(&self, ino: u64, count: u64) {
+    /// entry goes, and with it everything known of the inode. Returns whether it went.
+    pub fn forget(&self, ino: u64, count: u64) -> bool {
         if ino == ROOT {
-            return;
+            return false;
         }
         let mut inner = self.inner();
         let Some(inode) = inner.inodes.get_mut(&ino) else {
-            return;
+            return false;
         };
         inode.lookups = inode.lookups.saturating_sub(count);
         if inode.lookups == 0 && inode.open.is_none() {
             inner.inodes.remove(&ino);
+            return true;
         }
+        false
     }
 
     /// A handle of `ino` closed; with none left the file is no longer open here (and goes
-    /// if the kernel forgot it meanwhile).
-    pub fn closed(&self, ino: u64) {
+    /// if the kernel forgot it meanwhile). Returns whether the entry went.
+    pub fn closed(&self, ino: u64) -> bool {
         let mut inner = self.inner();
         let Some(inode) = inner.inodes.get_mut(&ino) else {
-            return;
+            return false;
         };
         if let Some(open) = inode.open.as_mut() {
             open.handles = open.handles.saturating_sub(1);
@@ -121,7 +123,9 @@ impl InodeTable {
         }
         if inode.open.is_none() && inode.lookups == 0 {
             inner.inodes.remove(&ino);
+            return true;
         }
+        false
     }
 
     /// How many inodes the kernel holds (besides the root), and how many are open here.

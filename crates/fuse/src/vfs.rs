@@ -197,7 +197,16 @@ impl Vfs {
     /// The kernel dropped `count` lookups of an inode; with none left, this mount forgets it
     /// too, so memory follows what the kernel caches, not everything ever seen.
     pub fn forget(&self, ino: u64, count: u64) {
-        self.inodes.forget(ino, count);
+        if self.inodes.forget(ino, count) {
+            self.gone(ino);
+        }
+    }
+
+    /// The kernel holds `ino` no more: what the caches beside the table keep of it goes too
+    /// (a directory's listing, the extended attributes it lacks).
+    fn gone(&self, ino: u64) {
+        self.dirs.drop_dir(ino);
+        self.absent_xattrs.changed(ino);
     }
 
     /// How many inodes this mount keeps (besides its root).
@@ -781,8 +790,10 @@ impl Vfs {
             }
             Err(e) => Err(e),
         };
-        if let Some(Handle::File(ino)) = lock(&self.handles).remove(&fh) {
-            self.inodes.closed(ino);
+        if let Some(Handle::File(ino)) = lock(&self.handles).remove(&fh)
+            && self.inodes.closed(ino)
+        {
+            self.gone(ino);
         }
         committed
     }
