@@ -237,25 +237,11 @@ fn drop_listing(state: &mut State, dir: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use strata_core::api::FileKind;
 
     const TTL: Duration = Duration::from_secs(1);
 
     fn entry(name: &str, ino: u64) -> NamedNode {
-        let stat = Stat {
-            ino,
-            kind: FileKind::File,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            nlink: 1,
-            rdev: 0,
-            atime: 0,
-            mtime: 0,
-            ctime: 0,
-            target: None,
-        };
+        let stat = crate::testing::file_stat(ino, 0);
         NamedNode {
             name: name.into(),
             node: NodeRef { ino, cap: 0 },

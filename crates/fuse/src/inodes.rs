@@ -182,27 +182,13 @@ impl Inode {
 mod tests {
     use super::*;
     use std::time::Duration;
-    use strata_core::api::FileKind;
 
     fn node(ino: u64) -> NodeRef {
         NodeRef { ino, cap: ino * 3 }
     }
 
     fn stat(ino: u64, size: u64) -> Stat {
-        Stat {
-            ino,
-            kind: FileKind::File,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            size,
-            nlink: 1,
-            rdev: 0,
-            atime: 0,
-            mtime: 0,
-            ctime: 0,
-            target: None,
-        }
+        crate::testing::file_stat(ino, size)
     }
 
     #[test]

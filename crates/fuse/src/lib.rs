@@ -17,6 +17,30 @@ mod retry;
 pub mod vfs;
 mod xattrs;
 
+/// What the unit tests of several modules share.
+#[cfg(test)]
+mod testing {
+    use strata_core::api::{FileKind, Stat};
+
+    /// The attributes of a plain file.
+    pub fn file_stat(ino: u64, size: u64) -> Stat {
+        Stat {
+            ino,
+            kind: FileKind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size,
+            nlink: 1,
+            rdev: 0,
+            atime: 0,
+            mtime: 0,
+            ctime: 0,
+            target: None,
+        }
+    }
+}
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
