@@ -4,7 +4,9 @@ and prints each figure with the ratios strata/local and strata/JuiceFS.
 
     python3 bench/run.py [--quick] [--no-juicefs] [--stack embedded|shared] [--write-doc]
 
-Needs root (FUSE mounts, dropping the kernel caches). Builds strata in release mode,
+Needs root (FUSE mounts, dropping the kernel caches). The first run fetches pinned wheels and
+an npm lockfile with its packages into /var/tmp/strata-bench-sources (PyPI and the npm
+registry); the installs it measures are offline. Builds strata in release mode,
 starts a server on a temporary data folder and mounts a volume. With the embedded stack
 (default) strata keeps metadata in SQLite and blocks in a local folder, and JuiceFS runs with
 SQLite metadata and a local folder for data. With the shared stack, both keep metadata in
@@ -132,6 +134,65 @@ def git_clone(dir, repo):
     status()  # warms the kernel's caches and git's index
     warm = statistics.median(timed(status) for _ in range(5))
     return {"git clone (20 commits), s": cloned, "git status warm, s": warm}
+
+
+# Pinned packages for the install workloads, fetched once into a folder kept between runs
+# (the measured installs are offline): pure Python and compiled wheels, about 3,500 files.
+WHEELS = ["requests==2.32.3", "urllib3==2.2.3", "idna==3.10", "certifi==2024.8.30", "charset-normalizer==3.4.0",
+          "jinja2==3.1.4", "markupsafe==3.0.2", "click==8.1.7", "pyyaml==6.0.2", "packaging==24.2",
+          "attrs==24.2.0", "six==1.16.0", "numpy==2.1.3", "pygments==2.18.0", "rich==13.9.4",
+          "markdown-it-py==3.0.0", "mdurl==0.1.2", "setuptools==75.6.0"]
+NPM_PACKAGE = {"name": "bench", "version": "1.0.0", "private": True,
+               "dependencies": {"express": "4.21.1", "lodash": "4.17.21", "commander": "12.1.0"}}
+SOURCES = "/var/tmp/strata-bench-sources"
+
+
+def install_sources():
+    """The wheels and the npm lockfile and cache the install workloads use offline, made once."""
+    wheels = os.path.join(SOURCES, "wheels")
+    if not os.path.isdir(wheels):
+        sh(sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", wheels + ".part", *WHEELS)
+        os.rename(wheels + ".part", wheels)
+    npm = os.path.join(SOURCES, "npm")
+    if not os.path.isdir(npm):
+        part = npm + ".part"
+        shutil.rmtree(part, ignore_errors=True)
+        os.makedirs(part)
+        import json
+        with open(os.path.join(part, "package.json"), "w") as f:
+            json.dump(NPM_PACKAGE, f)
+        quiet = ["--ignore-scripts", "--no-audit", "--no-fund", "--cache", os.path.join(part, "cache")]
+        sh("npm", "install", "--package-lock-only", "-s", *quiet, cwd=part)
+        sh("npm", "ci", "-s", *quiet, cwd=part)  # fills the cache
+        shutil.rmtree(os.path.join(part, "node_modules"))
+        os.rename(part, npm)
+    return wheels, npm
+
+
+def count_files(path):
+    return sum(len(files) for _, _, files in os.walk(path))
+
+
+def pip_install(dir, wheels):
+    venv = os.path.join(dir, "venv")
+
+    def install():
+        sh(sys.executable, "-m", "venv", "--without-pip", venv)
+        sh(sys.executable, "-m", "pip", "--python", os.path.join(venv, "bin", "python"), "install", "-q",
+           "--no-index", "--find-links", wheels, "--no-warn-script-location", *WHEELS)
+
+    took = timed(install)
+    return {f"pip install into a venv ({count_files(venv)} files), s": took}
+
+
+def npm_ci(dir, npm):
+    app = os.path.join(dir, "app")
+    os.mkdir(app)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(os.path.join(npm, name), app)
+    took = timed(lambda: sh("npm", "ci", "-s", "--offline", "--ignore-scripts", "--no-audit", "--no-fund",
+                            "--cache", os.path.join(npm, "cache"), cwd=app))
+    return {f"npm ci ({count_files(os.path.join(app, 'node_modules'))} files), s": took}
 
 
 def fsync_latency(dir, rounds):
@@ -464,6 +525,7 @@ TARGETS = [
     ("create 10,000 small files ≥ 5× JuiceFS", "create", "juicefs", 5, True),
     ("tar x ≤ 3.5× ext4", "extract tarball", "local", 3.5, False),
     ("git clone ≤ 2× ext4", "git clone", "local", 2, False),
+    ("pip install into a venv ≤ 1.3× ext4", "pip install", "local", 1.3, False),
     ("stat 10,000 cold ≥ 15,000 ops/s", "stat", "value", 15000, True),
     ("`ls -l` of 10,000 files ≤ 0.3 s", "ls -l", "value", 0.3, False),
     ("git status warm ≤ 0.05 s", "git status warm", "value", 0.05, False),
@@ -507,6 +569,7 @@ def main():
     os.chmod(work, 0o755)
     tar, tar_count = make_tarball(work, tar_files)
     repo = make_repo(work, tar)
+    wheels, npm = install_sources()
     services = Services(work) if args.stack == "shared" else None
     targets = [Local(work), Strata(work, services)]
     if not args.no_juicefs:
@@ -534,6 +597,8 @@ def main():
             run(lambda: small_files(t.dir, count), "create + stat + ls -l, per file", count)
             run(lambda: tarball(t.dir, tar, tar_count), "tar x, per file", tar_count)
             r.update(git_clone(t.dir, repo))
+            run(lambda: pip_install(t.dir, wheels), "pip install, per package", len(WHEELS))
+            r.update(npm_ci(t.dir, npm))
             run(lambda: fsync_latency(t.dir, rounds), "4 KiB append + fsync, per append", rounds)
             pid = mount_pid(t.dir)
             if pid:
