@@ -127,7 +127,11 @@ fn exit_code(kind: ErrorKind) -> u8 {
         | ErrorKind::NotADirectory
         | ErrorKind::IsADirectory
         | ErrorKind::DirectoryNotEmpty => 4,
-        ErrorKind::Unauthorized | ErrorKind::PermissionDenied | ErrorKind::ReadOnly | ErrorKind::LimitExceeded => 5,
+        ErrorKind::Unauthorized
+        | ErrorKind::PermissionDenied
+        | ErrorKind::ReadOnly
+        | ErrorKind::LimitExceeded
+        | ErrorKind::QuotaExceeded => 5,
         ErrorKind::Unavailable => 6,
         ErrorKind::Internal => 1,
     }

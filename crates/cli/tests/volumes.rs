@@ -269,3 +269,67 @@ fn a_volume_is_renamed_with_its_snapshots() {
     }
     assert_eq!(server.json(&["volume", "get", "new.name"])["id"], renamed["id"]);
 }
+
+/// A quota set with `volume set` bounds every path that adds data: a mount (EDQUOT, and `df`
+/// shows the quota as the size), the files API (exit 5 naming the quota); a refused write
+/// leaves the file as it was. `none` lifts it.
+#[test]
+fn a_quota_bounds_mounts_and_the_files_api() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "q"]);
+    let set = server.json(&["volume", "set", "q", "--quota", "64K", "--max-files", "3"]);
+    assert_eq!(
+        (set["quota_bytes"].as_u64(), set["quota_files"].as_u64()),
+        (Some(65536), Some(3))
+    );
+    assert!(
+        server.ok(&["volume", "get", "q"]).contains("of 64.0 KiB"),
+        "quota shown"
+    );
+    // Only one bound given: the other stays.
+    let set = server.json(&["volume", "set", "q", "--max-files", "4"]);
+    assert_eq!(
+        (set["quota_bytes"].as_u64(), set["quota_files"].as_u64()),
+        (Some(65536), Some(4))
+    );
+
+    let m = server.mount("q", &[]);
+    std::fs::write(m.join("small"), vec![1u8; 40_000]).unwrap();
+    // The bytes go to the server at fsync or close (whose error `fs::write` would drop).
+    let mut big = std::fs::File::create(m.join("big")).unwrap();
+    std::io::Write::write_all(&mut big, &[2u8; 40_000]).unwrap();
+    let err = big.sync_all().unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EDQUOT), "{err}");
+    drop(big);
+    let df = std::process::Command::new("df")
+        .arg("-B1")
+        .arg(m.path())
+        .output()
+        .unwrap();
+    let df = String::from_utf8(df.stdout).unwrap();
+    assert!(
+        df.lines().nth(1).unwrap().split_whitespace().nth(1) == Some("65536"),
+        "{df}"
+    );
+
+    let data = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(data.path(), vec![3u8; 30_000]).unwrap();
+    let (code, err) = server.fails(&["fs", "put", data.path().to_str().unwrap(), "q:/big"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("quota"), "{err}");
+    assert_eq!(std::fs::metadata(m.join("big")).unwrap().len(), 0, "left as it was");
+    // Shrinking is always allowed.
+    server.ok(&["fs", "put", data.path().to_str().unwrap(), "q:/small"]);
+
+    // A scoped token (a tenant's) cannot lift its own volume's quota.
+    let tenant = server.ok(&["token", "create", "--volume", "q"]);
+    let (code, err) = server.fails_as(tenant.trim(), &["volume", "set", "q", "--quota", "none"]);
+    assert_eq!(code, 5, "{err}");
+    let set = server.json(&["volume", "set", "q", "--quota", "none"]);
+    assert!(set["quota_bytes"].is_null());
+    server.ok(&["fs", "put", data.path().to_str().unwrap(), "q:/other"]);
+    let (code, err) = server.fails(&["volume", "set", "q"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, err) = server.fails(&["volume", "set", "q", "--quota", "lots"]);
+    assert_eq!(code, 2, "{err}");
+}

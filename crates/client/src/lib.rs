@@ -247,6 +247,12 @@ impl Client {
         .await
     }
 
+    /// Sets a volume's quota of bytes and files (`None`: no bound).
+    pub async fn set_quota(&self, volume: &str, quota: strata_core::api::Quota) -> Result<Volume> {
+        self.json(self.volume_request(Method::POST, volume, &["quota"])?.json(&quota))
+            .await
+    }
+
     pub async fn delete_volume(&self, volume: &str, force: bool) -> Result<()> {
         self.send(
             self.volume_request(Method::DELETE, volume, &[])?

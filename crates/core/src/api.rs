@@ -29,9 +29,27 @@ pub struct Volume {
     pub updated_at: i64,
     pub used_bytes: u64,
     pub file_count: u64,
+    /// The most bytes its files may hold, if it has a quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_bytes: Option<u64>,
+    /// The most files, directories and links it may hold, if it has a quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_files: Option<u64>,
     /// For a snapshot (named `VOLUME@SNAPSHOT`), the volume it was taken of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_of: Option<Uuid>,
+}
+
+/// A volume's quota: each bound replaces the one it had; `null` (or absent) means none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Quota {
+    /// The most bytes its files may hold (their logical size, as `used_bytes` counts).
+    #[serde(default)]
+    pub bytes: Option<u64>,
+    /// The most inodes (files, directories, links) it may hold, as `file_count` counts.
+    #[serde(default)]
+    pub files: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -636,6 +654,11 @@ pub struct XattrNames {
 pub struct FsStats {
     pub used_bytes: u64,
     pub files: u64,
+    /// The volume's quota, which a mount shows as its size (`df`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_files: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,6 +25,8 @@ pub enum ErrorKind {
     IsADirectory,
     DirectoryNotEmpty,
     LimitExceeded,
+    /// A volume's quota of bytes or files would be passed.
+    QuotaExceeded,
     /// A request or an answer larger than the server takes or sends.
     TooLarge,
     Conflict,

@@ -634,18 +634,20 @@ impl Filesystem for FuseAdapter {
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
         self.run("statfs", move |vfs| async move {
             const BSIZE: u64 = 4096;
-            const BLOCKS: u64 = 1 << 40; // 4 PiB: an object store has no fixed size.
+            // An object store has no fixed size: 4 PiB and 2^40 files, unless a quota says.
+            const BLOCKS: u64 = 1 << 40;
             const FILES: u64 = 1 << 40;
             match vfs.statfs().await {
                 Ok(st) => {
-                    let used = st.used_bytes.div_ceil(BSIZE);
-                    let free = BLOCKS.saturating_sub(used);
+                    let blocks = st.quota_bytes.map_or(BLOCKS, |q| q / BSIZE);
+                    let files = st.quota_files.unwrap_or(FILES);
+                    let free = blocks.saturating_sub(st.used_bytes.div_ceil(BSIZE));
                     reply.statfs(
-                        BLOCKS,
+                        blocks,
                         free,
                         free,
-                        FILES,
-                        FILES.saturating_sub(st.files),
+                        files,
+                        files.saturating_sub(st.files),
                         BSIZE as u32,
                         255,
                         BSIZE as u32,

@@ -18,6 +18,7 @@ pub fn errno(e: &Error) -> Errno {
         ErrorKind::IsADirectory => libc::EISDIR,
         ErrorKind::DirectoryNotEmpty => libc::ENOTEMPTY,
         ErrorKind::LimitExceeded => libc::ENOSPC,
+        ErrorKind::QuotaExceeded => libc::EDQUOT,
         ErrorKind::TooLarge => libc::EFBIG,
         ErrorKind::Locked => libc::EAGAIN,
         ErrorKind::Conflict | ErrorKind::Stale | ErrorKind::Unavailable | ErrorKind::Internal => {

@@ -29,7 +29,7 @@ pub use strata_core::api::{AttrChanges, FsckReport, LockRange, NewInode};
 pub use strata_core::{Error, ErrorKind, Result};
 pub use types::*;
 
-use strata_core::api::{Org, Stat, Volume};
+use strata_core::api::{Org, Quota, Stat, Volume};
 use strata_core::keys::OrgName;
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
@@ -101,6 +101,10 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Gives a volume a new name, its snapshots too (`VOLUME@NAME`); `AlreadyExists` if
     /// that name, or one of the snapshots' new names, is taken.
     fn rename_volume(&self, org: &str, id: Uuid, name: &VolumeName) -> Result<Volume>;
+    /// Sets a volume's quota of bytes and files (`None`: no bound). From then on every change
+    /// that would grow a count past its bound fails whole with `QuotaExceeded`; the counts are
+    /// the volume's own (a fork starts with its source's counts and no quota).
+    fn set_quota(&self, org: &str, id: Uuid, quota: Quota) -> Result<Volume>;
     /// A new volume holding exactly what `source` holds now; its cost does not grow with size.
     fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume>;
 

@@ -542,6 +542,103 @@ fn operations_stay_within_their_reach(e: &Engine) {
     meta.write_content(at, f, &write).unwrap();
 }
 
+/// A quota refuses every change that would grow a count past it, whole, and never one that
+/// shrinks; forks start with their source's counts and no quota; snapshots take none.
+fn quotas_refuse_growth_past_them_whole(e: &Engine) {
+    use strata_core::api::Quota;
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let f = file(meta, v, ROOT_INO, "f");
+    let write = |bytes: &[u8]| {
+        let chunks = [inline(0, bytes)];
+        let write = ContentWrite {
+            chunks: &chunks,
+            replace_all: true,
+            size: bytes.len() as u64,
+            ..ContentWrite::default()
+        };
+        meta.write_content(v.into(), f, &write)
+    };
+    write(&[1; 100]).unwrap();
+    let quota = Quota {
+        bytes: Some(150),
+        files: Some(2),
+    };
+    let set = meta.set_quota(ORG, v, quota).unwrap();
+    assert_eq!((set.quota_bytes, set.quota_files), (Some(150), Some(2)));
+    let refused = write(&[2; 151]).unwrap_err();
+    assert_eq!(
+        (refused.kind, refused.field.as_deref()),
+        (ErrorKind::QuotaExceeded, Some("quota"))
+    );
+    assert_eq!(meta.chunks(v.into(), f).unwrap().0.size, 100, "nothing of it stored");
+    write(&[3; 150]).unwrap();
+    // Files: `f` counts (the root does not); one more fits, the next does not.
+    file(meta, v, ROOT_INO, "g");
+    let new = NewInode::new(FileKind::File, 0o644);
+    let refused = meta.create(v.into(), ROOT_INO, b"h", &new).unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::QuotaExceeded);
+    assert!(meta.lookup(v.into(), ROOT_INO, b"h").is_err());
+    // A quota set below what is held lets the volume shrink, never grow.
+    meta.set_quota(
+        ORG,
+        v,
+        Quota {
+            bytes: Some(10),
+            files: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(write(&[4; 151]).unwrap_err().kind, ErrorKind::QuotaExceeded);
+    write(&[5; 20]).unwrap();
+    meta.create(v.into(), ROOT_INO, b"h", &new).unwrap();
+    // A fork has its source's counts and no quota of its own; a snapshot takes none.
+    let fork = meta.fork_volume(ORG, v, &name("fork"), 10).unwrap();
+    assert_eq!((fork.used_bytes, fork.quota_bytes), (20, None));
+    let snap = meta.snapshot_volume(ORG, v, &name("s"), 10).unwrap();
+    assert_eq!(
+        meta.set_quota(ORG, snap.id, quota).unwrap_err().field.as_deref(),
+        Some("volume")
+    );
+    let none = meta.set_quota(ORG, v, Quota::default()).unwrap();
+    assert_eq!((none.quota_bytes, none.quota_files), (None, None));
+    write(&[6; 1000]).unwrap();
+    let read = meta.get_volume(ORG, &VolumeRef::Id(v)).unwrap();
+    assert_eq!((read.used_bytes, read.quota_bytes), (1000, None));
+}
+
+/// Writers racing for the last places of a quota: exactly as many get in as it allows
+/// (the count is read and checked under the volume's lock), no overshoot.
+fn concurrent_writers_never_pass_a_quota(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let quota = strata_core::api::Quota {
+        bytes: None,
+        files: Some(30),
+    };
+    meta.set_quota(ORG, v, quota).unwrap();
+    let made = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for writer in 0..4 {
+            let made = &made;
+            s.spawn(move || {
+                for i in 0..20 {
+                    let new = NewInode::new(FileKind::File, 0o644);
+                    match meta.create(v.into(), ROOT_INO, format!("w{writer}-{i}").as_bytes(), &new) {
+                        Ok(_) => {
+                            made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        Err(e) => assert_eq!(e.kind, ErrorKind::QuotaExceeded, "{e}"),
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(made.into_inner(), 30);
+    assert_eq!(meta.get_volume(ORG, &VolumeRef::Id(v)).unwrap().file_count, 30);
+    assert_eq!(names(meta, v, ROOT_INO).len(), 30);
+}
+
 fn key(org: &str, key_name: &str, scope: Option<ScopeRecord>) -> TokenRecord {
     TokenRecord {
         id: Uuid::new_v4(),
@@ -872,6 +969,8 @@ on_every_engine!(
     sessions_round_trip,
     within_follows_the_tree_as_it_is_now,
     operations_stay_within_their_reach,
+    quotas_refuse_growth_past_them_whole,
+    concurrent_writers_never_pass_a_quota,
     within_stays_true_to_moves_made_anywhere,
     orgs_and_keys_round_trip,
     revoking_a_key_revokes_the_keys_it_made,

@@ -19,7 +19,9 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::InvalidInput | ErrorKind::NameTooLong => StatusCode::BAD_REQUEST,
         ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorKind::PermissionDenied | ErrorKind::ReadOnly | ErrorKind::LimitExceeded => StatusCode::FORBIDDEN,
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnly | ErrorKind::LimitExceeded | ErrorKind::QuotaExceeded => {
+            StatusCode::FORBIDDEN
+        }
         ErrorKind::NotFound | ErrorKind::NoSuchAttribute => StatusCode::NOT_FOUND,
         ErrorKind::VolumeGone => StatusCode::GONE,
         ErrorKind::AlreadyExists

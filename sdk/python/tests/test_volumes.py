@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from strata import AlreadyExists, Conflict, InvalidInput, NotFound, Strata, Unauthorized
+from strata import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied, QuotaExceeded, Strata, Unauthorized
 
 
 def test_volume_lifecycle(strata: Strata) -> None:
@@ -22,6 +22,21 @@ def test_volume_lifecycle(strata: Strata) -> None:
     with pytest.raises(NotFound) as e:
         strata.volume.get("my-awesome-volume")
     assert "not found" in e.value.message and e.value.status == 404
+
+
+def test_a_quota_refuses_what_would_pass_it(strata: Strata) -> None:
+    volume = strata.volume.create("bounded")
+    set = strata.volume.set_quota(volume, bytes=1000, files=2)
+    assert (set.quota_bytes, set.quota_files) == (1000, 2)
+    assert strata.volume.get("bounded").quota_bytes == 1000
+    strata.fs.put(volume, "/a", b"x" * 600)
+    with pytest.raises(QuotaExceeded) as e:
+        strata.fs.put(volume, "/b", b"y" * 600)
+    assert isinstance(e.value, PermissionDenied) and e.value.field == "quota" and e.value.status == 403
+    assert strata.fs.get(volume, "/a") == b"x" * 600
+    lifted = strata.volume.set_quota(volume)
+    assert lifted.quota_bytes is None and lifted.quota_files is None
+    strata.fs.put(volume, "/b", b"y" * 600)
 
 
 def test_errors_are_typed_and_carry_the_servers_message(strata: Strata) -> None:

@@ -46,6 +46,19 @@ pub enum VolumeCommand {
         #[command(flatten)]
         out: Output,
     },
+    /// Set a volume's quota: writes that would pass it fail (EDQUOT on a mount)
+    Set {
+        /// The volume: its name or id
+        volume: String,
+        /// The most bytes its files may hold (e.g. 10G), or `none`
+        #[arg(long, value_parser = bound_of_size)]
+        quota: Option<Bound>,
+        /// The most files, directories and links it may hold, or `none`
+        #[arg(long, value_parser = bound_of_count)]
+        max_files: Option<Bound>,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Delete a volume, its snapshots and everything in them (refused while mounted)
     Delete {
         /// The volume: its name or id
@@ -58,14 +71,42 @@ pub enum VolumeCommand {
     },
 }
 
+/// A bound given on the command line: a number, or `none` for no bound.
+#[derive(Clone, Copy)]
+pub struct Bound(Option<u64>);
+
+fn bound_of_size(s: &str) -> Result<Bound, String> {
+    match s {
+        "none" => Ok(Bound(None)),
+        _ => super::mount::parse_size(s).map(|n| Bound(Some(n))),
+    }
+}
+
+fn bound_of_count(s: &str) -> Result<Bound, String> {
+    match s {
+        "none" => Ok(Bound(None)),
+        _ => s
+            .parse()
+            .map(|n| Bound(Some(n)))
+            .map_err(|_| format!("invalid count {s:?}: expected a whole number or `none`")),
+    }
+}
+
+/// What of a quota there is: `of` a count, or `-`.
+fn of(bound: Option<u64>, show: impl Fn(u64) -> String) -> String {
+    bound.map_or_else(|| "-".to_owned(), show)
+}
+
 fn describe(v: &Volume) -> String {
     format!(
-        "name:     {}\nid:       {}\nstate:    {:?}\nused:     {}\nfiles:    {}\ncreated:  {}\nupdated:  {}",
+        "name:     {}\nid:       {}\nstate:    {:?}\nused:     {} of {}\nfiles:    {} of {}\ncreated:  {}\nupdated:  {}",
         v.name,
         v.id,
         v.state,
         bytes(v.used_bytes),
+        of(v.quota_bytes, bytes),
         v.file_count,
+        of(v.quota_files, |n| n.to_string()),
         time(v.created_at),
         time(v.updated_at)
     )
@@ -88,14 +129,19 @@ pub async fn run(cmd: VolumeCommand, client: &Client) -> CmdResult {
         VolumeCommand::List { out } => {
             let volumes = client.list_volumes().await?;
             out.print(&volumes, || {
-                let mut text = format!("{:<24} {:<36} {:>10} {:>8}  CREATED", "NAME", "ID", "USED", "FILES");
+                let mut text = format!(
+                    "{:<24} {:<36} {:>10} {:>10} {:>8} {:>10}  CREATED",
+                    "NAME", "ID", "USED", "QUOTA", "FILES", "MAX FILES"
+                );
                 for v in &volumes {
                     text += &format!(
-                        "\n{:<24} {:<36} {:>10} {:>8}  {}",
+                        "\n{:<24} {:<36} {:>10} {:>10} {:>8} {:>10}  {}",
                         v.name,
                         v.id,
                         bytes(v.used_bytes),
+                        of(v.quota_bytes, bytes),
                         v.file_count,
+                        of(v.quota_files, |n| n.to_string()),
                         time(v.created_at)
                     );
                 }
@@ -104,6 +150,24 @@ pub async fn run(cmd: VolumeCommand, client: &Client) -> CmdResult {
         }
         VolumeCommand::Rename { volume, name, out } => {
             let v = client.rename_volume(&volume, &name).await?;
+            out.print(&v, || describe(&v))
+        }
+        VolumeCommand::Set {
+            volume,
+            quota,
+            max_files,
+            out,
+        } => {
+            if quota.is_none() && max_files.is_none() {
+                return Err(strata_core::Error::invalid("quota", "say what to set: --quota and/or --max-files").into());
+            }
+            // What is not given stays as it is.
+            let current = client.get_volume(&volume).await?;
+            let bounds = strata_core::api::Quota {
+                bytes: quota.map_or(current.quota_bytes, |b| b.0),
+                files: max_files.map_or(current.quota_files, |b| b.0),
+            };
+            let v = client.set_quota(&volume, bounds).await?;
             out.print(&v, || describe(&v))
         }
         VolumeCommand::Delete { volume, force, out } => {

@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 10] = [
+pub const STEPS: [&str; 11] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -136,4 +136,6 @@ CREATE INDEX locks_by_session ON locks(session);
     "ALTER TABLE tokens ADD COLUMN made_by TEXT;
      CREATE INDEX tokens_by_maker ON tokens(made_by);",
     "ALTER TABLE volumes ADD COLUMN moves BIGINT NOT NULL DEFAULT 0;",
+    "ALTER TABLE volumes ADD COLUMN quota_bytes BIGINT;
+     ALTER TABLE volumes ADD COLUMN quota_files BIGINT;",
 ];

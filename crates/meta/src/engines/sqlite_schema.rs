@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 13] = [
+const STEPS: [&str; 14] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -142,4 +142,6 @@ const STEPS: [&str; 13] = [
     "ALTER TABLE tokens ADD COLUMN made_by TEXT;
      CREATE INDEX tokens_by_maker ON tokens(made_by);",
     "ALTER TABLE volumes ADD COLUMN moves INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE volumes ADD COLUMN quota_bytes INTEGER;
+     ALTER TABLE volumes ADD COLUMN quota_files INTEGER;",
 ];

@@ -7,7 +7,7 @@ use crate::{
     NewInode, Reach, RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode, now_ns,
 };
 use std::collections::HashSet;
-use strata_core::api::{Org, Stat, Volume};
+use strata_core::api::{Org, Quota, Stat, Volume};
 use strata_core::keys::OrgName;
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
@@ -61,6 +61,7 @@ impl<E: Engine> SqlMeta<E> {
                 return Err(Error::new(ErrorKind::ReadOnly, "a snapshot is read-only").into());
             }
             let out = f(&mut tree)?;
+            tree.check_quota()?;
             tree.finish()?;
             Ok(out)
         })
@@ -197,6 +198,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
 
     fn delete_volume(&self, org: &str, id: Uuid) -> Result<()> {
         self.write(|tx| volumes::delete(tx, org, id))
+    }
+
+    fn set_quota(&self, org: &str, id: Uuid, quota: Quota) -> Result<Volume> {
+        self.write(|tx| volumes::set_quota(tx, org, id, quota))
     }
 
     fn rename_volume(&self, org: &str, id: Uuid, name: &VolumeName) -> Result<Volume> {

@@ -66,6 +66,9 @@ pub(crate) struct Tree<'t> {
     pub file_count: i64,
     /// A snapshot: its tree never changes.
     pub snapshot: bool,
+    /// The volume's quota of bytes and of files, and both counts as the transaction found them.
+    quota: (Option<i64>, Option<i64>),
+    found: (i64, i64),
 }
 
 const INODE_COLUMNS: &str =
@@ -79,8 +82,7 @@ impl<'t> Tree<'t> {
 
     /// The tree of a volume; `for_write` locks the volume's row until the transaction ends.
     pub fn open(tx: &'t dyn Tx, caches: &'t Caches, id: Uuid, for_write: bool) -> R<Self> {
-        const VOLUME: &str =
-            "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL, v.moves";
+        const VOLUME: &str = "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL, v.moves, v.quota_bytes, v.quota_files";
         let (row, parent) = if for_write {
             // Lock first, then read the head's parent in a statement of its own: it sees what
             // a writer that held the lock before us (a fork, a flatten) committed.
@@ -91,7 +93,7 @@ impl<'t> Tree<'t> {
         } else {
             let sql = format!("{VOLUME}, l.parent FROM volumes v JOIN layers l ON l.id = v.head WHERE v.id = $1");
             let row = tx.query_opt(&sql, vals![id])?.ok_or_else(volume_gone)?;
-            let parent = row.opt_i64(6)?;
+            let parent = row.opt_i64(8)?;
             (row, parent)
         };
         let head = row.i64(0)?;
@@ -108,6 +110,8 @@ impl<'t> Tree<'t> {
             used_bytes: row.i64(2)?,
             file_count: row.i64(3)?,
             snapshot: row.bool(4)?,
+            quota: (row.opt_i64(6)?, row.opt_i64(7)?),
+            found: (row.i64(2)?, row.i64(3)?),
         })
     }
 
@@ -484,6 +488,29 @@ impl<'t> Tree<'t> {
     }
 
     /// Saves the volume's counters; every write ends with it.
+    /// Fails when this transaction grew a count past the volume's quota. A count already
+    /// over (a quota set below what the volume holds) may shrink, never grow: so a write that
+    /// frees space always goes through. Checked once at the end, so the whole change goes or
+    /// none of it.
+    pub fn check_quota(&self) -> R<()> {
+        let over = |count: i64, found: i64, quota: Option<i64>| quota.filter(|&q| count > q && count > found);
+        if let Some(quota) = over(self.used_bytes, self.found.0, self.quota.0) {
+            let msg = format!(
+                "the volume's quota is {quota} bytes; this change would make its files hold {}",
+                self.used_bytes
+            );
+            return Err(Error::new(ErrorKind::QuotaExceeded, msg).with_field("quota").into());
+        }
+        if let Some(quota) = over(self.file_count, self.found.1, self.quota.1) {
+            let msg = format!(
+                "the volume's quota is {quota} files; this change would make it hold {}",
+                self.file_count
+            );
+            return Err(Error::new(ErrorKind::QuotaExceeded, msg).with_field("quota").into());
+        }
+        Ok(())
+    }
+
     pub fn finish(self) -> R<()> {
         self.tx.exec(
             "UPDATE volumes SET next_ino = $2, used_bytes = $3, file_count = $4, updated_at = $5, moves = $6 WHERE id = $1",

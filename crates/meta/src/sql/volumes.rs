@@ -6,7 +6,8 @@ use strata_core::api::{Volume, VolumeState};
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
 
-const VOLUME_COLUMNS: &str = "id, name, created_at, updated_at, used_bytes, file_count, snapshot_of";
+const VOLUME_COLUMNS: &str =
+    "id, name, created_at, updated_at, used_bytes, file_count, snapshot_of, quota_bytes, quota_files";
 
 fn volume_from_row(r: &Row) -> R<Volume> {
     Ok(Volume {
@@ -18,7 +19,33 @@ fn volume_from_row(r: &Row) -> R<Volume> {
         used_bytes: r.i64(4)?.max(0) as u64,
         file_count: r.i64(5)?.max(0) as u64,
         snapshot_of: r.opt_uuid(6)?,
+        quota_bytes: r.opt_i64(7)?.map(|q| q.max(0) as u64),
+        quota_files: r.opt_i64(8)?.map(|q| q.max(0) as u64),
     })
+}
+
+/// Sets a volume's quota (not a snapshot's: it never grows).
+pub fn set_quota(tx: &dyn Tx, org: &str, id: Uuid, quota: strata_core::api::Quota) -> R<Volume> {
+    let as_count = |v: Option<u64>, field: &str| -> R<Option<i64>> {
+        v.map(|v| i64::try_from(v).map_err(|_| Error::invalid(field, "more than the volume can count").into()))
+            .transpose()
+    };
+    let (bytes, files) = (as_count(quota.bytes, "bytes")?, as_count(quota.files, "files")?);
+    let sql = format!(
+        "UPDATE volumes SET quota_bytes = $3, quota_files = $4 WHERE org = $1 AND id = $2 AND snapshot_of IS NULL
+         RETURNING {VOLUME_COLUMNS}"
+    );
+    match tx.query_opt(&sql, vals![org, id, bytes, files])? {
+        Some(row) => volume_from_row(&row),
+        None => {
+            let snapshot = tx.query_opt("SELECT 1 FROM volumes WHERE org = $1 AND id = $2", vals![org, id])?;
+            Err(match snapshot {
+                Some(_) => Error::invalid("volume", "a snapshot never grows: it has no quota"),
+                None => Error::not_found("no such volume").with_field("volume"),
+            }
+            .into())
+        }
+    }
 }
 
 pub fn new_layer(tx: &dyn Tx, parent: Option<i64>, frozen: bool) -> R<i64> {

@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/volumes/{volume}/fs/symlink", post(files::symlink))
         .route("/v1/volumes/{volume}/fs/chmod", post(files::chmod))
         .route("/v1/volumes/{volume}/rename", post(volumes::rename))
+        .route("/v1/volumes/{volume}/quota", post(volumes::set_quota))
         .route("/v1/volumes/{volume}/fork", post(forks::fork))
         .route(
             "/v1/volumes/{volume}/snapshots",

@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         volumes::get,
         volumes::delete,
         volumes::rename,
+        volumes::set_quota,
         files::stat,
         files::list,
         files::get,

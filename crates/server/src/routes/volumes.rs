@@ -6,7 +6,7 @@ use crate::state::AppState;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use strata_core::api::{CreateVolume, RenameVolume, Volume};
+use strata_core::api::{CreateVolume, Quota, RenameVolume, Volume};
 use strata_core::names::{VolumeName, VolumeRef};
 use strata_core::{Error, ErrorKind};
 use uuid::Uuid;
@@ -119,6 +119,28 @@ pub async fn rename(
     let name = VolumeName::parse(&r.name)?;
     let org = caller.org.clone();
     Ok(axum::Json(state.meta(move |m| m.rename_volume(&org, id, &name)).await?))
+}
+
+/// Sets a volume's quota; every change that would grow its bytes or files past it is then
+/// refused (`quota_exceeded`, 403; EDQUOT on a mount).
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/quota",
+    tag = "volumes",
+    summary = "Set a volume's quota of bytes and files",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = Quota,
+    responses((status = 200, description = "Done", body = Volume))
+)]
+pub async fn set_quota(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(volume): Path<String>,
+    Json(quota): Json<Quota>,
+) -> ApiResult<axum::Json<Volume>> {
+    let id = volume_id(&state, &caller.org, &volume).await?;
+    let org = caller.org.clone();
+    Ok(axum::Json(state.meta(move |m| m.set_quota(&org, id, quota)).await?))
 }
 
 /// Deletes a volume or snapshot, refusing (409) while mounts use it unless `force`.

@@ -254,6 +254,8 @@ impl SessionService {
             return Ok(FsStats {
                 used_bytes: 0,
                 files: 0,
+                quota_bytes: None,
+                quota_files: None,
             });
         }
         let (org, vol) = (self.session.0.org.clone(), self.session.volume());
@@ -264,6 +266,8 @@ impl SessionService {
         Ok(FsStats {
             used_bytes: v.used_bytes,
             files: v.file_count,
+            quota_bytes: v.quota_bytes,
+            quota_files: v.quota_files,
         })
     }
 

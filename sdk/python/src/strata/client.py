@@ -23,6 +23,9 @@ class Volume:
     used_bytes: int
     file_count: int
     snapshot_of: Optional[str] = None
+    #: The most bytes its files may hold, and the most files; ``None``: no bound.
+    quota_bytes: Optional[int] = None
+    quota_files: Optional[int] = None
 
     @classmethod
     def _from(cls, d: Dict[str, Any]) -> "Volume":
@@ -35,6 +38,8 @@ class Volume:
             used_bytes=d["used_bytes"],
             file_count=d["file_count"],
             snapshot_of=d.get("snapshot_of"),
+            quota_bytes=d.get("quota_bytes"),
+            quota_files=d.get("quota_files"),
         )
 
 
@@ -134,6 +139,11 @@ class Volumes:
 
     def list(self) -> List[Volume]:
         return [Volume._from(v) for v in self._http.json("GET", "/volumes")]
+
+    def set_quota(self, volume: VolumeLike, bytes: Optional[int] = None, files: Optional[int] = None) -> Volume:
+        """Sets a volume's quota (``None``: no bound); a write past it raises :class:`QuotaExceeded`."""
+        body = {"bytes": bytes, "files": files}
+        return Volume._from(self._http.json("POST", f"/volumes/{_seg(_ref(volume))}/quota", json=body))
 
     def delete(self, volume: VolumeLike, force: bool = False) -> None:
         """Deletes a volume and its snapshots; :class:`Conflict` while mounted or in a sandbox."""

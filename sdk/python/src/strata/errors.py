@@ -50,6 +50,10 @@ class PermissionDenied(StrataError):
     """The key may not do this, the target is read-only, or a limit is reached."""
 
 
+class QuotaExceeded(PermissionDenied):
+    """The volume's quota of bytes or files would be passed."""
+
+
 class Unavailable(StrataError):
     """The server, or a store behind it, cannot be reached."""
 
@@ -75,6 +79,7 @@ _BY_KIND = {
     "permission_denied": PermissionDenied,
     "read_only": PermissionDenied,
     "limit_exceeded": PermissionDenied,
+    "quota_exceeded": QuotaExceeded,
     "too_large": InvalidInput,
     "unavailable": Unavailable,
     "internal": InternalError,
