@@ -102,7 +102,9 @@ impl Modify for SessionOperations {
             let id = ParameterBuilder::new()
                 .name("id")
                 .parameter_in(ParameterIn::Path)
+                .required(utoipa::openapi::Required::True)
                 .description(Some("The mount session's id"))
+                .schema(Some(<String as utoipa::PartialSchema>::schema()))
                 .build();
             let response = match &reply {
                 Some(schema) => (
@@ -272,6 +274,10 @@ mod tests {
         assert!(list["responses"]["200"].is_object() && list["responses"]["4XX"].is_object());
         assert!(json["paths"]["/v1/health"]["get"]["security"].is_null());
         assert!(json["components"]["schemas"]["ErrorBody"].is_object());
+        // The session operations, made from core's list, say what a handler's attributes say.
+        let params = |op: &str| json["paths"][format!("/v1/sessions/{{id}}/{op}")]["post"]["parameters"].clone();
+        assert_eq!(params("lookup"), params("renew"));
+        assert_eq!(params("lookup")[0]["schema"]["type"], "string");
         let mut refs = Vec::new();
         collect_refs(&json, &mut refs);
         assert!(refs.len() > 100, "too few references: {}", refs.len());
