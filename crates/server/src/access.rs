@@ -178,6 +178,29 @@ async fn check_volume(state: &AppState, caller: &Caller, parts: &mut Parts) -> R
 }
 
 /// Middleware: authenticates, checks the route and the scope, logs every denial (`audit`).
+/// Answers a request refused before its handler ran, once the body it is sending is read and
+/// dropped (up to [`DRAIN_MAX`] bytes within [`DRAIN_FOR`]): a client still writing an upload
+/// when the answer came would otherwise see its connection break, not the answer.
+async fn refuse(e: Error, body: axum::body::Body) -> Response {
+    use futures::StreamExt;
+    let drain = async {
+        let mut stream = body.into_data_stream();
+        let mut read = 0;
+        while let Some(Ok(chunk)) = stream.next().await {
+            read += chunk.len();
+            if read > DRAIN_MAX {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_FOR, drain).await;
+    ApiError(e).into_response()
+}
+
+/// How much of a refused request's body is read before the answer, and for how long.
+const DRAIN_MAX: usize = 8 << 20;
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
@@ -197,7 +220,7 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
                     &e.message,
                 );
             }
-            return ApiError(e).into_response();
+            return refuse(e, body).await;
         }
     };
     let who = (record.id, record.name.clone());
@@ -216,7 +239,7 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
             ) {
                 audit::denied(Some((who.0, &who.1)), &method, &path, &e.message);
             }
-            return ApiError(e).into_response();
+            return refuse(e, body).await;
         }
     };
     parts.extensions.insert(caller);
