@@ -148,20 +148,26 @@ impl InodeTable {
             return;
         };
         let newer = inode.attrs.as_ref().is_some_and(|(_, at)| *at > since);
-        if newer || cleared.is_some_and(|at| at > since) {
+        if newer || cleared.is_some_and(|at| at >= since) {
             return;
         }
         inode.attrs = Some((stat, since));
     }
 
+    /// The attributes this mount's last change of `ino` left, and when that change began,
+    /// unless dropped since; `None` when the kernel does not hold `ino`.
+    pub fn attrs(&self, ino: u64) -> Option<Option<(Stat, Instant)>> {
+        let inner = self.inner();
+        let cleared = inner.attrs_cleared;
+        let inode = inner.inodes.get(&ino)?;
+        Some(inode.attrs.clone().filter(|(_, at)| cleared.is_none_or(|c| *at > c)))
+    }
+
     /// Drops every inode's known attributes: a removal or rename changed some this mount
-    /// cannot name (the link count of the file removed or replaced).
+    /// cannot name (the link count of the file removed or replaced). One instant, not a walk
+    /// of the table: attributes from a change that began before it no longer count.
     pub fn forget_attrs(&self) {
-        let mut inner = self.inner();
-        for inode in inner.inodes.values_mut() {
-            inode.attrs = None;
-        }
-        inner.attrs_cleared = Some(Instant::now());
+        self.inner().attrs_cleared = Some(Instant::now());
     }
 }
 
@@ -228,10 +234,10 @@ mod tests {
         tokio::time::advance(Duration::from_millis(1)).await;
         table.forget_attrs();
         table.changed(5, Some(stat(5, 3)), late);
-        assert_eq!(table.with(5, |i| i.attrs.is_none()), Some(true));
+        assert_eq!(table.attrs(5), Some(None));
         tokio::time::advance(Duration::from_millis(10)).await;
         table.changed(5, Some(stat(5, 4)), Instant::now());
-        assert_eq!(table.with(5, |i| i.attrs.clone().map(|a| a.0.size)), Some(Some(4)));
+        assert_eq!(table.attrs(5).flatten().map(|a| a.0.size), Some(4));
         // Unknown inodes are not kept.
         table.changed(9, Some(stat(9, 1)), Instant::now());
         assert!(table.node(9).is_none());

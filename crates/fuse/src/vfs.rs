@@ -333,8 +333,10 @@ impl Vfs {
 
     /// Attributes for the kernel, and how long it may trust them.
     pub async fn getattr_entry(&self, ino: u64) -> Result<(Stat, Duration)> {
-        self.node(ino)?;
-        let known = self.inodes.with(ino, |i| i.attrs.clone()).flatten();
+        let known = self
+            .inodes
+            .attrs(ino)
+            .ok_or_else(|| Error::not_found("unknown inode"))?;
         if let Some((mut stat, at)) = known {
             let left = self.ttl.saturating_sub(at.elapsed());
             if !left.is_zero() {
