@@ -9,15 +9,17 @@ use strata_core::{Error, ErrorKind};
 
 pub struct Json<T>(pub T);
 
+fn not_json() -> ApiError {
+    Error::invalid("body", "the body must be JSON with Content-Type: application/json").into()
+}
+
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(Error::invalid("body", "the body must be JSON with Content-Type: application/json").into())
-            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(not_json()),
             Err(e) => Err(Error::invalid("body", format!("malformed JSON body: {}", e.body_text())).into()),
         }
     }
@@ -44,7 +46,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             e => Error::invalid("body", e.body_text()),
         })?;
         if !bytes.is_empty() && !json {
-            return Err(Error::invalid("body", "the body must be JSON with Content-Type: application/json").into());
+            return Err(not_json());
         }
         Ok(JsonBody(bytes))
     }
