@@ -10,8 +10,8 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Which stores the integration tests run on: `STRATA_TEST_STACK=postgres-s3` for PostgreSQL
@@ -53,10 +53,19 @@ fn scratch_dir(prefix: &str) -> PathBuf {
         .keep()
 }
 
+/// A child started by [`spawn_for_life`].
+struct Spawned {
+    pid: u32,
+    /// Set once the child has ended (and been reaped).
+    ended: Arc<AtomicBool>,
+}
+
 /// Starts `cmd` as a child of a thread that never ends, killed when this process ends.
-fn spawn_for_life(mut cmd: Command) -> u32 {
+fn spawn_for_life(mut cmd: Command) -> Spawned {
     let (tx, rx) = std::sync::mpsc::channel();
     let what = format!("{cmd:?}");
+    let ended = Arc::new(AtomicBool::new(false));
+    let ended_in_thread = ended.clone();
     std::thread::spawn(move || {
         // SAFETY: prctl in the child before exec, async-signal-safe.
         unsafe {
@@ -70,13 +79,16 @@ fn spawn_for_life(mut cmd: Command) -> u32 {
         tx.send(pid).unwrap();
         let Ok(mut child) = child else { return };
         let _ = child.wait();
+        ended_in_thread.store(true, Ordering::SeqCst);
         loop {
             std::thread::park();
         }
     });
-    rx.recv()
+    let pid = rx
+        .recv()
         .unwrap()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"))
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    Spawned { pid, ended }
 }
 
 /// A port free now, below 40000 with `port + 10000` free too (SeaweedFS's gRPC rule).
@@ -93,12 +105,20 @@ fn free_port() -> u16 {
 }
 
 /// Polls until `ready` holds, for at most `limit`.
-fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+fn wait_until(what: &str, limit: Duration, ready: impl FnMut() -> bool) {
+    assert!(poll_until(limit, ready), "{what} did not start within {limit:?}");
+}
+
+/// Polls until `ready` holds, for at most `limit`; whether it did.
+fn poll_until(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while !ready() {
-        assert!(start.elapsed() < limit, "{what} did not start within {limit:?}");
+        if start.elapsed() >= limit {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
+    true
 }
 
 pub struct Postgres {
@@ -177,7 +197,7 @@ impl Postgres {
             .gid(gid)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        spawn_for_life(cmd)
+        spawn_for_life(cmd).pid
     }
 
     /// A client of database `db`. The synchronous client runs its own runtime: inside an
@@ -255,7 +275,21 @@ pub fn s3() -> &'static S3 {
 }
 
 impl S3 {
+    /// Starts SeaweedFS, again on fresh ports and in a fresh folder when an attempt ends or
+    /// does not answer: the ports are free when chosen, but another process may take one
+    /// before `weed` binds it.
     fn start() -> S3 {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Self::try_start() {
+                Ok(s3) => return s3,
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!("SeaweedFS S3 did not start:\n{}", failures.join("\n"));
+    }
+
+    fn try_start() -> Result<S3, String> {
         let dir = scratch_dir("strata-s3");
         let bucket = "strata-test".to_owned();
         let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
@@ -279,14 +313,31 @@ impl S3 {
             .current_dir(&dir)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("weed.log")).unwrap());
-        let pid = spawn_for_life(cmd);
+        let child = spawn_for_life(cmd);
         let s3 = S3 {
             port: ports[0],
-            pid,
+            pid: child.pid,
             bucket,
         };
-        wait_until("SeaweedFS S3", Duration::from_secs(60), || s3.bucket_ready());
-        s3
+        let limit = Duration::from_secs(40);
+        if poll_until(limit, || s3.bucket_ready() || child.ended.load(Ordering::SeqCst))
+            && !child.ended.load(Ordering::SeqCst)
+        {
+            return Ok(s3);
+        }
+        s3.signal(libc::SIGKILL);
+        let log = std::fs::read_to_string(dir.join("weed.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        let how = if child.ended.load(Ordering::SeqCst) {
+            "ended"
+        } else {
+            "did not answer within 40 s"
+        };
+        Err(format!(
+            "weed on ports {ports:?} {how}; its log ends:\n{}",
+            tail.join("\n")
+        ))
     }
 
     /// Whether the bucket answers a signed-less probe (any HTTP answer on the S3 port).
