@@ -466,6 +466,10 @@ pub struct NewInode {
     /// The target, for a symlink.
     #[serde(default)]
     pub target: Option<String>,
+    /// The inode number to give it, one the server granted to the creating session (see
+    /// [`Grant`]); else the engine picks one. Set by the server from [`CreateNode::ino`].
+    #[serde(skip)]
+    pub ino: Option<u64>,
 }
 
 impl NewInode {
@@ -477,6 +481,7 @@ impl NewInode {
             gid: 0,
             rdev: 0,
             target: None,
+            ino: None,
         }
     }
 }
@@ -488,6 +493,59 @@ pub struct CreateNode {
     pub name: String,
     #[serde(flatten)]
     pub new: NewInode,
+    /// An inode of the session's [`Grant`] to make it as, so a mount that owns its tree knows
+    /// the number before the server does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ino: Option<NodeRef>,
+}
+
+/// Exclusive ownership of a session's tree, and inode numbers to create with: while it
+/// lasts no other session uses the volume, so the mount may answer changes itself and ship
+/// them later, in order, as [`Batch`]es. Empty `inodes`: not granted (another session uses
+/// the volume, or the session's ownership is being recalled).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Grant {
+    pub inodes: Vec<NodeRef>,
+}
+
+/// How long to wait for a recall of the session's ownership.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AwaitRecall {
+    /// At most this long (ms), bounded by the server.
+    pub wait_ms: u64,
+}
+
+/// Whether the session still owns its tree, and whether the server asks it back.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Ownership {
+    pub owner: bool,
+    pub recalled: bool,
+}
+
+/// Changes a mount made while it owned its tree, in the order it made them: applied in one
+/// transaction, each checked as the single call would be, all or none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Batch {
+    /// Numbers the session's batches from 1: a repeat of one already applied (its answer was
+    /// lost) is answered without applying it again.
+    pub seq: u64,
+    pub ops: Vec<BatchOp>,
+    /// Durable when the call returns, as an fsync.
+    #[serde(default)]
+    pub durable: bool,
+}
+
+/// One change of a [`Batch`]: a session operation's name and its request body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchOp {
+    pub op: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub args: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

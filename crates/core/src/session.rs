@@ -62,6 +62,19 @@ macro_rules! operations {
                 match self { $( Request::$Variant(r) => to_json(r), )* }
             }
 
+            /// The JSON value it travels as inside a [`Batch`].
+            pub fn to_value(&self) -> serde_json::Value {
+                match self { $( Request::$Variant(r) => to_value(r), )* }
+            }
+
+            /// The request named `name` whose JSON value is `value` (inside a [`Batch`]).
+            pub fn from_value(name: &str, value: serde_json::Value) -> Result<Request> {
+                match name {
+                    $( stringify!($name) => serde_json::from_value(value).map(Request::$Variant).map_err(|e| Error::invalid("ops", e.to_string())), )*
+                    _ => Err(Error::invalid("ops", format!("no session operation {name:?}"))),
+                }
+            }
+
             /// The request named `name` whose JSON body is `body`.
             pub fn from_json(name: &str, body: &[u8]) -> Result<Request> {
                 match name {
@@ -158,6 +171,54 @@ operations! {
     getlk: GetLk(LockRequest) -> LockTest;
     /// Takes or releases a byte-range lock at once; `locked` if another owner holds one in the way.
     setlk: SetLk(LockRequest) -> ();
+    /// Asks for exclusive ownership of the session's tree and inode numbers to create with.
+    own: Own(()) -> Grant;
+    /// Gives ownership back (everything made while owning was shipped first).
+    disown: Disown(()) -> ();
+    /// Waits until the server asks the session's ownership back, or `wait_ms` passes.
+    recall: AwaitRecall(AwaitRecall) -> Ownership;
+    /// Applies changes made while owning the tree, in order, in one transaction: all or none.
+    apply: Apply(Batch) -> ();
+}
+
+/// The operations a [`Batch`] may carry: changes of the tree.
+pub const BATCHED: &[&str] = &[
+    "create",
+    "link",
+    "unlink",
+    "rmdir",
+    "rename",
+    "setattr",
+    "write",
+    "setxattr",
+    "removexattr",
+];
+
+impl Batch {
+    /// The requests, in order, as a batch carries them.
+    pub fn of(seq: u64, requests: &[Request], durable: bool) -> Batch {
+        let ops = requests
+            .iter()
+            .map(|r| BatchOp {
+                op: r.name().to_owned(),
+                args: r.to_value(),
+            })
+            .collect();
+        Batch { seq, ops, durable }
+    }
+
+    /// The requests a batch carries; only changes ([`BATCHED`]) may travel in one.
+    pub fn requests(self) -> Result<Vec<Request>> {
+        self.ops
+            .into_iter()
+            .map(|op| {
+                if !BATCHED.contains(&op.op.as_str()) {
+                    return Err(Error::invalid("ops", format!("{:?} cannot travel in a batch", op.op)));
+                }
+                Request::from_value(&op.op, op.args)
+            })
+            .collect()
+    }
 }
 
 #[cfg(feature = "openapi")]
@@ -167,6 +228,13 @@ type Schema = (String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>);
 #[cfg(feature = "openapi")]
 fn body_schema<T: utoipa::ToSchema>() -> Option<String> {
     Some(T::name().into_owned()).filter(|name| name != "TupleUnit")
+}
+
+fn to_value<T: Serialize>(value: &T) -> serde_json::Value {
+    match serde_json::to_value(value) {
+        Ok(value) => value,
+        Err(e) => unreachable!("an API type that does not serialise: {e}"),
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
@@ -213,6 +281,24 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::NotFound);
         let e = Request::from_json("lookup", b"{\"parent\": 1}").unwrap_err();
         assert_eq!((e.kind, e.field.as_deref()), (ErrorKind::InvalidInput, Some("body")));
+    }
+
+    #[test]
+    fn a_batch_carries_changes_in_order_and_nothing_else() {
+        let node = NodeRef { ino: 7, cap: 9 };
+        let unlink = Request::Unlink(NodeName::new(node, "a"));
+        let rmdir = Request::Rmdir(NodeName::new(node, "b"));
+        let batch = Batch::of(1, &[unlink, rmdir], true);
+        let json = serde_json::to_vec(&batch).unwrap();
+        let back: Batch = serde_json::from_slice(&json).unwrap();
+        assert!(back.durable);
+        let names: Vec<_> = back.requests().unwrap().iter().map(Request::name).collect();
+        assert_eq!(names, ["unlink", "rmdir"]);
+        let sneaky = Batch::of(2, &[Request::Lookup(NodeName::new(node, "a"))], false);
+        let e = sneaky.requests().unwrap_err();
+        assert_eq!((e.kind, e.field.as_deref()), (ErrorKind::InvalidInput, Some("ops")));
+        let nested = Batch::of(3, &[Request::Apply(Batch::default())], false);
+        assert!(nested.requests().is_err(), "no batch inside a batch");
     }
 
     #[test]

@@ -175,6 +175,7 @@ fn new_entry(req: &Request, kind: FileKind, mode: u32, rdev: u32, target: Option
         gid: req.gid(),
         rdev,
         target,
+        ino: None,
     }
 }
 

@@ -6,9 +6,12 @@
 //! A listing is trusted for the attribute timeout from when its fetch began, as the kernel
 //! trusts an entry; this mount's own changes are applied to it, and a listing whose fetch
 //! overlapped such a change is not kept. What other mounts change shows once it expires.
+//! While the mount owns its tree (see [`crate::writeback`]) nobody else changes it: a
+//! listing fetched or made in that grant of ownership is the truth until the grant ends.
 
+use crate::writeback::Epoch;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strata_core::api::{NamedNode, NodeRef, Stat};
 use tokio::time::Instant;
@@ -47,7 +50,16 @@ struct Dir {
 
 struct Listing {
     fetched: Instant,
+    /// The epoch of ownership it was fetched (or made) in.
+    epoch: u64,
     entries: HashMap<String, NodeRef>,
+}
+
+/// A fetch of a listing under way: when it began, the directory's version and the epoch.
+pub struct Fetch {
+    pub began: Instant,
+    version: u64,
+    epoch: u64,
 }
 
 #[derive(Default)]
@@ -60,15 +72,35 @@ struct State {
 
 pub struct DirCache {
     ttl: Duration,
+    epoch: Arc<Epoch>,
     state: Mutex<State>,
 }
 
 impl DirCache {
-    pub fn new(ttl: Duration) -> Self {
+    pub fn new(ttl: Duration, epoch: Arc<Epoch>) -> Self {
         DirCache {
             ttl,
+            epoch,
             state: Mutex::default(),
         }
+    }
+
+    /// How much longer a listing may be trusted: until the timeout, or, fetched in the
+    /// grant of ownership that holds now, for as long as it does.
+    fn left(&self, listing: &Listing, now: Instant) -> Duration {
+        if listing.epoch == self.epoch.now() && Epoch::owning(listing.epoch) {
+            return self.ttl;
+        }
+        (listing.fetched + self.ttl).saturating_duration_since(now)
+    }
+
+    /// Whether `dir` surely has no entry `name`: its listing here is the truth (this mount
+    /// owns its tree) and lacks it. A create there may be answered here.
+    pub fn surely_absent(&self, dir: u64, name: &str) -> bool {
+        let epoch = self.epoch.now();
+        let state = self.state();
+        let listing = state.dirs.get(&dir).and_then(|d| d.listing.as_ref());
+        listing.is_some_and(|l| l.epoch == epoch && Epoch::owning(epoch) && !l.entries.contains_key(name))
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -84,7 +116,7 @@ impl DirCache {
         let state = &mut *state;
         let d = state.dirs.entry(dir).or_default();
         if let Some(listing) = &d.listing {
-            let left = (listing.fetched + self.ttl).saturating_duration_since(now);
+            let left = self.left(listing, now);
             if !left.is_zero() {
                 return match listing.entries.get(name) {
                     None => Cached::Absent(left),
@@ -111,16 +143,26 @@ impl DirCache {
 
     /// Starts fetching a listing: when it began and the directory's version, to give back
     /// to [`DirCache::store`].
-    pub fn begin_fetch(&self, dir: u64) -> (Instant, u64) {
+    pub fn begin_fetch(&self, dir: u64) -> Fetch {
+        let epoch = self.epoch.now();
         let mut state = self.state();
         let d = state.dirs.entry(dir).or_default();
         d.fetching = true;
-        (Instant::now(), d.version)
+        Fetch {
+            began: Instant::now(),
+            version: d.version,
+            epoch,
+        }
     }
 
     /// Keeps a complete listing (`None`: too big, or its fetch failed), unless this mount
     /// changed the directory meanwhile.
-    pub fn store(&self, dir: u64, (fetched, version): (Instant, u64), listing: Option<Vec<NamedNode>>) {
+    pub fn store(&self, dir: u64, fetch: Fetch, listing: Option<Vec<NamedNode>>) {
+        let Fetch {
+            began: fetched,
+            version,
+            epoch,
+        } = fetch;
         let mut state = self.state();
         let state = &mut *state;
         let Some(d) = state.dirs.get_mut(&dir) else {
@@ -139,7 +181,7 @@ impl DirCache {
             let expired: Vec<u64> = state
                 .dirs
                 .iter()
-                .filter(|(_, d)| d.listing.as_ref().is_some_and(|l| now - l.fetched >= self.ttl))
+                .filter(|(_, d)| d.listing.as_ref().is_some_and(|l| self.left(l, now).is_zero()))
                 .map(|(&dir, _)| dir)
                 .collect();
             for dir in expired {
@@ -158,7 +200,11 @@ impl DirCache {
             entries.insert(e.name, e.node);
         }
         state.entries += entries.len();
-        d.listing = Some(Listing { fetched, entries });
+        d.listing = Some(Listing {
+            fetched,
+            epoch,
+            entries,
+        });
     }
 
     /// This mount made the directory `dir` (the call began at `since`): its listing is known,
@@ -168,20 +214,25 @@ impl DirCache {
         if self.ttl.is_zero() {
             return;
         }
+        let epoch = self.epoch.now();
         let mut state = self.state();
         let d = state.dirs.entry(dir).or_default();
         d.version += 1;
         d.listing = Some(Listing {
             fetched: since,
+            epoch,
             entries: HashMap::new(),
         });
     }
 
-    /// This mount made `name` in `dir` (its attributes come from the server at its next
-    /// lookup).
-    pub fn added(&self, dir: u64, name: &str, node: NodeRef) {
+    /// This mount made `name` in `dir`, with the attributes `stat` if it knows them for sure
+    /// (else they come from the server at its next lookup).
+    pub fn added(&self, dir: u64, name: &str, node: NodeRef, stat: Option<Stat>) {
         let mut state = self.state();
-        state.stats.remove(&node.ino);
+        match stat {
+            Some(stat) => state.stats.insert(node.ino, stat),
+            None => state.stats.remove(&node.ino),
+        };
         let d = state.dirs.entry(dir).or_default();
         d.version += 1;
         let grew = d
@@ -252,7 +303,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_busy_directorys_listing_answers_until_the_timeout() {
-        let cache = DirCache::new(TTL);
+        let cache = DirCache::new(TTL, Arc::default());
         assert!(matches!(cache.lookup(7, "a"), Cached::Unknown { fetch: false }));
         // The second miss within the timeout makes the directory busy: fetch its listing.
         assert!(matches!(cache.lookup(7, "b"), Cached::Unknown { fetch: true }));
@@ -272,15 +323,15 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_listing_fetched_across_a_change_here_is_not_kept() {
-        let cache = DirCache::new(TTL);
+        let cache = DirCache::new(TTL, Arc::default());
         let began = cache.begin_fetch(7);
-        cache.added(7, "new", NodeRef { ino: 11, cap: 0 });
+        cache.added(7, "new", NodeRef { ino: 11, cap: 0 }, None);
         cache.store(7, began, Some(vec![entry("a", 10)]));
         assert!(matches!(cache.lookup(7, "new"), Cached::Unknown { .. }));
         // A directory made here is known empty at once, and what this mount adds shows.
         cache.made_empty(8, Instant::now());
         assert!(matches!(cache.lookup(8, "x"), Cached::Absent(_)));
-        cache.added(8, "x", NodeRef { ino: 12, cap: 0 });
+        cache.added(8, "x", NodeRef { ino: 12, cap: 0 }, None);
         assert!(
             matches!(cache.lookup(8, "x"), Cached::Unknown { fetch: false }),
             "its attributes come from the server"

@@ -12,16 +12,18 @@
 //! applied over the other's content, so each writer's bytes survive in commit order.
 
 use crate::blocks::Blocks;
+use crate::writeback::WriteBack;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use strata_core::api::{AttrChanges, ChunkRef, Content, NodeOnly, NodeRef, Stat, WriteContent};
 use strata_core::patches::Patches;
+use strata_core::session::Request;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
 use tokio::task::JoinHandle;
 
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     since.map_or(0, |d| d.as_nanos() as i64)
 }
@@ -428,13 +430,33 @@ impl FileState {
 
     /// Makes every change so far visible to others, and durable if asked. Returns the
     /// attributes the server now has, and whether others' changes were merged in (so pages
-    /// cached from this mount's own view are stale).
-    pub async fn commit(&mut self, blocks: &Blocks, durable: bool) -> Result<Option<(Stat, bool)>> {
+    /// cached from this mount's own view are stale). While the mount owns its tree, a commit
+    /// that need not be durable is deferred, and its attributes are this mount's view.
+    pub async fn commit(
+        &mut self,
+        blocks: &Blocks,
+        durable: bool,
+        write_back: &WriteBack,
+    ) -> Result<Option<(Stat, bool)>> {
         if !self.is_dirty() {
             return Ok(None);
         }
         for attempt in 1.. {
-            let (req, inline) = self.prepare(blocks, durable).await?;
+            let (mut req, inline) = self.prepare(blocks, durable).await?;
+            if !durable && write_back.owns() {
+                // The server applies it later: the mtime is the last write's, not then.
+                if let Some(at) = self.changed_at {
+                    req.then
+                        .get_or_insert_with(AttrChanges::default)
+                        .mtime
+                        .get_or_insert(at);
+                }
+                let stat = self.overlay(self.stat.clone());
+                if write_back.defer(Request::Write(req.clone())) {
+                    self.landed(req, stat.clone());
+                    return Ok(Some((stat, false)));
+                }
+            }
             let result = match blocks.session().write(req.clone()).await {
                 // Collected while nothing named them yet (the file stayed open past the
                 // server's grace period): store them again and commit again.
@@ -460,26 +482,31 @@ impl FileState {
                 }
                 other => other?,
             };
-            if req.replace_all {
-                self.committed.clear();
-            }
-            if let Some(cut) = req.cut_at {
-                cut_chunks(&mut self.committed, cut);
-            }
-            let patched = req.chunks.iter().rev().find(|c| c.hash.is_some() && c.data.is_some());
-            self.clean = patched.and_then(|c| Some((c.clone(), self.dirty.remove(&c.idx)?)));
-            self.committed.extend(req.chunks.into_iter().map(|c| (c.idx, c)));
-            self.pending.clear();
-            self.dirty.clear();
-            self.edits = Edits::default();
-            self.changed_at = None;
-            self.attrs_after = None;
-            self.created_here = false;
-            self.size = stat.size;
-            self.stat = stat.clone();
+            self.landed(req, stat.clone());
             return Ok(Some((stat, std::mem::take(&mut self.merged))));
         }
         Err(Error::new(ErrorKind::Stale, "other writers kept changing the file"))
+    }
+
+    /// A commit `req` landed (or was deferred), leaving the attributes `stat`.
+    fn landed(&mut self, req: WriteContent, stat: Stat) {
+        if req.replace_all {
+            self.committed.clear();
+        }
+        if let Some(cut) = req.cut_at {
+            cut_chunks(&mut self.committed, cut);
+        }
+        let patched = req.chunks.iter().rev().find(|c| c.hash.is_some() && c.data.is_some());
+        self.clean = patched.and_then(|c| Some((c.clone(), self.dirty.remove(&c.idx)?)));
+        self.committed.extend(req.chunks.into_iter().map(|c| (c.idx, c)));
+        self.pending.clear();
+        self.dirty.clear();
+        self.edits = Edits::default();
+        self.changed_at = None;
+        self.attrs_after = None;
+        self.created_here = false;
+        self.size = stat.size;
+        self.stat = stat;
     }
 
     /// Uploads what is still local and builds the commit request.

@@ -3,7 +3,8 @@
 //! Layers: [`vfs`] holds the semantics over the session API, [`inodes`] what it knows of each
 //! inode the kernel holds, [`file`] buffers open files,
 //! [`cache`] keeps blocks on local disk, [`adapter`] is the thin FUSE binding and [`errno`]
-//! maps errors once, [`retry`] says how long a call waits out an unreachable server.
+//! maps errors once, [`retry`] says how long a call waits out an unreachable server, and
+//! [`writeback`] defers changes while the mount owns its tree.
 
 mod adapter;
 mod blocks;
@@ -15,6 +16,7 @@ mod inodes;
 mod metrics;
 mod retry;
 pub mod vfs;
+mod writeback;
 mod xattrs;
 
 /// What the unit tests of several modules share.
@@ -59,6 +61,10 @@ pub struct MountOptions {
     pub attr_timeout: Duration,
     /// How long calls retry while the server is unreachable before failing with EIO.
     pub retry_for: Duration,
+    /// With a window, the mount asks to own its tree and, while it does, makes changes
+    /// locally and ships them at most this long after; `None`: every change waits for the
+    /// server.
+    pub write_back: Option<Duration>,
 }
 
 /// A mounted volume; dropping it unmounts.
@@ -66,6 +72,7 @@ pub struct Mounted {
     session: fuser::BackgroundSession,
     vfs: Arc<vfs::Vfs>,
     renewer: tokio::task::JoinHandle<()>,
+    write_back: tokio::task::JoinHandle<()>,
 }
 
 impl Mounted {
@@ -80,6 +87,7 @@ impl Mounted {
         let vfs = self.vfs.clone();
         let _ = tokio::task::spawn_blocking(move || self.session.join()).await;
         self.renewer.abort();
+        self.write_back.abort();
         let _ = vfs.close_session().await;
     }
 }
@@ -101,6 +109,7 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
         cache,
         options.attr_timeout,
         options.retry_for,
+        options.write_back.filter(|_| !read_only),
     ));
     let notifier = Arc::new(std::sync::OnceLock::new());
     let adapter = adapter::FuseAdapter {
@@ -142,5 +151,11 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
             }
         }
     });
-    Ok(Mounted { session, vfs, renewer })
+    let write_back = tokio::spawn(vfs.write_back().clone().run(every));
+    Ok(Mounted {
+        session,
+        vfs,
+        renewer,
+        write_back,
+    })
 }

@@ -31,6 +31,10 @@ pub struct MountMetrics {
     pub uploads_in_flight: Gauge,
     pub inodes: Gauge,
     pub open_files: Gauge,
+    /// 1 while the mount owns its tree (changes are deferred), else 0.
+    pub owns_tree: Gauge,
+    /// Changes made here and not yet shipped to the server.
+    pub deferred_changes: Gauge,
 }
 
 impl Default for MountMetrics {
@@ -48,6 +52,8 @@ impl Default for MountMetrics {
             uploads_in_flight: Gauge::default(),
             inodes: Gauge::default(),
             open_files: Gauge::default(),
+            owns_tree: Gauge::default(),
+            deferred_changes: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -88,6 +94,16 @@ impl Default for MountMetrics {
         );
         registry.register("inodes", "Inodes the kernel holds through this mount", m.inodes.clone());
         registry.register("open_files", "Files open through this mount", m.open_files.clone());
+        registry.register(
+            "owns_tree",
+            "1 while the mount owns its tree and defers its changes",
+            m.owns_tree.clone(),
+        );
+        registry.register(
+            "deferred_changes",
+            "Changes made on this mount and not yet shipped to the server",
+            m.deferred_changes.clone(),
+        );
         MountMetrics { registry, ..m }
     }
 }

@@ -11,17 +11,18 @@ use crate::dircache::{Cached, DirCache, MAX_LISTING_PAGES};
 use crate::file::FileState;
 use crate::inodes::{InodeTable, OpenFile};
 use crate::retry::Backoff;
+use crate::writeback::WriteBack;
 use crate::xattrs::AbsentXattrs;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strata_core::api::{
     AttrChanges, CreateNode, FileKind, LinkNode, LockKind, LockRange, LockRequest, NamedNode, NewInode, NodeName,
     NodeOnly, NodeRef, ReadDir, RenameNode, SetAttrNode, Stat, Xattr, XattrSetMode,
 };
-use strata_core::session::SessionApi;
+use strata_core::session::{Request, SessionApi};
 use strata_core::{Error, ErrorKind, Result};
 use tokio::sync::Mutex as AsyncMutex;
 // Tokio's clock, so that tests can pause it; the same as the system's otherwise.
@@ -79,6 +80,8 @@ impl Default for Listing {
 
 pub struct Vfs {
     blocks: Blocks,
+    /// The session as this mount uses it: changes deferred while it owns its tree.
+    write_back: Arc<WriteBack>,
     root: NodeRef,
     /// Everything known of each inode the kernel holds (see [`InodeTable`]). Attributes
     /// there are as this mount's last change of the inode left them (a create or link in a
@@ -114,20 +117,25 @@ fn name_str(name: &[u8]) -> Result<&str> {
 }
 
 impl Vfs {
+    /// A mount of `session`; with a `write_back` window, one that asks to own its tree and
+    /// then ships its changes at most that long after making them.
     pub fn new(
-        session: std::sync::Arc<dyn SessionApi>,
-        cache: std::sync::Arc<crate::cache::BlockCache>,
+        session: Arc<dyn SessionApi>,
+        cache: Arc<crate::cache::BlockCache>,
         ttl: Duration,
         retry_for: Duration,
+        write_back: Option<Duration>,
     ) -> Self {
         let root = session.info().root.node;
+        let write_back = Arc::new(WriteBack::new(session, write_back, retry_for));
         Vfs {
-            blocks: Blocks::new(session, cache),
+            blocks: Blocks::new(write_back.clone(), cache),
+            dirs: DirCache::new(ttl, write_back.epoch.clone()),
+            write_back,
             root,
             inodes: InodeTable::new(root),
             handles: Mutex::default(),
             next_handle: AtomicU64::new(1),
-            dirs: DirCache::new(ttl),
             absent_xattrs: AbsentXattrs::new(ttl),
             ttl,
             retry_for,
@@ -136,6 +144,11 @@ impl Vfs {
 
     fn session(&self) -> &dyn SessionApi {
         self.blocks.session()
+    }
+
+    /// What ships this mount's changes while it owns its tree; its `run` goes with the mount.
+    pub fn write_back(&self) -> &Arc<WriteBack> {
+        &self.write_back
     }
 
     /// Retries `call` while the server is unreachable, as [`Backoff`] says.
@@ -235,6 +248,8 @@ impl Vfs {
         m.inodes.set(self.known_inodes() as i64);
         m.open_files.set(self.open_files() as i64);
         m.cache_bytes.set(self.blocks.cache_bytes() as i64);
+        m.owns_tree.set(i64::from(self.write_back.owns()));
+        m.deferred_changes.set(self.write_back.queued() as i64);
         m.render()
     }
 
@@ -291,7 +306,7 @@ impl Vfs {
     /// Fetches a whole directory listing for [`DirCache`], if it takes few enough pages.
     async fn fetch_listing(&self, ino: u64, dir: NodeRef) {
         let began = self.dirs.begin_fetch(ino);
-        let since = began.0;
+        let since = began.began;
         let mut entries = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..MAX_LISTING_PAGES {
@@ -460,16 +475,20 @@ impl Vfs {
     /// never takes an existing entry for its own: a lock file must not be shared.
     async fn make_node(&self, dir: u64, name: &[u8], new: NewInode, exclusive: bool) -> Result<(Stat, bool)> {
         let (parent, name) = (self.node(dir)?, name_str(name)?);
-        let req = CreateNode {
+        let mut req = CreateNode {
             parent,
             name: name.to_owned(),
             new: NewInode {
                 mode: new.mode & 0o7777,
                 ..new
             },
+            ino: None,
         };
-        let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists && !exclusive;
         let since = Instant::now();
+        if let Some(made) = self.make_here(dir, &mut req, since).await? {
+            return Ok((made, true));
+        }
+        let exists = |e: &Error| e.kind == ErrorKind::AlreadyExists && !exclusive;
         let made = self.retry_change(|| self.session().create(req.clone()), exists).await;
         let dir_stat = made
             .as_ref()
@@ -479,7 +498,7 @@ impl Vfs {
         self.dir_changed(parent, dir_stat, since);
         match made? {
             Some(made) => {
-                self.dirs.added(dir, name, made.node);
+                self.dirs.added(dir, name, made.node, None);
                 if made.stat.kind == FileKind::Directory {
                     self.dirs.made_empty(self.fuse_ino(made.node.ino), since);
                 }
@@ -491,6 +510,60 @@ impl Vfs {
             }
             None => Ok((self.made_before(parent, name, |s| s.kind == new.kind).await?, false)),
         }
+    }
+
+    /// Makes a node without waiting for the server, when this mount owns its tree and knows
+    /// the name is free: the create is deferred (see [`crate::writeback`]) and answered here,
+    /// with an inode number the server granted. `None`: make it at the server.
+    async fn make_here(&self, dir: u64, req: &mut CreateNode, since: Instant) -> Result<Option<Stat>> {
+        if !self.write_back.owns() || !self.dirs.surely_absent(dir, &req.name) {
+            return Ok(None);
+        }
+        // The directory's attributes change with the create, and the kernel asks for them
+        // right after: they must be known, to be answered here too.
+        let dir_stat = match self.inodes.attrs(dir).flatten() {
+            Some((stat, at)) if at.elapsed() < self.ttl => stat,
+            _ => self.getattr(dir).await?,
+        };
+        let Some(node) = self.write_back.take_inode() else {
+            return Ok(None);
+        };
+        req.ino = Some(node);
+        let new = &req.new;
+        let now = crate::file::now_ns();
+        let is_dir = new.kind == FileKind::Directory;
+        let stat = Stat {
+            ino: node.ino,
+            kind: new.kind,
+            mode: new.mode & 0o7777,
+            uid: new.uid,
+            gid: new.gid,
+            size: new.target.as_ref().map_or(0, |t| t.len() as u64),
+            nlink: if is_dir { 2 } else { 1 },
+            rdev: new.rdev,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            target: new.target.clone(),
+        };
+        if !self.write_back.defer(Request::Create(req.clone())) {
+            return Ok(None);
+        }
+        let dir_stat = Stat {
+            nlink: dir_stat.nlink + u32::from(is_dir),
+            mtime: now,
+            ctime: now,
+            ..dir_stat
+        };
+        self.dir_changed(req.parent, Some(dir_stat), since);
+        self.dirs.added(dir, &req.name, node, Some(stat.clone()));
+        if is_dir {
+            self.dirs.made_empty(self.fuse_ino(node.ino), since);
+        }
+        self.absent_xattrs.none(node.ino, since);
+        let out = self.learn(node, stat.clone());
+        self.changed(node, Some(stat), since);
+        Ok(Some(out))
     }
 
     pub async fn link(&self, ino: u64, dir: u64, name: &[u8]) -> Result<Stat> {
@@ -518,7 +591,7 @@ impl Vfs {
         self.dir_changed(parent, dir_stat, since);
         match linked? {
             Some(linked) => {
-                self.dirs.added(dir, name, linked.node);
+                self.dirs.added(dir, name, linked.node, None);
                 Ok(self.learn(linked.node, linked.stat))
             }
             None => self.made_before(parent, name, |s| s.ino == node.ino).await,
@@ -735,7 +808,13 @@ impl Vfs {
     pub async fn commit(&self, fh: u64, durable: bool) -> Result<bool> {
         let (ino, state) = self.file_state(fh)?;
         let mut state = state.lock().await;
-        self.commit_locked(ino, &mut state, durable).await
+        let merged = self.commit_locked(ino, &mut state, durable).await?;
+        if durable {
+            // What an earlier close committed, or deferred, must be durable too.
+            self.write_back.sync_all().await?;
+            self.deferred_ok()?;
+        }
+        Ok(merged)
     }
 
     /// [`Vfs::commit`] of a file whose lock the caller holds.
@@ -746,7 +825,7 @@ impl Vfs {
         let since = Instant::now();
         let mut backoff = Backoff::new(self.retry_for);
         let result = loop {
-            match state.commit(&self.blocks, durable).await {
+            match state.commit(&self.blocks, durable, &self.write_back).await {
                 Err(e) if backoff.retry_after(&e).await => {}
                 other => break other,
             }
@@ -898,9 +977,24 @@ impl Vfs {
         lock(&self.handles).remove(&fh);
     }
 
-    /// Makes every committed change of this volume durable (`fsync` of a directory).
+    /// Makes every committed change of this volume durable (`fsync` of a directory,
+    /// `syncfs`); fails if the server refused a change this mount had deferred since the
+    /// last such call.
     pub async fn sync(&self) -> Result<()> {
-        self.retry(|| self.session().sync(())).await
+        // The call ships what was deferred first.
+        self.retry(|| self.session().sync(())).await?;
+        self.deferred_ok()
+    }
+
+    /// An error if the server refused a change this mount had deferred, since last asked.
+    fn deferred_ok(&self) -> Result<()> {
+        if self.write_back.take_refused() {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                "the server refused changes this mount had made while it owned its tree",
+            ));
+        }
+        Ok(())
     }
 
     pub async fn statfs(&self) -> Result<strata_core::api::FsStats> {

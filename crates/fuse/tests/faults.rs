@@ -322,7 +322,7 @@ fn check(ops: Vec<Op>, faults: Vec<Fault>) -> std::result::Result<(), TestCaseEr
         );
         d.unwrap();
         let cache = Arc::new(BlockCache::open(cache_dir.path().join("blocks"), 1 << 30).unwrap());
-        let vfs = Vfs::new(backend, cache, Duration::ZERO, Duration::from_secs(10));
+        let vfs = Vfs::new(backend, cache, Duration::ZERO, Duration::from_secs(10), None);
         for (step, op) in ops.iter().enumerate() {
             let strata = errno_of(&apply(&vfs, op).await);
             let expected = local_errno(apply_local(local.path(), op));
@@ -370,7 +370,7 @@ async fn a_late_release_of_an_older_handle_leaves_a_newer_ones_writes_to_its_clo
     let backend = Arc::new(InProcess::new(Vec::new()).await);
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = Arc::new(BlockCache::open(cache_dir.path().join("blocks"), 1 << 30).unwrap());
-    let vfs = Vfs::new(backend.clone(), cache, Duration::ZERO, Duration::from_secs(10));
+    let vfs = Vfs::new(backend.clone(), cache, Duration::ZERO, Duration::from_secs(10), None);
     let new = NewInode::new(FileKind::File, 0o644);
     let (stat, first) = vfs.create_file(ROOT, b"f", new, libc::O_RDWR).await.unwrap();
     vfs.write(first, 0, b"first").await.unwrap();

@@ -87,6 +87,29 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Closes a session and releases its record locks.
     fn remove_session(&self, id: Uuid) -> Result<()>;
 
+    // Ownership of a volume's tree by one mount session, which then makes changes locally
+    // and ships them in batches (see [`MetaStore::apply`]).
+    /// Grants a writable session exclusive ownership of its volume and `inodes` new inode
+    /// numbers to create with (returns the first), unless another session is alive on the
+    /// volume at `now`, the volume was recalled less than two seconds before, or the
+    /// session's ownership is being recalled (`None`).
+    fn own(&self, session: Uuid, inodes: u64, now: i64) -> Result<Option<u64>>;
+    /// Ends a session's ownership.
+    fn disown(&self, session: Uuid) -> Result<()>;
+    /// Notes that `vol` is used at `now` by someone other than its owner, and asks the owner,
+    /// if one is alive, to give its ownership back (an owner whose lease ran out loses it at
+    /// once); returns it with the end of its lease.
+    fn recall(&self, vol: Uuid, now: i64) -> Result<Option<(Uuid, i64)>>;
+    /// Whether a session owns its tree, and whether its ownership is recalled (`None`: no
+    /// such session).
+    fn ownership(&self, session: Uuid) -> Result<Option<(bool, bool)>>;
+    /// Applies `changes` in order in one transaction, each as its single call would, all or
+    /// none. With `owner`, a session and the number of this batch of its changes: only while
+    /// that session owns the volume (`Conflict` otherwise), and only once (a batch numbered
+    /// no higher than one applied is answered with nothing, unapplied). Returns what each
+    /// change left of the inode it made or changed, where there is one.
+    fn apply(&self, at: Reach, owner: Option<(Uuid, u64)>, changes: &[Change]) -> Result<Vec<Option<Stat>>>;
+
     // Record locks, shared by every mount and every server.
     /// The first lock of another owner that `want` conflicts with, among live sessions' locks.
     fn test_lock(&self, at: Reach, ino: u64, owner: (Uuid, u64), want: &LockRange) -> Result<Option<LockRange>>;

@@ -242,3 +242,95 @@ pub enum XattrMode {
     /// Fail with `NotFound` if it does not (`XATTR_REPLACE`).
     Replace,
 }
+
+/// One change of a tree, as a batch of a mount that owns its tree carries it (see
+/// [`crate::MetaStore::apply`]): the same operations, with the same checks, as the single calls.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Create {
+        parent: u64,
+        name: Vec<u8>,
+        new: strata_core::api::NewInode,
+    },
+    Link {
+        ino: u64,
+        parent: u64,
+        name: Vec<u8>,
+    },
+    Unlink {
+        parent: u64,
+        name: Vec<u8>,
+    },
+    Rmdir {
+        parent: u64,
+        name: Vec<u8>,
+    },
+    Rename {
+        from: (u64, Vec<u8>),
+        to: (u64, Vec<u8>),
+        flags: RenameFlags,
+    },
+    SetAttr {
+        ino: u64,
+        changes: strata_core::api::AttrChanges,
+    },
+    Write {
+        ino: u64,
+        write: WriteChange,
+    },
+    SetXattr {
+        ino: u64,
+        name: Vec<u8>,
+        value: Vec<u8>,
+        mode: XattrMode,
+    },
+    RemoveXattr {
+        ino: u64,
+        name: Vec<u8>,
+    },
+}
+
+impl Change {
+    /// The inodes the change names, which must lie within the reach it runs on.
+    pub fn inodes(&self) -> Vec<u64> {
+        match self {
+            Change::Create { parent, .. } | Change::Unlink { parent, .. } | Change::Rmdir { parent, .. } => {
+                vec![*parent]
+            }
+            Change::Link { ino, parent, .. } => vec![*ino, *parent],
+            Change::Rename { from, to, .. } => vec![from.0, to.0],
+            Change::SetAttr { ino, .. }
+            | Change::Write { ino, .. }
+            | Change::SetXattr { ino, .. }
+            | Change::RemoveXattr { ino, .. } => vec![*ino],
+        }
+    }
+}
+
+/// [`ContentWrite`] as an owned value, for a change that travels in a batch.
+#[derive(Debug, Clone, Default)]
+pub struct WriteChange {
+    pub chunks: Vec<Chunk>,
+    pub replace_all: bool,
+    pub cut_at: Option<u64>,
+    pub size: u64,
+    pub grow: bool,
+    pub base: Option<Vec<Chunk>>,
+    pub uploader: Option<uuid::Uuid>,
+    pub then: Option<strata_core::api::AttrChanges>,
+}
+
+impl WriteChange {
+    pub fn as_write(&self) -> ContentWrite<'_> {
+        ContentWrite {
+            chunks: &self.chunks,
+            replace_all: self.replace_all,
+            cut_at: self.cut_at,
+            size: self.size,
+            grow: self.grow,
+            base: self.base.as_deref(),
+            uploader: self.uploader,
+            then: self.then.as_ref(),
+        }
+    }
+}

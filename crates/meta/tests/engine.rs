@@ -953,7 +953,167 @@ fn sandbox_records_are_counted_per_organization(e: &Engine) {
     meta.add_sandbox(&record(ORG, 5), 2).unwrap();
 }
 
+fn session_on(vol: Uuid, read_only: bool) -> SessionRecord {
+    SessionRecord {
+        id: Uuid::new_v4(),
+        org: ORG.into(),
+        volume: vol,
+        root_ino: ROOT_INO,
+        read_only,
+        secret: [7; 32],
+        created_at: now_ns(),
+        alive_until: i64::MAX,
+        key: None,
+    }
+}
+
+fn create_as(parent: u64, n: &str, kind: FileKind, ino: Option<u64>) -> Change {
+    Change::Create {
+        parent,
+        name: n.as_bytes().to_vec(),
+        new: NewInode {
+            ino,
+            ..NewInode::new(kind, 0o755)
+        },
+    }
+}
+
+/// Ownership goes to a writable session alone on its volume, never beside another session,
+/// and not again within a second of a recall; a recall ends it, and an owner whose lease
+/// ran out loses it to the first recall.
+fn ownership_goes_to_a_session_alone_on_its_volume(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let now = now_ns();
+    let reader = session_on(v, true);
+    meta.add_session(&reader, u64::MAX).unwrap();
+    assert_eq!(
+        meta.own(reader.id, 8, now).unwrap(),
+        None,
+        "a read-only session never owns"
+    );
+    let a = session_on(v, false);
+    meta.add_session(&a, u64::MAX).unwrap();
+    assert_eq!(meta.own(a.id, 8, now).unwrap(), None, "another session uses the volume");
+    meta.remove_session(reader.id).unwrap();
+    let first = meta.own(a.id, 8, now).unwrap().expect("alone: granted");
+    assert_eq!(meta.ownership(a.id).unwrap(), Some((true, false)));
+    let more = meta.own(a.id, 8, now).unwrap().expect("more numbers while owning");
+    assert_eq!(more, first + 8, "ranges never overlap");
+    // Inodes the engine picks come after every granted one.
+    let f = file(meta, v, ROOT_INO, "f");
+    assert!(f >= more + 8, "{f} after {more}+8");
+
+    // Another session opening: no grant beside it; a recall asks the owner back.
+    let b = session_on(v, false);
+    meta.add_session(&b, u64::MAX).unwrap();
+    assert_eq!(meta.own(b.id, 8, now).unwrap(), None);
+    assert_eq!(meta.recall(v, now).unwrap().map(|(id, _)| id), Some(a.id));
+    assert_eq!(meta.ownership(a.id).unwrap(), Some((true, true)));
+    assert_eq!(meta.own(a.id, 8, now).unwrap(), None, "recalled: no more numbers");
+    meta.disown(a.id).unwrap();
+    assert_eq!(meta.ownership(a.id).unwrap(), Some((false, false)));
+    assert_eq!(meta.recall(v, now).unwrap(), None);
+    meta.remove_session(b.id).unwrap();
+    assert_eq!(
+        meta.own(a.id, 8, now).unwrap(),
+        None,
+        "within a second of the last recall"
+    );
+    let later = now + 2_000_000_000;
+    assert!(meta.own(a.id, 8, later).unwrap().is_some());
+
+    // An owner whose lease ran out loses the tree to the next recall.
+    let short = SessionRecord {
+        alive_until: later + 1,
+        ..session_on(v, false)
+    };
+    meta.remove_session(a.id).unwrap();
+    meta.add_session(&short, u64::MAX).unwrap();
+    assert!(meta.own(short.id, 8, later).unwrap().is_some());
+    assert_eq!(meta.recall(v, later + 2).unwrap(), None, "its lease ran out: no owner");
+    assert_eq!(meta.ownership(short.id).unwrap(), Some((false, false)));
+}
+
+/// A batch applies whole or not at all, in order, each change checked as its single call;
+/// only while its session owns the volume, and only once per number. A created inode takes
+/// a granted number only if no layer holds it and it was allocated.
+fn batches_apply_whole_once_and_only_for_their_owner(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let owner = session_on(v, false);
+    meta.add_session(&owner, u64::MAX).unwrap();
+    let first = meta.own(owner.id, 16, now_ns()).unwrap().unwrap();
+    let (d, f) = (first, first + 1);
+    let batch = [
+        create_as(ROOT_INO, "d", FileKind::Directory, Some(d)),
+        create_as(d, "f", FileKind::File, Some(f)),
+        Change::Write {
+            ino: f,
+            write: WriteChange {
+                chunks: vec![inline(0, b"hello")],
+                size: 5,
+                ..WriteChange::default()
+            },
+        },
+        Change::Rename {
+            from: (d, b"f".to_vec()),
+            to: (ROOT_INO, b"g".to_vec()),
+            flags: RenameFlags::default(),
+        },
+    ];
+    let stats = meta.apply(v.into(), Some((owner.id, 1)), &batch).unwrap();
+    assert_eq!(stats.len(), 4);
+    assert_eq!(meta.lookup(v.into(), ROOT_INO, b"g").unwrap().ino, f);
+    assert_eq!(meta.lookup(v.into(), ROOT_INO, b"g").unwrap().size, 5);
+    assert!(names(meta, v, d).is_empty());
+    // The same number again: answered, not applied again.
+    assert!(meta.apply(v.into(), Some((owner.id, 1)), &batch).unwrap().is_empty());
+    assert_eq!(names(meta, v, ROOT_INO), ["d", "g"]);
+
+    // One refused change refuses the whole batch: the create before it does not land.
+    let bad = [
+        create_as(ROOT_INO, "h", FileKind::File, Some(first + 2)),
+        create_as(ROOT_INO, "g", FileKind::File, Some(first + 3)),
+    ];
+    let e2 = meta.apply(v.into(), Some((owner.id, 2)), &bad).unwrap_err();
+    assert_eq!(e2.kind, ErrorKind::AlreadyExists);
+    assert_eq!(names(meta, v, ROOT_INO), ["d", "g"]);
+
+    // Numbers not granted, or in use, are refused.
+    for ino in [ROOT_INO, f, first + 1000, u64::MAX] {
+        let e3 = meta
+            .apply(v.into(), None, &[create_as(ROOT_INO, "x", FileKind::File, Some(ino))])
+            .unwrap_err();
+        assert_eq!(
+            (e3.kind, e3.field.as_deref()),
+            (ErrorKind::InvalidInput, Some("ino")),
+            "{ino}"
+        );
+    }
+    // A fork shares the lower layers: a number they hold is refused there too.
+    let fork = meta.fork_volume(ORG, v, &name("fork"), 10).unwrap().id;
+    let e4 = meta
+        .apply(fork.into(), None, &[create_as(ROOT_INO, "x", FileKind::File, Some(d))])
+        .unwrap_err();
+    assert_eq!(e4.field.as_deref(), Some("ino"));
+
+    // Ownership gone: a batch is refused whole.
+    meta.disown(owner.id).unwrap();
+    let e5 = meta
+        .apply(
+            v.into(),
+            Some((owner.id, 3)),
+            &[create_as(ROOT_INO, "y", FileKind::File, None)],
+        )
+        .unwrap_err();
+    assert_eq!(e5.kind, ErrorKind::Conflict);
+    assert_eq!(names(meta, v, ROOT_INO), ["d", "g"]);
+}
+
 on_every_engine!(
+    ownership_goes_to_a_session_alone_on_its_volume,
+    batches_apply_whole_once_and_only_for_their_owner,
     volumes_lifecycle_and_limit,
     sandbox_records_are_counted_per_organization,
     posix_errors,

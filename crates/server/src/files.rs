@@ -148,6 +148,8 @@ where
     while let Some(task) = in_flight.pop_front() {
         chunks.push(join(Some(task)).await?);
     }
+    // Again: a mount may have been granted the volume while the bytes streamed in.
+    crate::sessions::ownership::recall(state, vol).await?;
     let names = path.components().to_vec();
     state
         .meta(move |m| {

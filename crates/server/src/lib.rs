@@ -126,6 +126,7 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         metrics: Default::default(),
         sandboxes: sandboxes::Sandboxes::new(&config.data_dir, image)?,
         uploads: budget::UploadBudget::new(config.upload_memory, config.connections.idle),
+        ownership_changed: Arc::default(),
     })
 }
 

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub gc_bytes_reclaimed: Counter,
     pub volumes: Gauge,
     pub sessions: Gauge,
+    /// Changes that mounts owning their trees shipped in batches.
+    pub batched_changes: Counter,
 }
 
 impl Default for Metrics {
@@ -85,6 +87,12 @@ impl Default for Metrics {
         );
         registry.register("volumes", "Volumes and snapshots", volumes.clone());
         registry.register("sessions", "Mount sessions whose lease runs", sessions.clone());
+        let batched_changes = Counter::default();
+        registry.register(
+            "batched_changes",
+            "Changes that mounts owning their trees shipped in batches",
+            batched_changes.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             requests,
@@ -98,6 +106,7 @@ impl Default for Metrics {
             gc_bytes_reclaimed,
             volumes,
             sessions,
+            batched_changes,
         }
     }
 }

@@ -19,6 +19,9 @@ pub struct AppState {
     pub sandboxes: crate::sandboxes::Sandboxes,
     /// Room for uploaded blocks in memory, over every request.
     pub uploads: crate::budget::UploadBudget,
+    /// Wakes the calls of this server that wait on an ownership: a recall raised, an
+    /// ownership given back (another server's are seen by polling).
+    pub ownership_changed: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, Clone)]

@@ -42,6 +42,11 @@ pub struct MountArgs {
     /// How long operations retry while the server is unreachable before failing with EIO
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     retry_for: Duration,
+    /// While no one else uses the volume, make changes here and ship them to the server at
+    /// most this long after (fsync, sync and unmount ship at once); 0s: every change waits
+    /// for the server
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    write_back: Duration,
     /// Where a background mount writes its log [default: CACHE_DIR/logs/MOUNTPOINT.log]
     #[arg(long)]
     log_file: Option<PathBuf>,
@@ -152,6 +157,7 @@ async fn serve(args: &MountArgs, volume: &str, subpath: &str, mountpoint: &Path,
         cache_size: args.cache_size,
         attr_timeout: args.attr_timeout,
         retry_for: args.retry_for,
+        write_back: Some(args.write_back).filter(|w| !w.is_zero()),
     };
     let metrics =
         match args.metrics {

@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 11] = [
+pub const STEPS: [&str; 12] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -138,4 +138,9 @@ CREATE INDEX locks_by_session ON locks(session);
     "ALTER TABLE volumes ADD COLUMN moves BIGINT NOT NULL DEFAULT 0;",
     "ALTER TABLE volumes ADD COLUMN quota_bytes BIGINT;
      ALTER TABLE volumes ADD COLUMN quota_files BIGINT;",
+    "ALTER TABLE sessions ADD COLUMN owner BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE sessions ADD COLUMN recalled BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE sessions ADD COLUMN shipped BIGINT NOT NULL DEFAULT 0;
+     CREATE INDEX sessions_by_volume ON sessions(volume);
+     ALTER TABLE volumes ADD COLUMN used_at BIGINT NOT NULL DEFAULT 0;",
 ];

@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 14] = [
+const STEPS: [&str; 15] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -144,4 +144,9 @@ const STEPS: [&str; 14] = [
     "ALTER TABLE volumes ADD COLUMN moves INTEGER NOT NULL DEFAULT 0;",
     "ALTER TABLE volumes ADD COLUMN quota_bytes INTEGER;
      ALTER TABLE volumes ADD COLUMN quota_files INTEGER;",
+    "ALTER TABLE sessions ADD COLUMN owner INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE sessions ADD COLUMN recalled INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE sessions ADD COLUMN shipped INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX sessions_by_volume ON sessions(volume);
+     ALTER TABLE volumes ADD COLUMN used_at INTEGER NOT NULL DEFAULT 0;",
 ];

@@ -3,8 +3,8 @@
 use super::tree::{Caches, Tree};
 use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, keys, locks, ops, paths, sandboxes, vals, volumes};
 use crate::{
-    AddKey, AttrChanges, BlockHash, Chunk, ContentWrite, DirPage, Error, ErrorKind, FsckReport, LockRange, MetaStore,
-    NewInode, Reach, RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode, now_ns,
+    AddKey, AttrChanges, BlockHash, Change, Chunk, ContentWrite, DirPage, Error, ErrorKind, FsckReport, LockRange,
+    MetaStore, NewInode, Reach, RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode, now_ns,
 };
 use std::collections::HashSet;
 use strata_core::api::{Org, Quota, Stat, Volume};
@@ -166,6 +166,39 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
 
     fn remove_session(&self, id: Uuid) -> Result<()> {
         self.write(|tx| volumes::remove_session(tx, id))
+    }
+
+    fn own(&self, session: Uuid, inodes: u64, now: i64) -> Result<Option<u64>> {
+        self.write(|tx| volumes::own(tx, session, inodes, now))
+    }
+
+    fn disown(&self, session: Uuid) -> Result<()> {
+        self.write(|tx| volumes::disown(tx, session))
+    }
+
+    fn recall(&self, vol: Uuid, now: i64) -> Result<Option<(Uuid, i64)>> {
+        self.write(|tx| volumes::recall(tx, vol, now))
+    }
+
+    fn ownership(&self, session: Uuid) -> Result<Option<(bool, bool)>> {
+        self.read(|tx| volumes::ownership(tx, session))
+    }
+
+    fn apply(&self, at: Reach, owner: Option<(Uuid, u64)>, changes: &[Change]) -> Result<Vec<Option<Stat>>> {
+        self.write_tree(at.volume, |t| {
+            if let Some((owner, seq)) = owner
+                && !volumes::check_owner(t.tx(), owner, seq)?
+            {
+                return Ok(Vec::new());
+            }
+            changes
+                .iter()
+                .map(|change| {
+                    in_reach(t, at, &change.inodes())?;
+                    ops::apply(t, change)
+                })
+                .collect()
+        })
     }
 
     fn test_lock(&self, at: Reach, ino: u64, owner: (Uuid, u64), want: &LockRange) -> Result<Option<LockRange>> {

@@ -3,7 +3,8 @@
 use super::tree::{Inode, Tree};
 use super::{R, vals};
 use crate::{
-    AttrChanges, Chunk, ChunkData, ContentWrite, DirPage, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags, now_ns,
+    AttrChanges, Change, Chunk, ChunkData, ContentWrite, DirPage, Error, ErrorKind, NewInode, ROOT_INO, RenameFlags,
+    now_ns,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use strata_core::api::{FileKind, Stat};
@@ -126,8 +127,12 @@ pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<St
     };
     let now = now_ns();
     let is_dir = new.kind == FileKind::Directory;
+    let ino = match new.ino {
+        Some(ino) => granted_ino(tree, ino)?,
+        None => tree.alloc_ino(),
+    };
     let stat = Stat {
-        ino: tree.alloc_ino(),
+        ino,
         kind: new.kind,
         mode: new.mode & 0o7777,
         uid: new.uid,
@@ -151,6 +156,40 @@ pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<St
     tree.file_count += 1;
     tree.add_used(inode.stat.size as i128)?;
     Ok(inode.stat)
+}
+
+/// One change of a batch, as its single call does it.
+pub fn apply(tree: &mut Tree, change: &Change) -> R<Option<Stat>> {
+    Ok(match change {
+        Change::Create { parent, name, new } => Some(create(tree, *parent, name, new)?),
+        Change::Link { ino, parent, name } => Some(link(tree, *ino, *parent, name)?),
+        Change::Unlink { parent, name } => unlink(tree, *parent, name).map(|()| None)?,
+        Change::Rmdir { parent, name } => rmdir(tree, *parent, name).map(|()| None)?,
+        Change::Rename { from, to, flags } => rename(tree, (from.0, &from.1), (to.0, &to.1), *flags).map(|()| None)?,
+        Change::SetAttr { ino, changes } => Some(setattr(tree, *ino, changes)?),
+        Change::Write { ino, write } => Some(write_content(tree, *ino, &write.as_write())?),
+        Change::SetXattr { ino, name, value, mode } => set_xattr(tree, *ino, name, value, *mode).map(|()| None)?,
+        Change::RemoveXattr { ino, name } => remove_xattr(tree, *ino, name).map(|()| None)?,
+    })
+}
+
+/// An inode number a session chose from those it was granted: allocated already (below the
+/// volume's next number), not the root, and held by no layer of the tree, so that it never
+/// names two inodes at once (the lower layers a fork shares included). Which session was
+/// granted it, the capability the session presented shows.
+fn granted_ino(tree: &Tree, ino: u64) -> R<u64> {
+    let refused = || Error::invalid("ino", "not an inode number granted to this session").into();
+    if ino <= crate::ROOT_INO || ino >= tree.next_ino {
+        return Err(refused());
+    }
+    let sql = format!(
+        "SELECT 1 FROM inodes WHERE ino = $1 AND layer IN {} LIMIT 1",
+        tree.in_chain()
+    );
+    if tree.tx().query_opt(&sql, vals![ino])?.is_some() {
+        return Err(refused());
+    }
+    Ok(ino)
 }
 
 pub fn link(tree: &Tree, ino: u64, parent: u64, name: &[u8]) -> R<Stat> {

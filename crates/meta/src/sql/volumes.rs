@@ -296,6 +296,8 @@ pub fn delete(tx: &dyn Tx, org: &str, id: Uuid) -> R<()> {
 
 pub fn add_session(tx: &dyn Tx, s: &SessionRecord, limit: u64) -> R<()> {
     tx.lock_org(&s.org)?;
+    // After a grant of ownership of this volume, or before it: never beside one (see `own`).
+    lock_volume(tx, s.volume)?;
     let live = tx
         .query_one(
             "SELECT COUNT(*) FROM sessions WHERE org = $1 AND alive_until >= $2",
@@ -336,6 +338,105 @@ pub fn live_sessions(tx: &dyn Tx, vol: Uuid, now: i64) -> R<Vec<Uuid>> {
     .iter()
     .map(|r| r.uuid(0))
     .collect()
+}
+
+/// Locks a volume's row until the transaction ends (PostgreSQL; SQLite has one writer).
+fn lock_volume(tx: &dyn Tx, vol: Uuid) -> R<()> {
+    tx.query_opt(
+        &format!("SELECT id FROM volumes WHERE id = $1{}", tx.for_update()),
+        vals![vol],
+    )?;
+    Ok(())
+}
+
+/// How long after a recall (a use of the volume by anyone but its owner) no session is granted
+/// ownership: a caller that recalls right before its change is not overtaken by a new grant.
+pub const QUIET_NS: i64 = 1_000_000_000;
+
+pub fn own(tx: &dyn Tx, session: Uuid, inodes: u64, now: i64) -> R<Option<u64>> {
+    let Some(row) = tx.query_opt(
+        "SELECT volume, read_only, recalled, alive_until FROM sessions WHERE id = $1",
+        vals![session],
+    )?
+    else {
+        return Err(Error::not_found("no such mount session").into());
+    };
+    let vol = row.uuid(0)?;
+    if row.bool(1)? || row.bool(2)? || row.i64(3)? <= now {
+        return Ok(None);
+    }
+    // The volume's row first, as every writer of it and `add_session` take it: no session
+    // opens on the volume between this count and the grant.
+    let sql = format!("SELECT next_ino, used_at FROM volumes WHERE id = $1{}", tx.for_update());
+    let row = tx.query_one(&sql, vals![vol])?;
+    if row.i64(1)? > now - QUIET_NS {
+        return Ok(None);
+    }
+    let first = row.u64(0)?;
+    let others = tx
+        .query_one(
+            "SELECT COUNT(*) FROM sessions WHERE volume = $1 AND id <> $2 AND alive_until > $3",
+            vals![vol, session, now],
+        )?
+        .i64(0)?;
+    if others > 0 {
+        return Ok(None);
+    }
+    tx.exec(
+        "UPDATE volumes SET next_ino = next_ino + $2 WHERE id = $1",
+        vals![vol, inodes],
+    )?;
+    tx.exec("UPDATE sessions SET owner = 1 WHERE id = $1", vals![session])?;
+    Ok(Some(first))
+}
+
+pub fn disown(tx: &dyn Tx, session: Uuid) -> R<()> {
+    tx.exec(
+        "UPDATE sessions SET owner = 0, recalled = 0 WHERE id = $1",
+        vals![session],
+    )?;
+    Ok(())
+}
+
+pub fn recall(tx: &dyn Tx, vol: Uuid, now: i64) -> R<Option<(Uuid, i64)>> {
+    tx.exec("UPDATE volumes SET used_at = $2 WHERE id = $1", vals![vol, now])?;
+    // An owner whose lease ran out is gone as if it had crashed: what it did not ship is lost.
+    tx.exec(
+        "UPDATE sessions SET owner = 0, recalled = 0 WHERE volume = $1 AND owner = 1 AND alive_until <= $2",
+        vals![vol, now],
+    )?;
+    let Some(row) = tx.query_opt(
+        "SELECT id, alive_until FROM sessions WHERE volume = $1 AND owner = 1",
+        vals![vol],
+    )?
+    else {
+        return Ok(None);
+    };
+    let id = row.uuid(0)?;
+    tx.exec("UPDATE sessions SET recalled = 1 WHERE id = $1", vals![id])?;
+    Ok(Some((id, row.i64(1)?)))
+}
+
+pub fn ownership(tx: &dyn Tx, session: Uuid) -> R<Option<(bool, bool)>> {
+    tx.query_opt("SELECT owner, recalled FROM sessions WHERE id = $1", vals![session])?
+        .map(|r| Ok((r.bool(0)?, r.bool(1)?)))
+        .transpose()
+}
+
+/// Fails unless `session` owns its volume, holding its row so that no recall takes the
+/// ownership away before the transaction ends. Returns whether batch `seq` is new (a batch
+/// is numbered by its session, and a repeat of one applied is answered without applying it
+/// again), and records it as applied.
+pub fn check_owner(tx: &dyn Tx, session: Uuid, seq: u64) -> R<bool> {
+    let sql = format!("SELECT owner, shipped FROM sessions WHERE id = $1{}", tx.for_update());
+    match tx.query_opt(&sql, vals![session])? {
+        Some(row) if row.u64(1)? >= seq => Ok(false),
+        Some(row) if row.bool(0)? => {
+            tx.exec("UPDATE sessions SET shipped = $2 WHERE id = $1", vals![session, seq])?;
+            Ok(true)
+        }
+        _ => Err(Error::new(ErrorKind::Conflict, "this mount no longer owns its tree").into()),
+    }
 }
 
 pub fn find_session(tx: &dyn Tx, id: Uuid) -> R<Option<SessionRecord>> {

@@ -21,9 +21,12 @@ pub struct PathQuery {
     mode: Option<u32>,
 }
 
-/// The volume named in the URL and the caller's organization.
+/// The volume named in the URL and the caller's organization, which no mount owns once
+/// this returns: one that did has shipped what it made, so the call sees what it closed.
 async fn vol(state: &AppState, caller: &Caller, volume: &str) -> ApiResult<Uuid> {
-    volume_id(state, &caller.org, volume).await
+    let id = volume_id(state, &caller.org, volume).await?;
+    crate::sessions::ownership::recall(state, id).await?;
+    Ok(id)
 }
 
 #[utoipa::path(

@@ -30,6 +30,12 @@ fn flatten_later(state: &AppState, volumes: Vec<Uuid>) {
     });
 }
 
+/// Makes a mount that owns the volume ship what it made first: a fork, a snapshot or a
+/// diff holds everything that mount had closed.
+async fn recall(s: &AppState, vol: Uuid) -> ApiResult<()> {
+    Ok(crate::sessions::ownership::recall(s, vol).await?)
+}
+
 #[utoipa::path(
     post,
     path = "/v1/volumes/{volume}/fork",
@@ -47,6 +53,7 @@ pub async fn fork(
 ) -> Created {
     let source = volume_id(&s, &c.org, &v).await?;
     let name = VolumeName::parse(&r.name)?;
+    recall(&s, source).await?;
     let limit = s.limits.volumes_per_org;
     let org = c.org.clone();
     let fork = s.meta(move |m| m.fork_volume(&org, source, &name, limit)).await?;
@@ -71,6 +78,7 @@ pub async fn create_snapshot(
 ) -> Created {
     let vol = volume_id(&s, &c.org, &v).await?;
     let name = VolumeName::parse(&r.name)?;
+    recall(&s, vol).await?;
     let org = c.org.clone();
     let limit = s.limits.snapshots_per_volume;
     let snap = s.meta(move |m| m.snapshot_volume(&org, vol, &name, limit)).await?;
@@ -146,6 +154,7 @@ pub async fn restore(
     Path((v, name)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Volume>> {
     let (vol, snap) = snapshot_id(&s, &c.org, &v, &name).await?;
+    recall(&s, vol).await?;
     let restored = s.meta(move |m| m.restore_volume(&c.org, vol, snap)).await?;
     flatten_later(&s, vec![vol]);
     Ok(axum::Json(restored))
@@ -176,5 +185,7 @@ pub async fn diff(
     let to = volume_id(&s, &c.org, &q.to)
         .await
         .map_err(|e| crate::error::ApiError(e.0.with_field("to")))?;
+    recall(&s, from).await?;
+    recall(&s, to).await?;
     Ok(axum::Json(crate::diff::diff(&s, from, to).await?))
 }

@@ -8,6 +8,7 @@
 //!
 //! [`service`] holds the rules of every call a session makes; the HTTP routes only carry them.
 
+pub mod ownership;
 pub mod service;
 
 use crate::files;
@@ -108,6 +109,9 @@ pub async fn open(
         .map_err(|e| e.with_field("volume"))?;
     // A snapshot never changes: its mounts are read-only whatever they asked for.
     let read_only = read_only || volume.snapshot_of.is_some();
+    // Before the subpath is looked up or made, and again once this session counts (it keeps
+    // new grants away from then on).
+    ownership::recall(state, volume.id).await?;
     let root = if read_only || subpath.is_root() {
         files::stat(state, volume.id, subpath)
             .await
@@ -136,6 +140,8 @@ pub async fn open(
     let stored = record.clone();
     let limit = state.limits.sessions_per_org;
     state.meta(move |m| m.add_session(&stored, limit)).await?;
+    // A mount that owned the volume has shipped what it made and given it back.
+    ownership::recall(state, volume.id).await?;
     let session = Session(Arc::new(record));
     let info = SessionInfo {
         id: session.0.id,

@@ -5,7 +5,7 @@
 //! session; inputs are checked here; the metadata engine runs each operation on the
 //! session's [`Reach`], so the subpath rule holds in the transaction that makes the change.
 
-use super::{LiveSession, Session, decode, encode, parse_hash};
+use super::{LiveSession, Session, decode, encode, ownership, parse_hash};
 use crate::state::AppState;
 use bytes::Bytes;
 use strata_blocks::BlockError;
@@ -14,7 +14,7 @@ use strata_core::names::VolumeRef;
 use strata_core::pieces::PIECE;
 use strata_core::session::{Reply, Request};
 use strata_core::{Error, ErrorKind, Result};
-use strata_meta::{BlockHash, Chunk, ContentWrite, Reach, RenameFlags, XattrMode};
+use strata_meta::{BlockHash, Change, Chunk, Reach, RenameFlags, WriteChange, XattrMode};
 
 /// One session's calls.
 pub struct SessionService {
@@ -32,7 +32,7 @@ impl SessionService {
         SessionService { state, session }
     }
 
-    fn reach(&self) -> Reach {
+    pub fn reach(&self) -> Reach {
         Reach::below(self.session.volume(), self.session.0.root_ino)
     }
 
@@ -47,22 +47,34 @@ impl SessionService {
             Request::Lookup(r) => Reply::Lookup(self.lookup(r).await?),
             Request::GetAttr(r) => Reply::GetAttr(self.getattr(r).await?),
             Request::ReadDir(r) => Reply::ReadDir(self.readdir(r).await?),
-            Request::Create(r) => Reply::Create(self.create(r).await?),
-            Request::Link(r) => Reply::Link(self.link(r).await?),
-            Request::Unlink(r) => Reply::Unlink(self.unlink(r).await?),
-            Request::Rmdir(r) => Reply::Rmdir(self.rmdir(r).await?),
-            Request::Rename(r) => Reply::Rename(self.rename(r).await?),
-            Request::SetAttr(r) => Reply::SetAttr(self.setattr(r).await?),
+            Request::Create(r) => Reply::Create(self.made(&r.parent.clone(), Request::Create(r)).await?),
+            Request::Link(r) => Reply::Link(self.made(&r.parent.clone(), Request::Link(r)).await?),
+            r @ (Request::Unlink(_) | Request::Rmdir(_) | Request::Rename(_)) => {
+                let name = r.name();
+                self.apply_one(r).await?;
+                match name {
+                    "unlink" => Reply::Unlink(()),
+                    "rmdir" => Reply::Rmdir(()),
+                    _ => Reply::Rename(()),
+                }
+            }
+            r @ Request::SetAttr(_) => Reply::SetAttr(self.apply_stat(r).await?),
             Request::Content(r) => Reply::Content(self.content(r).await?),
             Request::Write(r) => Reply::Write(self.write(r).await?),
             Request::GetXattr(r) => Reply::GetXattr(self.getxattr(r).await?),
-            Request::SetXattr(r) => Reply::SetXattr(self.setxattr(r).await?),
+            r @ Request::SetXattr(_) => Reply::SetXattr(self.apply_one(r).await.map(drop)?),
             Request::ListXattr(r) => Reply::ListXattr(self.listxattr(r).await?),
-            Request::RemoveXattr(r) => Reply::RemoveXattr(self.removexattr(r).await?),
+            r @ Request::RemoveXattr(_) => Reply::RemoveXattr(self.apply_one(r).await.map(drop)?),
             Request::Sync(()) => Reply::Sync(self.state.meta(|m| m.sync()).await?),
             Request::StatFs(()) => Reply::StatFs(self.statfs().await?),
             Request::GetLk(r) => Reply::GetLk(self.getlk(r).await?),
             Request::SetLk(r) => Reply::SetLk(self.setlk(r).await?),
+            Request::Own(()) => Reply::Own(ownership::own(&self.state, &self.session).await?),
+            Request::Disown(()) => Reply::Disown(ownership::disown(&self.state, &self.session).await?),
+            Request::AwaitRecall(r) => {
+                Reply::AwaitRecall(ownership::await_recall(&self.state, &self.session, r).await?)
+            }
+            Request::Apply(r) => Reply::Apply(ownership::apply(self, &self.state, &self.session, r).await?),
         })
     }
 
@@ -102,80 +114,69 @@ impl SessionService {
         Ok(DirPage { entries, next })
     }
 
-    async fn create(&self, r: CreateNode) -> Result<Node> {
+    /// A change as the engine takes it, checked as every change is, alone or in a batch:
+    /// the session may write, names the inodes by capability, and sends sound values.
+    pub fn change(&self, request: Request) -> Result<Change> {
         self.session.writable()?;
-        let (at, parent, name) = (self.reach(), self.ino(&r.parent)?, name(&r.name));
-        let new = r.new;
-        // The directory's new attributes too: the kernel asks for them right after a create.
-        let (stat, dir) = self
-            .state
-            .meta(move |m| Ok((m.create(at, parent, &name, &new)?, m.getattr(at, parent).ok())))
-            .await?;
-        Ok(Node {
-            parent: dir,
-            ..self.session.node(stat)
+        Ok(match request {
+            Request::Create(r) => {
+                let mut new = r.new;
+                new.ino = r.ino.as_ref().map(|node| self.ino(node)).transpose()?;
+                Change::Create {
+                    parent: self.ino(&r.parent)?,
+                    name: name(&r.name),
+                    new,
+                }
+            }
+            Request::Link(r) => Change::Link {
+                ino: self.ino(&r.node)?,
+                parent: self.ino(&r.parent)?,
+                name: name(&r.name),
+            },
+            Request::Unlink(r) => Change::Unlink {
+                parent: self.ino(&r.parent)?,
+                name: name(&r.name),
+            },
+            Request::Rmdir(r) => Change::Rmdir {
+                parent: self.ino(&r.parent)?,
+                name: name(&r.name),
+            },
+            Request::Rename(r) => Change::Rename {
+                from: (self.ino(&r.parent)?, name(&r.name)),
+                to: (self.ino(&r.new_parent)?, name(&r.new_name)),
+                flags: RenameFlags {
+                    no_replace: r.no_replace,
+                },
+            },
+            Request::SetAttr(r) => {
+                if let Some(mode) = r.changes.mode {
+                    check_mode(mode, "mode")?;
+                }
+                Change::SetAttr {
+                    ino: self.ino(&r.node)?,
+                    changes: r.changes,
+                }
+            }
+            Request::Write(r) => self.write_change(r)?,
+            Request::SetXattr(r) => Change::SetXattr {
+                ino: self.ino(&r.node)?,
+                name: decode(&r.name, "name")?,
+                value: decode(r.value.as_deref().unwrap_or(""), "value")?,
+                mode: match r.mode {
+                    XattrSetMode::Any => XattrMode::Any,
+                    XattrSetMode::Create => XattrMode::Create,
+                    XattrSetMode::Replace => XattrMode::Replace,
+                },
+            },
+            Request::RemoveXattr(r) => Change::RemoveXattr {
+                ino: self.ino(&r.node)?,
+                name: decode(&r.name, "name")?,
+            },
+            other => return Err(Error::invalid("ops", format!("{} is not a change", other.name()))),
         })
     }
 
-    async fn link(&self, r: LinkNode) -> Result<Node> {
-        self.session.writable()?;
-        let (at, ino, parent, name) = (self.reach(), self.ino(&r.node)?, self.ino(&r.parent)?, name(&r.name));
-        let (stat, dir) = self
-            .state
-            .meta(move |m| Ok((m.link(at, ino, parent, &name)?, m.getattr(at, parent).ok())))
-            .await?;
-        Ok(Node {
-            parent: dir,
-            ..self.session.node(stat)
-        })
-    }
-
-    async fn unlink(&self, r: NodeName) -> Result<()> {
-        self.session.writable()?;
-        let (at, parent, name) = (self.reach(), self.ino(&r.parent)?, name(&r.name));
-        self.state.meta(move |m| m.unlink(at, parent, &name)).await
-    }
-
-    async fn rmdir(&self, r: NodeName) -> Result<()> {
-        self.session.writable()?;
-        let (at, parent, name) = (self.reach(), self.ino(&r.parent)?, name(&r.name));
-        self.state.meta(move |m| m.rmdir(at, parent, &name)).await
-    }
-
-    async fn rename(&self, r: RenameNode) -> Result<()> {
-        self.session.writable()?;
-        let (at, from, to) = (self.reach(), self.ino(&r.parent)?, self.ino(&r.new_parent)?);
-        let (name, new_name) = (name(&r.name), name(&r.new_name));
-        let flags = RenameFlags {
-            no_replace: r.no_replace,
-        };
-        self.state
-            .meta(move |m| m.rename(at, (from, &name), (to, &new_name), flags))
-            .await
-    }
-
-    async fn setattr(&self, r: SetAttrNode) -> Result<Stat> {
-        self.session.writable()?;
-        let (at, ino) = (self.reach(), self.ino(&r.node)?);
-        if let Some(mode) = r.changes.mode {
-            check_mode(mode, "mode")?;
-        }
-        let changes = r.changes;
-        self.state.meta(move |m| m.setattr(at, ino, &changes)).await
-    }
-
-    async fn content(&self, r: NodeOnly) -> Result<Content> {
-        let (at, ino) = (self.reach(), self.ino(&r.node)?);
-        let (stat, chunks) = self.state.meta(move |m| m.chunks(at, ino)).await?;
-        Ok(Content {
-            stat,
-            chunks: chunks.iter().map(Chunk::to_wire).collect(),
-        })
-    }
-
-    async fn write(&self, r: WriteContent) -> Result<Stat> {
-        self.session.writable()?;
-        let (at, ino, session) = (self.reach(), self.ino(&r.node)?, self.session.0.id);
+    fn write_change(&self, r: WriteContent) -> Result<Change> {
         let chunks = r.chunks.iter().map(Chunk::from_wire).collect::<Result<Vec<_>>>()?;
         let base = match &r.base {
             Some(base) => Some(base.iter().map(Chunk::from_wire).collect::<Result<Vec<_>>>()?),
@@ -192,25 +193,66 @@ impl SessionService {
                 check_mode(mode, "then")?;
             }
         }
-        self.state
-            .meta(move |m| {
-                let write = ContentWrite {
-                    chunks: &chunks,
-                    replace_all: r.replace_all,
-                    cut_at: r.cut_at,
-                    size: r.size,
-                    grow: r.grow,
-                    base: base.as_deref(),
-                    uploader: Some(session),
-                    then: r.then.as_ref(),
-                };
-                let stat = m.write_content(at, ino, &write)?;
-                if r.durable {
-                    m.sync()?;
-                }
-                Ok(stat)
-            })
-            .await
+        Ok(Change::Write {
+            ino: self.ino(&r.node)?,
+            write: WriteChange {
+                chunks,
+                replace_all: r.replace_all,
+                cut_at: r.cut_at,
+                size: r.size,
+                grow: r.grow,
+                base,
+                uploader: Some(self.session.0.id),
+                then: r.then,
+            },
+        })
+    }
+
+    /// Applies one change alone; what it left of the inode it made or changed.
+    async fn apply_one(&self, request: Request) -> Result<Option<Stat>> {
+        let (at, change) = (self.reach(), self.change(request)?);
+        let mut stats = self
+            .state
+            .meta(move |m| m.apply(at, None, std::slice::from_ref(&change)))
+            .await?;
+        Ok(stats.pop().flatten())
+    }
+
+    /// [`SessionService::apply_one`] of a change that leaves an inode.
+    async fn apply_stat(&self, request: Request) -> Result<Stat> {
+        self.apply_one(request)
+            .await?
+            .ok_or_else(|| Error::internal("a change that leaves an inode left none"))
+    }
+
+    /// A node made or linked in `parent`, with the directory's new attributes too: the
+    /// kernel asks for them right after.
+    async fn made(&self, parent: &NodeRef, request: Request) -> Result<Node> {
+        let (at, parent) = (self.reach(), self.ino(parent)?);
+        let stat = self.apply_stat(request).await?;
+        let dir = self.state.meta(move |m| Ok(m.getattr(at, parent).ok())).await?;
+        Ok(Node {
+            parent: dir,
+            ..self.session.node(stat)
+        })
+    }
+
+    async fn content(&self, r: NodeOnly) -> Result<Content> {
+        let (at, ino) = (self.reach(), self.ino(&r.node)?);
+        let (stat, chunks) = self.state.meta(move |m| m.chunks(at, ino)).await?;
+        Ok(Content {
+            stat,
+            chunks: chunks.iter().map(Chunk::to_wire).collect(),
+        })
+    }
+
+    async fn write(&self, r: WriteContent) -> Result<Stat> {
+        let durable = r.durable;
+        let stat = self.apply_stat(Request::Write(r)).await?;
+        if durable {
+            self.state.meta(|m| m.sync()).await?;
+        }
+        Ok(stat)
     }
 
     async fn getxattr(&self, r: Xattr) -> Result<XattrValue> {
@@ -219,32 +261,12 @@ impl SessionService {
         Ok(XattrValue { value: encode(&value) })
     }
 
-    async fn setxattr(&self, r: Xattr) -> Result<()> {
-        self.session.writable()?;
-        let (at, ino, name) = (self.reach(), self.ino(&r.node)?, decode(&r.name, "name")?);
-        let value = decode(r.value.as_deref().unwrap_or(""), "value")?;
-        let mode = match r.mode {
-            XattrSetMode::Any => XattrMode::Any,
-            XattrSetMode::Create => XattrMode::Create,
-            XattrSetMode::Replace => XattrMode::Replace,
-        };
-        self.state
-            .meta(move |m| m.set_xattr(at, ino, &name, &value, mode))
-            .await
-    }
-
     async fn listxattr(&self, r: NodeOnly) -> Result<XattrNames> {
         let (at, ino) = (self.reach(), self.ino(&r.node)?);
         let names = self.state.meta(move |m| m.list_xattrs(at, ino)).await?;
         Ok(XattrNames {
             names: names.iter().map(|n| encode(n)).collect(),
         })
-    }
-
-    async fn removexattr(&self, r: Xattr) -> Result<()> {
-        self.session.writable()?;
-        let (at, ino, name) = (self.reach(), self.ino(&r.node)?, decode(&r.name, "name")?);
-        self.state.meta(move |m| m.remove_xattr(at, ino, &name)).await
     }
 
     /// The volume's usage; a subpath session sees none, since the rest of the volume is not

@@ -1,0 +1,185 @@
+//! Write-back through real mounts: a mount alone on its volume owns the tree, creates and
+//! closes files without waiting for the server, ships them in batches, and gives the tree
+//! back, with everything it had closed, as soon as anyone else uses the volume.
+
+mod common;
+use common::{Mount, Server, mount_pid, sample, scrape};
+use std::time::{Duration, Instant};
+
+/// Waits (polling) until `ready` holds, for at most 30 s.
+fn until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A mount with its metrics served, once it owns its tree.
+fn owning_mount(server: &Server, source: &str) -> (Mount, String) {
+    let addr = common::free_addr();
+    let mount = server.mount(source, &["--metrics", &addr]);
+    until("the mount owns its tree", || owns(&addr));
+    (mount, addr)
+}
+
+fn owns(addr: &str) -> bool {
+    sample(&scrape(addr), "strata_mount_owns_tree") == 1.0
+}
+
+/// The server's Prometheus page.
+fn server_metrics(server: &Server) -> String {
+    scrape(server.endpoint.trim_start_matches("http://"))
+}
+
+/// Requests the server answered on mount sessions for inode operations (not the lease's
+/// renewals or the owner's waits for a recall).
+fn session_calls(server: &Server) -> f64 {
+    server_metrics(server)
+        .lines()
+        .filter(|l| l.starts_with("strata_http_requests_total{route=\"/v1/sessions/{id}/"))
+        .filter(|l| !l.contains("/renew\"") && !l.contains("/recall\"") && !l.contains("/own\""))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+fn content(i: usize) -> Vec<u8> {
+    format!("file {i:06}\n").repeat(400).into_bytes()
+}
+
+#[test]
+fn an_owning_mount_creates_files_without_a_request_each() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (mount, addr) = owning_mount(&server, "v");
+    std::fs::create_dir(mount.join("d")).unwrap();
+    let before = session_calls(&server);
+    for i in 0..1000 {
+        std::fs::write(mount.join(&format!("d/f{i}")), content(i)).unwrap();
+    }
+    let deferred = sample(&scrape(&addr), "strata_mount_deferred_changes");
+    until("every change shipped", || {
+        sample(&scrape(&addr), "strata_mount_deferred_changes") == 0.0
+    });
+    let calls = session_calls(&server) - before;
+    assert!(
+        calls <= 200.0,
+        "{calls} session calls for 1,000 files ({deferred} deferred at the end)"
+    );
+    let batched = sample(&server_metrics(&server), "strata_batched_changes_total");
+    assert!(batched >= 2000.0, "{batched} changes batched");
+    // What the server holds: every file, with its bytes, through the files API.
+    let listed = server.ok(&["fs", "ls", "v:/d"]);
+    assert_eq!(listed.lines().count(), 1000, "{listed}");
+    assert_eq!(server.ok(&["fs", "cat", "v:/d/f999"]).into_bytes(), content(999));
+}
+
+#[test]
+fn a_second_mount_sees_everything_the_owner_closed() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (owner, addr) = owning_mount(&server, "v");
+    std::fs::create_dir_all(owner.join("a/b")).unwrap();
+    for i in 0..500 {
+        std::fs::write(owner.join(&format!("a/b/f{i}")), content(i)).unwrap();
+    }
+    std::os::unix::fs::symlink("b/f1", owner.join("a/link")).unwrap();
+    assert!(sample(&scrape(&addr), "strata_mount_deferred_changes") > 0.0);
+    // The second mount opens once the owner shipped all and gave the tree back.
+    let other = server.mount("v", &[]);
+    assert!(!owns(&addr), "the owner gave its tree back");
+    let mut names: Vec<String> = std::fs::read_dir(other.join("a/b"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 500);
+    for i in [0, 250, 499] {
+        assert_eq!(std::fs::read(other.join(&format!("a/b/f{i}"))).unwrap(), content(i));
+    }
+    assert_eq!(std::fs::read(other.join("a/link")).unwrap(), content(1));
+    // From then on both go on as before: close-to-open between them.
+    std::fs::write(owner.join("a/b/f7"), b"later").unwrap();
+    assert_eq!(std::fs::read(other.join("a/b/f7")).unwrap(), b"later");
+    std::fs::write(other.join("a/b/f8"), b"from the other").unwrap();
+    assert_eq!(std::fs::read(owner.join("a/b/f8")).unwrap(), b"from the other");
+}
+
+#[test]
+fn the_files_api_a_fork_and_a_snapshot_see_what_the_owner_closed() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (owner, addr) = owning_mount(&server, "v");
+    std::fs::write(owner.join("one"), b"first").unwrap();
+    assert_eq!(server.ok(&["fs", "cat", "v:/one"]), "first");
+    // The owner asks again once nobody used the volume for a moment.
+    until("the mount owns its tree again", || owns(&addr));
+    std::fs::write(owner.join("two"), b"second").unwrap();
+    server.ok(&["fork", "v", "f"]);
+    assert_eq!(server.ok(&["fs", "cat", "f:/two"]), "second");
+    until("the mount owns its tree again", || owns(&addr));
+    std::fs::write(owner.join("three"), b"third").unwrap();
+    server.ok(&["snapshot", "create", "v", "s"]);
+    assert_eq!(server.ok(&["fs", "cat", "v@s:/three"]), "third");
+}
+
+#[test]
+fn a_killed_owner_loses_at_most_its_last_changes_and_only_a_suffix() {
+    // A short lease: the next mount waits that long for the dead owner's tree.
+    let server = Server::start(&["--session-lease", "3s"]);
+    server.ok(&["volume", "create", "v"]);
+    let (owner, _) = owning_mount(&server, "v");
+    std::fs::create_dir(owner.join("d")).unwrap();
+    let mut synced = 0;
+    for i in 1..=3000 {
+        let path = owner.join(&format!("d/g{i}"));
+        std::fs::write(&path, content(i)).unwrap();
+        if i % 700 == 0 {
+            std::fs::File::open(&path).unwrap().sync_all().unwrap();
+            synced = i;
+        }
+    }
+    let pid = mount_pid(owner.path());
+    // SAFETY: kill(2) of the mount process this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    drop(owner);
+
+    let after = server.mount("v", &[]);
+    let mut present: Vec<usize> = std::fs::read_dir(after.join("d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap()[1..].parse().unwrap())
+        .collect();
+    present.sort();
+    let n = present.len();
+    assert!(n >= synced, "{n} files, {synced} fsync'd");
+    assert_eq!(present, (1..=n).collect::<Vec<_>>(), "a prefix of the files made");
+    for i in 1..=n {
+        let bytes = std::fs::read(after.join(&format!("d/g{i}"))).unwrap();
+        // The last one's write may not have shipped with its create.
+        assert!(
+            bytes == content(i) || (i == n && bytes.is_empty()),
+            "g{i}: {} bytes",
+            bytes.len()
+        );
+    }
+}
+
+#[test]
+fn a_silent_owner_loses_its_tree_within_a_lease() {
+    let server = Server::start(&["--session-lease", "3s"]);
+    server.ok(&["volume", "create", "v"]);
+    let (owner, _) = owning_mount(&server, "v");
+    let f = owner.join("kept");
+    std::fs::write(&f, b"fsync'd").unwrap();
+    std::fs::File::open(&f).unwrap().sync_all().unwrap();
+    let pid = mount_pid(owner.path());
+    // SAFETY: kill(2) of the mount process this test started.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let began = Instant::now();
+    let other = server.mount("v", &[]);
+    let waited = began.elapsed();
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    assert!(waited < Duration::from_secs(20), "waited {waited:?}");
+    assert_eq!(std::fs::read(other.join("kept")).unwrap(), b"fsync'd");
+}

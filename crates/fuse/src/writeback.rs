@@ -1,0 +1,396 @@
+//! Write-back: while the server grants this mount its tree (no other session, files-API
+//! caller, fork or snapshot uses the volume), changes are answered here and shipped later.
+//!
+//! [`WriteBack`] stands between the mount and its session. The mount [`WriteBack::defer`]s
+//! the changes it may answer itself (a create in a directory whose whole listing it holds, a
+//! close's commit); they queue in the order made and go to the server in numbered batches,
+//! each applied whole in one transaction, at most [`WriteBack`]'s window after they were
+//! made. Every other call ships the queue first: the server never answers anything without
+//! every change made before it, so what a lookup, a listing or an fsync sees is the mount's
+//! own view.
+//!
+//! The server recalls the ownership when someone else is about to use the volume; the mount
+//! stops deferring, ships what it has and gives the ownership back, and asks for it again
+//! later. A batch the server refuses is replayed one change at a time, each checked against
+//! the tree as it is then; a change refused then is reported by the next `fsync` or `syncfs`.
+
+use crate::retry::Backoff;
+use bytes::Bytes;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use strata_core::api::{AwaitRecall, Batch, NodeRef, SessionInfo};
+use strata_core::session::{Reply, Request, SessionApi};
+use strata_core::{Error, ErrorKind, Result};
+use tokio::sync::{Mutex as AsyncMutex, Notify};
+
+/// Changes shipped in one batch at most, and the bytes of their requests.
+const BATCH_CHANGES: usize = 2048;
+const BATCH_BYTES: usize = 1 << 20;
+/// Changes queued at most: beyond, a change is made at the server at once (after the queue).
+const MAX_QUEUED: usize = 4 * BATCH_CHANGES;
+/// Granted inode numbers left when more are asked for.
+const LOW_INODES: usize = 2048;
+/// How long after a refused ask the mount asks for its tree again, at first: just past the
+/// server's quiet second after someone else used the volume.
+const FIRST_ASK_AGAIN: Duration = Duration::from_millis(1200);
+/// How long one wait for a recall lasts before it is asked again.
+const RECALL_POLL: Duration = Duration::from_secs(15);
+
+/// Which grant of ownership the mount is in: bumped at every grant and every loss, odd while
+/// the mount owns its tree. What was learnt in one grant is trusted only within it.
+#[derive(Default)]
+pub struct Epoch(AtomicU64);
+
+impl Epoch {
+    pub fn now(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Whether `epoch` is one of ownership.
+    pub fn owning(epoch: u64) -> bool {
+        epoch % 2 == 1
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    changes: Vec<(Request, usize)>,
+    bytes: usize,
+    /// Inode numbers granted and not used yet.
+    inodes: Vec<NodeRef>,
+}
+
+pub struct WriteBack {
+    inner: Arc<dyn SessionApi>,
+    /// How long a change may wait before it is shipped; `None`: the mount never asks to own.
+    window: Option<Duration>,
+    retry_for: Duration,
+    pub epoch: Arc<Epoch>,
+    queue: Mutex<Queue>,
+    /// One shipment at a time, so batches arrive in the order their changes were made.
+    shipping: AsyncMutex<()>,
+    /// The last batch number used.
+    seq: AtomicU64,
+    /// Changes of the batch under way.
+    in_flight: AtomicUsize,
+    /// Wakes the shipper before its window ends: a batch is full, or granted inode numbers
+    /// run low.
+    wake: Notify,
+    /// A change shipped since the last check was refused by the server.
+    refused: AtomicBool,
+    /// A change reached the server since the last sync: it is applied, maybe not durable.
+    unsynced: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl WriteBack {
+    pub fn new(inner: Arc<dyn SessionApi>, window: Option<Duration>, retry_for: Duration) -> Self {
+        WriteBack {
+            inner,
+            window: window.filter(|w| !w.is_zero()),
+            retry_for,
+            epoch: Arc::default(),
+            queue: Mutex::default(),
+            shipping: AsyncMutex::new(()),
+            seq: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            wake: Notify::new(),
+            refused: AtomicBool::new(false),
+            unsynced: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the mount owns its tree now.
+    pub fn owns(&self) -> bool {
+        Epoch::owning(self.epoch.now())
+    }
+
+    /// A granted inode number for a create made here, while the mount owns its tree.
+    pub fn take_inode(&self) -> Option<NodeRef> {
+        let mut queue = lock(&self.queue);
+        if !self.owns() {
+            return None;
+        }
+        if queue.inodes.len() == LOW_INODES {
+            self.wake.notify_one();
+        }
+        queue.inodes.pop()
+    }
+
+    /// Queues a change to ship later, if the mount owns its tree and the queue has room;
+    /// says whether it did (if not, the caller makes the change at the server now).
+    pub fn defer(&self, request: Request) -> bool {
+        let size = request.to_value().to_string().len();
+        let mut queue = lock(&self.queue);
+        if !self.owns() || queue.changes.len() >= MAX_QUEUED {
+            return false;
+        }
+        queue.changes.push((request, size));
+        queue.bytes += size;
+        if queue.changes.len() >= BATCH_CHANGES || queue.bytes >= BATCH_BYTES {
+            self.wake.notify_one();
+        }
+        true
+    }
+
+    /// How many changes are not yet applied at the server: queued, or being shipped.
+    pub fn queued(&self) -> usize {
+        let queue = lock(&self.queue);
+        queue.changes.len() + self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Whether a change shipped since the last call was refused (then it is not any more).
+    pub fn take_refused(&self) -> bool {
+        self.refused.swap(false, Ordering::AcqRel)
+    }
+
+    /// Sends every queued change to the server, in order; returns once they are applied.
+    pub async fn ship(&self) -> Result<()> {
+        let _one_at_a_time = self.shipping.lock().await;
+        loop {
+            let batch = self.take_batch();
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let seq = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
+            self.unsynced.store(true, Ordering::Release);
+            let request = Request::Apply(Batch::of(seq, &batch, false));
+            match self.retry(|| self.inner.call(request.clone())).await {
+                Ok(_) => {}
+                Err(e) if e.kind == ErrorKind::Unavailable => {
+                    // Not applied, or applied with its answer lost: either way it goes again
+                    // first, under its number, so it is applied once.
+                    self.seq.fetch_sub(1, Ordering::AcqRel);
+                    self.put_back(batch);
+                    return Err(e);
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "a batch of {} changes was refused ({e}); making them one by one",
+                        batch.len()
+                    );
+                    self.replay(batch).await?;
+                }
+            }
+        }
+    }
+
+    /// The oldest queued changes, up to a batch.
+    fn take_batch(&self) -> Vec<Request> {
+        let mut queue = lock(&self.queue);
+        self.in_flight.store(0, Ordering::Release);
+        let (mut n, mut bytes) = (0, 0);
+        for (_, size) in &queue.changes {
+            if n == BATCH_CHANGES || (n > 0 && bytes + size > BATCH_BYTES) {
+                break;
+            }
+            (n, bytes) = (n + 1, bytes + size);
+        }
+        queue.bytes -= bytes;
+        self.in_flight.store(n, Ordering::Release);
+        queue.changes.drain(..n).map(|(r, _)| r).collect()
+    }
+
+    fn put_back(&self, batch: Vec<Request>) {
+        let mut queue = lock(&self.queue);
+        self.in_flight.store(0, Ordering::Release);
+        let back: Vec<(Request, usize)> = batch
+            .into_iter()
+            .map(|r| {
+                let size = r.to_value().to_string().len();
+                (r, size)
+            })
+            .collect();
+        queue.bytes += back.iter().map(|(_, s)| s).sum::<usize>();
+        queue.changes.splice(0..0, back);
+    }
+
+    /// Makes the changes of a refused batch one at a time; one refused again is dropped and
+    /// reported.
+    async fn replay(&self, batch: Vec<Request>) -> Result<()> {
+        for request in batch {
+            match self.retry(|| self.inner.call(request.clone())).await {
+                Ok(_) => {}
+                Err(e) if e.kind == ErrorKind::Unavailable => return Err(e),
+                Err(e) => {
+                    tracing::warn!(
+                        "the server refused a {} made while this mount owned its tree: {e}",
+                        request.name()
+                    );
+                    self.refused.store(true, Ordering::Release);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn retry<T, F: Future<Output = Result<T>>>(&self, call: impl Fn() -> F) -> Result<T> {
+        let mut backoff = Backoff::new(self.retry_for);
+        loop {
+            match call().await {
+                Err(e) if backoff.retry_after(&e).await => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// Makes every change this mount made durable, deferred ones included: ships them, and
+    /// syncs the server's metadata if any change reached it since the last sync.
+    pub async fn sync_all(&self) -> Result<()> {
+        self.ship().await?;
+        if self.unsynced.swap(false, Ordering::AcqRel) {
+            let synced = self.retry(|| self.inner.call(Request::Sync(()))).await;
+            if synced.is_err() {
+                self.unsynced.store(true, Ordering::Release);
+            }
+            synced?;
+        }
+        Ok(())
+    }
+
+    /// Stops deferring, ships what was deferred, and gives the ownership back.
+    pub async fn give_back(&self) -> Result<()> {
+        if !self.lose() {
+            return Ok(());
+        }
+        self.ship().await?;
+        self.retry(|| self.inner.call(Request::Disown(()))).await.map(drop)
+    }
+
+    /// Ends this epoch of ownership, if the mount owned its tree; says whether it did.
+    fn lose(&self) -> bool {
+        let mut queue = lock(&self.queue);
+        if !self.owns() {
+            return false;
+        }
+        queue.inodes.clear();
+        self.epoch.0.fetch_add(1, Ordering::AcqRel);
+        true
+    }
+
+    /// Asks for the tree (or for more inode numbers, while owning it).
+    async fn ask(&self) -> Result<()> {
+        let granted = match self.inner.call(Request::Own(())).await? {
+            Reply::Own(grant) => grant.inodes,
+            _ => return Err(Error::internal("own answered with another reply")),
+        };
+        if granted.is_empty() {
+            return Ok(());
+        }
+        let mut queue = lock(&self.queue);
+        queue.inodes.extend(granted.into_iter().rev());
+        if !self.owns() {
+            self.epoch.0.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    /// Runs while the mount does: asks for the tree when it has none (soon after the mount
+    /// starts or gives it back, then less and less often, up to every `longest`), ships
+    /// every window, and gives the tree back when the server recalls it.
+    pub async fn run(self: Arc<Self>, longest: Duration) {
+        let Some(window) = self.window else { return };
+        let shipper = {
+            let this = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    let _ = tokio::time::timeout(window, this.wake.notified()).await;
+                    if this.owns() && lock(&this.queue).inodes.len() <= LOW_INODES {
+                        let _ = this.ask().await;
+                    }
+                    if let Err(e) = this.ship().await {
+                        tracing::warn!("cannot ship this mount's changes yet: {e}");
+                    }
+                }
+            })
+        };
+        let _stop_shipper = AbortOnDrop(shipper);
+        let mut pause = FIRST_ASK_AGAIN;
+        loop {
+            if !self.owns() {
+                if let Err(e) = self.ask().await {
+                    tracing::debug!("cannot ask for ownership: {e}");
+                }
+                if !self.owns() {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(longest.max(FIRST_ASK_AGAIN));
+                    continue;
+                }
+                pause = FIRST_ASK_AGAIN;
+            }
+            let wait = AwaitRecall {
+                wait_ms: RECALL_POLL.as_millis() as u64,
+            };
+            match self.inner.call(Request::AwaitRecall(wait)).await {
+                Ok(Reply::AwaitRecall(o)) if o.owner && !o.recalled => {}
+                Ok(_) => {
+                    if let Err(e) = self.give_back().await {
+                        tracing::warn!("cannot give the tree back: {e}");
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!("cannot wait for a recall: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The session as the mount uses it: every call but the block transfers ships the queue first.
+#[async_trait::async_trait]
+impl SessionApi for WriteBack {
+    fn info(&self) -> &SessionInfo {
+        self.inner.info()
+    }
+
+    async fn call(&self, request: Request) -> Result<Reply> {
+        self.ship().await?;
+        match &request {
+            // Everything committed before it starts is durable once it returns.
+            Request::Sync(()) => self.unsynced.store(false, Ordering::Release),
+            Request::Write(w) if w.durable => self.unsynced.store(false, Ordering::Release),
+            r if strata_core::session::BATCHED.contains(&r.name()) => self.unsynced.store(true, Ordering::Release),
+            _ => {}
+        }
+        let reply = self.inner.call(request.clone()).await;
+        if reply.is_err() && matches!(request, Request::Sync(()) | Request::Write(_)) {
+            self.unsynced.store(true, Ordering::Release);
+        }
+        reply
+    }
+
+    async fn renew(&self) -> Result<()> {
+        self.inner.renew().await
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.lose();
+        self.ship().await?;
+        self.inner.close().await
+    }
+
+    async fn put_block(&self, hash: &str, data: Bytes) -> Result<()> {
+        self.inner.put_block(hash, data).await
+    }
+
+    async fn get_block(&self, hash: &str) -> Result<Bytes> {
+        self.inner.get_block(hash).await
+    }
+
+    async fn get_pieces(&self, hash: &str, first: usize, last: usize) -> Result<Bytes> {
+        self.inner.get_pieces(hash, first, last).await
+    }
+}

@@ -1,0 +1,119 @@
+//! Ownership of a volume's tree by one mount session (write-back): granted while no one else
+//! uses the volume, recalled as soon as someone does.
+//!
+//! The owner makes changes locally and ships them in [`Batch`]es, applied in order, each in
+//! one transaction and checked as single calls are. Anyone else who is about to read or
+//! change the volume (another session opening, the files API, a fork, a snapshot, a diff)
+//! first calls [`recall`]: the owner, told through its waiting [`await_recall`], ships what
+//! it has and gives the ownership back, and the caller goes on with everything the owner had
+//! closed. An owner that does not answer within a lease loses the ownership; a batch it sends
+//! later is refused.
+
+use super::Session;
+use super::service::SessionService;
+use crate::state::AppState;
+use std::time::Duration;
+use strata_core::api::{AwaitRecall, Batch, Grant, NodeRef, Ownership};
+use strata_core::{Error, Result};
+use strata_meta::now_ns;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+/// Inode numbers granted at a time.
+pub const GRANT_INODES: u64 = 8192;
+/// The longest a recall is waited for in one call.
+const MAX_WAIT: Duration = Duration::from_secs(20);
+/// How often a wait looks at the metadata for what another server changed.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Grants the session its tree, with inode numbers to create with, if nobody else uses it.
+pub async fn own(state: &AppState, session: &Session) -> Result<Grant> {
+    let id = session.0.id;
+    let first = state.meta(move |m| m.own(id, GRANT_INODES, now_ns())).await?;
+    let inodes = first.map_or_else(Vec::new, |first| {
+        (first..first + GRANT_INODES)
+            .map(|ino| NodeRef {
+                ino,
+                cap: session.cap(ino),
+            })
+            .collect()
+    });
+    Ok(Grant { inodes })
+}
+
+pub async fn disown(state: &AppState, session: &Session) -> Result<()> {
+    let id = session.0.id;
+    state.meta(move |m| m.disown(id)).await?;
+    state.ownership_changed.notify_waiters();
+    Ok(())
+}
+
+/// Answers once the session's ownership is recalled or gone, or after `wait_ms`.
+pub async fn await_recall(state: &AppState, session: &Session, r: AwaitRecall) -> Result<Ownership> {
+    let deadline = Instant::now() + Duration::from_millis(r.wait_ms).min(MAX_WAIT);
+    let id = session.0.id;
+    loop {
+        let changed = state.ownership_changed.notified();
+        let (owner, recalled) = state
+            .meta(move |m| m.ownership(id))
+            .await?
+            .ok_or_else(|| Error::not_found("no such mount session"))?;
+        if !owner || recalled || Instant::now() >= deadline {
+            return Ok(Ownership { owner, recalled });
+        }
+        let _ = tokio::time::timeout_at(deadline.min(Instant::now() + POLL), changed).await;
+    }
+}
+
+/// Applies a batch of the session's changes, if it still owns its tree.
+pub async fn apply(service: &SessionService, state: &AppState, session: &Session, batch: Batch) -> Result<()> {
+    let (durable, seq) = (batch.durable, batch.seq);
+    if seq == 0 {
+        return Err(Error::invalid("seq", "a session's batches are numbered from 1"));
+    }
+    let changes = batch
+        .requests()?
+        .into_iter()
+        .map(|r| service.change(r))
+        .collect::<Result<Vec<_>>>()?;
+    let (at, owner, count) = (service.reach(), session.0.id, changes.len() as u64);
+    state
+        .meta(move |m| {
+            m.apply(at, Some((owner, seq)), &changes)?;
+            if durable {
+                m.sync()?;
+            }
+            Ok(())
+        })
+        .await?;
+    state.metrics.batched_changes.inc_by(count);
+    Ok(())
+}
+
+/// Makes sure nobody owns `vol` before its caller reads or changes it: recalls the owner
+/// and waits until it has shipped its changes and given the ownership back, or, if it does
+/// not answer within a lease, takes the ownership from it.
+pub async fn recall(state: &AppState, vol: Uuid) -> Result<()> {
+    let lease = state.limits.session_lease;
+    let mut waited_for: Option<(Uuid, Instant)> = None;
+    loop {
+        let changed = state.ownership_changed.notified();
+        let Some((owner, _)) = state.meta(move |m| m.recall(vol, now_ns())).await? else {
+            return Ok(());
+        };
+        let since = match waited_for {
+            Some((was, since)) if was == owner => since,
+            _ => {
+                state.ownership_changed.notify_waiters();
+                Instant::now()
+            }
+        };
+        waited_for = Some((owner, since));
+        if since.elapsed() >= lease {
+            tracing::warn!(session = %owner, "a mount did not give its tree back within its lease: taken");
+            state.meta(move |m| m.disown(owner)).await?;
+            continue;
+        }
+        let _ = tokio::time::timeout(POLL, changed).await;
+    }
+}
