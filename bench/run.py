@@ -99,17 +99,24 @@ def random_read(dir, rounds, cold_hook):
     return {"4 KiB random read cold, IOPS": rounds / took}
 
 
-def small_files(dir, count):
+def create_files(d, count, start=0):
+    data = os.urandom(4096)
+    for i in range(start, start + count):
+        with open(os.path.join(d, f"f{i:05}"), "wb") as f:
+            f.write(data[:-8] + i.to_bytes(8, "little"))
+
+
+def small_files(dir, count, requests=None):
+    """Creates, stats and lists small files; with `requests` (the server's count of session
+    requests, strata only), also the requests per created file, once all reached the server."""
     d = os.path.join(dir, "small")
     os.mkdir(d)
-    data = os.urandom(4096)
-
-    def create():
-        for i in range(count):
-            with open(os.path.join(d, f"f{i:05}"), "wb") as f:
-                f.write(data[:-8] + i.to_bytes(8, "little"))
-
-    created = count / timed(create)
+    before = requests() if requests else 0
+    created = count / timed(lambda: create_files(d, count))
+    extra = {}
+    if requests:
+        os.sync()  # ships what the mount deferred
+        extra["server requests per created file"] = (requests() - before) / count
     drop_caches()
     stat_rate = count / timed(lambda: [os.stat(os.path.join(d, f"f{i:05}")) for i in range(count)])
     drop_caches()
@@ -118,7 +125,39 @@ def small_files(dir, count):
         f"create {count} x 4 KiB, files/s": created,
         f"stat {count} (caches dropped), ops/s": stat_rate,
         f"ls -l of {count} files (caches dropped), s": listed,
+        **extra,
     }
+
+
+def contended_create(dir, other, count):
+    """The create workload on two mounts of one volume at once (neither owns the tree)."""
+    import threading
+    d = os.path.join(dir, "contended")
+    os.mkdir(d)
+    half = count // 2
+    threads = [threading.Thread(target=create_files, args=(os.path.join(m, "contended"), half, i * half))
+               for i, m in enumerate((dir, other))]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {f"create {count} x 4 KiB on two mounts at once, files/s": 2 * half / (time.perf_counter() - start)}
+
+
+def pending_listing(dir, count, mount_other):
+    """Files created on a mount that owns its tree, then at once a second mount and its first
+    listing: the time to see them all."""
+    d = os.path.join(dir, "pending")
+    os.mkdir(d)
+    create_files(d, count)
+    start = time.perf_counter()
+    other = mount_other()
+    seen = len(os.listdir(os.path.join(other, "pending")))
+    took = time.perf_counter() - start
+    if seen != count:
+        raise RuntimeError(f"the second mount lists {seen} of {count} files")
+    return {f"second mount + first ls of {count} files the owner had not shipped, s": took}
 
 
 def tarball(dir, tar_path, files):
@@ -385,8 +424,31 @@ class Strata:
         sh(self.bin, "umount", self.dir)
         self.mount()
 
+    def second_mount(self):
+        """Another mount of the volume (its own cache), unmounted by `unmount_second`."""
+        self.other = os.path.join(self.work, "strata-mnt-2")
+        os.makedirs(self.other, exist_ok=True)
+        sh(self.bin, "mount", "bench", self.other, "--cache-dir", os.path.join(self.work, "strata-cache-other"),
+           env=self.env)
+        return self.other
+
+    def unmount_second(self):
+        sh(self.bin, "umount", self.other)
+
+    def requests(self):
+        """Session requests the server answered for inode operations and batches (not the
+        lease's renewals, nor an owner's waits for a recall)."""
+        import urllib.request
+        with urllib.request.urlopen(self.env["STRATA_ENDPOINT"] + "/metrics") as page:
+            lines = page.read().decode().splitlines()
+        return sum(float(l.rsplit(" ", 1)[1]) for l in lines
+                   if l.startswith('strata_http_requests_total{route="/v1/sessions/{id}/')
+                   and not any(f'/{op}"' in l for op in ("renew", "recall", "own")))
+
     def stop(self):
         subprocess.run([self.bin, "umount", self.dir])
+        if getattr(self, "other", None):
+            subprocess.run([self.bin, "umount", self.other], stderr=subprocess.DEVNULL)
         self.server.terminate()
         self.server.wait()
 
@@ -521,16 +583,20 @@ def write_doc(text, stack):
 # The performance targets: (what, row, against: "value" | "local" | "juicefs", bound, at least?).
 # Against "local" or "juicefs" the bound is on the ratio strata / that target.
 TARGETS = [
-    ("create 10,000 small files ≥ 5,000 files/s", "create", "value", 5000, True),
-    ("create 10,000 small files ≥ 5× JuiceFS", "create", "juicefs", 5, True),
+    ("create 10,000 small files ≥ 5,000 files/s", "x 4 KiB, files", "value", 5000, True),
+    ("create 10,000 small files ≥ 5× JuiceFS", "x 4 KiB, files", "juicefs", 5, True),
+    ("create: ≤ 0.2 server requests per file", "server requests per created file", "value", 0.2, False),
+    ("contended create on two mounts ≥ 900 files/s (before write-back)", "on two mounts", "value", 900, True),
+    ("second mount's first ls of 10,000 pending files ≤ 1 s", "second mount", "value", 1, False),
     ("tar x ≤ 3.5× ext4", "extract tarball", "local", 3.5, False),
-    ("git clone ≤ 2× ext4", "git clone", "local", 2, False),
+    ("git clone ≤ 1.5× ext4", "git clone", "local", 1.5, False),
     ("pip install into a venv ≤ 1.3× ext4", "pip install", "local", 1.3, False),
     ("stat 10,000 cold ≥ 15,000 ops/s", "stat", "value", 15000, True),
     ("`ls -l` of 10,000 files ≤ 0.3 s", "ls -l", "value", 0.3, False),
     ("git status warm ≤ 0.05 s", "git status warm", "value", 0.05, False),
     ("4 KiB append + fsync p50 ≤ 3× ext4", "append + fsync p50", "local", 3, False),
-    ("seq write ≥ 0.8× ext4", "seq write", "local", 0.8, True),
+    ("seq write ≥ 0.5× ext4", "seq write", "local", 0.5, True),
+    ("seq write ≥ JuiceFS", "seq write", "juicefs", 1, True),
     ("cold random read ≥ JuiceFS", "random read cold", "juicefs", 1, True),
     ("warm read ≥ 0.8× ext4", "seq read warm", "local", 0.8, True),
 ]
@@ -594,12 +660,17 @@ def main():
             run(lambda: seq_write(t.dir, size_mib), "seq write, per MiB", size_mib)
             r.update(seq_read(t.dir, size_mib, t.cold))
             r.update(random_read(t.dir, reads, t.cold))
-            run(lambda: small_files(t.dir, count), "create + stat + ls -l, per file", count)
+            requests = getattr(t, "requests", None)
+            run(lambda: small_files(t.dir, count, requests), "create + stat + ls -l, per file", count)
             run(lambda: tarball(t.dir, tar, tar_count), "tar x, per file", tar_count)
             r.update(git_clone(t.dir, repo))
             run(lambda: pip_install(t.dir, wheels), "pip install, per package", len(WHEELS))
             r.update(npm_ci(t.dir, npm))
             run(lambda: fsync_latency(t.dir, rounds), "4 KiB append + fsync, per append", rounds)
+            if isinstance(t, Strata):
+                r.update(pending_listing(t.dir, count, t.second_mount))
+                r.update(contended_create(t.dir, t.other, count))
+                t.unmount_second()
             pid = mount_pid(t.dir)
             if pid:
                 mount_rss[t.name] = peak_rss_mib(pid)
@@ -624,6 +695,10 @@ def main():
         if "juicefs" in names:
             row.append(f"{results['strata'][key] / results['juicefs'][key]:.2f}")
         lines.append("| " + " | ".join(row) + " |")
+    only_strata = [k for k in results["strata"] if k not in results["local"]]
+    if only_strata:
+        lines += ["", "| strata only | strata |", "|---|---|"]
+        lines += [f"| {k} | {results['strata'][k]:,.3f} |" for k in only_strata]
     lines += ["", targets_table(results).rstrip("\n")]
     lines += ["", "Peak resident memory of the mount process since its last remount (it serves every "
               "workload after the random reads): "

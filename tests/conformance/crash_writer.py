@@ -3,6 +3,8 @@
 
     crash_writer.py write MOUNT JOURNAL SEED   # runs until the mount dies under it
     crash_writer.py check MOUNT JOURNAL        # after a remount: what fsync acknowledged is there
+    crash_writer.py burst MOUNT JOURNAL CYCLE  # many small new files, few fsyncs, until it dies
+    crash_writer.py burst-check MOUNT JOURNAL CYCLE  # that burst's files are a prefix, whole
 
 Before each step the writer journals (outside the mount, fsync'd) every state the step may
 leave a file in; after the step's fsync it journals an acknowledgement. A file must then
@@ -103,11 +105,71 @@ def check(mount, journal_path):
     return failures == 0
 
 
-if __name__ == "__main__":
-    if sys.argv[1] == "write":
+def burst_bytes(cycle, i):
+    return (f"{cycle}:{i}\n" * (1 + i % 500)).encode()
+
+
+def burst(mount, journal_path, cycle):
+    """New small files, one after another, as a mount that owns its tree makes them without
+    waiting for the server; every 200th is fsync'd (and journalled)."""
+    folder = os.path.join(mount, "burst", str(cycle))
+    os.makedirs(folder, exist_ok=True)
+    with open(journal_path, "a") as journal:
+        i = 0
+        while True:
+            i += 1
+            path = os.path.join(folder, f"g{i}")
+            with open(path, "wb") as f:
+                f.write(burst_bytes(cycle, i))
+                if i % 200 == 0:
+                    f.flush()
+                    os.fsync(f.fileno())
+                    journal_line(journal, {"cycle": cycle, "synced": i})
+
+
+def burst_check(mount, journal_path, only):
+    """After a kill: each burst's files are g1..gN with nothing missing in between (a later
+    change never lands without the earlier ones), N at least the last fsync'd, each holding
+    its bytes (the last may be empty: its create shipped, its close not)."""
+    synced = {}
+    # No journal: the writer was killed before it fsync'd anything.
+    for line in open(journal_path) if os.path.exists(journal_path) else []:
         try:
-            write(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+            r = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        synced[r["cycle"]] = max(synced.get(r["cycle"], 0), r["synced"])
+    root = os.path.join(mount, "burst")
+    failures, files = 0, 0
+    for cycle in [c for c in os.listdir(root) if c == str(only)] if os.path.isdir(root) else []:
+        folder = os.path.join(root, cycle)
+        got = sorted(int(n[1:]) for n in os.listdir(folder))
+        n = len(got)
+        files += n
+        if got != list(range(1, n + 1)):
+            missing = sorted(set(range(1, max(got, default=0) + 1)) - set(got))
+            print(f"burst {cycle}: not a prefix, {len(missing)} missing (first {missing[:5]})", file=sys.stderr)
+            failures += 1
+        if n < synced.get(int(cycle), 0):
+            print(f"burst {cycle}: {n} files, but g{synced[int(cycle)]} was fsync'd", file=sys.stderr)
+            failures += 1
+        for i in got:
+            data = open(os.path.join(folder, f"g{i}"), "rb").read()
+            if data != burst_bytes(int(cycle), i) and not (i == n and data == b""):
+                print(f"burst {cycle}: g{i} holds {len(data)} wrong bytes", file=sys.stderr)
+                failures += 1
+    print(f"checked {files} burst files: {failures} bad")
+    return failures == 0
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode in ("write", "burst"):
+        try:
+            (write if mode == "write" else burst)(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         except OSError:
             sys.exit(0)  # the mount died under us: that is the point
+    elif mode == "burst-check":
+        sys.exit(0 if burst_check(sys.argv[2], sys.argv[3], int(sys.argv[4])) else 1)
     else:
         sys.exit(0 if check(sys.argv[2], sys.argv[3]) else 1)

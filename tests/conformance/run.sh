@@ -41,18 +41,23 @@ fi
 echo "fsx: $fsx_ops operations: $(tail -1 "$work/fsx.log")"
 rm -rf "$work/mnt/fsx"
 
-echo "== crash consistency: $cycles cycles of SIGKILL of the mount under a writer"
+echo "== crash consistency: $cycles cycles of SIGKILL of the mount under two writers"
+# One rewrites three files and fsyncs every step; the other makes small new files without
+# waiting (the mount owns its tree), fsyncing one in 200.
 mkdir -p "$work/mnt/crash"
 for cycle in $(seq 1 "$cycles"); do
   python3 "$here/crash_writer.py" write "$work/mnt/crash" "$work/journal" "$cycle" &
   writer=$!
-  # A random moment, so that the kill lands anywhere in the writer's cycle.
+  python3 "$here/crash_writer.py" burst "$work/mnt" "$work/burst-journal" "$cycle" &
+  burster=$!
+  # A random moment, so that the kill lands anywhere in the writers' cycles.
   sleep "0.$((RANDOM % 9 + 1))"
   pkill -KILL -f -- "mount conformance $work/mnt .*--foreground"
-  wait "$writer" || true
+  wait "$writer" "$burster" || true
   umount -l "$work/mnt"
   mount_it
   python3 "$here/crash_writer.py" check "$work/mnt/crash" "$work/journal"
+  python3 "$here/crash_writer.py" burst-check "$work/mnt" "$work/burst-journal" "$cycle"
 done
 echo "crash cycles: $cycles passed"
 

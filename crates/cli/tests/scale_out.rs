@@ -278,3 +278,32 @@ fn a_key_revoked_through_one_server_is_refused_by_the_other() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+/// A mount that owns its tree through one server gives it back when another server is asked
+/// about the volume: the files API and a new mount on the second server see every file the
+/// owner had closed, though the recall was raised where the owner is not connected.
+#[test]
+fn a_recall_through_another_server_reaches_the_owner() {
+    let a = Server::start_shared(&[]);
+    let b = a.another();
+    a.ok(&["volume", "create", "v"]);
+    let addr = common::free_addr();
+    let owner = a.mount("v", &["--metrics", &addr]);
+    let owns = || common::sample(&common::scrape(&addr), "strata_mount_owns_tree") == 1.0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !owns() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mount owns its tree within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::fs::create_dir(owner.join("d")).unwrap();
+    for i in 0..200 {
+        std::fs::write(owner.join(&format!("d/f{i}")), format!("file {i}")).unwrap();
+    }
+    assert_eq!(b.ok(&["fs", "cat", "v:/d/f199"]), "file 199");
+    assert!(!owns(), "the owner gave its tree back");
+    let other = b.mount("v", &[]);
+    assert_eq!(std::fs::read_dir(other.join("d")).unwrap().count(), 200);
+}

@@ -470,6 +470,9 @@ pub struct NewInode {
     /// [`Grant`]); else the engine picks one. Set by the server from [`CreateNode::ino`].
     #[serde(skip)]
     pub ino: Option<u64>,
+    /// When it was made (ns); else now. Set by the server from [`CreateNode::at`].
+    #[serde(skip)]
+    pub at: Option<i64>,
 }
 
 impl NewInode {
@@ -482,6 +485,7 @@ impl NewInode {
             rdev: 0,
             target: None,
             ino: None,
+            at: None,
         }
     }
 }
@@ -497,6 +501,10 @@ pub struct CreateNode {
     /// the number before the server does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ino: Option<NodeRef>,
+    /// When the mount made it (ns), for a create shipped later: its times, and its
+    /// directory's. Taken if within the last hour, else now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
 }
 
 /// Exclusive ownership of a session's tree, and inode numbers to create with: while it
@@ -669,6 +677,10 @@ pub struct WriteContent {
     /// write stays.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub then: Option<AttrChanges>,
+    /// When the writer made the change (ns), for a change shipped later by a mount that owns
+    /// its tree: its mtime and ctime. Taken if within the last hour, else now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -176,6 +176,7 @@ fn new_entry(req: &Request, kind: FileKind, mode: u32, rdev: u32, target: Option
         rdev,
         target,
         ino: None,
+        at: None,
     }
 }
 

@@ -273,6 +273,14 @@ impl DirCache {
     pub fn changed(&self, ino: u64) {
         self.state().stats.remove(&ino);
     }
+
+    /// This mount changed an inode's attributes and knows them for sure (it owns its tree):
+    /// a listing that holds the inode answers with them.
+    pub fn learned(&self, ino: u64, stat: &Stat) {
+        if let Some(known) = self.state().stats.get_mut(&ino) {
+            *known = stat.clone();
+        }
+    }
 }
 
 /// Drops a directory's listing and the attributes it brought.

@@ -73,6 +73,9 @@ pub struct FileState {
     /// This mount created the file and has not committed it yet: no other mount has seen
     /// its content, so its attribute changes can wait for the first commit too.
     created_here: bool,
+    /// The server refused this file's last commit: the next one is not deferred, so that
+    /// its caller hears the answer.
+    refused: bool,
     /// The block the last read ended in, to fetch ahead of a sequential reader.
     last_read: Option<u64>,
     /// Where the last few successful reads ended, newest last.
@@ -98,6 +101,7 @@ impl FileState {
             changed_at: None,
             attrs_after: None,
             created_here: false,
+            refused: false,
             last_read: None,
             read_ends: std::collections::VecDeque::new(),
             random: false,
@@ -443,15 +447,27 @@ impl FileState {
         }
         for attempt in 1.. {
             let (mut req, inline) = self.prepare(blocks, durable).await?;
-            if !durable && write_back.owns() {
-                // The server applies it later: the mtime is the last write's, not then.
-                if let Some(at) = self.changed_at {
-                    req.then
-                        .get_or_insert_with(AttrChanges::default)
-                        .mtime
-                        .get_or_insert(at);
+            // A commit that names blocks it uploaded goes now: if the server collected
+            // one meanwhile (the file stayed open past its grace period), it is stored again
+            // from the local cache below, which a batch shipped later could not do.
+            let uploads = req.chunks.iter().any(|c| c.data.is_none());
+            if !durable && !uploads && !self.refused && write_back.owns() {
+                // Applied later, with the time of the last change here, which is what this
+                // mount shows meanwhile.
+                let at = self.changed_at.max(self.attrs_after.as_ref().map(|(_, at)| *at));
+                req.at = Some(at.unwrap_or_else(now_ns));
+                // Nobody else writes the file while the mount owns its tree: the write need
+                // not be conditional (a refusal as stale could not be redone once shipped).
+                req.base = None;
+                let mut stat = Stat {
+                    size: self.size,
+                    mtime: req.at.unwrap_or_default(),
+                    ctime: req.at.unwrap_or_default(),
+                    ..self.stat.clone()
+                };
+                if let Some(then) = &req.then {
+                    then.apply_to(&mut stat);
                 }
-                let stat = self.overlay(self.stat.clone());
                 if write_back.defer(Request::Write(req.clone())) {
                     self.landed(req, stat.clone());
                     return Ok(Some((stat, false)));
@@ -480,8 +496,13 @@ impl FileState {
                     self.merged = true;
                     continue;
                 }
-                other => other?,
+                Err(e) => {
+                    self.refused = e.kind != ErrorKind::Unavailable;
+                    return Err(e);
+                }
+                Ok(stat) => stat,
             };
+            self.refused = false;
             self.landed(req, stat.clone());
             return Ok(Some((stat, std::mem::take(&mut self.merged))));
         }
@@ -557,6 +578,7 @@ impl FileState {
             base: Some(base),
             durable,
             then: self.attrs_after.as_ref().map(|(changes, _)| changes.clone()),
+            at: None,
         };
         Ok((req, inline))
     }

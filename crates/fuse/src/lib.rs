@@ -151,7 +151,7 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
             }
         }
     });
-    let write_back = tokio::spawn(vfs.write_back().clone().run(every));
+    let write_back = tokio::spawn(vfs.run_write_back(every));
     Ok(Mounted {
         session,
         vfs,

@@ -146,9 +146,15 @@ impl Vfs {
         self.blocks.session()
     }
 
-    /// What ships this mount's changes while it owns its tree; its `run` goes with the mount.
-    pub fn write_back(&self) -> &Arc<WriteBack> {
-        &self.write_back
+    /// Whether the mount owns its tree now (its changes are deferred).
+    pub fn owns_tree(&self) -> bool {
+        self.write_back.owns()
+    }
+
+    /// Runs for as long as the mount does (a task of its own): asks for the tree, ships
+    /// deferred changes, gives the tree back when recalled (see [`WriteBack::run`]).
+    pub fn run_write_back(&self, longest: Duration) -> impl Future<Output = ()> + Send + 'static {
+        self.write_back.clone().run(longest)
     }
 
     /// Retries `call` while the server is unreachable, as [`Backoff`] says.
@@ -248,7 +254,7 @@ impl Vfs {
         m.inodes.set(self.known_inodes() as i64);
         m.open_files.set(self.open_files() as i64);
         m.cache_bytes.set(self.blocks.cache_bytes() as i64);
-        m.owns_tree.set(i64::from(self.write_back.owns()));
+        m.owns_tree.set(i64::from(self.owns_tree()));
         m.deferred_changes.set(self.write_back.queued() as i64);
         m.render()
     }
@@ -483,6 +489,7 @@ impl Vfs {
                 ..new
             },
             ino: None,
+            at: None,
         };
         let since = Instant::now();
         if let Some(made) = self.make_here(dir, &mut req, since).await? {
@@ -528,9 +535,9 @@ impl Vfs {
         let Some(node) = self.write_back.take_inode() else {
             return Ok(None);
         };
-        req.ino = Some(node);
-        let new = &req.new;
         let now = crate::file::now_ns();
+        (req.ino, req.at) = (Some(node), Some(now));
+        let new = &req.new;
         let is_dir = new.kind == FileKind::Directory;
         let stat = Stat {
             ino: node.ino,
@@ -844,7 +851,11 @@ impl Vfs {
             // pages cached here would not show: the next open here starts afresh.
             Ok(Some((stat, merged))) => {
                 self.inodes.with(ino, |i| i.seen = None);
-                self.dirs.changed(state.node.ino);
+                if self.write_back.owns() {
+                    self.dirs.learned(state.node.ino, &stat);
+                } else {
+                    self.dirs.changed(state.node.ino);
+                }
                 self.changed(state.node, Some(stat), since);
                 Ok(merged)
             }

@@ -216,12 +216,18 @@ impl WriteBack {
             match self.retry(|| self.inner.call(request.clone())).await {
                 Ok(_) => {}
                 Err(e) if e.kind == ErrorKind::Unavailable => return Err(e),
+                // A file deleted while open: its content has no reader left to keep (as
+                // for a commit made at once).
+                Err(e) if e.kind == ErrorKind::NotFound && matches!(request, Request::Write(_)) => {}
                 Err(e) => {
                     tracing::warn!(
                         "the server refused a {} made while this mount owned its tree: {e}",
                         request.name()
                     );
                     self.refused.store(true, Ordering::Release);
+                    // What the mount showed of it was wrong: what it learnt in this grant is
+                    // trusted no more (a new grant starts afresh).
+                    self.lose();
                 }
             }
         }

@@ -303,7 +303,15 @@ fn read_local(root: &Path) -> BTreeMap<&'static str, Vec<u8>> {
         .collect()
 }
 
-fn check(ops: Vec<Op>, faults: Vec<Fault>) -> std::result::Result<(), TestCaseError> {
+/// How the mount under test runs: every change at the server at once, or with write-back
+/// (changes deferred while it owns its tree, which it asks for at once).
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Direct,
+    WriteBack,
+}
+
+fn check(ops: Vec<Op>, faults: Vec<Fault>, mode: Mode) -> std::result::Result<(), TestCaseError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -322,7 +330,21 @@ fn check(ops: Vec<Op>, faults: Vec<Fault>) -> std::result::Result<(), TestCaseEr
         );
         d.unwrap();
         let cache = Arc::new(BlockCache::open(cache_dir.path().join("blocks"), 1 << 30).unwrap());
-        let vfs = Vfs::new(backend, cache, Duration::ZERO, Duration::from_secs(10), None);
+        let vfs = match mode {
+            Mode::Direct => Vfs::new(backend, cache, Duration::ZERO, Duration::from_secs(10), None),
+            Mode::WriteBack => {
+                let window = Some(Duration::from_millis(50));
+                Vfs::new(backend, cache, Duration::from_secs(1), Duration::from_secs(10), window)
+            }
+        };
+        let _write_back = AbortOnDrop(tokio::spawn(vfs.run_write_back(Duration::from_millis(100))));
+        // Wait for the tree (asked at once; an injected fault may delay the grant).
+        for _ in 0..100 {
+            if mode == Mode::Direct || vfs.owns_tree() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         for (step, op) in ops.iter().enumerate() {
             let strata = errno_of(&apply(&vfs, op).await);
             let expected = local_errno(apply_local(local.path(), op));
@@ -352,7 +374,25 @@ proptest! {
         ops in proptest::collection::vec(op(), 1..20),
         faults in proptest::collection::vec(fault(), 0..40),
     ) {
-        check(ops, faults)?;
+        check(ops, faults, Mode::Direct)?;
+    }
+
+    /// The same with write-back: changes answered by the mount and shipped in batches
+    /// (whose answers may be lost too) end as a local folder does, errors included.
+    #[test]
+    fn a_mount_owning_its_tree_over_a_failing_backend_matches_a_local_folder(
+        ops in proptest::collection::vec(op(), 1..20),
+        faults in proptest::collection::vec(fault(), 0..40),
+    ) {
+        check(ops, faults, Mode::WriteBack)?;
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -96,10 +96,13 @@ pub trait MetaStore: Send + Sync + 'static {
     fn own(&self, session: Uuid, inodes: u64, now: i64) -> Result<Option<u64>>;
     /// Ends a session's ownership.
     fn disown(&self, session: Uuid) -> Result<()>;
-    /// Notes that `vol` is used at `now` by someone other than its owner, and asks the owner,
-    /// if one is alive, to give its ownership back (an owner whose lease ran out loses it at
-    /// once); returns it with the end of its lease.
-    fn recall(&self, vol: Uuid, now: i64) -> Result<Option<(Uuid, i64)>>;
+    /// Notes that `vol` is used at `now` by someone other than its owner (`by` a session
+    /// opening on it, else by a caller of no session), and asks the owner, if one is alive,
+    /// to give its ownership back (an owner whose lease ran out loses it at once); returns it
+    /// with the time until which it listens for a recall.
+    fn recall(&self, vol: Uuid, now: i64, by: Option<Uuid>) -> Result<Option<(Uuid, i64)>>;
+    /// Records until when (ns) a session is waiting to hear of a recall; `now` once it stopped.
+    fn listening(&self, session: Uuid, until: i64) -> Result<()>;
     /// Whether a session owns its tree, and whether its ownership is recalled (`None`: no
     /// such session).
     fn ownership(&self, session: Uuid) -> Result<Option<(bool, bool)>>;

@@ -140,6 +140,8 @@ pub struct ContentWrite<'a> {
     pub uploader: Option<uuid::Uuid>,
     /// Changes of mode, owner and times made after the writes, applied after them.
     pub then: Option<&'a strata_core::api::AttrChanges>,
+    /// When the writer made the change (ns): its mtime and ctime, if within the last hour.
+    pub at: Option<i64>,
 }
 
 /// One page of a directory listing, sorted by name.
@@ -318,6 +320,7 @@ pub struct WriteChange {
     pub base: Option<Vec<Chunk>>,
     pub uploader: Option<uuid::Uuid>,
     pub then: Option<strata_core::api::AttrChanges>,
+    pub at: Option<i64>,
 }
 
 impl WriteChange {
@@ -331,6 +334,7 @@ impl WriteChange {
             base: self.base.as_deref(),
             uploader: self.uploader,
             then: self.then.as_ref(),
+            at: self.at,
         }
     }
 }

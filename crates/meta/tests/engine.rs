@@ -218,6 +218,7 @@ fn conditional_writes_refuse_a_stale_base(e: &Engine) {
             base: Some(base),
             uploader: None,
             then: None,
+            at: None,
         };
         meta.write_content(v.into(), f, &w)
     };
@@ -1008,12 +1009,12 @@ fn ownership_goes_to_a_session_alone_on_its_volume(e: &Engine) {
     let b = session_on(v, false);
     meta.add_session(&b, u64::MAX).unwrap();
     assert_eq!(meta.own(b.id, 8, now).unwrap(), None);
-    assert_eq!(meta.recall(v, now).unwrap().map(|(id, _)| id), Some(a.id));
+    assert_eq!(meta.recall(v, now, None).unwrap().map(|(id, _)| id), Some(a.id));
     assert_eq!(meta.ownership(a.id).unwrap(), Some((true, true)));
     assert_eq!(meta.own(a.id, 8, now).unwrap(), None, "recalled: no more numbers");
     meta.disown(a.id).unwrap();
     assert_eq!(meta.ownership(a.id).unwrap(), Some((false, false)));
-    assert_eq!(meta.recall(v, now).unwrap(), None);
+    assert_eq!(meta.recall(v, now, None).unwrap(), None);
     meta.remove_session(b.id).unwrap();
     assert_eq!(
         meta.own(a.id, 8, now).unwrap(),
@@ -1031,7 +1032,11 @@ fn ownership_goes_to_a_session_alone_on_its_volume(e: &Engine) {
     meta.remove_session(a.id).unwrap();
     meta.add_session(&short, u64::MAX).unwrap();
     assert!(meta.own(short.id, 8, later).unwrap().is_some());
-    assert_eq!(meta.recall(v, later + 2).unwrap(), None, "its lease ran out: no owner");
+    assert_eq!(
+        meta.recall(v, later + 2, None).unwrap(),
+        None,
+        "its lease ran out: no owner"
+    );
     assert_eq!(meta.ownership(short.id).unwrap(), Some((false, false)));
 }
 
@@ -1097,6 +1102,61 @@ fn batches_apply_whole_once_and_only_for_their_owner(e: &Engine) {
         .apply(fork.into(), None, &[create_as(ROOT_INO, "x", FileKind::File, Some(d))])
         .unwrap_err();
     assert_eq!(e4.field.as_deref(), Some("ino"));
+
+    // A batch passes the quota and the subpath rules as single calls do, whole or not at all.
+    let quota = strata_core::api::Quota {
+        bytes: None,
+        files: Some(4),
+    };
+    meta.set_quota(ORG, v, quota).unwrap();
+    let over = [
+        create_as(ROOT_INO, "q1", FileKind::File, Some(first + 4)),
+        create_as(ROOT_INO, "q2", FileKind::File, Some(first + 5)),
+        create_as(ROOT_INO, "q3", FileKind::File, Some(first + 6)),
+    ];
+    let e6 = meta.apply(v.into(), Some((owner.id, 3)), &over).unwrap_err();
+    assert_eq!(e6.kind, ErrorKind::QuotaExceeded);
+    assert_eq!(names(meta, v, ROOT_INO), ["d", "g"]);
+    let below_d = Reach::below(v, d);
+    let outside = [
+        create_as(d, "inside", FileKind::File, Some(first + 7)),
+        Change::Unlink {
+            parent: ROOT_INO,
+            name: b"g".to_vec(),
+        },
+    ];
+    let e7 = meta.apply(below_d, Some((owner.id, 4)), &outside).unwrap_err();
+    assert_eq!((e7.kind, e7.field.as_deref()), (ErrorKind::NotFound, Some("node")));
+    assert!(names(meta, v, d).is_empty(), "nothing of the batch landed");
+
+    // A change made earlier keeps its time, if within the last hour; else it is now.
+    let unbounded = strata_core::api::Quota {
+        bytes: None,
+        files: None,
+    };
+    meta.set_quota(ORG, v, unbounded).unwrap();
+    let made = |n: &str, ino: u64, at: i64| {
+        let mut change = create_as(d, n, FileKind::File, Some(ino));
+        if let Change::Create { new, .. } = &mut change {
+            new.at = Some(at);
+        }
+        meta.apply(v.into(), None, &[change]).unwrap()[0].clone().unwrap()
+    };
+    let minute_ago = now_ns() - 60_000_000_000;
+    assert_eq!(made("t1", first + 8, minute_ago).mtime, minute_ago);
+    assert_eq!(
+        meta.getattr(v.into(), d).unwrap().mtime,
+        minute_ago,
+        "its directory's too"
+    );
+    let before = now_ns();
+    for (n, ino, at) in [("t2", first + 9, now_ns() + 3_600_000_000_000), ("t3", first + 10, 0)] {
+        let stat = made(n, ino, at);
+        assert!(stat.mtime >= before && stat.mtime <= now_ns(), "{n}: {}", stat.mtime);
+    }
+    for n in ["t1", "t2", "t3"] {
+        meta.unlink(v.into(), d, n.as_bytes()).unwrap();
+    }
 
     // Ownership gone: a batch is refused whole.
     meta.disown(owner.id).unwrap();

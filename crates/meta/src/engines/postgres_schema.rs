@@ -141,6 +141,8 @@ CREATE INDEX locks_by_session ON locks(session);
     "ALTER TABLE sessions ADD COLUMN owner BIGINT NOT NULL DEFAULT 0;
      ALTER TABLE sessions ADD COLUMN recalled BIGINT NOT NULL DEFAULT 0;
      ALTER TABLE sessions ADD COLUMN shipped BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE sessions ADD COLUMN listening_until BIGINT NOT NULL DEFAULT 0;
      CREATE INDEX sessions_by_volume ON sessions(volume);
-     ALTER TABLE volumes ADD COLUMN used_at BIGINT NOT NULL DEFAULT 0;",
+     ALTER TABLE volumes ADD COLUMN used_at BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE volumes ADD COLUMN used_by TEXT;",
 ];

@@ -147,6 +147,8 @@ const STEPS: [&str; 15] = [
     "ALTER TABLE sessions ADD COLUMN owner INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE sessions ADD COLUMN recalled INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE sessions ADD COLUMN shipped INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE sessions ADD COLUMN listening_until INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX sessions_by_volume ON sessions(volume);
-     ALTER TABLE volumes ADD COLUMN used_at INTEGER NOT NULL DEFAULT 0;",
+     ALTER TABLE volumes ADD COLUMN used_at INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE volumes ADD COLUMN used_by TEXT;",
 ];

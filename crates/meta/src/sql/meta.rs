@@ -176,8 +176,12 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.write(|tx| volumes::disown(tx, session))
     }
 
-    fn recall(&self, vol: Uuid, now: i64) -> Result<Option<(Uuid, i64)>> {
-        self.write(|tx| volumes::recall(tx, vol, now))
+    fn recall(&self, vol: Uuid, now: i64, by: Option<Uuid>) -> Result<Option<(Uuid, i64)>> {
+        self.write(|tx| volumes::recall(tx, vol, now, by))
+    }
+
+    fn listening(&self, session: Uuid, until: i64) -> Result<()> {
+        self.write(|tx| volumes::listening(tx, session, until))
     }
 
     fn ownership(&self, session: Uuid) -> Result<Option<(bool, bool)>> {

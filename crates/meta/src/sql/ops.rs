@@ -125,7 +125,7 @@ pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<St
         }
         _ => None,
     };
-    let now = now_ns();
+    let now = made_at(new.at);
     let is_dir = new.kind == FileKind::Directory;
     let ino = match new.ino {
         Some(ino) => granted_ino(tree, ino)?,
@@ -156,6 +156,14 @@ pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<St
     tree.file_count += 1;
     tree.add_used(inode.stat.size as i128)?;
     Ok(inode.stat)
+}
+
+/// The time of a change a mount made earlier and ships now: what it says, if within the last
+/// hour (and not in the future), else now.
+fn made_at(at: Option<i64>) -> i64 {
+    const HOUR: i64 = 3_600_000_000_000;
+    let now = now_ns();
+    at.filter(|&t| t <= now && t >= now - HOUR).unwrap_or(now)
 }
 
 /// One change of a batch, as its single call does it.
@@ -422,7 +430,7 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
             }
         }
     }
-    let now = now_ns();
+    let now = made_at(w.at);
     inode.stat.size = size;
     inode.stat.mtime = now;
     inode.stat.ctime = now;

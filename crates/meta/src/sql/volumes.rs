@@ -349,8 +349,9 @@ fn lock_volume(tx: &dyn Tx, vol: Uuid) -> R<()> {
     Ok(())
 }
 
-/// How long after a recall (a use of the volume by anyone but its owner) no session is granted
-/// ownership: a caller that recalls right before its change is not overtaken by a new grant.
+/// How long after a recall (a use of the volume by anyone but its owner) no other session is
+/// granted ownership: a caller that recalls right before its change is not overtaken by a
+/// new grant. A session opening recalls too, as itself: it may own the volume at once.
 pub const QUIET_NS: i64 = 1_000_000_000;
 
 pub fn own(tx: &dyn Tx, session: Uuid, inodes: u64, now: i64) -> R<Option<u64>> {
@@ -367,9 +368,12 @@ pub fn own(tx: &dyn Tx, session: Uuid, inodes: u64, now: i64) -> R<Option<u64>> 
     }
     // The volume's row first, as every writer of it and `add_session` take it: no session
     // opens on the volume between this count and the grant.
-    let sql = format!("SELECT next_ino, used_at FROM volumes WHERE id = $1{}", tx.for_update());
+    let sql = format!(
+        "SELECT next_ino, used_at, used_by FROM volumes WHERE id = $1{}",
+        tx.for_update()
+    );
     let row = tx.query_one(&sql, vals![vol])?;
-    if row.i64(1)? > now - QUIET_NS {
+    if row.i64(1)? > now - QUIET_NS && row.opt_uuid(2)? != Some(session) {
         return Ok(None);
     }
     let first = row.u64(0)?;
@@ -398,15 +402,18 @@ pub fn disown(tx: &dyn Tx, session: Uuid) -> R<()> {
     Ok(())
 }
 
-pub fn recall(tx: &dyn Tx, vol: Uuid, now: i64) -> R<Option<(Uuid, i64)>> {
-    tx.exec("UPDATE volumes SET used_at = $2 WHERE id = $1", vals![vol, now])?;
+pub fn recall(tx: &dyn Tx, vol: Uuid, now: i64, by: Option<Uuid>) -> R<Option<(Uuid, i64)>> {
+    tx.exec(
+        "UPDATE volumes SET used_at = $2, used_by = $3 WHERE id = $1",
+        vals![vol, now, by],
+    )?;
     // An owner whose lease ran out is gone as if it had crashed: what it did not ship is lost.
     tx.exec(
         "UPDATE sessions SET owner = 0, recalled = 0 WHERE volume = $1 AND owner = 1 AND alive_until <= $2",
         vals![vol, now],
     )?;
     let Some(row) = tx.query_opt(
-        "SELECT id, alive_until FROM sessions WHERE volume = $1 AND owner = 1",
+        "SELECT id, listening_until FROM sessions WHERE volume = $1 AND owner = 1",
         vals![vol],
     )?
     else {
@@ -415,6 +422,14 @@ pub fn recall(tx: &dyn Tx, vol: Uuid, now: i64) -> R<Option<(Uuid, i64)>> {
     let id = row.uuid(0)?;
     tx.exec("UPDATE sessions SET recalled = 1 WHERE id = $1", vals![id])?;
     Ok(Some((id, row.i64(1)?)))
+}
+
+pub fn listening(tx: &dyn Tx, session: Uuid, until: i64) -> R<()> {
+    tx.exec(
+        "UPDATE sessions SET listening_until = $2 WHERE id = $1",
+        vals![session, until],
+    )?;
+    Ok(())
 }
 
 pub fn ownership(tx: &dyn Tx, session: Uuid) -> R<Option<(bool, bool)>> {

@@ -110,8 +110,9 @@ pub async fn open(
     // A snapshot never changes: its mounts are read-only whatever they asked for.
     let read_only = read_only || volume.snapshot_of.is_some();
     // Before the subpath is looked up or made, and again once this session counts (it keeps
-    // new grants away from then on).
-    ownership::recall(state, volume.id).await?;
+    // new grants to others away from then on), as this session: it may own the volume next.
+    let id = Uuid::new_v4();
+    ownership::recall_for(state, volume.id, Some(id)).await?;
     let root = if read_only || subpath.is_root() {
         files::stat(state, volume.id, subpath)
             .await
@@ -127,7 +128,7 @@ pub async fn open(
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
     let record = SessionRecord {
-        id: Uuid::new_v4(),
+        id,
         org: org.to_owned(),
         volume: volume.id,
         root_ino: root.ino,
@@ -141,7 +142,7 @@ pub async fn open(
     let limit = state.limits.sessions_per_org;
     state.meta(move |m| m.add_session(&stored, limit)).await?;
     // A mount that owned the volume has shipped what it made and given it back.
-    ownership::recall(state, volume.id).await?;
+    ownership::recall_for(state, volume.id, Some(id)).await?;
     let session = Session(Arc::new(record));
     let info = SessionInfo {
         id: session.0.id,

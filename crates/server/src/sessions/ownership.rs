@@ -25,11 +25,18 @@ pub const GRANT_INODES: u64 = 8192;
 const MAX_WAIT: Duration = Duration::from_secs(20);
 /// How often a wait looks at the metadata for what another server changed.
 const POLL: Duration = Duration::from_millis(100);
+/// How long an owner may take between two waits for a recall before it counts as deaf.
+const BETWEEN_WAITS: Duration = Duration::from_secs(2);
 
 /// Grants the session its tree, with inode numbers to create with, if nobody else uses it.
 pub async fn own(state: &AppState, session: &Session) -> Result<Grant> {
     let id = session.0.id;
     let first = state.meta(move |m| m.own(id, GRANT_INODES, now_ns())).await?;
+    if first.is_some() {
+        // Heard from just now: it starts waiting for recalls right after.
+        let until = now_ns() + BETWEEN_WAITS.as_nanos() as i64;
+        state.meta(move |m| m.listening(id, until)).await?;
+    }
     let inodes = first.map_or_else(Vec::new, |first| {
         (first..first + GRANT_INODES)
             .map(|ino| NodeRef {
@@ -48,20 +55,41 @@ pub async fn disown(state: &AppState, session: &Session) -> Result<()> {
     Ok(())
 }
 
-/// Answers once the session's ownership is recalled or gone, or after `wait_ms`.
+/// Answers once the session's ownership is recalled or gone, or after `wait_ms`. While it
+/// waits, the session is known to listen; a wait that ends without an answer (the mount's
+/// connection closed: it died) says at once that it listens no more.
 pub async fn await_recall(state: &AppState, session: &Session, r: AwaitRecall) -> Result<Ownership> {
-    let deadline = Instant::now() + Duration::from_millis(r.wait_ms).min(MAX_WAIT);
-    let id = session.0.id;
-    loop {
+    let wait = Duration::from_millis(r.wait_ms).min(MAX_WAIT);
+    let (deadline, id) = (Instant::now() + wait, session.0.id);
+    let until = now_ns() + (wait + BETWEEN_WAITS).as_nanos() as i64;
+    state.meta(move |m| m.listening(id, until)).await?;
+    let mut gone = Deaf(Some((state.clone(), id)));
+    let answer = loop {
         let changed = state.ownership_changed.notified();
         let (owner, recalled) = state
             .meta(move |m| m.ownership(id))
             .await?
             .ok_or_else(|| Error::not_found("no such mount session"))?;
         if !owner || recalled || Instant::now() >= deadline {
-            return Ok(Ownership { owner, recalled });
+            break Ownership { owner, recalled };
         }
         let _ = tokio::time::timeout_at(deadline.min(Instant::now() + POLL), changed).await;
+    };
+    gone.0 = None;
+    Ok(answer)
+}
+
+/// Says a session listens no more when its wait is dropped unanswered.
+struct Deaf(Option<(AppState, Uuid)>);
+
+impl Drop for Deaf {
+    fn drop(&mut self) {
+        if let Some((state, id)) = self.0.take() {
+            tokio::spawn(async move {
+                let _ = state.meta(move |m| m.listening(id, now_ns())).await;
+                state.ownership_changed.notify_waiters();
+            });
+        }
     }
 }
 
@@ -91,14 +119,20 @@ pub async fn apply(service: &SessionService, state: &AppState, session: &Session
 }
 
 /// Makes sure nobody owns `vol` before its caller reads or changes it: recalls the owner
-/// and waits until it has shipped its changes and given the ownership back, or, if it does
-/// not answer within a lease, takes the ownership from it.
+/// and waits until it has shipped its changes and given the ownership back. An owner that
+/// does not answer within a lease, or that stopped listening for recalls (its mount died)
+/// and does not start again within [`BETWEEN_WAITS`], has the ownership taken from it.
 pub async fn recall(state: &AppState, vol: Uuid) -> Result<()> {
+    recall_for(state, vol, None).await
+}
+
+/// [`recall`] for the session `by`, opening on the volume: it may own the volume at once.
+pub async fn recall_for(state: &AppState, vol: Uuid, by: Option<Uuid>) -> Result<()> {
     let lease = state.limits.session_lease;
     let mut waited_for: Option<(Uuid, Instant)> = None;
     loop {
         let changed = state.ownership_changed.notified();
-        let Some((owner, _)) = state.meta(move |m| m.recall(vol, now_ns())).await? else {
+        let Some((owner, listening_until)) = state.meta(move |m| m.recall(vol, now_ns(), by)).await? else {
             return Ok(());
         };
         let since = match waited_for {
@@ -109,8 +143,9 @@ pub async fn recall(state: &AppState, vol: Uuid) -> Result<()> {
             }
         };
         waited_for = Some((owner, since));
-        if since.elapsed() >= lease {
-            tracing::warn!(session = %owner, "a mount did not give its tree back within its lease: taken");
+        let deaf_for = Duration::from_nanos(now_ns().saturating_sub(listening_until).max(0) as u64);
+        if since.elapsed() >= lease || deaf_for >= BETWEEN_WAITS {
+            tracing::warn!(session = %owner, "a mount did not give its tree back: taken");
             state.meta(move |m| m.disown(owner)).await?;
             continue;
         }

@@ -122,6 +122,7 @@ impl SessionService {
             Request::Create(r) => {
                 let mut new = r.new;
                 new.ino = r.ino.as_ref().map(|node| self.ino(node)).transpose()?;
+                new.at = r.at;
                 Change::Create {
                     parent: self.ino(&r.parent)?,
                     name: name(&r.name),
@@ -204,6 +205,7 @@ impl SessionService {
                 base,
                 uploader: Some(self.session.0.id),
                 then: r.then,
+                at: r.at,
             },
         })
     }
