@@ -12,7 +12,7 @@
 //! applied over the other's content, so each writer's bytes survive in commit order.
 
 use crate::blocks::Blocks;
-use crate::writeback::WriteBack;
+use crate::writeback::{Epoch, WriteBack};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
@@ -451,7 +451,8 @@ impl FileState {
             // one meanwhile (the file stayed open past its grace period), it is stored again
             // from the local cache below, which a batch shipped later could not do.
             let uploads = req.chunks.iter().any(|c| c.data.is_none());
-            if !durable && !uploads && !self.refused && write_back.owns() {
+            let epoch = write_back.epoch.now();
+            if !durable && !uploads && !self.refused && Epoch::owning(epoch) {
                 // Applied later, with the time of the last change here, which is what this
                 // mount shows meanwhile.
                 let at = self.changed_at.max(self.attrs_after.as_ref().map(|(_, at)| *at));
@@ -468,7 +469,7 @@ impl FileState {
                 if let Some(then) = &req.then {
                     then.apply_to(&mut stat);
                 }
-                if write_back.defer(Request::Write(req.clone())) {
+                if write_back.defer(epoch, Request::Write(req.clone())) {
                     self.landed(req, stat.clone());
                     return Ok(Some((stat, false)));
                 }

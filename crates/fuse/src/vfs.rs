@@ -532,7 +532,13 @@ impl Vfs {
             Some((stat, at)) if at.elapsed() < self.ttl => stat,
             _ => self.getattr(dir).await?,
         };
-        let Some(node) = self.write_back.take_inode() else {
+        // Checked again after that wait, in one grant, and made only if that grant still
+        // holds when deferred.
+        let epoch = self.write_back.epoch.now();
+        if !self.dirs.surely_absent(dir, &req.name) {
+            return Ok(None);
+        }
+        let Some(node) = self.write_back.take_inode(epoch) else {
             return Ok(None);
         };
         let now = crate::file::now_ns();
@@ -553,7 +559,7 @@ impl Vfs {
             ctime: now,
             target: new.target.clone(),
         };
-        if !self.write_back.defer(Request::Create(req.clone())) {
+        if !self.write_back.defer(epoch, Request::Create(req.clone())) {
             return Ok(None);
         }
         let dir_stat = Stat {

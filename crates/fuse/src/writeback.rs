@@ -16,7 +16,7 @@
 
 use crate::retry::Backoff;
 use bytes::Bytes;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strata_core::api::{AwaitRecall, Batch, NodeRef, SessionInfo};
@@ -57,8 +57,32 @@ impl Epoch {
 struct Queue {
     changes: Vec<(Request, usize)>,
     bytes: usize,
+    /// The changes taken from the queue and not yet applied, in order.
+    shipment: Option<Shipment>,
     /// Inode numbers granted and not used yet.
     inodes: Vec<NodeRef>,
+}
+
+/// A batch on its way to the server.
+#[derive(Clone)]
+struct Shipment {
+    seq: u64,
+    changes: Vec<Request>,
+    /// Refused as a batch: its changes go one at a time.
+    singly: bool,
+    /// The last attempt at its first change may have applied (its answer was lost).
+    maybe_applied: bool,
+}
+
+/// Whether `e` is how a repeat of `request`, applied once already, is refused.
+fn repeat_of_applied(request: &Request, e: &Error) -> bool {
+    match request {
+        Request::Create(_) | Request::Link(_) => {
+            e.kind == ErrorKind::AlreadyExists || e.field.as_deref() == Some("ino")
+        }
+        Request::Unlink(_) | Request::Rmdir(_) | Request::Rename(_) => e.kind == ErrorKind::NotFound,
+        _ => false,
+    }
 }
 
 pub struct WriteBack {
@@ -72,8 +96,6 @@ pub struct WriteBack {
     shipping: AsyncMutex<()>,
     /// The last batch number used.
     seq: AtomicU64,
-    /// Changes of the batch under way.
-    in_flight: AtomicUsize,
     /// Wakes the shipper before its window ends: a batch is full, or granted inode numbers
     /// run low.
     wake: Notify,
@@ -97,7 +119,6 @@ impl WriteBack {
             queue: Mutex::default(),
             shipping: AsyncMutex::new(()),
             seq: AtomicU64::new(0),
-            in_flight: AtomicUsize::new(0),
             wake: Notify::new(),
             refused: AtomicBool::new(false),
             unsynced: AtomicBool::new(false),
@@ -109,10 +130,11 @@ impl WriteBack {
         Epoch::owning(self.epoch.now())
     }
 
-    /// A granted inode number for a create made here, while the mount owns its tree.
-    pub fn take_inode(&self) -> Option<NodeRef> {
+    /// A granted inode number for a create made here, while the mount owns its tree in the
+    /// grant `epoch` (the one its caller checked what it knows against).
+    pub fn take_inode(&self, epoch: u64) -> Option<NodeRef> {
         let mut queue = lock(&self.queue);
-        if !self.owns() {
+        if !Epoch::owning(epoch) || self.epoch.now() != epoch {
             return None;
         }
         if queue.inodes.len() == LOW_INODES {
@@ -121,12 +143,13 @@ impl WriteBack {
         queue.inodes.pop()
     }
 
-    /// Queues a change to ship later, if the mount owns its tree and the queue has room;
-    /// says whether it did (if not, the caller makes the change at the server now).
-    pub fn defer(&self, request: Request) -> bool {
+    /// Queues a change to ship later, if the mount still owns its tree in the grant `epoch`
+    /// (the one its caller checked what it knows against) and the queue has room; says
+    /// whether it did (if not, the caller makes the change at the server now).
+    pub fn defer(&self, epoch: u64, request: Request) -> bool {
         let size = request.to_value().to_string().len();
         let mut queue = lock(&self.queue);
-        if !self.owns() || queue.changes.len() >= MAX_QUEUED {
+        if !Epoch::owning(epoch) || self.epoch.now() != epoch || queue.changes.len() >= MAX_QUEUED {
             return false;
         }
         queue.changes.push((request, size));
@@ -140,7 +163,7 @@ impl WriteBack {
     /// How many changes are not yet applied at the server: queued, or being shipped.
     pub fn queued(&self) -> usize {
         let queue = lock(&self.queue);
-        queue.changes.len() + self.in_flight.load(Ordering::Acquire)
+        queue.changes.len() + queue.shipment.as_ref().map_or(0, |s| s.changes.len())
     }
 
     /// Whether a change shipped since the last call was refused (then it is not any more).
@@ -149,40 +172,47 @@ impl WriteBack {
     }
 
     /// Sends every queued change to the server, in order; returns once they are applied.
+    /// The batch under way is kept here, not in the caller: a shipment interrupted (the
+    /// server unreachable for too long, or the task stopped) goes again first, whole and
+    /// under its number, so the server applies it once and before anything after it.
     pub async fn ship(&self) -> Result<()> {
         let _one_at_a_time = self.shipping.lock().await;
         loop {
-            let batch = self.take_batch();
-            if batch.is_empty() {
+            let Some(shipment) = self.next_shipment() else {
                 return Ok(());
-            }
-            let seq = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
+            };
             self.unsynced.store(true, Ordering::Release);
-            let request = Request::Apply(Batch::of(seq, &batch, false));
-            match self.retry(|| self.inner.call(request.clone())).await {
-                Ok(_) => {}
-                Err(e) if e.kind == ErrorKind::Unavailable => {
-                    // Not applied, or applied with its answer lost: either way it goes again
-                    // first, under its number, so it is applied once.
-                    self.seq.fetch_sub(1, Ordering::AcqRel);
-                    self.put_back(batch);
-                    return Err(e);
-                }
-                Err(e) => {
-                    tracing::warn!(
-                        "a batch of {} changes was refused ({e}); making them one by one",
-                        batch.len()
-                    );
-                    self.replay(batch).await?;
+            if !shipment.singly {
+                let request = Request::Apply(Batch::of(shipment.seq, &shipment.changes, false));
+                match self.retry(|| self.inner.call(request.clone())).await {
+                    Ok(_) => {
+                        self.shipped(shipment.changes.len());
+                        continue;
+                    }
+                    Err(e) if e.kind == ErrorKind::Unavailable => return Err(e),
+                    Err(e) => {
+                        tracing::warn!(
+                            "a batch of {} changes was refused ({e}); making them one by one",
+                            shipment.changes.len()
+                        );
+                        if e.kind == ErrorKind::Conflict {
+                            // The server took the tree back: nothing learnt in it holds.
+                            self.lose();
+                        }
+                        self.replay_singly();
+                    }
                 }
             }
+            self.replay().await?;
         }
     }
 
-    /// The oldest queued changes, up to a batch.
-    fn take_batch(&self) -> Vec<Request> {
+    /// The shipment under way, or a new one of the oldest queued changes (up to a batch).
+    fn next_shipment(&self) -> Option<Shipment> {
         let mut queue = lock(&self.queue);
-        self.in_flight.store(0, Ordering::Release);
+        if let Some(shipment) = &queue.shipment {
+            return Some(shipment.clone());
+        }
         let (mut n, mut bytes) = (0, 0);
         for (_, size) in &queue.changes {
             if n == BATCH_CHANGES || (n > 0 && bytes + size > BATCH_BYTES) {
@@ -190,32 +220,70 @@ impl WriteBack {
             }
             (n, bytes) = (n + 1, bytes + size);
         }
+        if n == 0 {
+            return None;
+        }
         queue.bytes -= bytes;
-        self.in_flight.store(n, Ordering::Release);
-        queue.changes.drain(..n).map(|(r, _)| r).collect()
+        let changes: Vec<Request> = queue.changes.drain(..n).map(|(r, _)| r).collect();
+        let seq = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
+        let shipment = Shipment {
+            seq,
+            changes,
+            singly: false,
+            maybe_applied: false,
+        };
+        queue.shipment = Some(shipment.clone());
+        Some(shipment)
     }
 
-    fn put_back(&self, batch: Vec<Request>) {
+    /// The first `n` changes of the shipment under way are applied.
+    fn shipped(&self, n: usize) {
         let mut queue = lock(&self.queue);
-        self.in_flight.store(0, Ordering::Release);
-        let back: Vec<(Request, usize)> = batch
-            .into_iter()
-            .map(|r| {
-                let size = r.to_value().to_string().len();
-                (r, size)
-            })
-            .collect();
-        queue.bytes += back.iter().map(|(_, s)| s).sum::<usize>();
-        queue.changes.splice(0..0, back);
+        if let Some(shipment) = &mut queue.shipment {
+            shipment.changes.drain(..n.min(shipment.changes.len()));
+            shipment.maybe_applied = false;
+            if shipment.changes.is_empty() {
+                queue.shipment = None;
+            }
+        }
+    }
+
+    /// The shipment under way goes one change at a time from now on.
+    fn replay_singly(&self) {
+        if let Some(shipment) = &mut lock(&self.queue).shipment {
+            shipment.singly = true;
+        }
     }
 
     /// Makes the changes of a refused batch one at a time; one refused again is dropped and
-    /// reported.
-    async fn replay(&self, batch: Vec<Request>) -> Result<()> {
-        for request in batch {
-            match self.retry(|| self.inner.call(request.clone())).await {
+    /// reported. A change whose answer was lost may have applied: its repeat, refused the
+    /// way a repeat is, counts as done.
+    async fn replay(&self) -> Result<()> {
+        loop {
+            let next = lock(&self.queue)
+                .shipment
+                .as_ref()
+                .and_then(|s| Some((s.changes.first()?.clone(), s.maybe_applied)));
+            let Some((request, maybe_applied)) = next else {
+                return Ok(());
+            };
+            let mut backoff = Backoff::new(self.retry_for);
+            let mut lost_answer = maybe_applied;
+            let outcome = loop {
+                match self.inner.call(request.clone()).await {
+                    Err(e) if backoff.retry_after(&e).await => lost_answer = true,
+                    other => break other,
+                }
+            };
+            match outcome {
                 Ok(_) => {}
-                Err(e) if e.kind == ErrorKind::Unavailable => return Err(e),
+                Err(e) if e.kind == ErrorKind::Unavailable => {
+                    if let Some(shipment) = &mut lock(&self.queue).shipment {
+                        shipment.maybe_applied = true;
+                    }
+                    return Err(e);
+                }
+                Err(e) if lost_answer && repeat_of_applied(&request, &e) => {}
                 // A file deleted while open: its content has no reader left to keep (as
                 // for a commit made at once).
                 Err(e) if e.kind == ErrorKind::NotFound && matches!(request, Request::Write(_)) => {}
@@ -230,8 +298,8 @@ impl WriteBack {
                     self.lose();
                 }
             }
+            self.shipped(1);
         }
-        Ok(())
     }
 
     async fn retry<T, F: Future<Output = Result<T>>>(&self, call: impl Fn() -> F) -> Result<T> {
@@ -278,18 +346,21 @@ impl WriteBack {
         true
     }
 
-    /// Asks for the tree (or for more inode numbers, while owning it).
+    /// Asks for the tree (or for more inode numbers, while owning it). A grant answered after
+    /// the mount gave the tree back (or lost it) meanwhile is not taken: the server's word
+    /// since then stands.
     async fn ask(&self) -> Result<()> {
+        let asked_in = self.epoch.now();
         let granted = match self.inner.call(Request::Own(())).await? {
             Reply::Own(grant) => grant.inodes,
             _ => return Err(Error::internal("own answered with another reply")),
         };
-        if granted.is_empty() {
+        let mut queue = lock(&self.queue);
+        if granted.is_empty() || self.epoch.now() != asked_in {
             return Ok(());
         }
-        let mut queue = lock(&self.queue);
         queue.inodes.extend(granted.into_iter().rev());
-        if !self.owns() {
+        if !Epoch::owning(asked_in) {
             self.epoch.0.fetch_add(1, Ordering::AcqRel);
         }
         Ok(())

@@ -253,6 +253,9 @@ pub enum Change {
         parent: u64,
         name: Vec<u8>,
         new: strata_core::api::NewInode,
+        /// The session making it: an inode number it chose (`new.ino`) must be one granted
+        /// to it.
+        by: Option<uuid::Uuid>,
     },
     Link {
         ino: u64,

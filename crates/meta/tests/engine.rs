@@ -968,7 +968,7 @@ fn session_on(vol: Uuid, read_only: bool) -> SessionRecord {
     }
 }
 
-fn create_as(parent: u64, n: &str, kind: FileKind, ino: Option<u64>) -> Change {
+fn create_as(parent: u64, n: &str, kind: FileKind, ino: Option<u64>, by: Option<Uuid>) -> Change {
     Change::Create {
         parent,
         name: n.as_bytes().to_vec(),
@@ -976,6 +976,7 @@ fn create_as(parent: u64, n: &str, kind: FileKind, ino: Option<u64>) -> Change {
             ino,
             ..NewInode::new(kind, 0o755)
         },
+        by,
     }
 }
 
@@ -1051,8 +1052,8 @@ fn batches_apply_whole_once_and_only_for_their_owner(e: &Engine) {
     let first = meta.own(owner.id, 16, now_ns()).unwrap().unwrap();
     let (d, f) = (first, first + 1);
     let batch = [
-        create_as(ROOT_INO, "d", FileKind::Directory, Some(d)),
-        create_as(d, "f", FileKind::File, Some(f)),
+        create_as(ROOT_INO, "d", FileKind::Directory, Some(d), Some(owner.id)),
+        create_as(d, "f", FileKind::File, Some(f), Some(owner.id)),
         Change::Write {
             ino: f,
             write: WriteChange {
@@ -1078,17 +1079,35 @@ fn batches_apply_whole_once_and_only_for_their_owner(e: &Engine) {
 
     // One refused change refuses the whole batch: the create before it does not land.
     let bad = [
-        create_as(ROOT_INO, "h", FileKind::File, Some(first + 2)),
-        create_as(ROOT_INO, "g", FileKind::File, Some(first + 3)),
+        create_as(ROOT_INO, "h", FileKind::File, Some(first + 2), Some(owner.id)),
+        create_as(ROOT_INO, "g", FileKind::File, Some(first + 3), Some(owner.id)),
     ];
     let e2 = meta.apply(v.into(), Some((owner.id, 2)), &bad).unwrap_err();
     assert_eq!(e2.kind, ErrorKind::AlreadyExists);
     assert_eq!(names(meta, v, ROOT_INO), ["d", "g"]);
 
-    // Numbers not granted, or in use, are refused.
+    // Numbers not granted to the session, or in use, are refused; so is a number granted to
+    // another session, and a chosen number without a session.
+    let other = session_on(v, false);
+    meta.add_session(&other, u64::MAX).unwrap();
+    for (ino, by) in [(first + 11, Some(other.id)), (first + 11, None)] {
+        let e3 = meta
+            .apply(
+                v.into(),
+                None,
+                &[create_as(ROOT_INO, "x", FileKind::File, Some(ino), by)],
+            )
+            .unwrap_err();
+        assert_eq!(e3.field.as_deref(), Some("ino"));
+    }
+    meta.remove_session(other.id).unwrap();
     for ino in [ROOT_INO, f, first + 1000, u64::MAX] {
         let e3 = meta
-            .apply(v.into(), None, &[create_as(ROOT_INO, "x", FileKind::File, Some(ino))])
+            .apply(
+                v.into(),
+                None,
+                &[create_as(ROOT_INO, "x", FileKind::File, Some(ino), Some(owner.id))],
+            )
             .unwrap_err();
         assert_eq!(
             (e3.kind, e3.field.as_deref()),
@@ -1099,7 +1118,11 @@ fn batches_apply_whole_once_and_only_for_their_owner(e: &Engine) {
     // A fork shares the lower layers: a number they hold is refused there too.
     let fork = meta.fork_volume(ORG, v, &name("fork"), 10).unwrap().id;
     let e4 = meta
-        .apply(fork.into(), None, &[create_as(ROOT_INO, "x", FileKind::File, Some(d))])
+        .apply(
+            fork.into(),
+            None,
+            &[create_as(ROOT_INO, "x", FileKind::File, Some(d), Some(owner.id))],
+        )
         .unwrap_err();
     assert_eq!(e4.field.as_deref(), Some("ino"));
 
@@ -1110,16 +1133,16 @@ fn batches_apply_whole_once_and_only_for_their_owner(e: &Engine) {
     };
     meta.set_quota(ORG, v, quota).unwrap();
     let over = [
-        create_as(ROOT_INO, "q1", FileKind::File, Some(first + 4)),
-        create_as(ROOT_INO, "q2", FileKind::File, Some(first + 5)),
-        create_as(ROOT_INO, "q3", FileKind::File, Some(first + 6)),
+        create_as(ROOT_INO, "q1", FileKind::File, Some(first + 4), Some(owner.id)),
+        create_as(ROOT_INO, "q2", FileKind::File, Some(first + 5), Some(owner.id)),
+        create_as(ROOT_INO, "q3", FileKind::File, Some(first + 6), Some(owner.id)),
     ];
     let e6 = meta.apply(v.into(), Some((owner.id, 3)), &over).unwrap_err();
     assert_eq!(e6.kind, ErrorKind::QuotaExceeded);
     assert_eq!(names(meta, v, ROOT_INO), ["d", "g"]);
     let below_d = Reach::below(v, d);
     let outside = [
-        create_as(d, "inside", FileKind::File, Some(first + 7)),
+        create_as(d, "inside", FileKind::File, Some(first + 7), Some(owner.id)),
         Change::Unlink {
             parent: ROOT_INO,
             name: b"g".to_vec(),
@@ -1136,7 +1159,7 @@ fn batches_apply_whole_once_and_only_for_their_owner(e: &Engine) {
     };
     meta.set_quota(ORG, v, unbounded).unwrap();
     let made = |n: &str, ino: u64, at: i64| {
-        let mut change = create_as(d, n, FileKind::File, Some(ino));
+        let mut change = create_as(d, n, FileKind::File, Some(ino), Some(owner.id));
         if let Change::Create { new, .. } = &mut change {
             new.at = Some(at);
         }
@@ -1164,7 +1187,7 @@ fn batches_apply_whole_once_and_only_for_their_owner(e: &Engine) {
         .apply(
             v.into(),
             Some((owner.id, 3)),
-            &[create_as(ROOT_INO, "y", FileKind::File, None)],
+            &[create_as(ROOT_INO, "y", FileKind::File, None, Some(owner.id))],
         )
         .unwrap_err();
     assert_eq!(e5.kind, ErrorKind::Conflict);

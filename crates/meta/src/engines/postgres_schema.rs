@@ -144,5 +144,7 @@ CREATE INDEX locks_by_session ON locks(session);
      ALTER TABLE sessions ADD COLUMN listening_until BIGINT NOT NULL DEFAULT 0;
      CREATE INDEX sessions_by_volume ON sessions(volume);
      ALTER TABLE volumes ADD COLUMN used_at BIGINT NOT NULL DEFAULT 0;
-     ALTER TABLE volumes ADD COLUMN used_by TEXT;",
+     ALTER TABLE volumes ADD COLUMN used_by TEXT;
+     CREATE TABLE grants (session TEXT NOT NULL, first BIGINT NOT NULL, count BIGINT NOT NULL);
+     CREATE INDEX grants_by_session ON grants(session);",
 ];

@@ -150,5 +150,7 @@ const STEPS: [&str; 15] = [
      ALTER TABLE sessions ADD COLUMN listening_until INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX sessions_by_volume ON sessions(volume);
      ALTER TABLE volumes ADD COLUMN used_at INTEGER NOT NULL DEFAULT 0;
-     ALTER TABLE volumes ADD COLUMN used_by TEXT;",
+     ALTER TABLE volumes ADD COLUMN used_by TEXT;
+     CREATE TABLE grants (session TEXT NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL);
+     CREATE INDEX grants_by_session ON grants(session);",
 ];

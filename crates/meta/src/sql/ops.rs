@@ -109,6 +109,11 @@ pub fn readdir_page(tree: &Tree, ino: u64, after: Option<&[u8]>, limit: usize) -
 }
 
 pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<Stat> {
+    create_by(tree, parent, name, new, None)
+}
+
+/// [`create`] by a session, which may choose an inode number granted to it.
+pub fn create_by(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode, by: Option<uuid::Uuid>) -> R<Stat> {
     check_name(name)?;
     tree.need_dir(parent)?;
     if tree.dentry(parent, name)?.is_some() {
@@ -128,7 +133,7 @@ pub fn create(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode) -> R<St
     let now = made_at(new.at);
     let is_dir = new.kind == FileKind::Directory;
     let ino = match new.ino {
-        Some(ino) => granted_ino(tree, ino)?,
+        Some(ino) => granted_ino(tree, ino, by)?,
         None => tree.alloc_ino(),
     };
     let stat = Stat {
@@ -169,7 +174,7 @@ fn made_at(at: Option<i64>) -> i64 {
 /// One change of a batch, as its single call does it.
 pub fn apply(tree: &mut Tree, change: &Change) -> R<Option<Stat>> {
     Ok(match change {
-        Change::Create { parent, name, new } => Some(create(tree, *parent, name, new)?),
+        Change::Create { parent, name, new, by } => Some(create_by(tree, *parent, name, new, *by)?),
         Change::Link { ino, parent, name } => Some(link(tree, *ino, *parent, name)?),
         Change::Unlink { parent, name } => unlink(tree, *parent, name).map(|()| None)?,
         Change::Rmdir { parent, name } => rmdir(tree, *parent, name).map(|()| None)?,
@@ -181,13 +186,19 @@ pub fn apply(tree: &mut Tree, change: &Change) -> R<Option<Stat>> {
     })
 }
 
-/// An inode number a session chose from those it was granted: allocated already (below the
-/// volume's next number), not the root, and held by no layer of the tree, so that it never
-/// names two inodes at once (the lower layers a fork shares included). Which session was
-/// granted it, the capability the session presented shows.
-fn granted_ino(tree: &Tree, ino: u64) -> R<u64> {
+/// An inode number a session chose: one of those granted to it, and held by no layer of
+/// the tree, so that it never names two inodes at once (the lower layers a fork shares
+/// included).
+fn granted_ino(tree: &Tree, ino: u64, by: Option<uuid::Uuid>) -> R<u64> {
     let refused = || Error::invalid("ino", "not an inode number granted to this session").into();
-    if ino <= crate::ROOT_INO || ino >= tree.next_ino {
+    let Some(session) = by else {
+        return Err(refused());
+    };
+    let granted = tree.tx().query_opt(
+        "SELECT 1 FROM grants WHERE session = $1 AND first <= $2 AND $2 < first + count",
+        vals![session, ino],
+    )?;
+    if granted.is_none() || ino <= crate::ROOT_INO {
         return Err(refused());
     }
     let sql = format!(

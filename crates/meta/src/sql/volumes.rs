@@ -354,6 +354,9 @@ fn lock_volume(tx: &dyn Tx, vol: Uuid) -> R<()> {
 /// new grant. A session opening recalls too, as itself: it may own the volume at once.
 pub const QUIET_NS: i64 = 1_000_000_000;
 
+/// How long an owner that shipped a batch counts as listening for a recall.
+const HEARD_NS: i64 = 2_000_000_000;
+
 pub fn own(tx: &dyn Tx, session: Uuid, inodes: u64, now: i64) -> R<Option<u64>> {
     let Some(row) = tx.query_opt(
         "SELECT volume, read_only, recalled, alive_until FROM sessions WHERE id = $1",
@@ -391,6 +394,10 @@ pub fn own(tx: &dyn Tx, session: Uuid, inodes: u64, now: i64) -> R<Option<u64>> 
         vals![vol, inodes],
     )?;
     tx.exec("UPDATE sessions SET owner = 1 WHERE id = $1", vals![session])?;
+    tx.exec(
+        "INSERT INTO grants (session, first, count) VALUES ($1, $2, $3)",
+        vals![session, first, inodes],
+    )?;
     Ok(Some(first))
 }
 
@@ -447,7 +454,14 @@ pub fn check_owner(tx: &dyn Tx, session: Uuid, seq: u64) -> R<bool> {
     match tx.query_opt(&sql, vals![session])? {
         Some(row) if row.u64(1)? >= seq => Ok(false),
         Some(row) if row.bool(0)? => {
-            tx.exec("UPDATE sessions SET shipped = $2 WHERE id = $1", vals![session, seq])?;
+            // An owner shipping is alive: it counts as listening for a recall a while longer.
+            let heard = now_ns() + HEARD_NS;
+            tx.exec(
+                "UPDATE sessions SET shipped = $2,
+                 listening_until = CASE WHEN listening_until > $3 THEN listening_until ELSE $3 END
+                 WHERE id = $1",
+                vals![session, seq, heard],
+            )?;
             Ok(true)
         }
         _ => Err(Error::new(ErrorKind::Conflict, "this mount no longer owns its tree").into()),
@@ -496,12 +510,14 @@ pub fn expire_sessions(tx: &dyn Tx, before: i64) -> R<u64> {
     let dead = "SELECT id FROM sessions WHERE alive_until < $1";
     tx.exec(&format!("DELETE FROM locks WHERE session IN ({dead})"), vals![before])?;
     tx.exec(&format!("DELETE FROM uploads WHERE session IN ({dead})"), vals![before])?;
+    tx.exec(&format!("DELETE FROM grants WHERE session IN ({dead})"), vals![before])?;
     tx.exec("DELETE FROM sessions WHERE alive_until < $1", vals![before])
 }
 
 pub fn remove_session(tx: &dyn Tx, id: Uuid) -> R<()> {
     tx.exec("DELETE FROM locks WHERE session = $1", vals![id])?;
     tx.exec("DELETE FROM uploads WHERE session = $1", vals![id])?;
+    tx.exec("DELETE FROM grants WHERE session = $1", vals![id])?;
     tx.exec("DELETE FROM sessions WHERE id = $1", vals![id])?;
     Ok(())
 }

@@ -127,6 +127,7 @@ impl SessionService {
                     parent: self.ino(&r.parent)?,
                     name: name(&r.name),
                     new,
+                    by: Some(self.session.0.id),
                 }
             }
             Request::Link(r) => Change::Link {
