@@ -96,6 +96,9 @@ pub trait MetaStore: Send + Sync + 'static {
     fn own(&self, session: Uuid, inodes: u64, now: i64) -> Result<Option<u64>>;
     /// Ends a session's ownership.
     fn disown(&self, session: Uuid) -> Result<()>;
+    /// Takes the ownership from a session that did not give it back when recalled; it is
+    /// not granted again to that session.
+    fn revoke_ownership(&self, session: Uuid) -> Result<()>;
     /// Notes that `vol` is used at `now` by someone other than its owner (`by` a session
     /// opening on it, else by a caller of no session), and asks the owner, if one is alive,
     /// to give its ownership back (an owner whose lease ran out loses it at once); returns it

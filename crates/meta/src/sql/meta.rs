@@ -176,6 +176,17 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.write(|tx| volumes::disown(tx, session))
     }
 
+    fn revoke_ownership(&self, session: Uuid) -> Result<()> {
+        self.write(|tx| {
+            // `recalled` stays set: `own` refuses a recalled session.
+            tx.exec(
+                "UPDATE sessions SET owner = 0, recalled = 1 WHERE id = $1",
+                vals![session],
+            )?;
+            Ok(())
+        })
+    }
+
     fn recall(&self, vol: Uuid, now: i64, by: Option<Uuid>) -> Result<Option<(Uuid, i64)>> {
         self.write(|tx| volumes::recall(tx, vol, now, by))
     }

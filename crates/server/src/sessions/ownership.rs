@@ -121,7 +121,8 @@ pub async fn apply(service: &SessionService, state: &AppState, session: &Session
 /// Makes sure nobody owns `vol` before its caller reads or changes it: recalls the owner
 /// and waits until it has shipped its changes and given the ownership back. An owner that
 /// does not answer within a lease, or that stopped listening for recalls (its mount died)
-/// and does not start again within [`BETWEEN_WAITS`], has the ownership taken from it.
+/// and does not start again within [`BETWEEN_WAITS`], has the ownership taken from it for
+/// good: a session that keeps a tree it was asked for cannot make every caller wait again.
 pub async fn recall(state: &AppState, vol: Uuid) -> Result<()> {
     recall_for(state, vol, None).await
 }
@@ -146,7 +147,7 @@ pub async fn recall_for(state: &AppState, vol: Uuid, by: Option<Uuid>) -> Result
         let deaf_for = Duration::from_nanos(now_ns().saturating_sub(listening_until).max(0) as u64);
         if since.elapsed() >= lease || deaf_for >= BETWEEN_WAITS {
             tracing::warn!(session = %owner, "a mount did not give its tree back: taken");
-            state.meta(move |m| m.disown(owner)).await?;
+            state.meta(move |m| m.revoke_ownership(owner)).await?;
             continue;
         }
         let _ = tokio::time::timeout(POLL, changed).await;
