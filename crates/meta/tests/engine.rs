@@ -1039,6 +1039,16 @@ fn ownership_goes_to_a_session_alone_on_its_volume(e: &Engine) {
         "its lease ran out: no owner"
     );
     assert_eq!(meta.ownership(short.id).unwrap(), Some((false, false)));
+
+    // An owner whose tree was taken, not given back, is not granted it again.
+    let stubborn = session_on(v, false);
+    meta.remove_session(short.id).unwrap();
+    meta.add_session(&stubborn, u64::MAX).unwrap();
+    let much_later = later + 4_000_000_000;
+    assert!(meta.own(stubborn.id, 8, much_later).unwrap().is_some());
+    meta.revoke_ownership(stubborn.id).unwrap();
+    assert_eq!(meta.ownership(stubborn.id).unwrap(), Some((false, true)));
+    assert_eq!(meta.own(stubborn.id, 8, much_later + 4_000_000_000).unwrap(), None);
 }
 
 /// A batch applies whole or not at all, in order, each change checked as its single call;
