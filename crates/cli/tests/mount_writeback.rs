@@ -54,9 +54,14 @@ fn an_owning_mount_creates_files_without_a_request_each() {
     let (mount, addr) = owning_mount(&server, "v");
     std::fs::create_dir(mount.join("d")).unwrap();
     let before = session_calls(&server);
+    use std::os::unix::fs::PermissionsExt;
     for i in 0..1000 {
-        std::fs::write(mount.join(&format!("d/f{i}")), content(i)).unwrap();
+        let path = mount.join(&format!("d/f{i}"));
+        std::fs::write(&path, content(i)).unwrap();
+        // Mode changes of a closed file are answered here too (tar, cp -p, chmod -R).
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
+    std::fs::set_permissions(mount.join("d"), std::fs::Permissions::from_mode(0o750)).unwrap();
     let deferred = sample(&scrape(&addr), "strata_mount_deferred_changes");
     until("every change shipped", || {
         sample(&scrape(&addr), "strata_mount_deferred_changes") == 0.0
@@ -64,14 +69,23 @@ fn an_owning_mount_creates_files_without_a_request_each() {
     let calls = session_calls(&server) - before;
     assert!(
         calls <= 200.0,
-        "{calls} session calls for 1,000 files ({deferred} deferred at the end)"
+        "{calls} session calls for 1,000 files and chmods ({deferred} deferred at the end)\n{}",
+        server_metrics(&server)
+            .lines()
+            .filter(|l| l.starts_with("strata_http_requests_total{route=\"/v1/sessions/"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     let batched = sample(&server_metrics(&server), "strata_batched_changes_total");
-    assert!(batched >= 2000.0, "{batched} changes batched");
+    assert!(batched >= 3000.0, "{batched} changes batched");
     // What the server holds: every file, with its bytes, through the files API.
     let listed = server.ok(&["fs", "ls", "v:/d"]);
     assert_eq!(listed.lines().count(), 1000, "{listed}");
     assert_eq!(server.ok(&["fs", "cat", "v:/d/f999"]).into_bytes(), content(999));
+    let stat = server.json(&["fs", "stat", "v:/d/f999"]);
+    assert_eq!(stat["mode"], "0600", "{stat}");
+    let dir = server.json(&["fs", "stat", "v:/d"]);
+    assert_eq!(dir["mode"], "0750", "{dir}");
 }
 
 #[test]

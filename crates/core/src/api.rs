@@ -629,6 +629,10 @@ pub struct SetAttrNode {
     pub node: NodeRef,
     #[serde(flatten)]
     pub changes: AttrChanges,
+    /// When the mount made the change (ns), for one shipped later by a mount that owns its
+    /// tree: the inode's ctime. Taken if within the last hour, else now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
 }
 
 /// One chunk of a file: a block by its hex BLAKE3 `hash`, or base64 `data` held inline.

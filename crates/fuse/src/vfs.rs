@@ -444,7 +444,21 @@ impl Vfs {
                 state.truncate(size).await?;
             }
         }
-        let req = SetAttrNode { node, changes };
+        let clean = guard.as_ref().is_none_or(|state| !state.is_dirty());
+        if changes.size.is_none()
+            && clean
+            && let Some(stat) = self.set_here(ino, node, &changes)?
+        {
+            if let Some(state) = guard.as_mut() {
+                state.stat = stat.clone();
+            }
+            return Ok(stat);
+        }
+        let req = SetAttrNode {
+            node,
+            changes,
+            at: None,
+        };
         let since = Instant::now();
         self.dir_changed(node, None, since);
         let result = self.retry(|| self.session().setattr(req.clone())).await;
@@ -465,6 +479,42 @@ impl Vfs {
         }
         stat.ino = ino;
         Ok(stat)
+    }
+
+    /// Changes mode, owner or times without waiting for the server, when this mount owns
+    /// its tree and knows the inode's attributes: deferred, and answered here. `None`: make
+    /// the change at the server.
+    fn set_here(&self, ino: u64, node: NodeRef, changes: &AttrChanges) -> Result<Option<Stat>> {
+        let epoch = self.write_back.epoch.now();
+        if !crate::writeback::Epoch::owning(epoch) {
+            return Ok(None);
+        }
+        let Some((mut stat, at)) = self.inodes.attrs(ino).flatten() else {
+            return Ok(None);
+        };
+        if at.elapsed() >= self.ttl {
+            return Ok(None);
+        }
+        // What the server would refuse is refused now: a deferred change must not fail later.
+        if let Some(mode) = changes.mode {
+            strata_core::api::check_mode(mode, "mode")?;
+        }
+        let since = Instant::now();
+        let now = crate::file::now_ns();
+        changes.apply_to(&mut stat);
+        stat.ctime = now;
+        let req = SetAttrNode {
+            node,
+            changes: changes.clone(),
+            at: Some(now),
+        };
+        if !self.write_back.defer(epoch, Request::SetAttr(req)) {
+            return Ok(None);
+        }
+        stat.ino = ino;
+        self.changed(node, Some(stat.clone()), since);
+        self.dirs.learned(node.ino, &stat);
+        Ok(Some(stat))
     }
 
     pub async fn readlink(&self, ino: u64) -> Result<String> {

@@ -176,9 +176,15 @@ impl WriteBack {
     /// server unreachable for too long, or the task stopped) goes again first, whole and
     /// under its number, so the server applies it once and before anything after it.
     pub async fn ship(&self) -> Result<()> {
+        self.ship_some(false).await
+    }
+
+    /// [`WriteBack::ship`]; with `full_only`, only while a whole batch is queued (what is
+    /// left waits for its window).
+    async fn ship_some(&self, full_only: bool) -> Result<()> {
         let _one_at_a_time = self.shipping.lock().await;
         loop {
-            let Some(shipment) = self.next_shipment() else {
+            let Some(shipment) = self.next_shipment(full_only) else {
                 return Ok(());
             };
             self.unsynced.store(true, Ordering::Release);
@@ -208,10 +214,13 @@ impl WriteBack {
     }
 
     /// The shipment under way, or a new one of the oldest queued changes (up to a batch).
-    fn next_shipment(&self) -> Option<Shipment> {
+    fn next_shipment(&self, full_only: bool) -> Option<Shipment> {
         let mut queue = lock(&self.queue);
         if let Some(shipment) = &queue.shipment {
             return Some(shipment.clone());
+        }
+        if full_only && queue.changes.len() < BATCH_CHANGES && queue.bytes < BATCH_BYTES {
+            return None;
         }
         let (mut n, mut bytes) = (0, 0);
         for (_, size) in &queue.changes {
@@ -374,12 +383,18 @@ impl WriteBack {
         let shipper = {
             let this = self.clone();
             tokio::spawn(async move {
+                // Whole batches as soon as they are queued; everything once the window ends,
+                // so no change waits longer than it, however busy the mount.
+                let mut due = tokio::time::Instant::now() + window;
                 loop {
-                    let _ = tokio::time::timeout(window, this.wake.notified()).await;
+                    let woken = tokio::time::timeout_at(due, this.wake.notified()).await.is_ok();
                     if this.owns() && lock(&this.queue).inodes.len() <= LOW_INODES {
                         let _ = this.ask().await;
                     }
-                    if let Err(e) = this.ship().await {
+                    if !woken {
+                        due = tokio::time::Instant::now() + window;
+                    }
+                    if let Err(e) = this.ship_some(woken).await {
                         tracing::warn!("cannot ship this mount's changes yet: {e}");
                     }
                 }

@@ -278,6 +278,8 @@ pub enum Change {
     SetAttr {
         ino: u64,
         changes: strata_core::api::AttrChanges,
+        /// When it was made (ns), if earlier than now.
+        at: Option<i64>,
     },
     Write {
         ino: u64,

@@ -157,6 +157,7 @@ impl SessionService {
                 Change::SetAttr {
                     ino: self.ino(&r.node)?,
                     changes: r.changes,
+                    at: r.at,
                 }
             }
             Request::Write(r) => self.write_change(r)?,
