@@ -56,8 +56,11 @@ pub fn may_use(tree: &Tree, session: uuid::Uuid, hash: &BlockHash) -> R<bool> {
     };
     let root = root.u64(0)?;
     let in_chain = tree.in_chain();
+    // `+layer`: look the block up by its hash. Given `layer IN (...)`, SQLite walks every
+    // chunk of the layer instead (the inline data of every small file: 5 ms an fsync'd
+    // append on a volume of 10,000 small files, against 0.05 ms this way).
     let files = tx.query(
-        &format!("SELECT DISTINCT ino FROM chunks WHERE hash = $1 AND layer IN {in_chain}"),
+        &format!("SELECT DISTINCT ino FROM chunks WHERE hash = $1 AND +layer IN {in_chain}"),
         vals![hash],
     )?;
     for file in files {
