@@ -40,6 +40,20 @@ impl Backoff {
     }
 }
 
+/// Runs `call` until it answers, waiting out an unreachable server for up to `retry_for`.
+pub async fn retried<T, F: Future<Output = Result<T, Error>>>(
+    retry_for: Duration,
+    call: impl Fn() -> F,
+) -> Result<T, Error> {
+    let mut backoff = Backoff::new(retry_for);
+    loop {
+        match call().await {
+            Err(e) if backoff.retry_after(&e).await => {}
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

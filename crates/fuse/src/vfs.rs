@@ -159,13 +159,7 @@ impl Vfs {
 
     /// Retries `call` while the server is unreachable, as [`Backoff`] says.
     async fn retry<T, F: Future<Output = Result<T>>>(&self, call: impl Fn() -> F) -> Result<T> {
-        let mut backoff = Backoff::new(self.retry_for);
-        loop {
-            match call().await {
-                Err(e) if backoff.retry_after(&e).await => {}
-                other => return other,
-            }
-        }
+        crate::retry::retried(self.retry_for, call).await
     }
 
     /// [`Vfs::retry`] for a call that changes something. An attempt that failed as

@@ -312,13 +312,7 @@ impl WriteBack {
     }
 
     async fn retry<T, F: Future<Output = Result<T>>>(&self, call: impl Fn() -> F) -> Result<T> {
-        let mut backoff = Backoff::new(self.retry_for);
-        loop {
-            match call().await {
-                Err(e) if backoff.retry_after(&e).await => {}
-                other => return other,
-            }
-        }
+        crate::retry::retried(self.retry_for, call).await
     }
 
     /// Makes every change this mount made durable, deferred ones included: ships them, and
