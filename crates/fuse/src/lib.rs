@@ -86,9 +86,11 @@ impl Mounted {
     pub async fn wait(self) {
         let vfs = self.vfs.clone();
         let _ = tokio::task::spawn_blocking(move || self.session.join()).await;
+        // Ship and close first, still answering recalls (and keeping the lease) meanwhile:
+        // a caller recalling the tree now gets everything this mount made.
+        let _ = vfs.close_session().await;
         self.renewer.abort();
         self.write_back.abort();
-        let _ = vfs.close_session().await;
     }
 }
 
