@@ -417,7 +417,7 @@ class Strata:
     def mount(self):
         self.cache += 1
         cache = os.path.join(self.work, f"strata-cache-{self.cache}")
-        sh(self.bin, "mount", "bench", self.dir, "--cache-dir", cache, env=self.env)
+        sh(self.bin, "mount", "bench", self.dir, "--cache-dir", cache, "--write-back", "1s", env=self.env)
 
     def cold(self):
         # Cold means nothing local: remount with an empty block cache.

@@ -22,8 +22,9 @@ start_strata() {
   mkdir -p "$work/mnt"
 }
 
-# pjdfstest acts as other users too: they may reach the mount.
-mount_it() { "$strata" mount conformance "$work/mnt" --cache-dir "$work/cache" --allow-other; }
+# pjdfstest acts as other users too: they may reach the mount. With write-back: the mount
+# owns its tree.
+mount_it() { "$strata" mount conformance "$work/mnt" --cache-dir "$work/cache" --allow-other --write-back 1s; }
 
 cleanup() {
   umount -l "$work/mnt" 2>/dev/null || true

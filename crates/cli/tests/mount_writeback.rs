@@ -18,7 +18,7 @@ fn until(what: &str, mut ready: impl FnMut() -> bool) {
 /// A mount with its metrics served, once it owns its tree.
 fn owning_mount(server: &Server, source: &str) -> (Mount, String) {
     let addr = common::free_addr();
-    let mount = server.mount(source, &["--metrics", &addr]);
+    let mount = server.mount(source, &["--metrics", &addr, "--write-back", "1s"]);
     until("the mount owns its tree", || owns(&addr));
     (mount, addr)
 }

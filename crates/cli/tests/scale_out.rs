@@ -288,7 +288,7 @@ fn a_recall_through_another_server_reaches_the_owner() {
     let b = a.another();
     a.ok(&["volume", "create", "v"]);
     let addr = common::free_addr();
-    let owner = a.mount("v", &["--metrics", &addr]);
+    let owner = a.mount("v", &["--metrics", &addr, "--write-back", "1s"]);
     let owns = || common::sample(&common::scrape(&addr), "strata_mount_owns_tree") == 1.0;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !owns() {
