@@ -441,6 +441,20 @@ async fn session_calls_after_a_forced_delete_are_refused() {
     );
 }
 
+/// The server's gauge of upload memory held, from its metrics.
+fn upload_memory(addr: &str) -> u64 {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(conn, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut page = String::new();
+    conn.read_to_string(&mut page).unwrap();
+    let line = page
+        .lines()
+        .find(|l| l.starts_with("strata_upload_memory_bytes "))
+        .unwrap();
+    line["strata_upload_memory_bytes ".len()..].parse().unwrap()
+}
+
 /// Reads from `conn` until the server closes it; false if it is still open after 10 s.
 fn closed_by_server(conn: &mut std::net::TcpStream) -> bool {
     use std::io::Read;
@@ -759,6 +773,15 @@ fn stalled_uploads_trickles_and_floods_are_bounded() {
         conn.write_all(head(&format!("/s{i}"), 100_000_000).as_bytes()).unwrap();
         conn.write_all(&vec![1u8; (4 << 20) - 100]).unwrap();
         stalled.push(conn);
+    }
+    // The server has read far enough into both to hold their room.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while upload_memory(&addr) < 8 << 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled uploads never took the room"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let holding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let mut writers: Vec<_> = stalled.iter().map(|c| c.try_clone().unwrap()).collect();

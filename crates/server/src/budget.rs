@@ -13,6 +13,8 @@ const UNIT: u64 = 64 << 10;
 #[derive(Clone)]
 pub struct UploadBudget {
     units: Arc<Semaphore>,
+    /// All the units there are.
+    total: usize,
     /// How long an upload waits for room before it is refused.
     wait: Duration,
 }
@@ -23,8 +25,14 @@ impl UploadBudget {
         let units = (bytes.max(BLOCK_SIZE) / UNIT).min(Semaphore::MAX_PERMITS as u64) as usize;
         UploadBudget {
             units: Arc::new(Semaphore::new(units)),
+            total: units,
             wait,
         }
+    }
+
+    /// Bytes held by uploads now.
+    pub fn held(&self) -> u64 {
+        (self.total - self.units.available_permits()) as u64 * UNIT
     }
 
     /// Room for one block, held until the permit is dropped; 503 when there is none soon.
@@ -48,6 +56,7 @@ mod tests {
     async fn room_runs_out_and_comes_back() {
         let budget = UploadBudget::new(2 * BLOCK_SIZE, Duration::from_secs(1));
         let (a, _b) = (budget.block().await.unwrap(), budget.block().await.unwrap());
+        assert_eq!(budget.held(), 2 * BLOCK_SIZE);
         let refused = budget.block().await.unwrap_err();
         assert_eq!(refused.kind, ErrorKind::Unavailable);
         drop(a);

@@ -1,6 +1,6 @@
 //! Prometheus metrics at `GET /metrics`: requests by route and status with their latency,
-//! blocks stored and fetched, collection passes, and, counted at each scrape, volumes and
-//! live mount sessions. Only numbers: no names, keys or paths.
+//! blocks stored and fetched, collection passes, and, counted at each scrape, volumes,
+//! live mount sessions and upload memory held. Only numbers: no names, keys or paths.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -42,6 +42,7 @@ pub struct Metrics {
     pub gc_bytes_reclaimed: Counter,
     pub volumes: Gauge,
     pub sessions: Gauge,
+    pub upload_memory: Gauge,
     /// Changes that mounts owning their trees shipped in batches.
     pub batched_changes: Counter,
 }
@@ -55,7 +56,7 @@ impl Default for Metrics {
         let (blocks_fetched, block_bytes_fetched) = (Counter::default(), Counter::default());
         let (gc_runs, gc_blocks_reclaimed, gc_bytes_reclaimed) =
             (Counter::default(), Counter::default(), Counter::default());
-        let (volumes, sessions) = (Gauge::default(), Gauge::default());
+        let (volumes, sessions, upload_memory) = (Gauge::default(), Gauge::default(), Gauge::default());
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -87,6 +88,11 @@ impl Default for Metrics {
         );
         registry.register("volumes", "Volumes and snapshots", volumes.clone());
         registry.register("sessions", "Mount sessions whose lease runs", sessions.clone());
+        registry.register(
+            "upload_memory_bytes",
+            "Bytes of uploaded blocks held in memory",
+            upload_memory.clone(),
+        );
         let batched_changes = Counter::default();
         registry.register(
             "batched_changes",
@@ -106,6 +112,7 @@ impl Default for Metrics {
             gc_bytes_reclaimed,
             volumes,
             sessions,
+            upload_memory,
             batched_changes,
         }
     }

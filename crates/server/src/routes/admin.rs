@@ -37,7 +37,7 @@ pub async fn whoami(Extension(caller): Extension<Caller>) -> Json<Whoami> {
     })
 }
 
-/// Prometheus metrics; volumes and live sessions are counted now.
+/// Prometheus metrics; volumes, live sessions and upload memory are counted now.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -50,6 +50,7 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<axum::response:
     let (volumes, sessions) = state.meta(|m| m.counts(strata_meta::now_ns())).await?;
     state.metrics.volumes.set(volumes as i64);
     state.metrics.sessions.set(sessions as i64);
+    state.metrics.upload_memory.set(state.uploads.held() as i64);
     let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     Ok(([(axum::http::header::CONTENT_TYPE, kind)], state.metrics.render()).into_response())
 }
