@@ -61,6 +61,31 @@ fn server_outage_fails_with_eio_then_recovers() {
     assert_eq!(server.ok(&["fs", "cat", "v:/after"]), "written after the outage");
 }
 
+/// A server that stops answering without closing its connections (frozen, or cut off
+/// without a reset): each call gives up after `--call-timeout`, and the mount answers EIO
+/// once `--retry-for` has passed, instead of hanging.
+#[test]
+fn a_frozen_server_fails_with_eio_then_recovers() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let flags = ["--retry-for", "1s", "--call-timeout", "1s", "--attr-timeout", "0s"];
+    let m = server.mount("v", &flags);
+    fs::write(m.join("before"), b"kept").unwrap();
+    // SAFETY: kill(2) of the server process this test started.
+    unsafe { libc::kill(server.pid(), libc::SIGSTOP) };
+    let path = m.join("anything");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(fs::metadata(path).map(drop)));
+    let answer = rx.recv_timeout(std::time::Duration::from_secs(30));
+    // SAFETY: as above.
+    unsafe { libc::kill(server.pid(), libc::SIGCONT) };
+    let err = answer
+        .expect("the mount answers while the server is frozen")
+        .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    assert_eq!(fs::read(m.join("before")).unwrap(), b"kept");
+}
+
 #[test]
 fn a_file_open_longer_than_the_gc_grace_keeps_its_data() {
     let server = Server::start(&["--gc-grace", "1s", "--gc-interval", "1s"]);

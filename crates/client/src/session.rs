@@ -8,11 +8,17 @@ use strata_core::session::{Reply, Request, SessionApi};
 use strata_core::{Error, ErrorKind, Result};
 use uuid::Uuid;
 
+/// How long a session call waits for its whole answer, by default: a server that stops
+/// answering (frozen, or cut off without a reset) fails the call as unreachable, and the
+/// mount's retries and `--retry-for` take over.
+pub const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, Clone)]
 pub struct SessionClient {
     client: Client,
     id: String,
     pub info: SessionInfo,
+    answer_within: std::time::Duration,
 }
 
 impl Client {
@@ -29,6 +35,7 @@ impl Client {
             client: self.clone(),
             id: info.id.to_string(),
             info,
+            answer_within: ANSWER_WITHIN,
         })
     }
 }
@@ -38,10 +45,16 @@ impl SessionClient {
         self.info.id
     }
 
+    /// Calls wait at most `limit` for their whole answer (at least a second).
+    pub fn answering_within(mut self, limit: std::time::Duration) -> Self {
+        self.answer_within = limit.max(std::time::Duration::from_secs(1));
+        self
+    }
+
     fn session_request(&self, method: Method, rest: &[&str]) -> reqwest::RequestBuilder {
         let mut segments = vec!["sessions", &self.id];
         segments.extend_from_slice(rest);
-        self.client.request(method, &segments)
+        self.client.request(method, &segments).timeout(self.answer_within)
     }
 
     async fn download(&self, req: reqwest::RequestBuilder) -> Result<Bytes> {
@@ -61,10 +74,15 @@ impl SessionApi for SessionClient {
     }
 
     async fn call(&self, request: Request) -> Result<Reply> {
-        let req = self
+        let mut req = self
             .session_request(Method::POST, &[request.name()])
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(request.to_json());
+        if let Request::AwaitRecall(wait) = &request {
+            // A wait for a recall is answered only at its end: that is not a silent server.
+            let waited = std::time::Duration::from_millis(wait.wait_ms);
+            req = req.timeout(self.answer_within.saturating_add(waited));
+        }
         let body = self.download(req).await?;
         request
             .reply_from_json(&body)

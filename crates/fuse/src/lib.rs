@@ -61,6 +61,8 @@ pub struct MountOptions {
     pub attr_timeout: Duration,
     /// How long calls retry while the server is unreachable before failing with EIO.
     pub retry_for: Duration,
+    /// How long one call waits for the server's whole answer before it counts as unreachable.
+    pub call_timeout: Duration,
     /// With a window, the mount asks to own its tree and, while it does, makes changes
     /// locally and ships them at most this long after; `None`: every change waits for the
     /// server.
@@ -98,7 +100,8 @@ impl Mounted {
 pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -> anyhow::Result<Mounted> {
     let session = client
         .open_session(&options.volume, &options.subpath, options.read_only)
-        .await?;
+        .await?
+        .answering_within(options.call_timeout);
     let cache = Arc::new(cache::BlockCache::open(
         options.cache_dir.join("blocks"),
         options.cache_size,

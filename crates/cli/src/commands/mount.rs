@@ -42,6 +42,10 @@ pub struct MountArgs {
     /// How long operations retry while the server is unreachable before failing with EIO
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     retry_for: Duration,
+    /// How long one call waits for the server's whole answer (a block upload included)
+    /// before the server counts as unreachable
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    call_timeout: Duration,
     /// While no one else uses the volume, make changes here and ship them to the server at
     /// most this long after (fsync, sync and unmount ship at once), e.g. 1s; 0s (the
     /// default): every change waits for the server
@@ -157,6 +161,7 @@ async fn serve(args: &MountArgs, volume: &str, subpath: &str, mountpoint: &Path,
         cache_size: args.cache_size,
         attr_timeout: args.attr_timeout,
         retry_for: args.retry_for,
+        call_timeout: args.call_timeout,
         write_back: Some(args.write_back).filter(|w| !w.is_zero()),
     };
     let metrics =
