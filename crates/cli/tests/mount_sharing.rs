@@ -797,6 +797,31 @@ fn what_another_mount_changes_shows_within_the_attr_timeout() {
 
 /// `echo one > m/f; rm m3/f; echo two > m/f`: a name another mount removed a moment ago,
 /// still in this mount's kernel cache, is created again by `open(O_CREAT)`, never ENOENT.
+/// A file open here, removed through the files API, opened again by the name the kernel
+/// still trusts: the open fails with ENOENT (it used to wait forever on the file's own lock).
+#[test]
+fn reopening_a_file_removed_elsewhere_while_open_here_fails_cleanly() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let m = server.mount("v", &["--attr-timeout", "1h"]);
+    std::fs::write(m.join("f"), "one").unwrap();
+    let held = std::fs::File::open(m.join("f")).unwrap();
+    server.ok(&["fs", "rm", "v:/f"]);
+    let path = m.join("f");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(std::fs::File::open(path).map(drop)));
+    let answer = rx.recv_timeout(std::time::Duration::from_secs(30));
+    if answer.is_err() {
+        // Unstick the open, so the failure is reported rather than hung.
+        // SAFETY: kill(2) of the mount process this test started.
+        unsafe { libc::kill(common::mount_pid(m.path()), libc::SIGKILL) };
+    }
+    let err = answer.expect("the open is answered").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT), "{err}");
+    drop(held);
+    assert_eq!(server.ok(&["fs", "ls", "v:/"]), "");
+}
+
 #[test]
 fn a_create_over_a_name_another_mount_just_removed_succeeds() {
     let server = Server::start(&[]);

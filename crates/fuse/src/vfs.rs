@@ -740,10 +740,18 @@ impl Vfs {
             if state.is_dirty() {
                 return Ok((fh, true));
             }
-            let node = self.node(ino)?;
-            let content = match self.retry(|| self.session().content(NodeOnly { node })).await {
-                Ok(content) => content,
+            let fresh = match self.node(ino) {
+                Ok(node) => self
+                    .retry(|| self.session().content(NodeOnly { node }))
+                    .await
+                    .map(|content| (node, content)),
+                Err(e) => Err(e),
+            };
+            let (node, content) = match fresh {
+                Ok(fresh) => fresh,
                 Err(e) => {
+                    // The release takes the file's lock: let go of it first.
+                    drop(state);
                     let _ = self.release(fh).await;
                     return Err(e);
                 }
