@@ -47,9 +47,9 @@ pub struct MountArgs {
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     call_timeout: Duration,
     /// While no one else uses the volume, make changes here and ship them to the server at
-    /// most this long after (fsync, sync and unmount ship at once), e.g. 1s; 0s (the
-    /// default): every change waits for the server
-    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    /// most this long after (fsync, sync and unmount ship at once); 0s: every change waits
+    /// for the server
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     write_back: Duration,
     /// Where a background mount writes its log [default: CACHE_DIR/logs/MOUNTPOINT.log]
     #[arg(long)]
