@@ -216,7 +216,15 @@ impl Blocks {
             .await
             .map_err(|e| Error::internal(format!("hash task: {e}")))?;
         self.session.put_block(&hash, data.clone()).await?;
-        self.cache.put(&hash, &data).await;
+        // A whole block is what a large write makes: its file's pages stay in the kernel's
+        // cache, and writing a second copy to the disk cache halved sequential writes (kept
+        // in memory for a moment only, as the last few blocks are). The tail of a file and
+        // small files, read back often, go to the disk cache.
+        if data.len() as u64 == strata_core::BLOCK_SIZE {
+            self.cache.remember(&hash, &data);
+        } else {
+            self.cache.put(&hash, &data).await;
+        }
         Ok(hash)
     }
 }

@@ -359,6 +359,41 @@ fn xattrs_follow_their_inode_through_forks(e: &Engine) {
     );
 }
 
+/// A block a live mount session uploaded and has not named yet outlives the grace period
+/// (its file is still open there); once the session is gone, the grace rules it again.
+fn a_live_sessions_uploads_outlive_the_grace_period(e: &Engine) {
+    let meta = &*e.meta;
+    let vol = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let session = |alive_until| SessionRecord {
+        id: Uuid::new_v4(),
+        org: ORG.into(),
+        volume: vol,
+        root_ino: ROOT_INO,
+        read_only: false,
+        secret: [9; 32],
+        created_at: 1,
+        alive_until,
+        key: None,
+    };
+    let (live, dead) = (session(i64::MAX), session(now_ns() - 1));
+    meta.add_session(&live, u64::MAX).unwrap();
+    meta.add_session(&dead, u64::MAX).unwrap();
+    meta.touch_session_block(live.id, &[1; 32], 10).unwrap();
+    meta.touch_session_block(dead.id, &[2; 32], 10).unwrap();
+    // Past the grace: only the dead session's upload goes.
+    let late = now_ns() + 1;
+    assert_eq!(
+        meta.mark_unreferenced_blocks(late, Uuid::new_v4()).unwrap(),
+        vec![([2; 32], 10)]
+    );
+    // The live session's upload goes once the session does.
+    meta.remove_session(live.id).unwrap();
+    assert_eq!(
+        meta.mark_unreferenced_blocks(late, Uuid::new_v4()).unwrap(),
+        vec![([1; 32], 10)]
+    );
+}
+
 fn sessions_round_trip(e: &Engine) {
     let meta = &*e.meta;
     let vol = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
@@ -1220,6 +1255,7 @@ on_every_engine!(
     survives_reopen,
     xattrs_follow_their_inode_through_forks,
     sessions_round_trip,
+    a_live_sessions_uploads_outlive_the_grace_period,
     within_follows_the_tree_as_it_is_now,
     operations_stay_within_their_reach,
     quotas_refuse_growth_past_them_whole,

@@ -125,12 +125,21 @@ pub fn collect_layers(tx: &dyn Tx) -> R<u64> {
     Ok(dead.len() as u64)
 }
 
-/// Blocks that no chunk names and nobody touched since `cutoff`, with their sizes.
+/// Blocks that no chunk names, that were committed or nobody touched since the `cutoff`
+/// placeholder, and that no live mount session (alive at the `now` placeholder) uploaded
+/// and has not named yet: a file kept open for longer than the grace period keeps the
+/// blocks it uploaded, without the mount keeping a copy of each to store again.
 /// The conditions sit on the block row itself, so that PostgreSQL checks them again on a row
 /// a concurrent write touched before this pass could mark it.
-const UNREFERENCED: &str = "state = 0
-     AND ((committed = 1 AND NOT EXISTS (SELECT 1 FROM uploads WHERE uploads.hash = blocks.hash)) OR touched_at < $1)
-     AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blocks.hash)";
+fn unreferenced_where(cutoff: &str, now: &str) -> String {
+    format!(
+        "state = 0
+     AND ((committed = 1 AND NOT EXISTS (SELECT 1 FROM uploads WHERE uploads.hash = blocks.hash))
+          OR (touched_at < {cutoff} AND NOT EXISTS (SELECT 1 FROM uploads JOIN sessions ON sessions.id = uploads.session
+                                           WHERE uploads.hash = blocks.hash AND sessions.alive_until > {now})))
+     AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blocks.hash)"
+    )
+}
 
 fn hashes(rows: Vec<super::Row>) -> R<Vec<(BlockHash, u64)>> {
     rows.iter()
@@ -152,7 +161,10 @@ const STALE_MARK_NS: i64 = 3600 * 1_000_000_000;
 pub fn mark_unreferenced(tx: &dyn Tx, cutoff: i64, pass: uuid::Uuid) -> R<Vec<(BlockHash, u64)>> {
     let now = now_ns();
     tx.exec(
-        &format!("UPDATE blocks SET state = 1, marked_by = $2, marked_at = $3 WHERE {UNREFERENCED}"),
+        &format!(
+            "UPDATE blocks SET state = 1, marked_by = $2, marked_at = $3 WHERE {}",
+            unreferenced_where("$1", "$3")
+        ),
         vals![cutoff, pass, now],
     )?;
     tx.exec(
@@ -168,8 +180,8 @@ pub fn mark_unreferenced(tx: &dyn Tx, cutoff: i64, pass: uuid::Uuid) -> R<Vec<(B
 /// What [`mark_unreferenced`] would mark now, without marking anything.
 pub fn unreferenced(tx: &dyn Tx, cutoff: i64) -> R<Vec<(BlockHash, u64)>> {
     hashes(tx.query(
-        &format!("SELECT hash, size FROM blocks WHERE {UNREFERENCED}"),
-        vals![cutoff],
+        &format!("SELECT hash, size FROM blocks WHERE {}", unreferenced_where("$1", "$2")),
+        vals![cutoff, now_ns()],
     )?)
 }
 
