@@ -214,13 +214,13 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Deletes layers that no volume can reach any more; returns how many.
     fn collect_layers(&self) -> Result<u64>;
     /// Marks for deletion by collection pass `pass` the blocks that no chunk references and
-    /// that were last touched before `cutoff` (ns), and takes over the marks of a pass that
-    /// died; returns this pass's blocks. Passes on several servers never share a block.
-    fn mark_unreferenced_blocks(&self, cutoff: i64, pass: Uuid) -> Result<Vec<(BlockHash, u64)>>;
+    /// that were committed or last touched before `cutoffs`, and takes over the marks of a
+    /// pass that died; returns this pass's blocks. Passes on several servers never share a block.
+    fn mark_unreferenced_blocks(&self, cutoffs: Cutoffs, pass: Uuid) -> Result<Vec<(BlockHash, u64)>>;
     /// Forgets blocks that pass `pass` marked, once their objects are gone.
     fn forget_blocks(&self, hashes: &[BlockHash], pass: Uuid) -> Result<()>;
-    /// What a collection pass with this `cutoff` would delete now: layers, and blocks with sizes.
-    fn collectable(&self, cutoff: i64) -> Result<(u64, Vec<(BlockHash, u64)>)>;
+    /// What a collection pass with these `cutoffs` would delete now: layers, and blocks with sizes.
+    fn collectable(&self, cutoffs: Cutoffs) -> Result<(u64, Vec<(BlockHash, u64)>)>;
     /// Every block the registry holds as stored (not being collected).
     fn stored_blocks(&self) -> Result<Vec<BlockHash>>;
     /// Checks every tree; chunks naming a block in `missing` (the store lacks it, as listed

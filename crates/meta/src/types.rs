@@ -93,6 +93,16 @@ impl Chunk {
     }
 }
 
+/// Which blocks no file names a collection pass may take, by when they were last touched
+/// (ns): any touched before `touched`; but one a mount session uploaded and has not named
+/// yet (its file may still be open there) only if touched before `uploaded`, an earlier
+/// time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cutoffs {
+    pub touched: i64,
+    pub uploaded: i64,
+}
+
 /// The part of a volume's tree an operation may touch: all of it, or what lies below `root`
 /// (a mount of a subpath). The engine checks every inode an operation names against it in
 /// the transaction that runs the operation, so a directory moved out is out of reach at once.

@@ -302,18 +302,18 @@ fn collection_frees_blocks_of_deleted_volumes_only(e: &Engine) {
     assert_eq!(meta.collect_layers().unwrap(), 1);
     let (pass, other) = (Uuid::new_v4(), Uuid::new_v4());
     // What only the deleted volume named goes at once, grace or not.
-    let marked = meta.mark_unreferenced_blocks(0, pass).unwrap();
+    let marked = meta.mark_unreferenced_blocks(at(0), pass).unwrap();
     assert_eq!(marked, vec![([2; 32], 10)]);
     // A second pass (another server) at the same time gets none of the first one's blocks,
     // and cannot forget them.
-    assert!(meta.mark_unreferenced_blocks(0, other).unwrap().is_empty());
+    assert!(meta.mark_unreferenced_blocks(at(0), other).unwrap().is_empty());
     meta.forget_blocks(&[[2; 32]], other).unwrap();
     assert_eq!(meta.touch_block(&[2; 32], 10).unwrap_err().kind, ErrorKind::Unavailable);
     meta.forget_blocks(&[[2; 32]], pass).unwrap();
     meta.touch_block(&[2; 32], 10).unwrap();
     // Uploaded again, so uncommitted again: it waits for the grace period too.
-    assert!(meta.mark_unreferenced_blocks(0, Uuid::new_v4()).unwrap().is_empty());
-    let mut late = meta.mark_unreferenced_blocks(now_ns() + 1, Uuid::new_v4()).unwrap();
+    assert!(meta.mark_unreferenced_blocks(at(0), Uuid::new_v4()).unwrap().is_empty());
+    let mut late = meta.mark_unreferenced_blocks(at(now_ns() + 1), Uuid::new_v4()).unwrap();
     late.sort();
     assert_eq!(late, vec![([2; 32], 10), ([3; 32], 10), ([4; 32], 10)]);
 }
@@ -359,9 +359,18 @@ fn xattrs_follow_their_inode_through_forks(e: &Engine) {
     );
 }
 
-/// A block a live mount session uploaded and has not named yet outlives the grace period
-/// (its file is still open there); once the session is gone, the grace rules it again.
-fn a_live_sessions_uploads_outlive_the_grace_period(e: &Engine) {
+/// Cutoffs that take every unnamed block touched before `t`, uploads not named yet too.
+fn at(t: i64) -> Cutoffs {
+    Cutoffs {
+        touched: t,
+        uploaded: t,
+    }
+}
+
+/// A block a mount session uploaded and has not named yet outlives the grace period (its
+/// file may still be open there, or the mount cut off for a while), up to the longer
+/// `uploaded` cutoff; once the session is gone, the grace rules it again.
+fn a_sessions_uploads_outlive_the_grace_period(e: &Engine) {
     let meta = &*e.meta;
     let vol = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
     let session = |alive_until| SessionRecord {
@@ -375,22 +384,32 @@ fn a_live_sessions_uploads_outlive_the_grace_period(e: &Engine) {
         alive_until,
         key: None,
     };
-    let (live, dead) = (session(i64::MAX), session(now_ns() - 1));
+    let (live, lapsed) = (session(i64::MAX), session(now_ns() - 1));
     meta.add_session(&live, u64::MAX).unwrap();
-    meta.add_session(&dead, u64::MAX).unwrap();
+    meta.add_session(&lapsed, u64::MAX).unwrap();
     meta.touch_session_block(live.id, &[1; 32], 10).unwrap();
-    meta.touch_session_block(dead.id, &[2; 32], 10).unwrap();
-    // Past the grace: only the dead session's upload goes.
+    meta.touch_session_block(lapsed.id, &[2; 32], 10).unwrap();
+    meta.touch_block(&[3; 32], 10).unwrap();
+    // Past the grace, not past the uploads' longer hold: only the plain block goes.
     let late = now_ns() + 1;
+    let grace_only = Cutoffs {
+        touched: late,
+        uploaded: 0,
+    };
     assert_eq!(
-        meta.mark_unreferenced_blocks(late, Uuid::new_v4()).unwrap(),
-        vec![([2; 32], 10)]
+        meta.mark_unreferenced_blocks(grace_only, Uuid::new_v4()).unwrap(),
+        vec![([3; 32], 10)]
     );
-    // The live session's upload goes once the session does.
+    // A session removed (unmounted, or expired) leaves its uploads to the grace.
     meta.remove_session(live.id).unwrap();
     assert_eq!(
-        meta.mark_unreferenced_blocks(late, Uuid::new_v4()).unwrap(),
+        meta.mark_unreferenced_blocks(grace_only, Uuid::new_v4()).unwrap(),
         vec![([1; 32], 10)]
+    );
+    // Past the hold too, a lapsed session's upload goes.
+    assert_eq!(
+        meta.mark_unreferenced_blocks(at(late), Uuid::new_v4()).unwrap(),
+        vec![([2; 32], 10)]
     );
 }
 
@@ -1255,7 +1274,7 @@ on_every_engine!(
     survives_reopen,
     xattrs_follow_their_inode_through_forks,
     sessions_round_trip,
-    a_live_sessions_uploads_outlive_the_grace_period,
+    a_sessions_uploads_outlive_the_grace_period,
     within_follows_the_tree_as_it_is_now,
     operations_stay_within_their_reach,
     quotas_refuse_growth_past_them_whole,

@@ -4,12 +4,12 @@ use crate::state::AppState;
 use std::time::Duration;
 use strata_core::Result;
 use strata_core::api::GcReport;
-use strata_meta::now_ns;
+use strata_meta::{Cutoffs, now_ns};
 
 /// What a pass would delete now, deleting nothing.
 pub async fn dry_run(state: &AppState, grace: Duration) -> Result<GcReport> {
-    let cutoff = cutoff(grace);
-    let (layers, blocks) = state.meta(move |m| m.collectable(cutoff)).await?;
+    let cutoffs = cutoffs(grace);
+    let (layers, blocks) = state.meta(move |m| m.collectable(cutoffs)).await?;
     Ok(GcReport {
         layers_deleted: layers,
         blocks_deleted: blocks.len() as u64,
@@ -26,15 +26,24 @@ fn cutoff(grace: Duration) -> i64 {
 /// fails, and it must mount again.
 const SESSION_EXPIRY: Duration = Duration::from_secs(24 * 3600);
 
+/// Blocks nothing names go once untouched for `grace`; those a mount session uploaded and has
+/// not named yet (a file open there a long time) are kept as long as a session is.
+fn cutoffs(grace: Duration) -> Cutoffs {
+    Cutoffs {
+        touched: cutoff(grace),
+        uploaded: cutoff(grace.max(SESSION_EXPIRY)),
+    }
+}
+
 /// One full pass. Blocks touched within `grace` are kept (uploads in flight).
 pub async fn collect(state: &AppState, grace: Duration) -> Result<GcReport> {
     let _one_at_a_time = state.gc_lock.lock().await;
     let expired = cutoff(SESSION_EXPIRY);
     state.meta(move |m| m.expire_sessions(expired)).await?;
     let layers_deleted = state.meta(|m| m.collect_layers()).await?;
-    let cutoff = cutoff(grace);
+    let cutoffs = cutoffs(grace);
     let pass = uuid::Uuid::new_v4();
-    let marked = state.meta(move |m| m.mark_unreferenced_blocks(cutoff, pass)).await?;
+    let marked = state.meta(move |m| m.mark_unreferenced_blocks(cutoffs, pass)).await?;
     let mut report = GcReport {
         layers_deleted,
         ..GcReport::default()

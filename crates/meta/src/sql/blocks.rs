@@ -10,7 +10,7 @@
 
 use super::tree::Tree;
 use super::{R, Tx, vals};
-use crate::{BlockHash, Error, ErrorKind, now_ns};
+use crate::{BlockHash, Cutoffs, Error, ErrorKind, now_ns};
 use std::collections::{HashMap, HashSet};
 
 pub fn touch(tx: &dyn Tx, hash: &BlockHash, size: u64) -> R<()> {
@@ -125,18 +125,17 @@ pub fn collect_layers(tx: &dyn Tx) -> R<u64> {
     Ok(dead.len() as u64)
 }
 
-/// Blocks that no chunk names, that were committed or nobody touched since the `cutoff`
-/// placeholder, and that no live mount session (alive at the `now` placeholder) uploaded
-/// and has not named yet: a file kept open for longer than the grace period keeps the
-/// blocks it uploaded, without the mount keeping a copy of each to store again.
-/// The conditions sit on the block row itself, so that PostgreSQL checks them again on a row
-/// a concurrent write touched before this pass could mark it.
-fn unreferenced_where(cutoff: &str, now: &str) -> String {
+/// Blocks that no chunk names and that were committed, or nobody touched since the
+/// `touched` placeholder; one a mount session uploaded and has not named yet (its file may be
+/// open there for longer than the grace period) only if nobody touched it since the
+/// `uploaded` placeholder. The conditions sit on the block row itself, so that PostgreSQL
+/// checks them again on a row a concurrent write touched before this pass could mark it.
+fn unreferenced_where(touched: &str, uploaded: &str) -> String {
     format!(
         "state = 0
      AND ((committed = 1 AND NOT EXISTS (SELECT 1 FROM uploads WHERE uploads.hash = blocks.hash))
-          OR (touched_at < {cutoff} AND NOT EXISTS (SELECT 1 FROM uploads JOIN sessions ON sessions.id = uploads.session
-                                           WHERE uploads.hash = blocks.hash AND sessions.alive_until > {now})))
+          OR (touched_at < {touched}
+              AND (touched_at < {uploaded} OR NOT EXISTS (SELECT 1 FROM uploads WHERE uploads.hash = blocks.hash))))
      AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blocks.hash)"
     )
 }
@@ -156,16 +155,16 @@ fn hashes(rows: Vec<super::Row>) -> R<Vec<(BlockHash, u64)>> {
 const STALE_MARK_NS: i64 = 3600 * 1_000_000_000;
 
 /// Marks, for collection pass `pass`, the blocks nothing references that were committed or
-/// that nobody touched since `cutoff`, and takes over the marks of passes that died; returns this pass's blocks. Passes
+/// that nobody touched since `cutoffs`, and takes over the marks of passes that died; returns this pass's blocks. Passes
 /// on several servers at once each delete only what they marked.
-pub fn mark_unreferenced(tx: &dyn Tx, cutoff: i64, pass: uuid::Uuid) -> R<Vec<(BlockHash, u64)>> {
+pub fn mark_unreferenced(tx: &dyn Tx, cutoffs: Cutoffs, pass: uuid::Uuid) -> R<Vec<(BlockHash, u64)>> {
     let now = now_ns();
     tx.exec(
         &format!(
             "UPDATE blocks SET state = 1, marked_by = $2, marked_at = $3 WHERE {}",
-            unreferenced_where("$1", "$3")
+            unreferenced_where("$1", "$4")
         ),
-        vals![cutoff, pass, now],
+        vals![cutoffs.touched, pass, now, cutoffs.uploaded],
     )?;
     tx.exec(
         "UPDATE blocks SET marked_by = $1, marked_at = $2 WHERE state = 1 AND marked_at < $3",
@@ -178,10 +177,10 @@ pub fn mark_unreferenced(tx: &dyn Tx, cutoff: i64, pass: uuid::Uuid) -> R<Vec<(B
 }
 
 /// What [`mark_unreferenced`] would mark now, without marking anything.
-pub fn unreferenced(tx: &dyn Tx, cutoff: i64) -> R<Vec<(BlockHash, u64)>> {
+pub fn unreferenced(tx: &dyn Tx, cutoffs: Cutoffs) -> R<Vec<(BlockHash, u64)>> {
     hashes(tx.query(
         &format!("SELECT hash, size FROM blocks WHERE {}", unreferenced_where("$1", "$2")),
-        vals![cutoff, now_ns()],
+        vals![cutoffs.touched, cutoffs.uploaded],
     )?)
 }
 

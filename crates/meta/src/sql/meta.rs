@@ -3,8 +3,9 @@
 use super::tree::{Caches, Tree};
 use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, keys, locks, ops, paths, sandboxes, vals, volumes};
 use crate::{
-    AddKey, AttrChanges, BlockHash, Change, Chunk, ContentWrite, DirPage, Error, ErrorKind, FsckReport, LockRange,
-    MetaStore, NewInode, Reach, RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode, now_ns,
+    AddKey, AttrChanges, BlockHash, Change, Chunk, ContentWrite, Cutoffs, DirPage, Error, ErrorKind, FsckReport,
+    LockRange, MetaStore, NewInode, Reach, RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode,
+    now_ns,
 };
 use std::collections::HashSet;
 use strata_core::api::{Org, Quota, Stat, Volume};
@@ -394,16 +395,21 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         Ok(collected)
     }
 
-    fn mark_unreferenced_blocks(&self, cutoff: i64, pass: Uuid) -> Result<Vec<(BlockHash, u64)>> {
-        self.write(|tx| blocks::mark_unreferenced(tx, cutoff, pass))
+    fn mark_unreferenced_blocks(&self, cutoffs: Cutoffs, pass: Uuid) -> Result<Vec<(BlockHash, u64)>> {
+        self.write(|tx| blocks::mark_unreferenced(tx, cutoffs, pass))
     }
 
     fn forget_blocks(&self, hashes: &[BlockHash], pass: Uuid) -> Result<()> {
         self.write(|tx| blocks::forget(tx, hashes, pass))
     }
 
-    fn collectable(&self, cutoff: i64) -> Result<(u64, Vec<(BlockHash, u64)>)> {
-        self.read(|tx| Ok((blocks::dead_layers(tx)?.len() as u64, blocks::unreferenced(tx, cutoff)?)))
+    fn collectable(&self, cutoffs: Cutoffs) -> Result<(u64, Vec<(BlockHash, u64)>)> {
+        self.read(|tx| {
+            Ok((
+                blocks::dead_layers(tx)?.len() as u64,
+                blocks::unreferenced(tx, cutoffs)?,
+            ))
+        })
     }
 
     fn stored_blocks(&self) -> Result<Vec<BlockHash>> {
