@@ -411,6 +411,38 @@ fn a_sessions_uploads_outlive_the_grace_period(e: &Engine) {
         meta.mark_unreferenced_blocks(at(late), Uuid::new_v4()).unwrap(),
         vec![([2; 32], 10)]
     );
+
+    // One block uploaded once for two files of a session (identical blocks are one): the
+    // first file names it and is removed, the second has not named it yet. It stays.
+    let mount = session(i64::MAX);
+    meta.add_session(&mount, u64::MAX).unwrap();
+    meta.touch_session_block(mount.id, &[4; 32], 10).unwrap();
+    let first = file(meta, vol, ROOT_INO, "first");
+    let chunks = [Chunk {
+        idx: 0,
+        len: 10,
+        data: ChunkData::Block([4; 32]),
+    }];
+    let named = ContentWrite {
+        chunks: &chunks,
+        replace_all: true,
+        cut_at: None,
+        size: 10,
+        grow: true,
+        base: None,
+        uploader: Some(mount.id),
+        then: None,
+        at: None,
+    };
+    meta.write_content(vol.into(), first, &named).unwrap();
+    meta.unlink(vol.into(), ROOT_INO, b"first").unwrap();
+    assert!(
+        meta.mark_unreferenced_blocks(grace_only, Uuid::new_v4())
+            .unwrap()
+            .is_empty()
+    );
+    let second = file(meta, vol, ROOT_INO, "second");
+    meta.write_content(vol.into(), second, &named).unwrap();
 }
 
 fn sessions_round_trip(e: &Engine) {

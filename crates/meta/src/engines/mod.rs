@@ -27,7 +27,8 @@
 //!   collection pass `marked_by`; `committed = 1` once a write named it and no upload of it
 //!   started since.
 //! - `uploads(session, hash)`: blocks a mount session stored; it may read them and name them
-//!   in a write before its volume does.
+//!   in a write before its volume does. Kept until the session goes: collection leaves these
+//!   blocks alone meanwhile (for 24 hours at most).
 //! - `orgs(name, created_at)`: organizations; every volume and key belongs to one.
 //! - `tokens(id, org, name, hash, role, created_at, expires_at, revoked_at, scope_volume,
 //!   scope_subpath, scope_read_only, made_by)`: API keys, by BLAKE3 of the secret; a scoped

@@ -467,17 +467,9 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
     for chunk in w.chunks {
         tree.put_chunk(ino, chunk)?;
     }
-    // Named now by the volume: the writer's upload records have done their work.
-    if let Some(session) = w.uploader {
-        for chunk in w.chunks {
-            if let Some(hash) = chunk.block() {
-                tree.tx().exec(
-                    "DELETE FROM uploads WHERE session = $1 AND hash = $2",
-                    vals![session, hash],
-                )?;
-            }
-        }
-    }
+    // The writer's upload records stay until its session goes: another file open there may
+    // still hold the same block unnamed (identical blocks are one), and would lose it if this
+    // file let go of it and a collection pass came before that file's commit.
     tree.add_used(size as i128 - old_size as i128)?;
     Ok(inode.stat)
 }
