@@ -13,6 +13,15 @@ use uuid::Uuid;
 /// mount's retries and `--retry-for` take over.
 pub const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The least rate a block transfer is given time for, on top of the answer's wait: a slow
+/// link is slow, not gone.
+const LEAST_RATE: u64 = 64 << 10;
+
+/// How long a transfer of `bytes` may take beyond waiting for the answer.
+fn transfer_time(bytes: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(bytes.div_ceil(LEAST_RATE))
+}
+
 #[derive(Debug, Clone)]
 pub struct SessionClient {
     client: Client,
@@ -28,9 +37,9 @@ impl Client {
             subpath: subpath.to_owned(),
             read_only,
         };
-        let info: SessionInfo = self
-            .json(self.volume_request(Method::POST, volume, &["sessions"])?.json(&body))
-            .await?;
+        // Opening may wait for the mount that owns the volume to give it back (a lease at most).
+        let req = self.volume_request(Method::POST, volume, &["sessions"])?;
+        let info: SessionInfo = self.json(req.json(&body).timeout(2 * ANSWER_WITHIN)).await?;
         Ok(SessionClient {
             client: self.clone(),
             id: info.id.to_string(),
@@ -102,12 +111,17 @@ impl SessionApi for SessionClient {
     }
 
     async fn put_block(&self, hash: &str, data: Bytes) -> Result<()> {
-        let req = self.session_request(Method::PUT, &["blocks", hash]).body(data);
+        let within = self.answer_within + transfer_time(data.len() as u64);
+        let req = self
+            .session_request(Method::PUT, &["blocks", hash])
+            .timeout(within)
+            .body(data);
         self.client.send(req).await.map(drop)
     }
 
     async fn get_block(&self, hash: &str) -> Result<Bytes> {
-        self.download(self.session_request(Method::GET, &["blocks", hash]))
+        let within = self.answer_within + transfer_time(strata_core::BLOCK_SIZE);
+        self.download(self.session_request(Method::GET, &["blocks", hash]).timeout(within))
             .await
     }
 

@@ -42,8 +42,8 @@ pub struct MountArgs {
     /// How long operations retry while the server is unreachable before failing with EIO
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     retry_for: Duration,
-    /// How long one call waits for the server's whole answer (a block upload included)
-    /// before the server counts as unreachable
+    /// How long one call waits for the server's answer before the server counts as
+    /// unreachable; a block transfer gets a second more per 64 KiB it carries
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     call_timeout: Duration,
     /// While no one else uses the volume, make changes here and ship them to the server at
