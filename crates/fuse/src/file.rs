@@ -475,9 +475,8 @@ impl FileState {
                 }
             }
             let result = match blocks.session().write(req.clone()).await {
-                // Collected while nothing named them yet (the server keeps a live session's
-                // uploads, so the session lapsed meanwhile): store again those the local
-                // cache still has, and commit again.
+                // Collected while nothing named them yet (the server keeps a session's uploads
+                // a day): store again those the local cache still has, and commit again.
                 Err(e) if e.kind == ErrorKind::Conflict && !inline => {
                     // Only blocks this writer uploaded: a patched chunk's block was stored before.
                     let uploaded = req.chunks.iter().filter(|c| c.data.is_none());

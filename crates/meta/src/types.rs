@@ -94,9 +94,8 @@ impl Chunk {
 }
 
 /// Which blocks no file names a collection pass may take, by when they were last touched
-/// (ns): any touched before `touched`; but one a mount session uploaded and has not named
-/// yet (its file may still be open there) only if touched before `uploaded`, an earlier
-/// time.
+/// (ns): any touched before `touched`; but one a mount session uploaded (its file may still
+/// be open there) only if touched before `uploaded`, no later than `touched`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cutoffs {
     pub touched: i64,

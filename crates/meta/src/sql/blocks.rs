@@ -125,17 +125,17 @@ pub fn collect_layers(tx: &dyn Tx) -> R<u64> {
     Ok(dead.len() as u64)
 }
 
-/// Blocks that no chunk names and that were committed, or nobody touched since the
-/// `touched` placeholder; one a mount session uploaded and has not named yet (its file may be
-/// open there for longer than the grace period) only if nobody touched it since the
-/// `uploaded` placeholder. The conditions sit on the block row itself, so that PostgreSQL
-/// checks them again on a row a concurrent write touched before this pass could mark it.
+/// Blocks that no chunk names and that nobody touched since the `uploaded` placeholder, or
+/// that no mount session holds as its upload and were committed or untouched since the
+/// `touched` placeholder (a later time). The conditions sit on the block row itself, so that
+/// PostgreSQL checks them again on a row a concurrent write touched before this pass could
+/// mark it.
 fn unreferenced_where(touched: &str, uploaded: &str) -> String {
     format!(
         "state = 0
-     AND ((committed = 1 AND NOT EXISTS (SELECT 1 FROM uploads WHERE uploads.hash = blocks.hash))
-          OR (touched_at < {touched}
-              AND (touched_at < {uploaded} OR NOT EXISTS (SELECT 1 FROM uploads WHERE uploads.hash = blocks.hash))))
+     AND (touched_at < {uploaded}
+          OR ((committed = 1 OR touched_at < {touched})
+              AND NOT EXISTS (SELECT 1 FROM uploads WHERE uploads.hash = blocks.hash)))
      AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blocks.hash)"
     )
 }

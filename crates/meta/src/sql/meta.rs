@@ -322,7 +322,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     }
 
     fn setattr(&self, at: Reach, ino: u64, changes: &AttrChanges) -> Result<Stat> {
-        self.write_in(at, &[ino], |t| ops::setattr(t, ino, changes))
+        self.write_in(at, &[ino], |t| ops::setattr(t, ino, changes, None))
     }
 
     fn get_xattr(&self, at: Reach, ino: u64, name: &[u8]) -> Result<Vec<u8>> {

@@ -179,7 +179,7 @@ pub fn apply(tree: &mut Tree, change: &Change) -> R<Option<Stat>> {
         Change::Unlink { parent, name } => unlink(tree, *parent, name).map(|()| None)?,
         Change::Rmdir { parent, name } => rmdir(tree, *parent, name).map(|()| None)?,
         Change::Rename { from, to, flags } => rename(tree, (from.0, &from.1), (to.0, &to.1), *flags).map(|()| None)?,
-        Change::SetAttr { ino, changes, at } => Some(setattr_at(tree, *ino, changes, *at)?),
+        Change::SetAttr { ino, changes, at } => Some(setattr(tree, *ino, changes, *at)?),
         Change::Write { ino, write } => Some(write_content(tree, *ino, &write.as_write())?),
         Change::SetXattr { ino, name, value, mode } => set_xattr(tree, *ino, name, value, *mode).map(|()| None)?,
         Change::RemoveXattr { ino, name } => remove_xattr(tree, *ino, name).map(|()| None)?,
@@ -327,12 +327,8 @@ pub fn rename(tree: &mut Tree, from: (u64, &[u8]), to: (u64, &[u8]), flags: Rena
     }
 }
 
-pub fn setattr(tree: &mut Tree, ino: u64, changes: &AttrChanges) -> R<Stat> {
-    setattr_at(tree, ino, changes, None)
-}
-
-/// [`setattr`] of a change made at `at` (see [`made_at`]).
-pub fn setattr_at(tree: &mut Tree, ino: u64, changes: &AttrChanges, at: Option<i64>) -> R<Stat> {
+/// Changes attributes, as of `at` when the change was made earlier (see [`made_at`]).
+pub fn setattr(tree: &mut Tree, ino: u64, changes: &AttrChanges, at: Option<i64>) -> R<Stat> {
     let mut inode = tree.need_inode(ino)?;
     let now = made_at(at);
     changes.apply_to(&mut inode.stat);
