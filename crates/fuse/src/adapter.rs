@@ -141,7 +141,11 @@ fn time_or_now(t: Option<TimeOrNow>) -> Option<i64> {
 }
 
 impl FuseAdapter {
-    /// Runs the work of operation `op` on the runtime, timing it for the mount's metrics.
+    /// Runs the work of operation `op`, timing it for the mount's metrics: on this thread as
+    /// far as it goes without waiting, then, if it must wait (for the server, a lock), as a
+    /// task of the runtime. Most operations of a mount that owns its tree never wait, and a
+    /// hop between threads costs more than they do (two context switches per operation:
+    /// a third of the mount's time in a create-heavy profile).
     fn run<F: std::future::Future<Output = ()> + Send + 'static>(
         &self,
         op: &'static str,
@@ -149,11 +153,19 @@ impl FuseAdapter {
     ) {
         let vfs = self.vfs.clone();
         let work = f(vfs.clone());
-        self.rt.spawn(async move {
-            let started = std::time::Instant::now();
+        let started = std::time::Instant::now();
+        let mut work = Box::pin(async move {
             work.await;
             vfs.metrics().observe(op, started.elapsed().as_secs_f64());
         });
+        let _runtime = self.rt.enter();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        // A future that is pending has registered to be woken; polled again by the task, it
+        // registers the task's waker instead (the contract every future keeps), so nothing
+        // that happened in between is missed.
+        if work.as_mut().poll(&mut cx).is_pending() {
+            self.rt.spawn(work);
+        }
     }
 
     fn entry(&self, op: &'static str, parent: INodeNo, name: &OsStr, new: NewInode, reply: ReplyEntry) {
