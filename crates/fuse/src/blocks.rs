@@ -24,6 +24,8 @@ pub struct Blocks {
 }
 
 const MAX_CACHE_WRITES: usize = 8;
+/// Blocks up to this long are hashed where they are, longer ones on a blocking thread.
+const SHORT_HASH: usize = 256 << 10;
 /// Whole blocks fetched at once behind random readers' pieces.
 const MAX_BEHIND_RANDOM: usize = 2;
 
@@ -209,22 +211,35 @@ impl Blocks {
         self.session.put_block(hash, data).await
     }
 
+    /// A block's name: the hash of its bytes (computed off the runtime's threads when long).
+    pub async fn name(data: Bytes) -> Result<String> {
+        if data.len() <= SHORT_HASH {
+            return Ok(blake3::hash(&data).to_hex().to_string());
+        }
+        tokio::task::spawn_blocking(move || blake3::hash(&data).to_hex().to_string())
+            .await
+            .map_err(|e| Error::internal(format!("hash task: {e}")))
+    }
+
     /// Uploads a block; returns its hash.
     pub async fn upload(&self, data: Bytes) -> Result<String> {
         let _counted = InFlight::start(&self.metrics.uploads_in_flight);
-        let (hash, data) = tokio::task::spawn_blocking(move || (blake3::hash(&data).to_hex().to_string(), data))
-            .await
-            .map_err(|e| Error::internal(format!("hash task: {e}")))?;
+        let hash = Self::name(data.clone()).await?;
         self.session.put_block(&hash, data.clone()).await?;
-        // A whole block is what a large write makes: a second copy on disk cost sequential
-        // writes about 40 % of their speed, so it is kept in memory among the last few
-        // blocks only, and read back from the server later (JuiceFS leaves large writes out
-        // of its cache too). A file's tail and small files go to the disk cache.
-        if data.len() as u64 == strata_core::BLOCK_SIZE {
-            self.cache.remember(&hash, &data);
-        } else {
-            self.cache.put(&hash, &data).await;
-        }
+        self.keep_written(&hash, &data).await;
         Ok(hash)
+    }
+
+    /// Keeps a block this mount wrote for the reads that follow. A whole block is what a
+    /// large write makes: a second copy on disk cost sequential writes about 40 % of their
+    /// speed, so it is kept in memory among the last few blocks only, and read back from the
+    /// server later (JuiceFS leaves large writes out of its cache too). A file's tail and
+    /// small files go to the disk cache.
+    pub async fn keep_written(&self, hash: &str, data: &Bytes) {
+        if data.len() as u64 == strata_core::BLOCK_SIZE {
+            self.cache.remember(hash, data);
+        } else {
+            self.cache.put(hash, data).await;
+        }
     }
 }

@@ -446,32 +446,59 @@ impl FileState {
             return Ok(None);
         }
         for attempt in 1.. {
-            let (mut req, inline) = self.prepare(blocks, durable).await?;
-            // A commit that names blocks it uploaded goes now: if the server collected
-            // one meanwhile (the file stayed open past its grace period), it is stored again
-            // from the local cache below, which a batch shipped later could not do.
-            let uploads = req.chunks.iter().any(|c| c.data.is_none());
             let epoch = write_back.epoch.now();
-            if !durable && !uploads && !self.refused && Epoch::owning(epoch) {
+            // While the mount owns its tree a commit is deferred, and so are the uploads of the
+            // blocks it makes now; one that names blocks uploaded earlier goes now: if the
+            // server collected one meanwhile (the file stayed open past its grace period), it
+            // is stored again from the local cache below, which a batch shipped later could
+            // not do.
+            let defer = !durable
+                && !self.refused
+                && Epoch::owning(epoch)
+                && self.uploading.is_empty()
+                && self.pending.values().all(|c| c.data.is_some());
+            let mut behind = Vec::new();
+            let (mut req, mut inline) = self.prepare(blocks, durable, defer.then_some(&mut behind)).await?;
+            if defer {
                 // Applied later, with the time of the last change here, which is what this
                 // mount shows meanwhile.
                 let at = self.changed_at.max(self.attrs_after.as_ref().map(|(_, at)| *at));
-                req.at = Some(at.unwrap_or_else(now_ns));
-                // Nobody else writes the file while the mount owns its tree: the write need
-                // not be conditional (a refusal as stale could not be redone once shipped).
-                req.base = None;
+                let later = WriteContent {
+                    at: Some(at.unwrap_or_else(now_ns)),
+                    // Nobody else writes the file while the mount owns its tree: the write
+                    // need not be conditional (a refusal as stale could not be redone once
+                    // shipped).
+                    base: None,
+                    ..req.clone()
+                };
                 let mut stat = Stat {
                     size: self.size,
-                    mtime: req.at.unwrap_or_default(),
-                    ctime: req.at.unwrap_or_default(),
+                    mtime: later.at.unwrap_or_default(),
+                    ctime: later.at.unwrap_or_default(),
                     ..self.stat.clone()
                 };
-                if let Some(then) = &req.then {
+                if let Some(then) = &later.then {
                     then.apply_to(&mut stat);
                 }
-                if write_back.defer(epoch, Request::Write(req.clone())) {
-                    self.landed(req, stat.clone());
+                let uploads: Vec<(String, Bytes)> = behind.iter().map(|(_, h, d)| (h.clone(), d.clone())).collect();
+                if write_back.defer_uploading(epoch, Request::Write(later.clone()), uploads) {
+                    // Read back from here until shipped; kept for later in the background.
+                    let kept = blocks.clone();
+                    tokio::spawn(async move {
+                        for (_, hash, data) in behind {
+                            kept.keep_written(&hash, &data).await;
+                        }
+                    });
+                    self.landed(later, stat.clone());
                     return Ok(Some((stat, false)));
+                }
+                if !behind.is_empty() {
+                    // Not deferred after all: its blocks are uploaded first, as for any commit.
+                    for (idx, _, data) in behind {
+                        self.pending.remove(&idx);
+                        self.dirty.insert(idx, data.to_vec());
+                    }
+                    (req, inline) = self.prepare(blocks, durable, None).await?;
                 }
             }
             let result = match blocks.session().write(req.clone()).await {
@@ -532,7 +559,15 @@ impl FileState {
     }
 
     /// Uploads what is still local and builds the commit request.
-    async fn prepare(&mut self, blocks: &Blocks, durable: bool) -> Result<(WriteContent, bool)> {
+    /// The commit of this file's changes, and whether its content is inline. Blocks to store
+    /// are uploaded first, or, given `behind`, only named and added there (hash and bytes)
+    /// for the caller to upload.
+    async fn prepare(
+        &mut self,
+        blocks: &Blocks,
+        durable: bool,
+        mut behind: Option<&mut Vec<(u64, String, Bytes)>>,
+    ) -> Result<(WriteContent, bool)> {
         let inline = self.size <= INLINE_MAX && self.pending.is_empty() && self.uploading.is_empty();
         let chunks: Vec<ChunkRef> = if inline {
             let data = self.fresh_block(blocks, 0).await?;
@@ -548,6 +583,19 @@ impl FileState {
                 if let Some(patched) = self.patch(idx)? {
                     // The buffer stays dirty until the commit lands (it becomes the clean copy).
                     self.pending.insert(idx, patched);
+                } else if let Some(behind) = behind.as_deref_mut() {
+                    let Some(buf) = self.dirty.remove(&idx) else { continue };
+                    let data = Bytes::from(buf);
+                    let hash = Blocks::name(data.clone()).await?;
+                    let len = data.len() as u64;
+                    let chunk = ChunkRef {
+                        idx,
+                        len,
+                        hash: Some(hash.clone()),
+                        data: None,
+                    };
+                    self.pending.insert(idx, chunk);
+                    behind.push((idx, hash, data));
                 } else {
                     self.start_upload(blocks, idx).await?;
                 }

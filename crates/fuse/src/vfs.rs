@@ -353,13 +353,23 @@ impl Vfs {
             .attrs(ino)
             .ok_or_else(|| Error::not_found("unknown inode"))?;
         if let Some((mut stat, at)) = known {
-            let left = self.ttl.saturating_sub(at.elapsed());
+            let left = self.attrs_left(at);
             if !left.is_zero() {
                 stat.ino = ino;
                 return Ok((self.overlay(ino, stat).await, left));
             }
         }
         Ok((self.getattr(ino).await?, self.ttl))
+    }
+
+    /// How much longer attributes this mount's change left at `at` may be trusted: the
+    /// attribute timeout from then, or, made in the grant of ownership that holds now, for
+    /// as long as it does.
+    fn attrs_left(&self, at: Instant) -> Duration {
+        if self.write_back.owned_since().is_some_and(|granted| at >= granted) {
+            return self.ttl;
+        }
+        self.ttl.saturating_sub(at.elapsed())
     }
 
     /// An inode's attributes as a change this mount made, begun at `since`, left them
@@ -381,10 +391,15 @@ impl Vfs {
         self.inodes.with(self.fuse_ino(node.ino), |i| i.attrs = None);
     }
 
-    /// [`Vfs::changed`] for a directory, whose listing here is dropped too.
+    /// [`Vfs::changed`] for a directory, whose attributes in the listing that holds it change
+    /// too: to `stat` while this mount owns its tree (the listing keeps answering lookups of
+    /// it: tar and git walk paths through directories they just filled), else asked again.
     fn dir_changed(&self, dir: NodeRef, stat: Option<Stat>, since: Instant) {
+        match &stat {
+            Some(stat) if self.write_back.owns() => self.dirs.learned(dir.ino, stat),
+            _ => self.dirs.changed(dir.ino),
+        }
         self.changed(dir, stat, since);
-        self.dirs.changed(dir.ino);
     }
 
     pub async fn getattr(&self, ino: u64) -> Result<Stat> {
@@ -486,7 +501,7 @@ impl Vfs {
         let Some((mut stat, at)) = self.inodes.attrs(ino).flatten() else {
             return Ok(None);
         };
-        if at.elapsed() >= self.ttl {
+        if self.attrs_left(at).is_zero() {
             return Ok(None);
         }
         // What the server would refuse is refused now: a deferred change must not fail later.
@@ -573,7 +588,7 @@ impl Vfs {
         // The directory's attributes change with the create, and the kernel asks for them
         // right after: they must be known, to be answered here too.
         let dir_stat = match self.inodes.attrs(dir).flatten() {
-            Some((stat, at)) if at.elapsed() < self.ttl => stat,
+            Some((stat, at)) if !self.attrs_left(at).is_zero() => stat,
             _ => self.getattr(dir).await?,
         };
         // Checked again after that wait, in one grant, and made only if that grant still

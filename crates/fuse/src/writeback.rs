@@ -16,6 +16,7 @@
 
 use crate::retry::Backoff;
 use bytes::Bytes;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,12 +24,17 @@ use strata_core::api::{AwaitRecall, Batch, NodeRef, SessionInfo};
 use strata_core::session::{Reply, Request, SessionApi};
 use strata_core::{Error, ErrorKind, Result};
 use tokio::sync::{Mutex as AsyncMutex, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 /// Changes shipped in one batch at most, and the bytes of their requests.
 const BATCH_CHANGES: usize = 2048;
 const BATCH_BYTES: usize = 1 << 20;
 /// Changes queued at most: beyond, a change is made at the server at once (after the queue).
 const MAX_QUEUED: usize = 4 * BATCH_CHANGES;
+/// Bytes of blocks held here at most while their uploads and the changes that name them
+/// wait; beyond, a commit that uploads waits for its uploads and goes to the server at once.
+const MAX_BEHIND_BYTES: usize = 64 << 20;
 /// Granted inode numbers left when more are asked for.
 const LOW_INODES: usize = 2048;
 /// How long after a refused ask the mount asks for its tree again, at first: just past the
@@ -53,14 +59,35 @@ impl Epoch {
     }
 }
 
+/// A change waiting to be shipped: its request, its size in a batch, and the blocks it
+/// names that are uploaded behind it.
+struct Queued {
+    request: Request,
+    size: usize,
+    blocks: Vec<String>,
+}
+
+/// A block a deferred change names, uploaded in the background: kept here until every
+/// change that names it is applied, so that reads of it are answered meanwhile.
+struct Behind {
+    data: Bytes,
+    upload: Option<JoinHandle<Result<()>>>,
+    /// Queued or shipping changes that name it.
+    users: usize,
+}
+
 #[derive(Default)]
 struct Queue {
-    changes: Vec<(Request, usize)>,
+    changes: Vec<Queued>,
     bytes: usize,
+    behind: HashMap<String, Behind>,
+    behind_bytes: usize,
     /// The changes taken from the queue and not yet applied, in order.
     shipment: Option<Shipment>,
     /// Inode numbers granted and not used yet.
     inodes: Vec<NodeRef>,
+    /// When the mount took the grant of ownership it is in (or was in last).
+    granted_at: Option<Instant>,
 }
 
 /// A batch on its way to the server.
@@ -68,6 +95,8 @@ struct Queue {
 struct Shipment {
     seq: u64,
     changes: Vec<Request>,
+    /// The blocks uploaded behind its changes, stored before the batch goes.
+    blocks: Vec<String>,
     /// Refused as a batch: its changes go one at a time.
     singly: bool,
     /// The last attempt at its first change may have applied (its answer was lost).
@@ -130,6 +159,14 @@ impl WriteBack {
         Epoch::owning(self.epoch.now())
     }
 
+    /// When the grant of ownership the mount is in began, while it owns its tree: what it
+    /// learnt of the tree since then is the truth until the grant ends (nobody else changes
+    /// the tree meanwhile), however old.
+    pub fn owned_since(&self) -> Option<Instant> {
+        let queue = lock(&self.queue);
+        queue.granted_at.filter(|_| self.owns())
+    }
+
     /// A granted inode number for a create made here, while the mount owns its tree in the
     /// grant `epoch` (the one its caller checked what it knows against).
     pub fn take_inode(&self, epoch: u64) -> Option<NodeRef> {
@@ -147,17 +184,80 @@ impl WriteBack {
     /// (the one its caller checked what it knows against) and the queue has room; says
     /// whether it did (if not, the caller makes the change at the server now).
     pub fn defer(&self, epoch: u64, request: Request) -> bool {
+        self.defer_uploading(epoch, request, Vec::new())
+    }
+
+    /// [`WriteBack::defer`] for a change that names `blocks` (hash and bytes) the server does
+    /// not have yet: they are uploaded in the background, and the change ships once they are
+    /// stored. Until then reads of them are answered from here. Refused (nothing started)
+    /// when their bytes would not fit beside the others waiting.
+    pub fn defer_uploading(&self, epoch: u64, request: Request, blocks: Vec<(String, Bytes)>) -> bool {
         let size = request.to_value().to_string().len();
+        let adding: usize = blocks.iter().map(|(_, data)| data.len()).sum();
         let mut queue = lock(&self.queue);
-        if !Epoch::owning(epoch) || self.epoch.now() != epoch || queue.changes.len() >= MAX_QUEUED {
+        if !Epoch::owning(epoch)
+            || self.epoch.now() != epoch
+            || queue.changes.len() >= MAX_QUEUED
+            || (adding > 0 && queue.behind_bytes + adding > MAX_BEHIND_BYTES)
+        {
             return false;
         }
-        queue.changes.push((request, size));
+        let mut names = Vec::with_capacity(blocks.len());
+        let queue = &mut *queue;
+        for (hash, data) in blocks {
+            let entry = queue.behind.entry(hash.clone()).or_insert_with(|| Behind {
+                upload: Some(self.upload(hash.clone(), data.clone())),
+                data,
+                users: 0,
+            });
+            if entry.users == 0 {
+                queue.behind_bytes += entry.data.len();
+            }
+            entry.users += 1;
+            names.push(hash);
+        }
+        queue.changes.push(Queued {
+            request,
+            size,
+            blocks: names,
+        });
         queue.bytes += size;
         if queue.changes.len() >= BATCH_CHANGES || queue.bytes >= BATCH_BYTES {
             self.wake.notify_one();
         }
         true
+    }
+
+    /// Starts storing a block at the server, waiting out short outages.
+    fn upload(&self, hash: String, data: Bytes) -> JoinHandle<Result<()>> {
+        let (inner, retry_for) = (self.inner.clone(), self.retry_for);
+        tokio::spawn(async move { crate::retry::retried(retry_for, || inner.put_block(&hash, data.clone())).await })
+    }
+
+    /// Waits until the blocks a shipment names are stored at the server; one whose upload
+    /// failed is sent again.
+    async fn settle(&self, blocks: &[String]) -> Result<()> {
+        for hash in blocks {
+            let (upload, data) = match lock(&self.queue).behind.get_mut(hash) {
+                Some(b) => (b.upload.take(), b.data.clone()),
+                None => continue,
+            };
+            let stored = match upload {
+                Some(task) => task
+                    .await
+                    .unwrap_or_else(|e| Err(Error::internal(format!("upload task: {e}")))),
+                None => Err(Error::new(ErrorKind::Unavailable, "not stored yet")),
+            };
+            if stored.is_err() {
+                self.retry(|| self.inner.put_block(hash, data.clone())).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes of a block a waiting change names, while it waits.
+    fn behind(&self, hash: &str) -> Option<Bytes> {
+        lock(&self.queue).behind.get(hash).map(|b| b.data.clone())
     }
 
     /// How many changes are not yet applied at the server: queued, or being shipped.
@@ -188,6 +288,7 @@ impl WriteBack {
                 return Ok(());
             };
             self.unsynced.store(true, Ordering::Release);
+            self.settle(&shipment.blocks).await?;
             if !shipment.singly {
                 let request = Request::Apply(Batch::of(shipment.seq, &shipment.changes, false));
                 match self.retry(|| self.inner.call(request.clone())).await {
@@ -223,21 +324,26 @@ impl WriteBack {
             return None;
         }
         let (mut n, mut bytes) = (0, 0);
-        for (_, size) in &queue.changes {
-            if n == BATCH_CHANGES || (n > 0 && bytes + size > BATCH_BYTES) {
+        for queued in &queue.changes {
+            if n == BATCH_CHANGES || (n > 0 && bytes + queued.size > BATCH_BYTES) {
                 break;
             }
-            (n, bytes) = (n + 1, bytes + size);
+            (n, bytes) = (n + 1, bytes + queued.size);
         }
         if n == 0 {
             return None;
         }
         queue.bytes -= bytes;
-        let changes: Vec<Request> = queue.changes.drain(..n).map(|(r, _)| r).collect();
+        let (mut changes, mut blocks) = (Vec::with_capacity(n), Vec::new());
+        for queued in queue.changes.drain(..n) {
+            changes.push(queued.request);
+            blocks.extend(queued.blocks);
+        }
         let seq = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
         let shipment = Shipment {
             seq,
             changes,
+            blocks,
             singly: false,
             maybe_applied: false,
         };
@@ -248,10 +354,21 @@ impl WriteBack {
     /// The first `n` changes of the shipment under way are applied.
     fn shipped(&self, n: usize) {
         let mut queue = lock(&self.queue);
+        let queue = &mut *queue;
         if let Some(shipment) = &mut queue.shipment {
             shipment.changes.drain(..n.min(shipment.changes.len()));
             shipment.maybe_applied = false;
             if shipment.changes.is_empty() {
+                // Stored and named: reads of its blocks go to the cache or the server now.
+                for hash in &shipment.blocks {
+                    if let Some(b) = queue.behind.get_mut(hash) {
+                        b.users -= 1;
+                        if b.users == 0 {
+                            queue.behind_bytes -= b.data.len();
+                            queue.behind.remove(hash);
+                        }
+                    }
+                }
                 queue.shipment = None;
             }
         }
@@ -364,6 +481,7 @@ impl WriteBack {
         }
         queue.inodes.extend(granted.into_iter().rev());
         if !Epoch::owning(asked_in) {
+            queue.granted_at = Some(Instant::now());
             self.epoch.0.fetch_add(1, Ordering::AcqRel);
         }
         Ok(())
@@ -473,10 +591,17 @@ impl SessionApi for WriteBack {
     }
 
     async fn get_block(&self, hash: &str) -> Result<Bytes> {
-        self.inner.get_block(hash).await
+        match self.behind(hash) {
+            Some(data) => Ok(data),
+            None => self.inner.get_block(hash).await,
+        }
     }
 
     async fn get_pieces(&self, hash: &str, first: usize, last: usize) -> Result<Bytes> {
+        if self.behind(hash).is_some() {
+            // Read whole, from here.
+            return Err(Error::invalid("block", "held by this mount"));
+        }
         self.inner.get_pieces(hash, first, last).await
     }
 }
