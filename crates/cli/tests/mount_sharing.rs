@@ -5,7 +5,7 @@ use common::{Mount, Server, free_addr, hash_file, hold_lock, random_file, sample
 use std::fs;
 use std::io::Write;
 use std::process::Command;
-use strata_core::api::{NodeName, NodeOnly, ReadDir};
+use strata_core::api::{NodeName, NodeOnly, ReadDir, RemoveName};
 use strata_core::session::SessionApi;
 
 fn git(dir: &std::path::Path, args: &[&str]) -> String {
@@ -116,7 +116,7 @@ async fn subpath_mounts_cannot_reach_outside() {
             strata_core::ErrorKind::NotFound
         );
         assert!(session.content(NodeOnly { node: forged }).await.is_err());
-        assert!(session.unlink(NodeName::new(forged, "secret")).await.is_err());
+        assert!(session.unlink(RemoveName::new(forged, "secret")).await.is_err());
     }
     assert_eq!(server.ok(&["fs", "cat", "tenants:/users/bob/secret"]), "bob's secret");
 }
@@ -198,7 +198,7 @@ async fn a_directory_moved_out_of_a_subpath_is_out_of_reach() {
         );
     }
     assert!(session.lookup(NodeName::new(docs, "later.txt")).await.is_err());
-    assert!(session.unlink(NodeName::new(docs, "later.txt")).await.is_err());
+    assert!(session.unlink(RemoveName::new(docs, "later.txt")).await.is_err());
 
     // Usage of the rest of the volume is not shown to a subpath session either.
     let stats = session.statfs(()).await.unwrap();

@@ -85,12 +85,77 @@ fn an_owning_mount_creates_files_without_a_request_each() {
     let listed = server.ok(&["fs", "ls", "v:/d"]);
     assert_eq!(listed.lines().count(), 1000, "{listed}");
     for i in [993, 999] {
-        assert_eq!(server.ok(&["fs", "cat", &format!("v:/d/f{i}")]).into_bytes(), content(i));
+        assert_eq!(
+            server.ok(&["fs", "cat", &format!("v:/d/f{i}")]).into_bytes(),
+            content(i)
+        );
     }
     let stat = server.json(&["fs", "stat", "v:/d/f999"]);
     assert_eq!(stat["mode"], "0600", "{stat}");
     let dir = server.json(&["fs", "stat", "v:/d"]);
     assert_eq!(dir["mode"], "0750", "{dir}");
+}
+
+#[test]
+fn an_owning_mount_renames_removes_and_reopens_without_a_request_each() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (mount, addr) = owning_mount(&server, "v");
+    std::fs::create_dir(mount.join("d")).unwrap();
+    let before = session_calls(&server);
+    for i in 0..500 {
+        // Written whole under another name, then put in place (pip's compiled files, git's
+        // lock files), and read back (a compiler reading what an installer wrote).
+        let tmp = mount.join(&format!("d/.f{i}.tmp"));
+        std::fs::write(&tmp, content(i)).unwrap();
+        std::fs::rename(&tmp, mount.join(&format!("d/f{i}"))).unwrap();
+        assert_eq!(std::fs::read(mount.join(&format!("d/f{i}"))).unwrap(), content(i));
+    }
+    for i in 0..100 {
+        std::fs::write(mount.join("d/new"), content(1000 + i)).unwrap();
+        std::fs::rename(mount.join("d/new"), mount.join(&format!("d/f{i}"))).unwrap();
+    }
+    for i in 400..500 {
+        std::fs::remove_file(mount.join(&format!("d/f{i}"))).unwrap();
+    }
+    std::fs::create_dir(mount.join("d/sub")).unwrap();
+    std::fs::write(mount.join("d/sub/x"), b"x").unwrap();
+    std::fs::remove_file(mount.join("d/sub/x")).unwrap();
+    std::fs::rename(mount.join("d/sub"), mount.join("d/sub2")).unwrap();
+    std::fs::create_dir(mount.join("d/gone")).unwrap();
+    std::fs::remove_dir(mount.join("d/gone")).unwrap();
+    // A closed file cut short by its path reads cut when opened again here.
+    let path = std::ffi::CString::new(mount.join("d/f7").into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: truncate(2) of a path this test made, with a valid C string.
+    assert_eq!(unsafe { libc::truncate(path.as_ptr(), 3) }, 0);
+    assert_eq!(std::fs::read(mount.join("d/f7")).unwrap(), content(1007)[..3]);
+    until("every change shipped", || {
+        sample(&scrape(&addr), "strata_mount_deferred_changes") == 0.0
+    });
+    let calls = session_calls(&server) - before;
+    assert!(calls <= 150.0, "{calls} session calls for 2,300 changes and 500 reads");
+    // What the server holds: the files in place, with their last bytes, and nothing removed.
+    let listed = server.ok(&["fs", "ls", "v:/d"]);
+    let mut names: Vec<&str> = listed.lines().collect();
+    names.sort();
+    let mut want: Vec<String> = (0..400).map(|i| format!("f{i}")).collect();
+    want.push("sub2".into());
+    want.sort();
+    assert_eq!(names, want);
+    for (name, bytes) in [
+        ("f0", content(1000)),
+        ("f93", content(1093)),
+        ("f103", content(103)),
+        ("f399", content(399)),
+    ] {
+        assert_eq!(
+            server.ok(&["fs", "cat", &format!("v:/d/{name}")]).into_bytes(),
+            bytes,
+            "{name}"
+        );
+    }
+    assert_eq!(server.ok(&["fs", "cat", "v:/d/f7"]).into_bytes(), content(1007)[..3]);
+    assert_eq!(server.ok(&["fs", "ls", "v:/d/sub2"]), "");
 }
 
 #[test]

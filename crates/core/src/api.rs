@@ -451,6 +451,29 @@ impl NodeName {
     }
 }
 
+/// The removal of the entry `name` of the directory `parent` (`unlink`, `rmdir`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RemoveName {
+    pub parent: NodeRef,
+    pub name: String,
+    /// When the mount made it (ns), for a removal shipped later: its directory's times.
+    /// Taken if within the last hour, else now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+impl RemoveName {
+    /// The removal of the entry `name` of the directory `parent`, now.
+    pub fn new(parent: NodeRef, name: &str) -> Self {
+        RemoveName {
+            parent,
+            name: name.to_owned(),
+            at: None,
+        }
+    }
+}
+
 /// What a new inode starts as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -573,6 +596,10 @@ pub struct RenameNode {
     pub new_name: String,
     #[serde(default)]
     pub no_replace: bool,
+    /// When the mount made it (ns), for a rename shipped later: the times it sets. Taken if
+    /// within the last hour, else now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
 }
 
 /// Attribute changes; `None` leaves a value as it is. A new `size` truncates or extends.

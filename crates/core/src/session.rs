@@ -144,9 +144,9 @@ operations! {
     /// Inode operation `link`.
     link: Link(LinkNode) -> Node;
     /// Inode operation `unlink`.
-    unlink: Unlink(NodeName) -> ();
+    unlink: Unlink(RemoveName) -> ();
     /// Inode operation `rmdir`.
-    rmdir: Rmdir(NodeName) -> ();
+    rmdir: Rmdir(RemoveName) -> ();
     /// Inode operation `rename`.
     rename: Rename(RenameNode) -> ();
     /// Inode operation `setattr`.
@@ -263,12 +263,13 @@ mod tests {
     #[test]
     fn every_request_travels_and_comes_back_as_itself() {
         let node = NodeRef { ino: 7, cap: 9 };
-        let request = Request::Unlink(NodeName {
+        let request = Request::Unlink(RemoveName {
             parent: node,
             name: "a b".into(),
+            at: Some(5),
         });
         let back = Request::from_json(request.name(), &request.to_json()).unwrap();
-        assert!(matches!(back, Request::Unlink(r) if r.name == "a b" && r.parent == node));
+        assert!(matches!(back, Request::Unlink(r) if r.name == "a b" && r.parent == node && r.at == Some(5)));
         assert!(matches!(Request::from_json("statfs", b" {} "), Ok(Request::StatFs(()))));
         let sync = Request::from_json("sync", b"").unwrap();
         assert!(sync.to_json().is_empty());
@@ -286,8 +287,8 @@ mod tests {
     #[test]
     fn a_batch_carries_changes_in_order_and_nothing_else() {
         let node = NodeRef { ino: 7, cap: 9 };
-        let unlink = Request::Unlink(NodeName::new(node, "a"));
-        let rmdir = Request::Rmdir(NodeName::new(node, "b"));
+        let unlink = Request::Unlink(RemoveName::new(node, "a"));
+        let rmdir = Request::Rmdir(RemoveName::new(node, "b"));
         let batch = Batch::of(1, &[unlink, rmdir], true);
         let json = serde_json::to_vec(&batch).unwrap();
         let back: Batch = serde_json::from_slice(&json).unwrap();

@@ -97,10 +97,29 @@ impl DirCache {
     /// Whether `dir` surely has no entry `name`: its listing here is the truth (this mount
     /// owns its tree) and lacks it. A create there may be answered here.
     pub fn surely_absent(&self, dir: u64, name: &str) -> bool {
-        let epoch = self.epoch.now();
+        matches!(self.entry_here(dir, name, self.epoch.now()), Some(None))
+    }
+
+    /// What `dir` holds as `name`, with its attributes if known, when the listing here is the
+    /// truth: this mount owns its tree in the grant `epoch` and fetched or made the listing
+    /// in it (then every change since is applied to it). `Some(None)`: nothing. `None`: the
+    /// listing is not the truth.
+    pub fn entry_here(&self, dir: u64, name: &str, epoch: u64) -> Option<Option<(NodeRef, Option<Stat>)>> {
+        let state = self.state();
+        let listing = state.dirs.get(&dir)?.listing.as_ref()?;
+        if listing.epoch != epoch || !Epoch::owning(epoch) || self.epoch.now() != epoch {
+            return None;
+        }
+        let node = listing.entries.get(name);
+        Some(node.map(|node| (*node, state.stats.get(&node.ino).cloned())))
+    }
+
+    /// Whether `dir` surely is empty: its listing here is the truth (see
+    /// [`DirCache::entry_here`]) and holds nothing.
+    pub fn empty_here(&self, dir: u64, epoch: u64) -> bool {
         let state = self.state();
         let listing = state.dirs.get(&dir).and_then(|d| d.listing.as_ref());
-        listing.is_some_and(|l| l.epoch == epoch && Epoch::owning(epoch) && !l.entries.contains_key(name))
+        listing.is_some_and(|l| l.epoch == epoch && Epoch::owning(epoch) && l.entries.is_empty())
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

@@ -22,6 +22,7 @@ use strata_core::patches::Patches;
 use strata_core::session::Request;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 pub(crate) fn now_ns() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
@@ -83,6 +84,9 @@ pub struct FileState {
     /// The read under way is far from where each of those ended: blocks not cached locally
     /// are read in pieces, not downloaded whole.
     random: bool,
+    /// When `committed` was last known to be the server's chunk list, or what this mount
+    /// deferred: fetched, created here, or committed.
+    known_at: Instant,
 }
 
 impl FileState {
@@ -105,6 +109,7 @@ impl FileState {
             last_read: None,
             read_ends: std::collections::VecDeque::new(),
             random: false,
+            known_at: Instant::now(),
         }
     }
 
@@ -210,6 +215,7 @@ impl FileState {
             }
         }
         self.committed = fresh;
+        self.known_at = Instant::now();
         if !self.is_dirty() {
             self.size = current.stat.size;
         }
@@ -538,7 +544,14 @@ impl FileState {
     }
 
     /// A commit `req` landed (or was deferred), leaving the attributes `stat`.
+    /// The chunk list as the last commit (or the open) left it, and since when it is known
+    /// so; `None` while there are changes not committed.
+    pub fn chunks(&self) -> Option<(Vec<ChunkRef>, Instant)> {
+        (!self.is_dirty()).then(|| (self.committed.values().cloned().collect(), self.known_at))
+    }
+
     fn landed(&mut self, req: WriteContent, stat: Stat) {
+        self.known_at = Instant::now();
         if req.replace_all {
             self.committed.clear();
         }

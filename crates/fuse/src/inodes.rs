@@ -10,12 +10,14 @@
 use crate::file::FileState;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use strata_core::api::{NodeRef, Stat};
+use strata_core::api::{ChunkRef, NodeRef, Stat};
 use tokio::sync::Mutex as AsyncMutex;
 use tokio::time::Instant;
 
 /// The kernel's number of the mount's root.
 pub const ROOT: u64 = 1;
+/// Bytes of closed files' chunk lists kept at most (see [`Inode::closed_chunks`]).
+const MAX_CLOSED_BYTES: usize = 64 << 20;
 
 pub struct Inode {
     pub node: NodeRef,
@@ -30,6 +32,9 @@ pub struct Inode {
     /// Whether this mount ever took a record lock on it: only then must a close unlock.
     pub locked: bool,
     pub open: Option<OpenFile>,
+    /// A file's chunks as this mount's last close left them, and when, while it owned its
+    /// tree: an open in the same grant starts from them instead of asking the server.
+    closed_chunks: Option<(Vec<ChunkRef>, Instant)>,
 }
 
 /// A file open here, shared by its handles.
@@ -44,6 +49,8 @@ pub struct InodeTable {
 
 struct Inner {
     inodes: HashMap<u64, Inode>,
+    /// Bytes of the chunk lists kept in [`Inode::closed_chunks`].
+    closed_bytes: usize,
     /// When every inode's attributes were last dropped: what a change that began before
     /// says may be older than what dropped them.
     attrs_cleared: Option<Instant>,
@@ -57,6 +64,7 @@ impl InodeTable {
         InodeTable {
             inner: Mutex::new(Inner {
                 inodes,
+                closed_bytes: 0,
                 attrs_cleared: None,
             }),
         }
@@ -102,7 +110,7 @@ impl InodeTable {
         };
         inode.lookups = inode.lookups.saturating_sub(count);
         if inode.lookups == 0 && inode.open.is_none() {
-            inner.inodes.remove(&ino);
+            inner.remove(ino);
             return true;
         }
         false
@@ -122,10 +130,34 @@ impl InodeTable {
             }
         }
         if inode.open.is_none() && inode.lookups == 0 {
-            inner.inodes.remove(&ino);
+            inner.remove(ino);
             return true;
         }
         false
+    }
+
+    /// Keeps a closed file's chunks (`None`: forgets them), as this mount's close at `at`
+    /// left them, if they fit in what is kept.
+    pub fn keep_closed_chunks(&self, ino: u64, chunks: Option<Vec<ChunkRef>>, at: Instant) {
+        let mut inner = self.inner();
+        let inner = &mut *inner;
+        let Some(inode) = inner.inodes.get_mut(&ino) else {
+            return;
+        };
+        if let Some((old, _)) = inode.closed_chunks.take() {
+            inner.closed_bytes -= chunk_bytes(&old);
+        }
+        let Some(chunks) = chunks else { return };
+        let bytes = chunk_bytes(&chunks);
+        if inner.closed_bytes + bytes <= MAX_CLOSED_BYTES {
+            inner.closed_bytes += bytes;
+            inode.closed_chunks = Some((chunks, at));
+        }
+    }
+
+    /// The chunks kept for a closed file, and when its close was.
+    pub fn closed_chunks(&self, ino: u64) -> Option<(Vec<ChunkRef>, Instant)> {
+        self.inner().inodes.get(&ino)?.closed_chunks.clone()
     }
 
     /// How many inodes the kernel holds (besides the root), and how many are open here.
@@ -171,6 +203,23 @@ impl InodeTable {
     }
 }
 
+impl Inner {
+    /// The one place an entry goes.
+    fn remove(&mut self, ino: u64) {
+        if let Some((chunks, _)) = self.inodes.remove(&ino).and_then(|i| i.closed_chunks) {
+            self.closed_bytes -= chunk_bytes(&chunks);
+        }
+    }
+}
+
+/// What a kept chunk list costs, about.
+fn chunk_bytes(chunks: &[ChunkRef]) -> usize {
+    chunks
+        .iter()
+        .map(|c| 64 + c.hash.as_ref().map_or(0, String::len) + c.data.as_ref().map_or(0, String::len))
+        .sum()
+}
+
 impl Inode {
     fn new(node: NodeRef, lookups: u64) -> Self {
         Inode {
@@ -180,6 +229,7 @@ impl Inode {
             seen: None,
             locked: false,
             open: None,
+            closed_chunks: None,
         }
     }
 }

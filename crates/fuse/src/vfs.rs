@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strata_core::api::{
-    AttrChanges, CreateNode, FileKind, LinkNode, LockKind, LockRange, LockRequest, NamedNode, NewInode, NodeName,
-    NodeOnly, NodeRef, ReadDir, RenameNode, SetAttrNode, Stat, Xattr, XattrSetMode,
+    AttrChanges, Content, CreateNode, FileKind, LinkNode, LockKind, LockRange, LockRequest, NamedNode, NewInode,
+    NodeName, NodeOnly, NodeRef, ReadDir, RemoveName, RenameNode, SetAttrNode, Stat, Xattr, XattrSetMode,
 };
 use strata_core::session::{Request, SessionApi};
 use strata_core::{Error, ErrorKind, Result};
@@ -427,6 +427,10 @@ impl Vfs {
 
     pub async fn setattr(&self, ino: u64, mut changes: AttrChanges) -> Result<Stat> {
         let node = self.node(ino)?;
+        if changes.size.is_some() {
+            // Its content changes at the server, or in the open file's state.
+            self.inodes.keep_closed_chunks(ino, None, Instant::now());
+        }
         let state = self.open_state(ino);
         let mut guard = match &state {
             Some(s) => Some(s.lock().await),
@@ -681,9 +685,12 @@ impl Vfs {
     /// Removes a name: a file's (`unlink`) or an empty directory's (`rmdir`).
     async fn remove(&self, dir: u64, name: &[u8], directory: bool) -> Result<()> {
         let (parent, name) = (self.node(dir)?, name_str(name)?);
+        if self.remove_here(dir, parent, name, directory).await? {
+            return Ok(());
+        }
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
         let call = || {
-            let entry = NodeName::new(parent, name);
+            let entry = RemoveName::new(parent, name);
             async move {
                 match directory {
                     true => self.session().rmdir(entry).await,
@@ -696,6 +703,79 @@ impl Vfs {
         // What was removed (a file's link count, a directory) may be known here.
         self.forget_attrs();
         result.map(drop)
+    }
+
+    /// Removes a name without waiting for the server, when this mount owns its tree and
+    /// knows what the name holds (a file, or a directory it knows is empty): the removal is
+    /// deferred and answered here. False: remove it at the server (which also says what is
+    /// wrong with a removal the kernel let through).
+    async fn remove_here(&self, dir: u64, parent: NodeRef, name: &str, directory: bool) -> Result<bool> {
+        let known = |epoch| matches!(self.dirs.entry_here(dir, name, epoch), Some(Some(_)));
+        if !known(self.write_back.epoch.now()) {
+            return Ok(false);
+        }
+        let dir_stat = self.dir_stat(dir).await?;
+        // Checked again after that wait, in one grant, and made only if that grant still
+        // holds when deferred.
+        let epoch = self.write_back.epoch.now();
+        let Some(Some((node, listed))) = self.dirs.entry_here(dir, name, epoch) else {
+            return Ok(false);
+        };
+        let Some(mut stat) = self.known_stat(node, listed) else {
+            return Ok(false);
+        };
+        let is_dir = stat.kind == FileKind::Directory;
+        if is_dir != directory || (is_dir && !self.dirs.empty_here(self.fuse_ino(node.ino), epoch)) {
+            return Ok(false);
+        }
+        let (since, now) = (Instant::now(), crate::file::now_ns());
+        let req = RemoveName {
+            parent,
+            name: name.to_owned(),
+            at: Some(now),
+        };
+        let request = match directory {
+            true => Request::Rmdir(req),
+            false => Request::Unlink(req),
+        };
+        if !self.write_back.defer(epoch, request) {
+            return Ok(false);
+        }
+        self.dirs.removed(dir, name);
+        if !is_dir {
+            // Its other names, and open handles, see one link fewer.
+            stat.nlink = stat.nlink.saturating_sub(1);
+            stat.ctime = now;
+            self.dirs.learned(node.ino, &stat);
+            self.changed(node, Some(stat), since);
+        }
+        let dir_stat = Stat {
+            nlink: dir_stat.nlink - u32::from(is_dir && dir_stat.nlink > 2),
+            mtime: now,
+            ctime: now,
+            ..dir_stat
+        };
+        self.dir_changed(parent, Some(dir_stat), since);
+        Ok(true)
+    }
+
+    /// The attributes of the directory `dir` as this mount knows them, asked of the server
+    /// when not known: a change made here changes them, and the kernel asks right after.
+    async fn dir_stat(&self, dir: u64) -> Result<Stat> {
+        match self.inodes.attrs(dir).flatten() {
+            Some((stat, at)) if !self.attrs_left(at).is_zero() => Ok(stat),
+            _ => self.getattr(dir).await,
+        }
+    }
+
+    /// An entry's attributes as this mount knows them for sure while it owns its tree: its
+    /// own last change's, or those of the listing that holds it (`listed`).
+    fn known_stat(&self, node: NodeRef, listed: Option<Stat>) -> Option<Stat> {
+        let granted = self.write_back.owned_since()?;
+        match self.inodes.attrs(self.fuse_ino(node.ino)).flatten() {
+            Some((stat, at)) if at >= granted => Some(stat),
+            _ => listed,
+        }
     }
 
     /// A name went from a directory (`done`), or may have: its listing and attributes here
@@ -711,13 +791,17 @@ impl Vfs {
     }
 
     pub async fn rename(&self, from: (u64, &[u8]), to: (u64, &[u8]), no_replace: bool) -> Result<()> {
-        let req = RenameNode {
+        let mut req = RenameNode {
             parent: self.node(from.0)?,
             name: name_str(from.1)?.to_owned(),
             new_parent: self.node(to.0)?,
             new_name: name_str(to.1)?.to_owned(),
             no_replace,
+            at: None,
         };
+        if self.rename_here(from.0, to.0, &mut req).await? {
+            return Ok(());
+        }
         let gone = |e: &Error| e.kind == ErrorKind::NotFound;
         let result = self.retry_change(|| self.session().rename(req.clone()), gone).await;
         // Both listings are dropped: a rename may also leave its source (two names of one
@@ -728,6 +812,74 @@ impl Vfs {
         // A directory moved or replaced has new attributes too (ctime, its `..`).
         self.forget_attrs();
         result.map(drop)
+    }
+
+    /// Renames without waiting for the server, when this mount owns its tree, knows both
+    /// directories' listings and what they hold, and the rename is a plain one: a file or
+    /// symlink to a free name or over another such, or a directory to a free name in the same
+    /// directory (a move elsewhere needs the tree above, which the server checks). Deferred
+    /// and answered here. False: rename at the server.
+    async fn rename_here(&self, from: u64, to: u64, req: &mut RenameNode) -> Result<bool> {
+        let epoch = self.write_back.epoch.now();
+        let known = matches!(self.dirs.entry_here(from, &req.name, epoch), Some(Some(_)))
+            && self.dirs.entry_here(to, &req.new_name, epoch).is_some();
+        if !known || (from, &req.name) == (to, &req.new_name) {
+            return Ok(false);
+        }
+        let from_stat = self.dir_stat(from).await?;
+        let to_stat = if to == from {
+            None
+        } else {
+            Some(self.dir_stat(to).await?)
+        };
+        let epoch = self.write_back.epoch.now();
+        let (Some(Some((node, listed))), Some(target)) = (
+            self.dirs.entry_here(from, &req.name, epoch),
+            self.dirs.entry_here(to, &req.new_name, epoch),
+        ) else {
+            return Ok(false);
+        };
+        let Some(mut stat) = self.known_stat(node, listed) else {
+            return Ok(false);
+        };
+        let is_dir = stat.kind == FileKind::Directory;
+        let replaced = match target {
+            None if !is_dir || from == to => None,
+            Some((old, listed)) if !is_dir && !req.no_replace && old.ino != node.ino => {
+                match self.known_stat(old, listed) {
+                    Some(old_stat) if old_stat.kind != FileKind::Directory => Some((old, old_stat)),
+                    _ => return Ok(false),
+                }
+            }
+            _ => return Ok(false),
+        };
+        let (since, now) = (Instant::now(), crate::file::now_ns());
+        req.at = Some(now);
+        if !self.write_back.defer(epoch, Request::Rename(req.clone())) {
+            req.at = None;
+            return Ok(false);
+        }
+        if let Some((old, mut old_stat)) = replaced {
+            self.dirs.removed(to, &req.new_name);
+            old_stat.nlink = old_stat.nlink.saturating_sub(1);
+            old_stat.ctime = now;
+            self.dirs.learned(old.ino, &old_stat);
+            self.changed(old, Some(old_stat), since);
+        }
+        stat.ctime = now;
+        self.dirs.removed(from, &req.name);
+        self.dirs.added(to, &req.new_name, node, Some(stat.clone()));
+        self.changed(node, Some(stat), since);
+        let touched = |stat: Stat| Stat {
+            mtime: now,
+            ctime: now,
+            ..stat
+        };
+        self.dir_changed(req.parent, Some(touched(from_stat)), since);
+        if let Some(to_stat) = to_stat {
+            self.dir_changed(req.new_parent, Some(touched(to_stat)), since);
+        }
+        Ok(true)
     }
 
     fn new_handle(&self, handle: Handle) -> u64 {
@@ -777,12 +929,27 @@ impl Vfs {
             return Ok((fh, keep_cache));
         }
         let node = self.node(ino)?;
-        let content = self.retry(|| self.session().content(NodeOnly { node })).await?;
-        self.refreshed(node);
+        let content = match self.content_here(ino) {
+            Some(content) => content,
+            None => {
+                let content = self.retry(|| self.session().content(NodeOnly { node })).await?;
+                self.refreshed(node);
+                content
+            }
+        };
         let keep_cache = self.seen(ino, (content.stat.mtime, content.stat.size));
         let state = std::sync::Arc::new(AsyncMutex::new(FileState::new(node, content)));
         self.opened(ino, state)?;
         Ok((self.new_handle(Handle::File(ino)), keep_cache))
+    }
+
+    /// A file's content as this mount's last close left it, when that is the truth: it owns
+    /// its tree, and both the chunks and the attributes were known in this grant.
+    fn content_here(&self, ino: u64) -> Option<Content> {
+        let granted = self.write_back.owned_since()?;
+        let (chunks, known) = self.inodes.closed_chunks(ino)?;
+        let (stat, at) = self.inodes.attrs(ino).flatten()?;
+        (known >= granted && at >= granted).then_some(Content { stat, chunks })
     }
 
     /// Creates a file and opens it. When another mount created the name since the kernel
@@ -948,7 +1115,11 @@ impl Vfs {
                 let handles = self.inodes.with(ino, |i| i.open.as_ref().map(|f| f.handles));
                 let last = handles.flatten().is_none_or(|n| n <= 1);
                 if last {
-                    self.commit_locked(ino, &mut state, false).await
+                    let committed = self.commit_locked(ino, &mut state, false).await;
+                    if let Some((chunks, at)) = state.chunks().filter(|_| self.write_back.owns()) {
+                        self.inodes.keep_closed_chunks(ino, Some(chunks), at);
+                    }
+                    committed
                 } else {
                     Ok(false)
                 }

@@ -274,15 +274,21 @@ pub enum Change {
     Unlink {
         parent: u64,
         name: Vec<u8>,
+        /// When it was made (ns), if earlier than now.
+        at: Option<i64>,
     },
     Rmdir {
         parent: u64,
         name: Vec<u8>,
+        /// When it was made (ns), if earlier than now.
+        at: Option<i64>,
     },
     Rename {
         from: (u64, Vec<u8>),
         to: (u64, Vec<u8>),
         flags: RenameFlags,
+        /// When it was made (ns), if earlier than now.
+        at: Option<i64>,
     },
     SetAttr {
         ino: u64,

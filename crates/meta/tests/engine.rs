@@ -1162,6 +1162,7 @@ fn batches_apply_whole_once_and_only_for_their_owner(e: &Engine) {
             from: (d, b"f".to_vec()),
             to: (ROOT_INO, b"g".to_vec()),
             flags: RenameFlags::default(),
+            at: None,
         },
     ];
     let stats = meta.apply(v.into(), Some((owner.id, 1)), &batch).unwrap();
@@ -1242,6 +1243,7 @@ fn batches_apply_whole_once_and_only_for_their_owner(e: &Engine) {
         Change::Unlink {
             parent: ROOT_INO,
             name: b"g".to_vec(),
+            at: None,
         },
     ];
     let e7 = meta.apply(below_d, Some((owner.id, 4)), &outside).unwrap_err();
@@ -1290,8 +1292,80 @@ fn batches_apply_whole_once_and_only_for_their_owner(e: &Engine) {
     assert_eq!(names(meta, v, ROOT_INO), ["d", "g"]);
 }
 
+/// A change a mount made earlier and ships now keeps its time (the times it sets on its
+/// inode and directory), if within the last hour and not in the future; else it is now.
+fn changes_shipped_later_keep_the_time_they_were_made(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let minute = 60_000_000_000i64;
+    let then = now_ns() - 10 * minute;
+    let apply = |change: Change| meta.apply(v.into(), None, &[change]).unwrap();
+    let dir = |n: &str| meta.lookup(v.into(), ROOT_INO, n.as_bytes()).unwrap();
+    apply(create_as(ROOT_INO, "d", FileKind::Directory, None, None));
+    let d = dir("d").ino;
+    let file = |n: &str, at: Option<i64>| Change::Create {
+        parent: d,
+        name: n.as_bytes().to_vec(),
+        new: NewInode {
+            at,
+            ..NewInode::new(FileKind::File, 0o644)
+        },
+        by: None,
+    };
+    apply(file("a", Some(then)));
+    let (made, d_stat) = (meta.lookup(v.into(), d, b"a").unwrap(), dir("d"));
+    assert_eq!(
+        (made.mtime, made.ctime, d_stat.mtime, d_stat.ctime),
+        (then, then, then, then)
+    );
+
+    let renamed_at = then + minute;
+    apply(Change::Rename {
+        from: (d, b"a".to_vec()),
+        to: (d, b"b".to_vec()),
+        flags: RenameFlags::default(),
+        at: Some(renamed_at),
+    });
+    let moved = meta.lookup(v.into(), d, b"b").unwrap();
+    assert_eq!((moved.ctime, dir("d").mtime), (renamed_at, renamed_at));
+
+    let removed_at = then + 2 * minute;
+    apply(Change::Unlink {
+        parent: d,
+        name: b"b".to_vec(),
+        at: Some(removed_at),
+    });
+    assert_eq!((dir("d").mtime, dir("d").ctime), (removed_at, removed_at));
+    apply(create_as(d, "e", FileKind::Directory, None, None));
+    let emptied_at = then + 3 * minute;
+    apply(Change::Rmdir {
+        parent: d,
+        name: b"e".to_vec(),
+        at: Some(emptied_at),
+    });
+    assert_eq!(dir("d").mtime, emptied_at);
+
+    // Older than an hour, or in the future: now.
+    for at in [now_ns() - 120 * minute, now_ns() + 10 * minute] {
+        let before = now_ns();
+        apply(file("late", Some(at)));
+        apply(Change::Unlink {
+            parent: d,
+            name: b"late".to_vec(),
+            at: Some(at),
+        });
+        let d_stat = dir("d");
+        assert!(
+            d_stat.mtime >= before && d_stat.mtime <= now_ns(),
+            "{at}: {}",
+            d_stat.mtime
+        );
+    }
+}
+
 on_every_engine!(
     ownership_goes_to_a_session_alone_on_its_volume,
+    changes_shipped_later_keep_the_time_they_were_made,
     batches_apply_whole_once_and_only_for_their_owner,
     volumes_lifecycle_and_limit,
     sandbox_records_are_counted_per_organization,

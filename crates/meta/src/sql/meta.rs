@@ -310,15 +310,15 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     }
 
     fn unlink(&self, at: Reach, parent: u64, name: &[u8]) -> Result<()> {
-        self.write_in(at, &[parent], |t| ops::unlink(t, parent, name))
+        self.write_in(at, &[parent], |t| ops::unlink(t, parent, name, None))
     }
 
     fn rmdir(&self, at: Reach, parent: u64, name: &[u8]) -> Result<()> {
-        self.write_in(at, &[parent], |t| ops::rmdir(t, parent, name))
+        self.write_in(at, &[parent], |t| ops::rmdir(t, parent, name, None))
     }
 
     fn rename(&self, at: Reach, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> Result<()> {
-        self.write_in(at, &[from.0, to.0], |t| ops::rename(t, from, to, flags))
+        self.write_in(at, &[from.0, to.0], |t| ops::rename(t, from, to, flags, None))
     }
 
     fn setattr(&self, at: Reach, ino: u64, changes: &AttrChanges) -> Result<Stat> {

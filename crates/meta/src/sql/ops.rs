@@ -176,9 +176,11 @@ pub fn apply(tree: &mut Tree, change: &Change) -> R<Option<Stat>> {
     Ok(match change {
         Change::Create { parent, name, new, by } => Some(create_by(tree, *parent, name, new, *by)?),
         Change::Link { ino, parent, name } => Some(link(tree, *ino, *parent, name)?),
-        Change::Unlink { parent, name } => unlink(tree, *parent, name).map(|()| None)?,
-        Change::Rmdir { parent, name } => rmdir(tree, *parent, name).map(|()| None)?,
-        Change::Rename { from, to, flags } => rename(tree, (from.0, &from.1), (to.0, &to.1), *flags).map(|()| None)?,
+        Change::Unlink { parent, name, at } => unlink(tree, *parent, name, *at).map(|()| None)?,
+        Change::Rmdir { parent, name, at } => rmdir(tree, *parent, name, *at).map(|()| None)?,
+        Change::Rename { from, to, flags, at } => {
+            rename(tree, (from.0, &from.1), (to.0, &to.1), *flags, *at).map(|()| None)?
+        }
         Change::SetAttr { ino, changes, at } => Some(setattr(tree, *ino, changes, *at)?),
         Change::Write { ino, write } => Some(write_content(tree, *ino, &write.as_write())?),
         Change::SetXattr { ino, name, value, mode } => set_xattr(tree, *ino, name, value, *mode).map(|()| None)?,
@@ -241,13 +243,14 @@ pub(crate) fn drop_link(tree: &mut Tree, mut inode: Inode, now: i64) -> R<()> {
     }
 }
 
-pub fn unlink(tree: &mut Tree, parent: u64, name: &[u8]) -> R<()> {
+/// Removes a file's name, as of `at` when the change was made earlier (see [`made_at`]).
+pub fn unlink(tree: &mut Tree, parent: u64, name: &[u8], at: Option<i64>) -> R<()> {
     check_name(name)?;
     let inode = entry(tree, parent, name)?;
     if inode.stat.kind == FileKind::Directory {
         return Err(fail(ErrorKind::IsADirectory, "is a directory"));
     }
-    let now = now_ns();
+    let now = made_at(at);
     tree.remove_dentry(parent, name)?;
     drop_link(tree, inode, now)?;
     touch_dir(tree, parent, 0, now)
@@ -263,16 +266,18 @@ pub(crate) fn remove_dir(tree: &mut Tree, parent: u64, name: &[u8], inode: &Inod
     touch_dir(tree, parent, -1, now)
 }
 
-pub fn rmdir(tree: &mut Tree, parent: u64, name: &[u8]) -> R<()> {
+/// Removes an empty directory, as of `at` when the change was made earlier.
+pub fn rmdir(tree: &mut Tree, parent: u64, name: &[u8], at: Option<i64>) -> R<()> {
     check_name(name)?;
     let inode = entry(tree, parent, name)?;
     if inode.stat.kind != FileKind::Directory {
         return Err(fail(ErrorKind::NotADirectory, "not a directory"));
     }
-    remove_dir(tree, parent, name, &inode, now_ns())
+    remove_dir(tree, parent, name, &inode, made_at(at))
 }
 
-pub fn rename(tree: &mut Tree, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags) -> R<()> {
+/// Moves an entry, as of `at` when the change was made earlier.
+pub fn rename(tree: &mut Tree, from: (u64, &[u8]), to: (u64, &[u8]), flags: RenameFlags, at: Option<i64>) -> R<()> {
     check_name(from.1)?;
     check_name(to.1)?;
     let mut src = entry(tree, from.0, from.1)?;
@@ -294,7 +299,7 @@ pub fn rename(tree: &mut Tree, from: (u64, &[u8]), to: (u64, &[u8]), flags: Rena
             dir = tree.need_inode(dir)?.parent;
         }
     }
-    let now = now_ns();
+    let now = made_at(at);
     if let Some(dst_ino) = tree.dentry(to.0, to.1)? {
         if flags.no_replace {
             return Err(fail(ErrorKind::AlreadyExists, "file exists"));

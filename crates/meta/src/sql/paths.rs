@@ -91,10 +91,10 @@ pub fn remove(tree: &mut Tree, path: &[String], recursive: bool) -> R<()> {
     let (parent, name) = parent_of(tree, path)?;
     let target = entry(tree, parent, name)?;
     if target.stat.kind != FileKind::Directory {
-        return ops::unlink(tree, parent, name);
+        return ops::unlink(tree, parent, name, None);
     }
     if !recursive {
-        return ops::rmdir(tree, parent, name);
+        return ops::rmdir(tree, parent, name, None);
     }
     let now = now_ns();
     // Breadth first: every directory after its parent. Files go as they are found; the

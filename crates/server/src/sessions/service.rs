@@ -138,10 +138,12 @@ impl SessionService {
             Request::Unlink(r) => Change::Unlink {
                 parent: self.ino(&r.parent)?,
                 name: name(&r.name),
+                at: r.at,
             },
             Request::Rmdir(r) => Change::Rmdir {
                 parent: self.ino(&r.parent)?,
                 name: name(&r.name),
+                at: r.at,
             },
             Request::Rename(r) => Change::Rename {
                 from: (self.ino(&r.parent)?, name(&r.name)),
@@ -149,6 +151,7 @@ impl SessionService {
                 flags: RenameFlags {
                     no_replace: r.no_replace,
                 },
+                at: r.at,
             },
             Request::SetAttr(r) => {
                 if let Some(mode) = r.changes.mode {
