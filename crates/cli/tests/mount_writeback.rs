@@ -124,6 +124,13 @@ fn an_owning_mount_renames_removes_and_reopens_without_a_request_each() {
     std::fs::rename(mount.join("d/sub"), mount.join("d/sub2")).unwrap();
     std::fs::create_dir(mount.join("d/gone")).unwrap();
     std::fs::remove_dir(mount.join("d/gone")).unwrap();
+    std::os::unix::fs::symlink("f1", mount.join("d/link")).unwrap();
+    for _ in 0..100 {
+        assert_eq!(
+            std::fs::read_link(mount.join("d/link")).unwrap(),
+            std::path::Path::new("f1")
+        );
+    }
     // A closed file cut short by its path reads cut when opened again here.
     let path = std::ffi::CString::new(mount.join("d/f7").into_os_string().into_encoded_bytes()).unwrap();
     // SAFETY: truncate(2) of a path this test made, with a valid C string.
@@ -139,7 +146,7 @@ fn an_owning_mount_renames_removes_and_reopens_without_a_request_each() {
     let mut names: Vec<&str> = listed.lines().collect();
     names.sort();
     let mut want: Vec<String> = (0..400).map(|i| format!("f{i}")).collect();
-    want.push("sub2".into());
+    want.extend(["link".into(), "sub2".into()]);
     want.sort();
     assert_eq!(names, want);
     for (name, bytes) in [
@@ -156,6 +163,7 @@ fn an_owning_mount_renames_removes_and_reopens_without_a_request_each() {
     }
     assert_eq!(server.ok(&["fs", "cat", "v:/d/f7"]).into_bytes(), content(1007)[..3]);
     assert_eq!(server.ok(&["fs", "ls", "v:/d/sub2"]), "");
+    assert_eq!(server.json(&["fs", "stat", "v:/d/link"])["target"], "f1");
 }
 
 #[test]

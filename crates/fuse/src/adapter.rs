@@ -206,6 +206,9 @@ impl Filesystem for FuseAdapter {
         // Before serving pages or a listing it keeps, the kernel asks for the attributes again
         // once they are older than the timeout, and drops what it kept if they changed.
         let _ = config.add_capabilities(InitFlags::FUSE_AUTO_INVAL_DATA);
+        // A symbolic link's target never changes (a new target is a new inode): the kernel
+        // may keep what it read.
+        let _ = config.add_capabilities(InitFlags::FUSE_CACHE_SYMLINKS);
         Ok(())
     }
 
