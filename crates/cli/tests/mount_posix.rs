@@ -513,7 +513,11 @@ fn a_failed_removal_leaves_the_name_in_the_mounts_listing() {
 #[test]
 fn a_size_the_volume_cannot_count_is_refused_and_counts_stay_exact() {
     let (server, m) = setup();
-    fs::write(m.join("data"), vec![1u8; 1_000_000]).unwrap();
+    // Counted once it reached the server: at the latest at its fsync (see the end).
+    let mut f = File::create(m.join("data")).unwrap();
+    f.write_all(&vec![1u8; 1_000_000]).unwrap();
+    f.sync_all().unwrap();
+    drop(f);
     let used = || server.json(&["volume", "get", "v"])["used_bytes"].as_u64().unwrap();
     assert_eq!(used(), 1_000_000);
     // Another file cannot grow to the largest size: the count would pass it.
