@@ -166,6 +166,43 @@ fn an_owning_mount_renames_removes_and_reopens_without_a_request_each() {
     assert_eq!(server.json(&["fs", "stat", "v:/d/link"])["target"], "f1");
 }
 
+/// Tenants' mounts of folders apart in one volume each own their tree, and ship without
+/// recalling each other; a mount of the whole volume recalls both.
+#[test]
+fn mounts_of_folders_apart_each_own_their_tree() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    server.ok(&["fs", "mkdir", "v:/a"]);
+    server.ok(&["fs", "mkdir", "v:/b"]);
+    let (a, addr_a) = owning_mount(&server, "v:a");
+    let (b, addr_b) = owning_mount(&server, "v:b");
+    assert!(owns(&addr_a), "the second tenant's mount did not recall the first");
+    let before = session_calls(&server);
+    for i in 0..300 {
+        std::fs::write(a.join(&format!("f{i}")), content(i)).unwrap();
+        std::fs::write(b.join(&format!("f{i}")), content(1000 + i)).unwrap();
+    }
+    for addr in [&addr_a, &addr_b] {
+        until("every change shipped", || {
+            sample(&scrape(addr), "strata_mount_deferred_changes") == 0.0
+        });
+    }
+    let calls = session_calls(&server) - before;
+    assert!(calls <= 120.0, "{calls} session calls for 600 files");
+    assert!(owns(&addr_a) && owns(&addr_b), "neither recalled the other");
+    // A mount of the whole volume overlaps both: it opens once both gave their trees back.
+    let whole = server.mount("v", &[]);
+    assert!(!owns(&addr_a) && !owns(&addr_b));
+    for i in [0, 3, 299] {
+        assert_eq!(std::fs::read(whole.join(&format!("a/f{i}"))).unwrap(), content(i));
+        assert_eq!(
+            std::fs::read(whole.join(&format!("b/f{i}"))).unwrap(),
+            content(1000 + i)
+        );
+    }
+    assert_eq!(std::fs::read_dir(whole.join("b")).unwrap().count(), 300);
+}
+
 #[test]
 fn a_second_mount_sees_everything_the_owner_closed() {
     let server = Server::start(&[]);

@@ -87,23 +87,25 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Closes a session and releases its record locks.
     fn remove_session(&self, id: Uuid) -> Result<()>;
 
-    // Ownership of a volume's tree by one mount session, which then makes changes locally
-    // and ships them in batches (see [`MetaStore::apply`]).
-    /// Grants a writable session exclusive ownership of its volume and `inodes` new inode
-    /// numbers to create with (returns the first), unless another session is alive on the
-    /// volume at `now`, the volume was recalled less than two seconds before, or the
-    /// session's ownership is being recalled (`None`).
+    // Ownership of a session's tree (its root and all below) by a mount session, which then
+    // makes changes locally and ships them in batches (see [`MetaStore::apply`]).
+    /// Grants a writable session exclusive ownership of its tree and `inodes` new inode
+    /// numbers to create with (returns the first), unless another session alive at `now`
+    /// has a tree that overlaps it (one lies within the other), the volume was used by
+    /// someone else less than a second before, or the session's ownership is being
+    /// recalled (`None`). Sessions on folders apart (tenants) may each own theirs.
     fn own(&self, session: Uuid, inodes: u64, now: i64) -> Result<Option<u64>>;
     /// Ends a session's ownership.
     fn disown(&self, session: Uuid) -> Result<()>;
     /// Takes the ownership from a session that did not give it back when recalled; it is
     /// not granted again to that session.
     fn revoke_ownership(&self, session: Uuid) -> Result<()>;
-    /// Notes that `vol` is used at `now` by someone other than its owner (`by` a session
-    /// opening on it, else by a caller of no session), and asks the owner, if one is alive,
-    /// to give its ownership back (an owner whose lease ran out loses it at once); returns it
-    /// with the time until which it listens for a recall.
-    fn recall(&self, vol: Uuid, now: i64, by: Option<Uuid>) -> Result<Option<(Uuid, i64)>>;
+    /// Notes that `vol` is used at `now` by someone other than its owners (`by` a session
+    /// opening on it, else by a caller of no session), and asks the owners whose trees the
+    /// caller may touch (all, or, given its `reach`, a directory, those whose tree overlaps
+    /// it) to give their ownership back (an owner whose lease ran out loses it at once);
+    /// returns one of them with the time until which it listens for a recall, to wait for.
+    fn recall(&self, vol: Uuid, now: i64, by: Option<Uuid>, reach: Option<u64>) -> Result<Option<(Uuid, i64)>>;
     /// Records until when (ns) a session is waiting to hear of a recall; `now` once it stopped.
     fn listening(&self, session: Uuid, until: i64) -> Result<()>;
     /// Whether a session owns its tree, and whether its ownership is recalled (`None`: no

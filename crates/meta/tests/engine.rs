@@ -1096,12 +1096,12 @@ fn ownership_goes_to_a_session_alone_on_its_volume(e: &Engine) {
     let b = session_on(v, false);
     meta.add_session(&b, u64::MAX).unwrap();
     assert_eq!(meta.own(b.id, 8, now).unwrap(), None);
-    assert_eq!(meta.recall(v, now, None).unwrap().map(|(id, _)| id), Some(a.id));
+    assert_eq!(meta.recall(v, now, None, None).unwrap().map(|(id, _)| id), Some(a.id));
     assert_eq!(meta.ownership(a.id).unwrap(), Some((true, true)));
     assert_eq!(meta.own(a.id, 8, now).unwrap(), None, "recalled: no more numbers");
     meta.disown(a.id).unwrap();
     assert_eq!(meta.ownership(a.id).unwrap(), Some((false, false)));
-    assert_eq!(meta.recall(v, now, None).unwrap(), None);
+    assert_eq!(meta.recall(v, now, None, None).unwrap(), None);
     meta.remove_session(b.id).unwrap();
     assert_eq!(
         meta.own(a.id, 8, now).unwrap(),
@@ -1120,7 +1120,7 @@ fn ownership_goes_to_a_session_alone_on_its_volume(e: &Engine) {
     meta.add_session(&short, u64::MAX).unwrap();
     assert!(meta.own(short.id, 8, later).unwrap().is_some());
     assert_eq!(
-        meta.recall(v, later + 2, None).unwrap(),
+        meta.recall(v, later + 2, None, None).unwrap(),
         None,
         "its lease ran out: no owner"
     );
@@ -1135,6 +1135,56 @@ fn ownership_goes_to_a_session_alone_on_its_volume(e: &Engine) {
     meta.revoke_ownership(stubborn.id).unwrap();
     assert_eq!(meta.ownership(stubborn.id).unwrap(), Some((false, true)));
     assert_eq!(meta.own(stubborn.id, 8, much_later + 4_000_000_000).unwrap(), None);
+}
+
+/// Sessions on folders apart from each other (tenants of one volume) each own their tree; a
+/// session whose tree overlaps an owner's (a folder within it, or one that holds it) is not
+/// granted beside it, and its opening recalls only the owners it overlaps.
+fn sessions_on_folders_apart_each_own_their_tree(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let (a, b) = (dir(meta, v, ROOT_INO, "a"), dir(meta, v, ROOT_INO, "b"));
+    let c = dir(meta, v, a, "c");
+    let on = |root| SessionRecord {
+        root_ino: root,
+        ..session_on(v, false)
+    };
+    let (sa, sb, sc, whole) = (on(a), on(b), on(c), on(ROOT_INO));
+    let now = now_ns();
+    meta.add_session(&sa, u64::MAX).unwrap();
+    meta.add_session(&sb, u64::MAX).unwrap();
+    let first = meta.own(sa.id, 8, now).unwrap().expect("a, beside b");
+    let second = meta.own(sb.id, 8, now).unwrap().expect("b, beside a");
+    assert!(second >= first + 8, "ranges never overlap");
+
+    // A session on a folder within a's opens: it recalls a, and leaves b alone.
+    meta.add_session(&sc, u64::MAX).unwrap();
+    let recalled = meta.recall(v, now, Some(sc.id), Some(c)).unwrap();
+    assert_eq!(recalled.map(|(id, _)| id), Some(sa.id));
+    assert_eq!(meta.ownership(sa.id).unwrap(), Some((true, true)));
+    assert_eq!(meta.ownership(sb.id).unwrap(), Some((true, false)));
+    meta.disown(sa.id).unwrap();
+    assert_eq!(
+        meta.recall(v, now, Some(sc.id), Some(c)).unwrap(),
+        None,
+        "nobody left in its way"
+    );
+    assert_eq!(meta.own(sc.id, 8, now).unwrap(), None, "a is alive around it");
+    let later = now + 2_000_000_000;
+    assert_eq!(meta.own(sa.id, 8, later).unwrap(), None, "c is alive within it");
+
+    // The volume's root holds every folder: a session on it recalls every owner.
+    meta.add_session(&whole, u64::MAX).unwrap();
+    let recalled = meta.recall(v, later, Some(whole.id), Some(ROOT_INO)).unwrap();
+    assert_eq!(recalled.map(|(id, _)| id), Some(sb.id));
+    meta.disown(sb.id).unwrap();
+    for gone in [&sb, &sc, &whole] {
+        meta.remove_session(gone.id).unwrap();
+    }
+    assert!(
+        meta.own(sa.id, 8, later + 2_000_000_000).unwrap().is_some(),
+        "alone again"
+    );
 }
 
 /// A batch applies whole or not at all, in order, each change checked as its single call;
@@ -1365,6 +1415,7 @@ fn changes_shipped_later_keep_the_time_they_were_made(e: &Engine) {
 
 on_every_engine!(
     ownership_goes_to_a_session_alone_on_its_volume,
+    sessions_on_folders_apart_each_own_their_tree,
     changes_shipped_later_keep_the_time_they_were_made,
     batches_apply_whole_once_and_only_for_their_owner,
     volumes_lifecycle_and_limit,

@@ -170,7 +170,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     }
 
     fn own(&self, session: Uuid, inodes: u64, now: i64) -> Result<Option<u64>> {
-        self.write(|tx| volumes::own(tx, session, inodes, now))
+        self.write(|tx| volumes::own(tx, &self.caches, session, inodes, now))
     }
 
     fn disown(&self, session: Uuid) -> Result<()> {
@@ -188,8 +188,8 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         })
     }
 
-    fn recall(&self, vol: Uuid, now: i64, by: Option<Uuid>) -> Result<Option<(Uuid, i64)>> {
-        self.write(|tx| volumes::recall(tx, vol, now, by))
+    fn recall(&self, vol: Uuid, now: i64, by: Option<Uuid>, reach: Option<u64>) -> Result<Option<(Uuid, i64)>> {
+        self.write(|tx| volumes::recall(tx, &self.caches, vol, now, by, reach))
     }
 
     fn listening(&self, session: Uuid, until: i64) -> Result<()> {

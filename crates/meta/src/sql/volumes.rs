@@ -1,6 +1,7 @@
 //! Volumes, snapshots, forks and mount sessions.
 
-use super::{Fail, R, Row, Tx, vals};
+use super::tree::{Caches, Tree};
+use super::{Fail, R, Row, Tx, ops, vals};
 use crate::{Error, ErrorKind, ROOT_INO, SessionRecord, now_ns};
 use strata_core::api::{Volume, VolumeState};
 use strata_core::names::{VolumeName, VolumeRef};
@@ -357,15 +358,24 @@ pub const QUIET_NS: i64 = 1_000_000_000;
 /// How long an owner that shipped a batch counts as listening for a recall.
 const HEARD_NS: i64 = 2_000_000_000;
 
-pub fn own(tx: &dyn Tx, session: Uuid, inodes: u64, now: i64) -> R<Option<u64>> {
+/// Whether two sessions' trees (their roots) overlap: one lies within the other.
+fn overlap(tree: &Tree, a: u64, b: u64) -> R<bool> {
+    Ok(ops::within(tree, a, b)? || ops::within(tree, b, a)?)
+}
+
+/// Grants `session` the ownership of its tree (its root and all below), with `inodes` new
+/// inode numbers, unless another live session's tree overlaps it or someone else used the
+/// volume in the last [`QUIET_NS`]. Sessions on folders apart from each other (tenants of
+/// one volume) may each own theirs. Returns the first granted number.
+pub fn own(tx: &dyn Tx, caches: &Caches, session: Uuid, inodes: u64, now: i64) -> R<Option<u64>> {
     let Some(row) = tx.query_opt(
-        "SELECT volume, read_only, recalled, alive_until FROM sessions WHERE id = $1",
+        "SELECT volume, read_only, recalled, alive_until, root_ino FROM sessions WHERE id = $1",
         vals![session],
     )?
     else {
         return Err(Error::not_found("no such mount session").into());
     };
-    let vol = row.uuid(0)?;
+    let (vol, root) = (row.uuid(0)?, row.u64(4)?);
     if row.bool(1)? || row.bool(2)? || row.i64(3)? <= now {
         return Ok(None);
     }
@@ -380,14 +390,17 @@ pub fn own(tx: &dyn Tx, session: Uuid, inodes: u64, now: i64) -> R<Option<u64>> 
         return Ok(None);
     }
     let first = row.u64(0)?;
-    let others = tx
-        .query_one(
-            "SELECT COUNT(*) FROM sessions WHERE volume = $1 AND id <> $2 AND alive_until > $3",
-            vals![vol, session, now],
-        )?
-        .i64(0)?;
-    if others > 0 {
-        return Ok(None);
+    let others = tx.query(
+        "SELECT root_ino FROM sessions WHERE volume = $1 AND id <> $2 AND alive_until > $3",
+        vals![vol, session, now],
+    )?;
+    if !others.is_empty() {
+        let tree = Tree::open(tx, caches, vol, false)?;
+        for other in &others {
+            if overlap(&tree, other.u64(0)?, root)? {
+                return Ok(None);
+            }
+        }
     }
     tx.exec(
         "UPDATE volumes SET next_ino = next_ino + $2 WHERE id = $1",
@@ -409,7 +422,17 @@ pub fn disown(tx: &dyn Tx, session: Uuid) -> R<()> {
     Ok(())
 }
 
-pub fn recall(tx: &dyn Tx, vol: Uuid, now: i64, by: Option<Uuid>) -> R<Option<(Uuid, i64)>> {
+/// Marks recalled every owner of `vol` whose tree the caller may touch: all of them, or,
+/// given the caller's `reach` (a directory), those whose tree overlaps it. Returns one
+/// still owning, and until when it counts as listening, for the caller to wait for.
+pub fn recall(
+    tx: &dyn Tx,
+    caches: &Caches,
+    vol: Uuid,
+    now: i64,
+    by: Option<Uuid>,
+    reach: Option<u64>,
+) -> R<Option<(Uuid, i64)>> {
     tx.exec(
         "UPDATE volumes SET used_at = $2, used_by = $3 WHERE id = $1",
         vals![vol, now, by],
@@ -419,16 +442,26 @@ pub fn recall(tx: &dyn Tx, vol: Uuid, now: i64, by: Option<Uuid>) -> R<Option<(U
         "UPDATE sessions SET owner = 0, recalled = 0 WHERE volume = $1 AND owner = 1 AND alive_until <= $2",
         vals![vol, now],
     )?;
-    let Some(row) = tx.query_opt(
-        "SELECT id, listening_until FROM sessions WHERE volume = $1 AND owner = 1",
+    let owners = tx.query(
+        "SELECT id, listening_until, root_ino FROM sessions WHERE volume = $1 AND owner = 1 ORDER BY id",
         vals![vol],
-    )?
-    else {
+    )?;
+    if owners.is_empty() {
         return Ok(None);
-    };
-    let id = row.uuid(0)?;
-    tx.exec("UPDATE sessions SET recalled = 1 WHERE id = $1", vals![id])?;
-    Ok(Some((id, row.i64(1)?)))
+    }
+    let tree = reach.map(|_| Tree::open(tx, caches, vol, false)).transpose()?;
+    let mut waited = None;
+    for row in &owners {
+        let id = row.uuid(0)?;
+        if let (Some(reach), Some(tree)) = (reach, &tree)
+            && !overlap(tree, row.u64(2)?, reach)?
+        {
+            continue;
+        }
+        tx.exec("UPDATE sessions SET recalled = 1 WHERE id = $1", vals![id])?;
+        waited.get_or_insert((id, row.i64(1)?));
+    }
+    Ok(waited)
 }
 
 pub fn listening(tx: &dyn Tx, session: Uuid, until: i64) -> R<()> {

@@ -110,9 +110,13 @@ pub async fn open(
     // A snapshot never changes: its mounts are read-only whatever they asked for.
     let read_only = read_only || volume.snapshot_of.is_some();
     // Before the subpath is looked up or made, and again once this session counts (it keeps
-    // new grants to others away from then on), as this session: it may own the volume next.
+    // new grants to others away from then on), as this session: it may own its tree next.
+    // Only owners whose trees overlap the subpath are recalled (when it exists already; else
+    // every owner): what an owner of a folder apart has not shipped cannot touch it.
     let id = Uuid::new_v4();
-    ownership::recall_for(state, volume.id, Some(id)).await?;
+    let known = files::stat(state, volume.id, subpath).await.ok();
+    let reach = known.filter(|s| s.kind == FileKind::Directory).map(|s| s.ino);
+    ownership::recall_for(state, volume.id, Some(id), reach).await?;
     let root = if read_only || subpath.is_root() {
         files::stat(state, volume.id, subpath)
             .await
@@ -141,8 +145,9 @@ pub async fn open(
     let stored = record.clone();
     let limit = state.limits.sessions_per_org;
     state.meta(move |m| m.add_session(&stored, limit)).await?;
-    // A mount that owned the volume has shipped what it made and given it back.
-    ownership::recall_for(state, volume.id, Some(id)).await?;
+    // A mount that owned a tree overlapping this one has shipped what it made and given it
+    // back.
+    ownership::recall_for(state, volume.id, Some(id), Some(root.ino)).await?;
     let session = Session(Arc::new(record));
     let info = SessionInfo {
         id: session.0.id,

@@ -124,16 +124,18 @@ pub async fn apply(service: &SessionService, state: &AppState, session: &Session
 /// and does not start again within [`BETWEEN_WAITS`], has the ownership taken from it for
 /// good: a session that keeps a tree it was asked for cannot make every caller wait again.
 pub async fn recall(state: &AppState, vol: Uuid) -> Result<()> {
-    recall_for(state, vol, None).await
+    recall_for(state, vol, None, None).await
 }
 
-/// [`recall`] for the session `by`, opening on the volume: it may own the volume at once.
-pub async fn recall_for(state: &AppState, vol: Uuid, by: Option<Uuid>) -> Result<()> {
+/// [`recall`] for the session `by`, opening on the volume (it may own its tree at once),
+/// and, given its `reach` (a directory), only of the owners whose trees overlap it: tenants
+/// on folders apart keep theirs.
+pub async fn recall_for(state: &AppState, vol: Uuid, by: Option<Uuid>, reach: Option<u64>) -> Result<()> {
     let lease = state.limits.session_lease;
     let mut waited_for: Option<(Uuid, Instant)> = None;
     loop {
         let changed = state.ownership_changed.notified();
-        let Some((owner, listening_until)) = state.meta(move |m| m.recall(vol, now_ns(), by)).await? else {
+        let Some((owner, listening_until)) = state.meta(move |m| m.recall(vol, now_ns(), by, reach)).await? else {
             return Ok(());
         };
         let since = match waited_for {
