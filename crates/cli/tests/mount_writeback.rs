@@ -300,6 +300,47 @@ fn a_killed_owner_loses_at_most_its_last_changes_and_only_a_suffix() {
     }
 }
 
+/// A killed owner's journal, in its cache folder, holds what it had not shipped: the next
+/// mount with that cache folder replays it, so nothing is lost.
+#[test]
+fn the_next_mount_replays_what_a_killed_owner_had_not_shipped() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    // A long window: only whole batches ship before the kill, the rest waits.
+    let addr = common::free_addr();
+    let owner = server.mount("v", &["--metrics", &addr, "--write-back", "60s"]);
+    until("the mount owns its tree", || owns(&addr));
+    std::fs::create_dir(owner.join("d")).unwrap();
+    for i in 1..=2000 {
+        let tmp = owner.join(&format!("d/.g{i}"));
+        std::fs::write(&tmp, content(i)).unwrap();
+        std::fs::rename(&tmp, owner.join(&format!("d/g{i}"))).unwrap();
+    }
+    std::fs::remove_file(owner.join("d/g1")).unwrap();
+    let pending = sample(&scrape(&addr), "strata_mount_deferred_changes");
+    assert!(pending > 0.0, "changes wait for the window");
+    let pid = mount_pid(owner.path());
+    // SAFETY: kill(2) of the mount process this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+
+    let after = server.mount_sharing_cache("v", &owner, &[]);
+    let mut present: Vec<usize> = std::fs::read_dir(after.join("d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap()[1..].parse().unwrap())
+        .collect();
+    present.sort();
+    assert_eq!(
+        present,
+        (2..=2000).collect::<Vec<_>>(),
+        "{pending} changes were pending"
+    );
+    for i in [2, 3, 1000, 1993, 2000] {
+        assert_eq!(std::fs::read(after.join(&format!("d/g{i}"))).unwrap(), content(i));
+    }
+    let journals = std::fs::read_dir(owner.cache.path().join("journal")).unwrap().count();
+    assert_eq!(journals, 1, "the replayed journal is gone; the new mount's is there");
+}
+
 #[test]
 fn a_silent_owner_loses_its_tree_within_a_lease() {
     let server = Server::start(&["--session-lease", "3s"]);

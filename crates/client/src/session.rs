@@ -49,6 +49,19 @@ impl Client {
     }
 }
 
+impl Client {
+    /// A session opened before (by a mount process that ended), to go on with while its
+    /// lease lasts.
+    pub fn resume_session(&self, info: SessionInfo) -> SessionClient {
+        SessionClient {
+            client: self.clone(),
+            id: info.id.to_string(),
+            info,
+            answer_within: ANSWER_WITHIN,
+        }
+    }
+}
+
 impl SessionClient {
     pub fn id(&self) -> Uuid {
         self.info.id

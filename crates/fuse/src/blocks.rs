@@ -230,6 +230,11 @@ impl Blocks {
         Ok(hash)
     }
 
+    /// Keeps a block in the disk cache, whole or not.
+    pub async fn keep_on_disk(&self, hash: &str, data: &Bytes) {
+        self.cache.put(hash, data).await;
+    }
+
     /// Keeps a block this mount wrote for the reads that follow. A whole block is what a
     /// large write makes: a second copy on disk cost sequential writes about 40 % of their
     /// speed, so it is kept in memory among the last few blocks only, and read back from the

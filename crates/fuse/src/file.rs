@@ -487,14 +487,12 @@ impl FileState {
                     then.apply_to(&mut stat);
                 }
                 let uploads: Vec<(String, Bytes)> = behind.iter().map(|(_, h, d)| (h.clone(), d.clone())).collect();
+                // Kept on disk before the change is journalled: a mount killed before they
+                // are stored replays them from there (see `crate::journal`).
+                for (hash, data) in &uploads {
+                    blocks.keep_on_disk(hash, data).await;
+                }
                 if write_back.defer_uploading(epoch, Request::Write(later.clone()), uploads) {
-                    // Read back from here until shipped; kept for later in the background.
-                    let kept = blocks.clone();
-                    tokio::spawn(async move {
-                        for (_, hash, data) in behind {
-                            kept.keep_written(&hash, &data).await;
-                        }
-                    });
                     self.landed(later, stat.clone());
                     return Ok(Some((stat, false)));
                 }

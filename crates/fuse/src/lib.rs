@@ -13,6 +13,7 @@ mod dircache;
 mod errno;
 mod file;
 mod inodes;
+mod journal;
 mod metrics;
 mod retry;
 pub mod vfs;
@@ -96,19 +97,52 @@ impl Mounted {
     }
 }
 
+/// Replays what dead mounts of the volume that used the same cache folder had not shipped
+/// (see [`journal`]), each under its own session.
+async fn replay_journals(
+    client: &Client,
+    options: &MountOptions,
+    cache: &cache::BlockCache,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    for mut orphan in journal::orphans(dir, &options.volume) {
+        let session = client
+            .resume_session(orphan.session.clone())
+            .answering_within(options.call_timeout);
+        let (replayed, lost) = writeback::replay(&mut orphan, Arc::new(session), cache, options.retry_for).await?;
+        if replayed > 0 || lost > 0 {
+            tracing::warn!(
+                "replayed {replayed} changes a mount of this volume made and had not shipped when it ended; {lost} could not be"
+            );
+        }
+        orphan.done();
+    }
+    Ok(())
+}
+
 /// Opens a session and mounts it at `mountpoint`; returns once the mount is ready.
 pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -> anyhow::Result<Mounted> {
-    let session = client
-        .open_session(&options.volume, &options.subpath, options.read_only)
-        .await?
-        .answering_within(options.call_timeout);
     let cache = Arc::new(cache::BlockCache::open(
         options.cache_dir.join("blocks"),
         options.cache_size,
     )?);
+    let journals = options.cache_dir.join("journal");
+    if !options.read_only {
+        replay_journals(client, options, &cache, &journals).await?;
+    }
+    let session = client
+        .open_session(&options.volume, &options.subpath, options.read_only)
+        .await?
+        .answering_within(options.call_timeout);
     let lease_ms = session.info.lease_ms;
     // The server may make a session read-only (a snapshot, a read-only token): so is the mount.
     let read_only = options.read_only || session.info.read_only;
+    let journal = match options.write_back.filter(|w| !read_only && !w.is_zero()) {
+        Some(_) => journal::Journal::create(&journals, &session.info)
+            .map_err(|e| tracing::warn!("no write-back journal in {}: {e}", journals.display()))
+            .ok(),
+        None => None,
+    };
     let vfs = Arc::new(vfs::Vfs::new(
         Arc::new(session),
         cache,
@@ -116,6 +150,9 @@ pub async fn mount(client: &Client, options: &MountOptions, mountpoint: &Path) -
         options.retry_for,
         options.write_back.filter(|_| !read_only),
     ));
+    if let Some(journal) = journal {
+        vfs.keep_journal(journal);
+    }
     let notifier = Arc::new(std::sync::OnceLock::new());
     let adapter = adapter::FuseAdapter {
         notifier: notifier.clone(),

@@ -146,6 +146,11 @@ impl Vfs {
         self.blocks.session()
     }
 
+    /// Writes the changes the mount defers to `journal` as they are made.
+    pub(crate) fn keep_journal(&self, journal: crate::journal::Journal) {
+        self.write_back.keep_journal(journal);
+    }
+
     /// Whether the mount owns its tree now (its changes are deferred).
     pub fn owns_tree(&self) -> bool {
         self.write_back.owns()

@@ -14,6 +14,8 @@
 //! later. A batch the server refuses is replayed one change at a time, each checked against
 //! the tree as it is then; a change refused then is reported by the next `fsync` or `syncfs`.
 
+use crate::cache::BlockCache;
+use crate::journal::{Journal, Orphan};
 use crate::retry::Backoff;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -62,6 +64,8 @@ impl Epoch {
 /// A change waiting to be shipped: its request, its size in a batch, and the blocks it
 /// names that are uploaded behind it.
 struct Queued {
+    /// Its number, in the order changes are made.
+    n: u64,
     request: Request,
     size: usize,
     blocks: Vec<String>,
@@ -78,6 +82,8 @@ struct Behind {
 
 #[derive(Default)]
 struct Queue {
+    /// The last change number used.
+    last_change: u64,
     changes: Vec<Queued>,
     bytes: usize,
     behind: HashMap<String, Behind>,
@@ -95,6 +101,8 @@ struct Queue {
 struct Shipment {
     seq: u64,
     changes: Vec<Request>,
+    /// The numbers of its changes.
+    numbers: Vec<u64>,
     /// The blocks uploaded behind its changes, stored before the batch goes.
     blocks: Vec<String>,
     /// Refused as a batch: its changes go one at a time.
@@ -130,6 +138,10 @@ pub struct WriteBack {
     wake: Notify,
     /// A change shipped since the last check was refused by the server.
     refused: AtomicBool,
+    /// Changes the server refused, ever.
+    refusals: AtomicU64,
+    /// Where deferred changes are written as they are made (see [`crate::journal`]).
+    journal: std::sync::OnceLock<Arc<Journal>>,
     /// A change reached the server since the last sync: it is applied, maybe not durable.
     unsynced: AtomicBool,
 }
@@ -150,8 +162,15 @@ impl WriteBack {
             seq: AtomicU64::new(0),
             wake: Notify::new(),
             refused: AtomicBool::new(false),
+            refusals: AtomicU64::new(0),
             unsynced: AtomicBool::new(false),
+            journal: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Writes every change deferred from now on to `journal`.
+    pub fn keep_journal(&self, journal: Journal) {
+        let _ = self.journal.set(Arc::new(journal));
     }
 
     /// Whether the mount owns its tree now.
@@ -192,7 +211,8 @@ impl WriteBack {
     /// stored. Until then reads of them are answered from here. Refused (nothing started)
     /// when their bytes would not fit beside the others waiting.
     pub fn defer_uploading(&self, epoch: u64, request: Request, blocks: Vec<(String, Bytes)>) -> bool {
-        let size = request.to_value().to_string().len();
+        let args = request.to_value();
+        let size = args.to_string().len();
         let adding: usize = blocks.iter().map(|(_, data)| data.len()).sum();
         let mut queue = lock(&self.queue);
         if !Epoch::owning(epoch)
@@ -216,7 +236,13 @@ impl WriteBack {
             entry.users += 1;
             names.push(hash);
         }
+        queue.last_change += 1;
+        let n = queue.last_change;
+        if let Some(journal) = self.journal.get() {
+            journal.change(n, &request, args, &names);
+        }
         queue.changes.push(Queued {
+            n,
             request,
             size,
             blocks: names,
@@ -230,8 +256,14 @@ impl WriteBack {
 
     /// Starts storing a block at the server, waiting out short outages.
     fn upload(&self, hash: String, data: Bytes) -> JoinHandle<Result<()>> {
-        let (inner, retry_for) = (self.inner.clone(), self.retry_for);
-        tokio::spawn(async move { crate::retry::retried(retry_for, || inner.put_block(&hash, data.clone())).await })
+        let (inner, retry_for, journal) = (self.inner.clone(), self.retry_for, self.journal.get().cloned());
+        tokio::spawn(async move {
+            crate::retry::retried(retry_for, || inner.put_block(&hash, data.clone())).await?;
+            if let Some(journal) = journal {
+                journal.stored(&hash);
+            }
+            Ok(())
+        })
     }
 
     /// Waits until the blocks a shipment names are stored at the server; one whose upload
@@ -250,6 +282,9 @@ impl WriteBack {
             };
             if stored.is_err() {
                 self.retry(|| self.inner.put_block(hash, data.clone())).await?;
+                if let Some(journal) = self.journal.get() {
+                    journal.stored(hash);
+                }
             }
         }
         Ok(())
@@ -334,15 +369,20 @@ impl WriteBack {
             return None;
         }
         queue.bytes -= bytes;
-        let (mut changes, mut blocks) = (Vec::with_capacity(n), Vec::new());
+        let (mut changes, mut numbers, mut blocks) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
         for queued in queue.changes.drain(..n) {
             changes.push(queued.request);
+            numbers.push(queued.n);
             blocks.extend(queued.blocks);
         }
         let seq = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
+        if let (Some(journal), Some(&upto)) = (self.journal.get(), numbers.last()) {
+            journal.batch(seq, upto);
+        }
         let shipment = Shipment {
             seq,
             changes,
+            numbers,
             blocks,
             singly: false,
             maybe_applied: false,
@@ -356,8 +396,14 @@ impl WriteBack {
         let mut queue = lock(&self.queue);
         let queue = &mut *queue;
         if let Some(shipment) = &mut queue.shipment {
-            shipment.changes.drain(..n.min(shipment.changes.len()));
+            let n = n.min(shipment.changes.len());
+            shipment.changes.drain(..n);
+            let upto = shipment.numbers.drain(..n).next_back();
             shipment.maybe_applied = false;
+            if let (Some(journal), Some(upto)) = (self.journal.get(), upto) {
+                let idle = shipment.changes.is_empty() && queue.changes.is_empty();
+                journal.applied(upto, shipment.seq, idle);
+            }
             if shipment.changes.is_empty() {
                 // Stored and named: reads of its blocks go to the cache or the server now.
                 for hash in &shipment.blocks {
@@ -419,6 +465,7 @@ impl WriteBack {
                         request.name()
                     );
                     self.refused.store(true, Ordering::Release);
+                    self.refusals.fetch_add(1, Ordering::AcqRel);
                     // What the mount showed of it was wrong: what it learnt in this grant is
                     // trusted no more (a new grant starts afresh).
                     self.lose();
@@ -545,6 +592,91 @@ impl WriteBack {
     }
 }
 
+/// Replays what a dead mount's journal holds under that mount's `session` (see
+/// [`crate::journal`]): the batch it had under way again under its number (the server
+/// answers a repeat of one it applied without applying it again), then the rest in new
+/// batches, each refused one made a change at a time as always. Ends the session after.
+/// Returns how many changes were replayed, and how many of them, or of those left out, the
+/// server does not hold.
+pub async fn replay(
+    orphan: &mut Orphan,
+    session: Arc<dyn SessionApi>,
+    cache: &BlockCache,
+    retry_for: Duration,
+) -> Result<(usize, usize)> {
+    let write_back = WriteBack::new(session, None, retry_for);
+    let total = orphan.shipment.as_ref().map_or(0, |(_, c)| c.len()) + orphan.queued.len();
+    if total == 0 {
+        return Ok((0, 0));
+    }
+    // Its lease ran out (the session is gone): nothing can be replayed under it.
+    if let Err(e) = write_back.inner.renew().await {
+        if e.kind == ErrorKind::Unavailable {
+            return Err(e);
+        }
+        return Ok((0, total));
+    }
+    // The blocks its changes name that the server may not have go from the cache folder,
+    // where the mount kept them; a change naming one that is not there cannot be made,
+    // nor any after it.
+    let mut made = 0;
+    'changes: for (_, _, blocks) in orphan.shipment.iter().flat_map(|(_, c)| c).chain(&orphan.queued) {
+        for hash in blocks {
+            if orphan.stored.contains(hash) {
+                continue;
+            }
+            let Some(data) = cache.get(hash).await else {
+                break 'changes;
+            };
+            let inner = &write_back.inner;
+            crate::retry::retried(retry_for, || inner.put_block(hash, data.clone())).await?;
+            orphan.stored.insert(hash.clone());
+        }
+        made += 1;
+    }
+    let mut left = made;
+    if let Some((_, changes)) = &mut orphan.shipment {
+        changes.truncate(left);
+        left -= changes.len();
+    }
+    orphan.queued.truncate(left);
+    let dropped = total - made;
+    {
+        let mut queue = lock(&write_back.queue);
+        let mut last_seq = orphan.last_seq;
+        if let Some((seq, changes)) = orphan.shipment.take() {
+            last_seq = last_seq.max(seq);
+            let (numbers, changes) = changes.into_iter().map(|(n, r, _)| (n, r)).unzip();
+            queue.shipment = Some(Shipment {
+                seq,
+                changes,
+                numbers,
+                blocks: Vec::new(),
+                singly: false,
+                maybe_applied: false,
+            });
+        }
+        write_back.seq.store(last_seq, Ordering::Release);
+        for (n, request, _) in std::mem::take(&mut orphan.queued) {
+            let size = request.to_value().to_string().len();
+            queue.bytes += size;
+            queue.changes.push(Queued {
+                n,
+                request,
+                size,
+                blocks: Vec::new(),
+            });
+        }
+    }
+    write_back.ship().await?;
+    let lost = write_back.refusals.load(Ordering::Acquire) as usize;
+    // Its session ends: nothing of it is needed any more.
+    if let Err(e) = write_back.inner.close().await {
+        tracing::debug!("cannot end the replayed session: {e}");
+    }
+    Ok((made, lost + dropped))
+}
+
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
@@ -583,7 +715,11 @@ impl SessionApi for WriteBack {
     async fn close(&self) -> Result<()> {
         self.lose();
         self.ship().await?;
-        self.inner.close().await
+        self.inner.close().await?;
+        if let Some(journal) = self.journal.get() {
+            journal.remove();
+        }
+        Ok(())
     }
 
     async fn put_block(&self, hash: &str, data: Bytes) -> Result<()> {

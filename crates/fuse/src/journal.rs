@@ -1,0 +1,315 @@
+//! The write-back journal: every change a mount that owns its tree defers is written to a
+//! local file as it is made, so that a mount killed before shipping its changes loses none
+//! of them when its machine survives: the next mount of the volume with the same cache
+//! folder replays them, under the killed mount's session while its lease lasts, before it
+//! opens its own.
+//!
+//! One file per mount process (`CACHE/journal/SESSION.jsonl`), locked (`flock`) while the
+//! process lives, so only a dead mount's journal is taken. Lines, in the order things
+//! happen: the session first, then `change` (a deferred request and the blocks it names),
+//! `stored` (a block the server has), `batch` (the changes up to a number went in batch
+//! `seq`), `applied` (the changes up to a number are at the server). Nothing is synced: a
+//! killed process's writes are in the kernel's page cache; a machine that crashes loses
+//! the journal with everything else local.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufRead, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use strata_core::api::SessionInfo;
+use strata_core::session::Request;
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Line {
+    Session(Box<SessionInfo>),
+    Change {
+        n: u64,
+        op: String,
+        args: serde_json::Value,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        blocks: Vec<String>,
+    },
+    Stored(String),
+    Batch {
+        seq: u64,
+        upto: u64,
+    },
+    Applied(u64),
+}
+
+/// The journal a mount writes while it runs.
+pub struct Journal {
+    path: PathBuf,
+    /// `None` once a write failed: the mount goes on without a journal.
+    file: Mutex<Option<File>>,
+    header: String,
+}
+
+/// Takes an exclusive `flock` on `file` without waiting; says whether it got it.
+fn lock_file(file: &File) -> bool {
+    // SAFETY: flock(2) on a descriptor this process owns.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+impl Journal {
+    /// Starts the journal of the session `info` in `dir`.
+    pub fn create(dir: &Path, info: &SessionInfo) -> std::io::Result<Journal> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!("{}.jsonl", info.id));
+        let mut file = File::options().create(true).append(true).open(&path)?;
+        if !lock_file(&file) {
+            return Err(std::io::Error::other("the journal is locked"));
+        }
+        let header = line(&Line::Session(Box::new(info.clone())));
+        file.write_all(header.as_bytes())?;
+        Ok(Journal {
+            path,
+            file: Mutex::new(Some(file)),
+            header,
+        })
+    }
+
+    fn write(&self, what: &Line) {
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = file.as_mut()
+            && let Err(e) = f.write_all(line(what).as_bytes())
+        {
+            tracing::warn!("cannot write the write-back journal {}: {e}", self.path.display());
+            *file = None;
+        }
+    }
+
+    /// Change `n`, `request` (its JSON arguments given), deferred; it names `blocks`.
+    pub fn change(&self, n: u64, request: &Request, args: serde_json::Value, blocks: &[String]) {
+        self.write(&Line::Change {
+            n,
+            op: request.name().to_owned(),
+            args,
+            blocks: blocks.to_vec(),
+        });
+    }
+
+    /// The server has the block `hash`.
+    pub fn stored(&self, hash: &str) {
+        self.write(&Line::Stored(hash.to_owned()));
+    }
+
+    /// The changes up to `upto` not yet applied went in batch `seq`.
+    pub fn batch(&self, seq: u64, upto: u64) {
+        self.write(&Line::Batch { seq, upto });
+    }
+
+    /// The changes up to `upto` are at the server; with `idle` (nothing else waits), the
+    /// journal starts again from its first line, and the last batch number, `last_seq`.
+    pub fn applied(&self, upto: u64, last_seq: u64, idle: bool) {
+        if !idle {
+            return self.write(&Line::Applied(upto));
+        }
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = file.as_mut() {
+            let restart = format!(
+                "{}{}{}",
+                self.header,
+                line(&Line::Batch { seq: last_seq, upto }),
+                line(&Line::Applied(upto))
+            );
+            let emptied = f.set_len(0).and_then(|()| f.write_all(restart.as_bytes()));
+            if let Err(e) = emptied {
+                tracing::warn!("cannot write the write-back journal {}: {e}", self.path.display());
+                *file = None;
+            }
+        }
+    }
+
+    /// The mount ended with everything shipped: no journal is left.
+    pub fn remove(&self) {
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if file.take().is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn line(what: &Line) -> String {
+    let mut s = serde_json::to_string(what).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// A change from a journal: its number, the request, and the blocks it names.
+pub type Journalled = (u64, Request, Vec<String>);
+
+/// What a dead mount's journal holds that the server may not have yet.
+pub struct Orphan {
+    pub path: PathBuf,
+    pub session: SessionInfo,
+    /// The last batch number the dead mount used.
+    pub last_seq: u64,
+    /// The batch that was under way, if any: its number and changes.
+    pub shipment: Option<(u64, Vec<Journalled>)>,
+    /// The changes after it, in order.
+    pub queued: Vec<Journalled>,
+    /// The blocks the server is known to have.
+    pub stored: HashSet<String>,
+    /// Keeps the dead mount's journal locked while it is replayed.
+    _lock: File,
+}
+
+impl Orphan {
+    /// The journal is replayed (or cannot be): it goes.
+    pub fn done(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The journals in `dir` of dead mounts of the volume `volume` (those nobody holds locked).
+pub fn orphans(dir: &Path, volume: &str) -> Vec<Orphan> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let Ok(file) = File::open(&path) else { continue };
+        if !lock_file(&file) {
+            continue; // its mount is alive
+        }
+        match read(&file, &path) {
+            Some(orphan) if orphan.session.volume.name == volume || orphan.session.volume.id.to_string() == volume => {
+                found.push(orphan)
+            }
+            Some(_) => {}
+            None => {
+                tracing::warn!("{}: not a write-back journal; removed", path.display());
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    found
+}
+
+/// Reads a journal; `None` if it does not start with its session.
+fn read(file: &File, path: &Path) -> Option<Orphan> {
+    let mut lines = std::io::BufReader::new(file).lines().map_while(Result::ok);
+    let Ok(Line::Session(session)) = serde_json::from_str(&lines.next()?) else {
+        return None;
+    };
+    let (mut changes, mut stored, mut batch) = (Vec::new(), HashSet::new(), None);
+    let (mut applied, mut last_seq) = (0, 0);
+    // A torn last line (the process died while writing it) ends the journal.
+    for line in lines.map_while(|l| serde_json::from_str::<Line>(&l).ok()) {
+        match line {
+            Line::Session(_) => return None,
+            Line::Change { n, op, args, blocks } => {
+                if let Ok(request) = Request::from_value(&op, args) {
+                    changes.push((n, request, blocks));
+                }
+            }
+            Line::Stored(hash) => {
+                stored.insert(hash);
+            }
+            Line::Batch { seq, upto } => {
+                batch = Some((seq, upto));
+                last_seq = last_seq.max(seq);
+            }
+            Line::Applied(upto) => applied = upto,
+        }
+    }
+    changes.retain(|(n, _, _)| *n > applied);
+    let mut queued = changes;
+    let shipment = batch.filter(|&(_, upto)| upto > applied).map(|(seq, upto)| {
+        let rest = queued.split_off(queued.iter().position(|(n, _, _)| *n > upto).unwrap_or(queued.len()));
+        (seq, std::mem::replace(&mut queued, rest))
+    });
+    Some(Orphan {
+        path: path.to_owned(),
+        session: *session,
+        last_seq,
+        shipment: shipment.filter(|(_, changes)| !changes.is_empty()),
+        queued,
+        stored,
+        _lock: file.try_clone().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_core::api::{NodeRef, RemoveName};
+
+    fn info(id: u128) -> SessionInfo {
+        serde_json::from_value(serde_json::json!({
+            "id": uuid::Uuid::from_u128(id),
+            "volume": {"id": uuid::Uuid::from_u128(99), "name": "v", "state": "ready", "created_at": 0,
+                       "updated_at": 0, "used_bytes": 0, "file_count": 0},
+            "read_only": false,
+            "root": {"node": {"ino": 1, "cap": 0}, "stat": crate::testing::file_stat(1, 0)},
+        }))
+        .unwrap()
+    }
+
+    fn unlink(name: &str) -> Request {
+        Request::Unlink(RemoveName::new(NodeRef { ino: 1, cap: 0 }, name))
+    }
+
+    fn names(changes: &[Journalled]) -> Vec<(u64, String)> {
+        let name = |r: &Request| match r {
+            Request::Unlink(r) => r.name.clone(),
+            _ => String::new(),
+        };
+        changes.iter().map(|(n, r, _)| (*n, name(r))).collect()
+    }
+
+    #[test]
+    fn a_dead_mounts_journal_says_what_the_server_may_lack() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::create(dir.path(), &info(1)).unwrap();
+        let change = |n: u64, name: &str, blocks: &[String]| {
+            let request = unlink(name);
+            journal.change(n, &request, request.to_value(), blocks);
+        };
+        change(1, "a", &[]);
+        change(2, "b", &["h1".into()]);
+        journal.stored("h1");
+        journal.batch(5, 2);
+        journal.applied(1, 5, false);
+        change(3, "c", &["h2".into()]);
+        // A mount alive holds its journal: it is nobody's to replay.
+        let alive = Journal::create(dir.path(), &info(2)).unwrap();
+        alive.applied(0, 0, true);
+        drop(journal);
+        // The process died while writing a line: the journal ends before it.
+        let path = dir.path().join(format!("{}.jsonl", uuid::Uuid::from_u128(1)));
+        let mut file = File::options().append(true).open(&path).unwrap();
+        file.write_all(b"{\"change\":{\"n\":4,\"op\":\"unl").unwrap();
+
+        assert!(orphans(dir.path(), "other").is_empty(), "another volume's");
+        let mut found = orphans(dir.path(), "v");
+        assert_eq!(found.len(), 1, "the live mount's journal is not taken");
+        let orphan = found.pop().unwrap();
+        assert_eq!((orphan.session.id, orphan.last_seq), (uuid::Uuid::from_u128(1), 5));
+        let (seq, shipment) = orphan.shipment.as_ref().unwrap();
+        assert_eq!((*seq, names(shipment)), (5, vec![(2, "b".into())]), "1 was applied");
+        assert_eq!(names(&orphan.queued), vec![(3, "c".into())]);
+        assert!(orphan.stored.contains("h1") && !orphan.stored.contains("h2"));
+        orphan.done();
+        assert!(orphans(dir.path(), "v").is_empty(), "replayed once");
+
+        // Everything applied: the journal starts again, keeping the last batch number.
+        let request = unlink("d");
+        alive.change(1, &request, request.to_value(), &[]);
+        alive.batch(8, 1);
+        alive.applied(1, 8, true);
+        drop(alive);
+        let orphan = orphans(dir.path(), "v").pop().unwrap();
+        assert!(orphan.shipment.is_none() && orphan.queued.is_empty());
+        assert_eq!(orphan.last_seq, 8);
+    }
+}
