@@ -25,10 +25,11 @@ def digest(data):
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def journal_line(journal, record):
+def journal_line(journal, record, sync=True):
     journal.write(json.dumps(record) + "\n")
     journal.flush()
-    os.fsync(journal.fileno())
+    if sync:
+        os.fsync(journal.fileno())
 
 
 def write(mount, journal_path, seed):
@@ -111,7 +112,8 @@ def burst_bytes(cycle, i):
 
 def burst(mount, journal_path, cycle):
     """New small files, one after another, as a mount that owns its tree makes them without
-    waiting for the server; every 200th is fsync'd (and journalled)."""
+    waiting for the server; every 200th is fsync'd. Each close that returned is journalled,
+    and each fsync."""
     folder = os.path.join(mount, "burst", str(cycle))
     os.makedirs(folder, exist_ok=True)
     with open(journal_path, "a") as journal:
@@ -125,20 +127,27 @@ def burst(mount, journal_path, cycle):
                     f.flush()
                     os.fsync(f.fileno())
                     journal_line(journal, {"cycle": cycle, "synced": i})
+            # Only the mount is killed: this process lives to flush what it wrote.
+            journal_line(journal, {"cycle": cycle, "closed": i}, sync=False)
 
 
 def burst_check(mount, journal_path, only):
-    """After a kill: each burst's files are g1..gN with nothing missing in between (a later
-    change never lands without the earlier ones), N at least the last fsync'd, each holding
-    its bytes (the last may be empty: its create shipped, its close not)."""
-    synced = {}
+    """After a kill and the next mount: each burst's files are g1..gN with nothing missing in
+    between (a later change never lands without the earlier ones), N at least the last one
+    fsync'd and the last one closed (the next mount replays what the killed one had not
+    shipped), each holding its bytes (one after the last closed may be empty: its create
+    made, its close not)."""
+    synced, closed = {}, {}
     # No journal: the writer was killed before it fsync'd anything.
     for line in open(journal_path) if os.path.exists(journal_path) else []:
         try:
             r = json.loads(line)
         except json.JSONDecodeError:
             continue
-        synced[r["cycle"]] = max(synced.get(r["cycle"], 0), r["synced"])
+        if "synced" in r:
+            synced[r["cycle"]] = max(synced.get(r["cycle"], 0), r["synced"])
+        else:
+            closed[r["cycle"]] = max(closed.get(r["cycle"], 0), r["closed"])
     root = os.path.join(mount, "burst")
     failures, files = 0, 0
     for cycle in [c for c in os.listdir(root) if c == str(only)] if os.path.isdir(root) else []:
@@ -153,9 +162,13 @@ def burst_check(mount, journal_path, only):
         if n < synced.get(int(cycle), 0):
             print(f"burst {cycle}: {n} files, but g{synced[int(cycle)]} was fsync'd", file=sys.stderr)
             failures += 1
+        last_closed = closed.get(int(cycle), 0)
+        if n < last_closed:
+            print(f"burst {cycle}: {n} files, but g{last_closed} was closed", file=sys.stderr)
+            failures += 1
         for i in got:
             data = open(os.path.join(folder, f"g{i}"), "rb").read()
-            if data != burst_bytes(int(cycle), i) and not (i == n and data == b""):
+            if data != burst_bytes(int(cycle), i) and not (i == n and i > last_closed and data == b""):
                 print(f"burst {cycle}: g{i} holds {len(data)} wrong bytes", file=sys.stderr)
                 failures += 1
     print(f"checked {files} burst files: {failures} bad")
