@@ -213,7 +213,10 @@ async fn the_server_serves_prometheus_metrics() {
     let server = Server::start(&[]);
     server.ok(&["volume", "create", "secret-project"]);
     let m = server.mount("secret-project", &[]);
-    std::fs::write(m.join("big"), vec![1u8; 300_000]).unwrap();
+    // Made durable, so it reaches the server at once (a close may wait for write-back).
+    let mut big = std::fs::File::create(m.join("big")).unwrap();
+    std::io::Write::write_all(&mut big, &vec![1u8; 300_000]).unwrap();
+    big.sync_all().unwrap();
     server.ok(&["gc"]);
     let page = reqwest::get(format!("{}/metrics", server.endpoint)).await.unwrap();
     assert_eq!(page.status(), 200);
