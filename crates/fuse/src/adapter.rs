@@ -163,8 +163,13 @@ impl FuseAdapter {
         // A future that is pending has registered to be woken; polled again by the task, it
         // registers the task's waker instead (the contract every future keeps), so nothing
         // that happened in between is missed.
-        if work.as_mut().poll(&mut cx).is_pending() {
-            self.rt.spawn(work);
+        // A panic stays in this operation, as it would in a task: its reply, dropped
+        // unsent, answers EIO, and this thread goes on reading requests.
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work.as_mut().poll(&mut cx)));
+        match polled {
+            Ok(std::task::Poll::Pending) => drop(self.rt.spawn(work)),
+            Ok(std::task::Poll::Ready(())) => {}
+            Err(_) => tracing::error!("a {op} operation panicked"),
         }
     }
 

@@ -55,11 +55,13 @@ struct Listing {
     entries: HashMap<String, NodeRef>,
 }
 
-/// A fetch of a listing under way: when it began, the directory's version and the epoch.
+/// A fetch of a listing under way: when it began, the directory's version and the epoch,
+/// and the count of attribute changes made here then.
 pub struct Fetch {
     pub began: Instant,
     version: u64,
     epoch: u64,
+    stamp: u64,
 }
 
 #[derive(Default)]
@@ -68,6 +70,22 @@ struct State {
     /// Attributes from listings, by inode; dropped when this mount changes the inode.
     stats: HashMap<u64, Stat>,
     entries: usize,
+    /// Fetches of listings under way.
+    fetches: usize,
+    /// Changes of attributes made here, counted, and the count at each inode's last one,
+    /// while fetches are under way: a listing fetched across one brings older attributes.
+    stamp: u64,
+    touched: HashMap<u64, u64>,
+}
+
+impl State {
+    /// This mount changed the attributes of `ino`.
+    fn touch(&mut self, ino: u64) {
+        if self.fetches > 0 {
+            self.stamp += 1;
+            self.touched.insert(ino, self.stamp);
+        }
+    }
 }
 
 pub struct DirCache {
@@ -165,12 +183,15 @@ impl DirCache {
     pub fn begin_fetch(&self, dir: u64) -> Fetch {
         let epoch = self.epoch.now();
         let mut state = self.state();
+        state.fetches += 1;
+        let stamp = state.stamp;
         let d = state.dirs.entry(dir).or_default();
         d.fetching = true;
         Fetch {
             began: Instant::now(),
             version: d.version,
             epoch,
+            stamp,
         }
     }
 
@@ -181,9 +202,19 @@ impl DirCache {
             began: fetched,
             version,
             epoch,
+            stamp,
         } = fetch;
         let mut state = self.state();
         let state = &mut *state;
+        state.fetches = state.fetches.saturating_sub(1);
+        // Attributes this mount changed since the fetch began are newer than the listing's.
+        let newer: std::collections::HashSet<u64> = (state.touched.iter())
+            .filter(|&(_, &at)| at > stamp)
+            .map(|(&ino, _)| ino)
+            .collect();
+        if state.fetches == 0 {
+            state.touched.clear();
+        }
         let Some(d) = state.dirs.get_mut(&dir) else {
             return;
         };
@@ -215,7 +246,9 @@ impl DirCache {
         };
         let mut entries = HashMap::with_capacity(listing.len());
         for e in listing {
-            state.stats.insert(e.node.ino, e.stat);
+            if !newer.contains(&e.node.ino) {
+                state.stats.insert(e.node.ino, e.stat);
+            }
             entries.insert(e.name, e.node);
         }
         state.entries += entries.len();
@@ -248,6 +281,7 @@ impl DirCache {
     /// (else they come from the server at its next lookup).
     pub fn added(&self, dir: u64, name: &str, node: NodeRef, stat: Option<Stat>) {
         let mut state = self.state();
+        state.touch(node.ino);
         match stat {
             Some(stat) => state.stats.insert(node.ino, stat),
             None => state.stats.remove(&node.ino),
@@ -271,6 +305,7 @@ impl DirCache {
         if let Some(node) = d.listing.as_mut().and_then(|l| l.entries.remove(name)) {
             state.entries -= 1;
             state.stats.remove(&node.ino);
+            state.touch(node.ino);
         }
     }
 
@@ -290,13 +325,17 @@ impl DirCache {
 
     /// This mount changed an inode's attributes: they are asked again.
     pub fn changed(&self, ino: u64) {
-        self.state().stats.remove(&ino);
+        let mut state = self.state();
+        state.touch(ino);
+        state.stats.remove(&ino);
     }
 
     /// This mount changed an inode's attributes and knows them for sure (it owns its tree):
     /// a listing that holds the inode answers with them.
     pub fn learned(&self, ino: u64, stat: &Stat) {
-        if let Some(known) = self.state().stats.get_mut(&ino) {
+        let mut state = self.state();
+        state.touch(ino);
+        if let Some(known) = state.stats.get_mut(&ino) {
             *known = stat.clone();
         }
     }
@@ -369,5 +408,19 @@ mod tests {
         cache.drop_dir(8);
         assert!(matches!(cache.lookup(8, "x"), Cached::Unknown { fetch: false }));
         assert_eq!(cache.state().entries, 0, "no listing is left: 7's was never kept");
+
+        // Attributes changed here while a listing was on its way are not taken from it.
+        cache.made_empty(9, Instant::now());
+        cache.added(
+            9,
+            "f",
+            NodeRef { ino: 13, cap: 0 },
+            Some(crate::testing::file_stat(13, 0)),
+        );
+        let began = cache.begin_fetch(10);
+        cache.learned(13, &crate::testing::file_stat(13, 5));
+        cache.store(10, began, Some(vec![entry("f", 13)]));
+        assert!(matches!(cache.lookup(9, "f"), Cached::Found(_, stat, _) if stat.size == 5));
+        assert!(matches!(cache.lookup(10, "f"), Cached::Found(_, stat, _) if stat.size == 5));
     }
 }

@@ -536,6 +536,10 @@ impl FileState {
             };
             self.refused = false;
             self.landed(req, stat.clone());
+            // The server took it over the chunks it was based on: this is its list now. (A
+            // deferred commit keeps the time its base was known: that base may be older
+            // than the grant it is deferred in.)
+            self.known_at = Instant::now();
             return Ok(Some((stat, std::mem::take(&mut self.merged))));
         }
         Err(Error::new(ErrorKind::Stale, "other writers kept changing the file"))
@@ -549,7 +553,6 @@ impl FileState {
     }
 
     fn landed(&mut self, req: WriteContent, stat: Stat) {
-        self.known_at = Instant::now();
         if req.replace_all {
             self.committed.clear();
         }

@@ -44,10 +44,22 @@ enum Line {
 /// The journal a mount writes while it runs.
 pub struct Journal {
     path: PathBuf,
-    /// `None` once a write failed: the mount goes on without a journal.
-    file: Mutex<Option<File>>,
+    file: Mutex<Open>,
     header: String,
 }
+
+/// The journal's file, locked for as long as the mount runs (also once it cannot be written:
+/// then it is emptied, and no other mount takes it for a dead one's).
+struct Open {
+    file: File,
+    /// Bytes written since it last started again.
+    written: u64,
+    /// A write failed: the mount goes on without a journal.
+    broken: bool,
+}
+
+/// A journal this long is started again with only what is not applied yet.
+const LONG: u64 = 64 << 20;
 
 /// Takes an exclusive `flock` on `file` without waiting; says whether it got it.
 fn lock_file(file: &File) -> bool {
@@ -56,31 +68,55 @@ fn lock_file(file: &File) -> bool {
 }
 
 impl Journal {
-    /// Starts the journal of the session `info` in `dir`.
+    /// Starts the journal of the session `info` in `dir`: made under another name, locked
+    /// and given its first line before it takes its own, so no other mount ever sees it
+    /// unlocked or empty.
     pub fn create(dir: &Path, info: &SessionInfo) -> std::io::Result<Journal> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(format!("{}.jsonl", info.id));
-        let mut file = File::options().create(true).append(true).open(&path)?;
+        let making = dir.join(format!("{}.new", info.id));
+        // Appending: every write lands at the end, also after the file is emptied.
+        let mut file = File::options().create(true).append(true).open(&making)?;
         if !lock_file(&file) {
             return Err(std::io::Error::other("the journal is locked"));
         }
+        file.set_len(0)?;
         let header = line(&Line::Session(Box::new(info.clone())));
         file.write_all(header.as_bytes())?;
+        std::fs::rename(&making, &path)?;
         Ok(Journal {
             path,
-            file: Mutex::new(Some(file)),
+            file: Mutex::new(Open {
+                file,
+                written: header.len() as u64,
+                broken: false,
+            }),
             header,
         })
     }
 
+    fn open(&self) -> std::sync::MutexGuard<'_, Open> {
+        self.file.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn write(&self, what: &Line) {
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = file.as_mut()
-            && let Err(e) = f.write_all(line(what).as_bytes())
-        {
-            tracing::warn!("cannot write the write-back journal {}: {e}", self.path.display());
-            *file = None;
+        let mut open = self.open();
+        if open.broken {
+            return;
         }
+        let text = line(what);
+        match open.file.write_all(text.as_bytes()) {
+            Ok(()) => open.written += text.len() as u64,
+            Err(e) => self.break_off(&mut open, e),
+        }
+    }
+
+    /// A write failed: what the journal holds is no longer all that is not applied, so it
+    /// is emptied (a mount that finds it after this one died takes nothing from it).
+    fn break_off(&self, open: &mut Open, e: std::io::Error) {
+        tracing::warn!("cannot write the write-back journal {}: {e}", self.path.display());
+        let _ = open.file.set_len(0);
+        open.broken = true;
     }
 
     /// Change `n`, `request` (its JSON arguments given), deferred; it names `blocks`.
@@ -103,34 +139,48 @@ impl Journal {
         self.write(&Line::Batch { seq, upto });
     }
 
-    /// The changes up to `upto` are at the server; with `idle` (nothing else waits), the
-    /// journal starts again from its first line, and the last batch number, `last_seq`.
-    pub fn applied(&self, upto: u64, last_seq: u64, idle: bool) {
-        if !idle {
-            return self.write(&Line::Applied(upto));
+    /// The changes up to `upto` are at the server.
+    pub fn applied(&self, upto: u64) {
+        self.write(&Line::Applied(upto));
+    }
+
+    /// Whether the journal grew long enough to start again (see [`Journal::restart`]).
+    pub fn is_long(&self) -> bool {
+        self.open().written > LONG
+    }
+
+    /// Starts the journal again with only what is not applied: the changes up to `applied`
+    /// are, the last batch number is `seq`, which took the changes up to `upto`, and
+    /// `pending` (number, request, blocks named) are not applied yet.
+    pub fn restart(&self, seq: u64, upto: u64, applied: u64, pending: &[(u64, &Request, &[String])]) {
+        let mut text = format!(
+            "{}{}{}",
+            self.header,
+            line(&Line::Batch { seq, upto }),
+            line(&Line::Applied(applied))
+        );
+        for (n, request, blocks) in pending {
+            text.push_str(&line(&Line::Change {
+                n: *n,
+                op: request.name().to_owned(),
+                args: request.to_value(),
+                blocks: blocks.to_vec(),
+            }));
         }
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = file.as_mut() {
-            let restart = format!(
-                "{}{}{}",
-                self.header,
-                line(&Line::Batch { seq: last_seq, upto }),
-                line(&Line::Applied(upto))
-            );
-            let emptied = f.set_len(0).and_then(|()| f.write_all(restart.as_bytes()));
-            if let Err(e) = emptied {
-                tracing::warn!("cannot write the write-back journal {}: {e}", self.path.display());
-                *file = None;
-            }
+        let mut open = self.open();
+        if open.broken {
+            return;
+        }
+        match open.file.set_len(0).and_then(|()| open.file.write_all(text.as_bytes())) {
+            Ok(()) => open.written = text.len() as u64,
+            Err(e) => self.break_off(&mut open, e),
         }
     }
 
     /// The mount ended with everything shipped: no journal is left.
     pub fn remove(&self) {
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        if file.take().is_some() {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        let _held = self.open();
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -174,12 +224,17 @@ pub fn orphans(dir: &Path, volume: &str) -> Vec<Orphan> {
     let mut found = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.extension().is_none_or(|e| e != "jsonl") {
+        let Some(ext) = path.extension().filter(|e| *e == "jsonl" || *e == "new") else {
             continue;
-        }
+        };
         let Ok(file) = File::open(&path) else { continue };
         if !lock_file(&file) {
             continue; // its mount is alive
+        }
+        if ext == "new" {
+            // A mount died making its journal: nothing was journalled yet.
+            let _ = std::fs::remove_file(&path);
+            continue;
         }
         match read(&file, &path) {
             Some(orphan) if orphan.session.volume.name == volume || orphan.session.volume.id.to_string() == volume => {
@@ -279,11 +334,11 @@ mod tests {
         change(2, "b", &["h1".into()]);
         journal.stored("h1");
         journal.batch(5, 2);
-        journal.applied(1, 5, false);
+        journal.applied(1);
         change(3, "c", &["h2".into()]);
         // A mount alive holds its journal: it is nobody's to replay.
         let alive = Journal::create(dir.path(), &info(2)).unwrap();
-        alive.applied(0, 0, true);
+        alive.restart(0, 0, 0, &[]);
         drop(journal);
         // The process died while writing a line: the journal ends before it.
         let path = dir.path().join(format!("{}.jsonl", uuid::Uuid::from_u128(1)));
@@ -302,14 +357,17 @@ mod tests {
         orphan.done();
         assert!(orphans(dir.path(), "v").is_empty(), "replayed once");
 
-        // Everything applied: the journal starts again, keeping the last batch number.
-        let request = unlink("d");
-        alive.change(1, &request, request.to_value(), &[]);
-        alive.batch(8, 1);
-        alive.applied(1, 8, true);
+        // Started again: the last batch number and what is not applied stay.
+        let (d, e) = (unlink("d"), unlink("e"));
+        alive.change(1, &d, d.to_value(), &[]);
+        alive.change(2, &e, e.to_value(), &[]);
+        alive.batch(8, 2);
+        alive.restart(8, 2, 1, &[(2, &e, &[])]);
         drop(alive);
         let orphan = orphans(dir.path(), "v").pop().unwrap();
-        assert!(orphan.shipment.is_none() && orphan.queued.is_empty());
+        let (seq, shipment) = orphan.shipment.as_ref().unwrap();
+        assert_eq!((*seq, names(shipment)), (8, vec![(2, "e".into())]));
+        assert!(orphan.queued.is_empty());
         assert_eq!(orphan.last_seq, 8);
     }
 }

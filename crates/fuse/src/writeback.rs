@@ -402,7 +402,19 @@ impl WriteBack {
             shipment.maybe_applied = false;
             if let (Some(journal), Some(upto)) = (self.journal.get(), upto) {
                 let idle = shipment.changes.is_empty() && queue.changes.is_empty();
-                journal.applied(upto, shipment.seq, idle);
+                if idle || journal.is_long() {
+                    // Only what is not applied is kept: the journal stays short. The rest of
+                    // the shipment names only blocks already stored (it went after them).
+                    let batch_upto = shipment.numbers.last().copied().unwrap_or(upto);
+                    let pending: Vec<(u64, &Request, &[String])> = (shipment.numbers.iter())
+                        .zip(&shipment.changes)
+                        .map(|(n, r)| (*n, r, &[][..]))
+                        .chain(queue.changes.iter().map(|q| (q.n, &q.request, &q.blocks[..])))
+                        .collect();
+                    journal.restart(shipment.seq, batch_upto, upto, &pending);
+                } else {
+                    journal.applied(upto);
+                }
             }
             if shipment.changes.is_empty() {
                 // Stored and named: reads of its blocks go to the cache or the server now.
@@ -629,8 +641,12 @@ pub async fn replay(
                 break 'changes;
             };
             let inner = &write_back.inner;
-            crate::retry::retried(retry_for, || inner.put_block(hash, data.clone())).await?;
-            orphan.stored.insert(hash.clone());
+            match crate::retry::retried(retry_for, || inner.put_block(hash, data.clone())).await {
+                Ok(()) => orphan.stored.insert(hash.clone()),
+                Err(e) if e.kind == ErrorKind::Unavailable => return Err(e),
+                // Refused (a quota): neither this change nor any after it can be made.
+                Err(_) => break 'changes,
+            };
         }
         made += 1;
     }
@@ -653,7 +669,9 @@ pub async fn replay(
                 numbers,
                 blocks: Vec::new(),
                 singly: false,
-                maybe_applied: false,
+                // The dead mount may have made its first change singly, and died before
+                // saying so.
+                maybe_applied: true,
             });
         }
         write_back.seq.store(last_seq, Ordering::Release);

@@ -1185,6 +1185,17 @@ fn sessions_on_folders_apart_each_own_their_tree(e: &Engine) {
         meta.own(sa.id, 8, later + 2_000_000_000).unwrap().is_some(),
         "alone again"
     );
+
+    // A file named in both folders would be changed by both owners: neither owns beside the
+    // other.
+    let shared = file(meta, v, a, "shared");
+    meta.link(v.into(), shared, b, b"shared").unwrap();
+    meta.disown(sa.id).unwrap();
+    let other = on(b);
+    meta.add_session(&other, u64::MAX).unwrap();
+    let much_later = later + 4_000_000_000;
+    assert_eq!(meta.own(sa.id, 8, much_later).unwrap(), None, "linked across");
+    assert_eq!(meta.own(other.id, 8, much_later).unwrap(), None, "linked across");
 }
 
 /// A batch applies whole or not at all, in order, each change checked as its single call;

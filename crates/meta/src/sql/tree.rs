@@ -128,6 +128,18 @@ impl<'t> Tree<'t> {
         self.chain.iter().position(|&l| l == layer).unwrap_or(usize::MAX)
     }
 
+    /// Whether a file (anything but a directory) with more than one name may be in the tree:
+    /// a row of any layer says so, also one a layer above has since replaced (a cautious
+    /// answer, from one scan).
+    pub fn may_hold_links(&self) -> R<bool> {
+        let sql = format!(
+            "SELECT ino FROM inodes WHERE layer IN {} AND kind <> {} AND nlink > 1 AND whiteout = 0 LIMIT 1",
+            self.in_chain,
+            kind_code(FileKind::Directory)
+        );
+        Ok(self.tx.query_opt(&sql, vals![])?.is_some())
+    }
+
     /// The live inode, or `None` if absent or hidden by a whiteout.
     pub fn inode(&self, ino: u64) -> R<Option<Inode>> {
         let sql = format!(

@@ -396,6 +396,12 @@ pub fn own(tx: &dyn Tx, caches: &Caches, session: Uuid, inodes: u64, now: i64) -
     )?;
     if !others.is_empty() {
         let tree = Tree::open(tx, caches, vol, false)?;
+        // A file with names in two folders would be changed by both owners, each trusting
+        // what it knows of it: beside anyone, a tree is owned only in a volume without such
+        // files.
+        if tree.may_hold_links()? {
+            return Ok(None);
+        }
         for other in &others {
             if overlap(&tree, other.u64(0)?, root)? {
                 return Ok(None);

@@ -217,7 +217,7 @@ impl SessionService {
 
     /// Applies one change alone; what it left of the inode it made or changed.
     async fn apply_one(&self, request: Request) -> Result<Option<Stat>> {
-        let (at, change) = (self.reach(), self.change(request)?);
+        let (at, change) = (self.reach(), self.change(made_now(request))?);
         let mut stats = self
             .state
             .meta(move |m| m.apply(at, None, std::slice::from_ref(&change)))
@@ -442,5 +442,37 @@ impl strata_core::session::SessionApi for LiveSession {
 
     async fn get_pieces(&self, hash: &str, first: usize, last: usize) -> Result<Bytes> {
         self.service().get_pieces(hash, first, last).await
+    }
+}
+
+/// A change made now, whatever time it says: a mount's own time for a change counts only
+/// in the batches an owner ships (it made them earlier, while the server was not asked).
+fn made_now(request: Request) -> Request {
+    match request {
+        Request::Create(mut r) => {
+            (r.at, r.new.at) = (None, None);
+            Request::Create(r)
+        }
+        Request::Unlink(mut r) => {
+            r.at = None;
+            Request::Unlink(r)
+        }
+        Request::Rmdir(mut r) => {
+            r.at = None;
+            Request::Rmdir(r)
+        }
+        Request::Rename(mut r) => {
+            r.at = None;
+            Request::Rename(r)
+        }
+        Request::SetAttr(mut r) => {
+            r.at = None;
+            Request::SetAttr(r)
+        }
+        Request::Write(mut r) => {
+            r.at = None;
+            Request::Write(r)
+        }
+        other => other,
     }
 }
