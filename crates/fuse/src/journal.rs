@@ -119,14 +119,18 @@ impl Journal {
         open.broken = true;
     }
 
-    /// Change `n`, `request` (its JSON arguments given), deferred; it names `blocks`.
-    pub fn change(&self, n: u64, request: &Request, args: serde_json::Value, blocks: &[String]) {
-        self.write(&Line::Change {
-            n,
-            op: request.name().to_owned(),
-            args,
-            blocks: blocks.to_vec(),
-        });
+    /// Change `n`, `request` (its arguments already encoded as JSON, `args`), deferred; it
+    /// names `blocks`.
+    pub fn change(&self, n: u64, request: &Request, args: &str, blocks: &[String]) {
+        let mut open = self.open();
+        if open.broken {
+            return;
+        }
+        let text = change_line(n, request, args, blocks);
+        match open.file.write_all(text.as_bytes()) {
+            Ok(()) => open.written += text.len() as u64,
+            Err(e) => self.break_off(&mut open, e),
+        }
     }
 
     /// The server has the block `hash`.
@@ -160,12 +164,7 @@ impl Journal {
             line(&Line::Applied(applied))
         );
         for (n, request, blocks) in pending {
-            text.push_str(&line(&Line::Change {
-                n: *n,
-                op: request.name().to_owned(),
-                args: request.to_value(),
-                blocks: blocks.to_vec(),
-            }));
+            text.push_str(&change_line(*n, request, &request.to_value().to_string(), blocks));
         }
         let mut open = self.open();
         if open.broken {
@@ -182,6 +181,16 @@ impl Journal {
         let _held = self.open();
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// A [`Line::Change`], written around arguments already encoded: the requests a mount
+/// defers are encoded once, to size them (a 64 KiB inline write is not encoded again).
+fn change_line(n: u64, request: &Request, args: &str, blocks: &[String]) -> String {
+    let blocks = serde_json::to_string(blocks).unwrap_or_else(|_| "[]".into());
+    format!(
+        "{{\"change\":{{\"n\":{n},\"op\":\"{}\",\"args\":{args},\"blocks\":{blocks}}}}}\n",
+        request.name()
+    )
 }
 
 fn line(what: &Line) -> String {
@@ -328,7 +337,7 @@ mod tests {
         let journal = Journal::create(dir.path(), &info(1)).unwrap();
         let change = |n: u64, name: &str, blocks: &[String]| {
             let request = unlink(name);
-            journal.change(n, &request, request.to_value(), blocks);
+            journal.change(n, &request, &request.to_value().to_string(), blocks);
         };
         change(1, "a", &[]);
         change(2, "b", &["h1".into()]);
@@ -359,8 +368,8 @@ mod tests {
 
         // Started again: the last batch number and what is not applied stay.
         let (d, e) = (unlink("d"), unlink("e"));
-        alive.change(1, &d, d.to_value(), &[]);
-        alive.change(2, &e, e.to_value(), &[]);
+        alive.change(1, &d, &d.to_value().to_string(), &[]);
+        alive.change(2, &e, &e.to_value().to_string(), &[]);
         alive.batch(8, 2);
         alive.restart(8, 2, 1, &[(2, &e, &[])]);
         drop(alive);

@@ -211,8 +211,8 @@ impl WriteBack {
     /// stored. Until then reads of them are answered from here. Refused (nothing started)
     /// when their bytes would not fit beside the others waiting.
     pub fn defer_uploading(&self, epoch: u64, request: Request, blocks: Vec<(String, Bytes)>) -> bool {
-        let args = request.to_value();
-        let size = args.to_string().len();
+        let args = request.to_value().to_string();
+        let size = args.len();
         let adding: usize = blocks.iter().map(|(_, data)| data.len()).sum();
         let mut queue = lock(&self.queue);
         if !Epoch::owning(epoch)
@@ -239,7 +239,7 @@ impl WriteBack {
         queue.last_change += 1;
         let n = queue.last_change;
         if let Some(journal) = self.journal.get() {
-            journal.change(n, &request, args, &names);
+            journal.change(n, &request, &args, &names);
         }
         queue.changes.push(Queued {
             n,

@@ -447,32 +447,14 @@ impl strata_core::session::SessionApi for LiveSession {
 
 /// A change made now, whatever time it says: a mount's own time for a change counts only
 /// in the batches an owner ships (it made them earlier, while the server was not asked).
-fn made_now(request: Request) -> Request {
-    match request {
-        Request::Create(mut r) => {
-            (r.at, r.new.at) = (None, None);
-            Request::Create(r)
-        }
-        Request::Unlink(mut r) => {
-            r.at = None;
-            Request::Unlink(r)
-        }
-        Request::Rmdir(mut r) => {
-            r.at = None;
-            Request::Rmdir(r)
-        }
-        Request::Rename(mut r) => {
-            r.at = None;
-            Request::Rename(r)
-        }
-        Request::SetAttr(mut r) => {
-            r.at = None;
-            Request::SetAttr(r)
-        }
-        Request::Write(mut r) => {
-            r.at = None;
-            Request::Write(r)
-        }
-        other => other,
+fn made_now(mut request: Request) -> Request {
+    match &mut request {
+        Request::Create(r) => (r.at, r.new.at) = (None, None),
+        Request::Unlink(r) | Request::Rmdir(r) => r.at = None,
+        Request::Rename(r) => r.at = None,
+        Request::SetAttr(r) => r.at = None,
+        Request::Write(r) => r.at = None,
+        _ => {}
     }
+    request
 }
