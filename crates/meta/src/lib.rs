@@ -13,7 +13,8 @@
 //!
 //! File content is a list of chunks: chunk `i` covers `len` bytes from `i * BLOCK_SIZE`
 //! and is either a content-addressed block in the object store or, for small files,
-//! bytes inline in the metadata. Missing chunks read as zeros (sparse files).
+//! bytes inline in the metadata or a slice of a *pack* (one stored object holding the bytes
+//! of many small files shipped together). Missing chunks read as zeros (sparse files).
 //!
 //! Blocks are reclaimed by mark-and-sweep, see [`MetaStore::mark_unreferenced_blocks`].
 
@@ -37,6 +38,12 @@ use uuid::Uuid;
 /// Inode number of every volume's root directory.
 pub const ROOT_INO: u64 = 1;
 
+/// Reads packs from the object store, for the rare check that needs a packed chunk's bytes:
+/// whether a writer's base, inline as the writer saw it, is what the file still holds.
+pub trait PackReader: Send + Sync {
+    fn read(&self, pack: &BlockHash) -> Result<bytes::Bytes>;
+}
+
 /// The one interface every metadata backend implements.
 ///
 /// Each method is one transaction: it happens wholly or not at all.
@@ -44,6 +51,9 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Makes every committed transaction durable. Transactions are atomic and survive a
     /// crash of the process as soon as they commit; this also makes them survive power loss.
     fn sync(&self) -> Result<()>;
+    /// Gives the engine its way to read packs (once, at start; before it, a packed chunk
+    /// never equals a base sent inline).
+    fn read_packs_with(&self, reader: std::sync::Arc<dyn PackReader>);
 
     // Tokens.
     /// Stores a key as `rule` says; returns whether it did.

@@ -12,6 +12,12 @@ pub enum ChunkData {
     Inline(Vec<u8>),
     /// A block with small writes laid over it.
     Patched(BlockHash, Patches),
+    /// Bytes `[off, off + len)` of a pack: one stored object holding the bytes of many small
+    /// files shipped together. Only the server reads packs: to a client the chunk is inline.
+    Packed {
+        pack: BlockHash,
+        off: u64,
+    },
 }
 
 /// Bytes `[idx * BLOCK_SIZE, idx * BLOCK_SIZE + len)` of a file.
@@ -26,7 +32,7 @@ impl Chunk {
     /// The stored block the chunk reads from, if any.
     pub fn block(&self) -> Option<&BlockHash> {
         match &self.data {
-            ChunkData::Block(hash) | ChunkData::Patched(hash, _) => Some(hash),
+            ChunkData::Block(hash) | ChunkData::Patched(hash, _) | ChunkData::Packed { pack: hash, .. } => Some(hash),
             ChunkData::Inline(_) => None,
         }
     }
@@ -40,23 +46,37 @@ impl Chunk {
         match &mut self.data {
             ChunkData::Inline(data) => data.truncate(keep as usize),
             ChunkData::Patched(_, patches) => patches.cut(keep),
-            ChunkData::Block(_) => {}
+            ChunkData::Block(_) | ChunkData::Packed { .. } => {}
         }
     }
 
-    /// The chunk as the HTTP API carries it: a hex hash, base64 data, or both (a patched block).
-    pub fn to_wire(&self) -> ChunkRef {
+    /// The chunk as the HTTP API carries it: a hex hash, base64 data, or both (a patched
+    /// block). `None` for a packed chunk: its bytes go inline, read from the pack first.
+    pub fn to_wire(&self) -> Option<ChunkRef> {
         let hex = |h: &BlockHash| blake3::Hash::from_bytes(*h).to_hex().to_string();
         let (hash, data) = match &self.data {
             ChunkData::Block(h) => (Some(hex(h)), None),
             ChunkData::Inline(d) => (None, Some(B64.encode(d))),
             ChunkData::Patched(h, patches) => (Some(hex(h)), Some(B64.encode(patches.encode()))),
+            ChunkData::Packed { .. } => return None,
         };
-        ChunkRef {
+        Some(ChunkRef {
             idx: self.idx,
             len: self.len,
             hash,
             data,
+        })
+    }
+
+    /// The bytes of an inline or packed chunk, given its pack's bytes for a packed one.
+    pub fn small_bytes<'a>(&'a self, pack: Option<&'a [u8]>) -> Option<&'a [u8]> {
+        match (&self.data, pack) {
+            (ChunkData::Inline(d), _) => Some(&d[..(self.len as usize).min(d.len())]),
+            (ChunkData::Packed { off, .. }, Some(pack)) => {
+                let start = usize::try_from(*off).ok()?;
+                pack.get(start..start.checked_add(self.len as usize)?)
+            }
+            _ => None,
         }
     }
 

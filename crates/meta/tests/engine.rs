@@ -997,6 +997,82 @@ fn patched_chunks_keep_their_patches_through_truncates_and_forks(e: &Engine) {
     );
 }
 
+/// Reads packs from memory, as the server does from its store.
+struct PacksInMemory(std::collections::HashMap<BlockHash, bytes::Bytes>);
+
+impl PackReader for PacksInMemory {
+    fn read(&self, pack: &BlockHash) -> Result<bytes::Bytes> {
+        self.0
+            .get(pack)
+            .cloned()
+            .ok_or_else(|| Error::not_found("no such pack"))
+    }
+}
+
+/// A slice of a pack is stored, cut and forked as one chunk, and compares with a writer's
+/// base by its bytes: the writer saw them inline.
+fn packed_chunks_compare_with_an_inline_base_by_their_bytes(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    let f = file(meta, v, ROOT_INO, "f");
+    let pack = [7; 32];
+    meta.read_packs_with(std::sync::Arc::new(PacksInMemory(
+        [(pack, bytes::Bytes::from_static(b"..hello.."))].into(),
+    )));
+    meta.touch_block(&pack, 9).unwrap();
+    let packed = |len: u64| Chunk {
+        idx: 0,
+        len,
+        data: ChunkData::Packed { pack, off: 2 },
+    };
+    meta.write_chunks(v, f, 5, &[packed(5)], true).unwrap();
+    assert_eq!(meta.chunks(v.into(), f).unwrap().1, vec![packed(5)]);
+    let past_the_end = Chunk {
+        data: ChunkData::Packed { pack, off: 6 },
+        ..packed(5)
+    };
+    let err = meta.write_chunks(v, f, 5, &[past_the_end], true).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput, "{}", err.message);
+
+    let write = |chunks: &[Chunk], base: &[Chunk], size: u64| {
+        let w = ContentWrite {
+            chunks,
+            replace_all: true,
+            size,
+            base: Some(base),
+            ..ContentWrite::default()
+        };
+        meta.write_content(v.into(), f, &w)
+    };
+    let stale = write(&[inline(0, b"HELLO")], &[inline(0, b"jello")], 5);
+    assert_eq!(stale.unwrap_err().kind, ErrorKind::Stale);
+    assert_eq!(meta.chunks(v.into(), f).unwrap().1, vec![packed(5)], "nothing changed");
+
+    let fork = meta.fork_volume(ORG, v, &name("fork"), 10).unwrap().id;
+    assert_eq!(
+        meta.chunks(fork.into(), f).unwrap().1,
+        vec![packed(5)],
+        "a fork shares the slice"
+    );
+    meta.setattr(
+        v.into(),
+        f,
+        &AttrChanges {
+            size: Some(3),
+            ..AttrChanges::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(meta.chunks(v.into(), f).unwrap().1, vec![packed(3)]);
+    write(&[inline(0, b"HEL")], &[inline(0, b"hel")], 3).expect("the base holds the same bytes");
+    assert_eq!(meta.chunks(v.into(), f).unwrap().1, vec![inline(0, b"HEL")]);
+    assert_eq!(
+        meta.chunks(fork.into(), f).unwrap().1,
+        vec![packed(5)],
+        "the fork keeps its own"
+    );
+}
+
 fn sandbox_records_are_counted_per_organization(e: &Engine) {
     let meta = &*e.meta;
     let record = |org: &str, at: i64| SandboxRecord {
@@ -1436,6 +1512,7 @@ on_every_engine!(
     content_truncate_and_accounting,
     byte_counts_stay_exact_at_any_size,
     patched_chunks_keep_their_patches_through_truncates_and_forks,
+    packed_chunks_compare_with_an_inline_base_by_their_bytes,
     conditional_writes_refuse_a_stale_base,
     fork_isolates_both_sides,
     collection_frees_blocks_of_deleted_volumes_only,

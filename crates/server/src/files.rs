@@ -174,6 +174,7 @@ pub async fn get(
 ) -> Result<(u64, impl Stream<Item = Result<Bytes>> + use<>)> {
     let file = stat(state, vol, path).await?;
     let (stat, chunks) = state.meta(move |m| m.chunks(vol.into(), file.ino)).await?;
+    let chunks = state.packs.inline(&state.blocks, chunks).await?;
     let size = stat.size;
     let mut by_index: std::collections::HashMap<u64, Chunk> = chunks.into_iter().map(|c| (c.idx, c)).collect();
     let blocks = state.blocks.clone();
@@ -185,6 +186,10 @@ pub async fn get(
             async move {
                 let stored = match chunk {
                     None => Bytes::new(),
+                    Some(Chunk {
+                        data: ChunkData::Packed { .. },
+                        ..
+                    }) => return Err(Error::internal("a packed chunk left packed")),
                     Some(Chunk {
                         data: ChunkData::Inline(bytes),
                         len,

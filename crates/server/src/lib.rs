@@ -17,6 +17,7 @@ pub mod files;
 pub mod fsck;
 pub mod gc;
 pub mod metrics;
+pub mod packs;
 pub mod routes;
 pub mod sandboxes;
 pub mod sessions;
@@ -32,6 +33,10 @@ use std::time::Duration;
 
 /// Where the server listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+
+/// A batch's inline chunks of this many bytes or more are packed: below, a chunk's
+/// reference in the metadata costs about as much as its bytes.
+pub const DEFAULT_PACK_FROM: u64 = 512;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -60,6 +65,8 @@ pub struct ServerConfig {
     pub advertise_url: Option<String>,
     /// Most bytes of uploaded blocks held in memory at once, over every request.
     pub upload_memory: u64,
+    /// A batch's inline chunks of this many bytes or more go into one pack object.
+    pub pack_from: u64,
 }
 
 impl ServerConfig {
@@ -88,6 +95,7 @@ impl ServerConfig {
             keys_per_org: 1000,
             advertise_url: None,
             upload_memory: 256 << 20,
+            pack_from: DEFAULT_PACK_FROM,
         }
     }
 }
@@ -108,6 +116,11 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         Some(dir) => sandboxes::Image::folder(dir)?,
         None => sandboxes::Image::host_usr(),
     };
+    let packs = Arc::new(packs::Packs::new(config.pack_from));
+    meta.read_packs_with(Arc::new(packs::EngineReader {
+        packs: packs.clone(),
+        blocks: blocks.clone(),
+    }));
     Ok(AppState {
         meta,
         blocks,
@@ -127,6 +140,7 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         sandboxes: sandboxes::Sandboxes::new(&config.data_dir, image)?,
         uploads: budget::UploadBudget::new(config.upload_memory, config.connections.idle),
         ownership_changed: Arc::default(),
+        packs,
     })
 }
 

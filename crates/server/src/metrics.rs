@@ -1,5 +1,5 @@
 //! Prometheus metrics at `GET /metrics`: requests by route and status with their latency,
-//! blocks stored and fetched, collection passes, and, counted at each scrape, volumes,
+//! blocks (and packs of small files) stored and fetched, collection passes, and, counted at each scrape, volumes,
 //! live mount sessions and upload memory held. Only numbers: no names, keys or paths.
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -45,6 +45,8 @@ pub struct Metrics {
     pub upload_memory: Gauge,
     /// Changes that mounts owning their trees shipped in batches.
     pub batched_changes: Counter,
+    /// Packs of small files stored (each also counts as a block stored).
+    pub packs_stored: Counter,
 }
 
 impl Default for Metrics {
@@ -99,6 +101,12 @@ impl Default for Metrics {
             "Changes that mounts owning their trees shipped in batches",
             batched_changes.clone(),
         );
+        let packs_stored = Counter::default();
+        registry.register(
+            "packs_stored",
+            "Objects holding the small files of one batch",
+            packs_stored.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             requests,
@@ -114,6 +122,7 @@ impl Default for Metrics {
             sessions,
             upload_memory,
             batched_changes,
+            packs_stored,
         }
     }
 }

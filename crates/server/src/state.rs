@@ -22,6 +22,8 @@ pub struct AppState {
     /// Wakes the calls of this server that wait on an ownership: a recall raised, an
     /// ownership given back (another server's are seen by polling).
     pub ownership_changed: Arc<tokio::sync::Notify>,
+    /// Where batches' small files go, and the packs read lately.
+    pub packs: Arc<crate::packs::Packs>,
 }
 
 #[derive(Debug, Clone)]

@@ -46,6 +46,9 @@ pub struct ServerArgs {
     /// Most bytes of uploads held in memory at once, all requests together (e.g. 256M); an upload that finds no room within --idle-timeout gets 503
     #[arg(long, default_value = "256M", value_parser = super::mount::parse_size)]
     max_upload_memory: u64,
+    /// Small files of this size or more (e.g. 512, 4K) that a mount ships in one batch are stored together in one object, not in the metadata; over 64K, none are
+    #[arg(long, default_value_t = strata_server::DEFAULT_PACK_FROM, value_parser = super::mount::parse_size)]
+    pack_from: u64,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key)
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -117,6 +120,7 @@ pub async fn run(args: ServerArgs) -> CmdResult {
         sandbox_image: args.sandbox_image,
         advertise_url: args.advertise_url,
         upload_memory: args.max_upload_memory,
+        pack_from: args.pack_from,
         gc_grace: args.gc_grace,
         session_lease: args.session_lease.max(Duration::from_millis(300)),
         gc_interval: args.gc_interval.max(Duration::from_secs(1)),

@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 12] = [
+pub const STEPS: [&str; 13] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -147,4 +147,5 @@ CREATE INDEX locks_by_session ON locks(session);
      ALTER TABLE volumes ADD COLUMN used_by TEXT;
      CREATE TABLE grants (session TEXT NOT NULL, first BIGINT NOT NULL, count BIGINT NOT NULL);
      CREATE INDEX grants_by_session ON grants(session);",
+    "ALTER TABLE chunks ADD COLUMN pack_off BIGINT;",
 ];

@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 15] = [
+const STEPS: [&str; 16] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -153,4 +153,5 @@ const STEPS: [&str; 15] = [
      ALTER TABLE volumes ADD COLUMN used_by TEXT;
      CREATE TABLE grants (session TEXT NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL);
      CREATE INDEX grants_by_session ON grants(session);",
+    "ALTER TABLE chunks ADD COLUMN pack_off INTEGER;",
 ];

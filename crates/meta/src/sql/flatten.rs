@@ -81,7 +81,7 @@ fn merge(tx: &dyn Tx, below: &[i64]) -> R<i64> {
         ),
         vals![merged],
     )?;
-    for (table, columns) in [("chunks", "idx, len, hash, data"), ("xattrs", "name, value")] {
+    for (table, columns) in [("chunks", "idx, len, hash, data, pack_off"), ("xattrs", "name, value")] {
         let select: Vec<String> = columns.split(", ").map(|c| format!("x.{c}")).collect();
         tx.exec(
             &format!(

@@ -86,6 +86,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         Ok(self.engine.sync()?)
     }
 
+    fn read_packs_with(&self, reader: std::sync::Arc<dyn crate::PackReader>) {
+        let _ = self.caches.packs.set(reader);
+    }
+
     fn add_token(&self, token: &TokenRecord, rule: AddKey) -> Result<bool> {
         self.write(|tx| keys::add_token(tx, token, rule))
     }

@@ -435,7 +435,11 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
             // A chunk reads its bytes from its block: it cannot be longer (patches may extend
             // it, and say with what).
             let stored = row.i64(0)?.max(0) as u64;
-            if matches!(chunk.data, ChunkData::Block(_)) && chunk.len > stored {
+            let end = match chunk.data {
+                ChunkData::Packed { off, .. } => off.saturating_add(chunk.len),
+                _ => chunk.len,
+            };
+            if matches!(chunk.data, ChunkData::Block(_) | ChunkData::Packed { .. }) && end > stored {
                 return Err(Error::invalid(
                     "chunks",
                     format!(
@@ -491,11 +495,18 @@ fn check_base(tree: &Tree, inode: &Inode, w: &ContentWrite, base: &[Chunk]) -> R
     if w.replace_all {
         idxs.extend(current.keys());
     }
-    if idxs.iter().any(|idx| current.get(idx) != expected.get(idx).copied()) {
-        return Err(fail(
-            ErrorKind::Stale,
-            "the file changed since this writer read it: read it again and redo the write",
-        ));
+    for idx in &idxs {
+        let same = match (current.get(idx), expected.get(idx)) {
+            (None, None) => true,
+            (Some(now), Some(then)) => tree.same_content(now, then)?,
+            _ => false,
+        };
+        if !same {
+            return Err(fail(
+                ErrorKind::Stale,
+                "the file changed since this writer read it: read it again and redo the write",
+            ));
+        }
     }
     Ok(())
 }

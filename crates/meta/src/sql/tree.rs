@@ -21,6 +21,8 @@ use uuid::Uuid;
 pub struct Caches {
     chains: Mutex<HashMap<ChainKey, Arc<[i64]>>>,
     within: Mutex<HashMap<(Uuid, u64), Below>>,
+    /// Not a cache: the reader of packs the server gave, kept beside them for every tree.
+    pub packs: std::sync::OnceLock<Arc<dyn crate::PackReader>>,
 }
 
 impl Caches {
@@ -373,9 +375,10 @@ impl<'t> Tree<'t> {
         if inode.layer != head {
             let ino = inode.stat.ino;
             self.tx.exec(
-                "INSERT INTO chunks (layer, ino, idx, len, hash, data)
-                 SELECT CAST($1 AS BIGINT), ino, idx, len, hash, data FROM chunks WHERE layer = $2 AND ino = $3
-                 ON CONFLICT (layer, ino, idx) DO UPDATE SET len = excluded.len, hash = excluded.hash, data = excluded.data",
+                "INSERT INTO chunks (layer, ino, idx, len, hash, data, pack_off)
+                 SELECT CAST($1 AS BIGINT), ino, idx, len, hash, data, pack_off FROM chunks WHERE layer = $2 AND ino = $3
+                 ON CONFLICT (layer, ino, idx) DO UPDATE SET len = excluded.len, hash = excluded.hash, data = excluded.data,
+                 pack_off = excluded.pack_off",
                 vals![head, inode.layer, ino],
             )?;
             self.tx.exec(
@@ -438,9 +441,27 @@ impl<'t> Tree<'t> {
         Ok(())
     }
 
+    /// Whether two chunks hold the same bytes: the same stored form, or an inline chunk and
+    /// a packed one (the pack read to compare) with equal bytes.
+    pub fn same_content(&self, a: &Chunk, b: &Chunk) -> R<bool> {
+        if a == b {
+            return Ok(true);
+        }
+        let (packed, inline) = match (&a.data, &b.data) {
+            (ChunkData::Packed { pack, .. }, ChunkData::Inline(_)) => ((a, pack), b),
+            (ChunkData::Inline(_), ChunkData::Packed { pack, .. }) => ((b, pack), a),
+            _ => return Ok(false),
+        };
+        let Some(reader) = self.caches.packs.get() else {
+            return Ok(false);
+        };
+        let bytes = reader.read(packed.1)?;
+        Ok(a.idx == b.idx && a.len == b.len && packed.0.small_bytes(Some(&bytes)) == inline.small_bytes(None))
+    }
+
     pub fn chunks(&self, inode: &Inode) -> R<Vec<Chunk>> {
         let rows = self.tx.query(
-            "SELECT idx, len, hash, data FROM chunks WHERE layer = $1 AND ino = $2 ORDER BY idx",
+            "SELECT idx, len, hash, data, pack_off FROM chunks WHERE layer = $1 AND ino = $2 ORDER BY idx",
             vals![inode.layer, inode.stat.ino],
         )?;
         rows.iter().map(chunk_from_row).collect()
@@ -448,15 +469,17 @@ impl<'t> Tree<'t> {
 
     /// Stores a chunk of an inode already written to the head.
     pub fn put_chunk(&self, ino: u64, chunk: &Chunk) -> R<()> {
-        let (hash, data): (Option<&[u8]>, Option<Vec<u8>>) = match &chunk.data {
-            ChunkData::Block(h) => (Some(h), None),
-            ChunkData::Inline(d) => (None, Some(d.clone())),
-            ChunkData::Patched(h, patches) => (Some(h), Some(patches.encode())),
+        let (hash, data, pack_off): (Option<&[u8]>, Option<Vec<u8>>, Option<u64>) = match &chunk.data {
+            ChunkData::Block(h) => (Some(h), None, None),
+            ChunkData::Inline(d) => (None, Some(d.clone()), None),
+            ChunkData::Patched(h, patches) => (Some(h), Some(patches.encode()), None),
+            ChunkData::Packed { pack, off } => (Some(pack), None, Some(*off)),
         };
         self.tx.exec(
-            "INSERT INTO chunks (layer, ino, idx, len, hash, data) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (layer, ino, idx) DO UPDATE SET len = excluded.len, hash = excluded.hash, data = excluded.data",
-            vals![self.head(), ino, chunk.idx, chunk.len, hash, data.as_deref()],
+            "INSERT INTO chunks (layer, ino, idx, len, hash, data, pack_off) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (layer, ino, idx) DO UPDATE SET len = excluded.len, hash = excluded.hash, data = excluded.data,
+             pack_off = excluded.pack_off",
+            vals![self.head(), ino, chunk.idx, chunk.len, hash, data.as_deref(), pack_off],
         )?;
         Ok(())
     }
@@ -474,7 +497,7 @@ impl<'t> Tree<'t> {
         }
         let (idx, keep) = (size / bs, size % bs);
         let row = self.tx.query_opt(
-            "SELECT idx, len, hash, data FROM chunks WHERE layer = $1 AND ino = $2 AND idx = $3",
+            "SELECT idx, len, hash, data, pack_off FROM chunks WHERE layer = $1 AND ino = $2 AND idx = $3",
             vals![head, ino, idx],
         )?;
         if let Some(mut chunk) = row.as_ref().map(chunk_from_row).transpose()?
@@ -609,6 +632,7 @@ fn chunk_from_row(r: &Row) -> R<Chunk> {
         r.opt_blob(2)?.and_then(|h| <[u8; 32]>::try_from(h).ok()),
         r.opt_blob(3)?,
     ) {
+        (Some(pack), None) if let Some(off) = r.opt_i64(4)? => ChunkData::Packed { pack, off: off as u64 },
         (Some(h), None) => ChunkData::Block(h),
         (Some(h), Some(raw)) => ChunkData::Patched(
             h,

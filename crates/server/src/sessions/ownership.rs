@@ -99,11 +99,14 @@ pub async fn apply(service: &SessionService, state: &AppState, session: &Session
     if seq == 0 {
         return Err(Error::invalid("seq", "a session's batches are numbered from 1"));
     }
-    let changes = batch
+    let mut changes = batch
         .requests()?
         .into_iter()
         .map(|r| service.change(r))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(pack) = state.packs.gather(&mut changes) {
+        state.packs.store(state, session.0.id, pack).await?;
+    }
     let (at, owner, count) = (service.reach(), session.0.id, changes.len() as u64);
     state
         .meta(move |m| {

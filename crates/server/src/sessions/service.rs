@@ -247,9 +247,13 @@ impl SessionService {
     async fn content(&self, r: NodeOnly) -> Result<Content> {
         let (at, ino) = (self.reach(), self.ino(&r.node)?);
         let (stat, chunks) = self.state.meta(move |m| m.chunks(at, ino)).await?;
+        let chunks = self.state.packs.inline(&self.state.blocks, chunks).await?;
         Ok(Content {
             stat,
-            chunks: chunks.iter().map(Chunk::to_wire).collect(),
+            chunks: chunks
+                .iter()
+                .map(|c| c.to_wire().ok_or_else(|| Error::internal("a packed chunk left packed")))
+                .collect::<Result<_>>()?,
         })
     }
 

@@ -1,0 +1,222 @@
+//! Packs: the bytes of the small files of one batch, stored as one object.
+//!
+//! A mount that owns its tree ships the files it closed in batches, small ones inline. Kept
+//! inline, their bytes would fill the metadata database (a `node_modules` of ten million
+//! files in PostgreSQL); stored as an object each, they would cost a store request each. So
+//! the server puts a batch's small files into one object, named by its hash like any block,
+//! and each file's chunk names its slice. Only the server reads packs: a client is given the
+//! slice inline, as before, and can never name a pack in a write.
+
+use crate::state::AppState;
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use strata_blocks::BlockStore;
+use strata_core::{BLOCK_SIZE, Error, Result};
+use strata_meta::{BlockHash, Change, Chunk, ChunkData, PackReader};
+use uuid::Uuid;
+
+/// Packs read or written lately, kept whole: files written together are read together.
+const RECENT_BYTES: usize = 64 << 20;
+
+pub struct Packs {
+    /// Inline chunks shorter than this stay in the metadata: their reference would cost
+    /// about as much as their bytes.
+    from: u64,
+    recent: Mutex<Recent>,
+}
+
+#[derive(Default)]
+struct Recent {
+    packs: HashMap<BlockHash, Bytes>,
+    order: VecDeque<BlockHash>,
+    bytes: usize,
+}
+
+impl Recent {
+    fn keep(&mut self, hash: BlockHash, bytes: Bytes) {
+        if bytes.len() > RECENT_BYTES || self.packs.contains_key(&hash) {
+            return;
+        }
+        self.bytes += bytes.len();
+        self.packs.insert(hash, bytes);
+        self.order.push_back(hash);
+        while self.bytes > RECENT_BYTES {
+            let Some(old) = self.order.pop_front() else { break };
+            if let Some(gone) = self.packs.remove(&old) {
+                self.bytes -= gone.len();
+            }
+        }
+    }
+}
+
+/// A pack made of a batch's small files, to store before the batch applies.
+pub struct NewPack {
+    hash: BlockHash,
+    bytes: Bytes,
+    values: Vec<strata_core::pieces::ChainingValue>,
+}
+
+impl Packs {
+    /// Packs the inline chunks of `from` bytes or more; `from` over 64 KiB packs none.
+    pub fn new(from: u64) -> Packs {
+        Packs {
+            from: from.max(1),
+            recent: Mutex::default(),
+        }
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, Recent> {
+        self.recent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Moves the small inline chunks that `changes` write into one pack (up to a block's
+    /// size; the rest stay inline), and names its slices in their place.
+    pub fn gather(&self, changes: &mut [Change]) -> Option<NewPack> {
+        let mut bytes = Vec::new();
+        let mut packed: Vec<&mut Chunk> = Vec::new();
+        for change in changes.iter_mut() {
+            let Change::Write { write, .. } = change else { continue };
+            for chunk in &mut write.chunks {
+                let Some(data) = chunk.small_bytes(None) else { continue };
+                let len = data.len() as u64;
+                if len < self.from || len < chunk.len || bytes.len() as u64 + len > BLOCK_SIZE {
+                    continue;
+                }
+                bytes.extend_from_slice(data);
+                packed.push(chunk);
+            }
+        }
+        if packed.is_empty() {
+            return None;
+        }
+        let bytes = Bytes::from(bytes);
+        let (hash, values) = strata_core::pieces::hash_block(&bytes);
+        let hash = *hash.as_bytes();
+        let mut off = 0;
+        for chunk in packed {
+            chunk.data = ChunkData::Packed { pack: hash, off };
+            off += chunk.len;
+        }
+        Some(NewPack { hash, bytes, values })
+    }
+
+    /// Stores a pack as `session`'s upload: registered first, as every block is, so that
+    /// collection leaves it alone until the batch names it.
+    pub async fn store(&self, state: &AppState, session: Uuid, pack: NewPack) -> Result<()> {
+        let NewPack { hash, bytes, values } = pack;
+        let len = bytes.len() as u64;
+        state.meta(move |m| m.touch_session_block(session, &hash, len)).await?;
+        state.blocks.put(&hash, bytes.clone(), &values).await?;
+        state.metrics.packs_stored.inc();
+        state.metrics.blocks_stored.inc();
+        state.metrics.block_bytes_stored.inc_by(len);
+        self.recent().keep(hash, bytes);
+        Ok(())
+    }
+
+    /// A pack's bytes, from those kept or from the store.
+    pub async fn read(&self, blocks: &BlockStore, hash: &BlockHash) -> Result<Bytes> {
+        if let Some(bytes) = self.recent().packs.get(hash) {
+            return Ok(bytes.clone());
+        }
+        let bytes = blocks.get(hash).await?;
+        self.recent().keep(*hash, bytes.clone());
+        Ok(bytes)
+    }
+
+    /// `chunks` with every packed one made inline, as clients take them.
+    pub async fn inline(&self, blocks: &BlockStore, mut chunks: Vec<Chunk>) -> Result<Vec<Chunk>> {
+        for chunk in &mut chunks {
+            let ChunkData::Packed { pack, .. } = chunk.data else {
+                continue;
+            };
+            let bytes = self.read(blocks, &pack).await?;
+            let data = chunk
+                .small_bytes(Some(&bytes))
+                .ok_or_else(|| Error::internal("a pack is shorter than a chunk naming it"))?
+                .to_vec();
+            chunk.data = ChunkData::Inline(data);
+        }
+        Ok(chunks)
+    }
+}
+
+/// The metadata engine's way to packs: it runs on the runtime's blocking threads
+/// ([`AppState::meta`]), so it waits for the store there.
+pub struct EngineReader {
+    pub packs: Arc<Packs>,
+    pub blocks: BlockStore,
+}
+
+impl PackReader for EngineReader {
+    fn read(&self, pack: &BlockHash) -> Result<Bytes> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::internal("packs are read on the server's runtime"))?;
+        runtime.block_on(self.packs.read(&self.blocks, pack))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_meta::WriteChange;
+
+    fn write(ino: u64, data: &[u8]) -> Change {
+        Change::Write {
+            ino,
+            write: WriteChange {
+                chunks: vec![Chunk {
+                    idx: 0,
+                    len: data.len() as u64,
+                    data: ChunkData::Inline(data.to_vec()),
+                }],
+                size: data.len() as u64,
+                ..WriteChange::default()
+            },
+        }
+    }
+
+    fn chunk(change: &Change) -> &Chunk {
+        match change {
+            Change::Write { write, .. } => &write.chunks[0],
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_batch_of_small_files_becomes_one_pack_and_its_slices() {
+        let packs = Packs::new(512);
+        let (a, b, tiny) = (vec![1u8; 600], vec![2u8; 4096], vec![3u8; 100]);
+        let mut changes = vec![write(2, &a), write(3, &tiny), write(4, &b)];
+        let pack = packs.gather(&mut changes).expect("two chunks are packed");
+        assert_eq!(pack.bytes.len(), a.len() + b.len());
+        assert_eq!(chunk(&changes[0]).small_bytes(Some(&pack.bytes)), Some(&a[..]));
+        assert_eq!(chunk(&changes[2]).small_bytes(Some(&pack.bytes)), Some(&b[..]));
+        assert_eq!(
+            chunk(&changes[1]).data,
+            ChunkData::Inline(tiny),
+            "a tiny file stays inline"
+        );
+        assert_eq!(pack.hash, *strata_core::pieces::hash_block(&pack.bytes).0.as_bytes());
+    }
+
+    #[test]
+    fn nothing_to_pack_makes_no_pack() {
+        let packs = Packs::new(65 * 1024);
+        let mut changes = vec![write(2, &[5u8; 60_000])];
+        assert!(packs.gather(&mut changes).is_none());
+        assert!(matches!(chunk(&changes[0]).data, ChunkData::Inline(_)));
+    }
+
+    #[test]
+    fn recent_packs_stay_within_their_bound() {
+        let mut recent = Recent::default();
+        for n in 0..20u8 {
+            recent.keep([n; 32], Bytes::from(vec![n; 4 << 20]));
+        }
+        assert!(recent.bytes <= RECENT_BYTES);
+        assert!(!recent.packs.contains_key(&[0; 32]), "the oldest went first");
+        assert!(recent.packs.contains_key(&[19; 32]));
+    }
+}
