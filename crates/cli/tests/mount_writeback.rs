@@ -166,6 +166,81 @@ fn an_owning_mount_renames_removes_and_reopens_without_a_request_each() {
     assert_eq!(server.json(&["fs", "stat", "v:/d/link"])["target"], "f1");
 }
 
+/// The small files an owner ships go into packs, out of the metadata: read back whole by
+/// another mount and the files API, and rewritten, cut and appended to over their packed form.
+#[test]
+fn small_files_an_owner_ships_are_packed_out_of_the_metadata() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (mount, addr) = owning_mount(&server, "v");
+    std::fs::create_dir(mount.join("d")).unwrap();
+    let small = |i: usize| format!("small {i:05}\n").repeat(150).into_bytes();
+    for i in 0..300 {
+        std::fs::write(mount.join(&format!("d/f{i}")), small(i)).unwrap();
+    }
+    std::fs::write(mount.join("d/tiny"), b"tiny").unwrap();
+    // Shipped and applied: the next writes are based on the packed form.
+    std::fs::File::open(mount.join("d/f0")).unwrap().sync_all().unwrap();
+    use std::io::Write;
+    let mut appended = std::fs::OpenOptions::new()
+        .append(true)
+        .open(mount.join("d/f1"))
+        .unwrap();
+    appended.write_all(b"more\n").unwrap();
+    drop(appended);
+    let cut = std::fs::OpenOptions::new()
+        .write(true)
+        .open(mount.join("d/f2"))
+        .unwrap();
+    cut.set_len(10).unwrap();
+    drop(cut);
+    let mut rewritten = std::fs::OpenOptions::new()
+        .write(true)
+        .open(mount.join("d/f2"))
+        .unwrap();
+    rewritten.write_all(b"0123").unwrap();
+    drop(rewritten);
+    std::fs::File::open(mount.join("d/f0")).unwrap().sync_all().unwrap();
+    until("every change shipped", || {
+        sample(&scrape(&addr), "strata_mount_deferred_changes") == 0.0
+    });
+
+    let packed = server.metadata_number("SELECT COUNT(*) FROM chunks WHERE pack_off IS NOT NULL");
+    assert!(packed >= 299, "{packed} chunks packed (f2 is cut to 10 bytes, inline)");
+    let inline = server.metadata_number("SELECT SUM(LENGTH(data)) FROM chunks");
+    assert!(
+        inline < 20_000,
+        "{inline} bytes inline in the metadata, for 540 KB of files"
+    );
+    let packs = sample(&server_metrics(&server), "strata_packs_stored_total");
+    assert!((1.0..=20.0).contains(&packs), "{packs} packs for 300 files");
+
+    let mut f1 = small(1);
+    f1.extend_from_slice(b"more\n");
+    let mut f2 = small(2)[..10].to_vec();
+    f2[..4].copy_from_slice(b"0123");
+    let other = server.mount("v", &[]);
+    for (name, bytes) in [
+        ("f0", small(0)),
+        ("f1", f1),
+        ("f2", f2),
+        ("f299", small(299)),
+        ("tiny", b"tiny".to_vec()),
+    ] {
+        assert_eq!(
+            std::fs::read(other.join(&format!("d/{name}"))).unwrap(),
+            bytes,
+            "{name}"
+        );
+        assert_eq!(
+            server.ok(&["fs", "cat", &format!("v:/d/{name}")]).into_bytes(),
+            bytes,
+            "{name}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(other.join("d")).unwrap().count(), 301);
+}
+
 /// Tenants' mounts of folders apart in one volume each own their tree, and ship without
 /// recalling each other; a mount of the whole volume recalls both.
 #[test]

@@ -1027,6 +1027,20 @@ fn packed_chunks_compare_with_an_inline_base_by_their_bytes(e: &Engine) {
     };
     meta.write_chunks(v, f, 5, &[packed(5)], true).unwrap();
     assert_eq!(meta.chunks(v.into(), f).unwrap().1, vec![packed(5)]);
+    // A pack holds other files' bytes too: a session is not given it for a file naming it.
+    let reader = SessionRecord {
+        id: Uuid::new_v4(),
+        org: ORG.into(),
+        volume: v,
+        root_ino: ROOT_INO,
+        read_only: true,
+        secret: [9; 32],
+        created_at: 1,
+        alive_until: i64::MAX,
+        key: None,
+    };
+    meta.add_session(&reader, u64::MAX).unwrap();
+    assert!(!meta.session_may_read(v, reader.id, &pack).unwrap());
     let past_the_end = Chunk {
         data: ChunkData::Packed { pack, off: 6 },
         ..packed(5)

@@ -78,6 +78,27 @@ impl Server {
 
     /// Runs a statement on the server's metadata database behind its back, as damage would:
     /// the SQLite file of its data folder, or its PostgreSQL database.
+    /// One number the metadata database answers `sql` with (e.g. a count).
+    pub fn metadata_number(&self, sql: &str) -> i64 {
+        match self.stores.iter().position(|s| s == "--meta") {
+            Some(i) => {
+                let (url, sql) = (self.stores[i + 1].clone(), sql.to_owned());
+                std::thread::spawn(move || {
+                    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                    db.query_one(&sql, &[]).unwrap().get::<_, Option<i64>>(0).unwrap_or(0)
+                })
+                .join()
+                .unwrap()
+            }
+            None => {
+                let db = rusqlite::Connection::open(self.data_dir().join("meta.db")).unwrap();
+                db.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+                    .unwrap()
+                    .unwrap_or(0)
+            }
+        }
+    }
+
     pub fn damage_metadata(&self, sql: &str) -> u64 {
         match self.stores.iter().position(|s| s == "--meta") {
             Some(i) => {
