@@ -387,7 +387,7 @@ class Local:
 class Strata:
     name = "strata"
 
-    def __init__(self, work, services=None):
+    def __init__(self, work, services=None, server_args=()):
         self.bin = os.path.join(target_dir(), "release", "strata")
         self.work = work
         self.data = os.path.join(work, "strata-data")
@@ -397,7 +397,7 @@ class Strata:
             stores = ["--meta", services.meta_url("strata"), "--store", f"s3://{services.BUCKET}/strata"]
             server_env.update(services.s3_env())
         self.server = subprocess.Popen(
-            [self.bin, "server", "--data-dir", self.data, "--listen", "127.0.0.1:0"] + stores,
+            [self.bin, "server", "--data-dir", self.data, "--listen", "127.0.0.1:0"] + stores + list(server_args),
             stderr=subprocess.PIPE,
             text=True,
             env=server_env,
@@ -434,6 +434,13 @@ class Strata:
 
     def unmount_second(self):
         sh(self.bin, "umount", self.other)
+
+    def metric(self, name):
+        """One number of the server's metrics page."""
+        import urllib.request
+        with urllib.request.urlopen(self.env["STRATA_ENDPOINT"] + "/metrics") as page:
+            lines = page.read().decode().splitlines()
+        return sum(float(l.rsplit(" ", 1)[1]) for l in lines if l.split("{")[0].split(" ")[0] == name)
 
     def requests(self):
         """Session requests the server answered for inode operations and batches (not the
