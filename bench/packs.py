@@ -44,7 +44,7 @@ def measure(work, tar, files, services, pack_from):
     try:
         dest = os.path.join(strata.dir, "tree")
         os.mkdir(dest)
-        took = run.timed(lambda: (run.sh("tar", "xf", tar, "-C", dest), os.sync()))
+        took = run.timed(lambda: (run.sh("tar", "xf", tar, "-C", dest), run.sync_tree(dest)))
         inline, packed, chunks = chunk_bytes(strata, services)
         objects = strata.metric("strata_blocks_stored_total")
         stored = strata.metric("strata_blocks_stored_bytes_total")

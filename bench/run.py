@@ -42,6 +42,16 @@ def drop_caches():
         f.write("3\n")
 
 
+def sync_tree(path):
+    """fsync of a folder: on strata it returns once the mount shipped everything it deferred
+    (`sync` alone never reaches a FUSE file system)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def timed(fn):
     start = time.perf_counter()
     fn()
@@ -115,7 +125,7 @@ def small_files(dir, count, requests=None):
     created = count / timed(lambda: create_files(d, count))
     extra = {}
     if requests:
-        os.sync()  # ships what the mount deferred
+        sync_tree(d)
         extra["server requests per created file"] = (requests() - before) / count
     drop_caches()
     stat_rate = count / timed(lambda: [os.stat(os.path.join(d, f"f{i:05}")) for i in range(count)])

@@ -17,8 +17,13 @@ fn until(what: &str, mut ready: impl FnMut() -> bool) {
 
 /// A mount with its metrics served, once it owns its tree.
 fn owning_mount(server: &Server, source: &str) -> (Mount, String) {
+    owning_mount_shipping_every(server, source, "1s")
+}
+
+/// [`owning_mount`] whose deferred changes wait up to `window`.
+fn owning_mount_shipping_every(server: &Server, source: &str, window: &str) -> (Mount, String) {
     let addr = common::free_addr();
-    let mount = server.mount(source, &["--metrics", &addr, "--write-back", "1s"]);
+    let mount = server.mount(source, &["--metrics", &addr, "--write-back", window]);
     until("the mount owns its tree", || owns(&addr));
     (mount, addr)
 }
@@ -239,6 +244,29 @@ fn small_files_an_owner_ships_are_packed_out_of_the_metadata() {
         );
     }
     assert_eq!(std::fs::read_dir(other.join("d")).unwrap().count(), 301);
+}
+
+/// `fsync` of the mount's folder (what `sync MOUNTPOINT` does) returns once everything the
+/// owner deferred is applied; `syncfs` and `sync` with no file never reach a FUSE file
+/// system (Linux sends them to virtiofs only), so they leave it to the window.
+#[test]
+fn fsync_of_the_mount_folder_ships_everything_deferred() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let (mount, addr) = owning_mount_shipping_every(&server, "v", "1h");
+    std::fs::create_dir(mount.join("d")).unwrap();
+    for i in 0..100 {
+        std::fs::write(mount.join(&format!("d/f{i}")), content(i)).unwrap();
+    }
+    let root = std::fs::File::open(mount.path()).unwrap();
+    // SAFETY: syncfs(2) on a descriptor this test holds open.
+    assert_eq!(unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&root)) }, 0);
+    let deferred = sample(&scrape(&addr), "strata_mount_deferred_changes");
+    assert!(deferred >= 200.0, "{deferred} changes deferred after syncfs");
+    root.sync_all().unwrap();
+    assert_eq!(sample(&scrape(&addr), "strata_mount_deferred_changes"), 0.0);
+    let batched = sample(&server_metrics(&server), "strata_batched_changes_total");
+    assert!(batched >= 200.0, "{batched} changes applied");
 }
 
 /// Tenants' mounts of folders apart in one volume each own their tree, and ship without

@@ -1243,7 +1243,7 @@ impl Vfs {
     }
 
     /// Makes every committed change of this volume durable (`fsync` of a directory,
-    /// `syncfs`); fails if the server refused a change this mount had deferred since the
+    /// `sync MOUNTPOINT`); fails if the server refused a change this mount had deferred since the
     /// last such call.
     pub async fn sync(&self) -> Result<()> {
         // The call ships what was deferred first.

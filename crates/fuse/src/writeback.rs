@@ -12,7 +12,7 @@
 //! The server recalls the ownership when someone else is about to use the volume; the mount
 //! stops deferring, ships what it has and gives the ownership back, and asks for it again
 //! later. A batch the server refuses is replayed one change at a time, each checked against
-//! the tree as it is then; a change refused then is reported by the next `fsync` or `syncfs`.
+//! the tree as it is then; a change refused then is reported by the next `fsync`.
 
 use crate::cache::BlockCache;
 use crate::journal::{Journal, Orphan};

@@ -47,7 +47,8 @@ pub struct MountArgs {
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     call_timeout: Duration,
     /// While no one else uses the volume, make changes here and ship them to the server at
-    /// most this long after (fsync, sync and unmount ship at once); 0s: every change waits
+    /// most this long after (fsync of a file or folder, `sync MOUNTPOINT` and unmount ship
+    /// at once; `sync` alone does not reach a FUSE mount); 0s: every change waits
     /// for the server
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     write_back: Duration,
