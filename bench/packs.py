@@ -21,14 +21,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402
 
 
-def chunk_bytes(strata, services):
+def chunk_bytes(strata, services, db):
     """Bytes of inline data the metadata holds, and the chunks naming a pack."""
     sql = ("SELECT COALESCE(SUM(LENGTH(data)), 0), COUNT(*) FILTER (WHERE pack_off IS NOT NULL),"
            " COUNT(*) FROM chunks")
     if services:
         import glob
         psql = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
-        out = subprocess.run([psql, services.meta_url("strata"), "-At", "-F", " ", "-c", sql],
+        out = subprocess.run([psql, services.meta_url(db), "-At", "-F", " ", "-c", sql],
                              check=True, capture_output=True, text=True).stdout
     else:
         import sqlite3
@@ -39,13 +39,15 @@ def chunk_bytes(strata, services):
     return inline, packed, chunks
 
 
-def measure(work, tar, files, services, pack_from):
-    strata = run.Strata(work, services, ["--pack-from", str(pack_from)])
+def measure(work, tar, files, services, pack_from, db):
+    if services:
+        services.create_db(db)
+    strata = run.Strata(work, services, ["--pack-from", str(pack_from)], db)
     try:
         dest = os.path.join(strata.dir, "tree")
         os.mkdir(dest)
         took = run.timed(lambda: (run.sh("tar", "xf", tar, "-C", dest), run.sync_tree(dest)))
-        inline, packed, chunks = chunk_bytes(strata, services)
+        inline, packed, chunks = chunk_bytes(strata, services, db)
         objects = strata.metric("strata_blocks_stored_total")
         stored = strata.metric("strata_blocks_stored_bytes_total")
         packs = strata.metric("strata_packs_stored_total")
@@ -71,6 +73,7 @@ def main():
     args = p.parse_args()
     run.sh("cargo", "build", "--release", "--locked", "-p", "strata-cli", cwd=run.ROOT)
     work = tempfile.mkdtemp(prefix="strata-bench-packs-", dir="/var/tmp")
+    os.chmod(work, 0o755)  # PostgreSQL runs as its own user
     services = None
     try:
         tar, files = run.make_tarball(work, args.files)
@@ -79,7 +82,7 @@ def main():
         for name, pack_from in (("packed", 512), ("inline", 65537)):
             sub = os.path.join(work, name)
             os.mkdir(sub)
-            results[name] = measure(sub, tar, files, services, pack_from)
+            results[name] = measure(sub, tar, files, services, pack_from, f"strata_{name}")
         print(f"stack: {args.stack}; {run.machine()}\n")
         print("| | packed (default) | inline |\n|---|---|---|")
         for key in results["packed"]:

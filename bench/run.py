@@ -364,6 +364,11 @@ class Services:
         wait_for_port(self.s3_port, "SeaweedFS")
         time.sleep(2)  # the bucket is made just after the port opens
 
+    def create_db(self, db):
+        import glob
+        pg_bin = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+        sh(f"{pg_bin}/createdb", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "strata", db)
+
     def meta_url(self, db):
         return f"postgres://strata@127.0.0.1:{self.pg_port}/{db}"
 
@@ -397,14 +402,14 @@ class Local:
 class Strata:
     name = "strata"
 
-    def __init__(self, work, services=None, server_args=()):
+    def __init__(self, work, services=None, server_args=(), db="strata"):
         self.bin = os.path.join(target_dir(), "release", "strata")
         self.work = work
         self.data = os.path.join(work, "strata-data")
         self.env = dict(os.environ, STRATA_CONFIG_DIR=os.path.join(work, "strata-config"))
         stores, server_env = [], dict(os.environ)
         if services:
-            stores = ["--meta", services.meta_url("strata"), "--store", f"s3://{services.BUCKET}/strata"]
+            stores = ["--meta", services.meta_url(db), "--store", f"s3://{services.BUCKET}/{db}"]
             server_env.update(services.s3_env())
         self.server = subprocess.Popen(
             [self.bin, "server", "--data-dir", self.data, "--listen", "127.0.0.1:0"] + stores + list(server_args),

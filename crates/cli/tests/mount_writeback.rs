@@ -244,6 +244,18 @@ fn small_files_an_owner_ships_are_packed_out_of_the_metadata() {
         );
     }
     assert_eq!(std::fs::read_dir(other.join("d")).unwrap().count(), 301);
+    // A pack goes once no file names it (and the session that stored it is gone).
+    common::umount(&other);
+    common::umount(&mount);
+    server.ok(&["fs", "rm", "-r", "v:/d"]);
+    let report = server.json(&["gc"]);
+    let deleted = report["blocks_deleted"].as_f64().unwrap();
+    assert!(deleted >= packs, "{report}: {packs} packs stored");
+    assert_eq!(
+        server.metadata_number("SELECT COUNT(*) FROM blocks"),
+        0,
+        "every pack and block is gone"
+    );
 }
 
 /// `fsync` of the mount's folder (what `sync MOUNTPOINT` does) returns once everything the

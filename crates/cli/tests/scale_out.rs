@@ -133,8 +133,8 @@ fn writer(
     let mut i = 0u64;
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         let name = format!("f{i}");
-        // Sizes from inline (a few bytes) to several blocks.
-        let len = [10usize, 70_000, 5_000_000][(i % 3) as usize] + i as usize;
+        // Sizes from inline (a few bytes) and packed (a few KiB) to several blocks.
+        let len = [10usize, 2_000, 70_000, 5_000_000][(i % 4) as usize] + i as usize;
         let data: Vec<u8> = (0..len).map(|n| (n as u64 * 31 + i) as u8).collect();
         let written = std::fs::File::create(dir.join(&name)).and_then(|mut f| {
             f.write_all(&data)?;

@@ -9,6 +9,7 @@
 
 use crate::state::AppState;
 use bytes::Bytes;
+use futures::FutureExt;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use strata_blocks::BlockStore;
@@ -50,11 +51,23 @@ impl Recent {
     }
 }
 
+/// A pack on its way to the store.
+pub struct Storing(futures::future::Shared<futures::future::BoxFuture<'static, Result<()>>>);
+
+impl Storing {
+    /// Waits until the pack is stored: on a blocking thread of the runtime (the metadata
+    /// engine's, before it commits the batch naming the pack).
+    pub fn wait(&self) -> Result<()> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::internal("packs are stored on the server's runtime"))?;
+        runtime.block_on(self.0.clone())
+    }
+}
+
 /// A pack made of a batch's small files, to store before the batch applies.
 pub struct NewPack {
     hash: BlockHash,
     bytes: Bytes,
-    values: Vec<strata_core::pieces::ChainingValue>,
 }
 
 impl Packs {
@@ -91,28 +104,37 @@ impl Packs {
             return None;
         }
         let bytes = Bytes::from(bytes);
-        let (hash, values) = strata_core::pieces::hash_block(&bytes);
-        let hash = *hash.as_bytes();
+        let hash = *strata_core::pieces::hash_block(&bytes).0.as_bytes();
         let mut off = 0;
         for chunk in packed {
             chunk.data = ChunkData::Packed { pack: hash, off };
             off += chunk.len;
         }
-        Some(NewPack { hash, bytes, values })
+        Some(NewPack { hash, bytes })
     }
 
-    /// Stores a pack as `session`'s upload: registered first, as every block is, so that
-    /// collection leaves it alone until the batch names it.
-    pub async fn store(&self, state: &AppState, session: Uuid, pack: NewPack) -> Result<()> {
-        let NewPack { hash, bytes, values } = pack;
+    /// Starts storing a pack as `session`'s upload, once registered (as every block is, so
+    /// that collection leaves it alone until the batch names it); the batch's transaction
+    /// runs meanwhile and commits only once this is done. Without piece values: a pack is
+    /// read whole, never in pieces (one store request less).
+    pub async fn store(self: &Arc<Self>, state: &AppState, session: Uuid, pack: NewPack) -> Result<Storing> {
+        let NewPack { hash, bytes } = pack;
         let len = bytes.len() as u64;
         state.meta(move |m| m.touch_session_block(session, &hash, len)).await?;
-        state.blocks.put(&hash, bytes.clone(), &values).await?;
-        state.metrics.packs_stored.inc();
-        state.metrics.blocks_stored.inc();
-        state.metrics.block_bytes_stored.inc_by(len);
-        self.recent().keep(hash, bytes);
-        Ok(())
+        let (state, packs) = (state.clone(), self.clone());
+        let put = tokio::spawn(async move {
+            state.blocks.put(&hash, bytes.clone(), &[]).await?;
+            state.metrics.packs_stored.inc();
+            state.metrics.blocks_stored.inc();
+            state.metrics.block_bytes_stored.inc_by(len);
+            packs.recent().keep(hash, bytes);
+            Ok(())
+        });
+        let done: futures::future::BoxFuture<'static, Result<()>> = Box::pin(async move {
+            put.await
+                .unwrap_or_else(|e| Err(Error::internal(format!("storing a pack: {e}"))))
+        });
+        Ok(Storing(done.shared()))
     }
 
     /// A pack's bytes, from those kept or from the store.

@@ -104,13 +104,15 @@ pub async fn apply(service: &SessionService, state: &AppState, session: &Session
         .into_iter()
         .map(|r| service.change(r))
         .collect::<Result<Vec<_>>>()?;
-    if let Some(pack) = state.packs.gather(&mut changes) {
-        state.packs.store(state, session.0.id, pack).await?;
-    }
+    let storing = match state.packs.gather(&mut changes) {
+        Some(pack) => Some(state.packs.store(state, session.0.id, pack).await?),
+        None => None,
+    };
     let (at, owner, count) = (service.reach(), session.0.id, changes.len() as u64);
     state
         .meta(move |m| {
-            m.apply(at, Some((owner, seq)), &changes)?;
+            let stored = || storing.as_ref().map_or(Ok(()), |s| s.wait());
+            m.apply_when(at, Some((owner, seq)), &changes, &stored)?;
             if durable {
                 m.sync()?;
             }
