@@ -632,7 +632,7 @@ def targets_table(results):
             continue
         value = results["strata"][key]
         if against == "value":
-            shown = f"{value:,.3f}" if value < 1 else f"{value:,.0f}"
+            shown = f"{value:,.3f}" if value < 1 else f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
         else:
             value /= results[against][key]
             shown = f"{value:.2f}× {'ext4' if against == 'local' else 'JuiceFS'}"
