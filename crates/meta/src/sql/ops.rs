@@ -30,7 +30,8 @@ pub(crate) fn touch_dir(tree: &Tree, dir: u64, nlink_delta: i32, now: i64) -> R<
     inode.stat.nlink = inode.stat.nlink.saturating_add_signed(nlink_delta);
     inode.stat.mtime = now;
     inode.stat.ctime = now;
-    tree.put_inode(&mut inode)
+    tree.touch_later(inode);
+    Ok(())
 }
 
 pub fn lookup(tree: &Tree, parent: u64, name: &[u8]) -> R<Stat> {
@@ -155,7 +156,7 @@ pub fn create_by(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode, by: 
         stat,
         parent,
     };
-    tree.put_inode(&mut inode)?;
+    tree.put_new_inode(&mut inode)?;
     tree.set_dentry(parent, name, inode.stat.ino)?;
     touch_dir(tree, parent, if is_dir { 1 } else { 0 }, now)?;
     tree.file_count += 1;
@@ -196,11 +197,7 @@ fn granted_ino(tree: &Tree, ino: u64, by: Option<uuid::Uuid>) -> R<u64> {
     let Some(session) = by else {
         return Err(refused());
     };
-    let granted = tree.tx().query_opt(
-        "SELECT 1 FROM grants WHERE session = $1 AND first <= $2 AND $2 < first + count",
-        vals![session, ino],
-    )?;
-    if granted.is_none() || ino <= crate::ROOT_INO {
+    if !tree.granted_to(session, ino)? || ino <= crate::ROOT_INO {
         return Err(refused());
     }
     let sql = format!(

@@ -5,7 +5,8 @@
 
 use super::{DbError, Fail, R, Row, Tx, Value, vals};
 use crate::{Chunk, ChunkData, Error, ErrorKind, now_ns};
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use strata_core::api::{FileKind, Stat};
 use uuid::Uuid;
@@ -71,6 +72,20 @@ pub(crate) struct Tree<'t> {
     /// The volume's quota of bytes and of files, and both counts as the transaction found them.
     quota: (Option<i64>, Option<i64>),
     found: (i64, i64),
+    /// What this transaction knows of inodes, read or written (`None`: absent or hidden):
+    /// every change of an inode row goes through the tree, so it stays true until the end.
+    /// A batch of creates in one directory reads the directory once.
+    known: RefCell<HashMap<u64, Option<Inode>>>,
+    /// Inodes made in this transaction that have no chunks yet.
+    made_empty: RefCell<HashSet<u64>>,
+    /// Directories whose new times and link count (`known`) are written once, at the end
+    /// or before a listing reads rows: a batch of creates in one directory updates its row
+    /// once, not once a create (PostgreSQL keeps every version of a row a transaction
+    /// updates, and walks them all at each update).
+    touched: RefCell<HashSet<u64>>,
+    /// The ranges of inode numbers granted to a session, once read: a batch of creates
+    /// reads them once (grants only grow, in transactions of their own).
+    grants: RefCell<Option<(Uuid, Vec<(u64, u64)>)>>,
 }
 
 const INODE_COLUMNS: &str =
@@ -114,6 +129,10 @@ impl<'t> Tree<'t> {
             snapshot: row.bool(4)?,
             quota: (row.opt_i64(6)?, row.opt_i64(7)?),
             found: (row.i64(2)?, row.i64(3)?),
+            known: RefCell::default(),
+            made_empty: RefCell::default(),
+            touched: RefCell::default(),
+            grants: RefCell::default(),
         })
     }
 
@@ -134,6 +153,7 @@ impl<'t> Tree<'t> {
     /// a row of any layer says so, also one a layer above has since replaced (a cautious
     /// answer, from one scan).
     pub fn may_hold_links(&self) -> R<bool> {
+        self.write_touched()?;
         let sql = format!(
             "SELECT ino FROM inodes WHERE layer IN {} AND kind <> {} AND nlink > 1 AND whiteout = 0 LIMIT 1",
             self.in_chain,
@@ -144,6 +164,15 @@ impl<'t> Tree<'t> {
 
     /// The live inode, or `None` if absent or hidden by a whiteout.
     pub fn inode(&self, ino: u64) -> R<Option<Inode>> {
+        if let Some(known) = self.known.borrow().get(&ino) {
+            return Ok(known.clone());
+        }
+        let found = self.stored_inode(ino)?;
+        self.known.borrow_mut().insert(ino, found.clone());
+        Ok(found)
+    }
+
+    fn stored_inode(&self, ino: u64) -> R<Option<Inode>> {
         let sql = format!(
             "SELECT {INODE_COLUMNS} FROM inodes WHERE ino = $1 AND layer IN {}",
             self.in_chain
@@ -272,6 +301,7 @@ impl<'t> Tree<'t> {
         after: Option<&[u8]>,
         upto: Option<&[u8]>,
     ) -> R<Vec<(Vec<u8>, Inode)>> {
+        self.write_touched()?;
         let columns: Vec<String> = INODE_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
         let mut params = vec![Value::from(parent), Value::from(after.unwrap_or_default())];
         let mut sql = format!(
@@ -415,6 +445,51 @@ impl<'t> Tree<'t> {
                 s.target.clone()
             ],
         )?;
+        self.known.borrow_mut().insert(s.ino, Some(inode.clone()));
+        self.touched.borrow_mut().remove(&s.ino);
+        Ok(())
+    }
+
+    /// Whether `ino` is among the inode numbers granted to `session`.
+    pub fn granted_to(&self, session: Uuid, ino: u64) -> R<bool> {
+        let mut grants = self.grants.borrow_mut();
+        if grants.as_ref().is_none_or(|(s, _)| *s != session) {
+            let rows = self
+                .tx
+                .query("SELECT first, count FROM grants WHERE session = $1", vals![session])?;
+            let ranges = rows
+                .iter()
+                .map(|r| Ok((r.u64(0)?, r.u64(1)?)))
+                .collect::<R<Vec<_>>>()?;
+            *grants = Some((session, ranges));
+        }
+        let ranges = grants.as_ref().map(|(_, r)| r.as_slice()).unwrap_or_default();
+        Ok(ranges.iter().any(|&(first, count)| first <= ino && ino - first < count))
+    }
+
+    /// Keeps a directory's new times and link count, written later (see `touched`).
+    pub fn touch_later(&self, dir: Inode) {
+        let ino = dir.stat.ino;
+        self.known.borrow_mut().insert(ino, Some(dir));
+        self.touched.borrow_mut().insert(ino);
+    }
+
+    /// Writes the directories touched since the last write.
+    fn write_touched(&self) -> R<()> {
+        let touched: Vec<u64> = self.touched.borrow_mut().drain().collect();
+        for ino in touched {
+            let dir = self.known.borrow().get(&ino).cloned().flatten();
+            if let Some(mut dir) = dir {
+                self.put_inode(&mut dir)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a new inode, which has no chunks yet.
+    pub fn put_new_inode(&self, inode: &mut Inode) -> R<()> {
+        self.put_inode(inode)?;
+        self.made_empty.borrow_mut().insert(inode.stat.ino);
         Ok(())
     }
 
@@ -428,7 +503,10 @@ impl<'t> Tree<'t> {
         ] {
             self.tx.exec(sql, vals![head, ino])?;
         }
-        if self.chain.len() > 1 && self.inode(inode.stat.ino)?.is_some() {
+        self.made_empty.borrow_mut().remove(&ino);
+        self.touched.borrow_mut().remove(&ino);
+        self.known.borrow_mut().insert(ino, None);
+        if self.chain.len() > 1 && self.stored_inode(ino)?.is_some() {
             self.tx.exec(
                 &format!(
                     "INSERT INTO inodes ({INODE_COLUMNS}) VALUES ($1, $2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL)"
@@ -460,6 +538,9 @@ impl<'t> Tree<'t> {
     }
 
     pub fn chunks(&self, inode: &Inode) -> R<Vec<Chunk>> {
+        if self.made_empty.borrow().contains(&inode.stat.ino) {
+            return Ok(Vec::new());
+        }
         let rows = self.tx.query(
             "SELECT idx, len, hash, data, pack_off FROM chunks WHERE layer = $1 AND ino = $2 ORDER BY idx",
             vals![inode.layer, inode.stat.ino],
@@ -469,6 +550,7 @@ impl<'t> Tree<'t> {
 
     /// Stores a chunk of an inode already written to the head.
     pub fn put_chunk(&self, ino: u64, chunk: &Chunk) -> R<()> {
+        self.made_empty.borrow_mut().remove(&ino);
         let (hash, data, pack_off): (Option<&[u8]>, Option<Vec<u8>>, Option<u64>) = match &chunk.data {
             ChunkData::Block(h) => (Some(h), None, None),
             ChunkData::Inline(d) => (None, Some(d.clone()), None),
@@ -547,6 +629,7 @@ impl<'t> Tree<'t> {
     }
 
     pub fn finish(self) -> R<()> {
+        self.write_touched()?;
         self.tx.exec(
             "UPDATE volumes SET next_ino = $2, used_bytes = $3, file_count = $4, updated_at = $5, moves = $6 WHERE id = $1",
             vals![self.id, self.next_ino, self.used_bytes, self.file_count, now_ns(), self.moves],
