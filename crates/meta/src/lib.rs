@@ -126,18 +126,7 @@ pub trait MetaStore: Send + Sync + 'static {
     /// that session owns the volume (`Conflict` otherwise), and only once (a batch numbered
     /// no higher than one applied is answered with nothing, unapplied). Returns what each
     /// change left of the inode it made or changed, where there is one.
-    fn apply(&self, at: Reach, owner: Option<(Uuid, u64)>, changes: &[Change]) -> Result<Vec<Option<Stat>>> {
-        self.apply_when(at, owner, changes, &|| Ok(()))
-    }
-    /// [`MetaStore::apply`], committing only once `ready` returns `Ok` (it may wait: for an
-    /// object the changes name to be stored, meanwhile the transaction does its work).
-    fn apply_when(
-        &self,
-        at: Reach,
-        owner: Option<(Uuid, u64)>,
-        changes: &[Change],
-        ready: &dyn Fn() -> Result<()>,
-    ) -> Result<Vec<Option<Stat>>>;
+    fn apply(&self, at: Reach, owner: Option<(Uuid, u64)>, changes: &[Change]) -> Result<Vec<Option<Stat>>>;
 
     // Record locks, shared by every mount and every server.
     /// The first lock of another owner that `want` conflicts with, among live sessions' locks.

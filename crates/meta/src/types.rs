@@ -14,9 +14,12 @@ pub enum ChunkData {
     Patched(BlockHash, Patches),
     /// Bytes `[off, off + len)` of a pack: one stored object holding the bytes of many small
     /// files shipped together. Only the server reads packs: to a client the chunk is inline.
+    /// `sum` is the BLAKE3 hash of those bytes, which a writer's base is compared with
+    /// (none once a truncate cut the chunk: then the pack is read to compare).
     Packed {
         pack: BlockHash,
         off: u64,
+        sum: Option<BlockHash>,
     },
 }
 
@@ -46,7 +49,8 @@ impl Chunk {
         match &mut self.data {
             ChunkData::Inline(data) => data.truncate(keep as usize),
             ChunkData::Patched(_, patches) => patches.cut(keep),
-            ChunkData::Block(_) | ChunkData::Packed { .. } => {}
+            ChunkData::Packed { sum, .. } => *sum = None,
+            ChunkData::Block(_) => {}
         }
     }
 

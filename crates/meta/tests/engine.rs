@@ -1020,10 +1020,15 @@ fn packed_chunks_compare_with_an_inline_base_by_their_bytes(e: &Engine) {
         [(pack, bytes::Bytes::from_static(b"..hello.."))].into(),
     )));
     meta.touch_block(&pack, 9).unwrap();
+    // Stored with the hash of its bytes; cut by a truncate, without.
     let packed = |len: u64| Chunk {
         idx: 0,
         len,
-        data: ChunkData::Packed { pack, off: 2 },
+        data: ChunkData::Packed {
+            pack,
+            off: 2,
+            sum: (len == 5).then(|| *blake3::hash(b"hello").as_bytes()),
+        },
     };
     meta.write_chunks(v, f, 5, &[packed(5)], true).unwrap();
     assert_eq!(meta.chunks(v.into(), f).unwrap().1, vec![packed(5)]);
@@ -1042,7 +1047,11 @@ fn packed_chunks_compare_with_an_inline_base_by_their_bytes(e: &Engine) {
     meta.add_session(&reader, u64::MAX).unwrap();
     assert!(!meta.session_may_read(v, reader.id, &pack).unwrap());
     let past_the_end = Chunk {
-        data: ChunkData::Packed { pack, off: 6 },
+        data: ChunkData::Packed {
+            pack,
+            off: 6,
+            sum: None,
+        },
         ..packed(5)
     };
     let err = meta.write_chunks(v, f, 5, &[past_the_end], true).unwrap_err();
@@ -1085,6 +1094,15 @@ fn packed_chunks_compare_with_an_inline_base_by_their_bytes(e: &Engine) {
         vec![packed(5)],
         "the fork keeps its own"
     );
+    let fork_write = ContentWrite {
+        chunks: &[inline(0, b"HELLO")],
+        replace_all: true,
+        size: 5,
+        base: Some(&[inline(0, b"hello")]),
+        ..ContentWrite::default()
+    };
+    meta.write_content(fork.into(), f, &fork_write)
+        .expect("the base has the bytes the sum names");
 }
 
 fn sandbox_records_are_counted_per_organization(e: &Engine) {

@@ -9,13 +9,11 @@
 
 use crate::state::AppState;
 use bytes::Bytes;
-use futures::FutureExt;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use strata_blocks::BlockStore;
 use strata_core::{BLOCK_SIZE, Error, Result};
 use strata_meta::{BlockHash, Change, Chunk, ChunkData, PackReader};
-use uuid::Uuid;
 
 /// Packs read or written lately, kept whole: files written together are read together.
 const RECENT_BYTES: usize = 64 << 20;
@@ -48,19 +46,6 @@ impl Recent {
                 self.bytes -= gone.len();
             }
         }
-    }
-}
-
-/// A pack on its way to the store.
-pub struct Storing(futures::future::Shared<futures::future::BoxFuture<'static, Result<()>>>);
-
-impl Storing {
-    /// Waits until the pack is stored: on a blocking thread of the runtime (the metadata
-    /// engine's, before it commits the batch naming the pack).
-    pub fn wait(&self) -> Result<()> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::internal("packs are stored on the server's runtime"))?;
-        runtime.block_on(self.0.clone())
     }
 }
 
@@ -107,34 +92,37 @@ impl Packs {
         let hash = *strata_core::pieces::hash_block(&bytes).0.as_bytes();
         let mut off = 0;
         for chunk in packed {
-            chunk.data = ChunkData::Packed { pack: hash, off };
+            let sum = chunk.small_bytes(None).map(|b| *blake3::hash(b).as_bytes());
+            chunk.data = ChunkData::Packed { pack: hash, off, sum };
             off += chunk.len;
         }
         Some(NewPack { hash, bytes })
     }
 
-    /// Starts storing a pack as `session`'s upload, once registered (as every block is, so
-    /// that collection leaves it alone until the batch names it); the batch's transaction
-    /// runs meanwhile and commits only once this is done. Without piece values: a pack is
-    /// read whole, never in pieces (one store request less).
-    pub async fn store(self: &Arc<Self>, state: &AppState, session: Uuid, pack: NewPack) -> Result<Storing> {
-        let NewPack { hash, bytes } = pack;
+    /// `changes` with their small files packed, the pack stored: registered first, as every
+    /// block is, so that collection leaves it alone until the batch names it (within the
+    /// grace period), but not as the session's upload: no session is given a pack. Without
+    /// piece values: a pack is read whole, never in pieces (one store request less).
+    pub async fn pack(self: &Arc<Self>, state: &AppState, changes: Vec<Change>) -> Result<Vec<Change>> {
+        let packs = self.clone();
+        let (changes, pack) = tokio::task::spawn_blocking(move || {
+            let mut changes = changes;
+            let pack = packs.gather(&mut changes);
+            (changes, pack)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("packing a batch: {e}")))?;
+        let Some(NewPack { hash, bytes }) = pack else {
+            return Ok(changes);
+        };
         let len = bytes.len() as u64;
-        state.meta(move |m| m.touch_session_block(session, &hash, len)).await?;
-        let (state, packs) = (state.clone(), self.clone());
-        let put = tokio::spawn(async move {
-            state.blocks.put(&hash, bytes.clone(), &[]).await?;
-            state.metrics.packs_stored.inc();
-            state.metrics.blocks_stored.inc();
-            state.metrics.block_bytes_stored.inc_by(len);
-            packs.recent().keep(hash, bytes);
-            Ok(())
-        });
-        let done: futures::future::BoxFuture<'static, Result<()>> = Box::pin(async move {
-            put.await
-                .unwrap_or_else(|e| Err(Error::internal(format!("storing a pack: {e}"))))
-        });
-        Ok(Storing(done.shared()))
+        state.meta(move |m| m.touch_block(&hash, len)).await?;
+        state.blocks.put(&hash, bytes.clone(), &[]).await?;
+        state.metrics.packs_stored.inc();
+        state.metrics.blocks_stored.inc();
+        state.metrics.block_bytes_stored.inc_by(len);
+        self.recent().keep(hash, bytes);
+        Ok(changes)
     }
 
     /// A pack's bytes, from those kept or from the store.

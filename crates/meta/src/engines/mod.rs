@@ -19,8 +19,10 @@
 //!   into itself, and to tell whether an inode is below a subpath session's root).
 //! - `dentries(layer, parent, name, ino)`: directory entries; `ino = 0` is a whiteout.
 //!   Indexed by `ino` too: the names of a file, for the same subpath check.
-//! - `chunks(layer, ino, idx, len, hash, data)`: file content, beside its inode's layer;
-//!   `hash` names a block in the object store, or `data` holds the bytes inline.
+//! - `chunks(layer, ino, idx, len, hash, data, pack_off)`: file content, beside its inode's
+//!   layer; `hash` names a block in the object store, or `data` holds the bytes inline
+//!   (both: a block and its patches); with `pack_off`, `hash` names a pack and `data` holds
+//!   the BLAKE3 hash of the chunk's bytes there (none once a truncate cut it).
 //! - `xattrs(layer, ino, name, value)`: extended attributes, beside their inode's layer.
 //! - `blocks(hash, size, state, touched_at, marked_by, marked_at, committed)`: every block
 //!   the store holds or is about to; `state = 1` while its deletion is under way, by the

@@ -58,7 +58,7 @@ pub fn check_volume(
     let (mut seen, mut used, mut dirs) = (HashSet::from([ROOT_INO]), 0i64, vec![ROOT_INO]);
     while let Some(dir) = dirs.pop() {
         for (entry, ino) in tree.entries(dir)? {
-            let Some(mut inode) = tree.inode(ino)? else {
+            let Some(mut inode) = tree.stored_inode(ino)? else {
                 let entry_name = String::from_utf8_lossy(&entry).into_owned();
                 problem(
                     "missing_inode",

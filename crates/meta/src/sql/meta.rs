@@ -204,28 +204,20 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.read(|tx| volumes::ownership(tx, session))
     }
 
-    fn apply_when(
-        &self,
-        at: Reach,
-        owner: Option<(Uuid, u64)>,
-        changes: &[Change],
-        ready: &dyn Fn() -> Result<()>,
-    ) -> Result<Vec<Option<Stat>>> {
+    fn apply(&self, at: Reach, owner: Option<(Uuid, u64)>, changes: &[Change]) -> Result<Vec<Option<Stat>>> {
         self.write_tree(at.volume, |t| {
             if let Some((owner, seq)) = owner
                 && !volumes::check_owner(t.tx(), owner, seq)?
             {
                 return Ok(Vec::new());
             }
-            let stats = changes
+            changes
                 .iter()
                 .map(|change| {
                     in_reach(t, at, &change.inodes())?;
                     ops::apply(t, change)
                 })
-                .collect::<R<Vec<_>>>()?;
-            ready()?;
-            Ok(stats)
+                .collect()
         })
     }
 

@@ -408,22 +408,19 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
         }
         if let Some(hash) = chunk.block() {
             // A session names only blocks it can show it has: the same answer as for a block
-            // missing from the store, so a write reveals nothing about other volumes.
+            // missing from the store, so a write reveals nothing about other volumes. A pack
+            // is named only by the server (no client can send a packed chunk).
+            let packed = matches!(chunk.data, ChunkData::Packed { .. });
             if let Some(session) = w.uploader
-                && !super::blocks::may_use(tree, session, hash)?
+                && !packed
+                && !tree.may_use(session, hash)?
             {
                 return Err(fail(
                     ErrorKind::Conflict,
                     "a block of this write is missing from the store; upload it again",
                 ));
             }
-            // Touching the registry row both checks that the block is live and, on engines
-            // with row locks, orders this write against a collection pass marking it.
-            let live = tree.tx().query_opt(
-                "UPDATE blocks SET touched_at = $2, committed = 1 WHERE hash = $1 AND state = 0 RETURNING size",
-                vals![hash, now_ns()],
-            )?;
-            let Some(row) = live else {
+            let Some(stored) = tree.live_block(hash)? else {
                 return Err(fail(
                     ErrorKind::Conflict,
                     "a block of this write is missing from the store; upload it again",
@@ -431,7 +428,6 @@ pub fn write_content(tree: &mut Tree, ino: u64, w: &ContentWrite) -> R<Stat> {
             };
             // A chunk reads its bytes from its block: it cannot be longer (patches may extend
             // it, and say with what).
-            let stored = row.i64(0)?.max(0) as u64;
             let end = match chunk.data {
                 ChunkData::Packed { off, .. } => off.saturating_add(chunk.len),
                 _ => chunk.len,

@@ -33,6 +33,9 @@ impl Caches {
     }
 }
 
+/// A session and the ranges of inode numbers granted to it, `(first, count)`.
+type Grants = (Uuid, Vec<(u64, u64)>);
+
 /// A head layer and its parent.
 type ChainKey = (i64, Option<i64>);
 
@@ -85,7 +88,11 @@ pub(crate) struct Tree<'t> {
     touched: RefCell<HashSet<u64>>,
     /// The ranges of inode numbers granted to a session, once read: a batch of creates
     /// reads them once (grants only grow, in transactions of their own).
-    grants: RefCell<Option<(Uuid, Vec<(u64, u64)>)>>,
+    grants: RefCell<Option<Grants>>,
+    /// Blocks this transaction found live (touched), with their sizes, and those a session
+    /// may name: a batch naming one pack for a thousand files touches its row once.
+    live_blocks: RefCell<HashMap<crate::BlockHash, u64>>,
+    usable_blocks: RefCell<HashSet<(Uuid, crate::BlockHash)>>,
 }
 
 const INODE_COLUMNS: &str =
@@ -133,6 +140,8 @@ impl<'t> Tree<'t> {
             made_empty: RefCell::default(),
             touched: RefCell::default(),
             grants: RefCell::default(),
+            live_blocks: RefCell::default(),
+            usable_blocks: RefCell::default(),
         })
     }
 
@@ -172,7 +181,8 @@ impl<'t> Tree<'t> {
         Ok(found)
     }
 
-    fn stored_inode(&self, ino: u64) -> R<Option<Inode>> {
+    /// [`Tree::inode`] read from the database, not remembered (for a walk of every inode).
+    pub fn stored_inode(&self, ino: u64) -> R<Option<Inode>> {
         let sql = format!(
             "SELECT {INODE_COLUMNS} FROM inodes WHERE ino = $1 AND layer IN {}",
             self.in_chain
@@ -450,6 +460,35 @@ impl<'t> Tree<'t> {
         Ok(())
     }
 
+    /// A block's size if it is live, touching its registry row (once a transaction): that
+    /// both checks it and, on engines with row locks, orders this write against a
+    /// collection pass marking it.
+    pub fn live_block(&self, hash: &crate::BlockHash) -> R<Option<u64>> {
+        if let Some(size) = self.live_blocks.borrow().get(hash) {
+            return Ok(Some(*size));
+        }
+        let live = self.tx.query_opt(
+            "UPDATE blocks SET touched_at = $2, committed = 1 WHERE hash = $1 AND state = 0 RETURNING size",
+            vals![hash, now_ns()],
+        )?;
+        let Some(row) = live else { return Ok(None) };
+        let size = row.i64(0)?.max(0) as u64;
+        self.live_blocks.borrow_mut().insert(*hash, size);
+        Ok(Some(size))
+    }
+
+    /// [`super::blocks::may_use`], asked once a transaction.
+    pub fn may_use(&self, session: Uuid, hash: &crate::BlockHash) -> R<bool> {
+        if self.usable_blocks.borrow().contains(&(session, *hash)) {
+            return Ok(true);
+        }
+        let usable = super::blocks::may_use(self, session, hash)?;
+        if usable {
+            self.usable_blocks.borrow_mut().insert((session, *hash));
+        }
+        Ok(usable)
+    }
+
     /// Whether `ino` is among the inode numbers granted to `session`.
     pub fn granted_to(&self, session: Uuid, ino: u64) -> R<bool> {
         let mut grants = self.grants.borrow_mut();
@@ -457,10 +496,7 @@ impl<'t> Tree<'t> {
             let rows = self
                 .tx
                 .query("SELECT first, count FROM grants WHERE session = $1", vals![session])?;
-            let ranges = rows
-                .iter()
-                .map(|r| Ok((r.u64(0)?, r.u64(1)?)))
-                .collect::<R<Vec<_>>>()?;
+            let ranges = rows.iter().map(|r| Ok((r.u64(0)?, r.u64(1)?))).collect::<R<Vec<_>>>()?;
             *grants = Some((session, ranges));
         }
         let ranges = grants.as_ref().map(|(_, r)| r.as_slice()).unwrap_or_default();
@@ -520,21 +556,31 @@ impl<'t> Tree<'t> {
     }
 
     /// Whether two chunks hold the same bytes: the same stored form, or an inline chunk and
-    /// a packed one (the pack read to compare) with equal bytes.
+    /// a packed one with equal bytes (by the packed one's sum; a packed chunk a truncate cut
+    /// has none, and its pack is read).
     pub fn same_content(&self, a: &Chunk, b: &Chunk) -> R<bool> {
         if a == b {
             return Ok(true);
         }
-        let (packed, inline) = match (&a.data, &b.data) {
-            (ChunkData::Packed { pack, .. }, ChunkData::Inline(_)) => ((a, pack), b),
-            (ChunkData::Inline(_), ChunkData::Packed { pack, .. }) => ((b, pack), a),
+        let (packed, pack, sum, inline) = match (&a.data, &b.data) {
+            (ChunkData::Packed { pack, sum, .. }, ChunkData::Inline(_)) => (a, pack, sum, b),
+            (ChunkData::Inline(_), ChunkData::Packed { pack, sum, .. }) => (b, pack, sum, a),
             _ => return Ok(false),
         };
+        let Some(bytes) = inline.small_bytes(None) else {
+            return Ok(false);
+        };
+        if a.idx != b.idx || a.len != b.len || bytes.len() as u64 != inline.len {
+            return Ok(false);
+        }
+        if let Some(sum) = sum {
+            return Ok(blake3::hash(bytes).as_bytes() == sum);
+        }
         let Some(reader) = self.caches.packs.get() else {
             return Ok(false);
         };
-        let bytes = reader.read(packed.1)?;
-        Ok(a.idx == b.idx && a.len == b.len && packed.0.small_bytes(Some(&bytes)) == inline.small_bytes(None))
+        let stored = reader.read(pack)?;
+        Ok(packed.small_bytes(Some(&stored)) == Some(bytes))
     }
 
     pub fn chunks(&self, inode: &Inode) -> R<Vec<Chunk>> {
@@ -555,7 +601,7 @@ impl<'t> Tree<'t> {
             ChunkData::Block(h) => (Some(h), None, None),
             ChunkData::Inline(d) => (None, Some(d.clone()), None),
             ChunkData::Patched(h, patches) => (Some(h), Some(patches.encode()), None),
-            ChunkData::Packed { pack, off } => (Some(pack), None, Some(*off)),
+            ChunkData::Packed { pack, off, sum } => (Some(pack), sum.map(|s| s.to_vec()), Some(*off)),
         };
         self.tx.exec(
             "INSERT INTO chunks (layer, ino, idx, len, hash, data, pack_off) VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -715,7 +761,11 @@ fn chunk_from_row(r: &Row) -> R<Chunk> {
         r.opt_blob(2)?.and_then(|h| <[u8; 32]>::try_from(h).ok()),
         r.opt_blob(3)?,
     ) {
-        (Some(pack), None) if let Some(off) = r.opt_i64(4)? => ChunkData::Packed { pack, off: off as u64 },
+        (Some(pack), sum) if let Some(off) = r.opt_i64(4)? => ChunkData::Packed {
+            pack,
+            off: off as u64,
+            sum: sum.and_then(|s| <[u8; 32]>::try_from(s).ok()),
+        },
         (Some(h), None) => ChunkData::Block(h),
         (Some(h), Some(raw)) => ChunkData::Patched(
             h,

@@ -99,20 +99,16 @@ pub async fn apply(service: &SessionService, state: &AppState, session: &Session
     if seq == 0 {
         return Err(Error::invalid("seq", "a session's batches are numbered from 1"));
     }
-    let mut changes = batch
+    let changes = batch
         .requests()?
         .into_iter()
         .map(|r| service.change(r))
         .collect::<Result<Vec<_>>>()?;
-    let storing = match state.packs.gather(&mut changes) {
-        Some(pack) => Some(state.packs.store(state, session.0.id, pack).await?),
-        None => None,
-    };
+    let changes = state.packs.pack(state, changes).await?;
     let (at, owner, count) = (service.reach(), session.0.id, changes.len() as u64);
     state
         .meta(move |m| {
-            let stored = || storing.as_ref().map_or(Ok(()), |s| s.wait());
-            m.apply_when(at, Some((owner, seq)), &changes, &stored)?;
+            m.apply(at, Some((owner, seq)), &changes)?;
             if durable {
                 m.sync()?;
             }
