@@ -56,7 +56,7 @@ def measure(work, tar, files, services, pack_from, db):
         read = run.timed(lambda: run.sh("sh", "-c", f"find {dest} -type f -exec cat {{}} + > /dev/null"))
         return {
             f"extract {files} files + sync, s": took,
-            "inline bytes in the metadata": inline,
+            "bytes of chunk data in the metadata (inline bytes, sums of packed ones)": inline,
             "chunks naming a pack / all chunks": f"{packed} / {chunks}",
             "objects stored (packs among them)": f"{objects:.0f} ({packs:.0f})",
             "bytes stored": stored,
