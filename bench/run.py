@@ -586,11 +586,9 @@ def load():
 
 
 def write_doc(text, stack):
-    """Replaces the part between the bench markers of that stack: the embedded stack's in
-    docs/performance.md and README.md, the shared stack's in docs/performance.md."""
-    docs = [os.path.join(ROOT, "docs", "performance.md")]
-    if stack == "embedded":
-        docs.append(os.path.join(ROOT, "README.md"))
+    """Replaces the part between the bench markers of that stack in docs/performance.md and
+    README.md."""
+    docs = [os.path.join(ROOT, "docs", "performance.md"), os.path.join(ROOT, "README.md")]
     tag = "bench" if stack == "embedded" else "bench:shared"
     for path in docs:
         begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"

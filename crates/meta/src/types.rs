@@ -72,6 +72,24 @@ impl Chunk {
         })
     }
 
+    /// Whether two chunks surely hold the same bytes, without reading any pack: the same
+    /// stored form, or inline and packed ones whose bytes hash alike (a file written again
+    /// with the same bytes lands in another pack).
+    pub fn same_bytes(&self, other: &Chunk) -> bool {
+        if self == other {
+            return true;
+        }
+        if (self.idx, self.len) != (other.idx, other.len) {
+            return false;
+        }
+        let sum = |c: &Chunk| match &c.data {
+            ChunkData::Packed { sum, .. } => *sum,
+            ChunkData::Inline(_) => c.small_bytes(None).map(|b| *blake3::hash(b).as_bytes()),
+            _ => None,
+        };
+        matches!((sum(self), sum(other)), (Some(a), Some(b)) if a == b)
+    }
+
     /// The bytes of an inline or packed chunk, given its pack's bytes for a packed one.
     pub fn small_bytes<'a>(&'a self, pack: Option<&'a [u8]>) -> Option<&'a [u8]> {
         match (&self.data, pack) {
@@ -380,5 +398,44 @@ impl WriteChange {
             then: self.then.as_ref(),
             at: self.at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_the_same_bytes_by_their_hash_whatever_pack_holds_them() {
+        let inline = Chunk {
+            idx: 0,
+            len: 5,
+            data: ChunkData::Inline(b"hello".to_vec()),
+        };
+        let packed = |pack: u8, bytes: &[u8]| Chunk {
+            idx: 0,
+            len: 5,
+            data: ChunkData::Packed {
+                pack: [pack; 32],
+                off: 7,
+                sum: Some(*blake3::hash(bytes).as_bytes()),
+            },
+        };
+        assert!(packed(1, b"hello").same_bytes(&packed(2, b"hello")));
+        assert!(inline.same_bytes(&packed(2, b"hello")));
+        assert!(!inline.same_bytes(&packed(2, b"jello")));
+        let cut = Chunk {
+            data: ChunkData::Packed {
+                pack: [1; 32],
+                off: 7,
+                sum: None,
+            },
+            ..inline.clone()
+        };
+        assert!(!inline.same_bytes(&cut), "unknown bytes are not the same");
+        assert!(!inline.same_bytes(&Chunk {
+            len: 4,
+            ..inline.clone()
+        }));
     }
 }

@@ -81,5 +81,6 @@ fn differs(m: &dyn MetaStore, (va, a): (Uuid, &Stat), (vb, b): (Uuid, &Stat)) ->
     if a.kind != FileKind::File {
         return Ok(false);
     }
-    Ok(m.chunks(va.into(), a.ino)?.1 != m.chunks(vb.into(), b.ino)?.1)
+    let (ca, cb) = (m.chunks(va.into(), a.ino)?.1, m.chunks(vb.into(), b.ino)?.1);
+    Ok(ca.len() != cb.len() || ca.iter().zip(&cb).any(|(x, y)| !x.same_bytes(y)))
 }
