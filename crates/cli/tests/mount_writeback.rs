@@ -244,6 +244,16 @@ fn small_files_an_owner_ships_are_packed_out_of_the_metadata() {
         );
     }
     assert_eq!(std::fs::read_dir(other.join("d")).unwrap().count(), 301);
+    let fsck = server.cli(&["fsck", "--json"]);
+    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stdout));
+    // A chunk damaged to name bytes past its pack is found.
+    let damaged = server.damage_metadata(
+        "UPDATE chunks SET pack_off = pack_off + 100000000 WHERE rowid = \
+         (SELECT MIN(rowid) FROM chunks WHERE pack_off IS NOT NULL)",
+    );
+    assert_eq!(damaged, 1);
+    let problems = String::from_utf8_lossy(&server.cli(&["fsck", "--json"]).stdout).into_owned();
+    assert!(problems.contains("dangling_chunk") && problems.contains("of pack"), "{problems}");
     // A pack goes once no file names it (and the session that stored it is gone).
     common::umount(&other);
     common::umount(&mount);

@@ -8,7 +8,7 @@
 
 use super::tree::{Caches, Tree};
 use super::{R, Tx, vals};
-use crate::{BlockHash, ROOT_INO};
+use crate::{BlockHash, ChunkData, ROOT_INO};
 use std::collections::{HashMap, HashSet};
 use strata_core::api::{FileKind, FsckProblem};
 use uuid::Uuid;
@@ -54,7 +54,7 @@ pub fn check_volume(
             detail,
         })
     };
-    let mut live_blocks: HashMap<BlockHash, bool> = HashMap::new();
+    let mut live_blocks: HashMap<BlockHash, Option<u64>> = HashMap::new();
     let (mut seen, mut used, mut dirs) = (HashSet::from([ROOT_INO]), 0i64, vec![ROOT_INO]);
     while let Some(dir) = dirs.pop() {
         for (entry, ino) in tree.entries(dir)? {
@@ -78,32 +78,45 @@ pub fn check_volume(
                 FileKind::File => {
                     for chunk in tree.chunks(&inode)? {
                         let Some(&hash) = chunk.block() else { continue };
+                        // The stored size of a live block.
                         let live = match live_blocks.get(&hash) {
                             Some(live) => *live,
                             None => {
-                                let row =
-                                    tx.query_opt("SELECT state, touched_at FROM blocks WHERE hash = $1", vals![&hash])?;
+                                let row = tx.query_opt(
+                                    "SELECT state, touched_at, size FROM blocks WHERE hash = $1",
+                                    vals![&hash],
+                                )?;
                                 let live = match row {
-                                    Some(r) => {
-                                        r.i64(0)? == 0 && !(store.missing.contains(&hash) && r.i64(1)? < store.since)
+                                    Some(r)
+                                        if r.i64(0)? == 0
+                                            && !(store.missing.contains(&hash) && r.i64(1)? < store.since) =>
+                                    {
+                                        Some(r.i64(2)?.max(0) as u64)
                                     }
-                                    None => false,
+                                    _ => None,
                                 };
                                 live_blocks.insert(hash, live);
                                 live
                             }
                         };
-                        if live {
-                            continue;
-                        }
-                        problem(
-                            "dangling_chunk",
-                            format!(
-                                "inode {ino}, chunk {} names block {} that is not stored",
-                                chunk.idx,
-                                blake3::Hash::from_bytes(hash).to_hex()
+                        let hex = blake3::Hash::from_bytes(hash).to_hex();
+                        match (live, &chunk.data) {
+                            (Some(size), ChunkData::Packed { off, .. }) if off.saturating_add(chunk.len) > size => {
+                                problem(
+                                    "dangling_chunk",
+                                    format!(
+                                        "inode {ino}, chunk {} names bytes {off}..{} of pack {hex}, which holds {size}",
+                                        chunk.idx,
+                                        off.saturating_add(chunk.len)
+                                    ),
+                                )
+                            }
+                            (Some(_), _) => continue,
+                            (None, _) => problem(
+                                "dangling_chunk",
+                                format!("inode {ino}, chunk {} names block {hex} that is not stored", chunk.idx),
                             ),
-                        );
+                        }
                         if mend {
                             tree.put_inode(&mut inode)?;
                             tx.exec(
