@@ -253,7 +253,10 @@ fn small_files_an_owner_ships_are_packed_out_of_the_metadata() {
     );
     assert_eq!(damaged, 1);
     let problems = String::from_utf8_lossy(&server.cli(&["fsck", "--json"]).stdout).into_owned();
-    assert!(problems.contains("dangling_chunk") && problems.contains("of pack"), "{problems}");
+    assert!(
+        problems.contains("dangling_chunk") && problems.contains("of pack"),
+        "{problems}"
+    );
     // A pack goes once no file names it (and the session that stored it is gone).
     common::umount(&other);
     common::umount(&mount);
