@@ -248,8 +248,8 @@ fn small_files_an_owner_ships_are_packed_out_of_the_metadata() {
     assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stdout));
     // A chunk damaged to name bytes past its pack is found.
     let damaged = server.damage_metadata(
-        "UPDATE chunks SET pack_off = pack_off + 100000000 WHERE rowid = \
-         (SELECT MIN(rowid) FROM chunks WHERE pack_off IS NOT NULL)",
+        "UPDATE chunks SET pack_off = pack_off + 100000000 WHERE (layer, ino, idx) = \
+         (SELECT layer, ino, idx FROM chunks WHERE pack_off IS NOT NULL ORDER BY ino, idx LIMIT 1)",
     );
     assert_eq!(damaged, 1);
     let problems = String::from_utf8_lossy(&server.cli(&["fsck", "--json"]).stdout).into_owned();
