@@ -73,8 +73,9 @@ fn status_shows_the_server_the_key_and_every_mount() {
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
+    // Counted before the folder is read here: a block still arriving counts only here.
     assert!(
-        used >= 1 << 20 && used == in_folder,
+        used >= 1 << 20 && used <= in_folder,
         "{used} bytes counted, {in_folder} in the folder"
     );
 
