@@ -76,30 +76,14 @@ impl Server {
         self.dir.path().join("data")
     }
 
-    /// Runs a statement on the server's metadata database behind its back, as damage would:
-    /// the SQLite file of its data folder, or its PostgreSQL database.
-    /// One number the metadata database answers `sql` with (e.g. a count).
-    pub fn metadata_number(&self, sql: &str) -> i64 {
-        match self.stores.iter().position(|s| s == "--meta") {
-            Some(i) => {
-                let (url, sql) = (self.stores[i + 1].clone(), sql.to_owned());
-                std::thread::spawn(move || {
-                    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-                    db.query_one(&sql, &[]).unwrap().get::<_, Option<i64>>(0).unwrap_or(0)
-                })
-                .join()
-                .unwrap()
-            }
-            None => {
-                let db = rusqlite::Connection::open(self.data_dir().join("meta.db")).unwrap();
-                db.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
-                    .unwrap()
-                    .unwrap_or(0)
-            }
-        }
-    }
-
-    pub fn damage_metadata(&self, sql: &str) -> u64 {
+    /// `sql` on the server's metadata database behind its back: `pg` on its PostgreSQL
+    /// database, or `lite` on the SQLite file of its data folder.
+    fn on_metadata<T: Send + 'static>(
+        &self,
+        sql: &str,
+        pg: fn(&mut postgres::Client, &str) -> T,
+        lite: fn(&rusqlite::Connection, &str) -> T,
+    ) -> T {
         match self.stores.iter().position(|s| s == "--meta") {
             Some(i) => {
                 // Its own thread: the synchronous client starts a runtime, which a test's own
@@ -107,16 +91,38 @@ impl Server {
                 let (url, sql) = (self.stores[i + 1].clone(), sql.to_owned());
                 std::thread::spawn(move || {
                     let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-                    db.execute(&sql, &[]).unwrap()
+                    pg(&mut db, &sql)
                 })
                 .join()
                 .unwrap()
             }
-            None => {
-                let db = rusqlite::Connection::open(self.data_dir().join("meta.db")).unwrap();
-                db.execute(sql, []).unwrap() as u64
-            }
+            None => lite(
+                &rusqlite::Connection::open(self.data_dir().join("meta.db")).unwrap(),
+                sql,
+            ),
         }
+    }
+
+    /// One number the metadata database answers `sql` with (e.g. a count).
+    pub fn metadata_number(&self, sql: &str) -> i64 {
+        self.on_metadata(
+            sql,
+            |db, sql| db.query_one(sql, &[]).unwrap().get::<_, Option<i64>>(0).unwrap_or(0),
+            |db, sql| {
+                db.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+                    .unwrap()
+                    .unwrap_or(0)
+            },
+        )
+    }
+
+    /// Runs a statement on the metadata database, as damage would; how many rows it changed.
+    pub fn damage_metadata(&self, sql: &str) -> u64 {
+        self.on_metadata(
+            sql,
+            |db, sql| db.execute(sql, &[]).unwrap(),
+            |db, sql| db.execute(sql, []).unwrap() as u64,
+        )
     }
 
     /// Starts the process and waits for the line that says where it listens.

@@ -555,32 +555,22 @@ impl<'t> Tree<'t> {
         Ok(())
     }
 
-    /// Whether two chunks hold the same bytes: the same stored form, or an inline chunk and
-    /// a packed one with equal bytes (by the packed one's sum; a packed chunk a truncate cut
-    /// has none, and its pack is read).
+    /// Whether two chunks hold the same bytes ([`Chunk::same_bytes`]); for an inline chunk and
+    /// a packed one a truncate cut (which has no hash of its bytes), by reading the pack.
     pub fn same_content(&self, a: &Chunk, b: &Chunk) -> R<bool> {
-        if a == b {
+        if a.same_bytes(b) {
             return Ok(true);
         }
-        let (packed, pack, sum, inline) = match (&a.data, &b.data) {
-            (ChunkData::Packed { pack, sum, .. }, ChunkData::Inline(_)) => (a, pack, sum, b),
-            (ChunkData::Inline(_), ChunkData::Packed { pack, sum, .. }) => (b, pack, sum, a),
+        let (packed, pack, inline) = match (&a.data, &b.data) {
+            (ChunkData::Packed { pack, sum: None, .. }, ChunkData::Inline(_)) => (a, pack, b),
+            (ChunkData::Inline(_), ChunkData::Packed { pack, sum: None, .. }) => (b, pack, a),
             _ => return Ok(false),
         };
-        let Some(bytes) = inline.small_bytes(None) else {
-            return Ok(false);
-        };
-        if a.idx != b.idx || a.len != b.len || bytes.len() as u64 != inline.len {
-            return Ok(false);
-        }
-        if let Some(sum) = sum {
-            return Ok(blake3::hash(bytes).as_bytes() == sum);
-        }
         let Some(reader) = self.caches.packs.get() else {
             return Ok(false);
         };
         let stored = reader.read(pack)?;
-        Ok(packed.small_bytes(Some(&stored)) == Some(bytes))
+        Ok(a.idx == b.idx && a.len == b.len && packed.small_bytes(Some(&stored)) == inline.small_bytes(None))
     }
 
     pub fn chunks(&self, inode: &Inode) -> R<Vec<Chunk>> {
