@@ -666,6 +666,67 @@ async fn a_chunk_longer_than_its_block_is_refused_and_damage_reads_as_eio() {
     assert_eq!(std::fs::read(mount.join("new")).unwrap(), b"still serving");
 }
 
+/// A pack holds the small files of every folder its batch touched: no session is given one,
+/// not even the whole volume's, and none may name one in a write.
+#[tokio::test]
+async fn no_session_reads_or_names_a_pack() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let addr = common::free_addr();
+    let mount = server.mount("v", &["--metrics", &addr, "--write-back", "1s"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while common::sample(&common::scrape(&addr), "strata_mount_owns_tree") != 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mount owns its tree within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for user in ["alice", "bob"] {
+        std::fs::create_dir_all(mount.join(&format!("users/{user}"))).unwrap();
+        std::fs::write(
+            mount.join(&format!("users/{user}/notes")),
+            format!("{user}'s notes\n").repeat(100),
+        )
+        .unwrap();
+    }
+    std::fs::File::open(mount.path()).unwrap().sync_all().unwrap();
+    let pack = server.metadata_bytes("SELECT hash FROM chunks WHERE pack_off IS NOT NULL ORDER BY ino LIMIT 1");
+    let pack = blake3::Hash::from_bytes(pack.try_into().unwrap()).to_hex().to_string();
+    let alice = server.ok(&["token", "create", "--volume", "v", "--subpath", "users/alice"]);
+    for token in [alice.trim().to_owned(), server.token()] {
+        let api = Api {
+            http: reqwest::Client::new(),
+            base: format!("{}/v1", server.endpoint),
+            token,
+        };
+        let (status, s) = api
+            .call(
+                reqwest::Method::POST,
+                "/volumes/v/sessions",
+                Some(json!({"subpath": ""})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{s}");
+        let (id, root) = (s["id"].as_str().unwrap().to_owned(), s["root"]["node"].clone());
+        let got = api
+            .http
+            .get(format!("{}/sessions/{id}/blocks/{pack}", api.base))
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(got, StatusCode::NOT_FOUND, "a session was given a pack");
+        let file = api.create_file(&id, &root, "claimed").await;
+        let write = json!({"node": file["node"], "size": 10, "chunks": [{"idx": 0, "len": 10, "hash": pack}]});
+        let (status, body) = api
+            .call(reqwest::Method::POST, &format!("/sessions/{id}/write"), Some(write))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "a session named a pack: {body}");
+    }
+}
+
 /// Tenants of one volume through subpaths: a session of alice's folder neither reads nor
 /// claims bob's block by its hash; a session of the whole volume, or one that uploaded the
 /// bytes itself, does.

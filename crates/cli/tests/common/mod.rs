@@ -116,6 +116,15 @@ impl Server {
         )
     }
 
+    /// The bytes of the first column of the first row the metadata database answers `sql` with.
+    pub fn metadata_bytes(&self, sql: &str) -> Vec<u8> {
+        self.on_metadata(
+            sql,
+            |db, sql| db.query_one(sql, &[]).unwrap().get(0),
+            |db, sql| db.query_row(sql, [], |r| r.get(0)).unwrap(),
+        )
+    }
+
     /// Runs a statement on the metadata database, as damage would; how many rows it changed.
     pub fn damage_metadata(&self, sql: &str) -> u64 {
         self.on_metadata(
