@@ -18,6 +18,18 @@ pub enum VolumeState {
     Ready,
 }
 
+/// A window of changes in a volume's history: `before` names the volume as it was just
+/// before them (`VOLUME@TIME` takes it), `changes` counts files changed, `bytes` bytes written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryPoint {
+    pub before: i64,
+    pub first_change: i64,
+    pub last_change: i64,
+    pub changes: u64,
+    pub bytes: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Volume {

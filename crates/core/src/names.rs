@@ -45,6 +45,53 @@ pub enum VolumeRef {
     Id(Uuid),
     Name(VolumeName),
     Snapshot(VolumeName, VolumeName),
+    /// `VOLUME@TIME`: the volume as it was then, from its history.
+    Moment(VolumeName, Moment),
+}
+
+/// A moment of a volume's history: an instant (RFC 3339), or a time before now (`-10m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    At(i64),
+    Ago(i64),
+}
+
+impl Moment {
+    /// `None` when `s` is no time (then it is a snapshot's name: a name has no ':' and
+    /// does not start with '-').
+    pub fn parse(s: &str) -> Result<Option<Moment>> {
+        let bad = |why: &str| Error::invalid("time", format!("invalid moment {:?}: {why}", shorten(s)));
+        if let Some(ago) = s.strip_prefix('-') {
+            let d = humantime::parse_duration(ago).map_err(|_| bad("a time before now is like -10m, -2h or -1d"))?;
+            let ns = i64::try_from(d.as_nanos()).map_err(|_| bad("too long ago"))?;
+            return Ok(Some(Moment::Ago(ns)));
+        }
+        if !s.contains(':') {
+            return Ok(None);
+        }
+        let t =
+            humantime::parse_rfc3339_weak(s).map_err(|_| bad("an instant is RFC 3339, like 2026-12-04T05:00:00Z"))?;
+        let ns = t
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_nanos()).ok())
+            .ok_or_else(|| bad("out of range"))?;
+        Ok(Some(Moment::At(ns)))
+    }
+
+    /// The instant, given the time now (nanoseconds since the epoch).
+    pub fn at(self, now: i64) -> i64 {
+        match self {
+            Moment::At(t) => t,
+            Moment::Ago(d) => now.saturating_sub(d),
+        }
+    }
+}
+
+/// An instant as RFC 3339 with nanoseconds, in UTC: how a moment is named.
+pub fn format_moment(ns: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns.max(0) as u64);
+    humantime::format_rfc3339_nanos(t).to_string()
 }
 
 impl VolumeRef {
@@ -54,7 +101,10 @@ impl VolumeRef {
         }
         let named = |n: &str| VolumeName::parse(n).map_err(|e| e.with_field("volume"));
         match s.split_once('@') {
-            Some((volume, snapshot)) => Ok(VolumeRef::Snapshot(named(volume)?, named(snapshot)?)),
+            Some((volume, at)) => match Moment::parse(at)? {
+                Some(moment) => Ok(VolumeRef::Moment(named(volume)?, moment)),
+                None => Ok(VolumeRef::Snapshot(named(volume)?, named(at)?)),
+            },
             None => named(s).map(VolumeRef::Name),
         }
     }
@@ -65,6 +115,7 @@ impl VolumeRef {
             VolumeRef::Id(id) => id.to_string(),
             VolumeRef::Name(name) => name.to_string(),
             VolumeRef::Snapshot(volume, snapshot) => VolumeRef::snapshot_key(volume, snapshot),
+            VolumeRef::Moment(volume, _) => format!("{volume}@..."),
         };
         Error::not_found(format!("volume {shown} not found")).with_field("volume")
     }

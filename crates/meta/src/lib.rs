@@ -30,7 +30,7 @@ pub use strata_core::api::{AttrChanges, FsckReport, LockRange, NewInode};
 pub use strata_core::{Error, ErrorKind, Result};
 pub use types::*;
 
-use strata_core::api::{Org, Quota, Stat, Volume};
+use strata_core::api::{HistoryPoint, Org, Quota, Stat, Volume};
 use strata_core::keys::OrgName;
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
@@ -158,6 +158,13 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Merges the frozen layers under a volume's head into one when the chain a lookup walks
     /// is longer than `max_depth`; returns whether it did. Copies rows, never block data.
     fn flatten_volume(&self, vol: Uuid, max_depth: usize) -> Result<bool>;
+
+    // History (see `sql/history.rs`): how long volumes keep their past unless they say, and
+    // how far apart its points are at least; a volume's own keep (`None`: the server's);
+    // its windows of changes, newest first. A moment is named by `VolumeRef::Moment`.
+    fn set_history(&self, keep_ns: i64, step_ns: i64);
+    fn set_volume_history(&self, org: &str, id: Uuid, keep_ns: Option<i64>) -> Result<Volume>;
+    fn history(&self, org: &str, id: Uuid, limit: u64) -> Result<Vec<HistoryPoint>>;
     /// How many layers a lookup in this volume may walk.
     fn chain_depth(&self, vol: Uuid) -> Result<usize>;
 

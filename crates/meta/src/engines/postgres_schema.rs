@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 13] = [
+pub const STEPS: [&str; 14] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -148,4 +148,39 @@ CREATE INDEX locks_by_session ON locks(session);
      CREATE TABLE grants (session TEXT NOT NULL, first BIGINT NOT NULL, count BIGINT NOT NULL);
      CREATE INDEX grants_by_session ON grants(session);",
     "ALTER TABLE chunks ADD COLUMN pack_off BIGINT;",
+    HISTORY,
 ];
+
+/// History: see the SQLite schema.
+const HISTORY: &str = "ALTER TABLE inodes ADD COLUMN born BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE dentries ADD COLUMN born BIGINT NOT NULL DEFAULT 0;
+     CREATE TABLE past_inodes (
+         layer BIGINT NOT NULL, ino BIGINT NOT NULL, whiteout BIGINT NOT NULL, kind BIGINT NOT NULL,
+         mode BIGINT NOT NULL, uid BIGINT NOT NULL, gid BIGINT NOT NULL, size BIGINT NOT NULL,
+         nlink BIGINT NOT NULL, rdev BIGINT NOT NULL, atime BIGINT NOT NULL, mtime BIGINT NOT NULL,
+         ctime BIGINT NOT NULL, parent BIGINT NOT NULL, target TEXT, born BIGINT NOT NULL, died BIGINT NOT NULL,
+         PRIMARY KEY (ino, layer, born));
+     CREATE INDEX past_inodes_by_layer ON past_inodes(layer, died);
+     CREATE TABLE past_dentries (
+         layer BIGINT NOT NULL, parent BIGINT NOT NULL, name BYTEA NOT NULL, ino BIGINT NOT NULL,
+         born BIGINT NOT NULL, died BIGINT NOT NULL,
+         PRIMARY KEY (parent, name, layer, born));
+     CREATE INDEX past_dentries_by_layer ON past_dentries(layer, died);
+     CREATE TABLE past_chunks (
+         layer BIGINT NOT NULL, ino BIGINT NOT NULL, born BIGINT NOT NULL, idx BIGINT NOT NULL,
+         len BIGINT NOT NULL, hash BYTEA, data BYTEA, pack_off BIGINT,
+         PRIMARY KEY (layer, ino, born, idx));
+     CREATE INDEX past_chunks_by_hash ON past_chunks(hash) WHERE hash IS NOT NULL;
+     CREATE TABLE past_xattrs (
+         layer BIGINT NOT NULL, ino BIGINT NOT NULL, born BIGINT NOT NULL, name BYTEA NOT NULL, value BYTEA NOT NULL,
+         PRIMARY KEY (layer, ino, born, name));
+     CREATE TABLE points (
+         volume TEXT NOT NULL, at BIGINT NOT NULL, last BIGINT NOT NULL, used_bytes BIGINT NOT NULL,
+         file_count BIGINT NOT NULL, changes BIGINT NOT NULL DEFAULT 0, bytes BIGINT NOT NULL DEFAULT 0,
+         PRIMARY KEY (volume, at));
+     CREATE TABLE past_heads (volume TEXT NOT NULL, until BIGINT NOT NULL, head BIGINT NOT NULL,
+         PRIMARY KEY (volume, until));
+     ALTER TABLE layers ADD COLUMN parent_as_of BIGINT;
+     ALTER TABLE volumes ADD COLUMN history_ns BIGINT;
+     ALTER TABLE volumes ADD COLUMN window_at BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE volumes ADD COLUMN moment_at BIGINT;";

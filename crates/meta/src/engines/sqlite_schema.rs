@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 16] = [
+const STEPS: [&str; 17] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -154,4 +154,40 @@ const STEPS: [&str; 16] = [
      CREATE TABLE grants (session TEXT NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL);
      CREATE INDEX grants_by_session ON grants(session);",
     "ALTER TABLE chunks ADD COLUMN pack_off INTEGER;",
+    HISTORY,
 ];
+
+/// History: when a row was written (`born`), the versions a later window replaced (`past_*`,
+/// until `died`), the windows of writes (`points`) and the heads a restore replaced.
+const HISTORY: &str = "ALTER TABLE inodes ADD COLUMN born INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE dentries ADD COLUMN born INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE past_inodes (
+         layer INTEGER NOT NULL, ino INTEGER NOT NULL, whiteout INTEGER NOT NULL, kind INTEGER NOT NULL,
+         mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, size INTEGER NOT NULL,
+         nlink INTEGER NOT NULL, rdev INTEGER NOT NULL, atime INTEGER NOT NULL, mtime INTEGER NOT NULL,
+         ctime INTEGER NOT NULL, parent INTEGER NOT NULL, target TEXT, born INTEGER NOT NULL, died INTEGER NOT NULL,
+         PRIMARY KEY (ino, layer, born)) WITHOUT ROWID;
+     CREATE INDEX past_inodes_by_layer ON past_inodes(layer, died);
+     CREATE TABLE past_dentries (
+         layer INTEGER NOT NULL, parent INTEGER NOT NULL, name BLOB NOT NULL, ino INTEGER NOT NULL,
+         born INTEGER NOT NULL, died INTEGER NOT NULL,
+         PRIMARY KEY (parent, name, layer, born)) WITHOUT ROWID;
+     CREATE INDEX past_dentries_by_layer ON past_dentries(layer, died);
+     CREATE TABLE past_chunks (
+         layer INTEGER NOT NULL, ino INTEGER NOT NULL, born INTEGER NOT NULL, idx INTEGER NOT NULL,
+         len INTEGER NOT NULL, hash BLOB, data BLOB, pack_off INTEGER,
+         PRIMARY KEY (layer, ino, born, idx));
+     CREATE INDEX past_chunks_by_hash ON past_chunks(hash) WHERE hash IS NOT NULL;
+     CREATE TABLE past_xattrs (
+         layer INTEGER NOT NULL, ino INTEGER NOT NULL, born INTEGER NOT NULL, name BLOB NOT NULL, value BLOB NOT NULL,
+         PRIMARY KEY (layer, ino, born, name));
+     CREATE TABLE points (
+         volume TEXT NOT NULL, at INTEGER NOT NULL, last INTEGER NOT NULL, used_bytes INTEGER NOT NULL,
+         file_count INTEGER NOT NULL, changes INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
+         PRIMARY KEY (volume, at));
+     CREATE TABLE past_heads (volume TEXT NOT NULL, until INTEGER NOT NULL, head INTEGER NOT NULL,
+         PRIMARY KEY (volume, until));
+     ALTER TABLE layers ADD COLUMN parent_as_of INTEGER;
+     ALTER TABLE volumes ADD COLUMN history_ns INTEGER;
+     ALTER TABLE volumes ADD COLUMN window_at INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE volumes ADD COLUMN moment_at INTEGER;";

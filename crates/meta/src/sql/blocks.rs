@@ -80,10 +80,10 @@ pub fn layer_parents(tx: &dyn Tx) -> R<HashMap<i64, Option<i64>>> {
         .collect()
 }
 
-/// The layers some volume head reaches through parent links.
+/// The layers some volume head, or a head its history keeps, reaches through parent links.
 pub fn live_layers(tx: &dyn Tx, parents: &HashMap<i64, Option<i64>>) -> R<HashSet<i64>> {
     let mut live = HashSet::new();
-    for row in tx.query("SELECT head FROM volumes", vals![])? {
+    for row in tx.query("SELECT head FROM volumes UNION SELECT head FROM past_heads", vals![])? {
         let mut layer = Some(row.i64(0)?);
         while let Some(id) = layer {
             if !live.insert(id) {
@@ -114,6 +114,10 @@ pub fn collect_layers(tx: &dyn Tx) -> R<u64> {
     }
     for id in &dead {
         for sql in [
+            "DELETE FROM past_chunks WHERE layer = $1",
+            "DELETE FROM past_xattrs WHERE layer = $1",
+            "DELETE FROM past_dentries WHERE layer = $1",
+            "DELETE FROM past_inodes WHERE layer = $1",
             "DELETE FROM chunks WHERE layer = $1",
             "DELETE FROM xattrs WHERE layer = $1",
             "DELETE FROM dentries WHERE layer = $1",
@@ -137,7 +141,8 @@ fn unreferenced_where(touched: &str, uploaded: &str) -> String {
      AND (touched_at < {uploaded}
           OR ((committed = 1 OR touched_at < {touched})
               AND NOT EXISTS (SELECT 1 FROM uploads WHERE uploads.hash = blocks.hash)))
-     AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blocks.hash)"
+     AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = blocks.hash)
+     AND NOT EXISTS (SELECT 1 FROM past_chunks WHERE past_chunks.hash = blocks.hash)"
     )
 }
 

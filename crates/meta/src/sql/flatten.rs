@@ -37,13 +37,21 @@ fn flatten_with<E: Engine>(
         let chain = chain_of(tx, &meta.caches, head, parent_of(tx, head)?)?;
         Ok((head, row.bool(1)?, chain))
     })?;
+    let (chain, as_of) = chain;
     // A snapshot's head is frozen and shared by its forks: those are flattened on their own.
     if snapshot || chain.len() <= max_depth.max(2) {
         return Ok(false);
     }
+    // Layers read at a moment of history stay as they are: the merge takes the layers above
+    // them, and the merged layer reads them at that moment as the layer it replaces did.
+    let end = as_of.iter().position(Option::is_some).unwrap_or(chain.len());
+    if end <= 2 {
+        return Ok(false);
+    }
+    let below = chain.get(end).map(|&layer| (layer, as_of[end]));
     let merged = meta
         .engine
-        .write(Isolation::Statement, &mut |tx| merge(tx, &chain[1..]))?;
+        .write(Isolation::Statement, &mut |tx| merge(tx, &chain[1..end], below))?;
     between()?;
     let swapped = meta.engine.write(Isolation::Statement, &mut |tx| {
         let sql = format!("SELECT head FROM volumes WHERE id = $1{}", tx.for_update());
@@ -62,9 +70,18 @@ fn flatten_with<E: Engine>(
     Ok(swapped)
 }
 
-/// A new frozen layer holding the merged view of `below` (topmost first).
-fn merge(tx: &dyn Tx, below: &[i64]) -> R<i64> {
-    let merged = volumes::new_layer(tx, None, true)?;
+/// A new frozen layer holding the merged view of `below` (topmost first), on `parent` (read
+/// at its moment, if any).
+fn merge(tx: &dyn Tx, below: &[i64], parent: Option<(i64, Option<i64>)>) -> R<i64> {
+    let merged = volumes::new_layer(tx, parent.map(|(layer, _)| layer), true)?;
+    // Whiteouts still hide what the layers below hold; with nothing below, they go.
+    let (keep_inode, keep_entry) = match parent {
+        Some(_) => ("", ""),
+        None => (" AND whiteout = 0", " AND ino != 0"),
+    };
+    if let Some((_, Some(at))) = parent {
+        tx.exec("UPDATE layers SET parent_as_of = $2 WHERE id = $1", vals![merged, at])?;
+    }
     // Our own integer ids, so building the SQL text is safe.
     let depths: Vec<String> = below
         .iter()
@@ -77,7 +94,7 @@ fn merge(tx: &dyn Tx, below: &[i64]) -> R<i64> {
     tx.exec(
         &format!(
             "{with}, {top_inodes} INSERT INTO inodes (layer, {INODE_FIELDS})
-             SELECT CAST($1 AS BIGINT), {INODE_FIELDS} FROM top WHERE rn = 1 AND whiteout = 0"
+             SELECT CAST($1 AS BIGINT), {INODE_FIELDS} FROM top WHERE rn = 1{keep_inode}"
         ),
         vals![merged],
     )?;
@@ -98,7 +115,7 @@ fn merge(tx: &dyn Tx, below: &[i64]) -> R<i64> {
             "{with}, top AS (SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.parent, e.name ORDER BY d.depth) AS rn
                              FROM dentries e JOIN d ON e.layer = d.layer)
              INSERT INTO dentries (layer, parent, name, ino)
-             SELECT CAST($1 AS BIGINT), parent, name, ino FROM top WHERE rn = 1 AND ino != 0"
+             SELECT CAST($1 AS BIGINT), parent, name, ino FROM top WHERE rn = 1{keep_entry}"
         ),
         vals![merged],
     )?;

@@ -1,14 +1,16 @@
 //! [`MetaStore`] over any [`Engine`]: each method is one transaction of the shared policy.
 
 use super::tree::{Caches, Tree};
-use super::{Engine, Isolation, R, Tx, blocks, flatten, fsck, keys, locks, ops, paths, sandboxes, vals, volumes};
+use super::{
+    Engine, Isolation, R, Tx, blocks, flatten, fsck, history, keys, locks, ops, paths, sandboxes, vals, volumes,
+};
 use crate::{
     AddKey, AttrChanges, BlockHash, Change, Chunk, ContentWrite, Cutoffs, DirPage, Error, ErrorKind, FsckReport,
     LockRange, MetaStore, NewInode, Reach, RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode,
     now_ns,
 };
 use std::collections::HashSet;
-use strata_core::api::{Org, Quota, Stat, Volume};
+use strata_core::api::{HistoryPoint, Org, Quota, Stat, Volume};
 use strata_core::keys::OrgName;
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
@@ -24,6 +26,10 @@ impl<E: Engine> SqlMeta<E> {
             engine,
             caches: Caches::default(),
         }
+    }
+
+    fn history_settings(&self) -> history::Settings {
+        *self.caches.history.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn read<T>(&self, mut f: impl FnMut(&dyn Tx) -> R<T>) -> Result<T> {
@@ -242,7 +248,27 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     }
 
     fn get_volume(&self, org: &str, volume: &VolumeRef) -> Result<Volume> {
-        self.read(|tx| volumes::get(tx, org, volume))
+        let VolumeRef::Moment(name, moment) = volume else {
+            return self.read(|tx| volumes::get(tx, org, volume));
+        };
+        let settings = self.history_settings();
+        self.write(|tx| {
+            let vol = volumes::get(tx, org, &VolumeRef::Name(name.clone()))?;
+            let now = now_ns();
+            history::moment(tx, &settings, org, vol.id, moment.at(now), now)
+        })
+    }
+
+    fn set_history(&self, keep_ns: i64, step_ns: i64) {
+        *self.caches.history.lock().unwrap_or_else(|p| p.into_inner()) = history::Settings { keep_ns, step_ns };
+    }
+
+    fn set_volume_history(&self, org: &str, id: Uuid, keep_ns: Option<i64>) -> Result<Volume> {
+        self.write(|tx| history::set_keep(tx, org, id, keep_ns))
+    }
+
+    fn history(&self, org: &str, id: Uuid, limit: u64) -> Result<Vec<HistoryPoint>> {
+        self.read(|tx| history::points(tx, org, id, limit))
     }
 
     fn list_volumes(&self, org: &str) -> Result<Vec<Volume>> {
@@ -389,9 +415,11 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     }
 
     fn collect_layers(&self) -> Result<u64> {
-        let collected = self
-            .engine
-            .write(Isolation::Snapshot, &mut |tx| blocks::collect_layers(tx))?;
+        let settings = self.history_settings();
+        let collected = self.engine.write(Isolation::Snapshot, &mut |tx| {
+            history::prune(tx, &settings, now_ns())?;
+            blocks::collect_layers(tx)
+        })?;
         if collected > 0 {
             // Chains of deleted heads would never be asked for again: let them go.
             self.caches.forget_chains();

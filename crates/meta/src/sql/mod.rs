@@ -14,6 +14,7 @@
 mod blocks;
 mod flatten;
 mod fsck;
+pub(crate) mod history;
 mod keys;
 mod locks;
 mod meta;

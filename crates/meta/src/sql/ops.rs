@@ -155,6 +155,8 @@ pub fn create_by(tree: &mut Tree, parent: u64, name: &[u8], new: &NewInode, by: 
         layer: tree.head(),
         stat,
         parent,
+        born: tree.stamp,
+        past: false,
     };
     tree.put_new_inode(&mut inode)?;
     tree.set_dentry(parent, name, inode.stat.ino)?;
@@ -515,10 +517,20 @@ fn check_xattr_name(name: &[u8]) -> R<()> {
     Ok(())
 }
 
+/// Where a version of an inode keeps its xattrs: the table, and the condition on `born` for
+/// a past version (our own integer, so building the SQL text is safe).
+fn xattrs_of(inode: &Inode) -> (&'static str, String) {
+    match inode.past {
+        true => ("past_xattrs", format!(" AND born = {}", inode.born)),
+        false => ("xattrs", String::new()),
+    }
+}
+
 fn xattr_value(tree: &Tree, inode: &Inode, name: &[u8]) -> R<Option<Vec<u8>>> {
+    let (table, born) = xattrs_of(inode);
     tree.tx()
         .query_opt(
-            "SELECT value FROM xattrs WHERE layer = $1 AND ino = $2 AND name = $3",
+            &format!("SELECT value FROM {table} WHERE layer = $1 AND ino = $2 AND name = $3{born}"),
             vals![inode.layer, inode.stat.ino, name],
         )?
         .map(|r| r.blob(0))
@@ -575,8 +587,9 @@ pub fn set_xattr(tree: &Tree, ino: u64, name: &[u8], value: &[u8], mode: crate::
 
 pub fn list_xattrs(tree: &Tree, ino: u64) -> R<Vec<Vec<u8>>> {
     let inode = tree.need_inode(ino)?;
+    let (table, born) = xattrs_of(&inode);
     let rows = tree.tx().query(
-        "SELECT name FROM xattrs WHERE layer = $1 AND ino = $2 ORDER BY name",
+        &format!("SELECT name FROM {table} WHERE layer = $1 AND ino = $2{born} ORDER BY name"),
         vals![inode.layer, ino],
     )?;
     rows.iter().map(|r| r.blob(0)).collect()

@@ -5,7 +5,7 @@
 
 use super::{DbError, Fail, R, Row, Tx, Value, vals};
 use crate::{Chunk, ChunkData, Error, ErrorKind, now_ns};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use strata_core::api::{FileKind, Stat};
@@ -20,10 +20,13 @@ use uuid::Uuid;
 ///   and every move counts, so `within` walks up only as far as a directory it knew.
 #[derive(Default)]
 pub struct Caches {
-    chains: Mutex<HashMap<ChainKey, Arc<[i64]>>>,
+    chains: Mutex<HashMap<ChainKey, Chain>>,
     within: Mutex<HashMap<(Uuid, u64), Below>>,
     /// Not a cache: the reader of packs the server gave, kept beside them for every tree.
     pub packs: std::sync::OnceLock<Arc<dyn crate::PackReader>>,
+    /// Not a cache either: how long volumes keep their past unless they say, and how far
+    /// apart its points are (see `history.rs`).
+    pub history: Mutex<super::history::Settings>,
 }
 
 impl Caches {
@@ -38,6 +41,11 @@ type Grants = (Uuid, Vec<(u64, u64)>);
 
 /// A head layer and its parent.
 type ChainKey = (i64, Option<i64>);
+
+/// The layers from a head down, each with the moment it is read at (`None`: as it is now):
+/// a layer reached through a link made at a moment of history (`layers.parent_as_of`) is
+/// read as it was then, and so is everything under it.
+pub(crate) type Chain = (Arc<[i64]>, Arc<[Option<i64>]>);
 
 /// The directories known to lie below one root, as of one head and count of moves.
 struct Below {
@@ -56,6 +64,10 @@ pub(crate) struct Inode {
     pub layer: i64,
     pub stat: Stat,
     pub parent: u64,
+    /// When this version was written, and whether it is one a later change replaced
+    /// (its chunks and xattrs are then in the `past_` tables under the same `born`).
+    pub born: i64,
+    pub past: bool,
 }
 
 pub(crate) struct Tree<'t> {
@@ -67,6 +79,21 @@ pub(crate) struct Tree<'t> {
     chain: Arc<[i64]>,
     /// `(head, parent, ...)` as SQL, built from our own integer ids.
     in_chain: String,
+    /// Where rows of inodes and entries are read from: the tables, or for a tree read at a
+    /// moment, the rows each layer held then (see [`sources`]).
+    inodes: String,
+    dentries: String,
+    /// How a read of `inodes` says whether a row is past: a column of a moment's source, or 0.
+    past: &'static str,
+    /// When this transaction writes (every row it writes is born then), and the start of the
+    /// volume's window of history (0: none): a row born before it is kept in the `past_`
+    /// tables when changed, once.
+    pub stamp: i64,
+    pub window_at: i64,
+    versioned: RefCell<HashSet<u64>>,
+    /// What this transaction changed, for the volume's history: inodes, and bytes written.
+    changed: RefCell<HashSet<u64>>,
+    written: Cell<i64>,
     pub next_ino: u64,
     pub used_bytes: i64,
     pub file_count: i64,
@@ -97,6 +124,46 @@ pub(crate) struct Tree<'t> {
 
 const INODE_COLUMNS: &str =
     "layer, ino, whiteout, kind, mode, uid, gid, size, nlink, rdev, atime, mtime, ctime, parent, target";
+const DENTRY_COLUMNS: &str = "layer, parent, name, ino, born";
+
+/// The row sources of a tree: the tables themselves when every layer is read as it is now;
+/// otherwise, per layer read at a moment `t`, its rows born by then and not yet replaced.
+fn sources(chain: &[i64], as_of: &[Option<i64>]) -> (String, String) {
+    if as_of.iter().all(Option::is_none) {
+        return ("inodes".into(), "dentries".into());
+    }
+    let mut groups: BTreeMap<Option<i64>, Vec<String>> = BTreeMap::new();
+    for (layer, at) in chain.iter().zip(as_of) {
+        groups.entry(*at).or_default().push(layer.to_string());
+    }
+    let (mut inodes, mut dentries) = (Vec::new(), Vec::new());
+    for (at, layers) in groups {
+        let list = layers.join(",");
+        match at {
+            None => {
+                inodes.push(format!(
+                    "SELECT {INODE_COLUMNS}, born, 0 AS past FROM inodes WHERE layer IN ({list})"
+                ));
+                dentries.push(format!("SELECT {DENTRY_COLUMNS} FROM dentries WHERE layer IN ({list})"));
+            }
+            Some(t) => {
+                inodes.push(format!(
+                    "SELECT {INODE_COLUMNS}, born, 0 AS past FROM inodes WHERE layer IN ({list}) AND born <= {t}
+                     UNION ALL SELECT {INODE_COLUMNS}, born, 1 AS past FROM past_inodes
+                     WHERE layer IN ({list}) AND born <= {t} AND died > {t}"
+                ));
+                dentries.push(format!(
+                    "SELECT {DENTRY_COLUMNS} FROM dentries WHERE layer IN ({list}) AND born <= {t}
+                     UNION ALL SELECT {DENTRY_COLUMNS} FROM past_dentries WHERE layer IN ({list}) AND born <= {t} AND died > {t}"
+                ));
+            }
+        }
+    }
+    (
+        format!("({})", inodes.join(" UNION ALL ")),
+        format!("({})", dentries.join(" UNION ALL ")),
+    )
+}
 
 impl<'t> Tree<'t> {
     /// The layers of this tree as an SQL list, `(head, parent, ...)`.
@@ -106,7 +173,7 @@ impl<'t> Tree<'t> {
 
     /// The tree of a volume; `for_write` locks the volume's row until the transaction ends.
     pub fn open(tx: &'t dyn Tx, caches: &'t Caches, id: Uuid, for_write: bool) -> R<Self> {
-        const VOLUME: &str = "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL, v.moves, v.quota_bytes, v.quota_files";
+        const VOLUME: &str = "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL, v.moves, v.quota_bytes, v.quota_files, v.updated_at, v.window_at, v.history_ns";
         let (row, parent) = if for_write {
             // Lock first, then read the head's parent in a statement of its own: it sees what
             // a writer that held the lock before us (a fork, a flatten) committed.
@@ -117,12 +184,28 @@ impl<'t> Tree<'t> {
         } else {
             let sql = format!("{VOLUME}, l.parent FROM volumes v JOIN layers l ON l.id = v.head WHERE v.id = $1");
             let row = tx.query_opt(&sql, vals![id])?.ok_or_else(volume_gone)?;
-            let parent = row.opt_i64(8)?;
+            let parent = row.opt_i64(11)?;
             (row, parent)
         };
         let head = row.i64(0)?;
-        let chain = chain_of(tx, caches, head, parent)?;
+        let (chain, as_of) = chain_of(tx, caches, head, parent)?;
         let in_chain = format!("({})", chain.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+        let (inodes, dentries) = sources(&chain, &as_of);
+        let past = if as_of.iter().all(Option::is_none) { "0" } else { "past" };
+        let (stamp, window_at) = if for_write {
+            let settings = *caches.history.lock().unwrap_or_else(|p| p.into_inner());
+            super::history::open_window(
+                tx,
+                id,
+                &settings,
+                row.i64(8)?,
+                row.i64(9)?,
+                row.opt_i64(10)?,
+                (row.i64(2)?, row.i64(3)?),
+            )?
+        } else {
+            (0, 0)
+        };
         Ok(Tree {
             tx,
             caches,
@@ -130,6 +213,14 @@ impl<'t> Tree<'t> {
             moves: row.i64(5)?,
             chain,
             in_chain,
+            inodes,
+            dentries,
+            past,
+            stamp,
+            window_at,
+            versioned: RefCell::default(),
+            changed: RefCell::default(),
+            written: Cell::new(0),
             next_ino: row.u64(1)?,
             used_bytes: row.i64(2)?,
             file_count: row.i64(3)?,
@@ -164,7 +255,8 @@ impl<'t> Tree<'t> {
     pub fn may_hold_links(&self) -> R<bool> {
         self.write_touched()?;
         let sql = format!(
-            "SELECT ino FROM inodes WHERE layer IN {} AND kind <> {} AND nlink > 1 AND whiteout = 0 LIMIT 1",
+            "SELECT ino FROM {} AS inodes WHERE layer IN {} AND kind <> {} AND nlink > 1 AND whiteout = 0 LIMIT 1",
+            self.inodes,
             self.in_chain,
             kind_code(FileKind::Directory)
         );
@@ -184,8 +276,8 @@ impl<'t> Tree<'t> {
     /// [`Tree::inode`] read from the database, not remembered (for a walk of every inode).
     pub fn stored_inode(&self, ino: u64) -> R<Option<Inode>> {
         let sql = format!(
-            "SELECT {INODE_COLUMNS} FROM inodes WHERE ino = $1 AND layer IN {}",
-            self.in_chain
+            "SELECT {INODE_COLUMNS}, born, {} FROM {} AS inodes WHERE ino = $1 AND layer IN {}",
+            self.past, self.inodes, self.in_chain
         );
         let mut best: Option<(usize, bool, Inode)> = None;
         for row in self.tx.query(&sql, vals![ino])? {
@@ -215,8 +307,8 @@ impl<'t> Tree<'t> {
     /// The inode an entry names, looking through `layers` (a suffix of the chain).
     fn dentry_in(&self, layers: &[i64], parent: u64, name: &[u8]) -> R<Option<u64>> {
         let sql = format!(
-            "SELECT layer, ino FROM dentries WHERE parent = $1 AND name = $2 AND layer IN {}",
-            self.in_chain
+            "SELECT layer, ino FROM {} AS dentries WHERE parent = $1 AND name = $2 AND layer IN {}",
+            self.dentries, self.in_chain
         );
         let mut best: Option<(usize, u64)> = None;
         for row in self.tx.query(&sql, vals![parent, name])? {
@@ -238,8 +330,8 @@ impl<'t> Tree<'t> {
     /// All live entries of a directory, sorted by name.
     pub fn entries(&self, parent: u64) -> R<Vec<(Vec<u8>, u64)>> {
         let sql = format!(
-            "SELECT layer, name, ino FROM dentries WHERE parent = $1 AND layer IN {}",
-            self.in_chain
+            "SELECT layer, name, ino FROM {} AS dentries WHERE parent = $1 AND layer IN {}",
+            self.dentries, self.in_chain
         );
         let mut merged: BTreeMap<Vec<u8>, (usize, u64)> = BTreeMap::new();
         for row in self.tx.query(&sql, vals![parent])? {
@@ -266,9 +358,9 @@ impl<'t> Tree<'t> {
     /// whiteouts too), or `None` when fewer than `limit` follow: the page is the rest.
     pub fn page_end(&self, parent: u64, after: Option<&[u8]>, limit: usize) -> R<Option<Vec<u8>>> {
         let sql = format!(
-            "SELECT DISTINCT name FROM dentries WHERE parent = $1 AND layer IN {} AND name > $2
+            "SELECT DISTINCT name FROM {} AS dentries WHERE parent = $1 AND layer IN {} AND name > $2
              ORDER BY name LIMIT $3",
-            self.in_chain
+            self.dentries, self.in_chain
         );
         let rows = self
             .tx
@@ -285,11 +377,15 @@ impl<'t> Tree<'t> {
             return Ok(Default::default());
         }
         let list: Vec<String> = inodes.iter().map(|(ino, _)| ino.to_string()).collect();
-        let sql = format!(
+        let mut sql = format!(
             "SELECT DISTINCT ino, layer FROM xattrs WHERE layer IN {} AND ino IN ({})",
             self.in_chain,
             list.join(", ")
         );
+        if self.past != "0" {
+            // A moment's past versions: a cautious answer (any version's xattrs count).
+            sql = format!("{sql} UNION {}", sql.replacen("FROM xattrs", "FROM past_xattrs", 1));
+        }
         let found: std::collections::HashSet<(u64, i64)> = self
             .tx
             .query(&sql, vals![])?
@@ -312,12 +408,16 @@ impl<'t> Tree<'t> {
         upto: Option<&[u8]>,
     ) -> R<Vec<(Vec<u8>, Inode)>> {
         self.write_touched()?;
-        let columns: Vec<String> = INODE_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
+        let mut columns: Vec<String> = INODE_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
+        columns.push("i.born".into());
+        columns.push(if self.past == "0" { "0".into() } else { "i.past".into() });
         let mut params = vec![Value::from(parent), Value::from(after.unwrap_or_default())];
         let mut sql = format!(
-            "SELECT d.layer, d.name, d.ino, {} FROM dentries d LEFT JOIN inodes i ON i.ino = d.ino AND i.layer IN {chain}
+            "SELECT d.layer, d.name, d.ino, {} FROM {} d LEFT JOIN {} i ON i.ino = d.ino AND i.layer IN {chain}
              WHERE d.parent = $1 AND d.layer IN {chain} AND d.name > $2",
             columns.join(", "),
+            self.dentries,
+            self.inodes,
             chain = self.in_chain
         );
         if let Some(upto) = upto {
@@ -355,8 +455,8 @@ impl<'t> Tree<'t> {
     /// The directories that hold a live entry naming `ino` (several for a hard-linked file).
     pub fn parents_of(&self, ino: u64) -> R<Vec<u64>> {
         let sql = format!(
-            "SELECT parent, name FROM dentries WHERE ino = $1 AND layer IN {}",
-            self.in_chain
+            "SELECT parent, name FROM {} AS dentries WHERE ino = $1 AND layer IN {}",
+            self.dentries, self.in_chain
         );
         let mut parents = Vec::new();
         for row in self.tx.query(&sql, vals![ino])? {
@@ -370,10 +470,64 @@ impl<'t> Tree<'t> {
     }
 
     pub fn set_dentry(&self, parent: u64, name: &[u8], ino: u64) -> R<()> {
+        self.keep_dentry(parent, name)?;
         self.tx.exec(
-            "INSERT INTO dentries (layer, parent, name, ino) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (parent, name, layer) DO UPDATE SET ino = excluded.ino",
-            vals![self.head(), parent, name, ino],
+            "INSERT INTO dentries (layer, parent, name, ino, born) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (parent, name, layer) DO UPDATE SET ino = excluded.ino, born = excluded.born",
+            vals![self.head(), parent, name, ino, self.stamp],
+        )?;
+        self.changed.borrow_mut().insert(ino);
+        Ok(())
+    }
+
+    /// Keeps the head's entry `name` in the past before it changes, if it was written before
+    /// the volume's window of history began.
+    fn keep_dentry(&self, parent: u64, name: &[u8]) -> R<()> {
+        if self.window_at == 0 {
+            return Ok(());
+        }
+        self.tx.exec(
+            "INSERT INTO past_dentries (layer, parent, name, ino, born, died)
+             SELECT layer, parent, name, ino, born, $4 FROM dentries
+             WHERE layer = $1 AND parent = $2 AND name = $3 AND born < $5 ON CONFLICT DO NOTHING",
+            vals![self.head(), parent, name, self.stamp, self.window_at],
+        )?;
+        Ok(())
+    }
+
+    /// Keeps the head's version of an inode (attributes, chunks, xattrs) in the past before it
+    /// changes, if it was written before the volume's window of history began; the head's row
+    /// is then born now, so that what changes in it later in this window stays with it.
+    pub fn version(&self, ino: u64) -> R<()> {
+        if self.window_at == 0 || !self.versioned.borrow_mut().insert(ino) {
+            return Ok(());
+        }
+        let (head, stamp) = (self.head(), self.stamp);
+        let kept = self.tx.exec(
+            &format!(
+                "INSERT INTO past_inodes ({INODE_COLUMNS}, born, died) SELECT {INODE_COLUMNS}, born, $3 FROM inodes
+                 WHERE layer = $1 AND ino = $2 AND born < $4 ON CONFLICT DO NOTHING"
+            ),
+            vals![head, ino, stamp, self.window_at],
+        )?;
+        if kept == 0 {
+            return Ok(());
+        }
+        for (table, columns) in [("chunks", "idx, len, hash, data, pack_off"), ("xattrs", "name, value")] {
+            let select: Vec<String> = columns.split(", ").map(|c| format!("x.{c}")).collect();
+            self.tx.exec(
+                &format!(
+                    "INSERT INTO past_{table} (layer, ino, born, {columns})
+                     SELECT x.layer, x.ino, i.born, {} FROM {table} x JOIN inodes i ON i.layer = x.layer AND i.ino = x.ino
+                     WHERE x.layer = $1 AND x.ino = $2 ON CONFLICT DO NOTHING",
+                    select.join(", ")
+                ),
+                vals![head, ino],
+            )?;
+        }
+        self.tx.exec(
+            "UPDATE inodes SET born = $3 WHERE layer = $1 AND ino = $2",
+            vals![head, ino, stamp],
         )?;
         Ok(())
     }
@@ -383,6 +537,7 @@ impl<'t> Tree<'t> {
         if self.dentry_in(&self.chain[1..], parent, name)?.is_some() {
             self.set_dentry(parent, name, 0)
         } else {
+            self.keep_dentry(parent, name)?;
             self.tx.exec(
                 "DELETE FROM dentries WHERE layer = $1 AND parent = $2 AND name = $3",
                 vals![self.head(), parent, name],
@@ -412,7 +567,12 @@ impl<'t> Tree<'t> {
 
     pub fn put_inode(&self, inode: &mut Inode) -> R<()> {
         let head = self.head();
-        if inode.layer != head {
+        if inode.stat.kind != FileKind::Directory {
+            self.changed.borrow_mut().insert(inode.stat.ino);
+        }
+        if inode.layer == head {
+            self.version(inode.stat.ino)?;
+        } else {
             let ino = inode.stat.ino;
             self.tx.exec(
                 "INSERT INTO chunks (layer, ino, idx, len, hash, data, pack_off)
@@ -432,11 +592,11 @@ impl<'t> Tree<'t> {
         let s = &inode.stat;
         self.tx.exec(
             &format!(
-                "INSERT INTO inodes ({INODE_COLUMNS}) VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                "INSERT INTO inodes ({INODE_COLUMNS}, born) VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                  ON CONFLICT (ino, layer) DO UPDATE SET whiteout = 0, kind = excluded.kind, mode = excluded.mode,
                  uid = excluded.uid, gid = excluded.gid, size = excluded.size, nlink = excluded.nlink,
                  rdev = excluded.rdev, atime = excluded.atime, mtime = excluded.mtime, ctime = excluded.ctime,
-                 parent = excluded.parent, target = excluded.target"
+                 parent = excluded.parent, target = excluded.target, born = excluded.born"
             ),
             vals![
                 head,
@@ -452,9 +612,12 @@ impl<'t> Tree<'t> {
                 s.mtime,
                 s.ctime,
                 inode.parent,
-                s.target.clone()
+                s.target.clone(),
+                self.stamp
             ],
         )?;
+        inode.born = self.stamp;
+        inode.past = false;
         self.known.borrow_mut().insert(s.ino, Some(inode.clone()));
         self.touched.borrow_mut().remove(&s.ino);
         Ok(())
@@ -524,6 +687,8 @@ impl<'t> Tree<'t> {
 
     /// Writes a new inode, which has no chunks yet.
     pub fn put_new_inode(&self, inode: &mut Inode) -> R<()> {
+        self.versioned.borrow_mut().insert(inode.stat.ino);
+        self.changed.borrow_mut().insert(inode.stat.ino);
         self.put_inode(inode)?;
         self.made_empty.borrow_mut().insert(inode.stat.ino);
         Ok(())
@@ -532,6 +697,8 @@ impl<'t> Tree<'t> {
     /// Deletes an inode with its content and xattrs from the view.
     pub fn remove_inode(&mut self, inode: &Inode) -> R<()> {
         let (head, ino) = (self.head(), inode.stat.ino);
+        self.version(ino)?;
+        self.changed.borrow_mut().insert(ino);
         for sql in [
             "DELETE FROM chunks WHERE layer = $1 AND ino = $2",
             "DELETE FROM xattrs WHERE layer = $1 AND ino = $2",
@@ -545,9 +712,9 @@ impl<'t> Tree<'t> {
         if self.chain.len() > 1 && self.stored_inode(ino)?.is_some() {
             self.tx.exec(
                 &format!(
-                    "INSERT INTO inodes ({INODE_COLUMNS}) VALUES ($1, $2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL)"
+                    "INSERT INTO inodes ({INODE_COLUMNS}, born) VALUES ($1, $2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, $3)"
                 ),
-                vals![head, ino],
+                vals![head, ino, self.stamp],
             )?;
         }
         self.add_used(-(inode.stat.size as i128))?;
@@ -577,15 +744,25 @@ impl<'t> Tree<'t> {
         if self.made_empty.borrow().contains(&inode.stat.ino) {
             return Ok(Vec::new());
         }
-        let rows = self.tx.query(
-            "SELECT idx, len, hash, data, pack_off FROM chunks WHERE layer = $1 AND ino = $2 ORDER BY idx",
-            vals![inode.layer, inode.stat.ino],
-        )?;
+        let rows = if inode.past {
+            self.tx.query(
+                "SELECT idx, len, hash, data, pack_off FROM past_chunks WHERE layer = $1 AND ino = $2 AND born = $3
+                 ORDER BY idx",
+                vals![inode.layer, inode.stat.ino, inode.born],
+            )?
+        } else {
+            self.tx.query(
+                "SELECT idx, len, hash, data, pack_off FROM chunks WHERE layer = $1 AND ino = $2 ORDER BY idx",
+                vals![inode.layer, inode.stat.ino],
+            )?
+        };
         rows.iter().map(chunk_from_row).collect()
     }
 
     /// Stores a chunk of an inode already written to the head.
     pub fn put_chunk(&self, ino: u64, chunk: &Chunk) -> R<()> {
+        self.version(ino)?;
+        self.written.set(self.written.get() + chunk.len as i64);
         self.made_empty.borrow_mut().remove(&ino);
         let (hash, data, pack_off): (Option<&[u8]>, Option<Vec<u8>>, Option<u64>) = match &chunk.data {
             ChunkData::Block(h) => (Some(h), None, None),
@@ -606,6 +783,7 @@ impl<'t> Tree<'t> {
     pub fn truncate_chunks(&self, ino: u64, size: u64) -> R<()> {
         let bs = strata_core::BLOCK_SIZE;
         let head = self.head();
+        self.version(ino)?;
         self.tx.exec(
             "DELETE FROM chunks WHERE layer = $1 AND ino = $2 AND idx >= $3",
             vals![head, ino, size.div_ceil(bs)],
@@ -628,6 +806,7 @@ impl<'t> Tree<'t> {
     }
 
     pub fn remove_all_chunks(&self, ino: u64) -> R<()> {
+        self.version(ino)?;
         self.tx.exec(
             "DELETE FROM chunks WHERE layer = $1 AND ino = $2",
             vals![self.head(), ino],
@@ -667,9 +846,29 @@ impl<'t> Tree<'t> {
     pub fn finish(self) -> R<()> {
         self.write_touched()?;
         self.tx.exec(
-            "UPDATE volumes SET next_ino = $2, used_bytes = $3, file_count = $4, updated_at = $5, moves = $6 WHERE id = $1",
-            vals![self.id, self.next_ino, self.used_bytes, self.file_count, now_ns(), self.moves],
+            "UPDATE volumes SET next_ino = $2, used_bytes = $3, file_count = $4, updated_at = $5, moves = $6,
+             window_at = $7 WHERE id = $1",
+            vals![
+                self.id,
+                self.next_ino,
+                self.used_bytes,
+                self.file_count,
+                self.stamp,
+                self.moves,
+                self.window_at
+            ],
         )?;
+        if self.window_at != 0 {
+            let changes = self.changed.borrow().len() as i64;
+            super::history::note_changes(
+                self.tx,
+                self.id,
+                self.window_at,
+                self.stamp,
+                changes,
+                self.written.get(),
+            )?;
+        }
         Ok(())
     }
 
@@ -708,7 +907,7 @@ impl<'t> Tree<'t> {
 }
 
 /// The layer chain from `head` down to the bottom layer, in one query.
-pub(crate) fn chain_of(tx: &dyn Tx, caches: &Caches, head: i64, parent: Option<i64>) -> R<Arc<[i64]>> {
+pub(crate) fn chain_of(tx: &dyn Tx, caches: &Caches, head: i64, parent: Option<i64>) -> R<Chain> {
     let chains = &caches.chains;
     let key = (head, parent);
     if let Some(chain) = chains.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
@@ -716,17 +915,25 @@ pub(crate) fn chain_of(tx: &dyn Tx, caches: &Caches, head: i64, parent: Option<i
     }
     // SQL recursion walks the chain iteratively; its length is bounded by flattening.
     let rows = tx.query(
-        "WITH RECURSIVE c(id, parent, depth) AS (
-             SELECT id, parent, 0 FROM layers WHERE id = $1
-             UNION ALL SELECT l.id, l.parent, c.depth + 1 FROM layers l JOIN c ON l.id = c.parent)
-         SELECT id FROM c ORDER BY depth",
+        "WITH RECURSIVE c(id, parent, parent_as_of, depth) AS (
+             SELECT id, parent, parent_as_of, 0 FROM layers WHERE id = $1
+             UNION ALL SELECT l.id, l.parent, l.parent_as_of, c.depth + 1 FROM layers l JOIN c ON l.id = c.parent)
+         SELECT id, parent_as_of FROM c ORDER BY depth",
         vals![head],
     )?;
-    let chain: Vec<i64> = rows.iter().map(|r| r.i64(0)).collect::<R<_>>()?;
-    if chain.first() != Some(&head) {
+    let (mut layers, mut as_of) = (Vec::new(), Vec::new());
+    let mut at: Option<i64> = None;
+    for row in &rows {
+        layers.push(row.i64(0)?);
+        as_of.push(at);
+        if let Some(t) = row.opt_i64(1)? {
+            at = Some(at.map_or(t, |a| a.min(t)));
+        }
+    }
+    if layers.first() != Some(&head) {
         return Err(Fail::Db(DbError::Other(format!("layer {head} is missing"))));
     }
-    let chain: Arc<[i64]> = chain.into();
+    let chain: Chain = (layers.into(), as_of.into());
     chains
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -791,6 +998,8 @@ fn inode_from_row(r: &Row) -> R<(bool, Inode)> {
             layer: r.i64(0)?,
             stat,
             parent: r.u64(13)?,
+            born: r.i64(15)?,
+            past: r.bool(16)?,
         },
     ))
 }

@@ -74,15 +74,15 @@ fn check_limit(tx: &dyn Tx, org: &str, limit: u64) -> R<()> {
 }
 
 /// What a new volume row starts from.
-struct Origin {
-    head: i64,
-    next_ino: i64,
-    used_bytes: i64,
-    file_count: i64,
-    snapshot_of: Option<Uuid>,
+pub(super) struct Origin {
+    pub head: i64,
+    pub next_ino: i64,
+    pub used_bytes: i64,
+    pub file_count: i64,
+    pub snapshot_of: Option<Uuid>,
 }
 
-fn insert_volume(tx: &dyn Tx, org: &str, name: &str, origin: Origin) -> R<Volume> {
+pub(super) fn insert_volume(tx: &dyn Tx, org: &str, name: &str, origin: Origin) -> R<Volume> {
     let id = Uuid::new_v4();
     let now = now_ns();
     // `DO NOTHING` keeps the transaction usable on every engine when the name is taken.
@@ -146,7 +146,8 @@ fn row(tx: &dyn Tx, org: &str, id: Uuid) -> R<Origin> {
 }
 
 /// Freezes a volume's head and gives it a new empty one on top; returns the frozen layer.
-fn freeze_head(tx: &dyn Tx, id: Uuid, head: i64) -> R<i64> {
+pub(super) fn freeze_head(tx: &dyn Tx, id: Uuid, head: i64) -> R<i64> {
+    super::history::retire_head(tx, id, head)?;
     tx.exec("UPDATE layers SET frozen = 1 WHERE id = $1", vals![head])?;
     let new_head = new_layer(tx, Some(head), false)?;
     tx.exec("UPDATE volumes SET head = $2 WHERE id = $1", vals![id, new_head])?;
@@ -161,7 +162,10 @@ pub fn snapshot(tx: &dyn Tx, org: &str, volume: Uuid, name: &VolumeName, limit: 
     }
     tx.lock_org(org)?;
     let count = tx
-        .query_one("SELECT COUNT(*) FROM volumes WHERE snapshot_of = $1", vals![volume])?
+        .query_one(
+            "SELECT COUNT(*) FROM volumes WHERE snapshot_of = $1 AND moment_at IS NULL",
+            vals![volume],
+        )?
         .i64(0)?;
     if count as u64 >= limit {
         let msg = format!("this volume already has {count} snapshots, the most allowed ({limit}); delete one first");
@@ -185,7 +189,9 @@ pub fn snapshot(tx: &dyn Tx, org: &str, volume: Uuid, name: &VolumeName, limit: 
 }
 
 pub fn list_snapshots(tx: &dyn Tx, org: &str, volume: Uuid) -> R<Vec<Volume>> {
-    let sql = format!("SELECT {VOLUME_COLUMNS} FROM volumes WHERE org = $1 AND snapshot_of = $2 ORDER BY created_at");
+    let sql = format!(
+        "SELECT {VOLUME_COLUMNS} FROM volumes WHERE org = $1 AND snapshot_of = $2 AND moment_at IS NULL ORDER BY created_at"
+    );
     tx.query(&sql, vals![org, volume])?
         .iter()
         .map(volume_from_row)
@@ -199,12 +205,15 @@ pub fn restore(tx: &dyn Tx, org: &str, volume: Uuid, snapshot: Uuid) -> R<Volume
     if snap.snapshot_of != Some(volume) {
         return Err(Error::invalid("snapshot", "that snapshot was not taken of this volume").into());
     }
+    // The tree before the restore stays in the volume's history.
+    super::history::retire_head(tx, volume, target.head)?;
+    tx.exec("UPDATE layers SET frozen = 1 WHERE id = $1", vals![target.head])?;
     let head = new_layer(tx, Some(snap.head), false)?;
     // Inode numbers are never reused, so mounts holding newer inodes cannot mistake them.
     let next_ino = target.next_ino.max(snap.next_ino);
     tx.exec(
-        "UPDATE volumes SET head = $2, next_ino = $3, used_bytes = $4, file_count = $5, updated_at = $6 WHERE id = $1",
-        vals![volume, head, next_ino, snap.used_bytes, snap.file_count, now_ns()],
+        "UPDATE volumes SET head = $2, next_ino = $3, used_bytes = $4, file_count = $5, window_at = 0 WHERE id = $1",
+        vals![volume, head, next_ino, snap.used_bytes, snap.file_count],
     )?;
     get(tx, org, &VolumeRef::Id(volume))
 }
@@ -237,6 +246,8 @@ pub fn get(tx: &dyn Tx, org: &str, volume: &VolumeRef) -> R<Volume> {
         VolumeRef::Id(id) => ("id", id.to_string()),
         VolumeRef::Name(name) => ("name", name.to_string()),
         VolumeRef::Snapshot(volume, snapshot) => ("name", VolumeRef::snapshot_key(volume, snapshot)),
+        // Pinned first, in a transaction that writes (`history::moment`).
+        VolumeRef::Moment(..) => return Err(Error::internal("a moment is read once pinned").into()),
     };
     let sql = format!("SELECT {VOLUME_COLUMNS} FROM volumes WHERE org = $1 AND {column} = $2");
     match tx.query_opt(&sql, vals![org, &value])? {

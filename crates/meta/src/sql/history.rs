@@ -1,0 +1,253 @@
+//! History: every volume keeps its past for a while, at most one point apart per step.
+//!
+//! Writes go to the head layer in place, as ever; what a write replaces or deletes is kept in
+//! the `past_` tables (with when it was written, `born`, and replaced, `died`) when it was
+//! written before the volume's current *window*. A window opens at the first write at least
+//! a step after the last one opened (`points`), so a row is kept at most once a window, and
+//! the volume as it was just before any window began, or at any instant no window was being
+//! written, can be read again: each layer's rows born by then and not yet replaced.
+//!
+//! A moment is read like a snapshot: naming it (`VOLUME@TIME`) pins it as a read-only
+//! volume row whose head is an empty frozen layer linked to the head of that time *at* that
+//! time (`layers.parent_as_of`); mounts, forks, diffs and restores then take it as they take
+//! a snapshot. The heads a volume had before a restore or a freeze are kept in `past_heads`.
+
+use super::volumes::{self, Origin};
+use super::{Fail, R, Tx, vals};
+use crate::{Error, now_ns};
+use strata_core::api::{HistoryPoint, Volume};
+use strata_core::names::{VolumeRef, format_moment};
+use uuid::Uuid;
+
+/// How long volumes keep their past unless they say (0: not at all), and how far apart its
+/// points are at least.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub keep_ns: i64,
+    pub step_ns: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            keep_ns: 0,
+            step_ns: 1_000_000_000,
+        }
+    }
+}
+
+/// The stamp of a write transaction (later than every earlier write of the volume) and the
+/// start of its window of history, opening a new one when a step has passed (0: no history).
+#[allow(clippy::too_many_arguments)]
+pub fn open_window(
+    tx: &dyn Tx,
+    vol: Uuid,
+    settings: &Settings,
+    last_write: i64,
+    window_at: i64,
+    keep: Option<i64>,
+    counts: (i64, i64),
+) -> R<(i64, i64)> {
+    let stamp = now_ns().max(last_write + 1);
+    if keep.unwrap_or(settings.keep_ns) <= 0 {
+        return Ok((stamp, 0));
+    }
+    if window_at != 0 && stamp - window_at < settings.step_ns {
+        return Ok((stamp, window_at));
+    }
+    tx.exec(
+        "INSERT INTO points (volume, at, last, used_bytes, file_count) VALUES ($1, $2, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+        vals![vol, stamp, counts.0, counts.1],
+    )?;
+    Ok((stamp, stamp))
+}
+
+/// Counts a transaction's changes in its window.
+pub fn note_changes(tx: &dyn Tx, vol: Uuid, window_at: i64, stamp: i64, changes: i64, bytes: i64) -> R<()> {
+    tx.exec(
+        "UPDATE points SET last = $3, changes = changes + $4, bytes = bytes + $5 WHERE volume = $1 AND at = $2",
+        vals![vol, window_at, stamp, changes, bytes],
+    )?;
+    Ok(())
+}
+
+/// Remembers that `head` stops being the volume's head now (a freeze or a restore), so that
+/// its moments before now are read through it; returns when.
+pub fn retire_head(tx: &dyn Tx, vol: Uuid, head: i64) -> R<i64> {
+    let last = tx
+        .query_one("SELECT updated_at FROM volumes WHERE id = $1", vals![vol])?
+        .i64(0)?;
+    let until = now_ns().max(last + 1);
+    tx.exec(
+        "INSERT INTO past_heads (volume, until, head) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        vals![vol, until, head],
+    )?;
+    tx.exec("UPDATE volumes SET updated_at = $2 WHERE id = $1", vals![vol, until])?;
+    Ok(until)
+}
+
+fn invalid(msg: impl Into<String>) -> Fail {
+    Error::invalid("time", msg).into()
+}
+
+/// The volume as it was at `t`, pinned as a read-only volume row named `VOLUME@TIME` (the
+/// instant it shows): the newest instant at or before `t` whose tree history holds whole.
+pub fn moment(tx: &dyn Tx, settings: &Settings, org: &str, vol: Uuid, t: i64, now: i64) -> R<Volume> {
+    let sql = format!(
+        "SELECT name, head, history_ns, created_at, snapshot_of, next_ino, used_bytes, file_count
+         FROM volumes WHERE org = $1 AND id = $2{}",
+        tx.for_update()
+    );
+    let row = tx
+        .query_opt(&sql, vals![org, vol])?
+        .ok_or_else(|| Fail::Fs(Error::not_found("volume not found").with_field("volume")))?;
+    let (name, head) = (row.text(0)?, row.i64(1)?);
+    if row.opt_uuid(4)?.is_some() {
+        return Err(Error::invalid("volume", "a snapshot has no history of its own; name its volume").into());
+    }
+    let keep = row.opt_i64(2)?.unwrap_or(settings.keep_ns);
+    if keep <= 0 {
+        return Err(invalid(
+            "this volume keeps no history (turn it on with `strata volume set VOLUME --history 24h`)",
+        ));
+    }
+    if t > now {
+        return Err(invalid("that moment has not come yet"));
+    }
+    let oldest = (now - keep).max(row.i64(3)?);
+    // The window holding `t`: if it was still being written at `t`, the moment before it.
+    let window = tx.query_opt(
+        "SELECT at, last FROM points WHERE volume = $1 AND at <= $2 ORDER BY at DESC LIMIT 1",
+        vals![vol, t],
+    )?;
+    let at = match window {
+        Some(w) if w.i64(1)? > t => w.i64(0)? - 1,
+        _ => t,
+    };
+    if at < oldest {
+        let msg = format!("this volume's history reaches back to {}", format_moment(oldest));
+        return Err(invalid(msg));
+    }
+    let key = format!("{name}@{}", format_moment(at));
+    if let Some(found) = tx.query_opt("SELECT id FROM volumes WHERE org = $1 AND name = $2", vals![org, &key])? {
+        return volumes::get(tx, org, &VolumeRef::Id(found.uuid(0)?));
+    }
+    let retired = tx.query_opt(
+        "SELECT head FROM past_heads WHERE volume = $1 AND until > $2 ORDER BY until LIMIT 1",
+        vals![vol, at],
+    )?;
+    let head_then = match retired {
+        Some(r) => r.i64(0)?,
+        None => head,
+    };
+    if head_then == head {
+        // Nothing written from now on changes what the moment shows.
+        volumes::freeze_head(tx, vol, head)?;
+    }
+    let layer = volumes::new_layer(tx, Some(head_then), true)?;
+    tx.exec("UPDATE layers SET parent_as_of = $2 WHERE id = $1", vals![layer, at])?;
+    // The counts when the next window began, or now if none has.
+    let next = tx.query_opt(
+        "SELECT used_bytes, file_count FROM points WHERE volume = $1 AND at > $2 ORDER BY at LIMIT 1",
+        vals![vol, at],
+    )?;
+    let (used_bytes, file_count) = match next {
+        Some(r) => (r.i64(0)?, r.i64(1)?),
+        None => (row.i64(6)?, row.i64(7)?),
+    };
+    let origin = Origin {
+        head: layer,
+        next_ino: row.i64(5)?,
+        used_bytes,
+        file_count,
+        snapshot_of: Some(vol),
+    };
+    let pinned = volumes::insert_volume(tx, org, &key, origin)?;
+    tx.exec("UPDATE volumes SET moment_at = $2 WHERE id = $1", vals![pinned.id, at])?;
+    Ok(pinned)
+}
+
+/// The windows of changes a volume kept, newest first (at most `limit`).
+pub fn points(tx: &dyn Tx, org: &str, vol: Uuid, limit: u64) -> R<Vec<HistoryPoint>> {
+    volumes::get(tx, org, &VolumeRef::Id(vol))?;
+    let rows = tx.query(
+        "SELECT at, last, changes, bytes FROM points WHERE volume = $1 AND changes > 0 ORDER BY at DESC LIMIT $2",
+        vals![vol, limit as i64],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(HistoryPoint {
+                before: r.i64(0)? - 1,
+                first_change: r.i64(0)?,
+                last_change: r.i64(1)?,
+                changes: r.u64(2)?,
+                bytes: r.u64(3)?,
+            })
+        })
+        .collect()
+}
+
+/// Sets how long a volume keeps its past (`None`: the server's setting; 0: not at all).
+pub fn set_keep(tx: &dyn Tx, org: &str, vol: Uuid, keep: Option<i64>) -> R<Volume> {
+    let changed = tx.exec(
+        "UPDATE volumes SET history_ns = $3, window_at = 0 WHERE org = $1 AND id = $2 AND snapshot_of IS NULL",
+        vals![org, vol, keep],
+    )?;
+    if changed == 0 {
+        volumes::get(tx, org, &VolumeRef::Id(vol))?;
+        return Err(Error::invalid("volume", "a snapshot has no history of its own").into());
+    }
+    volumes::get(tx, org, &VolumeRef::Id(vol))
+}
+
+/// Forgets what no volume keeps any more: windows, retired heads and pinned moments past
+/// their volume's keep, and past rows replaced before the longest keep that no link to a
+/// moment reads.
+pub fn prune(tx: &dyn Tx, settings: &Settings, now: i64) -> R<()> {
+    let keep = "COALESCE((SELECT v.history_ns FROM volumes v WHERE v.id = {t}.volume), $2)";
+    for table in ["points", "past_heads"] {
+        let time = if table == "points" { "last" } else { "until" };
+        tx.exec(
+            &format!(
+                "DELETE FROM {table} WHERE {time} < $1 - {}
+                 OR NOT EXISTS (SELECT 1 FROM volumes v WHERE v.id = {table}.volume)",
+                keep.replace("{t}", table)
+            ),
+            vals![now, settings.keep_ns],
+        )?;
+    }
+    tx.exec(
+        "DELETE FROM volumes WHERE moment_at IS NOT NULL
+         AND moment_at < $1 - COALESCE((SELECT v.history_ns FROM volumes v WHERE v.id = volumes.snapshot_of), $2)
+         AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.volume = volumes.id AND s.alive_until > $1)",
+        vals![now, settings.keep_ns],
+    )?;
+    let longest = tx
+        .query_one("SELECT MAX(history_ns) FROM volumes", vals![])?
+        .opt_i64(0)?
+        .unwrap_or(0)
+        .max(settings.keep_ns);
+    let pinned = |t: &str| {
+        format!(
+            "NOT EXISTS (SELECT 1 FROM layers l WHERE l.parent = {t}.layer AND l.parent_as_of >= {t}.born
+             AND l.parent_as_of < {t}.died)"
+        )
+    };
+    for table in ["past_inodes", "past_dentries"] {
+        tx.exec(
+            &format!("DELETE FROM {table} WHERE died < $1 AND {}", pinned(table)),
+            vals![now - longest],
+        )?;
+    }
+    for table in ["past_chunks", "past_xattrs"] {
+        tx.exec(
+            &format!(
+                "DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM past_inodes p
+                 WHERE p.layer = {table}.layer AND p.ino = {table}.ino AND p.born = {table}.born)"
+            ),
+            vals![],
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! A volume's history on both engines: moments read as they were, restored, forked, kept
+//! through flattening and collection, and forgotten when the volume keeps none.
+
+use strata_core::api::FileKind;
+use strata_core::names::{Moment, VolumeName, VolumeRef, format_moment};
+use strata_meta::*;
+use uuid::Uuid;
+
+mod common;
+use common::Engine;
+
+const ORG: &str = "org";
+const HOUR: i64 = 3_600_000_000_000;
+
+fn name(s: &str) -> VolumeName {
+    VolumeName::parse(s).unwrap()
+}
+
+/// The bytes of `/NAME`, or `None` when there is no such file.
+fn read(meta: &dyn MetaStore, vol: Uuid, file: &str) -> Option<Vec<u8>> {
+    let ino = meta.lookup(vol.into(), ROOT_INO, file.as_bytes()).ok()?.ino;
+    let (_, chunks) = meta.chunks(vol.into(), ino).unwrap();
+    Some(chunks.iter().fold(Vec::new(), |mut all, c| {
+        if let ChunkData::Inline(d) = &c.data {
+            all.extend_from_slice(d)
+        }
+        all
+    }))
+}
+
+fn write(meta: &dyn MetaStore, vol: Uuid, file: &str, bytes: &[u8]) {
+    let ino = match meta.lookup(vol.into(), ROOT_INO, file.as_bytes()) {
+        Ok(stat) => stat.ino,
+        Err(_) => {
+            meta.create(
+                vol.into(),
+                ROOT_INO,
+                file.as_bytes(),
+                &NewInode::new(FileKind::File, 0o644),
+            )
+            .unwrap()
+            .ino
+        }
+    };
+    let chunk = Chunk {
+        idx: 0,
+        len: bytes.len() as u64,
+        data: ChunkData::Inline(bytes.to_vec()),
+    };
+    meta.write_chunks(vol, ino, chunk.len, &[chunk], true).unwrap();
+}
+
+fn moment(meta: &dyn MetaStore, vol: &str, at: i64) -> Result<Volume> {
+    meta.get_volume(ORG, &VolumeRef::Moment(name(vol), Moment::At(at)))
+}
+
+fn names(meta: &dyn MetaStore, vol: Uuid) -> Vec<String> {
+    meta.readdir(vol, ROOT_INO)
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| String::from_utf8(n).unwrap())
+        .collect()
+}
+
+use strata_core::api::Volume;
+
+fn moments_read_as_they_were_and_restore_atomically(e: &Engine) {
+    let meta = &*e.meta;
+    meta.set_history(HOUR, 0);
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    write(meta, v, "a", b"one");
+    let t1 = now_ns();
+    write(meta, v, "a", b"two");
+    write(meta, v, "b", b"bee");
+    let a = meta.lookup(v.into(), ROOT_INO, b"a").unwrap().ino;
+    meta.set_xattr(v.into(), a, b"user.k", b"x", XattrMode::Any).unwrap();
+    let t2 = now_ns();
+    meta.unlink(v.into(), ROOT_INO, b"a").unwrap();
+    meta.create(v.into(), ROOT_INO, b"d", &NewInode::new(FileKind::Directory, 0o755))
+        .unwrap();
+    let t3 = now_ns();
+
+    let m1 = moment(meta, "v", t1).unwrap();
+    assert_eq!(m1.name, format!("v@{}", format_moment(t1)));
+    assert_eq!(read(meta, m1.id, "a").as_deref(), Some(&b"one"[..]));
+    assert_eq!(names(meta, m1.id), ["a"]);
+    assert_eq!((m1.used_bytes, m1.file_count), (3, 1));
+    let m2 = moment(meta, "v", t2).unwrap();
+    assert_eq!(read(meta, m2.id, "a").as_deref(), Some(&b"two"[..]));
+    assert_eq!(names(meta, m2.id), ["a", "b"]);
+    let a2 = meta.lookup(m2.id.into(), ROOT_INO, b"a").unwrap().ino;
+    assert_eq!(meta.get_xattr(m2.id.into(), a2, b"user.k").unwrap(), b"x");
+    assert!(meta.get_xattr(m1.id.into(), a2, b"user.k").is_err());
+    assert_eq!(names(meta, v), ["b", "d"]);
+    // Naming the same instant again finds the same pinned moment; moments are no snapshots.
+    assert_eq!(moment(meta, "v", t1).unwrap().id, m1.id);
+    assert!(meta.list_snapshots(ORG, v).unwrap().is_empty());
+    // A moment is read-only.
+    let refused = meta.create(m1.id.into(), ROOT_INO, b"x", &NewInode::new(FileKind::File, 0o644));
+    assert_eq!(refused.unwrap_err().kind, ErrorKind::ReadOnly);
+
+    // Restoring to t1 is one change; the tree before it stays in history.
+    meta.restore_volume(ORG, v, m1.id).unwrap();
+    assert_eq!(read(meta, v, "a").as_deref(), Some(&b"one"[..]));
+    assert_eq!(names(meta, v), ["a"]);
+    let m3 = moment(meta, "v", t3).unwrap();
+    assert_eq!(names(meta, m3.id), ["b", "d"]);
+    assert_eq!(read(meta, m3.id, "b").as_deref(), Some(&b"bee"[..]));
+
+    // A fork of a moment is a volume like any other, apart from its source.
+    let f = meta.fork_volume(ORG, m2.id, &name("f"), 10).unwrap().id;
+    write(meta, f, "a", b"fork");
+    assert_eq!(read(meta, f, "a").as_deref(), Some(&b"fork"[..]));
+    assert_eq!(read(meta, m2.id, "a").as_deref(), Some(&b"two"[..]));
+    assert_eq!(read(meta, v, "a").as_deref(), Some(&b"one"[..]));
+
+    // The windows of changes, newest first.
+    let points = meta.history(ORG, v, 100).unwrap();
+    assert!(points.len() >= 5, "{points:?}");
+    assert!(points.windows(2).all(|w| w[0].before > w[1].before));
+    assert!(points.iter().any(|p| p.bytes == 3 && p.changes >= 1));
+}
+
+fn moments_survive_flattening_and_collection(e: &Engine) {
+    let meta = &*e.meta;
+    meta.set_history(HOUR, 0);
+    let v = meta.create_volume(ORG, &name("v"), 100).unwrap().id;
+    let mut times = Vec::new();
+    for i in 0..6 {
+        write(meta, v, "f", format!("v{i}").as_bytes());
+        write(meta, v, &format!("g{i}"), b"g");
+        times.push(now_ns());
+        // Forks freeze the head under the volume, so its chain grows.
+        meta.fork_volume(ORG, v, &name(&format!("fork{i}")), 100).unwrap();
+    }
+    assert!(meta.flatten_volume(v, 2).unwrap());
+    meta.collect_layers().unwrap();
+    for (i, t) in times.iter().enumerate() {
+        let m = moment(meta, "v", *t).unwrap();
+        assert_eq!(read(meta, m.id, "f"), Some(format!("v{i}").into_bytes()), "moment {i}");
+        assert_eq!(names(meta, m.id).len(), i + 2, "moment {i}");
+    }
+    // A volume that keeps no history forgets it at the next collection.
+    meta.set_volume_history(ORG, v, Some(0)).unwrap();
+    let refused = moment(meta, "v", times[0]).unwrap_err();
+    assert_eq!(refused.field.as_deref(), Some("time"), "{refused:?}");
+    meta.collect_layers().unwrap();
+    assert!(meta.history(ORG, v, 100).unwrap().is_empty());
+    assert_eq!(read(meta, v, "f").as_deref(), Some(&b"v5"[..]));
+}
+
+fn a_moment_inside_a_window_reads_as_the_window_began(e: &Engine) {
+    let meta = &*e.meta;
+    // One window for everything this test writes.
+    meta.set_history(HOUR, HOUR);
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    write(meta, v, "a", b"one");
+    let t0 = now_ns();
+    write(meta, v, "a", b"two");
+    let t1 = now_ns();
+    // Between two writes of a window: the volume as the window began, before both.
+    let m = moment(meta, "v", t0).unwrap();
+    assert_eq!(read(meta, m.id, "a"), None);
+    // After its last write: the volume as it is.
+    let m = moment(meta, "v", t1).unwrap();
+    assert_eq!(read(meta, m.id, "a").as_deref(), Some(&b"two"[..]));
+    // Pinning froze the head: later writes leave the moment alone.
+    write(meta, v, "a", b"three");
+    assert_eq!(read(meta, m.id, "a").as_deref(), Some(&b"two"[..]));
+    // Bad moments are refused with the field named.
+    for bad in [now_ns() + HOUR, now_ns() - 2 * HOUR] {
+        let e = moment(meta, "v", bad).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("time"), "{e:?}");
+    }
+}
+
+on_every_engine!(
+    moments_read_as_they_were_and_restore_atomically,
+    moments_survive_flattening_and_collection,
+    a_moment_inside_a_window_reads_as_the_window_began,
+);
