@@ -49,6 +49,19 @@ enum Command {
     },
     /// Create, list, delete and restore read-only snapshots (VOLUME@NAME)
     Snapshot(commands::forks::SnapshotArgs),
+    /// The windows of changes a volume's history keeps, newest first: each BEFORE time names
+    /// the volume just before them (VOLUME@TIME: mount, fork, diff, fs, `volume restore --to`)
+    History {
+        /// The volume: its name or id
+        volume: String,
+        /// Most windows shown
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+        #[command(flatten)]
+        out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
+    },
     /// Paths added (+), removed (-) and changed (M) from A to B
     Diff {
         /// A volume or snapshot (VOLUME@NAME)
@@ -235,6 +248,12 @@ async fn run(cli: Cli) -> CmdResult {
             remote,
         } => commands::forks::fork(&remote.client()?, &source, &new, &out).await,
         Command::Snapshot(args) => commands::forks::snapshot(args.command, &args.remote.client()?).await,
+        Command::History {
+            volume,
+            limit,
+            out,
+            remote,
+        } => commands::forks::history(&remote.client()?, &volume, limit, &out).await,
         Command::Diff { from, to, out, remote } => commands::forks::diff(&remote.client()?, &from, &to, &out).await,
         Command::Status { out, remote } => commands::status::run(&remote.client()?, &out).await,
         Command::Doctor(args) => commands::doctor::run(args).await,

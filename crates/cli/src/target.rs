@@ -21,7 +21,8 @@ impl std::str::FromStr for Target {
                 rest.trim_start_matches('/')
             ));
         }
-        let (volume, path) = s.split_once(':').unwrap_or((s, "/"));
+        let (volume, path) = strata_core::names::split_volume(s);
+        let path = path.unwrap_or("/");
         if volume.is_empty() {
             return Err(format!("{s:?} names no volume: write VOLUME:/path"));
         }

@@ -412,6 +412,31 @@ impl Client {
         .map(drop)
     }
 
+    /// Returns a volume to a moment of its history (RFC 3339, or before now as `-10m`).
+    pub async fn restore_to(&self, volume: &str, to: &str) -> Result<Volume> {
+        let body = strata_core::api::RestoreTo { to: to.into() };
+        self.json(self.volume_request(Method::POST, volume, &["restore"])?.json(&body))
+            .await
+    }
+
+    /// The windows of changes a volume's history keeps, newest first.
+    pub async fn history(&self, volume: &str, limit: u64) -> Result<Vec<strata_core::api::HistoryPoint>> {
+        self.json(
+            self.volume_request(Method::GET, volume, &["history"])?
+                .query(&[("limit", limit)]),
+        )
+        .await
+    }
+
+    /// Sets how long a volume keeps its past (`24h`, `0`); `None`: the server's setting.
+    pub async fn set_history(&self, volume: &str, keep: Option<&str>) -> Result<Volume> {
+        let body = strata_core::api::HistoryKeep {
+            keep: keep.map(str::to_owned),
+        };
+        self.json(self.volume_request(Method::POST, volume, &["history"])?.json(&body))
+            .await
+    }
+
     pub async fn restore_snapshot(&self, volume: &str, name: &str) -> Result<Volume> {
         self.json(self.volume_request(Method::POST, volume, &["snapshots", name, "restore"])?)
             .await

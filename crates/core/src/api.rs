@@ -18,6 +18,20 @@ pub enum VolumeState {
     Ready,
 }
 
+/// Returns a volume to a moment of its history (`to`: RFC 3339, or before now as `-10m`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RestoreTo {
+    pub to: String,
+}
+
+/// How long a volume keeps its past (`24h`, `0` for not at all); none: the server's setting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryKeep {
+    pub keep: Option<String>,
+}
+
 /// A window of changes in a volume's history: `before` names the volume as it was just
 /// before them (`VOLUME@TIME` takes it), `changes` counts files changed, `bytes` bytes written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -49,6 +49,15 @@ pub enum VolumeRef {
     Moment(VolumeName, Moment),
 }
 
+/// Splits `VOLUME[@SNAPSHOT|@TIME][:REST]` at the colon that ends the volume: the first whose
+/// left side names a volume (an RFC 3339 time holds colons of its own).
+pub fn split_volume(s: &str) -> (&str, Option<&str>) {
+    s.match_indices(':')
+        .map(|(i, _)| i)
+        .find(|&i| VolumeRef::parse(&s[..i]).is_ok())
+        .map_or((s, None), |i| (&s[..i], Some(&s[i + 1..])))
+}
+
 /// A moment of a volume's history: an instant (RFC 3339), or a time before now (`-10m`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Moment {
@@ -142,6 +151,28 @@ pub fn shorten(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn moments_parse_and_split_from_paths() {
+        assert_eq!(split_volume("v:/a"), ("v", Some("/a")));
+        assert_eq!(split_volume("v@s:sub"), ("v@s", Some("sub")));
+        let at = "v@2026-12-04T05:00:00Z";
+        assert_eq!(split_volume(&format!("{at}:/src")), (at, Some("/src")));
+        assert_eq!(split_volume(at), (at, None));
+        let offset = "v@2026-12-04T05:00:00.5+01:00";
+        assert_eq!(split_volume(&format!("{offset}:/x")), (offset, Some("/x")));
+        assert_eq!(split_volume("v@-10m:/x"), ("v@-10m", Some("/x")));
+        let Ok(VolumeRef::Moment(_, Moment::At(ns))) = VolumeRef::parse(at) else {
+            panic!("{at} is a moment")
+        };
+        assert_eq!(format_moment(ns), "2026-12-04T05:00:00.000000000Z");
+        assert_eq!(Moment::parse("-10m").unwrap(), Some(Moment::Ago(600_000_000_000)));
+        assert_eq!(Moment::parse("mon").unwrap(), None);
+        for bad in ["-", "-10x", "2026-13-99T99:00:00Z", "12:00", "-99999999999999999999h", "\0:", "-\u{0}"] {
+            let e = Moment::parse(bad).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("time"), "{bad}");
+        }
+    }
 
     #[test]
     fn accepts_documented_names() {

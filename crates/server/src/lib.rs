@@ -67,6 +67,10 @@ pub struct ServerConfig {
     pub upload_memory: u64,
     /// A batch's inline chunks of this many bytes or more go into one pack object.
     pub pack_from: u64,
+    /// How long a volume keeps its past unless it says (zero: not at all), and how far apart
+    /// its points are at least (zero: every change is one).
+    pub history: Duration,
+    pub history_step: Duration,
 }
 
 impl ServerConfig {
@@ -96,6 +100,8 @@ impl ServerConfig {
             advertise_url: None,
             upload_memory: 256 << 20,
             pack_from: DEFAULT_PACK_FROM,
+            history: Duration::from_secs(24 * 3600),
+            history_step: Duration::from_secs(1),
         }
     }
 }
@@ -116,6 +122,8 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         Some(dir) => sandboxes::Image::folder(dir)?,
         None => sandboxes::Image::host_usr(),
     };
+    let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+    meta.set_history(nanos(config.history), nanos(config.history_step));
     let packs = Arc::new(packs::Packs::new(config.pack_from));
     meta.read_packs_with(Arc::new(packs::EngineReader {
         packs: packs.clone(),

@@ -120,3 +120,20 @@ pub async fn diff(client: &Client, from: &str, to: &str, out: &Output) -> CmdRes
         lines.join("\n")
     })
 }
+
+pub async fn history(client: &Client, volume: &str, limit: u64, out: &Output) -> CmdResult {
+    let points = client.history(volume, limit).await?;
+    out.print(&points, || {
+        let mut text = format!("{:<36} {:>8} {:>10}  LAST CHANGE", "BEFORE", "CHANGES", "BYTES");
+        for p in &points {
+            text += &format!(
+                "\n{:<36} {:>8} {:>10}  {}",
+                strata_core::names::format_moment(p.before),
+                p.changes,
+                crate::output::bytes(p.bytes),
+                strata_core::names::format_moment(p.last_change)
+            );
+        }
+        text
+    })
+}

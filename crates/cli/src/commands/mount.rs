@@ -134,7 +134,8 @@ fn check_target(mountpoint: &str) -> Result<PathBuf, Error> {
 }
 
 pub async fn mount(args: MountArgs) -> CmdResult {
-    let (volume, subpath) = args.source.split_once(':').unwrap_or((&args.source, ""));
+    let (volume, subpath) = strata_core::names::split_volume(&args.source);
+    let subpath = subpath.unwrap_or("");
     strata_core::names::VolumeRef::parse(volume)?;
     parse_subpath(subpath)?;
     let mountpoint = check_target(&args.mountpoint)?;

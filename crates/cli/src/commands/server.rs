@@ -49,6 +49,13 @@ pub struct ServerArgs {
     /// Small files of this size or more (e.g. 512, 4K) that a mount ships in one batch are stored together in one object, not in the metadata; over 64K, none are
     #[arg(long, default_value_t = strata_server::DEFAULT_PACK_FROM, value_parser = super::mount::parse_size)]
     pack_from: u64,
+    /// How long a volume keeps its past unless it says (`0`: not at all): any moment of it
+    /// can be read, forked or restored as `VOLUME@TIME`.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    history: Duration,
+    /// How far apart the points of history are at least (`0`: every change is one).
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    history_step: Duration,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key)
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -121,6 +128,8 @@ pub async fn run(args: ServerArgs) -> CmdResult {
         advertise_url: args.advertise_url,
         upload_memory: args.max_upload_memory,
         pack_from: args.pack_from,
+        history: args.history,
+        history_step: args.history_step,
         gc_grace: args.gc_grace,
         session_lease: args.session_lease.max(Duration::from_millis(300)),
         gc_interval: args.gc_interval.max(Duration::from_secs(1)),

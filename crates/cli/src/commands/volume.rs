@@ -56,6 +56,19 @@ pub enum VolumeCommand {
         /// The most files, directories and links it may hold, or `none`
         #[arg(long, value_parser = bound_of_count)]
         max_files: Option<Bound>,
+        /// How long it keeps its past (e.g. 24h, 7d; 0 for not at all; `default` for the server's)
+        #[arg(long)]
+        history: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Return a volume to a moment of its history, in one change (mounts see it at once)
+    Restore {
+        /// The volume: its name or id
+        volume: String,
+        /// The moment: RFC 3339 (2026-12-04T05:00:00Z) or a time before now (-10m, -2h)
+        #[arg(long)]
+        to: String,
         #[command(flatten)]
         out: Output,
     },
@@ -156,10 +169,20 @@ pub async fn run(cmd: VolumeCommand, client: &Client) -> CmdResult {
             volume,
             quota,
             max_files,
+            history,
             out,
         } => {
-            if quota.is_none() && max_files.is_none() {
-                return Err(strata_core::Error::invalid("quota", "say what to set: --quota and/or --max-files").into());
+            if quota.is_none() && max_files.is_none() && history.is_none() {
+                let msg = "say what to set: --quota, --max-files and/or --history";
+                return Err(strata_core::Error::invalid("quota", msg).into());
+            }
+            if let Some(keep) = &history {
+                let v = client
+                    .set_history(&volume, (keep != "default").then_some(keep.as_str()))
+                    .await?;
+                if quota.is_none() && max_files.is_none() {
+                    return out.print(&v, || describe(&v));
+                }
             }
             // What is not given stays as it is.
             let current = client.get_volume(&volume).await?;
@@ -169,6 +192,10 @@ pub async fn run(cmd: VolumeCommand, client: &Client) -> CmdResult {
             };
             let v = client.set_quota(&volume, bounds).await?;
             out.print(&v, || describe(&v))
+        }
+        VolumeCommand::Restore { volume, to, out } => {
+            let v = client.restore_to(&volume, &to).await?;
+            out.print(&v, || format!("restored {volume} to {to}"))
         }
         VolumeCommand::Delete { volume, force, out } => {
             client.delete_volume(&volume, force).await?;

@@ -87,6 +87,9 @@ pub fn retire_head(tx: &dyn Tx, vol: Uuid, head: i64) -> R<i64> {
     Ok(until)
 }
 
+/// Most moments of one volume pinned at once (each one named is a read-only volume row).
+const MOMENTS_PER_VOLUME: i64 = 1024;
+
 fn invalid(msg: impl Into<String>) -> Fail {
     Error::invalid("time", msg).into()
 }
@@ -95,7 +98,7 @@ fn invalid(msg: impl Into<String>) -> Fail {
 /// instant it shows): the newest instant at or before `t` whose tree history holds whole.
 pub fn moment(tx: &dyn Tx, settings: &Settings, org: &str, vol: Uuid, t: i64, now: i64) -> R<Volume> {
     let sql = format!(
-        "SELECT name, head, history_ns, created_at, snapshot_of, next_ino, used_bytes, file_count
+        "SELECT name, head, history_ns, created_at, snapshot_of, next_ino, used_bytes, file_count, updated_at
          FROM volumes WHERE org = $1 AND id = $2{}",
         tx.for_update()
     );
@@ -116,22 +119,46 @@ pub fn moment(tx: &dyn Tx, settings: &Settings, org: &str, vol: Uuid, t: i64, no
         return Err(invalid("that moment has not come yet"));
     }
     let oldest = (now - keep).max(row.i64(3)?);
-    // The window holding `t`: if it was still being written at `t`, the moment before it.
+    // The window holding `t`: if it was still being written at `t`, the moment before it;
+    // else its last write (nothing changed from then to `t`), so that every name of one
+    // state pins one moment.
     let window = tx.query_opt(
         "SELECT at, last FROM points WHERE volume = $1 AND at <= $2 ORDER BY at DESC LIMIT 1",
         vals![vol, t],
     )?;
     let at = match window {
         Some(w) if w.i64(1)? > t => w.i64(0)? - 1,
-        _ => t,
+        Some(w) => w.i64(1)?,
+        None => {
+            let next = tx.query_opt(
+                "SELECT at FROM points WHERE volume = $1 AND at > $2 ORDER BY at LIMIT 1",
+                vals![vol, t],
+            )?;
+            match next {
+                Some(n) => n.i64(0)? - 1,
+                None => t.min(row.i64(8)?),
+            }
+        }
     };
-    if at < oldest {
+    if t.min(at) < oldest {
         let msg = format!("this volume's history reaches back to {}", format_moment(oldest));
         return Err(invalid(msg));
     }
     let key = format!("{name}@{}", format_moment(at));
     if let Some(found) = tx.query_opt("SELECT id FROM volumes WHERE org = $1 AND name = $2", vals![org, &key])? {
         return volumes::get(tx, org, &VolumeRef::Id(found.uuid(0)?));
+    }
+    let pinned = tx
+        .query_one(
+            "SELECT COUNT(*) FROM volumes WHERE snapshot_of = $1 AND moment_at IS NOT NULL",
+            vals![vol],
+        )?
+        .i64(0)?;
+    if pinned >= MOMENTS_PER_VOLUME {
+        let msg = format!(
+            "this volume already has {pinned} moments in use, the most allowed; they are forgotten with its history"
+        );
+        return Err(Error::new(crate::ErrorKind::LimitExceeded, msg).with_field("time").into());
     }
     let retired = tx.query_opt(
         "SELECT head FROM past_heads WHERE volume = $1 AND until > $2 ORDER BY until LIMIT 1",

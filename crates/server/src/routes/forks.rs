@@ -1,4 +1,4 @@
-//! Forks, snapshots, restore and diff.
+//! Forks, snapshots, restore, history and diff.
 
 use super::volume_id;
 use crate::access::Caller;
@@ -9,8 +9,8 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use strata_core::api::{CreateSnapshot, DiffEntry, Fork, Volume};
-use strata_core::names::{VolumeName, VolumeRef};
+use strata_core::api::{CreateSnapshot, DiffEntry, Fork, HistoryKeep, HistoryPoint, RestoreTo, Volume};
+use strata_core::names::{Moment, VolumeName, VolumeRef};
 use uuid::Uuid;
 
 type Created = ApiResult<(StatusCode, axum::Json<Volume>)>;
@@ -158,6 +158,96 @@ pub async fn restore(
     let restored = s.meta(move |m| m.restore_volume(&c.org, vol, snap)).await?;
     flatten_later(&s, vec![vol]);
     Ok(axum::Json(restored))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/restore",
+    tag = "history",
+    summary = "Restore a volume to a moment of its history",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = RestoreTo,
+    responses((status = 200, description = "Done", body = Volume))
+)]
+pub async fn restore_to(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Json(r): Json<RestoreTo>,
+) -> ApiResult<axum::Json<Volume>> {
+    let vol = volume_id(&s, &c.org, &v).await?;
+    let moment = Moment::parse(&r.to)?
+        .ok_or_else(|| strata_core::Error::invalid("to", "a moment is RFC 3339 (2026-12-04T05:00:00Z) or before now (-10m)"))?;
+    // What an owning mount made before now is part of the volume's past.
+    recall(&s, vol).await?;
+    let org = c.org.clone();
+    let restored = s
+        .meta(move |m| {
+            let name = VolumeName::parse(&m.get_volume(&org, &VolumeRef::Id(vol))?.name)?;
+            let pinned = m
+                .get_volume(&org, &VolumeRef::Moment(name, moment))
+                .map_err(|e| e.with_field("to"))?;
+            m.restore_volume(&org, vol, pinned.id)
+        })
+        .await?;
+    flatten_later(&s, vec![vol]);
+    Ok(axum::Json(restored))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct HistoryQuery {
+    /// Most windows listed, newest first (1 to 10,000; 100 when unset).
+    limit: Option<u64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/volumes/{volume}/history",
+    tag = "history",
+    summary = "List the windows of changes a volume's history keeps, newest first",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data"), HistoryQuery),
+    responses((status = 200, description = "Done", body = Vec<HistoryPoint>))
+)]
+pub async fn history(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<axum::Json<Vec<HistoryPoint>>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=10_000).contains(&limit) {
+        return Err(strata_core::Error::invalid("limit", "from 1 to 10000").into());
+    }
+    let vol = volume_id(&s, &c.org, &v).await?;
+    Ok(axum::Json(s.meta(move |m| m.history(&c.org, vol, limit)).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/history",
+    tag = "history",
+    summary = "Set how long a volume keeps its past",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = HistoryKeep,
+    responses((status = 200, description = "Done", body = Volume))
+)]
+pub async fn set_history(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Json(r): Json<HistoryKeep>,
+) -> ApiResult<axum::Json<Volume>> {
+    let keep = match r.keep.as_deref() {
+        None => None,
+        Some("0") => Some(0),
+        Some(text) => {
+            let d = humantime::parse_duration(text)
+                .map_err(|_| strata_core::Error::invalid("keep", "a duration like 24h, 7d or 0 (none)"))?;
+            Some(i64::try_from(d.as_nanos()).map_err(|_| strata_core::Error::invalid("keep", "too long"))?)
+        }
+    };
+    let vol = volume_id(&s, &c.org, &v).await?;
+    Ok(axum::Json(s.meta(move |m| m.set_volume_history(&c.org, vol, keep)).await?))
 }
 
 #[derive(Deserialize)]

@@ -47,6 +47,11 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(forks::delete_snapshot),
         )
         .route("/v1/volumes/{volume}/snapshots/{name}/restore", post(forks::restore))
+        .route("/v1/volumes/{volume}/restore", post(forks::restore_to))
+        .route(
+            "/v1/volumes/{volume}/history",
+            get(forks::history).post(forks::set_history),
+        )
         .route("/v1/diff", get(forks::diff))
         .route("/v1/volumes/{volume}/sessions", post(sessions::open))
         .route("/v1/sessions/{id}", axum::routing::delete(sessions::close))
