@@ -168,7 +168,15 @@ mod tests {
         assert_eq!(format_moment(ns), "2026-12-04T05:00:00.000000000Z");
         assert_eq!(Moment::parse("-10m").unwrap(), Some(Moment::Ago(600_000_000_000)));
         assert_eq!(Moment::parse("mon").unwrap(), None);
-        for bad in ["-", "-10x", "2026-13-99T99:00:00Z", "12:00", "-99999999999999999999h", "\0:", "-\u{0}"] {
+        for bad in [
+            "-",
+            "-10x",
+            "2026-13-99T99:00:00Z",
+            "12:00",
+            "-99999999999999999999h",
+            "\0:",
+            "-\u{0}",
+        ] {
             let e = Moment::parse(bad).unwrap_err();
             assert_eq!(e.field.as_deref(), Some("time"), "{bad}");
         }

@@ -158,7 +158,9 @@ pub fn moment(tx: &dyn Tx, settings: &Settings, org: &str, vol: Uuid, t: i64, no
         let msg = format!(
             "this volume already has {pinned} moments in use, the most allowed; they are forgotten with its history"
         );
-        return Err(Error::new(crate::ErrorKind::LimitExceeded, msg).with_field("time").into());
+        return Err(Error::new(crate::ErrorKind::LimitExceeded, msg)
+            .with_field("time")
+            .into());
     }
     let retired = tx.query_opt(
         "SELECT head FROM past_heads WHERE volume = $1 AND until > $2 ORDER BY until LIMIT 1",

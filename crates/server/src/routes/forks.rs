@@ -176,8 +176,9 @@ pub async fn restore_to(
     Json(r): Json<RestoreTo>,
 ) -> ApiResult<axum::Json<Volume>> {
     let vol = volume_id(&s, &c.org, &v).await?;
-    let moment = Moment::parse(&r.to)?
-        .ok_or_else(|| strata_core::Error::invalid("to", "a moment is RFC 3339 (2026-12-04T05:00:00Z) or before now (-10m)"))?;
+    let moment = Moment::parse(&r.to)?.ok_or_else(|| {
+        strata_core::Error::invalid("to", "a moment is RFC 3339 (2026-12-04T05:00:00Z) or before now (-10m)")
+    })?;
     // What an owning mount made before now is part of the volume's past.
     recall(&s, vol).await?;
     let org = c.org.clone();
@@ -247,7 +248,9 @@ pub async fn set_history(
         }
     };
     let vol = volume_id(&s, &c.org, &v).await?;
-    Ok(axum::Json(s.meta(move |m| m.set_volume_history(&c.org, vol, keep)).await?))
+    Ok(axum::Json(
+        s.meta(move |m| m.set_volume_history(&c.org, vol, keep)).await?,
+    ))
 }
 
 #[derive(Deserialize)]
