@@ -107,6 +107,48 @@ pub struct DiffEntry {
     pub change: Change,
 }
 
+/// Which side's version a merge takes where both the fork and the volume changed a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Prefer {
+    Fork,
+    Volume,
+}
+
+/// Merges a fork's changes since it was made into a volume (its source when unset).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MergeRequest {
+    #[serde(default)]
+    pub into: Option<String>,
+    #[serde(default)]
+    pub prefer: Option<Prefer>,
+    /// Only report what the merge would do.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// A path both sides changed since the fork was made, and what each did to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MergeConflict {
+    pub path: String,
+    pub fork: Change,
+    pub volume: Change,
+}
+
+/// What a merge did (or, not applied, would do): the fork's changes it takes, as they change
+/// the volume, and the conflicts. Nothing is applied on a dry run, nor when there are
+/// conflicts and no side is preferred.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MergeReport {
+    pub applied: bool,
+    pub changes: Vec<DiffEntry>,
+    pub conflicts: Vec<MergeConflict>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateVolume {

@@ -151,6 +151,20 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// Freezes a volume's tree as the snapshot `VOLUME@NAME` (a read-only volume), unless the
     /// volume has `limit` snapshots already (`LimitExceeded`).
+    /// Merges a fork's changes since it was made into `into` (its source when `None`): see
+    /// `sql/merge.rs`. One transaction; nothing is applied on a dry run or on conflicts with
+    /// no side preferred.
+    fn merge_fork(
+        &self,
+        org: &str,
+        fork: Uuid,
+        into: Option<Uuid>,
+        prefer: Option<strata_core::api::Prefer>,
+        dry_run: bool,
+    ) -> Result<strata_core::api::MergeReport>;
+    /// Makes a fork's tree its source's (same id and name), keeping the source's last tree as
+    /// the snapshot `SOURCE@KEEP_AS`; returns the source.
+    fn promote_volume(&self, org: &str, fork: Uuid, keep_as: &VolumeName, limit: u64) -> Result<Volume>;
     fn snapshot_volume(&self, org: &str, volume: Uuid, name: &VolumeName, limit: u64) -> Result<Volume>;
     fn list_snapshots(&self, org: &str, volume: Uuid) -> Result<Vec<Volume>>;
     /// Returns a volume to one of its snapshots; later changes are gone.

@@ -1,7 +1,7 @@
 //! A volume's history on both engines: moments read as they were, restored, forked, kept
 //! through flattening and collection, and forgotten when the volume keeps none.
 
-use strata_core::api::FileKind;
+use strata_core::api::{AttrChanges, FileKind, Prefer};
 use strata_core::names::{Moment, VolumeName, VolumeRef};
 use strata_meta::*;
 use uuid::Uuid;
@@ -174,7 +174,146 @@ fn a_moment_inside_a_window_reads_as_the_window_began(e: &Engine) {
     }
 }
 
+fn mkdir(meta: &dyn MetaStore, vol: Uuid, parent: u64, n: &str) -> u64 {
+    meta.create(
+        vol.into(),
+        parent,
+        n.as_bytes(),
+        &NewInode::new(FileKind::Directory, 0o755),
+    )
+    .unwrap()
+    .ino
+}
+
+fn read_in(meta: &dyn MetaStore, vol: Uuid, path: &[&str]) -> Option<Vec<u8>> {
+    let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+    let stat = meta.resolve(vol, &path).ok()?;
+    let (_, chunks) = meta.chunks(vol.into(), stat.ino).unwrap();
+    Some(chunks.iter().fold(Vec::new(), |mut all, c| {
+        if let ChunkData::Inline(d) = &c.data {
+            all.extend_from_slice(d)
+        }
+        all
+    }))
+}
+
+fn put(meta: &dyn MetaStore, vol: Uuid, path: &[&str], bytes: &[u8]) {
+    let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+    let chunk = Chunk {
+        idx: 0,
+        len: bytes.len() as u64,
+        data: ChunkData::Inline(bytes.to_vec()),
+    };
+    meta.put_file(vol, &path, 0o644, chunk.len, &[chunk]).unwrap();
+}
+
+fn a_promoted_fork_becomes_its_source(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    write(meta, v, "a", b"1");
+    let f = meta.fork_volume(ORG, v, &name("f"), 10).unwrap().id;
+    write(meta, f, "a", b"2");
+    write(meta, f, "c", b"c");
+    write(meta, v, "d", b"d");
+    let c = meta.lookup(f.into(), ROOT_INO, b"c").unwrap().ino;
+    let d = meta.lookup(v.into(), ROOT_INO, b"d").unwrap().ino;
+    assert_ne!(c, d, "a fork makes its files in inode numbers of its own");
+
+    let promoted = meta.promote_volume(ORG, f, &name("before"), 10).unwrap();
+    assert_eq!((promoted.id, promoted.name.as_str()), (v, "v"));
+    assert_eq!(read(meta, v, "a").as_deref(), Some(&b"2"[..]));
+    assert_eq!(names(meta, v), ["a", "c"]);
+    assert_eq!((promoted.used_bytes, promoted.file_count), (2, 2));
+    let kept = meta.get_volume(ORG, &VolumeRef::parse("v@before").unwrap()).unwrap();
+    assert_eq!(names(meta, kept.id), ["a", "d"]);
+    // Both live on apart, and the fork can be promoted again.
+    write(meta, v, "a", b"3");
+    write(meta, f, "e", b"e");
+    assert_eq!(read(meta, f, "a").as_deref(), Some(&b"2"[..]));
+    assert_eq!(names(meta, v), ["a", "c"]);
+    let e_ino = meta.lookup(f.into(), ROOT_INO, b"e").unwrap().ino;
+    write(meta, v, "g", b"g");
+    assert_ne!(meta.lookup(v.into(), ROOT_INO, b"g").unwrap().ino, e_ino);
+    meta.promote_volume(ORG, f, &name("before2"), 10).unwrap();
+    assert_eq!(names(meta, v), ["a", "c", "e"]);
+    // What is no fork is refused, naming the field.
+    let refused = meta.promote_volume(ORG, v, &name("x"), 10).unwrap_err();
+    assert_eq!(refused.field.as_deref(), Some("fork"), "{refused:?}");
+}
+
+fn a_fork_merges_back_by_path_against_where_it_began(e: &Engine) {
+    let meta = &*e.meta;
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    put(meta, v, &["a"], b"1");
+    put(meta, v, &["b"], b"b");
+    let src = mkdir(meta, v, ROOT_INO, "src");
+    put(meta, v, &["src", "x"], b"x");
+    mkdir(meta, v, ROOT_INO, "keep");
+    let f = meta.fork_volume(ORG, v, &name("f"), 10).unwrap().id;
+    // The fork's side.
+    put(meta, f, &["a"], b"2");
+    meta.remove_path(f, &["b".into()], false).unwrap();
+    put(meta, f, &["src", "y"], b"y");
+    let new = mkdir(meta, f, ROOT_INO, "new");
+    put(meta, f, &["new", "z"], b"z");
+    meta.set_xattr(f.into(), new, b"user.tag", b"t", XattrMode::Any)
+        .unwrap();
+    let keep = meta.lookup(f.into(), ROOT_INO, b"keep").unwrap().ino;
+    let mode = AttrChanges {
+        mode: Some(0o700),
+        ..AttrChanges::default()
+    };
+    meta.setattr(f.into(), keep, &mode).unwrap();
+    let x = meta.lookup(f.into(), src, b"x").unwrap().ino;
+    meta.set_xattr(f.into(), x, b"user.k", b"fork", XattrMode::Any).unwrap();
+    // The volume's side, meanwhile: one path both changed.
+    put(meta, v, &["w"], b"w");
+    put(meta, v, &["src", "x"], b"vx");
+
+    let dry = meta.merge_fork(ORG, f, None, None, true).unwrap();
+    assert!(!dry.applied);
+    let paths: Vec<&str> = dry.changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["/a", "/b", "/keep", "/new", "/src/y"], "{dry:?}");
+    assert_eq!(dry.conflicts.len(), 1, "{dry:?}");
+    assert_eq!(dry.conflicts[0].path, "/src/x");
+    // With a conflict and no side preferred, nothing is applied.
+    let refused = meta.merge_fork(ORG, f, None, None, false).unwrap();
+    assert!(!refused.applied);
+    assert_eq!(read_in(meta, v, &["a"]).as_deref(), Some(&b"1"[..]));
+
+    let merged = meta.merge_fork(ORG, f, None, Some(Prefer::Volume), false).unwrap();
+    assert!(merged.applied);
+    assert_eq!(read_in(meta, v, &["a"]).as_deref(), Some(&b"2"[..]));
+    assert_eq!(read_in(meta, v, &["b"]), None);
+    assert_eq!(read_in(meta, v, &["src", "y"]).as_deref(), Some(&b"y"[..]));
+    assert_eq!(read_in(meta, v, &["new", "z"]).as_deref(), Some(&b"z"[..]));
+    assert_eq!(read_in(meta, v, &["src", "x"]).as_deref(), Some(&b"vx"[..]));
+    assert_eq!(read_in(meta, v, &["w"]).as_deref(), Some(&b"w"[..]));
+    let keep = meta.lookup(v.into(), ROOT_INO, b"keep").unwrap();
+    assert_eq!(keep.mode & 0o777, 0o700);
+    let new = meta.lookup(v.into(), ROOT_INO, b"new").unwrap().ino;
+    assert_eq!(meta.get_xattr(v.into(), new, b"user.tag").unwrap(), b"t");
+    // Merged again, only the conflict is left; preferring the fork takes its side of it.
+    let again = meta.merge_fork(ORG, f, None, None, true).unwrap();
+    assert!(again.changes.is_empty(), "{again:?}");
+    let taken = meta.merge_fork(ORG, f, None, Some(Prefer::Fork), false).unwrap();
+    assert!(taken.applied);
+    assert_eq!(read_in(meta, v, &["src", "x"]).as_deref(), Some(&b"x"[..]));
+    let x = meta.resolve(v, &["src".into(), "x".into()]).unwrap().ino;
+    assert_eq!(meta.get_xattr(v.into(), x, b"user.k").unwrap(), b"fork");
+    // The counts stay exact.
+    let after = meta.get_volume(ORG, &VolumeRef::Id(v)).unwrap();
+    assert_eq!((after.used_bytes, after.file_count), (1 + 1 + 1 + 1 + 1, 8));
+    // Bad requests name their field.
+    let e = meta.merge_fork(ORG, v, None, None, true).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("fork"));
+    let e = meta.merge_fork(ORG, f, Some(f), None, true).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("into"));
+}
+
 on_every_engine!(
+    a_promoted_fork_becomes_its_source,
+    a_fork_merges_back_by_path_against_where_it_began,
     moments_read_as_they_were_and_restore_atomically,
     moments_survive_flattening_and_collection,
     a_moment_inside_a_window_reads_as_the_window_began,

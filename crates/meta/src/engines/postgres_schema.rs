@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 14] = [
+pub const STEPS: [&str; 15] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -149,6 +149,9 @@ CREATE INDEX locks_by_session ON locks(session);
      CREATE INDEX grants_by_session ON grants(session);",
     "ALTER TABLE chunks ADD COLUMN pack_off BIGINT;",
     HISTORY,
+    "ALTER TABLE volumes ADD COLUMN forked_from TEXT;
+     ALTER TABLE volumes ADD COLUMN fork_base BIGINT;
+     ALTER TABLE volumes ADD COLUMN fork_ino BIGINT;",
 ];
 
 /// History: see the SQLite schema.

@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 17] = [
+const STEPS: [&str; 18] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -155,6 +155,9 @@ const STEPS: [&str; 17] = [
      CREATE INDEX grants_by_session ON grants(session);",
     "ALTER TABLE chunks ADD COLUMN pack_off INTEGER;",
     HISTORY,
+    "ALTER TABLE volumes ADD COLUMN forked_from TEXT;
+     ALTER TABLE volumes ADD COLUMN fork_base INTEGER;
+     ALTER TABLE volumes ADD COLUMN fork_ino INTEGER;",
 ];
 
 /// History: when a row was written (`born`), the versions a later window replaced (`past_*`,

@@ -80,10 +80,13 @@ pub fn layer_parents(tx: &dyn Tx) -> R<HashMap<i64, Option<i64>>> {
         .collect()
 }
 
-/// The layers some volume head, or a head its history keeps, reaches through parent links.
+/// The layers some volume head, a head its history keeps, or a fork's merge base reaches
+/// through parent links.
 pub fn live_layers(tx: &dyn Tx, parents: &HashMap<i64, Option<i64>>) -> R<HashSet<i64>> {
     let mut live = HashSet::new();
-    for row in tx.query("SELECT head FROM volumes UNION SELECT head FROM past_heads", vals![])? {
+    let roots = "SELECT head FROM volumes UNION SELECT head FROM past_heads
+                 UNION SELECT fork_base FROM volumes WHERE fork_base IS NOT NULL";
+    for row in tx.query(roots, vals![])? {
         let mut layer = Some(row.i64(0)?);
         while let Some(id) = layer {
             if !live.insert(id) {

@@ -2,7 +2,7 @@
 
 use super::tree::{Caches, Tree};
 use super::{
-    Engine, Isolation, R, Tx, blocks, flatten, fsck, history, keys, locks, ops, paths, sandboxes, vals, volumes,
+    Engine, Isolation, R, Tx, blocks, flatten, fsck, history, keys, locks, merge, ops, paths, sandboxes, vals, volumes,
 };
 use crate::{
     AddKey, AttrChanges, BlockHash, Change, Chunk, ContentWrite, Cutoffs, DirPage, Error, ErrorKind, FsckReport,
@@ -10,7 +10,7 @@ use crate::{
     now_ns,
 };
 use std::collections::HashSet;
-use strata_core::api::{HistoryPoint, Org, Quota, Stat, Volume};
+use strata_core::api::{HistoryPoint, MergeReport, Org, Prefer, Quota, Stat, Volume};
 use strata_core::keys::OrgName;
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
@@ -289,6 +289,21 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
 
     fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume> {
         self.write(|tx| volumes::fork(tx, org, source, name, limit))
+    }
+
+    fn merge_fork(
+        &self,
+        org: &str,
+        fork: Uuid,
+        into: Option<Uuid>,
+        prefer: Option<Prefer>,
+        dry_run: bool,
+    ) -> Result<MergeReport> {
+        self.write(|tx| merge::merge(tx, &self.caches, org, fork, into, prefer, dry_run))
+    }
+
+    fn promote_volume(&self, org: &str, fork: Uuid, keep_as: &VolumeName, limit: u64) -> Result<Volume> {
+        self.write(|tx| volumes::promote(tx, org, fork, keep_as, limit))
     }
 
     fn snapshot_volume(&self, org: &str, volume: Uuid, name: &VolumeName, limit: u64) -> Result<Volume> {

@@ -17,6 +17,7 @@ mod fsck;
 pub(crate) mod history;
 mod keys;
 mod locks;
+mod merge;
 mod meta;
 mod ops;
 mod paths;

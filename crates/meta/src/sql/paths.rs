@@ -89,6 +89,11 @@ pub fn mkdir_all(tree: &mut Tree, path: &[String], mode: u32) -> R<Stat> {
 /// Removes the file or empty directory at `path`; with `recursive`, a directory and all it holds.
 pub fn remove(tree: &mut Tree, path: &[String], recursive: bool) -> R<()> {
     let (parent, name) = parent_of(tree, path)?;
+    remove_entry(tree, parent, name, recursive)
+}
+
+/// Removes the entry `name` of `parent`: see [`remove`].
+pub fn remove_entry(tree: &mut Tree, parent: u64, name: &[u8], recursive: bool) -> R<()> {
     let target = entry(tree, parent, name)?;
     if target.stat.kind != FileKind::Directory {
         return ops::unlink(tree, parent, name, None);

@@ -188,10 +188,6 @@ impl<'t> Tree<'t> {
             (row, parent)
         };
         let head = row.i64(0)?;
-        let (chain, as_of) = chain_of(tx, caches, head, parent)?;
-        let in_chain = format!("({})", chain.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
-        let (inodes, dentries) = sources(&chain, &as_of);
-        let past = if as_of.iter().all(Option::is_none) { "0" } else { "past" };
         let (stamp, window_at) = if for_write {
             let settings = *caches.history.lock().unwrap_or_else(|p| p.into_inner());
             super::history::open_window(
@@ -206,27 +202,50 @@ impl<'t> Tree<'t> {
         } else {
             (0, 0)
         };
+        let mut tree = Self::assemble(tx, caches, id, head, parent)?;
+        tree.moves = row.i64(5)?;
+        tree.stamp = stamp;
+        tree.window_at = window_at;
+        tree.next_ino = row.u64(1)?;
+        (tree.used_bytes, tree.file_count) = (row.i64(2)?, row.i64(3)?);
+        tree.found = (tree.used_bytes, tree.file_count);
+        tree.snapshot = row.bool(4)?;
+        tree.quota = (row.opt_i64(6)?, row.opt_i64(7)?);
+        Ok(tree)
+    }
+
+    /// The tree a layer holds, read-only (a fork's merge base).
+    pub fn of_layer(tx: &'t dyn Tx, caches: &'t Caches, layer: i64) -> R<Self> {
+        let parent = parent_of(tx, layer)?;
+        Self::assemble(tx, caches, Uuid::nil(), layer, parent)
+    }
+
+    fn assemble(tx: &'t dyn Tx, caches: &'t Caches, id: Uuid, head: i64, parent: Option<i64>) -> R<Self> {
+        let (chain, as_of) = chain_of(tx, caches, head, parent)?;
+        let in_chain = format!("({})", chain.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+        let (inodes, dentries) = sources(&chain, &as_of);
+        let past = if as_of.iter().all(Option::is_none) { "0" } else { "past" };
         Ok(Tree {
             tx,
             caches,
             id,
-            moves: row.i64(5)?,
+            moves: 0,
             chain,
             in_chain,
             inodes,
             dentries,
             past,
-            stamp,
-            window_at,
+            stamp: 0,
+            window_at: 0,
             versioned: RefCell::default(),
             changed: RefCell::default(),
             written: Cell::new(0),
-            next_ino: row.u64(1)?,
-            used_bytes: row.i64(2)?,
-            file_count: row.i64(3)?,
-            snapshot: row.bool(4)?,
-            quota: (row.opt_i64(6)?, row.opt_i64(7)?),
-            found: (row.i64(2)?, row.i64(3)?),
+            next_ino: 0,
+            used_bytes: 0,
+            file_count: 0,
+            snapshot: true,
+            quota: (None, None),
+            found: (0, 0),
             known: RefCell::default(),
             made_empty: RefCell::default(),
             touched: RefCell::default(),

@@ -218,8 +218,14 @@ pub fn restore(tx: &dyn Tx, org: &str, volume: Uuid, snapshot: Uuid) -> R<Volume
     get(tx, org, &VolumeRef::Id(volume))
 }
 
+/// How far apart the inode numbers of a fork and its source start: each allocates its own
+/// new files in a range of its own, so that once one takes the other's place (promote) a
+/// mount never finds one number naming two files.
+const FORK_INODES: i64 = 1 << 32;
+
 /// A new volume sharing `source`'s tree: the source's head is frozen (a snapshot's already
-/// is) and the new volume gets an empty head on top of it. Constant cost at any size.
+/// is) and the new volume gets an empty head on top of it. Constant cost at any size. The
+/// fork remembers its source volume and the layer it started from (its merge base).
 pub fn fork(tx: &dyn Tx, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> R<Volume> {
     let origin = row(tx, org, source)?;
     check_limit(tx, org, limit)?;
@@ -229,16 +235,61 @@ pub fn fork(tx: &dyn Tx, org: &str, source: Uuid, name: &VolumeName, limit: u64)
         freeze_head(tx, source, origin.head)?
     };
     let head = new_layer(tx, Some(frozen), false)?;
-    insert_volume(
+    let next_ino = origin.next_ino.saturating_add(FORK_INODES);
+    let from = origin.snapshot_of.unwrap_or(source);
+    let fork = insert_volume(
         tx,
         org,
         name.as_str(),
         Origin {
             head,
+            next_ino,
             snapshot_of: None,
             ..origin
         },
-    )
+    )?;
+    tx.exec(
+        "UPDATE volumes SET forked_from = $2, fork_base = $3, fork_ino = $4 WHERE id = $1",
+        vals![fork.id, from, frozen, next_ino],
+    )?;
+    Ok(fork)
+}
+
+/// Makes a fork's tree its source volume's (same id and name: its mounts see the fork's tree
+/// as after a restore), keeping the source's last tree as a snapshot `SOURCE@NAME` and in
+/// its history. The fork lives on, as a fresh fork of its source. Returns the source.
+pub fn promote(tx: &dyn Tx, org: &str, fork: Uuid, name: &VolumeName, limit: u64) -> R<Volume> {
+    let f = row(tx, org, fork)?;
+    let link = tx.query_one("SELECT forked_from, fork_ino FROM volumes WHERE id = $1", vals![fork])?;
+    let (Some(source), Some(fork_ino)) = (link.opt_uuid(0)?, link.opt_i64(1)?) else {
+        let msg = "this volume is no fork (or was forked before forks could be promoted)";
+        return Err(Error::invalid("fork", msg).into());
+    };
+    let Ok(s) = row(tx, org, source) else {
+        return Err(Error::invalid("fork", "the volume this was forked from no longer exists").into());
+    };
+    if s.next_ino > fork_ino {
+        let msg = "its source has made more files since the fork than promote can keep apart; copy what you need";
+        return Err(Error::invalid("fork", msg).into());
+    }
+    snapshot(tx, org, source, name, limit)?;
+    // The fork's tree, frozen, under both: a new head for the source, one for the fork.
+    let frozen = freeze_head(tx, fork, f.head)?;
+    let current = tx
+        .query_one("SELECT head FROM volumes WHERE id = $1", vals![source])?
+        .i64(0)?;
+    super::history::retire_head(tx, source, current)?;
+    let head = new_layer(tx, Some(frozen), false)?;
+    tx.exec(
+        "UPDATE volumes SET head = $2, next_ino = $3, used_bytes = $4, file_count = $5, window_at = 0 WHERE id = $1",
+        vals![source, head, s.next_ino.max(f.next_ino), f.used_bytes, f.file_count],
+    )?;
+    let next = f.next_ino.saturating_add(FORK_INODES);
+    tx.exec(
+        "UPDATE volumes SET next_ino = $2, fork_base = $3, fork_ino = $2 WHERE id = $1",
+        vals![fork, next, frozen],
+    )?;
+    get(tx, org, &VolumeRef::Id(source))
 }
 
 pub fn get(tx: &dyn Tx, org: &str, volume: &VolumeRef) -> R<Volume> {
