@@ -49,6 +49,35 @@ enum Command {
     },
     /// Create, list, delete and restore read-only snapshots (VOLUME@NAME)
     Snapshot(commands::forks::SnapshotArgs),
+    /// Make a fork its source volume (same name and id: its mounts see the fork's tree); the
+    /// source's last tree is kept as the snapshot SOURCE@before-promote-SECONDS
+    Promote {
+        /// The fork
+        fork: String,
+        #[command(flatten)]
+        out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
+    },
+    /// Apply a fork's changes since it was made to its source as it is now, in one change;
+    /// paths both changed are conflicts, listed, and nothing is applied unless --prefer says
+    Merge {
+        /// The fork
+        fork: String,
+        /// The volume to merge into (default: the one it was forked from)
+        #[arg(long)]
+        into: Option<String>,
+        /// Where both changed a path, take the fork's side or the volume's
+        #[arg(long, value_enum)]
+        prefer: Option<commands::forks::Side>,
+        /// Only report what would be merged and the conflicts
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        out: output::Output,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
+    },
     /// The windows of changes a volume's history keeps, newest first: each BEFORE time names
     /// the volume just before them (VOLUME@TIME: mount, fork, diff, fs, `volume restore --to`)
     History {
@@ -248,6 +277,15 @@ async fn run(cli: Cli) -> CmdResult {
             remote,
         } => commands::forks::fork(&remote.client()?, &source, &new, &out).await,
         Command::Snapshot(args) => commands::forks::snapshot(args.command, &args.remote.client()?).await,
+        Command::Promote { fork, out, remote } => commands::forks::promote(&remote.client()?, &fork, &out).await,
+        Command::Merge {
+            fork,
+            into,
+            prefer,
+            dry_run,
+            out,
+            remote,
+        } => commands::forks::merge(&remote.client()?, &fork, into, prefer, dry_run, &out).await,
         Command::History {
             volume,
             limit,

@@ -108,3 +108,58 @@ fn moments_that_history_does_not_hold_are_refused_clearly() {
     server.ok(&["fs", "ls", "v@-0s:/"]);
     assert!(server.ok(&["snapshot", "list", "v"]).trim().lines().count() <= 1);
 }
+
+#[test]
+fn an_agents_fork_merges_back_while_the_original_changed_with_one_conflict() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "app"]);
+    let m = server.mount("app", &["--attr-timeout", "0s"]);
+    fs::create_dir(m.join("src")).unwrap();
+    fs::write(m.join("src/main.py"), "print('v1')\n").unwrap();
+    fs::write(m.join("README"), "app\n").unwrap();
+    fs::write(m.join("old.txt"), "old\n").unwrap();
+    sync(m.path());
+    server.ok(&["fork", "app", "agent"]);
+
+    // The agent works on its fork...
+    let a = server.mount("agent", &[]);
+    fs::write(a.join("src/main.py"), "print('v2')\n").unwrap();
+    fs::write(a.join("src/util.py"), "def f(): pass\n").unwrap();
+    fs::remove_file(a.join("old.txt")).unwrap();
+    fs::write(a.join("README"), "app, by the agent\n").unwrap();
+    std::os::unix::fs::symlink("src/main.py", a.join("entry")).unwrap();
+    sync(a.path());
+    // ...while someone changes the original.
+    fs::write(m.join("README"), "app, by a person\n").unwrap();
+    fs::write(m.join("NOTES"), "notes\n").unwrap();
+    sync(m.path());
+
+    let report = server.json(&["merge", "agent", "--dry-run"]);
+    assert_eq!(report["applied"], false);
+    assert_eq!(report["conflicts"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["conflicts"][0]["path"], "/README");
+    let (code, err) = server.fails(&["merge", "agent"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("1 conflict"), "{err}");
+    assert_eq!(fs::read_to_string(m.join("src/main.py")).unwrap(), "print('v1')\n");
+
+    let text = server.ok(&["merge", "agent", "--prefer", "volume"]);
+    assert!(text.contains("M /src/main.py") && text.contains("! /README"), "{text}");
+    // The open mount of the original sees the whole merge.
+    assert_eq!(fs::read_to_string(m.join("src/main.py")).unwrap(), "print('v2')\n");
+    assert_eq!(fs::read_to_string(m.join("src/util.py")).unwrap(), "def f(): pass\n");
+    assert!(!m.join("old.txt").exists());
+    assert_eq!(fs::read_link(m.join("entry")).unwrap().to_str(), Some("src/main.py"));
+    assert_eq!(fs::read_to_string(m.join("README")).unwrap(), "app, by a person\n");
+    assert_eq!(fs::read_to_string(m.join("NOTES")).unwrap(), "notes\n");
+
+    // Promote: the original takes the fork's tree (its README too), keeping its own.
+    server.ok(&["promote", "agent"]);
+    assert_eq!(fs::read_to_string(m.join("README")).unwrap(), "app, by the agent\n");
+    assert!(!m.join("NOTES").exists());
+    let snaps = server.ok(&["snapshot", "list", "app"]);
+    let kept = snaps.lines().find(|l| l.contains("app@before-promote-")).unwrap();
+    let kept = kept.split_whitespace().next().unwrap();
+    assert_eq!(server.ok(&["fs", "cat", &format!("{kept}:/NOTES")]), "notes\n");
+    common::umount(&a);
+}

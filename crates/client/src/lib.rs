@@ -419,6 +419,21 @@ impl Client {
             .await
     }
 
+    /// Makes a fork its source volume; returns the source, now holding the fork's tree.
+    pub async fn promote(&self, fork: &str) -> Result<Volume> {
+        self.json(self.volume_request(Method::POST, fork, &["promote"])?).await
+    }
+
+    /// Merges a fork's changes since it was made into its source (or `into`).
+    pub async fn merge(
+        &self,
+        fork: &str,
+        request: &strata_core::api::MergeRequest,
+    ) -> Result<strata_core::api::MergeReport> {
+        self.json(self.volume_request(Method::POST, fork, &["merge"])?.json(request))
+            .await
+    }
+
     /// The windows of changes a volume's history keeps, newest first.
     pub async fn history(&self, volume: &str, limit: u64) -> Result<Vec<strata_core::api::HistoryPoint>> {
         self.json(

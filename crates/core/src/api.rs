@@ -64,6 +64,15 @@ pub struct Volume {
     /// For a snapshot (named `VOLUME@SNAPSHOT`), the volume it was taken of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_of: Option<Uuid>,
+    /// For a fork, the volume it was forked from (what it is merged into or promoted over).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<Uuid>,
+    /// For a moment of a volume's history (named `VOLUME@TIME`), the instant it shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moment_at: Option<i64>,
+    /// How long the volume keeps its past, if it says (else the server's setting), in ns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_ns: Option<i64>,
 }
 
 /// A volume's quota: each bound replaces the one it had; `null` (or absent) means none.

@@ -108,14 +108,7 @@ pub async fn diff(client: &Client, from: &str, to: &str, out: &Output) -> CmdRes
     out.print(&changes, || {
         let lines: Vec<String> = changes
             .iter()
-            .map(|c| {
-                let mark = match c.change {
-                    Change::Added => '+',
-                    Change::Removed => '-',
-                    Change::Changed => 'M',
-                };
-                format!("{mark} {}", c.path)
-            })
+            .map(|c| format!("{} {}", diff_mark(&c.change), c.path))
             .collect();
         lines.join("\n")
     })
@@ -136,4 +129,84 @@ pub async fn history(client: &Client, volume: &str, limit: u64, out: &Output) ->
         }
         text
     })
+}
+
+/// Which side a merge takes where both changed a path.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Side {
+    Fork,
+    Volume,
+}
+
+pub async fn promote(client: &Client, fork: &str, out: &Output) -> CmdResult {
+    let v = client.promote(fork).await?;
+    out.print(&v, || {
+        format!(
+            "{} now holds the tree of {fork}; its own last tree is kept as a snapshot (strata snapshot list {})",
+            v.name, v.name
+        )
+    })
+}
+
+pub async fn merge(
+    client: &Client,
+    fork: &str,
+    into: Option<String>,
+    prefer: Option<Side>,
+    dry_run: bool,
+    out: &Output,
+) -> CmdResult {
+    let request = strata_core::api::MergeRequest {
+        into,
+        prefer: prefer.map(|p| match p {
+            Side::Fork => strata_core::api::Prefer::Fork,
+            Side::Volume => strata_core::api::Prefer::Volume,
+        }),
+        dry_run,
+    };
+    let report = client.merge(fork, &request).await?;
+    let mark = |c: &Change| match c {
+        Change::Added => "added",
+        Change::Removed => "removed",
+        Change::Changed => "changed",
+    };
+    out.print(&report, || {
+        let mut lines: Vec<String> = report
+            .changes
+            .iter()
+            .map(|c| format!("{} {}", diff_mark(&c.change), c.path))
+            .collect();
+        for c in &report.conflicts {
+            lines.push(format!(
+                "! {}: the fork {} it, the volume {} it",
+                c.path,
+                mark(&c.fork),
+                mark(&c.volume)
+            ));
+        }
+        lines.push(match (report.applied, dry_run, report.conflicts.is_empty()) {
+            (true, _, _) => format!("merged {} change(s)", report.changes.len()),
+            (false, true, _) => "dry run: nothing applied".to_owned(),
+            (false, false, _) => {
+                "nothing applied: paths both sides changed; choose with --prefer fork or --prefer volume".to_owned()
+            }
+        });
+        lines.join("\n")
+    })?;
+    if !report.applied && !dry_run {
+        return Err(strata_core::Error::new(
+            strata_core::ErrorKind::Conflict,
+            format!("{} conflict(s); nothing merged", report.conflicts.len()),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn diff_mark(change: &Change) -> char {
+    match change {
+        Change::Added => '+',
+        Change::Removed => '-',
+        Change::Changed => 'M',
+    }
 }

@@ -8,7 +8,8 @@ use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
 
 const VOLUME_COLUMNS: &str =
-    "id, name, created_at, updated_at, used_bytes, file_count, snapshot_of, quota_bytes, quota_files";
+    "id, name, created_at, updated_at, used_bytes, file_count, snapshot_of, quota_bytes, quota_files, forked_from,
+     moment_at, history_ns";
 
 fn volume_from_row(r: &Row) -> R<Volume> {
     Ok(Volume {
@@ -22,6 +23,9 @@ fn volume_from_row(r: &Row) -> R<Volume> {
         snapshot_of: r.opt_uuid(6)?,
         quota_bytes: r.opt_i64(7)?.map(|q| q.max(0) as u64),
         quota_files: r.opt_i64(8)?.map(|q| q.max(0) as u64),
+        forked_from: r.opt_uuid(9)?,
+        moment_at: r.opt_i64(10)?,
+        history_ns: r.opt_i64(11)?,
     })
 }
 

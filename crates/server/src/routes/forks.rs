@@ -9,7 +9,9 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use strata_core::api::{CreateSnapshot, DiffEntry, Fork, HistoryKeep, HistoryPoint, RestoreTo, Volume};
+use strata_core::api::{
+    CreateSnapshot, DiffEntry, Fork, HistoryKeep, HistoryPoint, MergeReport, MergeRequest, RestoreTo, Volume,
+};
 use strata_core::names::{Moment, VolumeName, VolumeRef};
 use uuid::Uuid;
 
@@ -251,6 +253,80 @@ pub async fn set_history(
     Ok(axum::Json(
         s.meta(move |m| m.set_volume_history(&c.org, vol, keep)).await?,
     ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/promote",
+    tag = "history",
+    summary = "Make a fork its source volume: the source takes the fork's tree and keeps its own as a snapshot",
+    params(("volume" = String, Path, description = "The fork's name or id", example = "experiment")),
+    responses((status = 200, description = "The source volume, now holding the fork's tree", body = Volume))
+)]
+pub async fn promote(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+) -> ApiResult<axum::Json<Volume>> {
+    let fork = volume_id(&s, &c.org, &v).await?;
+    let limit = s.limits.snapshots_per_volume;
+    let found = s.meta({
+        let org = c.org.clone();
+        move |m| m.get_volume(&org, &VolumeRef::Id(fork))
+    });
+    // Every owning mount of both volumes ships first: what they made is part of both trees.
+    if let Some(source) = found.await?.forked_from {
+        recall(&s, source).await?;
+    }
+    recall(&s, fork).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let keep_as = VolumeName::parse(&format!("before-promote-{now}"))?;
+    let org = c.org.clone();
+    let promoted = s.meta(move |m| m.promote_volume(&org, fork, &keep_as, limit)).await?;
+    flatten_later(&s, vec![promoted.id, fork]);
+    Ok(axum::Json(promoted))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/merge",
+    tag = "history",
+    summary = "Merge a fork's changes since it was made into its source (or another volume)",
+    params(("volume" = String, Path, description = "The fork's name or id", example = "experiment")),
+    request_body = MergeRequest,
+    responses((status = 200, description = "What was merged, or would be; conflicts", body = MergeReport))
+)]
+pub async fn merge(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(v): Path<String>,
+    Json(r): Json<MergeRequest>,
+) -> ApiResult<axum::Json<MergeReport>> {
+    let fork = volume_id(&s, &c.org, &v).await?;
+    let into = match &r.into {
+        Some(into) => Some(
+            volume_id(&s, &c.org, into)
+                .await
+                .map_err(|e| crate::error::ApiError(e.0.with_field("into")))?,
+        ),
+        None => None,
+    };
+    let found = s.meta({
+        let org = c.org.clone();
+        move |m| m.get_volume(&org, &VolumeRef::Id(fork))
+    });
+    // Owning mounts of both ship first; the volume's then see the merge as one change.
+    if let Some(target) = into.or(found.await?.forked_from) {
+        recall(&s, target).await?;
+    }
+    recall(&s, fork).await?;
+    let org = c.org.clone();
+    let (prefer, dry_run) = (r.prefer, r.dry_run);
+    let report = s.meta(move |m| m.merge_fork(&org, fork, into, prefer, dry_run)).await?;
+    Ok(axum::Json(report))
 }
 
 #[derive(Deserialize)]

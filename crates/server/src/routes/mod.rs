@@ -48,6 +48,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/volumes/{volume}/snapshots/{name}/restore", post(forks::restore))
         .route("/v1/volumes/{volume}/restore", post(forks::restore_to))
+        .route("/v1/volumes/{volume}/promote", post(forks::promote))
+        .route("/v1/volumes/{volume}/merge", post(forks::merge))
         .route(
             "/v1/volumes/{volume}/history",
             get(forks::history).post(forks::set_history),

@@ -37,6 +37,8 @@ use utoipa::{Modify, OpenApi};
         forks::restore_to,
         forks::history,
         forks::set_history,
+        forks::promote,
+        forks::merge,
         forks::diff,
         sessions::open,
         sessions::close,
