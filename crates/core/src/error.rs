@@ -83,6 +83,15 @@ impl Error {
         self
     }
 
+    /// The same error about the volume a request named, unless it is about the time of a
+    /// moment (`VOLUME@TIME`) that history does not hold.
+    pub fn about_volume(self) -> Self {
+        match self.field.as_deref() {
+            Some("time") => self,
+            _ => self.with_field("volume"),
+        }
+    }
+
     /// The same error with `context: ` before its message.
     pub fn context(mut self, context: impl std::fmt::Display) -> Self {
         self.message = format!("{context}: {}", self.message);

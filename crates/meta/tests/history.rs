@@ -81,6 +81,7 @@ fn moments_read_as_they_were_and_restore_atomically(e: &Engine) {
     let t3 = now_ns();
 
     let m1 = moment(meta, "v", t1).unwrap();
+    assert!(m1.moment_at.is_some_and(|at| at <= t1), "{m1:?}");
     assert!(m1.name.starts_with("v@") && m1.name.len() > 20, "{}", m1.name);
     assert_eq!(read(meta, m1.id, "a").as_deref(), Some(&b"one"[..]));
     assert_eq!(names(meta, m1.id), ["a"]);
@@ -211,7 +212,9 @@ fn a_promoted_fork_becomes_its_source(e: &Engine) {
     let meta = &*e.meta;
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
     write(meta, v, "a", b"1");
-    let f = meta.fork_volume(ORG, v, &name("f"), 10).unwrap().id;
+    let f = meta.fork_volume(ORG, v, &name("f"), 10).unwrap();
+    assert_eq!(f.forked_from, Some(v));
+    let f = f.id;
     write(meta, f, "a", b"2");
     write(meta, f, "c", b"c");
     write(meta, v, "d", b"d");

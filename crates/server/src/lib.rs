@@ -101,7 +101,7 @@ impl ServerConfig {
             upload_memory: 256 << 20,
             pack_from: DEFAULT_PACK_FROM,
             history: Duration::from_secs(24 * 3600),
-            history_step: Duration::from_secs(1),
+            history_step: Duration::from_millis(100),
         }
     }
 }

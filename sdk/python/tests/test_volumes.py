@@ -104,3 +104,46 @@ def test_the_client_finds_the_server_like_the_cli(server, monkeypatch) -> None: 
     with pytest.raises(Unavailable) as down:
         Strata().volume.list()
     assert "127.0.0.1:9" in down.value.message
+
+
+def test_history_restore_promote_and_merge(strata: Strata) -> None:
+    work = strata.volume.create("history")
+    strata.fs.put(work, "/a.txt", b"one")
+    strata.fs.put(work, "/b.txt", b"bee")
+    points = strata.volume.history(work)
+    assert points and points[0].changes >= 1 and points[0].bytes >= 3
+    before = points[-1].before_time
+    strata.fs.put(work, "/a.txt", b"two")
+    then = strata.volume.at("history", "-0s")
+    assert then.name.startswith("history@") and then.moment_at is not None
+    assert strata.fs.get(then, "/a.txt") == b"two"
+    restored = strata.volume.restore(work, to=before)
+    assert restored.id == work.id and restored.file_count == 0
+    with pytest.raises(InvalidInput) as bad:
+        strata.volume.restore(work, to="yesterday")
+    assert bad.value.field == "to"
+    off = strata.volume.set_history(work, "0")
+    assert off.history_ns == 0
+    with pytest.raises(InvalidInput) as none:
+        strata.volume.at("history", "-1s")
+    assert none.value.field == "time"
+
+    base = strata.volume.create("base")
+    strata.fs.put(base, "/shared.txt", b"base")
+    fork = strata.fork(base, "base-fork")
+    assert fork.forked_from == base.id
+    strata.fs.put(fork, "/shared.txt", b"fork")
+    strata.fs.put(base, "/shared.txt", b"volume")
+    strata.fs.put(fork, "/new.txt", b"new")
+    dry = strata.merge(fork, dry_run=True)
+    assert [c.path for c in dry.conflicts] == ["/shared.txt"] and not dry.applied
+    assert dry.conflicts[0].fork == "changed" and dry.conflicts[0].volume == "changed"
+    merged = strata.merge(fork, prefer="fork")
+    assert merged.applied and strata.fs.get(base, "/shared.txt") == b"fork"
+    assert strata.fs.get(base, "/new.txt") == b"new"
+    strata.fs.put(fork, "/only-fork.txt", b"x")
+    promoted = strata.promote(fork)
+    assert promoted.id == base.id and promoted.name == "base"
+    assert strata.fs.get(base, "/only-fork.txt") == b"x"
+    kept = [s.name for s in strata.snapshot.list(base)]
+    assert len(kept) == 1 and kept[0].startswith("base@before-promote-")

@@ -54,7 +54,7 @@ pub struct ServerArgs {
     #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
     history: Duration,
     /// How far apart the points of history are at least (`0`: every change is one).
-    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
     history_step: Duration,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key)
     #[arg(long, requires = "tls_key")]

@@ -1,4 +1,4 @@
-//! History: every volume keeps its past for a while, at most one point apart per step.
+//! History: every volume keeps its past for a while, in points at least a step apart.
 //!
 //! Writes go to the head layer in place, as ever; what a write replaces or deletes is kept in
 //! the `past_` tables (with when it was written, `born`, and replaced, `died`) when it was
@@ -31,7 +31,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             keep_ns: 0,
-            step_ns: 1_000_000_000,
+            step_ns: 100_000_000,
         }
     }
 }
@@ -194,7 +194,7 @@ pub fn moment(tx: &dyn Tx, settings: &Settings, org: &str, vol: Uuid, t: i64, no
     };
     let pinned = volumes::insert_volume(tx, org, &key, origin)?;
     tx.exec("UPDATE volumes SET moment_at = $2 WHERE id = $1", vals![pinned.id, at])?;
-    Ok(pinned)
+    volumes::get(tx, org, &VolumeRef::Id(pinned.id))
 }
 
 /// The windows of changes a volume kept, newest first (at most `limit`).

@@ -256,7 +256,7 @@ pub fn fork(tx: &dyn Tx, org: &str, source: Uuid, name: &VolumeName, limit: u64)
         "UPDATE volumes SET forked_from = $2, fork_base = $3, fork_ino = $4 WHERE id = $1",
         vals![fork.id, from, frozen, next_ino],
     )?;
-    Ok(fork)
+    get(tx, org, &VolumeRef::Id(fork.id))
 }
 
 /// Makes a fork's tree its source volume's (same id and name: its mounts see the fork's tree

@@ -133,6 +133,6 @@ async fn volume_id(state: &AppState, org: &str, volume: &str) -> ApiResult<Uuid>
     Ok(state
         .meta(move |m| m.get_volume(&org, &vref))
         .await
-        .map_err(|e: Error| e.with_field("volume"))?
+        .map_err(Error::about_volume)?
         .id)
 }

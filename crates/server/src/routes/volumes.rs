@@ -70,7 +70,7 @@ pub async fn get(
         state
             .meta(move |m| m.get_volume(&caller.org, &vref))
             .await
-            .map_err(|e: Error| e.with_field("volume"))?,
+            .map_err(Error::about_volume)?,
     ))
 }
 

@@ -106,7 +106,7 @@ pub async fn open(
     let volume = state
         .meta(move |m| m.get_volume(&org_owned, &vref))
         .await
-        .map_err(|e| e.with_field("volume"))?;
+        .map_err(Error::about_volume)?;
     // A snapshot never changes: its mounts are read-only whatever they asked for.
     let read_only = read_only || volume.snapshot_of.is_some();
     // Before the subpath is looked up or made, and again once this session counts (it keeps

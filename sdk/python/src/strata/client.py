@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Union
 
 import httpx
@@ -13,7 +14,7 @@ from .errors import NotFound, Unavailable, from_body
 
 @dataclass(frozen=True)
 class Volume:
-    """A volume or a snapshot (named ``VOLUME@NAME``)."""
+    """A volume, a snapshot (named ``VOLUME@NAME``) or a moment of its history (``VOLUME@TIME``)."""
 
     id: str
     name: str
@@ -26,6 +27,12 @@ class Volume:
     #: The most bytes its files may hold, and the most files; ``None``: no bound.
     quota_bytes: Optional[int] = None
     quota_files: Optional[int] = None
+    #: For a fork, the id of the volume it was forked from.
+    forked_from: Optional[str] = None
+    #: For a moment of history, the instant it shows (ns since the epoch).
+    moment_at: Optional[int] = None
+    #: How long the volume keeps its past, if it says (ns); ``None``: the server's setting.
+    history_ns: Optional[int] = None
 
     @classmethod
     def _from(cls, d: Dict[str, Any]) -> "Volume":
@@ -40,7 +47,61 @@ class Volume:
             snapshot_of=d.get("snapshot_of"),
             quota_bytes=d.get("quota_bytes"),
             quota_files=d.get("quota_files"),
+            forked_from=d.get("forked_from"),
+            moment_at=d.get("moment_at"),
+            history_ns=d.get("history_ns"),
         )
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """A window of changes: ``before`` (ns) names the volume just before them (``VOLUME@TIME``)."""
+
+    before: int
+    first_change: int
+    last_change: int
+    changes: int
+    bytes: int
+
+    @property
+    def before_time(self) -> str:
+        """``before`` as RFC 3339, as ``VOLUME@TIME`` and ``restore(to=...)`` take it."""
+        return _rfc3339(self.before)
+
+
+@dataclass(frozen=True)
+class MergeConflict:
+    """A path both the fork and the volume changed: what each did (added, removed, changed)."""
+
+    path: str
+    fork: str
+    volume: str
+
+
+@dataclass(frozen=True)
+class MergeReport:
+    """What a merge did, or would do: the fork's changes taken (path, change) and the conflicts."""
+
+    applied: bool
+    changes: List[Dict[str, str]]
+    conflicts: List[MergeConflict]
+
+
+Moment = Union[str, datetime]
+
+
+def _rfc3339(ns: int) -> str:
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{nanos:09d}Z"
+
+
+def moment(at: Moment) -> str:
+    """A moment as the API takes it: RFC 3339 for a datetime (UTC when naive), else as given."""
+    if isinstance(at, datetime):
+        utc = at.astimezone(timezone.utc) if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at
 
 
 VolumeLike = Union[Volume, str]
@@ -144,6 +205,25 @@ class Volumes:
         """Sets a volume's quota (``None``: no bound); a write past it raises :class:`QuotaExceeded`."""
         body = {"bytes": bytes, "files": files}
         return Volume._from(self._http.json("POST", f"/volumes/{_seg(_ref(volume))}/quota", json=body))
+
+    def history(self, volume: VolumeLike, limit: int = 100) -> List[HistoryPoint]:
+        """The windows of changes the volume's history keeps, newest first."""
+        points = self._http.json("GET", f"/volumes/{_seg(_ref(volume))}/history", params={"limit": limit})
+        return [HistoryPoint(**p) for p in points]
+
+    def at(self, volume: str, when: Moment) -> Volume:
+        """The volume as it was ``when`` (a datetime, RFC 3339, or before now as ``"-10m"``): a
+        read-only volume to read, mount or fork, named ``VOLUME@TIME``."""
+        return self.get(f"{volume}@{moment(when)}")
+
+    def restore(self, volume: VolumeLike, to: Moment) -> Volume:
+        """Returns the volume to a moment of its history, in one change; the tree before stays in history."""
+        body = {"to": moment(to)}
+        return Volume._from(self._http.json("POST", f"/volumes/{_seg(_ref(volume))}/restore", json=body))
+
+    def set_history(self, volume: VolumeLike, keep: Optional[str]) -> Volume:
+        """How long the volume keeps its past (``"24h"``, ``"0"`` for not at all; ``None``: the server's)."""
+        return Volume._from(self._http.json("POST", f"/volumes/{_seg(_ref(volume))}/history", json={"keep": keep}))
 
     def delete(self, volume: VolumeLike, force: bool = False) -> None:
         """Deletes a volume and its snapshots; :class:`Conflict` while mounted or in a sandbox."""
@@ -310,6 +390,29 @@ class Strata:
     def fork(self, source: VolumeLike, name: str) -> Volume:
         """A new volume ``name`` with exactly ``source``'s content, made at once at any size."""
         return Volume._from(self._http.json("POST", f"/volumes/{_seg(_ref(source))}/fork", json={"name": name}))
+
+    def promote(self, fork: VolumeLike) -> Volume:
+        """Makes a fork its source volume (same name and id); returns the source, which keeps
+        its last tree as the snapshot ``SOURCE@before-promote-SECONDS``."""
+        return Volume._from(self._http.json("POST", f"/volumes/{_seg(_ref(fork))}/promote"))
+
+    def merge(
+        self,
+        fork: VolumeLike,
+        into: Optional[VolumeLike] = None,
+        prefer: Optional[str] = None,
+        dry_run: bool = False,
+    ) -> MergeReport:
+        """Applies a fork's changes since it was made to its source (or ``into``) as it is now,
+        in one change. Paths both changed are conflicts: nothing is applied unless ``prefer``
+        is ``"fork"`` or ``"volume"``; ``dry_run`` only reports."""
+        body = {"into": _ref(into) if into else None, "prefer": prefer, "dry_run": dry_run}
+        r = self._http.json("POST", f"/volumes/{_seg(_ref(fork))}/merge", json=body)
+        return MergeReport(
+            applied=r["applied"],
+            changes=r["changes"],
+            conflicts=[MergeConflict(**c) for c in r["conflicts"]],
+        )
 
     def create(self, params: Optional[CreateSandboxParams] = None) -> Sandbox:
         """Starts a sandbox; returns once every volume is mounted."""
