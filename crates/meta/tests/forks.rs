@@ -1,9 +1,10 @@
-//! Forks, snapshots, restore and flattening, against an in-memory model.
+//! Forks, snapshots, restore, flattening, history, promote and merge, against an in-memory
+//! model of timestamps and trees.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::collections::BTreeMap;
-use strata_core::api::FileKind;
+use strata_core::api::{FileKind, Prefer};
 use strata_core::names::{VolumeName, VolumeRef};
 use strata_meta::*;
 
@@ -16,11 +17,81 @@ const ORG: &str = "org";
 /// Every file of a volume as `dir/file` → content.
 type Files = BTreeMap<String, Vec<u8>>;
 
-/// What a live volume of the model holds, and its latest snapshot.
+/// What a live volume of the model holds, its latest snapshot, what it held at each instant
+/// after a step, and for a fork, its source and what it held when forked (its merge base).
+#[derive(Clone)]
 struct Model {
     id: Uuid,
     files: Files,
     snap: Option<(Uuid, Files)>,
+    timeline: Vec<(i64, Files)>,
+    source: Option<Uuid>,
+    base: Files,
+}
+
+impl Model {
+    fn new(id: Uuid, files: Files) -> Model {
+        Model {
+            id,
+            files,
+            snap: None,
+            timeline: Vec::new(),
+            source: None,
+            base: Files::new(),
+        }
+    }
+}
+
+/// The three-way merge of `fork` into `volume` against `base` (trees of `DIR/` and
+/// `DIR/FILE` keys): a directory on both sides is merged file by file, anything else is
+/// taken or left whole. Returns the tree after it, and whether any path conflicts.
+fn merged(base: &Files, fork: &Files, volume: &Files, prefer_fork: Option<bool>) -> (Files, bool) {
+    let mut out = volume.clone();
+    let mut conflict = false;
+    // Decides one path (a file, or a whole directory as the map of its keys).
+    let mut decide = |b: Files, f: Files, v: Files, out: &mut Files| {
+        if f == b || f == v {
+            return;
+        }
+        if v != b {
+            conflict = true;
+            if prefer_fork != Some(true) {
+                return;
+            }
+        }
+        for key in v.keys() {
+            out.remove(key);
+        }
+        out.extend(f);
+    };
+    let within = |tree: &Files, prefix: &str| -> Files {
+        tree.iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let dirs: std::collections::BTreeSet<String> = [base, fork, volume]
+        .iter()
+        .flat_map(|t| t.keys().filter(|k| k.ends_with('/')).cloned())
+        .collect();
+    for dir in dirs {
+        let (b, f, v) = (within(base, &dir), within(fork, &dir), within(volume, &dir));
+        if !f.is_empty() && !v.is_empty() {
+            let files: std::collections::BTreeSet<&String> = b
+                .keys()
+                .chain(f.keys())
+                .chain(v.keys())
+                .filter(|k| !k.ends_with('/'))
+                .collect();
+            for file in files {
+                let one = |t: &Files| -> Files { t.get(file).map(|c| (file.clone(), c.clone())).into_iter().collect() };
+                decide(one(&b), one(&f), one(&v), &mut out);
+            }
+        } else {
+            decide(b, f, v, &mut out);
+        }
+    }
+    (out, conflict)
 }
 
 fn name(s: &str) -> VolumeName {
@@ -76,6 +147,15 @@ fn tree(meta: &dyn MetaStore, vol: Uuid) -> Files {
                 data,
             );
         }
+    }
+    out
+}
+
+/// [`tree`] with a `DIR/` key for every directory.
+fn listing(meta: &dyn MetaStore, vol: Uuid) -> Files {
+    let mut out = tree(meta, vol);
+    for (dname, _) in meta.readdir(vol, ROOT_INO).unwrap() {
+        out.insert(format!("{}/", String::from_utf8_lossy(&dname)), Vec::new());
     }
     out
 }
@@ -160,6 +240,10 @@ enum Op {
     Restore { vol: usize },
     Flatten { vol: usize },
     DeleteVolume { vol: usize },
+    ReadMoment { vol: usize, back: usize },
+    RestoreTo { vol: usize, back: usize },
+    Promote { vol: usize },
+    Merge { vol: usize, prefer: Option<bool> },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -171,7 +255,11 @@ fn op() -> impl Strategy<Value = Op> {
         1 => v.clone().prop_map(|vol| Op::Snapshot { vol }),
         1 => v.clone().prop_map(|vol| Op::Restore { vol }),
         1 => v.clone().prop_map(|vol| Op::Flatten { vol }),
-        1 => v.prop_map(|vol| Op::DeleteVolume { vol }),
+        1 => v.clone().prop_map(|vol| Op::DeleteVolume { vol }),
+        1 => (v.clone(), 0usize..8).prop_map(|(vol, back)| Op::ReadMoment { vol, back }),
+        1 => (v.clone(), 0usize..8).prop_map(|(vol, back)| Op::RestoreTo { vol, back }),
+        1 => v.clone().prop_map(|vol| Op::Promote { vol }),
+        1 => (v, proptest::option::of(any::<bool>())).prop_map(|(vol, prefer)| Op::Merge { vol, prefer }),
     ]
 }
 
@@ -185,14 +273,12 @@ fn random_operations_across_a_tree_of_forks_match_a_model(e: &Engine) {
         .run(&proptest::collection::vec(op(), 1..60), |ops| {
             let fresh = e.fresh();
             let meta = &*fresh.meta;
+            // Every change a point of history.
+            meta.set_history(3_600_000_000_000, 0);
             // The model: per live volume, its files; and its latest snapshot.
             let mut vols: Vec<Model> = Vec::new();
             let first = meta.create_volume(ORG, &name("root"), 1000).unwrap().id;
-            vols.push(Model {
-                id: first,
-                files: BTreeMap::new(),
-                snap: None,
-            });
+            vols.push(Model::new(first, Files::new()));
             for (step, op) in ops.iter().enumerate() {
                 let pick = |i: usize| i % vols.len();
                 match *op {
@@ -201,6 +287,7 @@ fn random_operations_across_a_tree_of_forks_match_a_model(e: &Engine) {
                         let content = vec![byte; 1 + file];
                         put(meta, vols[i].id, "d", &format!("f{file}"), &content);
                         vols[i].files.insert(format!("d/f{file}"), content);
+                        vols[i].files.insert("d/".into(), Vec::new());
                     }
                     Op::Delete { vol, file } => {
                         let i = pick(vol);
@@ -218,11 +305,11 @@ fn random_operations_across_a_tree_of_forks_match_a_model(e: &Engine) {
                             .unwrap()
                             .id;
                         let files = vols[i].files.clone();
-                        vols.push(Model {
-                            id: fork,
-                            files,
-                            snap: None,
-                        });
+                        let mut model = Model::new(fork, files.clone());
+                        // A fork of a fork is merged into and promoted over its source.
+                        model.source = Some(vols[i].id);
+                        model.base = files;
+                        vols.push(model);
                     }
                     Op::Snapshot { vol } => {
                         let i = pick(vol);
@@ -242,6 +329,53 @@ fn random_operations_across_a_tree_of_forks_match_a_model(e: &Engine) {
                     Op::Flatten { vol } => {
                         meta.flatten_volume(vols[pick(vol)].id, 3).unwrap();
                     }
+                    Op::ReadMoment { vol, back } | Op::RestoreTo { vol, back } => {
+                        let i = pick(vol);
+                        let line = &vols[i].timeline;
+                        if line.is_empty() {
+                            continue;
+                        }
+                        let (at, files) = line[line.len() - 1 - back % line.len()].clone();
+                        let vname = meta.get_volume(ORG, &VolumeRef::Id(vols[i].id)).unwrap().name;
+                        let moment = VolumeRef::Moment(name(&vname), strata_core::names::Moment::At(at));
+                        let pinned = meta.get_volume(ORG, &moment).unwrap();
+                        prop_assert_eq!(
+                            &listing(meta, pinned.id),
+                            &files,
+                            "moment {} of {} at step {}",
+                            at,
+                            vname,
+                            step
+                        );
+                        if matches!(op, Op::RestoreTo { .. }) {
+                            meta.restore_volume(ORG, vols[i].id, pinned.id).unwrap();
+                            vols[i].files = files;
+                        }
+                    }
+                    Op::Promote { vol } => {
+                        let i = pick(vol);
+                        let Some(s) = vols[i].source.and_then(|s| vols.iter().position(|m| m.id == s)) else {
+                            continue;
+                        };
+                        meta.promote_volume(ORG, vols[i].id, &name(&format!("p{step}")), u64::MAX)
+                            .unwrap();
+                        vols[s].files = vols[i].files.clone();
+                        vols[i].base = vols[i].files.clone();
+                    }
+                    Op::Merge { vol, prefer } => {
+                        let i = pick(vol);
+                        let Some(s) = vols[i].source.and_then(|s| vols.iter().position(|m| m.id == s)) else {
+                            continue;
+                        };
+                        let prefer_side = prefer.map(|fork| if fork { Prefer::Fork } else { Prefer::Volume });
+                        let report = meta.merge_fork(ORG, vols[i].id, None, prefer_side, false).unwrap();
+                        let (files, conflict) = merged(&vols[i].base, &vols[i].files, &vols[s].files, prefer);
+                        prop_assert_eq!(!report.conflicts.is_empty(), conflict, "conflicts at step {}", step);
+                        prop_assert_eq!(report.applied, !conflict || prefer.is_some());
+                        if report.applied {
+                            vols[s].files = files;
+                        }
+                    }
                     Op::DeleteVolume { vol } => {
                         if vols.len() > 1 {
                             let id = vols.remove(pick(vol)).id;
@@ -250,10 +384,14 @@ fn random_operations_across_a_tree_of_forks_match_a_model(e: &Engine) {
                         }
                     }
                 }
-                for Model { id, files, snap } in &vols {
-                    prop_assert_eq!(&tree(meta, *id), files, "volume after step {} {:?}", step, op);
+                let now = now_ns();
+                for model in &mut vols {
+                    model.timeline.push((now, model.files.clone()));
+                }
+                for Model { id, files, snap, .. } in &vols {
+                    prop_assert_eq!(&listing(meta, *id), files, "volume after step {} {:?}", step, op);
                     if let Some((snap, files)) = snap {
-                        prop_assert_eq!(&tree(meta, *snap), files, "snapshot after step {} {:?}", step, op);
+                        prop_assert_eq!(&listing(meta, *snap), files, "snapshot after step {} {:?}", step, op);
                     }
                 }
             }

@@ -151,7 +151,8 @@ CREATE INDEX locks_by_session ON locks(session);
     HISTORY,
     "ALTER TABLE volumes ADD COLUMN forked_from TEXT;
      ALTER TABLE volumes ADD COLUMN fork_base BIGINT;
-     ALTER TABLE volumes ADD COLUMN fork_ino BIGINT;",
+     ALTER TABLE volumes ADD COLUMN fork_ino BIGINT;
+     CREATE TABLE ino_ranges (id BIGINT PRIMARY KEY, next BIGINT NOT NULL);",
 ];
 
 /// History: see the SQLite schema.

@@ -72,18 +72,28 @@ pub fn note_changes(tx: &dyn Tx, vol: Uuid, window_at: i64, stamp: i64, changes:
     Ok(())
 }
 
-/// Remembers that `head` stops being the volume's head now (a freeze or a restore), so that
-/// its moments before now are read through it; returns when.
-pub fn retire_head(tx: &dyn Tx, vol: Uuid, head: i64) -> R<i64> {
-    let last = tx
-        .query_one("SELECT updated_at FROM volumes WHERE id = $1", vals![vol])?
-        .i64(0)?;
-    let until = now_ns().max(last + 1);
+/// Remembers that `head` stops being the volume's head now (a freeze, or a restore or
+/// promote: `replaced`), so that its moments before now are read through it, and makes now
+/// a point of its history (a replaced tree counts as one change); returns when.
+pub fn retire_head(tx: &dyn Tx, vol: Uuid, head: i64, replaced: bool) -> R<i64> {
+    let row = tx.query_one(
+        "SELECT updated_at, used_bytes, file_count FROM volumes WHERE id = $1",
+        vals![vol],
+    )?;
+    let until = now_ns().max(row.i64(0)? + 1);
     tx.exec(
         "INSERT INTO past_heads (volume, until, head) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         vals![vol, until, head],
     )?;
-    tx.exec("UPDATE volumes SET updated_at = $2 WHERE id = $1", vals![vol, until])?;
+    tx.exec(
+        "INSERT INTO points (volume, at, last, used_bytes, file_count, changes) VALUES ($1, $2, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING",
+        vals![vol, until, row.i64(1)?, row.i64(2)?, i64::from(replaced)],
+    )?;
+    tx.exec(
+        "UPDATE volumes SET updated_at = $2, window_at = 0 WHERE id = $1",
+        vals![vol, until],
+    )?;
     Ok(until)
 }
 

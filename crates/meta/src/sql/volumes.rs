@@ -151,7 +151,7 @@ fn row(tx: &dyn Tx, org: &str, id: Uuid) -> R<Origin> {
 
 /// Freezes a volume's head and gives it a new empty one on top; returns the frozen layer.
 pub(super) fn freeze_head(tx: &dyn Tx, id: Uuid, head: i64) -> R<i64> {
-    super::history::retire_head(tx, id, head)?;
+    super::history::retire_head(tx, id, head, false)?;
     tx.exec("UPDATE layers SET frozen = 1 WHERE id = $1", vals![head])?;
     let new_head = new_layer(tx, Some(head), false)?;
     tx.exec("UPDATE volumes SET head = $2 WHERE id = $1", vals![id, new_head])?;
@@ -210,7 +210,7 @@ pub fn restore(tx: &dyn Tx, org: &str, volume: Uuid, snapshot: Uuid) -> R<Volume
         return Err(Error::invalid("snapshot", "that snapshot was not taken of this volume").into());
     }
     // The tree before the restore stays in the volume's history.
-    super::history::retire_head(tx, volume, target.head)?;
+    super::history::retire_head(tx, volume, target.head, true)?;
     tx.exec("UPDATE layers SET frozen = 1 WHERE id = $1", vals![target.head])?;
     let head = new_layer(tx, Some(snap.head), false)?;
     // Inode numbers are never reused, so mounts holding newer inodes cannot mistake them.
@@ -222,10 +222,26 @@ pub fn restore(tx: &dyn Tx, org: &str, volume: Uuid, snapshot: Uuid) -> R<Volume
     get(tx, org, &VolumeRef::Id(volume))
 }
 
-/// How far apart the inode numbers of a fork and its source start: each allocates its own
-/// new files in a range of its own, so that once one takes the other's place (promote) a
-/// mount never finds one number naming two files.
-const FORK_INODES: i64 = 1 << 32;
+/// How many inode numbers each fork has for the files it makes: every fork makes them in a
+/// range no other fork shares (ranges are counted once for the whole database), so that
+/// once a fork takes its source's place (promote) a mount never finds one number naming two
+/// files. A volume made anew starts in range 0.
+const RANGE_BITS: u32 = 36;
+
+/// The first inode number of a range no volume has used.
+fn new_range(tx: &dyn Tx) -> R<i64> {
+    let range = tx
+        .query_one(
+            "INSERT INTO ino_ranges (id, next) VALUES (1, 2) ON CONFLICT (id) DO UPDATE SET next = ino_ranges.next + 1
+             RETURNING next - 1",
+            vals![],
+        )?
+        .i64(0)?;
+    if range >= 1 << (63 - RANGE_BITS) {
+        return Err(Error::new(ErrorKind::LimitExceeded, "this database has made all the forks it can").into());
+    }
+    Ok(range << RANGE_BITS)
+}
 
 /// A new volume sharing `source`'s tree: the source's head is frozen (a snapshot's already
 /// is) and the new volume gets an empty head on top of it. Constant cost at any size. The
@@ -239,7 +255,7 @@ pub fn fork(tx: &dyn Tx, org: &str, source: Uuid, name: &VolumeName, limit: u64)
         freeze_head(tx, source, origin.head)?
     };
     let head = new_layer(tx, Some(frozen), false)?;
-    let next_ino = origin.next_ino.saturating_add(FORK_INODES);
+    let next_ino = new_range(tx)?;
     let from = origin.snapshot_of.unwrap_or(source);
     let fork = insert_volume(
         tx,
@@ -265,16 +281,12 @@ pub fn fork(tx: &dyn Tx, org: &str, source: Uuid, name: &VolumeName, limit: u64)
 pub fn promote(tx: &dyn Tx, org: &str, fork: Uuid, name: &VolumeName, limit: u64) -> R<Volume> {
     let f = row(tx, org, fork)?;
     let link = tx.query_one("SELECT forked_from, fork_ino FROM volumes WHERE id = $1", vals![fork])?;
-    let (Some(source), Some(fork_ino)) = (link.opt_uuid(0)?, link.opt_i64(1)?) else {
+    let (Some(source), Some(_)) = (link.opt_uuid(0)?, link.opt_i64(1)?) else {
         let msg = "this volume is no fork (or was forked before forks could be promoted)";
         return Err(Error::invalid("fork", msg).into());
     };
-    let Ok(s) = row(tx, org, source) else {
+    if row(tx, org, source).is_err() {
         return Err(Error::invalid("fork", "the volume this was forked from no longer exists").into());
-    };
-    if s.next_ino > fork_ino {
-        let msg = "its source has made more files since the fork than promote can keep apart; copy what you need";
-        return Err(Error::invalid("fork", msg).into());
     }
     snapshot(tx, org, source, name, limit)?;
     // The fork's tree, frozen, under both: a new head for the source, one for the fork.
@@ -282,17 +294,14 @@ pub fn promote(tx: &dyn Tx, org: &str, fork: Uuid, name: &VolumeName, limit: u64
     let current = tx
         .query_one("SELECT head FROM volumes WHERE id = $1", vals![source])?
         .i64(0)?;
-    super::history::retire_head(tx, source, current)?;
+    super::history::retire_head(tx, source, current, true)?;
     let head = new_layer(tx, Some(frozen), false)?;
+    // Each goes on making files in its own range of numbers.
     tx.exec(
-        "UPDATE volumes SET head = $2, next_ino = $3, used_bytes = $4, file_count = $5, window_at = 0 WHERE id = $1",
-        vals![source, head, s.next_ino.max(f.next_ino), f.used_bytes, f.file_count],
+        "UPDATE volumes SET head = $2, used_bytes = $3, file_count = $4, window_at = 0 WHERE id = $1",
+        vals![source, head, f.used_bytes, f.file_count],
     )?;
-    let next = f.next_ino.saturating_add(FORK_INODES);
-    tx.exec(
-        "UPDATE volumes SET next_ino = $2, fork_base = $3, fork_ino = $2 WHERE id = $1",
-        vals![fork, next, frozen],
-    )?;
+    tx.exec("UPDATE volumes SET fork_base = $2 WHERE id = $1", vals![fork, frozen])?;
     get(tx, org, &VolumeRef::Id(source))
 }
 
