@@ -175,7 +175,8 @@ fn an_owning_mount_renames_removes_and_reopens_without_a_request_each() {
 /// another mount and the files API, and rewritten, cut and appended to over their packed form.
 #[test]
 fn small_files_an_owner_ships_are_packed_out_of_the_metadata() {
-    let server = Server::start(&[]);
+    // Every change a point of history, so that the removal below is kept in it.
+    let server = Server::start(&["--history-step", "0s"]);
     server.ok(&["volume", "create", "v"]);
     let (mount, addr) = owning_mount(&server, "v");
     std::fs::create_dir(mount.join("d")).unwrap();
@@ -261,6 +262,11 @@ fn small_files_an_owner_ships_are_packed_out_of_the_metadata() {
     common::umount(&other);
     common::umount(&mount);
     server.ok(&["fs", "rm", "-r", "v:/d"]);
+    // While the volume's history holds the files, it holds their packs.
+    let kept = server.json(&["gc"]);
+    assert_eq!(kept["blocks_deleted"], 0, "{kept}");
+    assert!(server.ok(&["fs", "ls", "v@-0s:/"]).is_empty());
+    server.ok(&["volume", "set", "v", "--history", "0"]);
     let report = server.json(&["gc"]);
     let deleted = report["blocks_deleted"].as_f64().unwrap();
     assert!(deleted >= packs, "{report}: {packs} packs stored");

@@ -222,7 +222,8 @@ fn small_writes_into_a_large_file_commit_only_their_bytes() {
 #[test]
 fn an_open_file_reads_on_after_another_mount_replaced_and_collected_its_blocks() {
     let _serial = one_at_a_time();
-    let server = Server::start(&[]);
+    // No history: what a rewrite replaces is collected at once.
+    let server = Server::start(&["--history", "0s"]);
     server.ok(&["volume", "create", "v"]);
     let (a, b) = (server.mount("v", &[]), server.mount("v", &[]));
     // Stored through the files API: no mount session holds its blocks.

@@ -152,7 +152,8 @@ CREATE INDEX locks_by_session ON locks(session);
     "ALTER TABLE volumes ADD COLUMN forked_from TEXT;
      ALTER TABLE volumes ADD COLUMN fork_base BIGINT;
      ALTER TABLE volumes ADD COLUMN fork_ino BIGINT;
-     CREATE TABLE ino_ranges (id BIGINT PRIMARY KEY, next BIGINT NOT NULL);",
+     CREATE TABLE ino_ranges (id BIGINT PRIMARY KEY, next BIGINT NOT NULL);
+     CREATE INDEX layers_by_parent ON layers(parent);",
 ];
 
 /// History: see the SQLite schema.

@@ -158,7 +158,8 @@ const STEPS: [&str; 18] = [
     "ALTER TABLE volumes ADD COLUMN forked_from TEXT;
      ALTER TABLE volumes ADD COLUMN fork_base INTEGER;
      ALTER TABLE volumes ADD COLUMN fork_ino INTEGER;
-     CREATE TABLE ino_ranges (id INTEGER PRIMARY KEY, next INTEGER NOT NULL);",
+     CREATE TABLE ino_ranges (id INTEGER PRIMARY KEY, next INTEGER NOT NULL);
+     CREATE INDEX layers_by_parent ON layers(parent);",
 ];
 
 /// History: when a row was written (`born`), the versions a later window replaced (`past_*`,

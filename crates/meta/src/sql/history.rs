@@ -15,6 +15,7 @@
 use super::volumes::{self, Origin};
 use super::{Fail, R, Tx, vals};
 use crate::{Error, now_ns};
+use std::collections::HashMap;
 use strata_core::api::{HistoryPoint, Volume};
 use strata_core::names::{VolumeRef, format_moment};
 use uuid::Uuid;
@@ -240,10 +241,8 @@ pub fn set_keep(tx: &dyn Tx, org: &str, vol: Uuid, keep: Option<i64>) -> R<Volum
     volumes::get(tx, org, &VolumeRef::Id(vol))
 }
 
-/// Forgets what no volume keeps any more: windows, retired heads and pinned moments past
-/// their volume's keep, and past rows replaced before the longest keep that no link to a
-/// moment reads.
-pub fn prune(tx: &dyn Tx, settings: &Settings, now: i64) -> R<()> {
+/// Forgets the windows, retired heads and pinned moments past their volume's keep.
+pub fn forget(tx: &dyn Tx, settings: &Settings, now: i64) -> R<()> {
     let keep = "COALESCE((SELECT v.history_ns FROM volumes v WHERE v.id = {t}.volume), $2)";
     for table in ["points", "past_heads"] {
         let time = if table == "points" { "last" } else { "until" };
@@ -262,22 +261,58 @@ pub fn prune(tx: &dyn Tx, settings: &Settings, now: i64) -> R<()> {
          AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.volume = volumes.id AND s.alive_until > $1)",
         vals![now, settings.keep_ns],
     )?;
-    let longest = tx
-        .query_one("SELECT MAX(history_ns) FROM volumes", vals![])?
-        .opt_i64(0)?
-        .unwrap_or(0)
-        .max(settings.keep_ns);
+    Ok(())
+}
+
+/// Deletes the past rows no volume's history reaches any more: a layer keeps the rows
+/// replaced within the longest keep of the volumes whose heads (now, or retired and still
+/// kept) reach it, and those a link to a moment reads. Run after [`forget`] and the
+/// collection of dead layers, in the same transaction.
+pub fn prune_past(tx: &dyn Tx, settings: &Settings, now: i64) -> R<()> {
+    let parents = super::blocks::layer_parents(tx)?;
+    let mut keep_of: HashMap<i64, i64> = HashMap::new();
+    let roots = tx.query(
+        "SELECT v.head, v.history_ns FROM volumes v WHERE v.snapshot_of IS NULL
+         UNION ALL SELECT p.head, v.history_ns FROM past_heads p JOIN volumes v ON v.id = p.volume",
+        vals![],
+    )?;
+    for root in roots {
+        let keep = root.opt_i64(1)?.unwrap_or(settings.keep_ns).max(0);
+        let mut layer = Some(root.i64(0)?);
+        while let Some(id) = layer {
+            let slot = keep_of.entry(id).or_insert(-1);
+            if *slot >= keep {
+                break;
+            }
+            *slot = keep;
+            layer = parents.get(&id).copied().flatten();
+        }
+    }
     let pinned = |t: &str| {
         format!(
             "NOT EXISTS (SELECT 1 FROM layers l WHERE l.parent = {t}.layer AND l.parent_as_of >= {t}.born
              AND l.parent_as_of < {t}.died)"
         )
     };
-    for table in ["past_inodes", "past_dentries"] {
-        tx.exec(
-            &format!("DELETE FROM {table} WHERE died < $1 AND {}", pinned(table)),
-            vals![now - longest],
-        )?;
+    let layers = tx.query(
+        "SELECT DISTINCT layer FROM past_inodes UNION SELECT DISTINCT layer FROM past_dentries",
+        vals![],
+    )?;
+    for row in layers {
+        let layer = row.i64(0)?;
+        let cutoff = match keep_of.get(&layer) {
+            Some(&keep) if keep > 0 => now - keep,
+            _ => i64::MAX,
+        };
+        for table in ["past_inodes", "past_dentries"] {
+            tx.exec(
+                &format!(
+                    "DELETE FROM {table} WHERE layer = $1 AND died < $2 AND {}",
+                    pinned(table)
+                ),
+                vals![layer, cutoff],
+            )?;
+        }
     }
     for table in ["past_chunks", "past_xattrs"] {
         tx.exec(

@@ -432,8 +432,11 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     fn collect_layers(&self) -> Result<u64> {
         let settings = self.history_settings();
         let collected = self.engine.write(Isolation::Snapshot, &mut |tx| {
-            history::prune(tx, &settings, now_ns())?;
-            blocks::collect_layers(tx)
+            let now = now_ns();
+            history::forget(tx, &settings, now)?;
+            let collected = blocks::collect_layers(tx)?;
+            history::prune_past(tx, &settings, now)?;
+            Ok(collected)
         })?;
         if collected > 0 {
             // Chains of deleted heads would never be asked for again: let them go.
