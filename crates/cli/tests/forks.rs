@@ -131,8 +131,9 @@ async fn a_fork_racing_writes_holds_whole_versions() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gc_under_concurrent_writes_keeps_every_live_block() {
-    // A short grace so that overwritten blocks really are collected while writes go on.
-    let server = Server::start(&["--gc-grace", "200ms"]);
+    // A short grace and no history, so that overwritten blocks really are collected while
+    // writes go on.
+    let server = Server::start(&["--gc-grace", "200ms", "--history", "0s"]);
     let client = server.client();
     client.create_volume("v", false).await.unwrap();
     let content = |n: u32| {

@@ -151,6 +151,9 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// Freezes a volume's tree as the snapshot `VOLUME@NAME` (a read-only volume), unless the
     /// volume has `limit` snapshots already (`LimitExceeded`).
+    /// Paths added, removed and changed from `from` to `to`, in path order, from one read:
+    /// see `sql/diff.rs` (the cost follows the changes when they share layers).
+    fn diff(&self, from: Uuid, to: Uuid) -> Result<Vec<strata_core::api::DiffEntry>>;
     /// Merges a fork's changes since it was made into `into` (its source when `None`): see
     /// `sql/merge.rs`. One transaction; nothing is applied on a dry run or on conflicts with
     /// no side preferred.

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::collections::BTreeMap;
-use strata_core::api::{FileKind, Prefer};
+use strata_core::api::{Change, FileKind, Prefer};
 use strata_core::names::{VolumeName, VolumeRef};
 use strata_meta::*;
 
@@ -92,6 +92,36 @@ fn merged(base: &Files, fork: &Files, volume: &Files, prefer_fork: Option<bool>)
         }
     }
     (out, conflict)
+}
+
+/// The diff of two model trees: a directory on one side only is one entry.
+fn model_diff(from: &Files, to: &Files) -> Vec<(String, Change)> {
+    let keys: std::collections::BTreeSet<&String> = from.keys().chain(to.keys()).collect();
+    let mut out = Vec::new();
+    for key in keys {
+        let dir = key.split('/').next().unwrap_or_default();
+        let one_sided = |t: &Files| !t.contains_key(&format!("{dir}/"));
+        let is_dir = key.ends_with('/');
+        if !is_dir && (one_sided(from) || one_sided(to)) {
+            continue;
+        }
+        let change = match (from.get(key), to.get(key)) {
+            (Some(_), None) => Change::Removed,
+            (None, Some(_)) => Change::Added,
+            (Some(x), Some(y)) if x != y => Change::Changed,
+            _ => continue,
+        };
+        out.push((format!("/{}", key.trim_end_matches('/')), change));
+    }
+    out
+}
+
+fn diff_of(meta: &dyn MetaStore, from: Uuid, to: Uuid) -> Vec<(String, Change)> {
+    meta.diff(from, to)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.path, e.change))
+        .collect()
 }
 
 fn name(s: &str) -> VolumeName {
@@ -340,6 +370,13 @@ fn random_operations_across_a_tree_of_forks_match_a_model(e: &Engine) {
                         let moment = VolumeRef::Moment(name(&vname), strata_core::names::Moment::At(at));
                         let pinned = meta.get_volume(ORG, &moment).unwrap();
                         prop_assert_eq!(
+                            diff_of(meta, pinned.id, vols[i].id),
+                            model_diff(&files, &vols[i].files),
+                            "diff of moment {} and its volume at step {}",
+                            at,
+                            step
+                        );
+                        prop_assert_eq!(
                             &listing(meta, pinned.id),
                             &files,
                             "moment {} of {} at step {}",
@@ -387,6 +424,15 @@ fn random_operations_across_a_tree_of_forks_match_a_model(e: &Engine) {
                 let now = now_ns();
                 for model in &mut vols {
                     model.timeline.push((now, model.files.clone()));
+                }
+                for pair in vols.windows(2) {
+                    prop_assert_eq!(
+                        diff_of(meta, pair[0].id, pair[1].id),
+                        model_diff(&pair[0].files, &pair[1].files),
+                        "diff after step {} {:?}",
+                        step,
+                        op
+                    );
                 }
                 for Model { id, files, snap, .. } in &vols {
                     prop_assert_eq!(&listing(meta, *id), files, "volume after step {} {:?}", step, op);

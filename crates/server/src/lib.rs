@@ -10,7 +10,6 @@ pub mod audit;
 pub mod auth;
 pub mod budget;
 pub mod connections;
-pub mod diff;
 pub mod error;
 mod extract;
 pub mod files;

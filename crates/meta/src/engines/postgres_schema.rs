@@ -153,7 +153,11 @@ CREATE INDEX locks_by_session ON locks(session);
      ALTER TABLE volumes ADD COLUMN fork_base BIGINT;
      ALTER TABLE volumes ADD COLUMN fork_ino BIGINT;
      CREATE TABLE ino_ranges (id BIGINT PRIMARY KEY, next BIGINT NOT NULL);
-     CREATE INDEX layers_by_parent ON layers(parent);",
+     CREATE INDEX layers_by_parent ON layers(parent);
+     DROP INDEX inodes_by_layer;
+     DROP INDEX dentries_by_layer;
+     CREATE INDEX inodes_by_born ON inodes(layer, born);
+     CREATE INDEX dentries_by_born ON dentries(layer, born);",
 ];
 
 /// History: see the SQLite schema.

@@ -159,7 +159,11 @@ const STEPS: [&str; 18] = [
      ALTER TABLE volumes ADD COLUMN fork_base INTEGER;
      ALTER TABLE volumes ADD COLUMN fork_ino INTEGER;
      CREATE TABLE ino_ranges (id INTEGER PRIMARY KEY, next INTEGER NOT NULL);
-     CREATE INDEX layers_by_parent ON layers(parent);",
+     CREATE INDEX layers_by_parent ON layers(parent);
+     DROP INDEX inodes_by_layer;
+     DROP INDEX dentries_by_layer;
+     CREATE INDEX inodes_by_born ON inodes(layer, born);
+     CREATE INDEX dentries_by_born ON dentries(layer, born);",
 ];
 
 /// History: when a row was written (`born`), the versions a later window replaced (`past_*`,

@@ -6,9 +6,11 @@
 //! path changed on both sides the same way is left; a path changed differently is a
 //! conflict, and nothing is applied unless a side is preferred. Directories on both sides
 //! are merged entry by entry, their own mode, owner and xattrs like a path. A file with
-//! several names in the fork arrives as one file per name. The walk visits every directory
-//! of the three trees.
+//! several names in the fork arrives as one file per name. The walk visits only the paths
+//! the rows written on either side since the fork point name (every path when a flatten
+//! has merged the layers below the fork point away), so it costs what changed.
 
+use super::diff::{self, Scope};
 use super::tree::{Caches, Inode, Tree};
 use super::{Fail, R, Tx, ops, paths, vals, volumes};
 use crate::{Error, ErrorKind, NewInode, ROOT_INO, XattrMode};
@@ -19,8 +21,9 @@ use uuid::Uuid;
 
 type Entries = BTreeMap<Vec<u8>, Inode>;
 
-/// A directory to merge: its path and its inode on each side (base, fork, volume).
-type Dir = (String, Option<u64>, u64, u64);
+/// A directory to merge: its path, its inode on each side (base, fork, volume) and its node
+/// in the scope.
+type Dir = (String, Option<u64>, u64, u64, usize);
 
 /// What the merge does at one entry of a volume's directory.
 enum Take {
@@ -75,22 +78,55 @@ pub fn merge(
         changes: Vec::new(),
         conflicts: Vec::new(),
     };
+    // The paths either side changed since the fork point, or every path when the trees no
+    // longer share the layers below it.
+    let scope = match (diff::changed_rows(&base, &forked)?, diff::changed_rows(&base, &volume)?) {
+        (Some(mut rows), Some(more)) => {
+            rows.extend(more);
+            Some(Scope::naming(&[&base, &forked, &volume], &rows)?)
+        }
+        _ => None,
+    };
     let mut takes = Vec::new();
-    let mut stack: Vec<Dir> = vec![(String::new(), Some(ROOT_INO), ROOT_INO, ROOT_INO)];
-    while let Some((prefix, b_dir, f_dir, v_dir)) = stack.pop() {
-        let b_entries = match b_dir {
-            Some(dir) => entries(&base, dir)?,
-            None => Entries::new(),
-        };
-        let (f_entries, v_entries) = (entries(&forked, f_dir)?, entries(&volume, v_dir)?);
-        let names: BTreeSet<&Vec<u8>> = b_entries
-            .keys()
-            .chain(f_entries.keys())
-            .chain(v_entries.keys())
-            .collect();
+    let mut stack: Vec<Dir> = vec![(String::new(), Some(ROOT_INO), ROOT_INO, ROOT_INO, 0)];
+    while let Some((prefix, b_dir, f_dir, v_dir, node)) = stack.pop() {
+        let mut named = Vec::new();
+        match &scope {
+            Some(scope) => {
+                for (name, &child) in scope.children(node) {
+                    let b = diff::entry(&base, b_dir, name)?;
+                    let (f, v) = (
+                        diff::entry(&forked, Some(f_dir), name)?,
+                        diff::entry(&volume, Some(v_dir), name)?,
+                    );
+                    named.push((name.clone(), child, b, f, v));
+                }
+            }
+            None => {
+                let mut b_entries = match b_dir {
+                    Some(dir) => entries(&base, dir)?,
+                    None => Entries::new(),
+                };
+                let (mut f_entries, mut v_entries) = (entries(&forked, f_dir)?, entries(&volume, v_dir)?);
+                let names: BTreeSet<Vec<u8>> = b_entries
+                    .keys()
+                    .chain(f_entries.keys())
+                    .chain(v_entries.keys())
+                    .cloned()
+                    .collect();
+                for name in names {
+                    let (b, f, v) = (
+                        b_entries.remove(&name),
+                        f_entries.remove(&name),
+                        v_entries.remove(&name),
+                    );
+                    named.push((name, 0, b, f, v));
+                }
+            }
+        }
         let mut dirs = Vec::new();
-        for name in names {
-            let (b, f, v) = (b_entries.get(name), f_entries.get(name), v_entries.get(name));
+        for (name, node, b, f, v) in &named {
+            let (b, f, v) = (b.as_ref(), f.as_ref(), v.as_ref());
             let path = format!("{prefix}/{}", String::from_utf8_lossy(name));
             if let (Some(fd), Some(vd)) = (dir_of(f), dir_of(v))
                 && (b.is_none() || dir_of(b).is_some())
@@ -109,7 +145,7 @@ pub fn merge(
                         });
                     }
                 }
-                dirs.push((path, dir_of(b), fd, vd));
+                dirs.push((path, dir_of(b), fd, vd, *node));
                 continue;
             }
             if same(&base, b, &forked, f)? {

@@ -2,7 +2,8 @@
 
 use super::tree::{Caches, Tree};
 use super::{
-    Engine, Isolation, R, Tx, blocks, flatten, fsck, history, keys, locks, merge, ops, paths, sandboxes, vals, volumes,
+    Engine, Isolation, R, Tx, blocks, diff, flatten, fsck, history, keys, locks, merge, ops, paths, sandboxes, vals,
+    volumes,
 };
 use crate::{
     AddKey, AttrChanges, BlockHash, Change, Chunk, ContentWrite, Cutoffs, DirPage, Error, ErrorKind, FsckReport,
@@ -10,7 +11,7 @@ use crate::{
     now_ns,
 };
 use std::collections::HashSet;
-use strata_core::api::{HistoryPoint, MergeReport, Org, Prefer, Quota, Stat, Volume};
+use strata_core::api::{DiffEntry, HistoryPoint, MergeReport, Org, Prefer, Quota, Stat, Volume};
 use strata_core::keys::OrgName;
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
@@ -289,6 +290,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
 
     fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume> {
         self.write(|tx| volumes::fork(tx, org, source, name, limit))
+    }
+
+    fn diff(&self, from: Uuid, to: Uuid) -> Result<Vec<DiffEntry>> {
+        self.read(|tx| diff::volumes(tx, &self.caches, from, to))
     }
 
     fn merge_fork(

@@ -12,6 +12,7 @@
 //! one volume on its row (`Tx::for_update`).
 
 mod blocks;
+mod diff;
 mod flatten;
 mod fsck;
 pub(crate) mod history;

@@ -77,6 +77,8 @@ pub(crate) struct Tree<'t> {
     /// How many times a directory of this volume has moved: see [`Caches`].
     pub moves: i64,
     chain: Arc<[i64]>,
+    /// The instant each layer of the chain is read at (`None`: as it is now).
+    as_of: Arc<[Option<i64>]>,
     /// `(head, parent, ...)` as SQL, built from our own integer ids.
     in_chain: String,
     /// Where rows of inodes and entries are read from: the tables, or for a tree read at a
@@ -231,6 +233,7 @@ impl<'t> Tree<'t> {
             id,
             moves: 0,
             chain,
+            as_of,
             in_chain,
             inodes,
             dentries,
@@ -473,19 +476,31 @@ impl<'t> Tree<'t> {
 
     /// The directories that hold a live entry naming `ino` (several for a hard-linked file).
     pub fn parents_of(&self, ino: u64) -> R<Vec<u64>> {
+        let mut parents: Vec<u64> = self.names_of(ino)?.into_iter().map(|(parent, _)| parent).collect();
+        parents.dedup();
+        Ok(parents)
+    }
+
+    /// The live entries naming `ino`: each directory and name.
+    pub fn names_of(&self, ino: u64) -> R<Vec<(u64, Vec<u8>)>> {
         let sql = format!(
-            "SELECT parent, name FROM {} AS dentries WHERE ino = $1 AND layer IN {}",
+            "SELECT parent, name FROM {} AS dentries WHERE ino = $1 AND layer IN {} ORDER BY parent, name",
             self.dentries, self.in_chain
         );
-        let mut parents = Vec::new();
+        let mut names: Vec<(u64, Vec<u8>)> = Vec::new();
         for row in self.tx.query(&sql, vals![ino])? {
             let (parent, name) = (row.u64(0)?, row.blob(1)?);
             // A lower layer's entry counts only if no upper layer renamed or removed it.
-            if !parents.contains(&parent) && self.dentry(parent, &name)? == Some(ino) {
-                parents.push(parent);
+            if !names.iter().any(|(p, n)| *p == parent && *n == name) && self.dentry(parent, &name)? == Some(ino) {
+                names.push((parent, name));
             }
         }
-        Ok(parents)
+        Ok(names)
+    }
+
+    /// The layers of the chain, each with the instant it is read at (`None`: now).
+    pub fn layers(&self) -> (&[i64], &[Option<i64>]) {
+        (&self.chain, &self.as_of)
     }
 
     pub fn set_dentry(&self, parent: u64, name: &[u8], ino: u64) -> R<()> {

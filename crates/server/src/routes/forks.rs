@@ -356,5 +356,5 @@ pub async fn diff(
         .map_err(|e| crate::error::ApiError(e.0.with_field("to")))?;
     recall(&s, from).await?;
     recall(&s, to).await?;
-    Ok(axum::Json(crate::diff::diff(&s, from, to).await?))
+    Ok(axum::Json(s.meta(move |m| m.diff(from, to)).await?))
 }
