@@ -39,34 +39,28 @@ impl Rows {
 
 pub fn changed_rows(a: &Tree, b: &Tree) -> R<Option<Rows>> {
     let ((la, aa), (lb, ab)) = (a.layers(), b.layers());
+    // Chains that meet go on alike below (a layer's parent never changes, but for the
+    // flatten that merges a chain's lower layers into one): the layers they share are a
+    // suffix of both, though perhaps read at other instants.
     let mut shared = 0;
-    while shared < la.len().min(lb.len()) {
-        let (i, j) = (la.len() - 1 - shared, lb.len() - 1 - shared);
-        if la[i] != lb[j] || aa[i] != ab[j] {
-            break;
-        }
+    while shared < la.len().min(lb.len()) && la[la.len() - 1 - shared] == lb[lb.len() - 1 - shared] {
         shared += 1;
     }
     if shared == 0 {
         return Ok(None);
     }
-    // Each layer above the shared ones, and since when its rows count: a layer the other
-    // side reads too, at another instant, counts only what changed after the earlier one.
+    // Each layer and since when its rows count: a layer only one side reads, all of them;
+    // one both read at other instants, only what changed after the earlier; one both read
+    // alike, none.
+    let instant = |t: Option<i64>| t.unwrap_or(i64::MAX);
     let mut upper: HashMap<i64, Option<i64>> = HashMap::new();
-    let reads = |layers: &[i64], at: &[Option<i64>], layer: i64| -> Option<Option<i64>> {
-        layers.iter().position(|&l| l == layer).map(|i| at[i])
-    };
-    for ((layers, at), (other, other_at)) in [((la, aa), (lb, ab)), ((lb, ab), (la, aa))] {
-        for i in 0..layers.len() - shared {
-            let since = reads(other, other_at, layers[i]).map(|then| {
-                let instant = |t: Option<i64>| t.unwrap_or(i64::MAX);
-                instant(at[i]).min(instant(then))
-            });
-            let slot = upper.entry(layers[i]).or_insert(since);
-            *slot = match (*slot, since) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                _ => None,
-            };
+    for layers in [la, lb] {
+        upper.extend(layers[..layers.len() - shared].iter().map(|&layer| (layer, None)));
+    }
+    for depth in 0..shared {
+        let (x, y) = (aa[aa.len() - 1 - depth], ab[ab.len() - 1 - depth]);
+        if x != y {
+            upper.insert(la[la.len() - 1 - depth], Some(instant(x).min(instant(y))));
         }
     }
     let tx = a.tx();
