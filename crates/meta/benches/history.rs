@@ -4,8 +4,8 @@
 //!
 //! Prints markdown tables: diff (a fork against its source, and a moment against now), merge
 //! (dry run and applied) and the history listing, with 1 and with 1,000 files changed on
-//! each side of a 100,000-file volume; then small-file overwrites per second with history
-//! kept for 24 h and with history off, and the rows history keeps for them.
+//! each side of a 100,000-file volume; then writes per second with history kept for 24 h
+//! and with history off, for three patterns of writes, and the rows history keeps for them.
 
 mod common;
 use common::*;
@@ -83,43 +83,72 @@ fn main() {
         println!("| {count} | {a:.2} | {b:.2} | {c:.2} | {d:.2} | {e:.2} |");
     }
 
-    println!("\n| history | overwrites/s | vs off | past rows kept |");
-    println!("|---|---|---|---|");
-    let mut rates = [Vec::new(), Vec::new()];
-    let mut kept = [0, 0];
-    // Alternating runs, each on a file of its own, so that neither side gets a warmer disk.
-    for run in 0..6 {
-        let on = run % 2 == 1;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("meta.db");
-        let meta = SqliteMeta::open(&path).unwrap();
-        meta.set_history(if on { DAY_NS } else { 0 }, STEP_NS);
-        let vol = meta.create_volume(ORG, &name("w"), 10_000).unwrap().id;
-        let files = 2_000;
-        let dirs = populate(&meta, vol, files);
-        let inos: Vec<u64> = (0..files).map(|i| file(&meta, vol, &dirs, i)).collect();
-        let writes = 10 * files;
-        let (_, took) = ms(|| {
-            for w in 0..writes {
-                write_text(&meta, vol, inos[(w % files) as usize], &format!("write {w}"));
+    println!("\n| writes | history off, /s | kept 24 h, /s | on / off | past rows kept |");
+    println!("|---|---|---|---|---|");
+    for workload in [Workload::Create, Workload::HotFile, Workload::EveryFile] {
+        let mut rates = [Vec::new(), Vec::new()];
+        let mut kept = 0;
+        // Alternating runs, each on a file of its own, so that neither side gets a warmer disk.
+        for run in 0..6 {
+            let on = run % 2 == 1;
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("meta.db");
+            let meta = SqliteMeta::open(&path).unwrap();
+            meta.set_history(if on { DAY_NS } else { 0 }, STEP_NS);
+            let (writes, took) = workload.run(&meta);
+            rates[on as usize].push(writes as f64 / took * 1000.0);
+            drop(meta);
+            if on {
+                let db = rusqlite::Connection::open(&path).unwrap();
+                let sql = "SELECT (SELECT count(*) FROM past_inodes) + (SELECT count(*) FROM past_chunks)";
+                kept = db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
             }
-        });
-        rates[on as usize].push(writes as f64 / took * 1000.0);
-        drop(meta);
-        let db = rusqlite::Connection::open(&path).unwrap();
-        kept[on as usize] = db
-            .query_row(
-                "SELECT (SELECT count(*) FROM past_inodes) + (SELECT count(*) FROM past_chunks)",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .unwrap();
+        }
+        let [off, on] = rates.map(median);
+        println!(
+            "| {} | {off:.0} | {on:.0} | {:.2} | {kept} |",
+            workload.describe(),
+            on / off
+        );
     }
-    let [off, on] = rates.map(median);
-    println!("| off | {off:.0} | 1.00 | {} |", kept[0]);
-    println!(
-        "| 24 h, points 100 ms apart | {on:.0} | {:.2} | {} |",
-        on / off,
-        kept[1]
-    );
+}
+
+#[derive(Clone, Copy)]
+enum Workload {
+    /// New small files.
+    Create,
+    /// One file rewritten again and again (a log, a database).
+    HotFile,
+    /// Every file of a tree rewritten in turn: each write replaces a version an earlier
+    /// window wrote, so each one is kept (the most history can cost).
+    EveryFile,
+}
+
+impl Workload {
+    fn describe(self) -> &'static str {
+        match self {
+            Workload::Create => "create 10,000 files of 20 bytes",
+            Workload::HotFile => "rewrite one file 10,000 times",
+            Workload::EveryFile => "rewrite each of 2,000 files 5 times in turn",
+        }
+    }
+
+    /// How many writes it made and in how many milliseconds.
+    fn run(self, meta: &SqliteMeta) -> (u64, f64) {
+        let vol = meta.create_volume(ORG, &name("w"), 10_000).unwrap().id;
+        let took = match self {
+            Workload::Create => ms(|| populate(meta, vol, 10_000)).1,
+            Workload::HotFile => {
+                let dirs = populate(meta, vol, 1);
+                let ino = file(meta, vol, &dirs, 0);
+                ms(|| (0..10_000).for_each(|w| write_text(meta, vol, ino, &format!("write {w}")))).1
+            }
+            Workload::EveryFile => {
+                let dirs = populate(meta, vol, 2_000);
+                let inos: Vec<u64> = (0..2_000).map(|i| file(meta, vol, &dirs, i)).collect();
+                ms(|| (0..10_000).for_each(|w| write_text(meta, vol, inos[w % 2_000], &format!("write {w}")))).1
+            }
+        };
+        (10_000, took)
+    }
 }

@@ -314,7 +314,36 @@ fn a_fork_merges_back_by_path_against_where_it_began(e: &Engine) {
     assert_eq!(e.field.as_deref(), Some("into"));
 }
 
+fn windows_count_their_changes_and_bytes(e: &Engine) {
+    let meta = &*e.meta;
+    // Windows an hour apart: every write below falls in the first.
+    meta.set_history(HOUR, HOUR);
+    let v = meta.create_volume(ORG, &name("w"), 10).unwrap().id;
+    write(meta, v, "a", b"12345");
+    write(meta, v, "b", b"678");
+    write(meta, v, "a", b"9");
+    let open = meta.history(ORG, v, 10).unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].bytes, 5 + 3 + 1);
+    assert!(
+        open[0].changes >= 3 && open[0].last_change > open[0].first_change,
+        "{open:?}"
+    );
+    // A snapshot ends the window: its point keeps what it counted.
+    meta.snapshot_volume(ORG, v, &name("s"), 10).unwrap();
+    assert_eq!(meta.history(ORG, v, 10).unwrap(), open);
+    write(meta, v, "c", b"xy");
+    let later = meta.history(ORG, v, 10).unwrap();
+    assert_eq!(later.len(), 2, "{later:?}");
+    assert_eq!(later[0].bytes, 2);
+    assert_eq!(later[1], open[0]);
+    // So does a collection.
+    meta.collect_layers().unwrap();
+    assert_eq!(meta.history(ORG, v, 10).unwrap(), later);
+}
+
 on_every_engine!(
+    windows_count_their_changes_and_bytes,
     a_promoted_fork_becomes_its_source,
     a_fork_merges_back_by_path_against_where_it_began,
     moments_read_as_they_were_and_restore_atomically,

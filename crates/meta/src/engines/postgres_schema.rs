@@ -157,7 +157,10 @@ CREATE INDEX locks_by_session ON locks(session);
      DROP INDEX inodes_by_layer;
      DROP INDEX dentries_by_layer;
      CREATE INDEX inodes_by_born ON inodes(layer, born);
-     CREATE INDEX dentries_by_born ON dentries(layer, born);",
+     CREATE INDEX dentries_by_born ON dentries(layer, born);
+     ALTER TABLE volumes ADD COLUMN window_last BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE volumes ADD COLUMN window_changes BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE volumes ADD COLUMN window_bytes BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// History: see the SQLite schema.

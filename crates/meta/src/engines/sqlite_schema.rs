@@ -163,7 +163,10 @@ const STEPS: [&str; 18] = [
      DROP INDEX inodes_by_layer;
      DROP INDEX dentries_by_layer;
      CREATE INDEX inodes_by_born ON inodes(layer, born);
-     CREATE INDEX dentries_by_born ON dentries(layer, born);",
+     CREATE INDEX dentries_by_born ON dentries(layer, born);
+     ALTER TABLE volumes ADD COLUMN window_last INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE volumes ADD COLUMN window_changes INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE volumes ADD COLUMN window_bytes INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// History: when a row was written (`born`), the versions a later window replaced (`past_*`,

@@ -37,39 +37,79 @@ impl Default for Settings {
     }
 }
 
-/// The stamp of a write transaction (later than every earlier write of the volume) and the
-/// start of its window of history, opening a new one when a step has passed (0: no history).
-#[allow(clippy::too_many_arguments)]
+/// The window a volume is writing: when it began (0: none), and its last write, changes and
+/// bytes so far. They are kept in the volume's row, which every write updates anyway, and
+/// reach the window's point when the next window begins, or when the history is read
+/// ([`WINDOWS`]) or collected ([`settle`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
+    pub at: i64,
+    pub last: i64,
+    pub changes: i64,
+    pub bytes: i64,
+}
+
+/// The points of history, the window each volume is writing read from its row.
+const WINDOWS: &str = "(SELECT p.volume, p.at, p.used_bytes, p.file_count,
+     CASE WHEN p.at = v.window_at THEN v.window_last ELSE p.last END AS last,
+     CASE WHEN p.at = v.window_at THEN v.window_changes ELSE p.changes END AS changes,
+     CASE WHEN p.at = v.window_at THEN v.window_bytes ELSE p.bytes END AS bytes
+     FROM points p JOIN volumes v ON v.id = p.volume)";
+
+/// The stamp of a write transaction (later than every earlier write of the volume) and its
+/// window of history, a new one when a step has passed since the last began (`at` 0: no
+/// history).
 pub fn open_window(
     tx: &dyn Tx,
     vol: Uuid,
     settings: &Settings,
     last_write: i64,
-    window_at: i64,
+    window: Window,
     keep: Option<i64>,
     counts: (i64, i64),
-) -> R<(i64, i64)> {
+) -> R<(i64, Window)> {
     let stamp = now_ns().max(last_write + 1);
     if keep.unwrap_or(settings.keep_ns) <= 0 {
-        return Ok((stamp, 0));
+        return Ok((stamp, Window::default()));
     }
-    if window_at != 0 && stamp - window_at < settings.step_ns {
-        return Ok((stamp, window_at));
+    if window.at != 0 && stamp - window.at < settings.step_ns {
+        return Ok((stamp, window));
+    }
+    if window.at != 0 {
+        tx.exec(
+            "UPDATE points SET last = $3, changes = $4, bytes = $5 WHERE volume = $1 AND at = $2",
+            vals![vol, window.at, window.last, window.changes, window.bytes],
+        )?;
     }
     tx.exec(
         "INSERT INTO points (volume, at, last, used_bytes, file_count) VALUES ($1, $2, $2, $3, $4)
          ON CONFLICT DO NOTHING",
         vals![vol, stamp, counts.0, counts.1],
     )?;
-    Ok((stamp, stamp))
+    let opened = Window {
+        at: stamp,
+        last: stamp,
+        changes: 0,
+        bytes: 0,
+    };
+    Ok((stamp, opened))
 }
 
-/// Counts a transaction's changes in its window.
-pub fn note_changes(tx: &dyn Tx, vol: Uuid, window_at: i64, stamp: i64, changes: i64, bytes: i64) -> R<()> {
-    tx.exec(
-        "UPDATE points SET last = $3, changes = changes + $4, bytes = bytes + $5 WHERE volume = $1 AND at = $2",
-        vals![vol, window_at, stamp, changes, bytes],
-    )?;
+/// Writes the window a volume is writing (every volume's when `vol` is `None`) into its point.
+pub fn settle(tx: &dyn Tx, vol: Option<Uuid>) -> R<()> {
+    let which = if vol.is_some() { " AND points.volume = $1" } else { "" };
+    let of = |column: &str| format!("(SELECT v.{column} FROM volumes v WHERE v.id = points.volume)");
+    let sql = format!(
+        "UPDATE points SET last = {}, changes = {}, bytes = {}
+         WHERE EXISTS (SELECT 1 FROM volumes v WHERE v.id = points.volume AND v.window_at = points.at){which}",
+        of("window_last"),
+        of("window_changes"),
+        of("window_bytes")
+    );
+    match vol {
+        Some(vol) => tx.exec(&sql, vals![vol])?,
+        None => tx.exec(&sql, &[])?,
+    };
     Ok(())
 }
 
@@ -77,6 +117,7 @@ pub fn note_changes(tx: &dyn Tx, vol: Uuid, window_at: i64, stamp: i64, changes:
 /// promote: `replaced`), so that its moments before now are read through it, and makes now
 /// a point of its history (a replaced tree counts as one change); returns when.
 pub fn retire_head(tx: &dyn Tx, vol: Uuid, head: i64, replaced: bool) -> R<i64> {
+    settle(tx, Some(vol))?;
     let row = tx.query_one(
         "SELECT updated_at, used_bytes, file_count FROM volumes WHERE id = $1",
         vals![vol],
@@ -134,7 +175,7 @@ pub fn moment(tx: &dyn Tx, settings: &Settings, org: &str, vol: Uuid, t: i64, no
     // else its last write (nothing changed from then to `t`), so that every name of one
     // state pins one moment.
     let window = tx.query_opt(
-        "SELECT at, last FROM points WHERE volume = $1 AND at <= $2 ORDER BY at DESC LIMIT 1",
+        &format!("SELECT at, last FROM {WINDOWS} w WHERE volume = $1 AND at <= $2 ORDER BY at DESC LIMIT 1"),
         vals![vol, t],
     )?;
     let at = match window {
@@ -212,7 +253,9 @@ pub fn moment(tx: &dyn Tx, settings: &Settings, org: &str, vol: Uuid, t: i64, no
 pub fn points(tx: &dyn Tx, org: &str, vol: Uuid, limit: u64) -> R<Vec<HistoryPoint>> {
     volumes::get(tx, org, &VolumeRef::Id(vol))?;
     let rows = tx.query(
-        "SELECT at, last, changes, bytes FROM points WHERE volume = $1 AND changes > 0 ORDER BY at DESC LIMIT $2",
+        &format!(
+            "SELECT at, last, changes, bytes FROM {WINDOWS} w WHERE volume = $1 AND changes > 0 ORDER BY at DESC LIMIT $2"
+        ),
         vals![vol, limit as i64],
     )?;
     rows.iter()
@@ -230,6 +273,7 @@ pub fn points(tx: &dyn Tx, org: &str, vol: Uuid, limit: u64) -> R<Vec<HistoryPoi
 
 /// Sets how long a volume keeps its past (`None`: the server's setting; 0: not at all).
 pub fn set_keep(tx: &dyn Tx, org: &str, vol: Uuid, keep: Option<i64>) -> R<Volume> {
+    settle(tx, Some(vol))?;
     let changed = tx.exec(
         "UPDATE volumes SET history_ns = $3, window_at = 0 WHERE org = $1 AND id = $2 AND snapshot_of IS NULL",
         vals![org, vol, keep],
@@ -243,6 +287,7 @@ pub fn set_keep(tx: &dyn Tx, org: &str, vol: Uuid, keep: Option<i64>) -> R<Volum
 
 /// Forgets the windows, retired heads and pinned moments past their volume's keep.
 pub fn forget(tx: &dyn Tx, settings: &Settings, now: i64) -> R<()> {
+    settle(tx, None)?;
     let keep = "COALESCE((SELECT v.history_ns FROM volumes v WHERE v.id = {t}.volume), $2)";
     for table in ["points", "past_heads"] {
         let time = if table == "points" { "last" } else { "until" };

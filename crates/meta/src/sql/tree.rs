@@ -3,6 +3,7 @@
 //! [`Tree`] answers "what does this volume hold" by walking the layer chain from the head,
 //! and writes every change to the head, with whiteouts where a lower layer must be hidden.
 
+use super::history::Window;
 use super::{DbError, Fail, R, Row, Tx, Value, vals};
 use crate::{Chunk, ChunkData, Error, ErrorKind, now_ns};
 use std::cell::{Cell, RefCell};
@@ -87,11 +88,11 @@ pub(crate) struct Tree<'t> {
     dentries: String,
     /// How a read of `inodes` says whether a row is past: a column of a moment's source, or 0.
     past: &'static str,
-    /// When this transaction writes (every row it writes is born then), and the start of the
-    /// volume's window of history (0: none): a row born before it is kept in the `past_`
-    /// tables when changed, once.
+    /// When this transaction writes (every row it writes is born then), and the volume's
+    /// window of history (`at` 0: none): a row born before the window began is kept in the
+    /// `past_` tables when changed, once.
     pub stamp: i64,
-    pub window_at: i64,
+    pub window: Window,
     versioned: RefCell<HashSet<u64>>,
     /// What this transaction changed, for the volume's history: inodes, and bytes written.
     changed: RefCell<HashSet<u64>>,
@@ -175,7 +176,7 @@ impl<'t> Tree<'t> {
 
     /// The tree of a volume; `for_write` locks the volume's row until the transaction ends.
     pub fn open(tx: &'t dyn Tx, caches: &'t Caches, id: Uuid, for_write: bool) -> R<Self> {
-        const VOLUME: &str = "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL, v.moves, v.quota_bytes, v.quota_files, v.updated_at, v.window_at, v.history_ns";
+        const VOLUME: &str = "SELECT v.head, v.next_ino, v.used_bytes, v.file_count, v.snapshot_of IS NOT NULL, v.moves, v.quota_bytes, v.quota_files, v.updated_at, v.history_ns, v.window_at, v.window_last, v.window_changes, v.window_bytes";
         let (row, parent) = if for_write {
             // Lock first, then read the head's parent in a statement of its own: it sees what
             // a writer that held the lock before us (a fork, a flatten) committed.
@@ -186,28 +187,27 @@ impl<'t> Tree<'t> {
         } else {
             let sql = format!("{VOLUME}, l.parent FROM volumes v JOIN layers l ON l.id = v.head WHERE v.id = $1");
             let row = tx.query_opt(&sql, vals![id])?.ok_or_else(volume_gone)?;
-            let parent = row.opt_i64(11)?;
+            let parent = row.opt_i64(14)?;
             (row, parent)
         };
         let head = row.i64(0)?;
-        let (stamp, window_at) = if for_write {
+        let (stamp, window) = if for_write {
             let settings = *caches.history.lock().unwrap_or_else(|p| p.into_inner());
-            super::history::open_window(
-                tx,
-                id,
-                &settings,
-                row.i64(8)?,
-                row.i64(9)?,
-                row.opt_i64(10)?,
-                (row.i64(2)?, row.i64(3)?),
-            )?
+            let window = Window {
+                at: row.i64(10)?,
+                last: row.i64(11)?,
+                changes: row.i64(12)?,
+                bytes: row.i64(13)?,
+            };
+            let counts = (row.i64(2)?, row.i64(3)?);
+            super::history::open_window(tx, id, &settings, row.i64(8)?, window, row.opt_i64(9)?, counts)?
         } else {
-            (0, 0)
+            (0, Window::default())
         };
         let mut tree = Self::assemble(tx, caches, id, head, parent)?;
         tree.moves = row.i64(5)?;
         tree.stamp = stamp;
-        tree.window_at = window_at;
+        tree.window = window;
         tree.next_ino = row.u64(1)?;
         (tree.used_bytes, tree.file_count) = (row.i64(2)?, row.i64(3)?);
         tree.found = (tree.used_bytes, tree.file_count);
@@ -239,7 +239,7 @@ impl<'t> Tree<'t> {
             dentries,
             past,
             stamp: 0,
-            window_at: 0,
+            window: Window::default(),
             versioned: RefCell::default(),
             changed: RefCell::default(),
             written: Cell::new(0),
@@ -517,14 +517,14 @@ impl<'t> Tree<'t> {
     /// Keeps the head's entry `name` in the past before it changes, if it was written before
     /// the volume's window of history began.
     fn keep_dentry(&self, parent: u64, name: &[u8]) -> R<()> {
-        if self.window_at == 0 {
+        if self.window.at == 0 {
             return Ok(());
         }
         self.tx.exec(
             "INSERT INTO past_dentries (layer, parent, name, ino, born, died)
              SELECT layer, parent, name, ino, born, $4 FROM dentries
              WHERE layer = $1 AND parent = $2 AND name = $3 AND born < $5 ON CONFLICT DO NOTHING",
-            vals![self.head(), parent, name, self.stamp, self.window_at],
+            vals![self.head(), parent, name, self.stamp, self.window.at],
         )?;
         Ok(())
     }
@@ -533,7 +533,7 @@ impl<'t> Tree<'t> {
     /// changes, if it was written before the volume's window of history began; the head's row
     /// is then born now, so that what changes in it later in this window stays with it.
     pub fn version(&self, ino: u64) -> R<()> {
-        if self.window_at == 0 || !self.versioned.borrow_mut().insert(ino) {
+        if self.window.at == 0 || !self.versioned.borrow_mut().insert(ino) {
             return Ok(());
         }
         let (head, stamp) = (self.head(), self.stamp);
@@ -542,7 +542,7 @@ impl<'t> Tree<'t> {
                 "INSERT INTO past_inodes ({INODE_COLUMNS}, born, died) SELECT {INODE_COLUMNS}, born, $3 FROM inodes
                  WHERE layer = $1 AND ino = $2 AND born < $4 ON CONFLICT DO NOTHING"
             ),
-            vals![head, ino, stamp, self.window_at],
+            vals![head, ino, stamp, self.window.at],
         )?;
         if kept == 0 {
             return Ok(());
@@ -879,9 +879,15 @@ impl<'t> Tree<'t> {
 
     pub fn finish(self) -> R<()> {
         self.write_touched()?;
+        let mut window = self.window;
+        if window.at != 0 {
+            window.last = self.stamp;
+            window.changes += self.changed.borrow().len() as i64;
+            window.bytes += self.written.get();
+        }
         self.tx.exec(
             "UPDATE volumes SET next_ino = $2, used_bytes = $3, file_count = $4, updated_at = $5, moves = $6,
-             window_at = $7 WHERE id = $1",
+             window_at = $7, window_last = $8, window_changes = $9, window_bytes = $10 WHERE id = $1",
             vals![
                 self.id,
                 self.next_ino,
@@ -889,20 +895,12 @@ impl<'t> Tree<'t> {
                 self.file_count,
                 self.stamp,
                 self.moves,
-                self.window_at
+                window.at,
+                window.last,
+                window.changes,
+                window.bytes
             ],
         )?;
-        if self.window_at != 0 {
-            let changes = self.changed.borrow().len() as i64;
-            super::history::note_changes(
-                self.tx,
-                self.id,
-                self.window_at,
-                self.stamp,
-                changes,
-                self.written.get(),
-            )?;
-        }
         Ok(())
     }
 
