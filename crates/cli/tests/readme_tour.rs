@@ -50,7 +50,7 @@ fn the_readme_tour_runs_as_written() {
         .env("STRATA_DATA_DIR", work.path().join("no-local-server"))
         .output()
         .unwrap();
-    for dir in ["work", "try", "old", "alice"] {
+    for dir in ["work", "try", "old", "then", "alice"] {
         let _ = Command::new("umount")
             .arg("-l")
             .arg(work.path().join("mnt").join(dir))
@@ -65,6 +65,10 @@ fn the_readme_tour_runs_as_written() {
     assert!(
         stdout.contains("M /notes.txt\n- /src\n"),
         "diff as the README says:\n{stdout}"
+    );
+    assert!(
+        stdout.matches("- /src\n").count() >= 2,
+        "the diff of a moment shows the folder removed since:\n{stdout}"
     );
     assert_eq!(std::fs::read(work.path().join("back.rs")).unwrap(), b"fn main() {}\n");
     assert_eq!(
