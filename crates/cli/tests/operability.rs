@@ -327,10 +327,11 @@ fn a_mount_serves_its_metrics() {
         "three blocks fetched:\n{page}"
     );
     // Whole blocks finish downloading, and reach the disk cache, in the background, a moment
-    // after the read that needed only their pieces.
+    // after the read that needed only their pieces. (How the writer cut the file's tail
+    // depends on when its buffers flushed: a last piece may sit in a pack, not a block.)
     let settled = |page: &str| {
-        sample(page, "strata_mount_cache_fetched_bytes_total") >= (9 << 20) as f64
-            && sample(page, "strata_mount_cache_bytes") >= (9 << 20) as f64
+        let fetched = sample(page, "strata_mount_cache_fetched_bytes_total");
+        fetched >= (8 << 20) as f64 && sample(page, "strata_mount_cache_bytes") >= fetched
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut page = page;
