@@ -3,7 +3,7 @@
 to git, then 20 rounds of edits to 50 files each committed, with the volume keeping 24 h of
 history (the default) and keeping none.
 
-    python3 bench/history.py [--files N]
+    python3 bench/history.py [--files N] [--no-build]
 
 Prints, for each: the workload's time through the mount (tar, git, sync), then, after a
 collection, the bytes the store holds, the metadata file's size (vacuumed) and the rows of
@@ -69,8 +69,10 @@ def measure(work, tar, history):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--files", type=int, default=2450)
+    p.add_argument("--no-build", action="store_true", help="use the release binary already built")
     args = p.parse_args()
-    run.sh("cargo", "build", "--release", "--locked", "-p", "strata-cli", cwd=run.ROOT)
+    if not args.no_build:
+        run.sh("cargo", "build", "--release", "--locked", "-p", "strata-cli", cwd=run.ROOT)
     work = tempfile.mkdtemp(prefix="strata-bench-history-", dir="/var/tmp")
     try:
         tar, files = run.make_tarball(work, args.files)
