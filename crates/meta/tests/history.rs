@@ -1,7 +1,7 @@
 //! A volume's history on both engines: moments read as they were, restored, forked, kept
 //! through flattening and collection, and forgotten when the volume keeps none.
 
-use strata_core::api::{AttrChanges, FileKind, Prefer};
+use strata_core::api::{AttrChanges, Change, FileKind, Prefer};
 use strata_core::names::{Moment, VolumeName, VolumeRef};
 use strata_meta::*;
 use uuid::Uuid;
@@ -342,7 +342,36 @@ fn windows_count_their_changes_and_bytes(e: &Engine) {
     assert_eq!(meta.history(ORG, v, 10).unwrap(), later);
 }
 
+/// A directory moved over another's place brings entries written where it was made: diff
+/// and merge see them though no row of the move names them.
+fn a_directory_moved_over_another_is_diffed_and_merged_whole(e: &Engine) {
+    let meta = &*e.meta;
+    meta.set_history(0, 0);
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    mkdir(meta, v, ROOT_INO, "x");
+    put(meta, v, &["z", "z1"], b"zed");
+    let f = meta.fork_volume(ORG, v, &name("f"), 10).unwrap().id;
+    meta.rename(f.into(), (ROOT_INO, b"z"), (ROOT_INO, b"x"), RenameFlags::default())
+        .unwrap();
+    let changes: Vec<(String, Change)> = meta
+        .diff(v, f)
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.path, d.change))
+        .collect();
+    assert_eq!(
+        changes,
+        [("/x/z1".to_string(), Change::Added), ("/z".to_string(), Change::Removed)]
+    );
+    let report = meta.merge_fork(ORG, f, None, None, false).unwrap();
+    assert!(report.applied && report.conflicts.is_empty(), "{report:?}");
+    assert_eq!(read_in(meta, v, &["x", "z1"]).as_deref(), Some(&b"zed"[..]));
+    assert_eq!(read_in(meta, v, &["z", "z1"]), None);
+    assert!(meta.diff(v, f).unwrap().is_empty());
+}
+
 on_every_engine!(
+    a_directory_moved_over_another_is_diffed_and_merged_whole,
     windows_count_their_changes_and_bytes,
     a_promoted_fork_becomes_its_source,
     a_fork_merges_back_by_path_against_where_it_began,

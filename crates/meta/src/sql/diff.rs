@@ -183,17 +183,19 @@ fn dir_of(inode: &Inode) -> Option<u64> {
     (inode.stat.kind == FileKind::Directory).then_some(inode.stat.ino)
 }
 
-/// A path to compare: its name, its node in the scope, and its entry on each side; `None`
-/// ends a directory's entries.
-type Step = Option<(Vec<u8>, usize, Option<Inode>, Option<Inode>)>;
+/// A path to compare: its name, its node in the scope (`None`: every path below it counts),
+/// and its entry on each side; `None` ends a directory's entries.
+type Step = Option<(Vec<u8>, Option<usize>, Option<Inode>, Option<Inode>)>;
 
 /// Compares the paths of `scope` (every path when it is `None`) depth first, both sides'
-/// entries in name order; descends only where both sides hold a directory.
+/// entries in name order; descends only where both sides hold a directory. Below two
+/// different directories at one path (one moved over the other's place) every path counts:
+/// the entries a moved directory brought were written where it was made, not as changes.
 fn compare(a: &Tree, b: &Tree, scope: Option<&Scope>) -> R<Vec<DiffEntry>> {
     let mut out = Vec::new();
     let mut path: Vec<Vec<u8>> = Vec::new();
     let mut stack = Vec::new();
-    push_children(a, b, scope, 0, (ROOT_INO, ROOT_INO), &mut stack)?;
+    push_children(a, b, scope.map(|s| (s, 0)), (ROOT_INO, ROOT_INO), &mut stack)?;
     while let Some(step) = stack.pop() {
         let Some((name, node, left, right)) = step else {
             path.pop();
@@ -206,7 +208,8 @@ fn compare(a: &Tree, b: &Tree, scope: Option<&Scope>) -> R<Vec<DiffEntry>> {
                 let changed = differs(a, l, b, r)?;
                 if let (Some(x), Some(y)) = (dir_of(l), dir_of(r)) {
                     stack.push(None);
-                    push_children(a, b, scope, node, (x, y), &mut stack)?;
+                    let below = node.filter(|_| x == y).and_then(|n| scope.map(|s| (s, n)));
+                    push_children(a, b, below, (x, y), &mut stack)?;
                     if changed {
                         out.push(shown(&path, &name, Change::Changed));
                     }
@@ -228,16 +231,20 @@ fn compare(a: &Tree, b: &Tree, scope: Option<&Scope>) -> R<Vec<DiffEntry>> {
 fn push_children(
     a: &Tree,
     b: &Tree,
-    scope: Option<&Scope>,
-    node: usize,
+    scope: Option<(&Scope, usize)>,
     (x, y): (u64, u64),
     stack: &mut Vec<Step>,
 ) -> R<()> {
     let mut named = Vec::new();
     match scope {
-        Some(scope) => {
+        Some((scope, node)) => {
             for (name, &child) in scope.children(node) {
-                named.push((name.clone(), child, entry(a, Some(x), name)?, entry(b, Some(y), name)?));
+                named.push((
+                    name.clone(),
+                    Some(child),
+                    entry(a, Some(x), name)?,
+                    entry(b, Some(y), name)?,
+                ));
             }
         }
         None => {
@@ -246,7 +253,7 @@ fn push_children(
             let names: BTreeSet<Vec<u8>> = left.keys().chain(right.keys()).cloned().collect();
             for name in names {
                 let (l, r) = (left.remove(&name), right.remove(&name));
-                named.push((name, 0, l, r));
+                named.push((name, None, l, r));
             }
         }
     }

@@ -22,8 +22,8 @@ use uuid::Uuid;
 type Entries = BTreeMap<Vec<u8>, Inode>;
 
 /// A directory to merge: its path, its inode on each side (base, fork, volume) and its node
-/// in the scope.
-type Dir = (String, Option<u64>, u64, u64, usize);
+/// in the scope (`None`: every path below it counts).
+type Dir = (String, Option<u64>, u64, u64, Option<usize>);
 
 /// What the merge does at one entry of a volume's directory.
 enum Take {
@@ -88,21 +88,27 @@ pub fn merge(
         _ => None,
     };
     let mut takes = Vec::new();
-    let mut stack: Vec<Dir> = vec![(String::new(), Some(ROOT_INO), ROOT_INO, ROOT_INO, 0)];
+    let mut stack: Vec<Dir> = vec![(
+        String::new(),
+        Some(ROOT_INO),
+        ROOT_INO,
+        ROOT_INO,
+        scope.as_ref().map(|_| 0),
+    )];
     while let Some((prefix, b_dir, f_dir, v_dir, node)) = stack.pop() {
         let mut named = Vec::new();
-        match &scope {
-            Some(scope) => {
+        match (&scope, node) {
+            (Some(scope), Some(node)) => {
                 for (name, &child) in scope.children(node) {
                     let b = diff::entry(&base, b_dir, name)?;
                     let (f, v) = (
                         diff::entry(&forked, Some(f_dir), name)?,
                         diff::entry(&volume, Some(v_dir), name)?,
                     );
-                    named.push((name.clone(), child, b, f, v));
+                    named.push((name.clone(), Some(child), b, f, v));
                 }
             }
-            None => {
+            _ => {
                 let mut b_entries = match b_dir {
                     Some(dir) => entries(&base, dir)?,
                     None => Entries::new(),
@@ -120,7 +126,7 @@ pub fn merge(
                         f_entries.remove(&name),
                         v_entries.remove(&name),
                     );
-                    named.push((name, 0, b, f, v));
+                    named.push((name, None, b, f, v));
                 }
             }
         }
@@ -145,7 +151,10 @@ pub fn merge(
                         });
                     }
                 }
-                dirs.push((path, dir_of(b), fd, vd, *node));
+                // The scope names what changed in a directory all three share; below one
+                // moved into another's place, every path counts.
+                let same_dir = dir_of(b) == Some(fd) && fd == vd;
+                dirs.push((path, dir_of(b), fd, vd, node.filter(|_| same_dir)));
                 continue;
             }
             if same(&base, b, &forked, f)? {
