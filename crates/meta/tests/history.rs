@@ -361,7 +361,10 @@ fn a_directory_moved_over_another_is_diffed_and_merged_whole(e: &Engine) {
         .collect();
     assert_eq!(
         changes,
-        [("/x/z1".to_string(), Change::Added), ("/z".to_string(), Change::Removed)]
+        [
+            ("/x/z1".to_string(), Change::Added),
+            ("/z".to_string(), Change::Removed)
+        ]
     );
     let report = meta.merge_fork(ORG, f, None, None, false).unwrap();
     assert!(report.applied && report.conflicts.is_empty(), "{report:?}");
@@ -370,7 +373,32 @@ fn a_directory_moved_over_another_is_diffed_and_merged_whole(e: &Engine) {
     assert!(meta.diff(v, f).unwrap().is_empty());
 }
 
+/// A fork of a moment changes the file the moment shows: its content then, not the
+/// volume's now.
+fn a_fork_of_a_moment_copies_up_the_moments_version(e: &Engine) {
+    let meta = &*e.meta;
+    meta.set_history(HOUR, 0);
+    let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
+    write(meta, v, "a", b"old");
+    let a = meta.lookup(v.into(), ROOT_INO, b"a").unwrap().ino;
+    meta.set_xattr(v.into(), a, b"user.k", b"then", XattrMode::Any).unwrap();
+    let t = now_ns();
+    write(meta, v, "a", b"new");
+    meta.set_xattr(v.into(), a, b"user.k", b"now", XattrMode::Any).unwrap();
+    let m = moment(meta, "v", t).unwrap();
+    let f = meta.fork_volume(ORG, m.id, &name("f"), 10).unwrap().id;
+    let chmod = AttrChanges {
+        mode: Some(0o600),
+        ..AttrChanges::default()
+    };
+    meta.setattr(f.into(), a, &chmod).unwrap();
+    assert_eq!(read(meta, f, "a").as_deref(), Some(&b"old"[..]));
+    assert_eq!(meta.get_xattr(f.into(), a, b"user.k").unwrap(), b"then");
+    assert_eq!(read(meta, v, "a").as_deref(), Some(&b"new"[..]));
+}
+
 on_every_engine!(
+    a_fork_of_a_moment_copies_up_the_moments_version,
     a_directory_moved_over_another_is_diffed_and_merged_whole,
     windows_count_their_changes_and_bytes,
     a_promoted_fork_becomes_its_source,

@@ -608,17 +608,28 @@ impl<'t> Tree<'t> {
             self.version(inode.stat.ino)?;
         } else {
             let ino = inode.stat.ino;
+            // The version this tree reads: a past one (of a moment) has its own chunks and
+            // xattrs, under its `born` (our own integer).
+            let (past, version) = match inode.past {
+                true => ("past_", format!(" AND born = {}", inode.born)),
+                false => ("", String::new()),
+            };
             self.tx.exec(
-                "INSERT INTO chunks (layer, ino, idx, len, hash, data, pack_off)
-                 SELECT CAST($1 AS BIGINT), ino, idx, len, hash, data, pack_off FROM chunks WHERE layer = $2 AND ino = $3
-                 ON CONFLICT (layer, ino, idx) DO UPDATE SET len = excluded.len, hash = excluded.hash, data = excluded.data,
-                 pack_off = excluded.pack_off",
+                &format!(
+                    "INSERT INTO chunks (layer, ino, idx, len, hash, data, pack_off)
+                     SELECT CAST($1 AS BIGINT), ino, idx, len, hash, data, pack_off FROM {past}chunks
+                     WHERE layer = $2 AND ino = $3{version}
+                     ON CONFLICT (layer, ino, idx) DO UPDATE SET len = excluded.len, hash = excluded.hash,
+                     data = excluded.data, pack_off = excluded.pack_off"
+                ),
                 vals![head, inode.layer, ino],
             )?;
             self.tx.exec(
-                "INSERT INTO xattrs (layer, ino, name, value)
-                 SELECT CAST($1 AS BIGINT), ino, name, value FROM xattrs WHERE layer = $2 AND ino = $3
-                 ON CONFLICT (layer, ino, name) DO UPDATE SET value = excluded.value",
+                &format!(
+                    "INSERT INTO xattrs (layer, ino, name, value)
+                     SELECT CAST($1 AS BIGINT), ino, name, value FROM {past}xattrs WHERE layer = $2 AND ino = $3{version}
+                     ON CONFLICT (layer, ino, name) DO UPDATE SET value = excluded.value"
+                ),
                 vals![head, inode.layer, ino],
             )?;
             inode.layer = head;
