@@ -18,9 +18,11 @@ def names(volume, path="/"):  # type: ignore[no-untyped-def]
     return sorted(entry["name"] for entry in strata.fs.list(volume, path))
 
 
-# `with` deletes the sandbox when the block ends, failing or not.
+# `with` deletes the sandbox when the block ends, failing or not. The agent works a while
+# (history tells apart moments at least `--history-step` apart, 100 ms by default), then
+# runs the command that destroys its sources.
 with strata.create(CreateSandboxParams(volumes=[VolumeMount(volume_id=work.id, mount_path=home)])) as sandbox:
-    done = sandbox.process.exec(f"rm -rf {home}/src {home}/data && echo oops > {home}/README")
+    done = sandbox.process.exec(f"sleep 1 && rm -rf {home}/src {home}/data && echo oops > {home}/README")
     assert done.exit_code == 0, done.stderr
 assert names(work) == ["README"]
 
