@@ -149,8 +149,6 @@ pub trait MetaStore: Send + Sync + 'static {
     /// A new volume holding exactly what `source` holds now; its cost does not grow with size.
     fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume>;
 
-    /// Freezes a volume's tree as the snapshot `VOLUME@NAME` (a read-only volume), unless the
-    /// volume has `limit` snapshots already (`LimitExceeded`).
     /// Paths added, removed and changed from `from` to `to`, in path order, from one read:
     /// see `sql/diff.rs` (the cost follows the changes when they share layers).
     fn diff(&self, from: Uuid, to: Uuid) -> Result<Vec<strata_core::api::DiffEntry>>;
@@ -168,6 +166,8 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Makes a fork's tree its source's (same id and name), keeping the source's last tree as
     /// the snapshot `SOURCE@KEEP_AS`; returns the source.
     fn promote_volume(&self, org: &str, fork: Uuid, keep_as: &VolumeName, limit: u64) -> Result<Volume>;
+    /// Freezes a volume's tree as the snapshot `VOLUME@NAME` (a read-only volume), unless the
+    /// volume has `limit` snapshots already (`LimitExceeded`).
     fn snapshot_volume(&self, org: &str, volume: Uuid, name: &VolumeName, limit: u64) -> Result<Volume>;
     fn list_snapshots(&self, org: &str, volume: Uuid) -> Result<Vec<Volume>>;
     /// Returns a volume to one of its snapshots; later changes are gone.

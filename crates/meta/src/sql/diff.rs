@@ -22,8 +22,7 @@ pub fn diff(a: &Tree, b: &Tree) -> R<Vec<DiffEntry>> {
     compare(a, b, scope.as_ref())
 }
 
-/// The inodes and entries written in the layers `a` and `b` do not share; `None` when they
-/// share no layer.
+/// Inodes and entries some rows name.
 #[derive(Default)]
 pub struct Rows {
     inos: BTreeSet<u64>,
@@ -37,6 +36,8 @@ impl Rows {
     }
 }
 
+/// The rows written in the layers `a` and `b` do not share, or in a layer both read at other
+/// instants since the earlier one; `None` when they share no layer.
 pub fn changed_rows(a: &Tree, b: &Tree) -> R<Option<Rows>> {
     let ((la, aa), (lb, ab)) = (a.layers(), b.layers());
     // Chains that meet go on alike below (a layer's parent never changes, but for the
@@ -276,7 +277,7 @@ fn differs(ta: &Tree, a: &Inode, tb: &Tree, b: &Inode) -> R<bool> {
     if (x.kind, x.mode, x.uid, x.gid, x.size, &x.target) != (y.kind, y.mode, y.uid, y.gid, y.size, &y.target) {
         return Ok(true);
     }
-    if x.kind != FileKind::File || (a.layer == b.layer && x.ino == y.ino && a.born == b.born && !a.past && !b.past) {
+    if x.kind != FileKind::File || a.same_row(b) {
         return Ok(false);
     }
     let (ca, cb) = (ta.chunks(a)?, tb.chunks(b)?);

@@ -280,13 +280,7 @@ fn same(ta: &Tree, a: Option<&Inode>, tb: &Tree, b: Option<&Inode>) -> R<bool> {
             continue;
         };
         // One row of one layer both trees share: one version of one file.
-        if a.layer == b.layer
-            && a.stat.ino == b.stat.ino
-            && a.born == b.born
-            && !a.past
-            && !b.past
-            && a.stat.kind != FileKind::Directory
-        {
+        if a.same_row(b) && a.stat.kind != FileKind::Directory {
             continue;
         }
         let (sa, sb) = (&a.stat, &b.stat);

@@ -71,6 +71,14 @@ pub(crate) struct Inode {
     pub past: bool,
 }
 
+impl Inode {
+    /// Whether both are the one live row of one layer: one version of one inode, whose
+    /// content need not be read to know it is the same.
+    pub fn same_row(&self, other: &Inode) -> bool {
+        (self.layer, self.stat.ino, self.born) == (other.layer, other.stat.ino, other.born) && !self.past && !other.past
+    }
+}
+
 pub(crate) struct Tree<'t> {
     tx: &'t dyn Tx,
     caches: &'t Caches,
