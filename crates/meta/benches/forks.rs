@@ -4,14 +4,25 @@
 //!
 //! Prints markdown tables: fork time p50/p99 for volumes of 1,000, 10,000 and 100,000 files,
 //! and the latency of a lookup + getattr + chunk list at fork depth 1, 8, 32 and 64, before
-//! and after flattening.
+//! and after flattening. `-- size` or `-- depth` runs one table.
 
 mod common;
 use common::*;
 use std::time::Instant;
 use strata_meta::*;
+use uuid::Uuid;
 
 fn main() {
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if only.as_deref() != Some("depth") {
+        fork_cost_by_size();
+    }
+    if only.as_deref() != Some("size") {
+        read_cost_by_depth();
+    }
+}
+
+fn fork_cost_by_size() {
     println!("| volume size | fork p50, ms | fork p99, ms |");
     println!("|---|---|---|");
     let mut p50s = Vec::new();
@@ -32,16 +43,37 @@ fn main() {
         println!("| {files} files | {p50:.3} | {:.3} |", percentile(&mut samples, 0.99));
     }
     println!("\nfork p50 of 100,000 files / 1,000 files: {:.2}\n", p50s[2] / p50s[0]);
+}
 
-    println!("| fork depth | layers walked | lookup + getattr + chunks, µs | vs depth 1 |");
-    println!("|---|---|---|---|");
+fn read_cost_by_depth() {
+    println!(
+        "| fork depth | layers walked | lookup + getattr + chunks, µs | vs depth 1 | list 1,000 entries, µs | vs depth 1 |"
+    );
+    println!("|---|---|---|---|---|---|");
     let dir = tempfile::tempdir().unwrap();
     let meta = SqliteMeta::open(&dir.path().join("meta.db")).unwrap();
     let files = 10_000;
     let mut vol = meta.create_volume(ORG, &name("d0"), 10_000).unwrap().id;
     let dirs = populate(&meta, vol, files);
-    let base = read_latency_us(&meta, vol, &dirs, files);
-    println!("| 1 | {} | {base:.1} | 1.00 |", meta.chain_depth(vol).unwrap());
+    let measure = |vol: Uuid| {
+        (
+            read_latency_us(&meta, vol, &dirs, files),
+            list_latency_us(&meta, vol, &dirs),
+        )
+    };
+    measure(vol); // warms the caches
+    let base = measure(vol);
+    let row = |label: &str, vol: Uuid, t: (f64, f64)| {
+        println!(
+            "| {label} | {} | {:.1} | {:.2} | {:.0} | {:.2} |",
+            meta.chain_depth(vol).unwrap(),
+            t.0,
+            t.0 / base.0,
+            t.1,
+            t.1 / base.1
+        );
+    };
+    row("1", vol, base);
     for depth in 1..=64u64 {
         let fork = meta
             .fork_volume(ORG, vol, &name(&format!("d{depth}")), 10_000)
@@ -64,16 +96,9 @@ fn main() {
         }
         vol = fork;
         if [8, 32, 64].contains(&depth) {
-            let walked = meta.chain_depth(vol).unwrap();
-            let t = read_latency_us(&meta, vol, &dirs, files);
-            println!("| {depth} | {walked} | {t:.1} | {:.2} |", t / base);
+            row(&depth.to_string(), vol, measure(vol));
         }
     }
     meta.flatten_volume(vol, 8).unwrap();
-    let t = read_latency_us(&meta, vol, &dirs, files);
-    println!(
-        "| 64, flattened | {} | {t:.1} | {:.2} |",
-        meta.chain_depth(vol).unwrap(),
-        t / base
-    );
+    row("64, flattened", vol, measure(vol));
 }

@@ -261,6 +261,64 @@ fn flattening_keeps_chains_short_and_content_equal(e: &Engine) {
     assert_eq!(tree(meta, vol).len(), before.len() + 1);
 }
 
+/// Lookups ask only the layers whose filter may hold the key (`layer_filter.rs`); a layer
+/// with more rows than a filter keeps (16,384) is asked for every key. Both kinds of layer,
+/// under a small one that changed a file, answer every lookup.
+fn layers_too_big_to_filter_are_read_for_every_key(e: &Engine) {
+    const FILES: u64 = 17_000;
+    const BATCH: u64 = 1_000;
+    let meta = &*e.meta;
+    let vol = meta.create_volume(ORG, &name("big"), 100).unwrap().id;
+    let session = SessionRecord {
+        id: Uuid::new_v4(),
+        org: ORG.into(),
+        volume: vol,
+        root_ino: ROOT_INO,
+        read_only: false,
+        secret: [7; 32],
+        created_at: now_ns(),
+        alive_until: i64::MAX,
+        key: None,
+    };
+    meta.add_session(&session, u64::MAX).unwrap();
+    let dir = meta
+        .create(vol.into(), ROOT_INO, b"d", &NewInode::new(FileKind::Directory, 0o755))
+        .unwrap()
+        .ino;
+    for n in 0..FILES / BATCH {
+        let first = meta.own(session.id, BATCH, now_ns()).unwrap().expect("owns its volume");
+        let creates: Vec<strata_meta::Change> = (0..BATCH)
+            .map(|i| strata_meta::Change::Create {
+                parent: dir,
+                name: format!("f{}", n * BATCH + i).into_bytes(),
+                new: NewInode {
+                    ino: Some(first + i),
+                    ..NewInode::new(FileKind::File, 0o644)
+                },
+                by: Some(session.id),
+            })
+            .collect();
+        meta.apply(vol.into(), Some((session.id, n + 1)), &creates).unwrap();
+    }
+    meta.remove_session(session.id).unwrap();
+    // big (frozen, unfiltered) <- small (frozen, filtered: one chmod) <- head
+    let small = meta.fork_volume(ORG, vol, &name("small"), 100).unwrap().id;
+    let changed = meta.lookup(small.into(), dir, b"f16999").unwrap().ino;
+    let chmod = AttrChanges {
+        mode: Some(0o600),
+        ..AttrChanges::default()
+    };
+    meta.setattr(small.into(), changed, &chmod).unwrap();
+    let top = meta.fork_volume(ORG, small, &name("top"), 100).unwrap().id;
+    assert_eq!(meta.chain_depth(top).unwrap(), 3);
+    for (file, mode) in [("f0", 0o644), ("f8500", 0o644), ("f16998", 0o644), ("f16999", 0o600)] {
+        let stat = meta.lookup(top.into(), dir, file.as_bytes()).unwrap();
+        assert_eq!(stat.mode & 0o777, mode, "{file}");
+        assert_eq!(meta.getattr(top.into(), stat.ino).unwrap().mode & 0o777, mode, "{file}");
+    }
+    assert_eq!(meta.readdir(top, dir).unwrap().len() as u64, FILES);
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Put { vol: usize, file: usize, byte: u8 },
@@ -449,5 +507,6 @@ fn random_operations_across_a_tree_of_forks_match_a_model(e: &Engine) {
 on_every_engine!(
     snapshots_restore_and_stay_read_only,
     flattening_keeps_chains_short_and_content_equal,
+    layers_too_big_to_filter_are_read_for_every_key,
     random_operations_across_a_tree_of_forks_match_a_model
 );

@@ -77,7 +77,7 @@ pub fn file(meta: &SqliteMeta, vol: Uuid, dirs: &[(u64, String)], i: u64) -> u64
 
 /// Microseconds per lookup + getattr + chunk list of a file, averaged over many files.
 pub fn read_latency_us(meta: &SqliteMeta, vol: Uuid, dirs: &[(u64, String)], files: u64) -> f64 {
-    let rounds = 2000u64;
+    let rounds = 20_000u64;
     let start = Instant::now();
     for r in 0..rounds {
         let i = (r * 7919) % files;
@@ -85,6 +85,20 @@ pub fn read_latency_us(meta: &SqliteMeta, vol: Uuid, dirs: &[(u64, String)], fil
         let stat = meta.lookup(vol.into(), *dir, format!("f{i}").as_bytes()).unwrap();
         meta.getattr(vol.into(), stat.ino).unwrap();
         meta.chunks(vol.into(), stat.ino).unwrap();
+    }
+    start.elapsed().as_secs_f64() * 1e6 / rounds as f64
+}
+
+/// Microseconds to list a directory of `FILES_PER_DIR` entries with their attributes, one page.
+pub fn list_latency_us(meta: &SqliteMeta, vol: Uuid, dirs: &[(u64, String)]) -> f64 {
+    let rounds = 50;
+    let start = Instant::now();
+    for r in 0..rounds {
+        let (dir, _) = &dirs[r % dirs.len()];
+        let page = meta
+            .readdir_page(vol.into(), *dir, None, FILES_PER_DIR as usize)
+            .unwrap();
+        assert_eq!(page.entries.len() as u64, FILES_PER_DIR);
     }
     start.elapsed().as_secs_f64() * 1e6 / rounds as f64
 }

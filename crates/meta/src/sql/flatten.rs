@@ -37,7 +37,7 @@ fn flatten_with<E: Engine>(
         let chain = chain_of(tx, &meta.caches, head, parent_of(tx, head)?)?;
         Ok((head, row.bool(1)?, chain))
     })?;
-    let (chain, as_of) = chain;
+    let (chain, as_of) = (chain.layers, chain.as_of);
     // A snapshot's head is frozen and shared by its forks: those are flattened on their own.
     if snapshot || chain.len() <= max_depth.max(2) {
         return Ok(false);

@@ -17,6 +17,7 @@ mod flatten;
 mod fsck;
 pub(crate) mod history;
 mod keys;
+mod layer_filter;
 mod locks;
 mod merge;
 mod meta;

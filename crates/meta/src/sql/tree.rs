@@ -4,8 +4,10 @@
 //! and writes every change to the head, with whiteouts where a lower layer must be hidden.
 
 use super::history::Window;
+use super::layer_filter::{Filters, LayerFilter};
 use super::{DbError, Fail, R, Row, Tx, Value, vals};
 use crate::{Chunk, ChunkData, Error, ErrorKind, now_ns};
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -18,10 +20,12 @@ use uuid::Uuid;
 ///   a head's parent changes (flattening), and that is part of the key;
 /// - for a subpath session's root, the directories known to lie below it, by the volume's
 ///   head and its count of directory moves: only a move takes a directory out of a subtree,
-///   and every move counts, so `within` walks up only as far as a directory it knew.
+///   and every move counts, so `within` walks up only as far as a directory it knew;
+/// - the keys each frozen layer holds, by layer (see `layer_filter.rs`).
 #[derive(Default)]
 pub struct Caches {
     chains: Mutex<HashMap<ChainKey, Chain>>,
+    filters: Filters,
     within: Mutex<HashMap<(Uuid, u64), Below>>,
     /// Not a cache: the reader of packs the server gave, kept beside them for every tree.
     pub packs: std::sync::OnceLock<Arc<dyn crate::PackReader>>,
@@ -31,9 +35,10 @@ pub struct Caches {
 }
 
 impl Caches {
-    /// Drops every layer chain (after collection deleted layers).
+    /// Drops every layer chain and filter (after collection deleted layers).
     pub fn forget_chains(&self) {
         self.chains.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.filters.forget();
     }
 }
 
@@ -46,7 +51,15 @@ type ChainKey = (i64, Option<i64>);
 /// The layers from a head down, each with the moment it is read at (`None`: as it is now):
 /// a layer reached through a link made at a moment of history (`layers.parent_as_of`) is
 /// read as it was then, and so is everything under it.
-pub(crate) type Chain = (Arc<[i64]>, Arc<[Option<i64>]>);
+#[derive(Clone)]
+pub(crate) struct Chain {
+    pub layers: Arc<[i64]>,
+    pub as_of: Arc<[Option<i64>]>,
+    /// `layers` as SQL, `(head, parent, ...)`.
+    sql: Arc<str>,
+    /// What each layer under the head holds.
+    filters: Arc<[Arc<LayerFilter>]>,
+}
 
 /// The directories known to lie below one root, as of one head and count of moves.
 struct Below {
@@ -89,7 +102,9 @@ pub(crate) struct Tree<'t> {
     /// The instant each layer of the chain is read at (`None`: as it is now).
     as_of: Arc<[Option<i64>]>,
     /// `(head, parent, ...)` as SQL, built from our own integer ids.
-    in_chain: String,
+    in_chain: Arc<str>,
+    /// What each layer under the head holds, so a lookup asks only those that may answer.
+    filters: Arc<[Arc<LayerFilter>]>,
     /// Where rows of inodes and entries are read from: the tables, or for a tree read at a
     /// moment, the rows each layer held then (see [`sources`]).
     inodes: String,
@@ -231,8 +246,12 @@ impl<'t> Tree<'t> {
     }
 
     fn assemble(tx: &'t dyn Tx, caches: &'t Caches, id: Uuid, head: i64, parent: Option<i64>) -> R<Self> {
-        let (chain, as_of) = chain_of(tx, caches, head, parent)?;
-        let in_chain = format!("({})", chain.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+        let Chain {
+            layers: chain,
+            as_of,
+            sql: in_chain,
+            filters,
+        } = chain_of(tx, caches, head, parent)?;
         let (inodes, dentries) = sources(&chain, &as_of);
         let past = if as_of.iter().all(Option::is_none) { "0" } else { "past" };
         Ok(Tree {
@@ -243,6 +262,7 @@ impl<'t> Tree<'t> {
             chain,
             as_of,
             in_chain,
+            filters,
             inodes,
             dentries,
             past,
@@ -268,6 +288,29 @@ impl<'t> Tree<'t> {
 
     pub fn head(&self) -> i64 {
         self.chain[0]
+    }
+
+    /// The layers from `from` down that may hold a row `holds` asks for: the head (if `from`
+    /// is 0), and each layer under it whose filter allows the row.
+    fn layers_where(&self, from: usize, holds: impl Fn(&LayerFilter) -> bool) -> Vec<i64> {
+        let below = self.chain[1..]
+            .iter()
+            .zip(self.filters.iter())
+            .skip(from.saturating_sub(1));
+        let head = (from == 0).then(|| self.head());
+        head.into_iter()
+            .chain(below.filter(|(_, filter)| holds(filter)).map(|(&layer, _)| layer))
+            .collect()
+    }
+
+    /// [`Tree::layers_where`] as an SQL list: the whole chain's, when every layer may hold it.
+    fn list_where(&self, holds: impl Fn(&LayerFilter) -> bool) -> Cow<'_, str> {
+        let layers = self.layers_where(0, holds);
+        if layers.len() == self.chain.len() {
+            Cow::Borrowed(&self.in_chain)
+        } else {
+            Cow::Owned(sql_list(&layers))
+        }
     }
 
     /// How many layers a lookup walks.
@@ -305,10 +348,9 @@ impl<'t> Tree<'t> {
 
     /// [`Tree::inode`] read from the database, not remembered (for a walk of every inode).
     pub fn stored_inode(&self, ino: u64) -> R<Option<Inode>> {
-        let sql = format!(
-            "SELECT {INODE_COLUMNS}, born, {} FROM {} AS inodes WHERE ino = $1 AND layer IN {}",
-            self.past, self.inodes, self.in_chain
-        );
+        let layers = self.layers_where(0, |f| f.may_hold_inode(ino));
+        let select = format!("{INODE_COLUMNS}, born, {}", self.past);
+        let sql = seek_each(&select, &self.inodes, "ino = $1", &layers);
         let mut best: Option<(usize, bool, Inode)> = None;
         for row in self.tx.query(&sql, vals![ino])? {
             let (whiteout, inode) = inode_from_row(&row)?;
@@ -334,18 +376,17 @@ impl<'t> Tree<'t> {
         Ok(inode)
     }
 
-    /// The inode an entry names, looking through `layers` (a suffix of the chain).
-    fn dentry_in(&self, layers: &[i64], parent: u64, name: &[u8]) -> R<Option<u64>> {
-        let sql = format!(
-            "SELECT layer, ino FROM {} AS dentries WHERE parent = $1 AND name = $2 AND layer IN {}",
-            self.dentries, self.in_chain
-        );
+    /// The inode an entry names, looking through the layers from `from` down.
+    fn dentry_in(&self, from: usize, parent: u64, name: &[u8]) -> R<Option<u64>> {
+        let layers = self.layers_where(from, |f| f.may_hold_entries_of(parent));
+        if layers.is_empty() {
+            return Ok(None);
+        }
+        let sql = seek_each("layer, ino", &self.dentries, "parent = $1 AND name = $2", &layers);
         let mut best: Option<(usize, u64)> = None;
         for row in self.tx.query(&sql, vals![parent, name])? {
             let (layer, ino) = (row.i64(0)?, row.u64(1)?);
-            let Some(depth) = layers.iter().position(|&l| l == layer) else {
-                continue;
-            };
+            let depth = self.depth_of(layer);
             if best.is_none_or(|(d, _)| depth < d) {
                 best = Some((depth, ino));
             }
@@ -354,14 +395,15 @@ impl<'t> Tree<'t> {
     }
 
     pub fn dentry(&self, parent: u64, name: &[u8]) -> R<Option<u64>> {
-        self.dentry_in(&self.chain.clone(), parent, name)
+        self.dentry_in(0, parent, name)
     }
 
     /// All live entries of a directory, sorted by name.
     pub fn entries(&self, parent: u64) -> R<Vec<(Vec<u8>, u64)>> {
         let sql = format!(
             "SELECT layer, name, ino FROM {} AS dentries WHERE parent = $1 AND layer IN {}",
-            self.dentries, self.in_chain
+            self.dentries,
+            self.list_where(|f| f.may_hold_entries_of(parent))
         );
         let mut merged: BTreeMap<Vec<u8>, (usize, u64)> = BTreeMap::new();
         for row in self.tx.query(&sql, vals![parent])? {
@@ -390,7 +432,8 @@ impl<'t> Tree<'t> {
         let sql = format!(
             "SELECT DISTINCT name FROM {} AS dentries WHERE parent = $1 AND layer IN {} AND name > $2
              ORDER BY name LIMIT $3",
-            self.dentries, self.in_chain
+            self.dentries,
+            self.list_where(|f| f.may_hold_entries_of(parent))
         );
         let rows = self
             .tx
@@ -407,9 +450,12 @@ impl<'t> Tree<'t> {
             return Ok(Default::default());
         }
         let list: Vec<String> = inodes.iter().map(|(ino, _)| ino.to_string()).collect();
+        let mut layers: Vec<i64> = inodes.iter().map(|&(_, layer)| layer).collect();
+        layers.sort_unstable();
+        layers.dedup();
         let mut sql = format!(
             "SELECT DISTINCT ino, layer FROM xattrs WHERE layer IN {} AND ino IN ({})",
-            self.in_chain,
+            sql_list(&layers),
             list.join(", ")
         );
         if self.past != "0" {
@@ -442,13 +488,18 @@ impl<'t> Tree<'t> {
         columns.push("i.born".into());
         columns.push(if self.past == "0" { "0".into() } else { "i.past".into() });
         let mut params = vec![Value::from(parent), Value::from(after.unwrap_or_default())];
+        // Inodes are joined from the layers that may hold the directory's entries or that
+        // are asked for every inode; one that another layer's filter names is read on its own,
+        // through every layer (a few files changed in a fork, say).
+        let joined = |f: &LayerFilter| f.holds_any_inode() || f.may_hold_entries_of(parent);
         let mut sql = format!(
-            "SELECT d.layer, d.name, d.ino, {} FROM {} d LEFT JOIN {} i ON i.ino = d.ino AND i.layer IN {chain}
-             WHERE d.parent = $1 AND d.layer IN {chain} AND d.name > $2",
+            "SELECT d.layer, d.name, d.ino, {} FROM {} d LEFT JOIN {} i ON i.ino = d.ino AND i.layer IN {}
+             WHERE d.parent = $1 AND d.layer IN {} AND d.name > $2",
             columns.join(", "),
             self.dentries,
             self.inodes,
-            chain = self.in_chain
+            self.list_where(joined),
+            self.list_where(|f| f.may_hold_entries_of(parent)),
         );
         if let Some(upto) = upto {
             sql.push_str(" AND d.name <= $3");
@@ -472,12 +523,19 @@ impl<'t> Tree<'t> {
                 }
             }
         }
+        let filtered = |ino: u64| self.filters.iter().any(|f| !joined(f) && f.may_hold_inode(ino));
         names
             .into_iter()
             .filter(|(_, (_, ino))| *ino != 0)
-            .map(|(name, (_, ino))| match inodes.get(&ino) {
-                Some((_, false, inode)) => Ok((name, inode.clone())),
-                _ => Err(Fail::Fs(Error::not_found(format!("inode {ino} not found")))),
+            .map(|(name, (_, ino))| {
+                let inode = match inodes.get(&ino) {
+                    _ if filtered(ino) => self.inode(ino)?,
+                    Some((_, false, inode)) => Some(inode.clone()),
+                    _ => None,
+                };
+                inode
+                    .map(|inode| (name, inode))
+                    .ok_or_else(|| Fail::Fs(Error::not_found(format!("inode {ino} not found"))))
             })
             .collect()
     }
@@ -584,7 +642,7 @@ impl<'t> Tree<'t> {
 
     /// Removes an entry from the view: a whiteout if a lower layer still holds it.
     pub fn remove_dentry(&self, parent: u64, name: &[u8]) -> R<()> {
-        if self.dentry_in(&self.chain[1..], parent, name)?.is_some() {
+        if self.dentry_in(1, parent, name)?.is_some() {
             self.set_dentry(parent, name, 0)
         } else {
             self.keep_dentry(parent, name)?;
@@ -965,6 +1023,27 @@ impl<'t> Tree<'t> {
     }
 }
 
+/// Layer ids as an SQL list, `(a,b,...)`: our own integers, so building the text is safe.
+fn sql_list(layers: &[i64]) -> String {
+    format!("({})", layers.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+}
+
+/// `SELECT select FROM source WHERE cond` in each of `layers` (at least one): an index seek
+/// per layer, where an `IN` list costs SQLite a temporary table at every run (cheaper only
+/// for long lists).
+fn seek_each(select: &str, source: &str, cond: &str, layers: &[i64]) -> String {
+    const MOST_SEEKS: usize = 8;
+    if layers.len() > MOST_SEEKS {
+        let list = sql_list(layers);
+        return format!("SELECT {select} FROM {source} AS t WHERE {cond} AND layer IN {list}");
+    }
+    let each: Vec<String> = layers
+        .iter()
+        .map(|layer| format!("SELECT {select} FROM {source} AS t WHERE {cond} AND layer = {layer}"))
+        .collect();
+    each.join(" UNION ALL ")
+}
+
 /// The layer chain from `head` down to the bottom layer, in one query.
 pub(crate) fn chain_of(tx: &dyn Tx, caches: &Caches, head: i64, parent: Option<i64>) -> R<Chain> {
     let chains = &caches.chains;
@@ -992,7 +1071,12 @@ pub(crate) fn chain_of(tx: &dyn Tx, caches: &Caches, head: i64, parent: Option<i
     if layers.first() != Some(&head) {
         return Err(Fail::Db(DbError::Other(format!("layer {head} is missing"))));
     }
-    let chain: Chain = (layers.into(), as_of.into());
+    let chain = Chain {
+        sql: sql_list(&layers).into(),
+        filters: caches.filters.of(tx, &layers[1..])?.into(),
+        layers: layers.into(),
+        as_of: as_of.into(),
+    };
     chains
         .lock()
         .unwrap_or_else(|p| p.into_inner())
