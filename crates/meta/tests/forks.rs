@@ -263,7 +263,8 @@ fn flattening_keeps_chains_short_and_content_equal(e: &Engine) {
 
 /// Lookups ask only the layers whose filter may hold the key (`layer_filter.rs`); a layer
 /// with more rows than a filter keeps (16,384) is asked for every key. Both kinds of layer,
-/// under a small one that changed a file, answer every lookup.
+/// under a small one that changed and removed a file, answer every lookup, and so does the
+/// one layer a flatten merges them into, in steps of 1,000 rows.
 fn layers_too_big_to_filter_are_read_for_every_key(e: &Engine) {
     const FILES: u64 = 17_000;
     const BATCH: u64 = 1_000;
@@ -309,14 +310,23 @@ fn layers_too_big_to_filter_are_read_for_every_key(e: &Engine) {
         ..AttrChanges::default()
     };
     meta.setattr(small.into(), changed, &chmod).unwrap();
+    meta.unlink(small.into(), dir, b"f5").unwrap();
     let top = meta.fork_volume(ORG, small, &name("top"), 100).unwrap().id;
-    assert_eq!(meta.chain_depth(top).unwrap(), 3);
-    for (file, mode) in [("f0", 0o644), ("f8500", 0o644), ("f16998", 0o644), ("f16999", 0o600)] {
-        let stat = meta.lookup(top.into(), dir, file.as_bytes()).unwrap();
-        assert_eq!(stat.mode & 0o777, mode, "{file}");
-        assert_eq!(meta.getattr(top.into(), stat.ino).unwrap().mode & 0o777, mode, "{file}");
-    }
-    assert_eq!(meta.readdir(top, dir).unwrap().len() as u64, FILES);
+    let check = |depth: usize| {
+        assert_eq!(meta.chain_depth(top).unwrap(), depth);
+        for (file, mode) in [("f0", 0o644), ("f8500", 0o644), ("f16998", 0o644), ("f16999", 0o600)] {
+            let stat = meta.lookup(top.into(), dir, file.as_bytes()).unwrap();
+            assert_eq!(stat.mode & 0o777, mode, "{file}");
+            assert_eq!(meta.getattr(top.into(), stat.ino).unwrap().mode & 0o777, mode, "{file}");
+        }
+        assert!(meta.lookup(top.into(), dir, b"f5").is_err(), "f5 was removed");
+        let listed = meta.readdir(top, dir).unwrap();
+        assert_eq!(listed.len() as u64, FILES - 1);
+        assert!(listed.iter().all(|(name, _)| name != b"f5"));
+    };
+    check(3);
+    assert!(meta.flatten_volume(top, 2).unwrap());
+    check(2);
 }
 
 #[derive(Debug, Clone)]

@@ -13,6 +13,8 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use parking_lot::{Mutex as FairMutex, MutexGuard};
+
 /// The metadata engine on one SQLite file.
 pub type SqliteMeta = SqlMeta<SqliteEngine>;
 
@@ -21,7 +23,9 @@ const IDLE_READERS: usize = 8;
 
 pub struct SqliteEngine {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    /// Handed to writers in the order they came (`unlock_fair`): a long job made of many
+    /// short transactions (a flatten) lets every other writer in between its steps.
+    writer: FairMutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -38,7 +42,7 @@ impl SqlMeta<SqliteEngine> {
         migrations.to_latest(&mut conn).map_err(|e| fail(&e))?;
         Ok(SqlMeta::with_engine(SqliteEngine {
             path: path.to_owned(),
-            writer: Mutex::new(conn),
+            writer: FairMutex::new(conn),
             readers: Mutex::default(),
         }))
     }
@@ -158,18 +162,22 @@ impl Engine for SqliteEngine {
 
     fn write<T>(&self, _isolation: Isolation, f: &mut dyn FnMut(&dyn Tx) -> R<T>) -> R<T> {
         // The one writer sees one state whatever the isolation asked for.
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_error)?;
-        let out = f(&SqliteTx(&tx))?;
-        tx.commit().map_err(db_error)?;
-        Ok(out)
+        let mut conn = self.writer.lock();
+        let out = (|| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_error)?;
+            let out = f(&SqliteTx(&tx))?;
+            tx.commit().map_err(db_error)?;
+            Ok(out)
+        })();
+        MutexGuard::unlock_fair(conn);
+        out
     }
 
     fn sync(&self) -> R<()> {
         // Hold the writer so that no commit is half-written into the WAL while it syncs.
-        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _writer = self.writer.lock();
         let mut wal = self.path.clone().into_os_string();
         wal.push("-wal");
         match std::fs::File::open(&wal) {

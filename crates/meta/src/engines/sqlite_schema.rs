@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 18] = [
+const STEPS: [&str; 19] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -167,6 +167,11 @@ const STEPS: [&str; 18] = [
      ALTER TABLE volumes ADD COLUMN window_last INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE volumes ADD COLUMN window_changes INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE volumes ADD COLUMN window_bytes INTEGER NOT NULL DEFAULT 0;",
+    // A layer's rows in key order within each instant: flattening copies a layer in steps.
+    "DROP INDEX inodes_by_born;
+     DROP INDEX dentries_by_born;
+     CREATE INDEX inodes_by_born ON inodes(layer, born, ino);
+     CREATE INDEX dentries_by_born ON dentries(layer, born, parent, name);",
 ];
 
 /// History: when a row was written (`born`), the versions a later window replaced (`past_*`,

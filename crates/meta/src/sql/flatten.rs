@@ -2,29 +2,34 @@
 //!
 //! The frozen layers under a volume's head are merged into one new layer (the topmost row of
 //! each inode, entry, chunk list and xattr; whiteouts and what they hide are dropped, since
-//! nothing lies below). Frozen layers never change, so the merge runs in its own transaction
-//! and no writer waits for it beyond that; a second, short transaction then makes the merged
-//! layer the parent of the volume's head. Rows are copied, block data never is.
+//! nothing lies below). Frozen layers never change, so the merge copies them, deepest first
+//! (a layer above overwrites what it replaces), in steps of [`STEP`] rows, each its own short
+//! transaction: no writer of any volume waits for more than one step, even on SQLite with
+//! its one writer. A last short transaction makes the merged layer the parent of the
+//! volume's head. Rows are copied, block data never is.
 
 use super::tree::{chain_of, parent_of};
-use super::{Engine, Isolation, R, SqlMeta, Tx, vals, volumes};
+use super::{Engine, Isolation, R, SqlMeta, Tx, Value, vals, volumes};
 use crate::{Error, Result};
 use uuid::Uuid;
 
 const INODE_FIELDS: &str =
     "ino, whiteout, kind, mode, uid, gid, size, nlink, rdev, atime, mtime, ctime, parent, target";
 
+/// Rows of a layer a merge step copies.
+const STEP: usize = 1_000;
+
 pub fn flatten<E: Engine>(meta: &SqlMeta<E>, vol: Uuid, max_depth: usize) -> Result<bool> {
-    flatten_with(meta, vol, max_depth, || Ok(()))
+    flatten_with(meta, vol, max_depth, |_| Ok(()))
 }
 
-/// [`flatten`], running `between` after the merge and before the swap (where another server's
-/// collection pass may run).
+/// [`flatten`], running `between(built)` after each step of the merge (`built`: the last,
+/// before the swap), where another server's collection pass may run.
 fn flatten_with<E: Engine>(
     meta: &SqlMeta<E>,
     vol: Uuid,
     max_depth: usize,
-    between: impl FnOnce() -> Result<()>,
+    mut between: impl FnMut(bool) -> Result<()>,
 ) -> Result<bool> {
     let (head, snapshot, chain) = meta.engine.read(&mut |tx| {
         let row = tx
@@ -49,10 +54,9 @@ fn flatten_with<E: Engine>(
         return Ok(false);
     }
     let below = chain.get(end).map(|&layer| (layer, as_of[end]));
-    let merged = meta
-        .engine
-        .write(Isolation::Statement, &mut |tx| merge(tx, &chain[1..end], below))?;
-    between()?;
+    let Some(merged) = merge(meta, &chain[1..end], below, &mut between)? else {
+        return Ok(false); // Collected while it was being built.
+    };
     let swapped = meta.engine.write(Isolation::Statement, &mut |tx| {
         let sql = format!("SELECT head FROM volumes WHERE id = $1{}", tx.for_update());
         let current = tx.query_one(&sql, vals![vol])?.i64(0)?;
@@ -71,55 +75,181 @@ fn flatten_with<E: Engine>(
 }
 
 /// A new frozen layer holding the merged view of `below` (topmost first), on `parent` (read
-/// at its moment, if any).
-fn merge(tx: &dyn Tx, below: &[i64], parent: Option<(i64, Option<i64>)>) -> R<i64> {
-    let merged = volumes::new_layer(tx, parent.map(|(layer, _)| layer), true)?;
+/// at its moment, if any); `None` if a collection pass took it while it was being built.
+fn merge<E: Engine>(
+    meta: &SqlMeta<E>,
+    below: &[i64],
+    parent: Option<(i64, Option<i64>)>,
+    between: &mut dyn FnMut(bool) -> Result<()>,
+) -> Result<Option<i64>> {
+    let merged = meta.engine.write(Isolation::Statement, &mut |tx| {
+        let merged = volumes::new_layer(tx, parent.map(|(layer, _)| layer), true)?;
+        if let Some((_, Some(at))) = parent {
+            tx.exec("UPDATE layers SET parent_as_of = $2 WHERE id = $1", vals![merged, at])?;
+        }
+        Ok(merged)
+    })?;
     // Whiteouts still hide what the layers below hold; with nothing below, they go.
-    let (keep_inode, keep_entry) = match parent {
-        Some(_) => ("", ""),
-        None => (" AND whiteout = 0", " AND ino != 0"),
-    };
-    if let Some((_, Some(at))) = parent {
-        tx.exec("UPDATE layers SET parent_as_of = $2 WHERE id = $1", vals![merged, at])?;
+    let drop_whiteouts = parent.is_none();
+    for (n, &layer) in below.iter().rev().enumerate() {
+        for rows in [Rows::Inodes, Rows::Entries] {
+            let mut after: Option<Vec<Value>> = None;
+            loop {
+                let step = meta.engine.write(Isolation::Statement, &mut |tx| {
+                    copy_step(tx, rows, layer, merged, after.as_deref(), drop_whiteouts)
+                })?;
+                let built = n + 1 == below.len() && matches!((rows, &step), (Rows::Entries, Step::Done));
+                between(built)?;
+                match step {
+                    Step::Gone => return Ok(None),
+                    Step::More(last) => after = Some(last),
+                    Step::Done => break,
+                }
+            }
+        }
     }
-    // Our own integer ids, so building the SQL text is safe.
-    let depths: Vec<String> = below
-        .iter()
-        .enumerate()
-        .map(|(depth, layer)| format!("({layer}, {depth})"))
-        .collect();
-    let with = format!("WITH d(layer, depth) AS (VALUES {})", depths.join(", "));
-    let top_inodes = "top AS (SELECT i.*, ROW_NUMBER() OVER (PARTITION BY i.ino ORDER BY d.depth) AS rn
-                      FROM inodes i JOIN d ON i.layer = d.layer)";
-    tx.exec(
+    Ok(Some(merged))
+}
+
+#[derive(Clone, Copy)]
+enum Rows {
+    /// Inodes, with their chunks and xattrs.
+    Inodes,
+    /// Directory entries.
+    Entries,
+}
+
+enum Step {
+    /// The merged layer is gone (collected: it was unreachable).
+    Gone,
+    /// Copied up to this key; more follow.
+    More(Vec<Value>),
+    Done,
+}
+
+/// Copies the next [`STEP`] rows of `layer` after `after` (a key in the order of the layer's
+/// `*_by_born` index) into `merged`, overwriting what it holds of the same inodes or names.
+fn copy_step(
+    tx: &dyn Tx,
+    rows: Rows,
+    layer: i64,
+    merged: i64,
+    after: Option<&[Value]>,
+    drop_whiteouts: bool,
+) -> R<Step> {
+    // A collection pass may have taken the merged layer while it was unreachable. Writing
+    // its row finds out, and makes a pass that is deleting it now conflict and start over.
+    if tx.exec("UPDATE layers SET frozen = 1 WHERE id = $1", vals![merged])? == 0 {
+        return Ok(Step::Gone);
+    }
+    let (table, key) = match rows {
+        Rows::Inodes => ("inodes", "born, ino"),
+        Rows::Entries => ("dentries", "born, parent, name"),
+    };
+    let width = key.split(", ").count();
+    // The page: the layer's rows after `after`, up to the STEP-th (or to the end).
+    let mut params = vec![Value::from(layer)];
+    let mut page = "layer = $1".to_string();
+    if let Some(after) = after {
+        page.push_str(&format!(" AND ({key}) > ({})", marks(2, width)));
+        params.extend_from_slice(after);
+    }
+    let last = tx.query_opt(
         &format!(
-            "{with}, {top_inodes} INSERT INTO inodes (layer, {INODE_FIELDS})
-             SELECT CAST($1 AS BIGINT), {INODE_FIELDS} FROM top WHERE rn = 1{keep_inode}"
+            "SELECT {key} FROM {table} WHERE {page} ORDER BY {key} LIMIT 1 OFFSET {}",
+            STEP - 1
         ),
-        vals![merged],
+        &params,
     )?;
-    for (table, columns) in [("chunks", "idx, len, hash, data, pack_off"), ("xattrs", "name, value")] {
-        let select: Vec<String> = columns.split(", ").map(|c| format!("x.{c}")).collect();
+    if let Some(last) = &last {
+        page.push_str(&format!(" AND ({key}) <= ({})", marks(params.len() + 1, width)));
+        params.extend(last.0.iter().cloned());
+    }
+    // Every statement below names every parameter (PostgreSQL needs each one's type).
+    params.push(Value::from(merged));
+    let into = format!("${}", params.len());
+    match rows {
+        Rows::Inodes => copy_inodes(tx, &page, &into, &params, drop_whiteouts)?,
+        Rows::Entries => copy_entries(tx, &page, &into, &params, drop_whiteouts)?,
+    }
+    Ok(last.map_or(Step::Done, |row| Step::More(row.0)))
+}
+
+/// `$first, $first+1, ...`, `width` of them.
+fn marks(first: usize, width: usize) -> String {
+    (first..first + width)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Inodes of a page of layer `$1` into layer `into`: each replaces the merged layer's row,
+/// chunks and xattrs of the same inode.
+fn copy_inodes(tx: &dyn Tx, page: &str, into: &str, params: &[Value], drop_whiteouts: bool) -> R<()> {
+    let inos = format!("SELECT ino FROM inodes WHERE {page}");
+    for table in ["chunks", "xattrs"] {
         tx.exec(
-            &format!(
-                "{with}, {top_inodes} INSERT INTO {table} (layer, ino, {columns})
-                 SELECT CAST($1 AS BIGINT), x.ino, {} FROM {table} x JOIN top t ON x.layer = t.layer AND x.ino = t.ino
-                 WHERE t.rn = 1 AND t.whiteout = 0",
-                select.join(", ")
-            ),
-            vals![merged],
+            &format!("DELETE FROM {table} WHERE layer = {into} AND ino IN ({inos})"),
+            params,
         )?;
     }
+    let live = if drop_whiteouts {
+        tx.exec(
+            &format!("DELETE FROM inodes WHERE layer = {into} AND ino IN ({inos} AND whiteout = 1)"),
+            params,
+        )?;
+        " AND whiteout = 0"
+    } else {
+        ""
+    };
+    let update: Vec<String> = INODE_FIELDS
+        .split(", ")
+        .skip(1)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
     tx.exec(
         &format!(
-            "{with}, top AS (SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.parent, e.name ORDER BY d.depth) AS rn
-                             FROM dentries e JOIN d ON e.layer = d.layer)
-             INSERT INTO dentries (layer, parent, name, ino)
-             SELECT CAST($1 AS BIGINT), parent, name, ino FROM top WHERE rn = 1{keep_entry}"
+            "INSERT INTO inodes (layer, {INODE_FIELDS}) SELECT CAST({into} AS BIGINT), {INODE_FIELDS} FROM inodes
+             WHERE {page}{live} ON CONFLICT (ino, layer) DO UPDATE SET {}",
+            update.join(", ")
         ),
-        vals![merged],
+        params,
     )?;
-    Ok(merged)
+    for (table, columns) in [("chunks", "idx, len, hash, data, pack_off"), ("xattrs", "name, value")] {
+        tx.exec(
+            &format!(
+                "INSERT INTO {table} (layer, ino, {columns}) SELECT CAST({into} AS BIGINT), ino, {columns} FROM {table}
+                 WHERE layer = $1 AND ino IN ({inos}{live})"
+            ),
+            params,
+        )?;
+    }
+    Ok(())
+}
+
+/// Entries of a page of layer `$1` into layer `into`: each replaces the merged layer's entry
+/// of the same name.
+fn copy_entries(tx: &dyn Tx, page: &str, into: &str, params: &[Value], drop_whiteouts: bool) -> R<()> {
+    let live = if drop_whiteouts {
+        tx.exec(
+            &format!(
+                "DELETE FROM dentries WHERE layer = {into}
+                 AND (parent, name) IN (SELECT parent, name FROM dentries WHERE {page} AND ino = 0)"
+            ),
+            params,
+        )?;
+        " AND ino != 0"
+    } else {
+        ""
+    };
+    tx.exec(
+        &format!(
+            "INSERT INTO dentries (layer, parent, name, ino) SELECT CAST({into} AS BIGINT), parent, name, ino
+             FROM dentries WHERE {page}{live} ON CONFLICT (parent, name, layer) DO UPDATE SET ino = excluded.ino"
+        ),
+        params,
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -137,10 +267,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_collection_between_merge_and_swap_leaves_the_volume_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let meta = SqliteMeta::open(&dir.path().join("meta.db")).unwrap();
+    /// A volume of six files, each made in a layer of its own.
+    fn six_layers(meta: &SqliteMeta) -> uuid::Uuid {
         let org = "org";
         let mut vol = meta
             .create_volume(org, &VolumeName::parse("v0").unwrap(), 100)
@@ -163,17 +291,38 @@ mod tests {
             let fork = VolumeName::parse(&format!("v{i}")).unwrap();
             vol = meta.fork_volume(org, vol, &fork, 100).unwrap().id;
         }
-        let depth = meta.chain_depth(vol).unwrap();
-        let swapped = flatten_with(&meta, vol, 2, || meta.collect_layers().map(drop)).unwrap();
-        assert!(!swapped, "the merged layer was collected before it was attached");
-        assert_eq!(meta.chain_depth(vol).unwrap(), depth);
-        for i in 1..=6 {
-            assert_eq!(read(&meta, vol, &format!("f{i}")), format!("f{i}").as_bytes());
+        vol
+    }
+
+    /// A collection pass while the merged layer is unreachable (during the merge, or after
+    /// it and before the swap) takes it; the flatten gives up and the volume stays whole.
+    #[test]
+    fn a_collection_during_a_flatten_leaves_the_volume_whole() {
+        for collect_when_built in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let meta = SqliteMeta::open(&dir.path().join("meta.db")).unwrap();
+            let vol = six_layers(&meta);
+            let depth = meta.chain_depth(vol).unwrap();
+            let mut collected = 0;
+            let swapped = flatten_with(&meta, vol, 2, |built| {
+                if built == collect_when_built && collected == 0 {
+                    collected = meta.collect_layers()?;
+                }
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(collected, 1, "the merged layer was collected");
+            assert!(!swapped, "a collected layer is never attached");
+            assert_eq!(meta.chain_depth(vol).unwrap(), depth);
+            for i in 1..=6 {
+                assert_eq!(read(&meta, vol, &format!("f{i}")), format!("f{i}").as_bytes());
+            }
+            assert!(
+                flatten_with(&meta, vol, 2, |_| Ok(())).unwrap(),
+                "a later flatten succeeds"
+            );
+            assert_eq!(meta.chain_depth(vol).unwrap(), 2);
+            assert_eq!(read(&meta, vol, "f1"), b"f1");
         }
-        assert!(
-            flatten_with(&meta, vol, 2, || Ok(())).unwrap(),
-            "a later flatten succeeds"
-        );
-        assert_eq!(read(&meta, vol, "f1"), b"f1");
     }
 }
