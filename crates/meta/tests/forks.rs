@@ -264,7 +264,7 @@ fn flattening_keeps_chains_short_and_content_equal(e: &Engine) {
 /// Lookups ask only the layers whose filter may hold the key (`layer_filter.rs`); a layer
 /// with more rows than a filter keeps (16,384) is asked for every key. Both kinds of layer,
 /// under a small one that changed and removed a file, answer every lookup, and so does the
-/// one layer a flatten merges them into, in steps of 1,000 rows.
+/// one layer a flatten merges them into, in steps of about 1,000 rows (inodes and chunks).
 fn layers_too_big_to_filter_are_read_for_every_key(e: &Engine) {
     const FILES: u64 = 17_000;
     const BATCH: u64 = 1_000;
@@ -288,18 +288,36 @@ fn layers_too_big_to_filter_are_read_for_every_key(e: &Engine) {
         .ino;
     for n in 0..FILES / BATCH {
         let first = meta.own(session.id, BATCH, now_ns()).unwrap().expect("owns its volume");
-        let creates: Vec<strata_meta::Change> = (0..BATCH)
-            .map(|i| strata_meta::Change::Create {
+        let mut changes = Vec::new();
+        for i in 0..BATCH {
+            let (ino, file) = (first + i, n * BATCH + i);
+            changes.push(strata_meta::Change::Create {
                 parent: dir,
-                name: format!("f{}", n * BATCH + i).into_bytes(),
+                name: format!("f{file}").into_bytes(),
                 new: NewInode {
-                    ino: Some(first + i),
+                    ino: Some(ino),
                     ..NewInode::new(FileKind::File, 0o644)
                 },
                 by: Some(session.id),
-            })
-            .collect();
-        meta.apply(vol.into(), Some((session.id, n + 1)), &creates).unwrap();
+            });
+            let data = format!("{file}").into_bytes();
+            changes.push(strata_meta::Change::Write {
+                ino,
+                write: WriteChange {
+                    size: data.len() as u64,
+                    grow: true,
+                    base: Some(Vec::new()),
+                    uploader: Some(session.id),
+                    chunks: vec![Chunk {
+                        idx: 0,
+                        len: data.len() as u64,
+                        data: ChunkData::Inline(data),
+                    }],
+                    ..WriteChange::default()
+                },
+            });
+        }
+        meta.apply(vol.into(), Some((session.id, n + 1)), &changes).unwrap();
     }
     meta.remove_session(session.id).unwrap();
     // big (frozen, unfiltered) <- small (frozen, filtered: one chmod) <- head
@@ -318,6 +336,8 @@ fn layers_too_big_to_filter_are_read_for_every_key(e: &Engine) {
             let stat = meta.lookup(top.into(), dir, file.as_bytes()).unwrap();
             assert_eq!(stat.mode & 0o777, mode, "{file}");
             assert_eq!(meta.getattr(top.into(), stat.ino).unwrap().mode & 0o777, mode, "{file}");
+            let chunks = meta.chunks(top.into(), stat.ino).unwrap().1;
+            assert!(matches!(&chunks[..], [Chunk { data: ChunkData::Inline(d), .. }] if d == &file.as_bytes()[1..]));
         }
         assert!(meta.lookup(top.into(), dir, b"f5").is_err(), "f5 was removed");
         let listed = meta.readdir(top, dir).unwrap();

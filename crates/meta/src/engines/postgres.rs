@@ -144,6 +144,7 @@ fn value_at(row: &postgres::Row, i: usize) -> std::result::Result<Value, postgre
 
 struct PgTx<'c> {
     tx: RefCell<postgres::Transaction<'c>>,
+    read_only: bool,
     statements: RefCell<&'c mut HashMap<String, Statement>>,
 }
 
@@ -189,6 +190,10 @@ impl Tx for PgTx<'_> {
 
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
+    }
+
+    fn read_only(&self) -> bool {
+        self.read_only
     }
 }
 
@@ -272,6 +277,7 @@ impl PostgresEngine {
         };
         let pg = PgTx {
             tx: RefCell::new(tx),
+            read_only,
             statements: RefCell::new(&mut conn.statements),
         };
         let out = match f(&pg) {

@@ -161,11 +161,13 @@ CREATE INDEX locks_by_session ON locks(session);
      ALTER TABLE volumes ADD COLUMN window_last BIGINT NOT NULL DEFAULT 0;
      ALTER TABLE volumes ADD COLUMN window_changes BIGINT NOT NULL DEFAULT 0;
      ALTER TABLE volumes ADD COLUMN window_bytes BIGINT NOT NULL DEFAULT 0;",
-    // A layer's rows in key order within each instant: flattening copies a layer in steps.
+    // A layer's rows in key order within each instant, and a lease on a layer being built:
+    // flattening copies layers in steps.
     "DROP INDEX inodes_by_born;
      DROP INDEX dentries_by_born;
      CREATE INDEX inodes_by_born ON inodes(layer, born, ino);
-     CREATE INDEX dentries_by_born ON dentries(layer, born, parent, name);",
+     CREATE INDEX dentries_by_born ON dentries(layer, born, parent, name);
+     ALTER TABLE layers ADD COLUMN building_until BIGINT;",
 ];
 
 /// History: see the SQLite schema.

@@ -108,7 +108,8 @@ impl rusqlite::ToSql for Value {
     }
 }
 
-struct SqliteTx<'c>(&'c Connection);
+/// A transaction on a connection, and whether it only reads.
+struct SqliteTx<'c>(&'c Connection, bool);
 
 impl Tx for SqliteTx<'_> {
     fn query(&self, sql: &str, params: &[Value]) -> R<Vec<Row>> {
@@ -140,6 +141,10 @@ impl Tx for SqliteTx<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
     }
+
+    fn read_only(&self) -> bool {
+        self.1
+    }
 }
 
 impl Engine for SqliteEngine {
@@ -151,7 +156,7 @@ impl Engine for SqliteEngine {
         };
         let out = {
             let tx = conn.transaction().map_err(db_error)?;
-            f(&SqliteTx(&tx))
+            f(&SqliteTx(&tx, true))
         };
         let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
         if readers.len() < IDLE_READERS {
@@ -167,7 +172,7 @@ impl Engine for SqliteEngine {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_error)?;
-            let out = f(&SqliteTx(&tx))?;
+            let out = f(&SqliteTx(&tx, false))?;
             tx.commit().map_err(db_error)?;
             Ok(out)
         })();

@@ -82,11 +82,13 @@ pub fn layer_parents(tx: &dyn Tx) -> R<HashMap<i64, Option<i64>>> {
 
 /// The layers some volume head, a head its history keeps, or a fork's merge base reaches
 /// through parent links.
-pub fn live_layers(tx: &dyn Tx, parents: &HashMap<i64, Option<i64>>) -> R<HashSet<i64>> {
+pub fn live_layers(tx: &dyn Tx, parents: &HashMap<i64, Option<i64>>, now: i64) -> R<HashSet<i64>> {
     let mut live = HashSet::new();
+    // A layer a flatten is building is reached by nothing yet: its lease keeps it.
     let roots = "SELECT head FROM volumes UNION SELECT head FROM past_heads
-                 UNION SELECT fork_base FROM volumes WHERE fork_base IS NOT NULL";
-    for row in tx.query(roots, vals![])? {
+                 UNION SELECT fork_base FROM volumes WHERE fork_base IS NOT NULL
+                 UNION SELECT id FROM layers WHERE building_until > $1";
+    for row in tx.query(roots, vals![now])? {
         let mut layer = Some(row.i64(0)?);
         while let Some(id) = layer {
             if !live.insert(id) {
@@ -98,18 +100,18 @@ pub fn live_layers(tx: &dyn Tx, parents: &HashMap<i64, Option<i64>>) -> R<HashSe
     Ok(live)
 }
 
-/// Layers no volume can reach any more. Must run on one snapshot of the database.
-pub fn dead_layers(tx: &dyn Tx) -> R<Vec<i64>> {
+/// Layers no volume can reach any more (at `now`). Must run on one snapshot of the database.
+pub fn dead_layers(tx: &dyn Tx, now: i64) -> R<Vec<i64>> {
     let parents = layer_parents(tx)?;
-    let live = live_layers(tx, &parents)?;
+    let live = live_layers(tx, &parents, now)?;
     let mut dead: Vec<i64> = parents.keys().filter(|id| !live.contains(id)).copied().collect();
     dead.sort_unstable();
     Ok(dead)
 }
 
 /// Deletes every layer that no volume head reaches through parent links.
-pub fn collect_layers(tx: &dyn Tx) -> R<u64> {
-    let dead = dead_layers(tx)?;
+pub fn collect_layers(tx: &dyn Tx, now: i64) -> R<u64> {
+    let dead = dead_layers(tx, now)?;
     // Only dead layers can name a dead parent (a live layer's parents are live): unlink them
     // all first, so that they can go in any order.
     for id in &dead {

@@ -2,22 +2,27 @@
 //!
 //! The frozen layers under a volume's head are merged into one new layer (the topmost row of
 //! each inode, entry, chunk list and xattr; whiteouts and what they hide are dropped, since
-//! nothing lies below). Frozen layers never change, so the merge copies them, deepest first
-//! (a layer above overwrites what it replaces), in steps of [`STEP`] rows, each its own short
+//! nothing lies below). Frozen layers never change, so the merge copies each layer's rows
+//! that no layer above it replaces, in steps of about [`STEP`] rows, each its own short
 //! transaction: no writer of any volume waits for more than one step, even on SQLite with
-//! its one writer. A last short transaction makes the merged layer the parent of the
-//! volume's head. Rows are copied, block data never is.
+//! its one writer. Until it is attached the merged layer is reached by nothing; a lease that
+//! every step renews keeps collection from taking it. A last short transaction freezes it
+//! and makes it the parent of the volume's head. Rows are copied, block data never is.
 
 use super::tree::{chain_of, parent_of};
 use super::{Engine, Isolation, R, SqlMeta, Tx, Value, vals, volumes};
-use crate::{Error, Result};
+use crate::{Error, Result, now_ns};
 use uuid::Uuid;
 
 const INODE_FIELDS: &str =
     "ino, whiteout, kind, mode, uid, gid, size, nlink, rdev, atime, mtime, ctime, parent, target";
 
-/// Rows of a layer a merge step copies.
+/// Rows a merge step copies: inodes and their chunks, or entries (a step copies at least one
+/// inode with all its chunks).
 const STEP: usize = 1_000;
+
+/// How long after a step a layer being built is kept from collection.
+const LEASE_NS: i64 = 10 * 60 * 1_000_000_000;
 
 pub fn flatten<E: Engine>(meta: &SqlMeta<E>, vol: Uuid, max_depth: usize) -> Result<bool> {
     flatten_with(meta, vol, max_depth, |_| Ok(()))
@@ -63,9 +68,10 @@ fn flatten_with<E: Engine>(
         if current != head || parent_of(tx, head)? != Some(chain[1]) {
             return Ok(false); // Forked, restored or flattened meanwhile: the merged layer is left to GC.
         }
-        // A collection pass may have taken the merged layer while it was unreachable. Writing
+        // A collection pass may have taken the merged layer once its lease ran out. Writing
         // its row finds out, and makes a pass that is deleting it now conflict and start over.
-        if tx.exec("UPDATE layers SET frozen = 1 WHERE id = $1", vals![merged])? == 0 {
+        let frozen = "UPDATE layers SET frozen = 1, building_until = NULL WHERE id = $1";
+        if tx.exec(frozen, vals![merged])? == 0 {
             return Ok(false);
         }
         tx.exec("UPDATE layers SET parent = $2 WHERE id = $1", vals![head, merged])?;
@@ -74,8 +80,8 @@ fn flatten_with<E: Engine>(
     Ok(swapped)
 }
 
-/// A new frozen layer holding the merged view of `below` (topmost first), on `parent` (read
-/// at its moment, if any); `None` if a collection pass took it while it was being built.
+/// A new layer holding the merged view of `below` (topmost first), on `parent` (read at its
+/// moment, if any); `None` if a collection pass took it while it was being built.
 fn merge<E: Engine>(
     meta: &SqlMeta<E>,
     below: &[i64],
@@ -83,7 +89,9 @@ fn merge<E: Engine>(
     between: &mut dyn FnMut(bool) -> Result<()>,
 ) -> Result<Option<i64>> {
     let merged = meta.engine.write(Isolation::Statement, &mut |tx| {
-        let merged = volumes::new_layer(tx, parent.map(|(layer, _)| layer), true)?;
+        let merged = volumes::new_layer(tx, parent.map(|(layer, _)| layer), false)?;
+        let lease = "UPDATE layers SET building_until = $2 WHERE id = $1";
+        tx.exec(lease, vals![merged, now_ns() + LEASE_NS])?;
         if let Some((_, Some(at))) = parent {
             tx.exec("UPDATE layers SET parent_as_of = $2 WHERE id = $1", vals![merged, at])?;
         }
@@ -91,13 +99,19 @@ fn merge<E: Engine>(
     })?;
     // Whiteouts still hide what the layers below hold; with nothing below, they go.
     let drop_whiteouts = parent.is_none();
-    for (n, &layer) in below.iter().rev().enumerate() {
+    for (n, &layer) in below.iter().enumerate() {
+        let copy = Copy {
+            layer,
+            above: &below[..n],
+            merged,
+            drop_whiteouts,
+        };
         for rows in [Rows::Inodes, Rows::Entries] {
             let mut after: Option<Vec<Value>> = None;
             loop {
-                let step = meta.engine.write(Isolation::Statement, &mut |tx| {
-                    copy_step(tx, rows, layer, merged, after.as_deref(), drop_whiteouts)
-                })?;
+                let step = meta
+                    .engine
+                    .write(Isolation::Statement, &mut |tx| copy.step(tx, rows, after.as_deref()))?;
                 let built = n + 1 == below.len() && matches!((rows, &step), (Rows::Entries, Step::Done));
                 between(built)?;
                 match step {
@@ -109,6 +123,115 @@ fn merge<E: Engine>(
         }
     }
     Ok(Some(merged))
+}
+
+/// What one layer gives the merged layer.
+struct Copy<'a> {
+    layer: i64,
+    /// The layers merged above it, whose rows replace its own.
+    above: &'a [i64],
+    merged: i64,
+    drop_whiteouts: bool,
+}
+
+impl Copy<'_> {
+    /// Copies the layer's next rows after `after` (a key in the order of the layer's
+    /// `*_by_born` index) that no layer above replaces.
+    fn step(&self, tx: &dyn Tx, rows: Rows, after: Option<&[Value]>) -> R<Step> {
+        // Renewing the lease also finds out whether a collection pass took the layer (its
+        // lease ran out), and makes a pass deleting it now conflict and start over.
+        let lease = "UPDATE layers SET building_until = $2 WHERE id = $1";
+        if tx.exec(lease, vals![self.merged, now_ns() + LEASE_NS])? == 0 {
+            return Ok(Step::Gone);
+        }
+        let (table, key) = match rows {
+            Rows::Inodes => ("inodes", "born, ino"),
+            Rows::Entries => ("dentries", "born, parent, name"),
+        };
+        let width = key.split(", ").count();
+        let mut params = vec![Value::from(self.layer)];
+        let mut page = "layer = $1".to_string();
+        if let Some(after) = after {
+            page.push_str(&format!(" AND ({key}) > ({})", marks(2, width)));
+            params.extend_from_slice(after);
+        }
+        let last = self.page_end(tx, rows, &page, &params)?;
+        if let Some(last) = &last {
+            page.push_str(&format!(" AND ({key}) <= ({})", marks(params.len() + 1, width)));
+            params.extend(last.iter().cloned());
+        }
+        // Only rows no layer above replaces (by inode, or by name), and with nothing
+        // below, no whiteouts.
+        let above = self.above.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let (replaced, live) = match rows {
+            Rows::Inodes => ("u.ino = src.ino", "src.whiteout = 0"),
+            Rows::Entries => ("u.parent = src.parent AND u.name = src.name", "src.ino != 0"),
+        };
+        if !above.is_empty() {
+            page.push_str(&format!(
+                " AND NOT EXISTS (SELECT 1 FROM {table} u WHERE {replaced} AND u.layer IN ({above}))"
+            ));
+        }
+        if self.drop_whiteouts {
+            page.push_str(&format!(" AND {live}"));
+        }
+        // Every statement names every parameter (PostgreSQL needs each one's type).
+        params.push(Value::from(self.merged));
+        let into = format!("CAST(${} AS BIGINT)", params.len());
+        match rows {
+            Rows::Inodes => {
+                tx.exec(
+                    &format!("INSERT INTO inodes (layer, {INODE_FIELDS}) SELECT {into}, {INODE_FIELDS} FROM inodes src WHERE {page}"),
+                    &params,
+                )?;
+                let inos = format!("SELECT src.ino FROM inodes src WHERE {page}");
+                for (table, columns) in [("chunks", "idx, len, hash, data, pack_off"), ("xattrs", "name, value")] {
+                    tx.exec(
+                        &format!(
+                            "INSERT INTO {table} (layer, ino, {columns}) SELECT {into}, ino, {columns} FROM {table}
+                             WHERE layer = $1 AND ino IN ({inos})"
+                        ),
+                        &params,
+                    )?;
+                }
+            }
+            Rows::Entries => {
+                tx.exec(
+                    &format!(
+                        "INSERT INTO dentries (layer, parent, name, ino) SELECT {into}, parent, name, ino FROM dentries src
+                         WHERE {page}"
+                    ),
+                    &params,
+                )?;
+            }
+        }
+        Ok(last.map_or(Step::Done, Step::More))
+    }
+
+    /// The key of the last row of the page that starts where `page` does: about [`STEP`]
+    /// rows (an inode counts with its chunks), or `None` if the rest of the layer fits.
+    fn page_end(&self, tx: &dyn Tx, rows: Rows, page: &str, params: &[Value]) -> R<Option<Vec<Value>>> {
+        let sql = match rows {
+            Rows::Inodes => format!(
+                "SELECT born, ino, (SELECT COUNT(*) FROM chunks c WHERE c.layer = src.layer AND c.ino = src.ino)
+                 FROM inodes src WHERE {page} ORDER BY born, ino LIMIT {STEP}"
+            ),
+            Rows::Entries => {
+                format!(
+                    "SELECT born, parent, name, 0 FROM dentries src WHERE {page} ORDER BY born, parent, name LIMIT {STEP}"
+                )
+            }
+        };
+        let found = tx.query(&sql, params)?;
+        let mut count = 0;
+        for (i, row) in found.iter().enumerate() {
+            count += 1 + row.i64(row.0.len() - 1)? as usize;
+            if count >= STEP || i + 1 == STEP {
+                return Ok(Some(row.0[..row.0.len() - 1].to_vec()));
+            }
+        }
+        Ok(None)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -127,129 +250,12 @@ enum Step {
     Done,
 }
 
-/// Copies the next [`STEP`] rows of `layer` after `after` (a key in the order of the layer's
-/// `*_by_born` index) into `merged`, overwriting what it holds of the same inodes or names.
-fn copy_step(
-    tx: &dyn Tx,
-    rows: Rows,
-    layer: i64,
-    merged: i64,
-    after: Option<&[Value]>,
-    drop_whiteouts: bool,
-) -> R<Step> {
-    // A collection pass may have taken the merged layer while it was unreachable. Writing
-    // its row finds out, and makes a pass that is deleting it now conflict and start over.
-    if tx.exec("UPDATE layers SET frozen = 1 WHERE id = $1", vals![merged])? == 0 {
-        return Ok(Step::Gone);
-    }
-    let (table, key) = match rows {
-        Rows::Inodes => ("inodes", "born, ino"),
-        Rows::Entries => ("dentries", "born, parent, name"),
-    };
-    let width = key.split(", ").count();
-    // The page: the layer's rows after `after`, up to the STEP-th (or to the end).
-    let mut params = vec![Value::from(layer)];
-    let mut page = "layer = $1".to_string();
-    if let Some(after) = after {
-        page.push_str(&format!(" AND ({key}) > ({})", marks(2, width)));
-        params.extend_from_slice(after);
-    }
-    let last = tx.query_opt(
-        &format!(
-            "SELECT {key} FROM {table} WHERE {page} ORDER BY {key} LIMIT 1 OFFSET {}",
-            STEP - 1
-        ),
-        &params,
-    )?;
-    if let Some(last) = &last {
-        page.push_str(&format!(" AND ({key}) <= ({})", marks(params.len() + 1, width)));
-        params.extend(last.0.iter().cloned());
-    }
-    // Every statement below names every parameter (PostgreSQL needs each one's type).
-    params.push(Value::from(merged));
-    let into = format!("${}", params.len());
-    match rows {
-        Rows::Inodes => copy_inodes(tx, &page, &into, &params, drop_whiteouts)?,
-        Rows::Entries => copy_entries(tx, &page, &into, &params, drop_whiteouts)?,
-    }
-    Ok(last.map_or(Step::Done, |row| Step::More(row.0)))
-}
-
 /// `$first, $first+1, ...`, `width` of them.
 fn marks(first: usize, width: usize) -> String {
     (first..first + width)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Inodes of a page of layer `$1` into layer `into`: each replaces the merged layer's row,
-/// chunks and xattrs of the same inode.
-fn copy_inodes(tx: &dyn Tx, page: &str, into: &str, params: &[Value], drop_whiteouts: bool) -> R<()> {
-    let inos = format!("SELECT ino FROM inodes WHERE {page}");
-    for table in ["chunks", "xattrs"] {
-        tx.exec(
-            &format!("DELETE FROM {table} WHERE layer = {into} AND ino IN ({inos})"),
-            params,
-        )?;
-    }
-    let live = if drop_whiteouts {
-        tx.exec(
-            &format!("DELETE FROM inodes WHERE layer = {into} AND ino IN ({inos} AND whiteout = 1)"),
-            params,
-        )?;
-        " AND whiteout = 0"
-    } else {
-        ""
-    };
-    let update: Vec<String> = INODE_FIELDS
-        .split(", ")
-        .skip(1)
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    tx.exec(
-        &format!(
-            "INSERT INTO inodes (layer, {INODE_FIELDS}) SELECT CAST({into} AS BIGINT), {INODE_FIELDS} FROM inodes
-             WHERE {page}{live} ON CONFLICT (ino, layer) DO UPDATE SET {}",
-            update.join(", ")
-        ),
-        params,
-    )?;
-    for (table, columns) in [("chunks", "idx, len, hash, data, pack_off"), ("xattrs", "name, value")] {
-        tx.exec(
-            &format!(
-                "INSERT INTO {table} (layer, ino, {columns}) SELECT CAST({into} AS BIGINT), ino, {columns} FROM {table}
-                 WHERE layer = $1 AND ino IN ({inos}{live})"
-            ),
-            params,
-        )?;
-    }
-    Ok(())
-}
-
-/// Entries of a page of layer `$1` into layer `into`: each replaces the merged layer's entry
-/// of the same name.
-fn copy_entries(tx: &dyn Tx, page: &str, into: &str, params: &[Value], drop_whiteouts: bool) -> R<()> {
-    let live = if drop_whiteouts {
-        tx.exec(
-            &format!(
-                "DELETE FROM dentries WHERE layer = {into}
-                 AND (parent, name) IN (SELECT parent, name FROM dentries WHERE {page} AND ino = 0)"
-            ),
-            params,
-        )?;
-        " AND ino != 0"
-    } else {
-        ""
-    };
-    tx.exec(
-        &format!(
-            "INSERT INTO dentries (layer, parent, name, ino) SELECT CAST({into} AS BIGINT), parent, name, ino
-             FROM dentries WHERE {page}{live} ON CONFLICT (parent, name, layer) DO UPDATE SET ino = excluded.ino"
-        ),
-        params,
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -294,35 +300,43 @@ mod tests {
         vol
     }
 
-    /// A collection pass while the merged layer is unreachable (during the merge, or after
-    /// it and before the swap) takes it; the flatten gives up and the volume stays whole.
+    /// The merged layer is reached by nothing until it is attached: a collection pass keeps
+    /// it while its lease lasts, and takes it once the lease ran out (the flatten was stuck);
+    /// the flatten then gives up, during the merge or at the swap, and the volume stays whole.
     #[test]
-    fn a_collection_during_a_flatten_leaves_the_volume_whole() {
-        for collect_when_built in [false, true] {
+    fn a_collection_during_a_flatten_takes_the_layer_only_once_its_lease_ran_out() {
+        use crate::sql::{Engine, Isolation, blocks};
+        for (expired, collect_when_built) in [(false, false), (true, false), (true, true)] {
             let dir = tempfile::tempdir().unwrap();
             let meta = SqliteMeta::open(&dir.path().join("meta.db")).unwrap();
             let vol = six_layers(&meta);
             let depth = meta.chain_depth(vol).unwrap();
-            let mut collected = 0;
+            let at = crate::now_ns() + if expired { 2 * super::LEASE_NS } else { 0 };
+            let mut collected = None;
             let swapped = flatten_with(&meta, vol, 2, |built| {
-                if built == collect_when_built && collected == 0 {
-                    collected = meta.collect_layers()?;
+                if built == collect_when_built && collected.is_none() {
+                    let pass = meta
+                        .engine
+                        .write(Isolation::Snapshot, &mut |tx| blocks::collect_layers(tx, at));
+                    collected = Some(pass?);
                 }
                 Ok(())
             })
             .unwrap();
-            assert_eq!(collected, 1, "the merged layer was collected");
-            assert!(!swapped, "a collected layer is never attached");
-            assert_eq!(meta.chain_depth(vol).unwrap(), depth);
+            assert_eq!(collected, Some(expired as u64), "collected only once the lease ran out");
+            assert_eq!(swapped, !expired);
+            assert_eq!(meta.chain_depth(vol).unwrap(), if expired { depth } else { 2 });
             for i in 1..=6 {
                 assert_eq!(read(&meta, vol, &format!("f{i}")), format!("f{i}").as_bytes());
             }
-            assert!(
-                flatten_with(&meta, vol, 2, |_| Ok(())).unwrap(),
-                "a later flatten succeeds"
-            );
-            assert_eq!(meta.chain_depth(vol).unwrap(), 2);
-            assert_eq!(read(&meta, vol, "f1"), b"f1");
+            if expired {
+                assert!(
+                    flatten_with(&meta, vol, 2, |_| Ok(())).unwrap(),
+                    "a later flatten succeeds"
+                );
+                assert_eq!(meta.chain_depth(vol).unwrap(), 2);
+                assert_eq!(read(&meta, vol, "f1"), b"f1");
+            }
         }
     }
 }

@@ -57,22 +57,27 @@ pub(crate) struct Filters {
 }
 
 impl Filters {
-    /// The filter of each layer, in order (read from the database for those not kept yet).
-    pub fn of(&self, tx: &dyn Tx, layers: &[i64]) -> R<Vec<Arc<LayerFilter>>> {
+    /// The filter of each layer, in order, and whether each is its own (not a stand-in that
+    /// asks for every key). Those not kept yet are read only in a transaction that only
+    /// reads: a writer may have frozen a layer itself and still roll back.
+    pub fn of(&self, tx: &dyn Tx, layers: &[i64]) -> R<(Vec<Arc<LayerFilter>>, bool)> {
         let mut found: Vec<Option<Arc<LayerFilter>>> = {
             let kept = self.layers.lock().unwrap_or_else(|p| p.into_inner());
             layers.iter().map(|l| kept.0.get(l).cloned()).collect()
         };
+        let mut complete = true;
         for (slot, &layer) in found.iter_mut().zip(layers) {
             if slot.is_none() {
-                *slot = Some(self.read(tx, layer)?);
+                *slot = Some(match tx.read_only() {
+                    true => self.read(tx, layer)?,
+                    false => {
+                        complete = false;
+                        Arc::default()
+                    }
+                });
             }
         }
-        Ok(found.into_iter().flatten().collect())
-    }
-
-    pub fn forget(&self) {
-        *self.layers.lock().unwrap_or_else(|p| p.into_inner()) = Default::default();
+        Ok((found.into_iter().flatten().collect(), complete))
     }
 
     fn read(&self, tx: &dyn Tx, layer: i64) -> R<Arc<LayerFilter>> {
@@ -82,7 +87,7 @@ impl Filters {
             .transpose()?
             .unwrap_or(false);
         if !frozen {
-            return Ok(Arc::default());
+            return Ok(Arc::default()); // Not kept: asked again next time.
         }
         let filter = Arc::new(LayerFilter {
             inos: keys(tx, layer, &["inodes", "past_inodes", "xattrs", "past_xattrs"], "ino")?,

@@ -439,7 +439,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         let collected = self.engine.write(Isolation::Snapshot, &mut |tx| {
             let now = now_ns();
             history::forget(tx, &settings, now)?;
-            let collected = blocks::collect_layers(tx)?;
+            let collected = blocks::collect_layers(tx, now)?;
             history::prune_past(tx, &settings, now)?;
             Ok(collected)
         })?;
@@ -461,7 +461,7 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     fn collectable(&self, cutoffs: Cutoffs) -> Result<(u64, Vec<(BlockHash, u64)>)> {
         self.read(|tx| {
             Ok((
-                blocks::dead_layers(tx)?.len() as u64,
+                blocks::dead_layers(tx, now_ns())?.len() as u64,
                 blocks::unreferenced(tx, cutoffs)?,
             ))
         })
@@ -477,7 +477,8 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
     }
 
     fn fsck(&self, missing: &HashSet<BlockHash>, since: i64, repair: bool) -> Result<FsckReport> {
-        let (collectable, volumes) = self.read(|tx| Ok((blocks::dead_layers(tx)?.len() as u64, fsck::volumes(tx)?)))?;
+        let (collectable, volumes) =
+            self.read(|tx| Ok((blocks::dead_layers(tx, now_ns())?.len() as u64, fsck::volumes(tx)?)))?;
         let store = fsck::StoreView { missing, since };
         let mut report = FsckReport {
             collectable_layers: collectable,

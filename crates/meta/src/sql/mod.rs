@@ -239,6 +239,8 @@ pub trait Tx {
     /// Runs a statement and returns how many rows it changed.
     fn exec(&self, sql: &str, params: &[Value]) -> R<u64>;
     fn dialect(&self) -> Dialect;
+    /// Whether this transaction only reads: all it sees is committed, and stays so.
+    fn read_only(&self) -> bool;
 }
 
 impl dyn Tx + '_ {

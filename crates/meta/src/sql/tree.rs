@@ -35,10 +35,10 @@ pub struct Caches {
 }
 
 impl Caches {
-    /// Drops every layer chain and filter (after collection deleted layers).
+    /// Drops every layer chain (after collection deleted layers). Filters stay: layer ids
+    /// are never reused, and the filter cache bounds itself.
     pub fn forget_chains(&self) {
         self.chains.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        self.filters.forget();
     }
 }
 
@@ -59,6 +59,8 @@ pub(crate) struct Chain {
     sql: Arc<str>,
     /// What each layer under the head holds.
     filters: Arc<[Arc<LayerFilter>]>,
+    /// Whether every filter is the layer's own (else a read-only transaction reads them).
+    filtered: bool,
 }
 
 /// The directories known to lie below one root, as of one head and count of moves.
@@ -251,6 +253,7 @@ impl<'t> Tree<'t> {
             as_of,
             sql: in_chain,
             filters,
+            ..
         } = chain_of(tx, caches, head, parent)?;
         let (inodes, dentries) = sources(&chain, &as_of);
         let past = if as_of.iter().all(Option::is_none) { "0" } else { "past" };
@@ -1048,8 +1051,17 @@ fn seek_each(select: &str, source: &str, cond: &str, layers: &[i64]) -> String {
 pub(crate) fn chain_of(tx: &dyn Tx, caches: &Caches, head: i64, parent: Option<i64>) -> R<Chain> {
     let chains = &caches.chains;
     let key = (head, parent);
-    if let Some(chain) = chains.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return Ok(chain.clone());
+    let cached = chains.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+    if let Some(mut chain) = cached {
+        if !chain.filtered && tx.read_only() {
+            let (filters, filtered) = caches.filters.of(tx, &chain.layers[1..])?;
+            (chain.filters, chain.filtered) = (filters.into(), filtered);
+            chains
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, chain.clone());
+        }
+        return Ok(chain);
     }
     // SQL recursion walks the chain iteratively; its length is bounded by flattening.
     let rows = tx.query(
@@ -1071,9 +1083,11 @@ pub(crate) fn chain_of(tx: &dyn Tx, caches: &Caches, head: i64, parent: Option<i
     if layers.first() != Some(&head) {
         return Err(Fail::Db(DbError::Other(format!("layer {head} is missing"))));
     }
+    let (filters, filtered) = caches.filters.of(tx, &layers[1..])?;
     let chain = Chain {
         sql: sql_list(&layers).into(),
-        filters: caches.filters.of(tx, &layers[1..])?.into(),
+        filters: filters.into(),
+        filtered,
         layers: layers.into(),
         as_of: as_of.into(),
     };
