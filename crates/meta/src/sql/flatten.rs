@@ -2,8 +2,8 @@
 //!
 //! The frozen layers under a volume's head are merged into one new layer (the topmost row of
 //! each inode, entry, chunk list and xattr; whiteouts and what they hide are dropped, since
-//! nothing lies below). Frozen layers never change, so the merge copies each layer's rows
-//! that no layer above it replaces, in steps of about [`STEP`] rows, each its own short
+//! nothing lies below). Frozen layers never change, so the merge copies them topmost first,
+//! each row whose key no layer above gave, in steps of about [`STEP`] rows, each its own short
 //! transaction: no writer of any volume waits for more than one step, even on SQLite with
 //! its one writer. Until it is attached the merged layer is reached by nothing; a lease that
 //! every step renews keeps collection from taking it. A last short transaction freezes it
@@ -97,23 +97,19 @@ fn merge<E: Engine>(
         }
         Ok(merged)
     })?;
-    // Whiteouts still hide what the layers below hold; with nothing below, they go.
-    let drop_whiteouts = parent.is_none();
-    for (n, &layer) in below.iter().enumerate() {
-        let copy = Copy {
-            layer,
-            above: &below[..n],
-            merged,
-            drop_whiteouts,
-        };
+    // Layers are copied topmost first: a row is copied unless the merged layer holds its key
+    // already (from a layer above). Whiteouts are copied too, to hide what lies under them;
+    // with nothing below the merged layer, they go at the end.
+    let mut whiteouts: Vec<(Rows, Vec<Value>)> = Vec::new();
+    for &layer in below {
         for rows in [Rows::Inodes, Rows::Entries] {
             let mut after: Option<Vec<Value>> = None;
             loop {
-                let step = meta
-                    .engine
-                    .write(Isolation::Statement, &mut |tx| copy.step(tx, rows, after.as_deref()))?;
-                let built = n + 1 == below.len() && matches!((rows, &step), (Rows::Entries, Step::Done));
-                between(built)?;
+                let (step, found) = meta.engine.write(Isolation::Statement, &mut |tx| {
+                    copy_step(tx, rows, layer, merged, after.as_deref())
+                })?;
+                between(false)?;
+                whiteouts.extend(found.into_iter().map(|key| (rows, key)));
                 match step {
                     Step::Gone => return Ok(None),
                     Step::More(last) => after = Some(last),
@@ -122,116 +118,146 @@ fn merge<E: Engine>(
             }
         }
     }
-    Ok(Some(merged))
-}
-
-/// What one layer gives the merged layer.
-struct Copy<'a> {
-    layer: i64,
-    /// The layers merged above it, whose rows replace its own.
-    above: &'a [i64],
-    merged: i64,
-    drop_whiteouts: bool,
-}
-
-impl Copy<'_> {
-    /// Copies the layer's next rows after `after` (a key in the order of the layer's
-    /// `*_by_born` index) that no layer above replaces.
-    fn step(&self, tx: &dyn Tx, rows: Rows, after: Option<&[Value]>) -> R<Step> {
-        // Renewing the lease also finds out whether a collection pass took the layer (its
-        // lease ran out), and makes a pass deleting it now conflict and start over.
-        let lease = "UPDATE layers SET building_until = $2 WHERE id = $1";
-        if tx.exec(lease, vals![self.merged, now_ns() + LEASE_NS])? == 0 {
-            return Ok(Step::Gone);
-        }
-        let (table, key) = match rows {
-            Rows::Inodes => ("inodes", "born, ino"),
-            Rows::Entries => ("dentries", "born, parent, name"),
-        };
-        let width = key.split(", ").count();
-        let mut params = vec![Value::from(self.layer)];
-        let mut page = "layer = $1".to_string();
-        if let Some(after) = after {
-            page.push_str(&format!(" AND ({key}) > ({})", marks(2, width)));
-            params.extend_from_slice(after);
-        }
-        let last = self.page_end(tx, rows, &page, &params)?;
-        if let Some(last) = &last {
-            page.push_str(&format!(" AND ({key}) <= ({})", marks(params.len() + 1, width)));
-            params.extend(last.iter().cloned());
-        }
-        // Only rows no layer above replaces (by inode, or by name), and with nothing
-        // below, no whiteouts.
-        let above = self.above.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-        let (replaced, live) = match rows {
-            Rows::Inodes => ("u.ino = src.ino", "src.whiteout = 0"),
-            Rows::Entries => ("u.parent = src.parent AND u.name = src.name", "src.ino != 0"),
-        };
-        if !above.is_empty() {
-            page.push_str(&format!(
-                " AND NOT EXISTS (SELECT 1 FROM {table} u WHERE {replaced} AND u.layer IN ({above}))"
-            ));
-        }
-        if self.drop_whiteouts {
-            page.push_str(&format!(" AND {live}"));
-        }
-        // Every statement names every parameter (PostgreSQL needs each one's type).
-        params.push(Value::from(self.merged));
-        let into = format!("CAST(${} AS BIGINT)", params.len());
-        match rows {
-            Rows::Inodes => {
-                tx.exec(
-                    &format!("INSERT INTO inodes (layer, {INODE_FIELDS}) SELECT {into}, {INODE_FIELDS} FROM inodes src WHERE {page}"),
-                    &params,
-                )?;
-                let inos = format!("SELECT src.ino FROM inodes src WHERE {page}");
-                for (table, columns) in [("chunks", "idx, len, hash, data, pack_off"), ("xattrs", "name, value")] {
-                    tx.exec(
-                        &format!(
-                            "INSERT INTO {table} (layer, ino, {columns}) SELECT {into}, ino, {columns} FROM {table}
-                             WHERE layer = $1 AND ino IN ({inos})"
-                        ),
-                        &params,
-                    )?;
-                }
+    if parent.is_some() {
+        whiteouts.clear(); // They still hide what the layers below hold.
+    }
+    let mut rest = whiteouts.as_slice();
+    loop {
+        let (now, later) = rest.split_at(rest.len().min(STEP));
+        let gone = meta.engine.write(Isolation::Statement, &mut |tx| {
+            if !renew(tx, merged)? {
+                return Ok(true);
             }
-            Rows::Entries => {
+            for (rows, key) in now {
+                let (sql, params) = match rows {
+                    Rows::Inodes => (
+                        "DELETE FROM inodes WHERE layer = $1 AND ino = $2",
+                        vec![Value::from(merged), key[0].clone()],
+                    ),
+                    Rows::Entries => (
+                        "DELETE FROM dentries WHERE layer = $1 AND parent = $2 AND name = $3",
+                        vec![Value::from(merged), key[0].clone(), key[1].clone()],
+                    ),
+                };
+                tx.exec(sql, &params)?;
+            }
+            Ok(false)
+        })?;
+        between(later.is_empty())?;
+        if gone {
+            return Ok(None);
+        }
+        if later.is_empty() {
+            return Ok(Some(merged));
+        }
+        rest = later;
+    }
+}
+
+/// Renews the lease on a layer being built: also finds out whether a collection pass took it
+/// (its lease ran out), and makes a pass deleting it now conflict and start over.
+fn renew(tx: &dyn Tx, layer: i64) -> R<bool> {
+    let lease = "UPDATE layers SET building_until = $2 WHERE id = $1";
+    Ok(tx.exec(lease, vals![layer, now_ns() + LEASE_NS])? > 0)
+}
+
+/// Copies the rows of `layer` after `after` (a key in the order of the layer's `*_by_born`
+/// index), about [`STEP`] of them, whose keys the merged layer does not hold yet. Returns
+/// the keys of the whiteouts among them.
+fn copy_step(tx: &dyn Tx, rows: Rows, layer: i64, merged: i64, after: Option<&[Value]>) -> R<(Step, Vec<Vec<Value>>)> {
+    if !renew(tx, merged)? {
+        return Ok((Step::Gone, Vec::new()));
+    }
+    let (table, key, held, whiteout, whiteout_key) = match rows {
+        Rows::Inodes => ("inodes", "born, ino", "u.ino = src.ino", "src.whiteout = 1", "src.ino"),
+        Rows::Entries => (
+            "dentries",
+            "born, parent, name",
+            "u.parent = src.parent AND u.name = src.name",
+            "src.ino = 0",
+            "src.parent, src.name",
+        ),
+    };
+    let width = key.split(", ").count();
+    let mut params = vec![Value::from(layer)];
+    let mut page = "layer = $1".to_string();
+    if let Some(after) = after {
+        page.push_str(&format!(" AND ({key}) > ({})", marks(2, width)));
+        params.extend_from_slice(after);
+    }
+    let last = page_end(tx, rows, &page, &params)?;
+    if let Some(last) = &last {
+        page.push_str(&format!(" AND ({key}) <= ({})", marks(params.len() + 1, width)));
+        params.extend(last.iter().cloned());
+    }
+    // Every statement names every parameter (PostgreSQL needs each one's type).
+    params.push(Value::from(merged));
+    let into = format!("CAST(${} AS BIGINT)", params.len());
+    page.push_str(&format!(
+        " AND NOT EXISTS (SELECT 1 FROM {table} u WHERE u.layer = {into} AND {held})"
+    ));
+    let whiteouts: Vec<Vec<Value>> = tx
+        .query(
+            &format!("SELECT {whiteout_key} FROM {table} src WHERE {page} AND {whiteout}"),
+            &params,
+        )?
+        .into_iter()
+        .map(|row| row.0)
+        .collect();
+    match rows {
+        Rows::Inodes => {
+            // Chunks and xattrs first: once the inode rows are in, the page names none.
+            let inos = format!("SELECT src.ino FROM inodes src WHERE {page}");
+            for (table, columns) in [("chunks", "idx, len, hash, data, pack_off"), ("xattrs", "name, value")] {
                 tx.exec(
                     &format!(
-                        "INSERT INTO dentries (layer, parent, name, ino) SELECT {into}, parent, name, ino FROM dentries src
-                         WHERE {page}"
+                        "INSERT INTO {table} (layer, ino, {columns}) SELECT {into}, ino, {columns} FROM {table}
+                         WHERE layer = $1 AND ino IN ({inos})"
                     ),
                     &params,
                 )?;
             }
+            tx.exec(
+                &format!("INSERT INTO inodes (layer, {INODE_FIELDS}) SELECT {into}, {INODE_FIELDS} FROM inodes src WHERE {page}"),
+                &params,
+            )?;
         }
-        Ok(last.map_or(Step::Done, Step::More))
+        Rows::Entries => {
+            tx.exec(
+                &format!(
+                    "INSERT INTO dentries (layer, parent, name, ino) SELECT {into}, parent, name, ino FROM dentries src
+                     WHERE {page}"
+                ),
+                &params,
+            )?;
+        }
     }
+    Ok((last.map_or(Step::Done, Step::More), whiteouts))
+}
 
-    /// The key of the last row of the page that starts where `page` does: about [`STEP`]
-    /// rows (an inode counts with its chunks), or `None` if the rest of the layer fits.
-    fn page_end(&self, tx: &dyn Tx, rows: Rows, page: &str, params: &[Value]) -> R<Option<Vec<Value>>> {
-        let sql = match rows {
-            Rows::Inodes => format!(
-                "SELECT born, ino, (SELECT COUNT(*) FROM chunks c WHERE c.layer = src.layer AND c.ino = src.ino)
-                 FROM inodes src WHERE {page} ORDER BY born, ino LIMIT {STEP}"
-            ),
-            Rows::Entries => {
-                format!(
-                    "SELECT born, parent, name, 0 FROM dentries src WHERE {page} ORDER BY born, parent, name LIMIT {STEP}"
-                )
-            }
-        };
-        let found = tx.query(&sql, params)?;
-        let mut count = 0;
-        for (i, row) in found.iter().enumerate() {
-            count += 1 + row.i64(row.0.len() - 1)? as usize;
-            if count >= STEP || i + 1 == STEP {
-                return Ok(Some(row.0[..row.0.len() - 1].to_vec()));
-            }
+/// The key of the last row of the page that starts where `page` does: about [`STEP`] rows
+/// (an inode counts with its chunks), or `None` if the rest of the layer fits.
+fn page_end(tx: &dyn Tx, rows: Rows, page: &str, params: &[Value]) -> R<Option<Vec<Value>>> {
+    let sql = match rows {
+        Rows::Inodes => format!(
+            "SELECT born, ino, (SELECT COUNT(*) FROM chunks c WHERE c.layer = src.layer AND c.ino = src.ino)
+             FROM inodes src WHERE {page} ORDER BY born, ino LIMIT {STEP}"
+        ),
+        Rows::Entries => {
+            format!(
+                "SELECT born, parent, name, 0 FROM dentries src WHERE {page} ORDER BY born, parent, name LIMIT {STEP}"
+            )
         }
-        Ok(None)
+    };
+    let found = tx.query(&sql, params)?;
+    let mut count = 0;
+    for (i, row) in found.iter().enumerate() {
+        count += 1 + row.i64(row.0.len() - 1)? as usize;
+        if count >= STEP || i + 1 == STEP {
+            return Ok(Some(row.0[..row.0.len() - 1].to_vec()));
+        }
     }
+    Ok(None)
 }
 
 #[derive(Clone, Copy)]
