@@ -64,9 +64,10 @@ fn flatten_with<E: Engine>(
     };
     let swapped = meta.engine.write(Isolation::Statement, &mut |tx| {
         let sql = format!("SELECT head FROM volumes WHERE id = $1{}", tx.for_update());
-        let current = tx.query_one(&sql, vals![vol])?.i64(0)?;
-        if current != head || parent_of(tx, head)? != Some(chain[1]) {
-            return Ok(false); // Forked, restored or flattened meanwhile: the merged layer is left to GC.
+        let current = tx.query_opt(&sql, vals![vol])?.map(|row| row.i64(0)).transpose()?;
+        if current != Some(head) || parent_of(tx, head)? != Some(chain[1]) {
+            // Deleted, forked, restored or flattened meanwhile: the merged layer is left to GC.
+            return Ok(false);
         }
         // A collection pass may have taken the merged layer once its lease ran out. Writing
         // its row finds out, and makes a pass that is deleting it now conflict and start over.
@@ -100,57 +101,65 @@ fn merge<E: Engine>(
     // Layers are copied topmost first: a row is copied unless the merged layer holds its key
     // already (from a layer above). Whiteouts are copied too, to hide what lies under them;
     // with nothing below the merged layer, they go at the end.
-    let mut whiteouts: Vec<(Rows, Vec<Value>)> = Vec::new();
+    let mut whiteouts = 0;
     for &layer in below {
         for rows in [Rows::Inodes, Rows::Entries] {
-            let mut after: Option<Vec<Value>> = None;
-            loop {
-                let (step, found) = meta.engine.write(Isolation::Statement, &mut |tx| {
-                    copy_step(tx, rows, layer, merged, after.as_deref())
-                })?;
-                between(false)?;
-                whiteouts.extend(found.into_iter().map(|key| (rows, key)));
-                match step {
-                    Step::Gone => return Ok(None),
-                    Step::More(last) => after = Some(last),
-                    Step::Done => break,
-                }
+            let copied = each_page(meta, rows, layer, merged, between, &|tx, page| copy(tx, rows, page))?;
+            let Some(copied) = copied else {
+                return Ok(None);
+            };
+            whiteouts += copied;
+        }
+    }
+    if parent.is_none() && whiteouts > 0 {
+        for rows in [Rows::Inodes, Rows::Entries] {
+            let hidden = match rows {
+                Rows::Inodes => "DELETE FROM inodes WHERE {page} AND whiteout = 1 AND layer = {into}",
+                Rows::Entries => "DELETE FROM dentries WHERE {page} AND ino = 0 AND layer = {into}",
+            };
+            let sweep = |tx: &dyn Tx, page: &Page| {
+                let sql = hidden.replace("{page}", &page.cond).replace("{into}", &page.into);
+                tx.exec(&sql, &page.params)
+            };
+            if each_page(meta, rows, merged, merged, between, &sweep)?.is_none() {
+                return Ok(None);
             }
         }
     }
-    if parent.is_some() {
-        whiteouts.clear(); // They still hide what the layers below hold.
-    }
-    let mut rest = whiteouts.as_slice();
+    between(true)?;
+    Ok(Some(merged))
+}
+
+/// One page of a layer's rows: the condition naming them (`layer = $1` and a range of keys),
+/// its parameters, and the merged layer as SQL (the last parameter).
+struct Page {
+    cond: String,
+    params: Vec<Value>,
+    into: String,
+}
+
+/// Runs `act` on each page of about [`STEP`] rows of one kind in `layer`, in key order, each
+/// in a transaction of its own that first renews the lease on `merged`. Returns what the acts
+/// counted, or `None` if a collection pass took `merged` (its lease ran out).
+fn each_page<E: Engine>(
+    meta: &SqlMeta<E>,
+    rows: Rows,
+    layer: i64,
+    merged: i64,
+    between: &mut dyn FnMut(bool) -> Result<()>,
+    act: &dyn Fn(&dyn Tx, &Page) -> R<u64>,
+) -> Result<Option<u64>> {
+    let (mut after, mut total): (Option<Vec<Value>>, u64) = (None, 0);
     loop {
-        let (now, later) = rest.split_at(rest.len().min(STEP));
-        let gone = meta.engine.write(Isolation::Statement, &mut |tx| {
-            if !renew(tx, merged)? {
-                return Ok(true);
-            }
-            for (rows, key) in now {
-                let (sql, params) = match rows {
-                    Rows::Inodes => (
-                        "DELETE FROM inodes WHERE layer = $1 AND ino = $2",
-                        vec![Value::from(merged), key[0].clone()],
-                    ),
-                    Rows::Entries => (
-                        "DELETE FROM dentries WHERE layer = $1 AND parent = $2 AND name = $3",
-                        vec![Value::from(merged), key[0].clone(), key[1].clone()],
-                    ),
-                };
-                tx.exec(sql, &params)?;
-            }
-            Ok(false)
+        let step = meta.engine.write(Isolation::Statement, &mut |tx| {
+            page_step(tx, rows, layer, merged, after.as_deref(), act)
         })?;
-        between(later.is_empty())?;
-        if gone {
-            return Ok(None);
+        between(false)?;
+        match step {
+            Step::Gone => return Ok(None),
+            Step::More(last, n) => (after, total) = (Some(last), total + n),
+            Step::Done(n) => return Ok(Some(total + n)),
         }
-        if later.is_empty() {
-            return Ok(Some(merged));
-        }
-        rest = later;
     }
 }
 
@@ -161,78 +170,89 @@ fn renew(tx: &dyn Tx, layer: i64) -> R<bool> {
     Ok(tx.exec(lease, vals![layer, now_ns() + LEASE_NS])? > 0)
 }
 
-/// Copies the rows of `layer` after `after` (a key in the order of the layer's `*_by_born`
-/// index), about [`STEP`] of them, whose keys the merged layer does not hold yet. Returns
-/// the keys of the whiteouts among them.
-fn copy_step(tx: &dyn Tx, rows: Rows, layer: i64, merged: i64, after: Option<&[Value]>) -> R<(Step, Vec<Vec<Value>>)> {
+/// The page of `layer` after `after` (a key in the order of the layer's `*_by_born` index),
+/// and `act` on it.
+fn page_step(
+    tx: &dyn Tx,
+    rows: Rows,
+    layer: i64,
+    merged: i64,
+    after: Option<&[Value]>,
+    act: &dyn Fn(&dyn Tx, &Page) -> R<u64>,
+) -> R<Step> {
     if !renew(tx, merged)? {
-        return Ok((Step::Gone, Vec::new()));
+        return Ok(Step::Gone);
     }
-    let (table, key, held, whiteout, whiteout_key) = match rows {
-        Rows::Inodes => ("inodes", "born, ino", "u.ino = src.ino", "src.whiteout = 1", "src.ino"),
-        Rows::Entries => (
-            "dentries",
-            "born, parent, name",
-            "u.parent = src.parent AND u.name = src.name",
-            "src.ino = 0",
-            "src.parent, src.name",
-        ),
+    let key = match rows {
+        Rows::Inodes => "born, ino",
+        Rows::Entries => "born, parent, name",
     };
     let width = key.split(", ").count();
     let mut params = vec![Value::from(layer)];
-    let mut page = "layer = $1".to_string();
+    let mut cond = "layer = $1".to_string();
     if let Some(after) = after {
-        page.push_str(&format!(" AND ({key}) > ({})", marks(2, width)));
+        cond.push_str(&format!(" AND ({key}) > ({})", marks(2, width)));
         params.extend_from_slice(after);
     }
-    let last = page_end(tx, rows, &page, &params)?;
+    let last = page_end(tx, rows, &cond, &params)?;
     if let Some(last) = &last {
-        page.push_str(&format!(" AND ({key}) <= ({})", marks(params.len() + 1, width)));
+        cond.push_str(&format!(" AND ({key}) <= ({})", marks(params.len() + 1, width)));
         params.extend(last.iter().cloned());
     }
     // Every statement names every parameter (PostgreSQL needs each one's type).
     params.push(Value::from(merged));
     let into = format!("CAST(${} AS BIGINT)", params.len());
-    page.push_str(&format!(
-        " AND NOT EXISTS (SELECT 1 FROM {table} u WHERE u.layer = {into} AND {held})"
-    ));
-    let whiteouts: Vec<Vec<Value>> = tx
-        .query(
-            &format!("SELECT {whiteout_key} FROM {table} src WHERE {page} AND {whiteout}"),
-            &params,
+    let n = act(tx, &Page { cond, params, into })?;
+    Ok(match last {
+        Some(last) => Step::More(last, n),
+        None => Step::Done(n),
+    })
+}
+
+/// Copies the rows of a page whose keys the merged layer does not hold yet; returns how many
+/// of them are whiteouts.
+fn copy(tx: &dyn Tx, rows: Rows, page: &Page) -> R<u64> {
+    let (table, held, whiteout) = match rows {
+        Rows::Inodes => ("inodes", "u.ino = src.ino", "src.whiteout = 1"),
+        Rows::Entries => ("dentries", "u.parent = src.parent AND u.name = src.name", "src.ino = 0"),
+    };
+    let Page { cond, params, into } = page;
+    let cond = format!("{cond} AND NOT EXISTS (SELECT 1 FROM {table} u WHERE u.layer = {into} AND {held})");
+    let whiteouts = tx
+        .query_one(
+            &format!("SELECT COUNT(*) FROM {table} src WHERE {cond} AND {whiteout}"),
+            params,
         )?
-        .into_iter()
-        .map(|row| row.0)
-        .collect();
+        .i64(0)?;
     match rows {
         Rows::Inodes => {
             // Chunks and xattrs first: once the inode rows are in, the page names none.
-            let inos = format!("SELECT src.ino FROM inodes src WHERE {page}");
+            let inos = format!("SELECT src.ino FROM inodes src WHERE {cond}");
             for (table, columns) in [("chunks", "idx, len, hash, data, pack_off"), ("xattrs", "name, value")] {
                 tx.exec(
                     &format!(
                         "INSERT INTO {table} (layer, ino, {columns}) SELECT {into}, ino, {columns} FROM {table}
                          WHERE layer = $1 AND ino IN ({inos})"
                     ),
-                    &params,
+                    params,
                 )?;
             }
             tx.exec(
-                &format!("INSERT INTO inodes (layer, {INODE_FIELDS}) SELECT {into}, {INODE_FIELDS} FROM inodes src WHERE {page}"),
-                &params,
+                &format!("INSERT INTO inodes (layer, {INODE_FIELDS}) SELECT {into}, {INODE_FIELDS} FROM inodes src WHERE {cond}"),
+                params,
             )?;
         }
         Rows::Entries => {
             tx.exec(
                 &format!(
                     "INSERT INTO dentries (layer, parent, name, ino) SELECT {into}, parent, name, ino FROM dentries src
-                     WHERE {page}"
+                     WHERE {cond}"
                 ),
-                &params,
+                params,
             )?;
         }
     }
-    Ok((last.map_or(Step::Done, Step::More), whiteouts))
+    Ok(whiteouts as u64)
 }
 
 /// The key of the last row of the page that starts where `page` does: about [`STEP`] rows
@@ -269,11 +289,11 @@ enum Rows {
 }
 
 enum Step {
-    /// The merged layer is gone (collected: it was unreachable).
+    /// The merged layer is gone (collected: its lease ran out).
     Gone,
-    /// Copied up to this key; more follow.
-    More(Vec<Value>),
-    Done,
+    /// Done up to this key, and what the act counted; more follow.
+    More(Vec<Value>, u64),
+    Done(u64),
 }
 
 /// `$first, $first+1, ...`, `width` of them.
@@ -364,5 +384,29 @@ mod tests {
                 assert_eq!(read(&meta, vol, "f1"), b"f1");
             }
         }
+    }
+
+    /// With nothing below the merged layer, the whiteouts of the layers it merges hide
+    /// nothing: they are copied while it is built (to hide lower rows) and then swept.
+    #[test]
+    fn whiteouts_over_nothing_are_swept() {
+        use crate::sql::{Engine, vals};
+        let dir = tempfile::tempdir().unwrap();
+        let meta = SqliteMeta::open(&dir.path().join("meta.db")).unwrap();
+        let vol = six_layers(&meta);
+        meta.unlink(vol.into(), ROOT_INO, b"f3").unwrap();
+        let org = "org";
+        let top = meta
+            .fork_volume(org, vol, &VolumeName::parse("top").unwrap(), 100)
+            .unwrap()
+            .id;
+        let count = |sql: &str| meta.engine.read(&mut |tx| tx.query_one(sql, vals![])?.i64(0)).unwrap();
+        let whiteouts = "SELECT (SELECT COUNT(*) FROM inodes i JOIN layers l ON l.id = i.layer WHERE i.whiteout = 1 AND l.parent IS NULL)
+                         + (SELECT COUNT(*) FROM dentries d JOIN layers l ON l.id = d.layer WHERE d.ino = 0 AND l.parent IS NULL)";
+        assert!(flatten_with(&meta, top, 2, |_| Ok(())).unwrap());
+        assert_eq!(meta.chain_depth(top).unwrap(), 2);
+        assert_eq!(count(whiteouts), 0, "no whiteout in a bottom layer");
+        assert!(meta.lookup(top.into(), ROOT_INO, b"f3").is_err());
+        assert_eq!(read(&meta, top, "f4"), b"f4");
     }
 }
