@@ -45,6 +45,30 @@ impl LayerFilter {
             .is_none_or(|keys| keys.binary_search(&parent).is_ok())
     }
 
+    /// Whether any of `filters` may hold a row of inode `ino`, asked many times: returns the
+    /// question, answered by one search of their keys together when they are few.
+    pub fn any_may_hold_inode<'a>(filters: &'a [&'a LayerFilter]) -> impl Fn(u64) -> bool + 'a {
+        const MOST_KEYS: usize = 4096;
+        let mut keys: Option<Vec<u64>> = Some(Vec::new());
+        for filter in filters {
+            keys = match (keys, &filter.inos) {
+                (Some(mut all), Some(own)) if all.len() + own.len() <= MOST_KEYS => {
+                    all.extend_from_slice(own);
+                    Some(all)
+                }
+                _ => None,
+            };
+        }
+        let keys = keys.map(|mut all| {
+            all.sort_unstable();
+            all
+        });
+        move |ino| match &keys {
+            Some(all) => all.binary_search(&ino).is_ok(),
+            None => filters.iter().any(|f| f.may_hold_inode(ino)),
+        }
+    }
+
     fn size(&self) -> usize {
         self.inos.as_ref().map_or(0, |k| k.len()) + self.parents.as_ref().map_or(0, |k| k.len())
     }

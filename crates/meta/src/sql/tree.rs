@@ -526,7 +526,8 @@ impl<'t> Tree<'t> {
                 }
             }
         }
-        let filtered = |ino: u64| self.filters.iter().any(|f| !joined(f) && f.may_hold_inode(ino));
+        let others: Vec<&LayerFilter> = self.filters.iter().map(|f| &**f).filter(|f| !joined(f)).collect();
+        let filtered = LayerFilter::any_may_hold_inode(&others);
         names
             .into_iter()
             .filter(|(_, (_, ino))| *ino != 0)
