@@ -6,6 +6,7 @@
 //! (dry run and applied) and the history listing, with 1 and with 1,000 files changed on
 //! each side of a 100,000-file volume; then writes per second with history kept for 24 h
 //! and with history off, for three patterns of writes, and the rows history keeps for them.
+//! `-- diff` or `-- writes` runs one part.
 
 mod common;
 use common::*;
@@ -32,6 +33,16 @@ fn median(mut samples: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if only.as_deref() != Some("writes") {
+        diff_and_merge();
+    }
+    if only.as_deref() != Some("diff") {
+        writes();
+    }
+}
+
+fn diff_and_merge() {
     let dir = tempfile::tempdir().unwrap();
     let meta = SqliteMeta::open(&dir.path().join("meta.db")).unwrap();
     meta.set_history(DAY_NS, STEP_NS);
@@ -83,6 +94,9 @@ fn main() {
         println!("| {count} | {a:.2} | {b:.2} | {c:.2} | {d:.2} | {e:.2} |");
     }
 
+}
+
+fn writes() {
     println!("\n| writes | history off, /s | kept 24 h, /s | on / off | past rows kept |");
     println!("|---|---|---|---|---|");
     for workload in [Workload::Create, Workload::HotFile, Workload::EveryFile] {
