@@ -93,7 +93,6 @@ fn diff_and_merge() {
         let [a, b, c, d, e] = t.map(median);
         println!("| {count} | {a:.2} | {b:.2} | {c:.2} | {d:.2} | {e:.2} |");
     }
-
 }
 
 fn writes() {
