@@ -14,11 +14,11 @@ use strata_meta::*;
 use uuid::Uuid;
 
 fn main() {
-    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    if only.as_deref() != Some("depth") {
+    let part = part();
+    if part.as_deref() != Some("depth") {
         fork_cost_by_size();
     }
-    if only.as_deref() != Some("size") {
+    if part.as_deref() != Some("size") {
         read_cost_by_depth();
     }
 }

@@ -33,11 +33,11 @@ fn median(mut samples: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    if only.as_deref() != Some("writes") {
+    let part = part();
+    if part.as_deref() != Some("writes") {
         diff_and_merge();
     }
-    if only.as_deref() != Some("diff") {
+    if part.as_deref() != Some("diff") {
         writes();
     }
 }

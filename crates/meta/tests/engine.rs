@@ -6,7 +6,7 @@ use strata_core::names::{VolumeName, VolumeRef};
 use strata_meta::*;
 
 mod common;
-use common::Engine;
+use common::{Engine, session_on};
 use uuid::Uuid;
 
 const ORG: &str = "org";
@@ -1146,20 +1146,6 @@ fn sandbox_records_are_counted_per_organization(e: &Engine) {
     );
     // A place freed is a place to take.
     meta.add_sandbox(&record(ORG, 5), 2).unwrap();
-}
-
-fn session_on(vol: Uuid, read_only: bool) -> SessionRecord {
-    SessionRecord {
-        id: Uuid::new_v4(),
-        org: ORG.into(),
-        volume: vol,
-        root_ino: ROOT_INO,
-        read_only,
-        secret: [7; 32],
-        created_at: now_ns(),
-        alive_until: i64::MAX,
-        key: None,
-    }
 }
 
 fn create_as(parent: u64, n: &str, kind: FileKind, ino: Option<u64>, by: Option<Uuid>) -> Change {

@@ -270,17 +270,7 @@ fn layers_too_big_to_filter_are_read_for_every_key(e: &Engine) {
     const BATCH: u64 = 1_000;
     let meta = &*e.meta;
     let vol = meta.create_volume(ORG, &name("big"), 100).unwrap().id;
-    let session = SessionRecord {
-        id: Uuid::new_v4(),
-        org: ORG.into(),
-        volume: vol,
-        root_ino: ROOT_INO,
-        read_only: false,
-        secret: [7; 32],
-        created_at: now_ns(),
-        alive_until: i64::MAX,
-        key: None,
-    };
+    let session = common::session_on(vol, false);
     meta.add_session(&session, u64::MAX).unwrap();
     let dir = meta
         .create(vol.into(), ROOT_INO, b"d", &NewInode::new(FileKind::Directory, 0o755))

@@ -14,6 +14,11 @@ pub fn name(s: &str) -> VolumeName {
     VolumeName::parse(s).unwrap()
 }
 
+/// The one part of a benchmark its arguments name (`cargo bench ... -- PART`), if any.
+pub fn part() -> Option<String> {
+    std::env::args().skip(1).find(|a| !a.starts_with('-'))
+}
+
 pub fn percentile(samples: &mut [f64], p: f64) -> f64 {
     samples.sort_by(|a, b| a.total_cmp(b));
     samples[((samples.len() as f64 * p).ceil() as usize).clamp(1, samples.len()) - 1]

@@ -7,13 +7,12 @@
 use super::sqlite_schema;
 use crate::sql::{DbError, Dialect, Engine, Fail, Isolation, R, Row, SqlMeta, Tx, Value};
 use crate::{Error, Result};
+use parking_lot::{Mutex as FairMutex, MutexGuard};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-
-use parking_lot::{Mutex as FairMutex, MutexGuard};
 
 /// The metadata engine on one SQLite file.
 pub type SqliteMeta = SqlMeta<SqliteEngine>;

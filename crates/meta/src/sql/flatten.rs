@@ -91,8 +91,7 @@ fn merge<E: Engine>(
 ) -> Result<Option<i64>> {
     let merged = meta.engine.write(Isolation::Statement, &mut |tx| {
         let merged = volumes::new_layer(tx, parent.map(|(layer, _)| layer), false)?;
-        let lease = "UPDATE layers SET building_until = $2 WHERE id = $1";
-        tx.exec(lease, vals![merged, now_ns() + LEASE_NS])?;
+        renew(tx, merged)?;
         if let Some((_, Some(at))) = parent {
             tx.exec("UPDATE layers SET parent_as_of = $2 WHERE id = $1", vals![merged, at])?;
         }

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
-use strata_meta::MetaStore;
+use strata_meta::{MetaStore, ROOT_INO, SessionRecord, now_ns};
+use uuid::Uuid;
 
 pub struct Engine {
     pub meta: Arc<dyn MetaStore>,
@@ -60,4 +61,20 @@ macro_rules! on_every_engine {
             $(#[test] fn $name() { super::$name(&$crate::common::postgres()) })*
         }
     };
+}
+
+/// A mount session on the whole of volume `vol` (of the tests' organization, `org`), alive
+/// until removed.
+pub fn session_on(vol: Uuid, read_only: bool) -> SessionRecord {
+    SessionRecord {
+        id: Uuid::new_v4(),
+        org: "org".into(),
+        volume: vol,
+        root_ino: ROOT_INO,
+        read_only,
+        secret: [7; 32],
+        created_at: now_ns(),
+        alive_until: i64::MAX,
+        key: None,
+    }
 }
