@@ -336,3 +336,119 @@ fn a_quota_bounds_mounts_and_the_files_api() {
     let (code, err) = server.fails(&["volume", "set", "q", "--quota", "lots"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// An organization's quota, set by an admin key, bounds its volumes together on every path
+/// and through every server: the files API, a mount (EDQUOT; `df` shows the room left),
+/// two mounts on two servers writing at once (together they never pass it, and each file
+/// a writer was told is stored is whole), a sandbox's upload into its volume, and a fork
+/// (it counts whole).
+#[test]
+fn an_organization_quota_bounds_every_path_on_two_servers() {
+    let a = Server::start_shared(&[]);
+    let b = a.another();
+    a.ok(&["org", "create", "capped"]);
+    let key = a.ok(&["key", "create", "k", "--org", "capped", "--role", "org-admin"]);
+    let key = key.trim();
+    a.ok_as(key, &["volume", "create", "one"]);
+    a.ok_as(key, &["volume", "create", "two"]);
+    let set = a.json(&["org", "set", "capped", "--quota", "200K"]);
+    assert_eq!(
+        (set["quota_bytes"].as_u64(), set["used_bytes"].as_u64()),
+        (Some(204_800), Some(0))
+    );
+    // Only an admin key sets it; the organization's own key reads it.
+    let (code, err) = b.fails_as(key, &["org", "set", "capped", "--quota", "none"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(b.ok_as(key, &["org", "get"]).contains("of 200.0 KiB"));
+    assert!(b.ok_as(key, &["status"]).contains("quota 200.0 KiB"));
+
+    // The files API, through either server.
+    let data = tempfile::tempdir().unwrap();
+    let file = |n: usize| {
+        let path = data.path().join(format!("f{n}"));
+        std::fs::write(&path, vec![n as u8; n]).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    a.ok_as(key, &["fs", "put", &file(120_000), "one:/a"]);
+    let (code, err) = b.fails_as(key, &["fs", "put", &file(90_000), "two:/b"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("organization capped"), "{err}");
+    assert_eq!(b.fails_as(key, &["fs", "stat", "two:/b"]).0, 3, "nothing of it stored");
+
+    // A mount shows the room left as its size and refuses what passes it.
+    let m = b.mount_as(key, "two", &[]);
+    let df = std::process::Command::new("df")
+        .arg("-B1")
+        .arg(m.path())
+        .output()
+        .unwrap();
+    let df = String::from_utf8(df.stdout).unwrap();
+    let size = df
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap();
+    assert_eq!(size, (204_800 - 120_000) / 4096 * 4096, "{df}");
+    let mut big = std::fs::File::create(m.join("big")).unwrap();
+    std::io::Write::write_all(&mut big, &[2u8; 90_000]).unwrap();
+    assert_eq!(big.sync_all().unwrap_err().raw_os_error(), Some(libc::EDQUOT));
+    drop(big);
+    std::fs::remove_file(m.join("big")).unwrap();
+
+    // Two mounts on two servers write 8 KiB files at once until refused.
+    let n = a.mount_as(key, "one", &[]);
+    let written: Vec<Vec<String>> = std::thread::scope(|s| {
+        let writers: Vec<_> = [&m, &n]
+            .into_iter()
+            .enumerate()
+            .map(|(w, mount)| {
+                s.spawn(move || {
+                    let mut kept = Vec::new();
+                    for i in 0.. {
+                        let name = format!("w{w}-{i}");
+                        let mut f = std::fs::File::create(mount.join(&name)).unwrap();
+                        std::io::Write::write_all(&mut f, &[w as u8 + 1; 8192]).unwrap();
+                        match f.sync_all() {
+                            Ok(()) => kept.push(name),
+                            Err(e) => {
+                                assert_eq!(e.raw_os_error(), Some(libc::EDQUOT), "{e}");
+                                return kept;
+                            }
+                        }
+                        assert!(i < 100, "never refused");
+                    }
+                    unreachable!()
+                })
+            })
+            .collect();
+        writers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let org = a.json(&["org", "get", "capped"]);
+    let used = org["used_bytes"].as_u64().unwrap();
+    assert!(used <= 204_800 && used > 204_800 - 2 * 8192, "{org}");
+    for (w, (names, volume)) in written.iter().zip(["two", "one"]).enumerate() {
+        assert!(!names.is_empty());
+        for name in names {
+            let stat = a.ok_as(key, &["fs", "stat", &format!("{volume}:/{name}"), "--json"]);
+            let stat: serde_json::Value = serde_json::from_str(&stat).unwrap();
+            assert_eq!(stat["size"], 8192, "writer {w}: {name} whole");
+        }
+    }
+
+    // A sandbox's upload into its volume, and a fork, are refused too.
+    let sandbox = a.ok_as(key, &["sandbox", "create", "--volume", "two:/w"]);
+    let sandbox = sandbox.trim();
+    let (code, err) = a.fails_as(key, &["sandbox", "upload", sandbox, &file(50_000), "/w/up"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.to_lowercase().contains("quota"), "{err}");
+    a.ok_as(key, &["sandbox", "delete", sandbox]);
+    let (code, err) = b.fails_as(key, &["fork", "one", "copy"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("quota"), "{err}");
+    a.ok(&["org", "set", "capped", "--quota", "none"]);
+    b.ok_as(key, &["fork", "one", "copy"]);
+}

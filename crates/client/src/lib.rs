@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use strata_core::api::*;
+use strata_core::keys::OrgName;
 use strata_core::names::VolumeRef;
 use strata_core::{Error, ErrorKind, Result};
 
@@ -475,6 +476,20 @@ impl Client {
 
     pub async fn list_orgs(&self) -> Result<Vec<Org>> {
         self.json(self.request(Method::GET, &["orgs"])).await
+    }
+
+    /// An organization (the caller's own, or any for an admin key) with its usage and quota.
+    pub async fn get_org(&self, name: &str) -> Result<Org> {
+        OrgName::parse(name).map_err(|e| e.with_field("org"))?;
+        self.json(self.request(Method::GET, &["orgs", name])).await
+    }
+
+    /// Sets an organization's quota of bytes (`None`: no bound; admin keys only).
+    pub async fn set_org_quota(&self, name: &str, bytes: Option<u64>) -> Result<Org> {
+        OrgName::parse(name).map_err(|e| e.with_field("org"))?;
+        let body = strata_core::api::OrgQuota { bytes };
+        self.json(self.request(Method::POST, &["orgs", name, "quota"]).json(&body))
+            .await
     }
 
     pub async fn create_key(&self, key: &CreateKey) -> Result<NewKey> {

@@ -327,6 +327,21 @@ pub struct ErrorBody {
 pub struct Org {
     pub name: String,
     pub created_at: i64,
+    /// The bytes its volumes hold (their logical size; snapshots and history not counted).
+    #[serde(default)]
+    pub used_bytes: u64,
+    /// The most bytes its volumes may hold together, if it has a quota.
+    #[serde(default)]
+    pub quota_bytes: Option<u64>,
+}
+
+/// An organization's quota: `null` (or absent) means none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrgQuota {
+    /// The most bytes its volumes may hold together (a fork counts whole).
+    #[serde(default)]
+    pub bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -832,7 +847,8 @@ pub struct XattrNames {
 pub struct FsStats {
     pub used_bytes: u64,
     pub files: u64,
-    /// The volume's quota, which a mount shows as its size (`df`).
+    /// The volume's quota, or the room its organization's quota leaves it if less, which a
+    /// mount shows as its size (`df`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

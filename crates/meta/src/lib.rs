@@ -71,6 +71,11 @@ pub trait MetaStore: Send + Sync + 'static {
     // Organizations.
     fn create_org(&self, name: &OrgName) -> Result<Org>;
     fn list_orgs(&self) -> Result<Vec<Org>>;
+    /// An organization with the bytes its volumes hold and its quota.
+    fn get_org(&self, name: &str) -> Result<Org>;
+    /// Sets an organization's quota of bytes (`None`: no bound): from then on no change may
+    /// grow its volumes past it together (`sql/quotas.rs`).
+    fn set_org_quota(&self, name: &str, bytes: Option<u64>) -> Result<Org>;
 
     // Sandboxes.
     /// Stores a new sandbox unless its organization has `limit` already (`LimitExceeded`).

@@ -726,6 +726,101 @@ fn concurrent_writers_never_pass_a_quota(e: &Engine) {
     assert_eq!(names(meta, v, ROOT_INO).len(), 30);
 }
 
+/// An organization's quota bounds its volumes together: writes to any of them, racing
+/// writers on two volumes (exactly as many bytes get in as it allows), a fork (it counts
+/// whole) and a restore; a volume may always shrink, and lifting the quota lets it grow.
+fn an_organization_quota_bounds_its_volumes_together(e: &Engine) {
+    let meta = &*e.meta;
+    let org = "quota-org";
+    meta.create_org(&strata_core::keys::OrgName::parse(org).unwrap())
+        .unwrap();
+    let (a, b) = (
+        meta.create_volume(org, &name("a"), 10).unwrap().id,
+        meta.create_volume(org, &name("b"), 10).unwrap().id,
+    );
+    let write = |vol: Uuid, f: u64, n: usize| {
+        let chunks = [inline(0, &vec![7; n])];
+        let write = ContentWrite {
+            chunks: &chunks,
+            replace_all: true,
+            size: n as u64,
+            ..ContentWrite::default()
+        };
+        meta.write_content(vol.into(), f, &write)
+    };
+    let fa = file(meta, a, ROOT_INO, "f");
+    write(a, fa, 300).unwrap();
+    let set = meta.set_org_quota(org, Some(1000)).unwrap();
+    assert_eq!((set.quota_bytes, set.used_bytes), (Some(1000), 300));
+
+    // Eight writers, each on a volume of its own (`a`, `b` and six more), start together
+    // at each of 20 rounds to take the 10 bytes the quota has left: exactly one gets them.
+    let mut volumes = vec![a, b];
+    for i in 0..6 {
+        volumes.push(meta.create_volume(org, &name(&format!("more{i}")), 10).unwrap().id);
+    }
+    let used = |vol: Uuid| meta.get_volume(org, &VolumeRef::Id(vol)).unwrap().used_bytes;
+    for round in 0..20 {
+        let quota = 300 + 10 * (round + 1);
+        meta.set_org_quota(org, Some(quota)).unwrap();
+        let files: Vec<u64> = (0..volumes.len())
+            .map(|w| file(meta, volumes[w], ROOT_INO, &format!("r{round}-w{w}")))
+            .collect();
+        let (start, made) = (
+            std::sync::Barrier::new(volumes.len()),
+            std::sync::atomic::AtomicU64::new(0),
+        );
+        std::thread::scope(|s| {
+            for (&vol, &f) in volumes.iter().zip(&files) {
+                let (start, made) = (&start, &made);
+                s.spawn(move || {
+                    start.wait();
+                    match write(vol, f, 10) {
+                        Ok(_) => {
+                            made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        Err(e) => assert_eq!((e.kind, e.field.as_deref()), (ErrorKind::QuotaExceeded, Some("quota"))),
+                    }
+                });
+            }
+        });
+        assert_eq!(made.into_inner(), 1, "round {round}");
+        assert_eq!(volumes.iter().map(|&v| used(v)).sum::<u64>(), quota);
+    }
+    meta.set_org_quota(org, Some(500)).unwrap();
+    assert_eq!(meta.get_org(org).unwrap().used_bytes, 500);
+    let refused = write(a, fa, 301).unwrap_err();
+    assert!(refused.message.contains("organization"), "{}", refused.message);
+
+    // A volume may shrink; a snapshot costs nothing; a fork counts whole.
+    write(a, fa, 100).unwrap();
+    meta.set_org_quota(org, Some(300)).unwrap();
+    let snap = meta.snapshot_volume(org, a, &name("s"), 10).unwrap();
+    let refused = meta.fork_volume(org, a, &name("fork"), 10).unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::QuotaExceeded);
+    assert!(
+        meta.get_volume(org, &VolumeRef::Name(name("fork"))).is_err(),
+        "nothing of it made"
+    );
+    // A restore that would grow past it is refused too.
+    write(a, fa, 0).unwrap();
+    write(b, file(meta, b, ROOT_INO, "fill"), 100).unwrap();
+    assert_eq!(meta.get_org(org).unwrap().used_bytes, 300);
+    assert_eq!(
+        meta.restore_volume(org, a, snap.id).unwrap_err().kind,
+        ErrorKind::QuotaExceeded
+    );
+    meta.set_org_quota(org, None).unwrap();
+    meta.restore_volume(org, a, snap.id).unwrap();
+    let fork = meta.fork_volume(org, a, &name("fork"), 10).unwrap();
+    let all = volumes.iter().map(|&v| used(v)).sum::<u64>();
+    assert_eq!(meta.get_org(org).unwrap().used_bytes, all + fork.used_bytes);
+    assert_eq!(
+        meta.set_org_quota("no-such-org", Some(1)).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+}
+
 fn key(org: &str, key_name: &str, scope: Option<ScopeRecord>) -> TokenRecord {
     TokenRecord {
         id: Uuid::new_v4(),
@@ -1542,6 +1637,7 @@ on_every_engine!(
     operations_stay_within_their_reach,
     quotas_refuse_growth_past_them_whole,
     concurrent_writers_never_pass_a_quota,
+    an_organization_quota_bounds_its_volumes_together,
     within_stays_true_to_moves_made_anywhere,
     orgs_and_keys_round_trip,
     revoking_a_key_revokes_the_keys_it_made,

@@ -125,7 +125,9 @@ fn need(method: &Method, route: &str) -> Need {
         ("GET", _) if files => Need::Read,
         _ if files => Need::Write,
         _ if route.starts_with("/v1/sessions/{id}") => Need::Session,
-        (_, "/v1/volumes" | "/v1/volumes/{volume}" | "/v1/diff" | "/v1/tokens") => Need::Org,
+        (_, "/v1/volumes" | "/v1/volumes/{volume}" | "/v1/diff" | "/v1/tokens") | ("GET", "/v1/orgs/{org}") => {
+            Need::Org
+        }
         _ if route.starts_with("/v1/volumes/{volume}/") => Need::Org,
         _ if route.starts_with("/v1/sandboxes") => Need::Org,
         _ if route.starts_with("/v1/keys") => Need::KeyAdmin,

@@ -39,6 +39,23 @@ def test_a_quota_refuses_what_would_pass_it(strata: Strata) -> None:
     strata.fs.put(volume, "/b", b"y" * 600)
 
 
+def test_an_organization_quota_bounds_its_volumes_together(strata: Strata) -> None:
+    first, second = strata.volume.create("first"), strata.volume.create("second")
+    strata.fs.put(first, "/a", b"x" * 600)
+    org = strata.org.get()
+    set = strata.org.set_quota(org.name, bytes=1000)
+    assert (set.quota_bytes, set.used_bytes) == (1000, 600)
+    with pytest.raises(QuotaExceeded) as e:
+        strata.fs.put(second, "/b", b"y" * 600)
+    assert "organization" in e.value.message
+    with pytest.raises(QuotaExceeded):
+        strata.fork(first, "copy")
+    assert strata.org.get().used_bytes == 600
+    strata.org.set_quota(org.name)
+    strata.fork(first, "copy")
+    assert strata.org.get(org.name).used_bytes == 1200
+
+
 def test_errors_are_typed_and_carry_the_servers_message(strata: Strata) -> None:
     strata.volume.create("data")
     with pytest.raises(AlreadyExists) as exists:

@@ -1,7 +1,7 @@
 //! `strata org`, `strata key` and `strata token`.
 
 use crate::CmdResult;
-use crate::output::{Output, time};
+use crate::output::{Output, bytes, time};
 use clap::Subcommand;
 use strata_client::Client;
 use strata_core::api::{CreateKey, CreateToken, KeyInfo, NewKey};
@@ -42,8 +42,25 @@ pub enum OrgCommand {
         #[command(flatten)]
         out: Output,
     },
-    /// List organizations (admin keys only)
+    /// List organizations with the bytes their volumes hold and their quotas (admin keys only)
     List {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Show an organization: the bytes its volumes hold and its quota [default: the key's own]
+    Get {
+        /// The organization (another than the key's: admin keys only)
+        name: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Set an organization's quota of bytes, which its volumes may not pass together (admin keys only)
+    Set {
+        /// The organization
+        name: String,
+        /// The most bytes its volumes may hold together (e.g. 1T), or `none`; a fork counts whole
+        #[arg(long, value_parser = super::volume::bound_of_size)]
+        quota: super::volume::Bound,
         #[command(flatten)]
         out: Output,
     },
@@ -142,14 +159,43 @@ pub async fn org(cmd: OrgCommand, client: &Client) -> CmdResult {
         OrgCommand::List { out } => {
             let orgs = client.list_orgs().await?;
             out.print(&orgs, || {
-                let mut text = format!("{:<32} CREATED", "NAME");
+                let mut text = format!("{:<32} {:>10} {:>10}  CREATED", "NAME", "USED", "QUOTA");
                 for o in &orgs {
-                    text += &format!("\n{:<32} {}", o.name, time(o.created_at));
+                    let quota = o.quota_bytes.map_or_else(|| "-".to_owned(), bytes);
+                    text += &format!(
+                        "\n{:<32} {:>10} {:>10}  {}",
+                        o.name,
+                        bytes(o.used_bytes),
+                        quota,
+                        time(o.created_at)
+                    );
                 }
                 text
             })
         }
+        OrgCommand::Get { name, out } => {
+            let name = match name {
+                Some(name) => name,
+                None => client.whoami().await?.organization,
+            };
+            let org = client.get_org(&name).await?;
+            out.print(&org, || describe_org(&org))
+        }
+        OrgCommand::Set { name, quota, out } => {
+            let org = client.set_org_quota(&name, quota.0).await?;
+            out.print(&org, || describe_org(&org))
+        }
     }
+}
+
+fn describe_org(o: &strata_core::api::Org) -> String {
+    let quota = o.quota_bytes.map_or_else(|| "-".to_owned(), bytes);
+    format!(
+        "name:     {}\nused:     {} of {quota}\ncreated:  {}",
+        o.name,
+        bytes(o.used_bytes),
+        time(o.created_at)
+    )
 }
 
 pub async fn key(cmd: KeyCommand, client: &Client) -> CmdResult {

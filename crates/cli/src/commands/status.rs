@@ -5,7 +5,7 @@ use crate::output::{Output, bytes};
 use crate::{CmdResult, Failure};
 use serde::Serialize;
 use strata_client::Client;
-use strata_core::api::{Health, Whoami};
+use strata_core::api::{Health, Org, Whoami};
 
 #[derive(Serialize)]
 struct Status {
@@ -16,6 +16,8 @@ struct Status {
     server_error: Option<String>,
     identity: Option<Whoami>,
     identity_error: Option<String>,
+    /// The key's organization with its usage and quota (not for a scoped token).
+    organization: Option<Org>,
     mounts: Vec<LocalMount>,
 }
 
@@ -31,6 +33,12 @@ fn describe(s: &Status) -> String {
         ),
         (None, e) => format!("\nkey:      {}", e.as_deref().unwrap_or_default()),
     };
+    if let Some(o) = &s.organization {
+        let quota = o
+            .quota_bytes
+            .map_or_else(|| "no quota".to_owned(), |q| format!("quota {}", bytes(q)));
+        text += &format!("\nusage:    {} in volumes of {}, {quota}", bytes(o.used_bytes), o.name);
+    }
     text += &format!("\nclient:   strata {}", s.client_version);
     if s.mounts.is_empty() {
         text += "\nmounts:   none";
@@ -71,6 +79,10 @@ pub async fn run(client: &Client, out: &Output) -> CmdResult {
         server_error: health.as_ref().err().map(|e| e.message.clone()),
         server: health.ok(),
         identity_error: whoami.as_ref().err().map(|e| e.message.clone()),
+        organization: match &whoami {
+            Ok(w) => client.get_org(&w.organization).await.ok(),
+            Err(_) => None,
+        },
         identity: whoami.ok(),
         mounts: local_mounts(),
     };

@@ -86,9 +86,9 @@ pub enum VolumeCommand {
 
 /// A bound given on the command line: a number, or `none` for no bound.
 #[derive(Clone, Copy)]
-pub struct Bound(Option<u64>);
+pub struct Bound(pub Option<u64>);
 
-fn bound_of_size(s: &str) -> Result<Bound, String> {
+pub fn bound_of_size(s: &str) -> Result<Bound, String> {
     match s {
         "none" => Ok(Bound(None)),
         _ => super::mount::parse_size(s).map(|n| Bound(Some(n))),

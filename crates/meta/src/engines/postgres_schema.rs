@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 16] = [
+pub const STEPS: [&str; 17] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -168,6 +168,8 @@ CREATE INDEX locks_by_session ON locks(session);
      CREATE INDEX inodes_by_born ON inodes(layer, born, ino);
      CREATE INDEX dentries_by_born ON dentries(layer, born, parent, name);
      ALTER TABLE layers ADD COLUMN building_until BIGINT;",
+    // An organization's quota of bytes.
+    "ALTER TABLE orgs ADD COLUMN quota_bytes BIGINT;",
 ];
 
 /// History: see the SQLite schema.

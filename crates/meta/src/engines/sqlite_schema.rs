@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 19] = [
+const STEPS: [&str; 20] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -174,6 +174,8 @@ const STEPS: [&str; 19] = [
      CREATE INDEX inodes_by_born ON inodes(layer, born, ino);
      CREATE INDEX dentries_by_born ON dentries(layer, born, parent, name);
      ALTER TABLE layers ADD COLUMN building_until INTEGER;",
+    // An organization's quota of bytes.
+    "ALTER TABLE orgs ADD COLUMN quota_bytes INTEGER;",
 ];
 
 /// History: when a row was written (`born`), the versions a later window replaced (`past_*`,

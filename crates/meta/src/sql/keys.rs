@@ -14,22 +14,52 @@ pub fn create_org(tx: &dyn Tx, name: &str, now: i64) -> R<Org> {
         let msg = format!("an organization named {name} exists");
         return Err(Error::new(ErrorKind::AlreadyExists, msg).with_field("name").into());
     }
+    get_org(tx, name)
+}
+
+const ORG_COLUMNS: &str = "o.name, o.created_at, o.quota_bytes,
+     (SELECT CAST(COALESCE(SUM(v.used_bytes), 0) AS BIGINT) FROM volumes v WHERE v.org = o.name AND v.snapshot_of IS NULL)";
+
+fn org_from_row(r: &Row) -> R<Org> {
     Ok(Org {
-        name: name.to_owned(),
-        created_at: now,
+        name: r.text(0)?,
+        created_at: r.i64(1)?,
+        quota_bytes: r.opt_i64(2)?.map(|q| q.max(0) as u64),
+        used_bytes: r.i64(3)?.max(0) as u64,
     })
 }
 
 pub fn list_orgs(tx: &dyn Tx) -> R<Vec<Org>> {
-    tx.query("SELECT name, created_at FROM orgs ORDER BY name", vals![])?
+    tx.query(&format!("SELECT {ORG_COLUMNS} FROM orgs o ORDER BY o.name"), vals![])?
         .iter()
-        .map(|r| {
-            Ok(Org {
-                name: r.text(0)?,
-                created_at: r.i64(1)?,
-            })
-        })
+        .map(org_from_row)
         .collect()
+}
+
+pub fn get_org(tx: &dyn Tx, name: &str) -> R<Org> {
+    match tx.query_opt(
+        &format!("SELECT {ORG_COLUMNS} FROM orgs o WHERE o.name = $1"),
+        vals![name],
+    )? {
+        Some(row) => org_from_row(&row),
+        None => Err(Error::not_found(format!("no organization named {name}"))
+            .with_field("org")
+            .into()),
+    }
+}
+
+/// Sets an organization's quota of bytes (`None`: no bound). A quota below what its volumes
+/// hold already is kept: from then on they may shrink, never grow.
+pub fn set_org_quota(tx: &dyn Tx, name: &str, bytes: Option<u64>) -> R<Org> {
+    let bytes = bytes
+        .map(|b| i64::try_from(b).map_err(|_| Error::invalid("bytes", "more than an organization can count")))
+        .transpose()?;
+    if tx.exec("UPDATE orgs SET quota_bytes = $2 WHERE name = $1", vals![name, bytes])? == 0 {
+        return Err(Error::not_found(format!("no organization named {name}"))
+            .with_field("org")
+            .into());
+    }
+    get_org(tx, name)
 }
 
 const TOKEN_COLUMNS: &str = "id, org, name, hash, role, created_at, expires_at, revoked_at, \

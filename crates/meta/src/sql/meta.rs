@@ -126,6 +126,14 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.read(keys::list_orgs)
     }
 
+    fn get_org(&self, name: &str) -> Result<Org> {
+        self.read(|tx| keys::get_org(tx, name))
+    }
+
+    fn set_org_quota(&self, name: &str, bytes: Option<u64>) -> Result<Org> {
+        self.write(|tx| keys::set_org_quota(tx, name, bytes))
+    }
+
     fn add_sandbox(&self, sandbox: &SandboxRecord, limit: u64) -> Result<()> {
         self.write(|tx| sandboxes::add(tx, sandbox, limit))
     }

@@ -23,6 +23,7 @@ mod merge;
 mod meta;
 mod ops;
 mod paths;
+mod quotas;
 mod sandboxes;
 mod tree;
 mod volumes;

@@ -942,30 +942,22 @@ impl<'t> Tree<'t> {
         self.next_ino - 1
     }
 
-    /// Saves the volume's counters; every write ends with it.
-    /// Fails when this transaction grew a count past the volume's quota. A count already
-    /// over (a quota set below what the volume holds) may shrink, never grow: so a write that
-    /// frees space always goes through. Checked once at the end, so the whole change goes or
-    /// none of it.
+    /// Fails when this transaction grew a count past the volume's quota or its
+    /// organization's (`quotas::check`). Checked once at the end, so the whole change goes
+    /// or none of it.
     pub fn check_quota(&self) -> R<()> {
-        let over = |count: i64, found: i64, quota: Option<i64>| quota.filter(|&q| count > q && count > found);
-        if let Some(quota) = over(self.used_bytes, self.found.0, self.quota.0) {
-            let msg = format!(
-                "the volume's quota is {quota} bytes; this change would make its files hold {}",
-                self.used_bytes
-            );
-            return Err(Error::new(ErrorKind::QuotaExceeded, msg).with_field("quota").into());
-        }
-        if let Some(quota) = over(self.file_count, self.found.1, self.quota.1) {
-            let msg = format!(
-                "the volume's quota is {quota} files; this change would make it hold {}",
-                self.file_count
-            );
-            return Err(Error::new(ErrorKind::QuotaExceeded, msg).with_field("quota").into());
-        }
-        Ok(())
+        super::quotas::check(
+            self.tx,
+            &super::quotas::Growth {
+                volume: self.id,
+                found: self.found,
+                now: (self.used_bytes, self.file_count),
+                quota: self.quota,
+            },
+        )
     }
 
+    /// Saves the volume's counters; every write ends with it.
     pub fn finish(self) -> R<()> {
         self.write_touched()?;
         let mut window = self.window;

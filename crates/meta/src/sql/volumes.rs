@@ -215,6 +215,11 @@ pub fn restore(tx: &dyn Tx, org: &str, volume: Uuid, snapshot: Uuid) -> R<Volume
     let head = new_layer(tx, Some(snap.head), false)?;
     // Inode numbers are never reused, so mounts holding newer inodes cannot mistake them.
     let next_ino = target.next_ino.max(snap.next_ino);
+    let (found, now) = (
+        (target.used_bytes, target.file_count),
+        (snap.used_bytes, snap.file_count),
+    );
+    super::quotas::check_counts(tx, volume, found, now)?;
     tx.exec(
         "UPDATE volumes SET head = $2, next_ino = $3, used_bytes = $4, file_count = $5, window_at = 0 WHERE id = $1",
         vals![volume, head, next_ino, snap.used_bytes, snap.file_count],
@@ -257,6 +262,7 @@ pub fn fork(tx: &dyn Tx, org: &str, source: Uuid, name: &VolumeName, limit: u64)
     let head = new_layer(tx, Some(frozen), false)?;
     let next_ino = new_range(tx)?;
     let from = origin.snapshot_of.unwrap_or(source);
+    let counts = (origin.used_bytes, origin.file_count);
     let fork = insert_volume(
         tx,
         org,
@@ -272,6 +278,8 @@ pub fn fork(tx: &dyn Tx, org: &str, source: Uuid, name: &VolumeName, limit: u64)
         "UPDATE volumes SET forked_from = $2, fork_base = $3, fork_ino = $4 WHERE id = $1",
         vals![fork.id, from, frozen, next_ino],
     )?;
+    // A new volume holding the source's files: it counts whole against the organization.
+    super::quotas::check_counts(tx, fork.id, (0, 0), counts)?;
     get(tx, org, &VolumeRef::Id(fork.id))
 }
 
@@ -291,9 +299,13 @@ pub fn promote(tx: &dyn Tx, org: &str, fork: Uuid, name: &VolumeName, limit: u64
     snapshot(tx, org, source, name, limit)?;
     // The fork's tree, frozen, under both: a new head for the source, one for the fork.
     let frozen = freeze_head(tx, fork, f.head)?;
-    let current = tx
-        .query_one("SELECT head FROM volumes WHERE id = $1", vals![source])?
-        .i64(0)?;
+    let current = tx.query_one(
+        "SELECT head, used_bytes, file_count FROM volumes WHERE id = $1",
+        vals![source],
+    )?;
+    let found = (current.i64(1)?, current.i64(2)?);
+    super::quotas::check_counts(tx, source, found, (f.used_bytes, f.file_count))?;
+    let current = current.i64(0)?;
     super::history::retire_head(tx, source, current, true)?;
     let head = new_layer(tx, Some(frozen), false)?;
     // Each goes on making files in its own range of numbers.

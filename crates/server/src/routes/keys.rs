@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use strata_core::api::{CreateKey, CreateOrg, CreateToken, KeyInfo, NewKey, Org, TokenScope};
+use strata_core::api::{CreateKey, CreateOrg, CreateToken, KeyInfo, NewKey, Org, OrgQuota, TokenScope};
 use strata_core::keys::{KeyName, OrgName, Role, parse_ttl};
 use strata_core::mounts::parse_subpath;
 use strata_core::names::VolumeRef;
@@ -41,6 +41,45 @@ pub async fn create_org(State(s): State<AppState>, Json(r): Json<CreateOrg>) -> 
 )]
 pub async fn list_orgs(State(s): State<AppState>) -> ApiResult<axum::Json<Vec<Org>>> {
     Ok(axum::Json(s.meta(|m| m.list_orgs()).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}",
+    tag = "keys",
+    summary = "An organization: the bytes its volumes hold and its quota",
+    params(("org" = String, Path, description = "The organization (another than the key's: admin keys only)")),
+    responses((status = 200, description = "Done", body = Org))
+)]
+pub async fn get_org(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(org): Path<String>,
+) -> ApiResult<axum::Json<Org>> {
+    let org = target_org(&caller, Some(&org))?;
+    Ok(axum::Json(s.meta(move |m| m.get_org(&org)).await?))
+}
+
+/// Sets an organization's quota of bytes: from then on no change may grow its volumes past
+/// it together (a fork counts whole; snapshots and history do not count).
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/quota",
+    tag = "keys",
+    summary = "Set an organization's quota of bytes (admin keys only)",
+    params(("org" = String, Path, description = "The organization")),
+    request_body = OrgQuota,
+    responses((status = 200, description = "Done", body = Org))
+)]
+pub async fn set_org_quota(
+    State(s): State<AppState>,
+    Path(org): Path<String>,
+    Json(quota): Json<OrgQuota>,
+) -> ApiResult<axum::Json<Org>> {
+    let org = OrgName::parse(&org).map_err(|e| e.with_field("org"))?;
+    Ok(axum::Json(
+        s.meta(move |m| m.set_org_quota(org.as_str(), quota.bytes)).await?,
+    ))
 }
 
 /// The organization a key-management request is about: the caller's own unless an admin

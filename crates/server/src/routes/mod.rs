@@ -68,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sandboxes/{id}", get(sandboxes::get))
         .merge(served_by_the_sandboxs_server(&state))
         .route("/v1/orgs", get(keys::list_orgs).post(keys::create_org))
+        .route("/v1/orgs/{org}", get(keys::get_org))
+        .route("/v1/orgs/{org}/quota", post(keys::set_org_quota))
         .route("/v1/keys", get(keys::list_keys).post(keys::create_key))
         .route("/v1/keys/{key}", axum::routing::delete(keys::revoke_key))
         .route("/v1/tokens", post(keys::create_token))

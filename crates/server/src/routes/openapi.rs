@@ -54,6 +54,8 @@ use utoipa::{Modify, OpenApi};
         sandboxes::download,
         sandboxes::upload,
         keys::list_orgs,
+        keys::get_org,
+        keys::set_org_quota,
         keys::create_org,
         keys::list_keys,
         keys::create_key,

@@ -280,8 +280,9 @@ impl SessionService {
         })
     }
 
-    /// The volume's usage; a subpath session sees none, since the rest of the volume is not
-    /// its business (it would tell one tenant how much the others store).
+    /// The volume's usage, bounded by its quota or by the room its organization's quota
+    /// leaves, whichever is less; a subpath session sees none, since the rest of the volume
+    /// is not its business (it would tell one tenant how much the others store).
     async fn statfs(&self) -> Result<FsStats> {
         if self.session.0.root_ino != strata_meta::ROOT_INO {
             return Ok(FsStats {
@@ -292,14 +293,20 @@ impl SessionService {
             });
         }
         let (org, vol) = (self.session.0.org.clone(), self.session.volume());
-        let v = self
+        let (v, o) = self
             .state
-            .meta(move |m| m.get_volume(&org, &VolumeRef::Id(vol)))
+            .meta(move |m| Ok((m.get_volume(&org, &VolumeRef::Id(vol))?, m.get_org(&org).ok())))
             .await?;
+        // The room the organization's quota leaves bounds the volume as its own quota does.
+        let room = o.and_then(|o| Some(v.used_bytes + o.quota_bytes?.saturating_sub(o.used_bytes)));
+        let quota_bytes = match (v.quota_bytes, room) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Ok(FsStats {
             used_bytes: v.used_bytes,
             files: v.file_count,
-            quota_bytes: v.quota_bytes,
+            quota_bytes,
             quota_files: v.quota_files,
         })
     }

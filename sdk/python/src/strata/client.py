@@ -54,6 +54,26 @@ class Volume:
 
 
 @dataclass(frozen=True)
+class Org:
+    """An organization: the bytes its volumes hold (forks whole; snapshots and history not) and its quota."""
+
+    name: str
+    created_at: int
+    used_bytes: int
+    #: The most bytes its volumes may hold together; ``None``: no bound.
+    quota_bytes: Optional[int] = None
+
+    @classmethod
+    def _from(cls, d: Dict[str, Any]) -> "Org":
+        return cls(
+            name=d["name"],
+            created_at=d["created_at"],
+            used_bytes=d.get("used_bytes", 0),
+            quota_bytes=d.get("quota_bytes"),
+        )
+
+
+@dataclass(frozen=True)
 class HistoryPoint:
     """A window of changes: ``before`` (ns) names the volume just before them (``VOLUME@TIME``)."""
 
@@ -230,6 +250,23 @@ class Volumes:
         self._http.call("DELETE", f"/volumes/{_seg(_ref(volume))}", params={"force": str(force).lower()})
 
 
+class Orgs:
+    """Organizations: their usage, and their quotas (set with an admin key)."""
+
+    def __init__(self, http: _Http) -> None:
+        self._http = http
+
+    def get(self, name: Optional[str] = None) -> Org:
+        """The key's own organization, or ``name`` (another: admin keys only)."""
+        if name is None:
+            name = self._http.json("GET", "/whoami")["organization"]
+        return Org._from(self._http.json("GET", f"/orgs/{_seg(name)}"))
+
+    def set_quota(self, name: str, bytes: Optional[int] = None) -> Org:
+        """Sets an organization's quota (``None``: no bound); a change past it raises :class:`QuotaExceeded`."""
+        return Org._from(self._http.json("POST", f"/orgs/{_seg(name)}/quota", json={"bytes": bytes}))
+
+
 class Snapshots:
     """``strata.snapshot``: read-only points in time of a volume."""
 
@@ -376,6 +413,7 @@ class Strata:
         self.endpoint, token = _config.resolve(endpoint, token)
         self._http = _Http(self.endpoint, token, timeout)
         self.volume = Volumes(self._http)
+        self.org = Orgs(self._http)
         self.snapshot = Snapshots(self._http)
         self.fs = Files(self._http)
         self.sandbox = Sandboxes(self._http)
