@@ -402,7 +402,7 @@ class Local:
 class Strata:
     name = "strata"
 
-    def __init__(self, work, services=None, server_args=(), db="strata"):
+    def __init__(self, work, services=None, server_args=(), db="strata", before_mount=None):
         self.bin = os.path.join(target_dir(), "release", "strata")
         self.work = work
         self.data = os.path.join(work, "strata-data")
@@ -423,6 +423,8 @@ class Strata:
                 break
         with open(os.path.join(self.data, "admin.token")) as f:
             self.env["STRATA_TOKEN"] = f.read().strip()
+        if before_mount:
+            sh(self.bin, *before_mount, env=self.env, stdout=subprocess.DEVNULL)
         sh(self.bin, "volume", "create", "bench", env=self.env, stdout=subprocess.DEVNULL)
         self.dir = os.path.join(work, "strata-mnt")
         os.mkdir(self.dir)

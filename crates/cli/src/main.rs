@@ -130,6 +130,10 @@ enum Command {
         /// counters are recounted
         #[arg(long)]
         repair: bool,
+        /// Also read every stored block back, decode it and check it against its name
+        /// (reports damage per block; never repaired)
+        #[arg(long)]
+        blocks: bool,
         #[command(flatten)]
         out: output::Output,
         #[command(flatten)]
@@ -325,11 +329,21 @@ async fn run(cli: Cli) -> CmdResult {
                 )
             })
         }
-        Command::Fsck { repair, out, remote } => {
-            let report = remote.client()?.fsck(repair).await?;
+        Command::Fsck {
+            repair,
+            blocks,
+            out,
+            remote,
+        } => {
+            let report = remote.client()?.fsck(repair, blocks).await?;
             out.print(&report, || {
+                let read = if blocks {
+                    format!(" ({} read back whole)", report.blocks_read)
+                } else {
+                    String::new()
+                };
                 let mut text = format!(
-                    "checked {} volumes, {} inodes, {} blocks: {} problems{}; {} layers to collect",
+                    "checked {} volumes, {} inodes, {} blocks{read}: {} problems{}; {} layers to collect",
                     report.volumes,
                     report.inodes,
                     report.blocks,

@@ -198,7 +198,13 @@ fn identical_files_are_stored_once() {
     server.ok(&["fs", "cp", "v:/one", "v:/three"]);
     let after = server.store_usage();
     eprintln!("store after one copy: {once:?}; after three: {after:?}");
-    assert_eq!(once, (13, 50 << 20));
+    // Random bytes do not compress: each block is kept as it is, behind a header of 24
+    // bytes and 4 a piece.
+    assert_eq!(once.0, 13);
+    assert!(
+        once.1 >= 50 << 20 && once.1 <= (50 << 20) + 13 * (24 + 4 * 64),
+        "{once:?}"
+    );
     assert_eq!(after, once);
 }
 

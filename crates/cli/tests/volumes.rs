@@ -231,6 +231,9 @@ async fn the_server_serves_prometheus_metrics() {
     assert!(value("strata_http_requests_total{route=\"/v1/volumes\",method=\"POST\",status=\"201\"}") >= 1.0);
     assert!(value("strata_http_request_duration_seconds_count{route=\"/v1/sessions/{id}/write\"}") >= 1.0);
     assert!(value("strata_blocks_stored_total") >= 1.0 && value("strata_blocks_stored_bytes_total") >= 300_000.0);
+    // 300,000 equal bytes: the store is given a few hundred.
+    let written = value("strata_store_written_bytes_total");
+    assert!(written > 0.0 && written < 10_000.0, "{written}");
     assert_eq!(value("strata_gc_runs_total"), 1.0);
     assert_eq!((value("strata_volumes "), value("strata_sessions ")), (1.0, 1.0));
     assert!(

@@ -254,6 +254,21 @@ impl Client {
             .await
     }
 
+    /// Sets how a volume's new blocks are compressed (`off`, `zstd`, `zstd:LEVEL`; `None`: as
+    /// the server says).
+    pub async fn set_compression(&self, volume: &str, compression: Option<&str>) -> Result<Volume> {
+        let body = CompressionSetting {
+            compression: compression.map(str::to_owned),
+        };
+        self.json(self.volume_request(Method::POST, volume, &["compression"])?.json(&body))
+            .await
+    }
+
+    /// The blocks a volume's layers name and what the store keeps for them (a walk).
+    pub async fn volume_usage(&self, volume: &str) -> Result<StoreUsage> {
+        self.json(self.volume_request(Method::GET, volume, &["usage"])?).await
+    }
+
     pub async fn delete_volume(&self, volume: &str, force: bool) -> Result<()> {
         self.send(
             self.volume_request(Method::DELETE, volume, &[])?
@@ -484,6 +499,27 @@ impl Client {
         self.json(self.request(Method::GET, &["orgs", name])).await
     }
 
+    /// Makes an organization encrypt its new blocks (admin keys only).
+    pub async fn encrypt_org(&self, name: &str) -> Result<Org> {
+        OrgName::parse(name).map_err(|e| e.with_field("org"))?;
+        self.json(self.request(Method::POST, &["orgs", name, "encryption"]))
+            .await
+    }
+
+    /// Gives an organization a new data key for its new blocks (admin keys only).
+    pub async fn rotate_org_key(&self, name: &str) -> Result<Org> {
+        OrgName::parse(name).map_err(|e| e.with_field("org"))?;
+        self.json(self.request(Method::POST, &["orgs", name, "rotate-key"]))
+            .await
+    }
+
+    /// Rewrites an organization's blocks with its current data key (admin keys only).
+    pub async fn reencrypt_org(&self, name: &str) -> Result<Reencrypted> {
+        OrgName::parse(name).map_err(|e| e.with_field("org"))?;
+        self.json(self.request(Method::POST, &["orgs", name, "reencrypt"]))
+            .await
+    }
+
     /// Sets an organization's quota of bytes (`None`: no bound; admin keys only).
     pub async fn set_org_quota(&self, name: &str, bytes: Option<u64>) -> Result<Org> {
         OrgName::parse(name).map_err(|e| e.with_field("org"))?;
@@ -519,9 +555,11 @@ impl Client {
             .await
     }
 
-    pub async fn fsck(&self, repair: bool) -> Result<FsckReport> {
-        self.json(self.request(Method::POST, &["fsck"]).query(&[("repair", repair)]))
-            .await
+    /// Checks every tree (and mends what is found, with `repair`); with `blocks`, also reads
+    /// every stored block back.
+    pub async fn fsck(&self, repair: bool, blocks: bool) -> Result<FsckReport> {
+        let query = [("repair", repair), ("blocks", blocks)];
+        self.json(self.request(Method::POST, &["fsck"]).query(&query)).await
     }
 
     pub async fn create_sandbox(&self, req: &CreateSandbox) -> Result<Sandbox> {

@@ -73,6 +73,31 @@ pub struct Volume {
     /// How long the volume keeps its past, if it says (else the server's setting), in ns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history_ns: Option<i64>,
+    /// How the blocks it stores are compressed (`off`, `zstd:LEVEL`), if it says (else the
+    /// server's setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+}
+
+/// How a volume's new blocks are compressed: `off`, `zstd` (level 3) or `zstd:LEVEL` (1 to
+/// 19); `null` (or absent): as the server says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CompressionSetting {
+    #[serde(default)]
+    pub compression: Option<String>,
+}
+
+/// The blocks a volume's layers name and what the store keeps for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoreUsage {
+    /// Blocks named (each once, however many files, forks or past versions name it).
+    pub blocks: u64,
+    /// Their bytes, uncompressed.
+    pub bytes: u64,
+    /// The bytes the store keeps for them.
+    pub stored_bytes: u64,
 }
 
 /// A volume's quota: each bound replaces the one it had; `null` (or absent) means none.
@@ -300,6 +325,9 @@ pub struct FsckReport {
     pub blocks: u64,
     /// Layers no volume reaches: garbage collection deletes them.
     pub collectable_layers: u64,
+    /// Blocks read back from the store and found whole (with `blocks`).
+    #[serde(default)]
+    pub blocks_read: u64,
     pub problems: Vec<FsckProblem>,
     /// Whether the problems found were mended.
     pub repaired: bool,
@@ -308,7 +336,7 @@ pub struct FsckReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FsckProblem {
-    /// `dangling_chunk`, `missing_inode` or `counters`.
+    /// `dangling_chunk`, `missing_inode`, `counters` or `damaged_block`.
     pub kind: String,
     pub volume: String,
     pub detail: String,
@@ -333,6 +361,19 @@ pub struct Org {
     /// The most bytes its volumes may hold together, if it has a quota.
     #[serde(default)]
     pub quota_bytes: Option<u64>,
+    /// When it encrypts its blocks, the number of the data key new ones are encrypted with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_key: Option<u32>,
+}
+
+/// What a re-encryption pass did: the blocks of an organization rewritten with its current
+/// data key (those it stored before it encrypted included), and those already under it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reencrypted {
+    pub data_key: u32,
+    pub rewritten: u64,
+    pub current: u64,
 }
 
 /// An organization's quota: `null` (or absent) means none.

@@ -26,7 +26,7 @@ pub use engines::open_url;
 pub use engines::postgres::PostgresMeta;
 pub use engines::sqlite::SqliteMeta;
 pub use sql::SqlMeta;
-pub use strata_core::api::{AttrChanges, FsckReport, LockRange, NewInode};
+pub use strata_core::api::{AttrChanges, FsckReport, LockRange, NewInode, StoreUsage};
 pub use strata_core::{Error, ErrorKind, Result};
 pub use types::*;
 
@@ -41,7 +41,17 @@ pub const ROOT_INO: u64 = 1;
 /// Reads packs from the object store, for the rare check that needs a packed chunk's bytes:
 /// whether a writer's base, inline as the writer saw it, is what the file still holds.
 pub trait PackReader: Send + Sync {
-    fn read(&self, pack: &BlockHash) -> Result<bytes::Bytes>;
+    /// A pack of organization `org`.
+    fn read(&self, org: &str, pack: &BlockHash) -> Result<bytes::Bytes>;
+}
+
+/// An organization's keys as the metadata keeps them, wrapped by the server's master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrappedKeys {
+    pub naming: Vec<u8>,
+    /// The data key new blocks are encrypted with.
+    pub current: u32,
+    pub data: Vec<(u32, Vec<u8>)>,
 }
 
 /// The one interface every metadata backend implements.
@@ -151,6 +161,13 @@ pub trait MetaStore: Send + Sync + 'static {
     /// that would grow a count past its bound fails whole with `QuotaExceeded`; the counts are
     /// the volume's own (a fork starts with its source's counts and no quota).
     fn set_quota(&self, org: &str, id: Uuid, quota: Quota) -> Result<Volume>;
+    /// Sets how the blocks a volume stores from now on are compressed (`None`: as the
+    /// server says). The setting is stored as given; the server checks it first.
+    fn set_compression(&self, org: &str, id: Uuid, compression: Option<&str>) -> Result<Volume>;
+    /// The blocks a volume's layers name (its past, forks' shared layers and snapshots'
+    /// included), with their bytes and the bytes the store keeps for them. Reads every
+    /// chunk of those layers.
+    fn volume_usage(&self, org: &str, id: Uuid) -> Result<StoreUsage>;
     /// A new volume holding exactly what `source` holds now; its cost does not grow with size.
     fn fork_volume(&self, org: &str, source: Uuid, name: &VolumeName, limit: u64) -> Result<Volume>;
 
@@ -246,10 +263,34 @@ pub trait MetaStore: Send + Sync + 'static {
     // Blocks and garbage collection.
     /// Registers a block that is about to be stored (or already is), protecting it from
     /// collection for the grace period. Fails with `Unavailable` while the block is being deleted.
-    fn touch_block(&self, hash: &BlockHash, size: u64) -> Result<()>;
+    /// `stored` is the bytes the store keeps for it (compressed), kept from its first touch;
+    /// `copy`, the organization that keeps it under a name of its own (it encrypts).
+    fn touch_block(&self, hash: &BlockHash, size: u64, stored: u64, copy: Option<&str>) -> Result<()>;
     /// Registers a block a mount session is storing (as [`MetaStore::touch_block`]) and
     /// remembers that the session has it.
-    fn touch_session_block(&self, session: Uuid, hash: &BlockHash, size: u64) -> Result<()>;
+    fn touch_session_block(
+        &self,
+        session: Uuid,
+        hash: &BlockHash,
+        size: u64,
+        stored: u64,
+        copy: Option<&str>,
+    ) -> Result<()>;
+    /// The organizations keeping a copy of each of `hashes` under names of their own (a
+    /// block missing here is kept only under its hash).
+    fn block_copies(&self, hashes: &[BlockHash]) -> Result<std::collections::HashMap<BlockHash, Vec<String>>>;
+    /// Every block an organization keeps a copy of.
+    fn org_block_copies(&self, org: &str) -> Result<Vec<BlockHash>>;
+
+    // Keys of organizations that encrypt (wrapped: the metadata never holds one in clear).
+    /// An organization's keys, if it encrypts.
+    fn org_keys(&self, org: &str) -> Result<Option<WrappedKeys>>;
+    /// Makes an organization encrypt from now on, with these keys (its data key is number 1).
+    /// Fails if it already does.
+    fn encrypt_org(&self, org: &str, naming: &[u8], data: &[u8]) -> Result<()>;
+    /// Adds data key `id` (the next number, which the caller wrapped for) and makes it the one
+    /// new blocks are encrypted with; fails if another was added meanwhile.
+    fn add_data_key(&self, org: &str, id: u32, wrapped: &[u8]) -> Result<()>;
     /// Whether a mount session of `vol` may read a block: its volume names it, or it uploaded it.
     fn session_may_read(&self, vol: Uuid, session: Uuid, hash: &BlockHash) -> Result<bool>;
     /// Deletes layers that no volume can reach any more; returns how many.

@@ -165,7 +165,7 @@ fn content_truncate_and_accounting(e: &Engine) {
             .kind,
         ErrorKind::Conflict
     );
-    meta.touch_block(&[7; 32], 3).unwrap();
+    meta.touch_block(&[7; 32], 3, 3, None).unwrap();
     meta.write_chunks(v, f, 3, &[missing], true).unwrap();
 }
 
@@ -288,14 +288,15 @@ fn collection_frees_blocks_of_deleted_volumes_only(e: &Engine) {
         data: ChunkData::Block([n; 32]),
     };
     for (vol, n) in [(keep, 1), (gone, 2), (gone, 1)] {
-        meta.touch_block(&[n; 32], 10).unwrap();
+        meta.touch_block(&[n; 32], 10, 10, None).unwrap();
         let f = file(meta, vol, ROOT_INO, &format!("f{n}"));
         meta.write_chunks(vol, f, 10, &[block(n)], true).unwrap();
     }
     // An upload no write named yet: the grace period protects it.
-    meta.touch_block(&[3; 32], 10).unwrap();
+    meta.touch_block(&[3; 32], 10, 10, None).unwrap();
     // A block another session is still uploading stays too, though a deleted file named it.
-    meta.touch_session_block(Uuid::new_v4(), &[4; 32], 10).unwrap();
+    meta.touch_session_block(Uuid::new_v4(), &[4; 32], 10, 10, None)
+        .unwrap();
     let f = file(meta, gone, ROOT_INO, "f4");
     meta.write_chunks(gone, f, 10, &[block(4)], true).unwrap();
     meta.delete_volume(ORG, gone).unwrap();
@@ -308,9 +309,12 @@ fn collection_frees_blocks_of_deleted_volumes_only(e: &Engine) {
     // and cannot forget them.
     assert!(meta.mark_unreferenced_blocks(at(0), other).unwrap().is_empty());
     meta.forget_blocks(&[[2; 32]], other).unwrap();
-    assert_eq!(meta.touch_block(&[2; 32], 10).unwrap_err().kind, ErrorKind::Unavailable);
+    assert_eq!(
+        meta.touch_block(&[2; 32], 10, 10, None).unwrap_err().kind,
+        ErrorKind::Unavailable
+    );
     meta.forget_blocks(&[[2; 32]], pass).unwrap();
-    meta.touch_block(&[2; 32], 10).unwrap();
+    meta.touch_block(&[2; 32], 10, 10, None).unwrap();
     // Uploaded again, so uncommitted again: it waits for the grace period too.
     assert!(meta.mark_unreferenced_blocks(at(0), Uuid::new_v4()).unwrap().is_empty());
     let mut late = meta.mark_unreferenced_blocks(at(now_ns() + 1), Uuid::new_v4()).unwrap();
@@ -387,9 +391,9 @@ fn a_sessions_uploads_outlive_the_grace_period(e: &Engine) {
     let (live, lapsed) = (session(i64::MAX), session(now_ns() - 1));
     meta.add_session(&live, u64::MAX).unwrap();
     meta.add_session(&lapsed, u64::MAX).unwrap();
-    meta.touch_session_block(live.id, &[1; 32], 10).unwrap();
-    meta.touch_session_block(lapsed.id, &[2; 32], 10).unwrap();
-    meta.touch_block(&[3; 32], 10).unwrap();
+    meta.touch_session_block(live.id, &[1; 32], 10, 10, None).unwrap();
+    meta.touch_session_block(lapsed.id, &[2; 32], 10, 10, None).unwrap();
+    meta.touch_block(&[3; 32], 10, 10, None).unwrap();
     // Past the grace, not past the uploads' longer hold: only the plain block goes.
     let late = now_ns() + 1;
     let grace_only = Cutoffs {
@@ -416,7 +420,7 @@ fn a_sessions_uploads_outlive_the_grace_period(e: &Engine) {
     // first file names it and is removed, the second has not named it yet. It stays.
     let mount = session(i64::MAX);
     meta.add_session(&mount, u64::MAX).unwrap();
-    meta.touch_session_block(mount.id, &[4; 32], 10).unwrap();
+    meta.touch_session_block(mount.id, &[4; 32], 10, 10, None).unwrap();
     let first = file(meta, vol, ROOT_INO, "first");
     let chunks = [Chunk {
         idx: 0,
@@ -1056,7 +1060,7 @@ fn patched_chunks_keep_their_patches_through_truncates_and_forks(e: &Engine) {
     let meta = &*e.meta;
     let v = meta.create_volume(ORG, &name("v"), 10).unwrap().id;
     let f = file(meta, v, ROOT_INO, "f");
-    meta.touch_block(&[9; 32], 100).unwrap();
+    meta.touch_block(&[9; 32], 100, 100, None).unwrap();
     let mut patches = Patches::new(100);
     patches.push(90, b"0123456789".to_vec());
     patches.push(100, b"appended".to_vec());
@@ -1096,7 +1100,7 @@ fn patched_chunks_keep_their_patches_through_truncates_and_forks(e: &Engine) {
 struct PacksInMemory(std::collections::HashMap<BlockHash, bytes::Bytes>);
 
 impl PackReader for PacksInMemory {
-    fn read(&self, pack: &BlockHash) -> Result<bytes::Bytes> {
+    fn read(&self, _org: &str, pack: &BlockHash) -> Result<bytes::Bytes> {
         self.0
             .get(pack)
             .cloned()
@@ -1114,7 +1118,7 @@ fn packed_chunks_compare_with_an_inline_base_by_their_bytes(e: &Engine) {
     meta.read_packs_with(std::sync::Arc::new(PacksInMemory(
         [(pack, bytes::Bytes::from_static(b"..hello.."))].into(),
     )));
-    meta.touch_block(&pack, 9).unwrap();
+    meta.touch_block(&pack, 9, 9, None).unwrap();
     // Stored with the hash of its bytes; cut by a truncate, without.
     let packed = |len: u64| Chunk {
         idx: 0,

@@ -8,6 +8,7 @@ use crate::state::AppState;
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt, TryStreamExt};
 use std::collections::VecDeque;
+use strata_blocks::{Compression, Domain, Sealed};
 use strata_core::api::{FileKind, Stat};
 use strata_core::paths::FsPath;
 use strata_core::{BLOCK_SIZE, Error, ErrorKind, INLINE_MAX, Result};
@@ -72,16 +73,39 @@ pub async fn mkdir(state: &AppState, vol: Uuid, path: &FsPath, parents: bool, mo
     state.meta(move |m| m.mkdir_all(vol, &names, mode)).await
 }
 
+/// How the blocks of an upload are stored: compressed, and in whose domain.
+#[derive(Clone)]
+pub struct Storing {
+    pub compression: Compression,
+    pub domain: Domain,
+}
+
 /// Stores one block: registered in the metadata first, so collection leaves it alone.
-/// Stores one block; `_room`, its share of the upload budget, is given back once it is stored.
-async fn store_block(state: AppState, idx: u64, data: Bytes, _room: OwnedSemaphorePermit) -> Result<Chunk> {
+/// `_room`, its share of the upload budget, is given back once it is stored.
+async fn store_block(
+    state: AppState,
+    idx: u64,
+    data: Bytes,
+    how: Storing,
+    _room: OwnedSemaphorePermit,
+) -> Result<Chunk> {
     let len = data.len() as u64;
-    let ((hash, values), data) = tokio::task::spawn_blocking(move || (strata_core::pieces::hash_block(&data), data))
-        .await
-        .map_err(|e| Error::internal(e.to_string()))?;
-    let hash = *hash.as_bytes();
-    state.meta(move |m| m.touch_block(&hash, len)).await?;
-    state.blocks.put(&hash, data, &values).await?;
+    let Storing { compression, domain } = how;
+    let (hash, block, domain) = tokio::task::spawn_blocking(move || {
+        let (hash, values) = strata_core::pieces::hash_block(&data);
+        let hash = *hash.as_bytes();
+        let block = Sealed::new(&hash, &data, &values, compression, &domain);
+        (hash, block, domain)
+    })
+    .await
+    .map_err(|e| Error::internal(e.to_string()))?;
+    let stored = block.stored_len();
+    let copy = domain.org().map(str::to_owned);
+    state
+        .meta(move |m| m.touch_block(&hash, len, stored, copy.as_deref()))
+        .await?;
+    state.blocks.put(&domain, &hash, &block).await?;
+    state.metrics.stored(len, stored);
     Ok(Chunk {
         idx,
         len,
@@ -90,7 +114,7 @@ async fn store_block(state: AppState, idx: u64, data: Bytes, _room: OwnedSemapho
 }
 
 /// Writes a whole file from a stream of bytes, creating it or replacing its content.
-pub async fn put<S, E>(state: &AppState, vol: Uuid, path: &FsPath, mode: u32, body: S) -> Result<Stat>
+pub async fn put<S, E>(state: &AppState, vol: Uuid, path: &FsPath, mode: u32, how: Storing, body: S) -> Result<Stat>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -137,7 +161,7 @@ where
                 if in_flight.len() == UPLOADS_IN_FLIGHT {
                     chunks.push(join(in_flight.pop_front()).await?);
                 }
-                in_flight.push_back(tokio::spawn(store_block(state.clone(), idx, data, held)));
+                in_flight.push_back(tokio::spawn(store_block(state.clone(), idx, data, how.clone(), held)));
             }
             idx += 1;
         }
@@ -169,12 +193,13 @@ async fn join(task: Option<tokio::task::JoinHandle<Result<Chunk>>>) -> Result<Ch
 /// The content of a file as a stream of bytes, reading a few blocks ahead.
 pub async fn get(
     state: &AppState,
+    domain: Domain,
     vol: Uuid,
     path: &FsPath,
 ) -> Result<(u64, impl Stream<Item = Result<Bytes>> + use<>)> {
     let file = stat(state, vol, path).await?;
     let (stat, chunks) = state.meta(move |m| m.chunks(vol.into(), file.ino)).await?;
-    let chunks = state.packs.inline(&state.blocks, chunks).await?;
+    let chunks = state.packs.inline(&state.blocks, &domain, chunks).await?;
     let size = stat.size;
     let mut by_index: std::collections::HashMap<u64, Chunk> = chunks.into_iter().map(|c| (c.idx, c)).collect();
     let blocks = state.blocks.clone();
@@ -182,7 +207,7 @@ pub async fn get(
         .map(move |idx| {
             let want = (size - idx * BLOCK_SIZE).min(BLOCK_SIZE) as usize;
             let chunk = by_index.remove(&idx);
-            let blocks = blocks.clone();
+            let (blocks, domain) = (blocks.clone(), domain.clone());
             async move {
                 let stored = match chunk {
                     None => Bytes::new(),
@@ -203,7 +228,7 @@ pub async fn get(
                         len,
                         ..
                     }) => {
-                        let bytes = blocks.get(&hash).await?;
+                        let bytes = blocks.get(&domain, &hash).await?;
                         bytes.slice(..(len as usize).min(want).min(bytes.len()))
                     }
                     Some(Chunk {
@@ -211,7 +236,7 @@ pub async fn get(
                         len,
                         ..
                     }) => {
-                        let bytes = blocks.get(&hash).await?;
+                        let bytes = blocks.get(&domain, &hash).await?;
                         Bytes::from(patches.apply(&bytes, (len as usize).min(want)))
                     }
                 };

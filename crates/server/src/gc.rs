@@ -49,8 +49,10 @@ pub async fn collect(state: &AppState, grace: Duration) -> Result<GcReport> {
         ..GcReport::default()
     };
     let mut deleted = Vec::with_capacity(marked.len());
+    let hashes: Vec<_> = marked.iter().map(|(hash, _)| *hash).collect();
+    let copies = state.meta(move |m| m.block_copies(&hashes)).await?;
     for (hash, size) in marked {
-        match state.blocks.delete(&hash).await {
+        match delete_every_form(state, &hash, copies.get(&hash)).await {
             Ok(()) => {
                 deleted.push(hash);
                 report.blocks_deleted += 1;
@@ -67,6 +69,20 @@ pub async fn collect(state: &AppState, grace: Duration) -> Result<GcReport> {
     state.metrics.gc_blocks_reclaimed.inc_by(report.blocks_deleted);
     state.metrics.gc_bytes_reclaimed.inc_by(report.bytes_deleted);
     Ok(report)
+}
+
+/// Deletes a block under its hash and under the names of the organizations that keep a
+/// copy of it.
+async fn delete_every_form(
+    state: &AppState,
+    hash: &strata_meta::BlockHash,
+    copies: Option<&Vec<String>>,
+) -> Result<()> {
+    for org in copies.into_iter().flatten() {
+        let name = state.domain(org).await?.name(hash);
+        state.blocks.delete(&name).await?;
+    }
+    Ok(state.blocks.delete(hash).await?)
 }
 
 /// Runs a pass every `interval` until the process ends.

@@ -22,6 +22,7 @@ pub mod sandboxes;
 pub mod sessions;
 pub mod state;
 pub mod tls;
+pub mod vault;
 
 use anyhow::Context;
 use state::{AppState, Limits};
@@ -29,6 +30,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+pub use strata_blocks::Compression;
+pub use strata_blocks::keys::{KeyWrap, MasterKey};
 
 /// Where the server listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
@@ -70,6 +73,10 @@ pub struct ServerConfig {
     /// its points are at least (zero: every change is one).
     pub history: Duration,
     pub history_step: Duration,
+    /// How blocks are compressed unless their volume says.
+    pub compression: strata_blocks::Compression,
+    /// What wraps the keys of the organizations that encrypt (the master key), if any.
+    pub master_key: Option<Arc<dyn strata_blocks::keys::KeyWrap>>,
 }
 
 impl ServerConfig {
@@ -101,6 +108,8 @@ impl ServerConfig {
             pack_from: DEFAULT_PACK_FROM,
             history: Duration::from_secs(24 * 3600),
             history_step: Duration::from_millis(100),
+            compression: strata_blocks::Compression::DEFAULT,
+            master_key: None,
         }
     }
 }
@@ -124,9 +133,12 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
     let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
     meta.set_history(nanos(config.history), nanos(config.history_step));
     let packs = Arc::new(packs::Packs::new(config.pack_from));
+    let vault = vault::Vault::new(config.master_key.clone());
     meta.read_packs_with(Arc::new(packs::EngineReader {
         packs: packs.clone(),
         blocks: blocks.clone(),
+        vault: vault.clone(),
+        meta: Arc::downgrade(&meta),
     }));
     Ok(AppState {
         meta,
@@ -148,6 +160,8 @@ pub fn open_state(config: &ServerConfig) -> anyhow::Result<AppState> {
         uploads: budget::UploadBudget::new(config.upload_memory, config.connections.idle),
         ownership_changed: Arc::default(),
         packs,
+        compression: config.compression,
+        vault,
     })
 }
 

@@ -35,6 +35,8 @@ pub struct Metrics {
     pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pub blocks_stored: Counter,
     pub block_bytes_stored: Counter,
+    /// The bytes the store keeps for the blocks stored (compressed).
+    pub store_bytes_written: Counter,
     pub blocks_fetched: Counter,
     pub block_bytes_fetched: Counter,
     pub gc_runs: Counter,
@@ -65,11 +67,21 @@ impl Default for Metrics {
             "Time to answer a request",
             latency.clone(),
         );
-        registry.register("blocks_stored", "Blocks stored through mounts", blocks_stored.clone());
+        registry.register(
+            "blocks_stored",
+            "Blocks stored (by mounts, the files API and packs of small files)",
+            blocks_stored.clone(),
+        );
         registry.register(
             "blocks_stored_bytes",
-            "Bytes of blocks stored through mounts",
+            "Bytes of the blocks stored, uncompressed",
             block_bytes_stored.clone(),
+        );
+        let store_bytes_written = Counter::default();
+        registry.register(
+            "store_written_bytes",
+            "Bytes the object store was given for the blocks stored (compressed)",
+            store_bytes_written.clone(),
         );
         registry.register("blocks_fetched", "Blocks read by mounts", blocks_fetched.clone());
         registry.register(
@@ -113,6 +125,7 @@ impl Default for Metrics {
             latency,
             blocks_stored,
             block_bytes_stored,
+            store_bytes_written,
             blocks_fetched,
             block_bytes_fetched,
             gc_runs,
@@ -128,6 +141,13 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts a block stored: its bytes, and the bytes the store was given for it.
+    pub fn stored(&self, bytes: u64, stored: u64) {
+        self.blocks_stored.inc();
+        self.block_bytes_stored.inc_by(bytes);
+        self.store_bytes_written.inc_by(stored);
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut text = String::new();

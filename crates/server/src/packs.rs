@@ -7,13 +7,15 @@
 //! and each file's chunk names its slice. Only the server reads packs: a client is given the
 //! slice inline, as before, and can never name a pack in a write.
 
+use crate::files::Storing;
 use crate::state::AppState;
+use crate::vault::Vault;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use strata_blocks::BlockStore;
+use strata_blocks::{BlockStore, Domain, Sealed};
 use strata_core::{BLOCK_SIZE, Error, Result};
-use strata_meta::{BlockHash, Change, Chunk, ChunkData, PackReader};
+use strata_meta::{BlockHash, Change, Chunk, ChunkData, MetaStore, PackReader};
 
 /// Packs read or written lately, kept whole: files written together are read together.
 const RECENT_BYTES: usize = 64 << 20;
@@ -53,6 +55,7 @@ impl Recent {
 pub struct NewPack {
     hash: BlockHash,
     bytes: Bytes,
+    sealed: Sealed,
 }
 
 impl Packs {
@@ -70,7 +73,7 @@ impl Packs {
 
     /// Moves the small inline chunks that `changes` write into one pack (up to a block's
     /// size; the rest stay inline), and names its slices in their place.
-    pub fn gather(&self, changes: &mut [Change]) -> Option<NewPack> {
+    pub fn gather(&self, changes: &mut [Change], how: &Storing) -> Option<NewPack> {
         let mut bytes = Vec::new();
         let mut packed: Vec<&mut Chunk> = Vec::new();
         for change in changes.iter_mut() {
@@ -96,52 +99,59 @@ impl Packs {
             chunk.data = ChunkData::Packed { pack: hash, off, sum };
             off += chunk.len;
         }
-        Some(NewPack { hash, bytes })
+        // Without piece values: a pack is read whole, never in pieces.
+        let sealed = Sealed::new(&hash, &bytes, &[], how.compression, &how.domain);
+        Some(NewPack { hash, bytes, sealed })
     }
 
     /// `changes` with their small files packed, the pack stored: registered first, as every
     /// block is, so that collection leaves it alone until the batch names it (within the
     /// grace period), but not as the session's upload: no session is given a pack. Without
     /// piece values: a pack is read whole, never in pieces (one store request less).
-    pub async fn pack(self: &Arc<Self>, state: &AppState, changes: Vec<Change>) -> Result<Vec<Change>> {
+    pub async fn pack(self: &Arc<Self>, state: &AppState, changes: Vec<Change>, how: Storing) -> Result<Vec<Change>> {
         let packs = self.clone();
+        let domain = how.domain.clone();
         let (changes, pack) = tokio::task::spawn_blocking(move || {
             let mut changes = changes;
-            let pack = packs.gather(&mut changes);
+            let pack = packs.gather(&mut changes, &how);
             (changes, pack)
         })
         .await
         .map_err(|e| Error::internal(format!("packing a batch: {e}")))?;
-        let Some(NewPack { hash, bytes }) = pack else {
+        let Some(NewPack { hash, bytes, sealed }) = pack else {
             return Ok(changes);
         };
-        let len = bytes.len() as u64;
-        state.meta(move |m| m.touch_block(&hash, len)).await?;
-        state.blocks.put(&hash, bytes.clone(), &[]).await?;
+        let (len, stored) = (bytes.len() as u64, sealed.stored_len());
+        let copy = domain.org().map(str::to_owned);
+        state
+            .meta(move |m| m.touch_block(&hash, len, stored, copy.as_deref()))
+            .await?;
+        state.blocks.put(&domain, &hash, &sealed).await?;
         state.metrics.packs_stored.inc();
-        state.metrics.blocks_stored.inc();
-        state.metrics.block_bytes_stored.inc_by(len);
-        self.recent().keep(hash, bytes);
+        state.metrics.stored(len, stored);
+        self.recent().keep(domain.name(&hash), bytes);
         Ok(changes)
     }
 
-    /// A pack's bytes, from those kept or from the store.
-    pub async fn read(&self, blocks: &BlockStore, hash: &BlockHash) -> Result<Bytes> {
-        if let Some(bytes) = self.recent().packs.get(hash) {
+    /// A pack's bytes, from those kept (by store name: an organization's are its own) or
+    /// from the store.
+    pub async fn read(&self, blocks: &BlockStore, domain: &Domain, hash: &BlockHash) -> Result<Bytes> {
+        let name = domain.name(hash);
+        if let Some(bytes) = self.recent().packs.get(&name) {
             return Ok(bytes.clone());
         }
-        let bytes = blocks.get(hash).await?;
-        self.recent().keep(*hash, bytes.clone());
+        let bytes = blocks.get(domain, hash).await?;
+        self.recent().keep(name, bytes.clone());
         Ok(bytes)
     }
 
     /// `chunks` with every packed one made inline, as clients take them.
-    pub async fn inline(&self, blocks: &BlockStore, mut chunks: Vec<Chunk>) -> Result<Vec<Chunk>> {
+    pub async fn inline(&self, blocks: &BlockStore, domain: &Domain, mut chunks: Vec<Chunk>) -> Result<Vec<Chunk>> {
         for chunk in &mut chunks {
             let ChunkData::Packed { pack, .. } = chunk.data else {
                 continue;
             };
-            let bytes = self.read(blocks, &pack).await?;
+            let bytes = self.read(blocks, domain, &pack).await?;
             let data = chunk
                 .small_bytes(Some(&bytes))
                 .ok_or_else(|| Error::internal("a pack is shorter than a chunk naming it"))?
@@ -153,17 +163,27 @@ impl Packs {
 }
 
 /// The metadata engine's way to packs: it runs on the runtime's blocking threads
-/// ([`AppState::meta`]), so it waits for the store there.
+/// ([`AppState::meta`]), so it waits for the store there. It holds the metadata weakly: the
+/// metadata holds it.
 pub struct EngineReader {
     pub packs: Arc<Packs>,
     pub blocks: BlockStore,
+    pub vault: Vault,
+    pub meta: std::sync::Weak<dyn MetaStore>,
 }
 
 impl PackReader for EngineReader {
-    fn read(&self, pack: &BlockHash) -> Result<Bytes> {
+    fn read(&self, org: &str, pack: &BlockHash) -> Result<Bytes> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::internal("packs are read on the server's runtime"))?;
-        runtime.block_on(self.packs.read(&self.blocks, pack))
+        let meta = self
+            .meta
+            .upgrade()
+            .ok_or_else(|| Error::internal("the metadata is closed"))?;
+        runtime.block_on(async {
+            let domain = self.vault.domain(&meta, org).await?;
+            self.packs.read(&self.blocks, &domain, pack).await
+        })
     }
 }
 
@@ -171,6 +191,13 @@ impl PackReader for EngineReader {
 mod tests {
     use super::*;
     use strata_meta::WriteChange;
+
+    fn plain() -> Storing {
+        Storing {
+            compression: strata_blocks::Compression::DEFAULT,
+            domain: Domain::Plain,
+        }
+    }
 
     fn write(ino: u64, data: &[u8]) -> Change {
         Change::Write {
@@ -199,7 +226,7 @@ mod tests {
         let packs = Packs::new(512);
         let (a, b, tiny) = (vec![1u8; 600], vec![2u8; 4096], vec![3u8; 100]);
         let mut changes = vec![write(2, &a), write(3, &tiny), write(4, &b)];
-        let pack = packs.gather(&mut changes).expect("two chunks are packed");
+        let pack = packs.gather(&mut changes, &plain()).expect("two chunks are packed");
         assert_eq!(pack.bytes.len(), a.len() + b.len());
         assert_eq!(chunk(&changes[0]).small_bytes(Some(&pack.bytes)), Some(&a[..]));
         assert_eq!(chunk(&changes[2]).small_bytes(Some(&pack.bytes)), Some(&b[..]));
@@ -215,7 +242,7 @@ mod tests {
     fn nothing_to_pack_makes_no_pack() {
         let packs = Packs::new(65 * 1024);
         let mut changes = vec![write(2, &[5u8; 60_000])];
-        assert!(packs.gather(&mut changes).is_none());
+        assert!(packs.gather(&mut changes, &plain()).is_none());
         assert!(matches!(chunk(&changes[0]).data, ChunkData::Inline(_)));
     }
 

@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use strata_blocks::BlockStore;
+use strata_blocks::{BlockStore, Compression};
+use strata_core::names::VolumeRef;
 use strata_core::{Error, Result};
 use strata_meta::MetaStore;
+use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -24,6 +26,10 @@ pub struct AppState {
     pub ownership_changed: Arc<tokio::sync::Notify>,
     /// Where batches' small files go, and the packs read lately.
     pub packs: Arc<crate::packs::Packs>,
+    /// How the blocks of volumes that do not say are compressed.
+    pub compression: Compression,
+    /// The keys of the organizations that encrypt.
+    pub vault: crate::vault::Vault,
 }
 
 #[derive(Debug, Clone)]
@@ -51,5 +57,18 @@ impl AppState {
         tokio::task::spawn_blocking(move || f(&*meta))
             .await
             .map_err(|e| Error::internal(format!("metadata task failed: {e}")))?
+    }
+
+    /// Whose blocks an organization's are: plain, or its own, encrypted.
+    pub async fn domain(&self, org: &str) -> Result<strata_blocks::Domain> {
+        self.vault.domain(&self.meta, org).await
+    }
+
+    /// How the blocks a volume stores now are compressed: as it says, else as the server does.
+    pub async fn compression_of(&self, org: &str, vol: Uuid) -> Result<Compression> {
+        let org = org.to_owned();
+        let volume = self.meta(move |m| m.get_volume(&org, &VolumeRef::Id(vol))).await?;
+        let own = volume.compression.as_deref().and_then(|c| Compression::parse(c).ok());
+        Ok(own.unwrap_or(self.compression))
     }
 }

@@ -54,6 +54,27 @@ pub enum OrgCommand {
         #[command(flatten)]
         out: Output,
     },
+    /// Encrypt an organization's new blocks, under store names of its own (admin keys only; the server needs --master-key-file)
+    Encrypt {
+        /// The organization
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Give an organization a new data key for its new blocks; older ones stay readable (admin keys only)
+    RotateKey {
+        /// The organization
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Rewrite an organization's blocks with its current data key (admin keys only)
+    Reencrypt {
+        /// The organization
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Set an organization's quota of bytes, which its volumes may not pass together (admin keys only)
     Set {
         /// The organization
@@ -181,6 +202,23 @@ pub async fn org(cmd: OrgCommand, client: &Client) -> CmdResult {
             let org = client.get_org(&name).await?;
             out.print(&org, || describe_org(&org))
         }
+        OrgCommand::Encrypt { name, out } => {
+            let org = client.encrypt_org(&name).await?;
+            out.print(&org, || describe_org(&org))
+        }
+        OrgCommand::RotateKey { name, out } => {
+            let org = client.rotate_org_key(&name).await?;
+            out.print(&org, || describe_org(&org))
+        }
+        OrgCommand::Reencrypt { name, out } => {
+            let done = client.reencrypt_org(&name).await?;
+            out.print(&done, || {
+                format!(
+                    "{} blocks rewritten with data key {}; {} were under it already",
+                    done.rewritten, done.data_key, done.current
+                )
+            })
+        }
         OrgCommand::Set { name, quota, out } => {
             let org = client.set_org_quota(&name, quota.0).await?;
             out.print(&org, || describe_org(&org))
@@ -190,8 +228,11 @@ pub async fn org(cmd: OrgCommand, client: &Client) -> CmdResult {
 
 fn describe_org(o: &strata_core::api::Org) -> String {
     let quota = o.quota_bytes.map_or_else(|| "-".to_owned(), bytes);
+    let encrypted = o
+        .data_key
+        .map_or_else(|| "no".to_owned(), |k| format!("yes, data key {k}"));
     format!(
-        "name:     {}\nused:     {} of {quota}\ncreated:  {}",
+        "name:     {}\nused:     {} of {quota}\nencrypts: {encrypted}\ncreated:  {}",
         o.name,
         bytes(o.used_bytes),
         time(o.created_at)

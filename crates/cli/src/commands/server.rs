@@ -56,6 +56,12 @@ pub struct ServerArgs {
     /// How far apart the points of history are at least (`0`: every change is one).
     #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
     history_step: Duration,
+    /// How blocks are compressed unless their volume says (`strata volume set --compression`): off, zstd (level 3) or zstd:LEVEL (1 to 19); blocks already stored are read whatever they were stored with
+    #[arg(long, env = "STRATA_COMPRESSION", default_value = "zstd:3", value_parser = strata_server::Compression::parse)]
+    compression: strata_server::Compression,
+    /// A file holding the master key (64 hex digits, e.g. from `openssl rand -hex 32`) that wraps the keys of organizations that encrypt (`strata org encrypt`); or the key itself in $STRATA_MASTER_KEY
+    #[arg(long, value_name = "FILE")]
+    master_key_file: Option<PathBuf>,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key)
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -130,6 +136,8 @@ pub async fn run(args: ServerArgs) -> CmdResult {
         pack_from: args.pack_from,
         history: args.history,
         history_step: args.history_step,
+        compression: args.compression,
+        master_key: master_key(args.master_key_file.as_deref())?,
         gc_grace: args.gc_grace,
         session_lease: args.session_lease.max(Duration::from_millis(300)),
         gc_interval: args.gc_interval.max(Duration::from_secs(1)),
@@ -143,4 +151,17 @@ pub async fn run(args: ServerArgs) -> CmdResult {
             }),
     };
     Ok(strata_server::run(config).await?)
+}
+
+/// The master key from `--master-key-file`, else `$STRATA_MASTER_KEY`, if either is given.
+fn master_key(
+    file: Option<&std::path::Path>,
+) -> Result<Option<std::sync::Arc<dyn strata_server::KeyWrap>>, crate::Failure> {
+    let text = match (file, std::env::var("STRATA_MASTER_KEY")) {
+        (Some(path), _) => std::fs::read_to_string(path).map_err(|e| crate::Failure::local(path, e))?,
+        (None, Ok(text)) => text,
+        (None, Err(_)) => return Ok(None),
+    };
+    let key = strata_server::MasterKey::parse(&text).map_err(|e| strata_core::Error::invalid("master-key-file", e))?;
+    Ok(Some(std::sync::Arc::new(key)))
 }

@@ -29,6 +29,10 @@ pub enum VolumeCommand {
         /// Create it if it does not exist
         #[arg(long)]
         create: bool,
+        /// Also show the blocks it names and the bytes the store keeps for them (reads all
+        /// its chunks)
+        #[arg(long)]
+        usage: bool,
         #[command(flatten)]
         out: Output,
     },
@@ -59,6 +63,9 @@ pub enum VolumeCommand {
         /// How long it keeps its past (e.g. 24h, 7d; 0 for not at all; `default` for the server's)
         #[arg(long)]
         history: Option<String>,
+        /// How the blocks it stores from now on are compressed: off, zstd, zstd:LEVEL (1 to 19), or `default` for the server's
+        #[arg(long)]
+        compression: Option<String>,
         #[command(flatten)]
         out: Output,
     },
@@ -112,7 +119,7 @@ fn of(bound: Option<u64>, show: impl Fn(u64) -> String) -> String {
 
 fn describe(v: &Volume) -> String {
     format!(
-        "name:     {}\nid:       {}\nstate:    {:?}\nused:     {} of {}\nfiles:    {} of {}\ncreated:  {}\nupdated:  {}",
+        "name:     {}\nid:       {}\nstate:    {:?}\nused:     {} of {}\nfiles:    {} of {}\ncompress: {}\ncreated:  {}\nupdated:  {}",
         v.name,
         v.id,
         v.state,
@@ -120,9 +127,18 @@ fn describe(v: &Volume) -> String {
         of(v.quota_bytes, bytes),
         v.file_count,
         of(v.quota_files, |n| n.to_string()),
+        v.compression.as_deref().unwrap_or("as the server says"),
         time(v.created_at),
         time(v.updated_at)
     )
+}
+
+/// A volume with what the store keeps for it (`volume get --usage`).
+#[derive(serde::Serialize)]
+struct WithUsage {
+    #[serde(flatten)]
+    volume: Volume,
+    store: strata_core::api::StoreUsage,
 }
 
 pub async fn run(cmd: VolumeCommand, client: &Client) -> CmdResult {
@@ -131,13 +147,37 @@ pub async fn run(cmd: VolumeCommand, client: &Client) -> CmdResult {
             let v = client.create_volume(&name, false).await?;
             out.print(&v, || describe(&v))
         }
-        VolumeCommand::Get { volume, create, out } => {
+        VolumeCommand::Get {
+            volume,
+            create,
+            usage,
+            out,
+        } => {
             let v = if create {
                 client.create_volume(&volume, true).await?
             } else {
                 client.get_volume(&volume).await?
             };
-            out.print(&v, || describe(&v))
+            if !usage {
+                return out.print(&v, || describe(&v));
+            }
+            let store = client.volume_usage(&v.id.to_string()).await?;
+            let shown = WithUsage { volume: v, store };
+            out.print(&shown, || {
+                let s = &shown.store;
+                let ratio = if s.bytes == 0 {
+                    1.0
+                } else {
+                    s.stored_bytes as f64 / s.bytes as f64
+                };
+                format!(
+                    "{}\nstore:    {} blocks, {} uncompressed, {} stored ({ratio:.2}×)",
+                    describe(&shown.volume),
+                    s.blocks,
+                    bytes(s.bytes),
+                    bytes(s.stored_bytes)
+                )
+            })
         }
         VolumeCommand::List { out } => {
             let volumes = client.list_volumes().await?;
@@ -170,19 +210,31 @@ pub async fn run(cmd: VolumeCommand, client: &Client) -> CmdResult {
             quota,
             max_files,
             history,
+            compression,
             out,
         } => {
-            if quota.is_none() && max_files.is_none() && history.is_none() {
-                let msg = "say what to set: --quota, --max-files and/or --history";
+            if quota.is_none() && max_files.is_none() && history.is_none() && compression.is_none() {
+                let msg = "say what to set: --quota, --max-files, --history and/or --compression";
                 return Err(strata_core::Error::invalid("quota", msg).into());
             }
+            let mut set = None;
             if let Some(keep) = &history {
-                let v = client
-                    .set_history(&volume, (keep != "default").then_some(keep.as_str()))
-                    .await?;
-                if quota.is_none() && max_files.is_none() {
-                    return out.print(&v, || describe(&v));
-                }
+                set = Some(
+                    client
+                        .set_history(&volume, (keep != "default").then_some(keep.as_str()))
+                        .await?,
+                );
+            }
+            if let Some(c) = &compression {
+                set = Some(
+                    client
+                        .set_compression(&volume, (c != "default").then_some(c.as_str()))
+                        .await?,
+                );
+            }
+            if quota.is_none() && max_files.is_none() {
+                let v = set.expect("something was set");
+                return out.print(&v, || describe(&v));
             }
             // What is not given stays as it is.
             let current = client.get_volume(&volume).await?;

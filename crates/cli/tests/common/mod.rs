@@ -286,6 +286,12 @@ impl Server {
         self.launch(&listen);
     }
 
+    /// Starts the server again on the same data folder and address, with other options.
+    pub fn restart_with(&mut self, extra: &[&str]) {
+        self.extra = extra.iter().map(|s| s.to_string()).collect();
+        self.restart();
+    }
+
     /// Peak resident memory of the server so far, in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
@@ -302,6 +308,24 @@ impl Server {
     /// Every object in the block store, blocks or not.
     pub fn store_objects(&self) -> usize {
         self.usage_under("").0
+    }
+
+    /// The name and bytes of every object in the block store.
+    pub fn stored_objects(&self) -> Vec<(String, Vec<u8>)> {
+        if let Some(prefix) = &self.s3_prefix {
+            return s3_objects(prefix);
+        }
+        let (mut found, mut dirs) = (Vec::new(), vec![self.data_dir().join("blocks")]);
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if e.metadata().unwrap().is_dir() {
+                    dirs.push(e.path());
+                } else {
+                    found.push((e.path().display().to_string(), std::fs::read(e.path()).unwrap()));
+                }
+            }
+        }
+        found
     }
 
     fn usage_under(&self, folder: &str) -> (usize, u64) {
@@ -494,11 +518,35 @@ pub fn mount_pid(mountpoint: &Path) -> i32 {
 }
 
 /// Objects and bytes under a prefix of the test S3 bucket.
-fn s3_usage(prefix: &str) -> (usize, u64) {
+fn s3_objects(prefix: &str) -> Vec<(String, Vec<u8>)> {
     use futures::TryStreamExt;
-    use object_store::ObjectStore;
+    use object_store::{ObjectStore, ObjectStoreExt};
+    let store = s3_client();
+    let read = || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listed: Vec<_> = store
+                .list(Some(&object_store::path::Path::from(prefix)))
+                .try_collect()
+                .await
+                .unwrap_or_default();
+            let mut found = Vec::new();
+            for object in listed {
+                let bytes = store.get(&object.location).await.unwrap().bytes().await.unwrap();
+                found.push((object.location.to_string(), bytes.to_vec()));
+            }
+            found
+        })
+    };
+    std::thread::scope(|scope| scope.spawn(read).join().unwrap())
+}
+
+fn s3_client() -> object_store::aws::AmazonS3 {
     let s3 = strata_testkit::s3();
-    let store = object_store::aws::AmazonS3Builder::new()
+    object_store::aws::AmazonS3Builder::new()
         .with_endpoint(s3.endpoint())
         .with_bucket_name(&s3.bucket)
         .with_region("us-east-1")
@@ -506,7 +554,13 @@ fn s3_usage(prefix: &str) -> (usize, u64) {
         .with_secret_access_key(strata_testkit::S3_SECRET)
         .with_allow_http(true)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+fn s3_usage(prefix: &str) -> (usize, u64) {
+    use futures::TryStreamExt;
+    use object_store::ObjectStore;
+    let store = s3_client();
     // A runtime of its own, on a thread of its own: the caller may be an async test.
     let list = || {
         let rt = tokio::runtime::Builder::new_current_thread()

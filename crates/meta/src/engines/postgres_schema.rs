@@ -168,8 +168,18 @@ CREATE INDEX locks_by_session ON locks(session);
      CREATE INDEX inodes_by_born ON inodes(layer, born, ino);
      CREATE INDEX dentries_by_born ON dentries(layer, born, parent, name);
      ALTER TABLE layers ADD COLUMN building_until BIGINT;",
-    // An organization's quota of bytes.
-    "ALTER TABLE orgs ADD COLUMN quota_bytes BIGINT;",
+    // An organization's quota of bytes; how a volume's blocks are compressed, and the bytes
+    // the store keeps for each block (NULL: stored before, as its size); the keys of the
+    // organizations that encrypt (wrapped), and the copies of each block they hold.
+    "ALTER TABLE orgs ADD COLUMN quota_bytes BIGINT;
+     ALTER TABLE volumes ADD COLUMN compression TEXT;
+     ALTER TABLE blocks ADD COLUMN stored BIGINT;
+     ALTER TABLE orgs ADD COLUMN naming_key BYTEA;
+     ALTER TABLE orgs ADD COLUMN data_key BIGINT;
+     CREATE TABLE org_keys (org TEXT NOT NULL, id BIGINT NOT NULL, wrapped BYTEA NOT NULL, created_at BIGINT NOT NULL,
+         PRIMARY KEY (org, id));
+     CREATE TABLE block_copies (hash BYTEA NOT NULL, org TEXT NOT NULL, PRIMARY KEY (hash, org));
+     CREATE INDEX block_copies_by_org ON block_copies(org);",
 ];
 
 /// History: see the SQLite schema.

@@ -174,8 +174,18 @@ const STEPS: [&str; 20] = [
      CREATE INDEX inodes_by_born ON inodes(layer, born, ino);
      CREATE INDEX dentries_by_born ON dentries(layer, born, parent, name);
      ALTER TABLE layers ADD COLUMN building_until INTEGER;",
-    // An organization's quota of bytes.
-    "ALTER TABLE orgs ADD COLUMN quota_bytes INTEGER;",
+    // An organization's quota of bytes; how a volume's blocks are compressed, and the bytes
+    // the store keeps for each block (NULL: stored before, as its size); the keys of the
+    // organizations that encrypt (wrapped), and the copies of each block they hold.
+    "ALTER TABLE orgs ADD COLUMN quota_bytes INTEGER;
+     ALTER TABLE volumes ADD COLUMN compression TEXT;
+     ALTER TABLE blocks ADD COLUMN stored INTEGER;
+     ALTER TABLE orgs ADD COLUMN naming_key BLOB;
+     ALTER TABLE orgs ADD COLUMN data_key INTEGER;
+     CREATE TABLE org_keys (org TEXT NOT NULL, id INTEGER NOT NULL, wrapped BLOB NOT NULL, created_at INTEGER NOT NULL,
+         PRIMARY KEY (org, id));
+     CREATE TABLE block_copies (hash BLOB NOT NULL, org TEXT NOT NULL, PRIMARY KEY (hash, org));
+     CREATE INDEX block_copies_by_org ON block_copies(org);",
 ];
 
 /// History: when a row was written (`born`), the versions a later window replaced (`past_*`,

@@ -10,14 +10,35 @@
 
 use super::tree::Tree;
 use super::{R, Tx, vals};
-use crate::{BlockHash, Cutoffs, Error, ErrorKind, now_ns};
+use crate::{BlockHash, Cutoffs, Error, ErrorKind, StoreUsage, now_ns};
 use std::collections::{HashMap, HashSet};
 
-pub fn touch(tx: &dyn Tx, hash: &BlockHash, size: u64) -> R<()> {
+/// Remembers that organization `org` keeps a copy of `hash` under a name of its own.
+pub fn note_copy(tx: &dyn Tx, hash: &BlockHash, org: &str) -> R<()> {
     tx.exec(
-        "INSERT INTO blocks (hash, size, state, touched_at, committed) VALUES ($1, $2, 0, $3, 0)
+        "INSERT INTO block_copies (hash, org) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        vals![hash, org],
+    )?;
+    Ok(())
+}
+
+/// The organizations keeping a copy of each of `hashes` under names of their own.
+pub fn copies(tx: &dyn Tx, hashes: &[BlockHash]) -> R<HashMap<BlockHash, Vec<String>>> {
+    let mut found: HashMap<BlockHash, Vec<String>> = HashMap::new();
+    for hash in hashes {
+        for row in tx.query("SELECT org FROM block_copies WHERE hash = $1", vals![hash])? {
+            found.entry(*hash).or_default().push(row.text(0)?);
+        }
+    }
+    Ok(found)
+}
+
+pub fn touch(tx: &dyn Tx, hash: &BlockHash, size: u64, stored: u64) -> R<()> {
+    // `stored` stays as first given: a block already in the store is not stored again.
+    tx.exec(
+        "INSERT INTO blocks (hash, size, state, touched_at, committed, stored) VALUES ($1, $2, 0, $3, 0, $4)
          ON CONFLICT (hash) DO UPDATE SET touched_at = excluded.touched_at, committed = 0 WHERE blocks.state = 0",
-        vals![hash, size, now_ns()],
+        vals![hash, size, now_ns(), stored],
     )?;
     let state = tx
         .query_one("SELECT state FROM blocks WHERE hash = $1", vals![hash])?
@@ -70,6 +91,23 @@ pub fn may_use(tree: &Tree, session: uuid::Uuid, hash: &BlockHash) -> R<bool> {
         }
     }
     Ok(false)
+}
+
+/// The blocks the layers of `tree`'s chain name, with their bytes and the bytes the store
+/// keeps for them (a block registered before this was recorded counts as its size).
+pub fn usage(tree: &Tree) -> R<StoreUsage> {
+    let sql = format!(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT), CAST(COALESCE(SUM(COALESCE(stored, size)), 0) AS BIGINT)
+         FROM blocks WHERE hash IN (SELECT hash FROM chunks WHERE layer IN {0} AND hash IS NOT NULL
+                                    UNION SELECT hash FROM past_chunks WHERE layer IN {0} AND hash IS NOT NULL)",
+        tree.in_chain()
+    );
+    let row = tree.tx().query_one(&sql, vals![])?;
+    Ok(StoreUsage {
+        blocks: row.u64(0)?,
+        bytes: row.u64(1)?,
+        stored_bytes: row.u64(2)?,
+    })
 }
 
 /// Every layer id with its parent.
@@ -197,10 +235,13 @@ pub fn unreferenced(tx: &dyn Tx, cutoffs: Cutoffs) -> R<Vec<(BlockHash, u64)>> {
 
 pub fn forget(tx: &dyn Tx, hashes: &[BlockHash], pass: uuid::Uuid) -> R<()> {
     for hash in hashes {
-        tx.exec(
+        let gone = tx.exec(
             "DELETE FROM blocks WHERE hash = $1 AND state = 1 AND marked_by = $2",
             vals![hash, pass],
         )?;
+        if gone > 0 {
+            tx.exec("DELETE FROM block_copies WHERE hash = $1", vals![hash])?;
+        }
     }
     Ok(())
 }

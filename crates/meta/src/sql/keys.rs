@@ -18,7 +18,8 @@ pub fn create_org(tx: &dyn Tx, name: &str, now: i64) -> R<Org> {
 }
 
 const ORG_COLUMNS: &str = "o.name, o.created_at, o.quota_bytes,
-     (SELECT CAST(COALESCE(SUM(v.used_bytes), 0) AS BIGINT) FROM volumes v WHERE v.org = o.name AND v.snapshot_of IS NULL)";
+     (SELECT CAST(COALESCE(SUM(v.used_bytes), 0) AS BIGINT) FROM volumes v WHERE v.org = o.name AND v.snapshot_of IS NULL),
+     o.data_key";
 
 fn org_from_row(r: &Row) -> R<Org> {
     Ok(Org {
@@ -26,6 +27,7 @@ fn org_from_row(r: &Row) -> R<Org> {
         created_at: r.i64(1)?,
         quota_bytes: r.opt_i64(2)?.map(|q| q.max(0) as u64),
         used_bytes: r.i64(3)?.max(0) as u64,
+        data_key: r.opt_i64(4)?.map(|k| k as u32),
     })
 }
 
@@ -60,6 +62,69 @@ pub fn set_org_quota(tx: &dyn Tx, name: &str, bytes: Option<u64>) -> R<Org> {
             .into());
     }
     get_org(tx, name)
+}
+
+/// An organization's keys, wrapped, if it encrypts.
+pub fn org_keys(tx: &dyn Tx, org: &str) -> R<Option<crate::WrappedKeys>> {
+    let Some(row) = tx.query_opt("SELECT naming_key, data_key FROM orgs WHERE name = $1", vals![org])? else {
+        return Ok(None);
+    };
+    let (Some(naming), Some(current)) = (row.opt_blob(0)?, row.opt_i64(1)?) else {
+        return Ok(None);
+    };
+    let data = tx
+        .query(
+            "SELECT id, wrapped FROM org_keys WHERE org = $1 ORDER BY id",
+            vals![org],
+        )?
+        .iter()
+        .map(|r| Ok((r.u32(0)?, r.blob(1)?)))
+        .collect::<R<Vec<_>>>()?;
+    Ok(Some(crate::WrappedKeys {
+        naming,
+        current: current as u32,
+        data,
+    }))
+}
+
+pub fn encrypt_org(tx: &dyn Tx, org: &str, naming: &[u8], data: &[u8], now: i64) -> R<()> {
+    let n = tx.exec(
+        "UPDATE orgs SET naming_key = $2, data_key = 1 WHERE name = $1 AND naming_key IS NULL",
+        vals![org, naming],
+    )?;
+    if n == 0 {
+        return Err(match tx.query_opt("SELECT 1 FROM orgs WHERE name = $1", vals![org])? {
+            Some(_) => Error::new(ErrorKind::AlreadyExists, format!("organization {org} already encrypts")),
+            None => Error::not_found(format!("no organization named {org}")).with_field("org"),
+        }
+        .into());
+    }
+    tx.exec(
+        "INSERT INTO org_keys (org, id, wrapped, created_at) VALUES ($1, 1, $2, $3)",
+        vals![org, data, now],
+    )?;
+    Ok(())
+}
+
+pub fn add_data_key(tx: &dyn Tx, org: &str, id: u32, wrapped: &[u8], now: i64) -> R<()> {
+    let sql = format!("SELECT data_key FROM orgs WHERE name = $1{}", tx.for_update());
+    let current = tx
+        .query_opt(&sql, vals![org])?
+        .and_then(|r| r.opt_i64(0).ok().flatten());
+    match current {
+        None => Err(Error::invalid("org", format!("organization {org} does not encrypt")).into()),
+        Some(current) if current + 1 != id as i64 => {
+            Err(Error::new(ErrorKind::Conflict, "another data key was added meanwhile; try again").into())
+        }
+        Some(_) => {
+            tx.exec(
+                "INSERT INTO org_keys (org, id, wrapped, created_at) VALUES ($1, $2, $3, $4)",
+                vals![org, id, wrapped, now],
+            )?;
+            tx.exec("UPDATE orgs SET data_key = $2 WHERE name = $1", vals![org, id])?;
+            Ok(())
+        }
+    }
 }
 
 const TOKEN_COLUMNS: &str = "id, org, name, hash, role, created_at, expires_at, revoked_at, \

@@ -7,11 +7,11 @@ use super::{
 };
 use crate::{
     AddKey, AttrChanges, BlockHash, Change, Chunk, ContentWrite, Cutoffs, DirPage, Error, ErrorKind, FsckReport,
-    LockRange, MetaStore, NewInode, Reach, RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, XattrMode,
-    now_ns,
+    LockRange, MetaStore, NewInode, Reach, RenameFlags, Result, SandboxRecord, SessionRecord, TokenRecord, WrappedKeys,
+    XattrMode, now_ns,
 };
 use std::collections::HashSet;
-use strata_core::api::{DiffEntry, HistoryPoint, MergeReport, Org, Prefer, Quota, Stat, Volume};
+use strata_core::api::{DiffEntry, HistoryPoint, MergeReport, Org, Prefer, Quota, Stat, StoreUsage, Volume};
 use strata_core::keys::OrgName;
 use strata_core::names::{VolumeName, VolumeRef};
 use uuid::Uuid;
@@ -292,6 +292,18 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.write(|tx| volumes::set_quota(tx, org, id, quota))
     }
 
+    fn set_compression(&self, org: &str, id: Uuid, compression: Option<&str>) -> Result<Volume> {
+        self.write(|tx| volumes::set_compression(tx, org, id, compression))
+    }
+
+    fn volume_usage(&self, org: &str, id: Uuid) -> Result<StoreUsage> {
+        self.read(|tx| {
+            volumes::get(tx, org, &VolumeRef::Id(id))?;
+            let tree = Tree::open(tx, &self.caches, id, false)?;
+            blocks::usage(&tree)
+        })
+    }
+
     fn rename_volume(&self, org: &str, id: Uuid, name: &VolumeName) -> Result<Volume> {
         self.write(|tx| volumes::rename(tx, org, id, name))
     }
@@ -427,13 +439,51 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.write_tree(vol, |t| paths::remove(t, path, recursive))
     }
 
-    fn touch_block(&self, hash: &BlockHash, size: u64) -> Result<()> {
-        self.write(|tx| blocks::touch(tx, hash, size))
+    fn touch_block(&self, hash: &BlockHash, size: u64, stored: u64, copy: Option<&str>) -> Result<()> {
+        self.write(|tx| {
+            blocks::touch(tx, hash, size, stored)?;
+            copy.map_or(Ok(()), |org| blocks::note_copy(tx, hash, org))
+        })
     }
 
-    fn touch_session_block(&self, session: Uuid, hash: &BlockHash, size: u64) -> Result<()> {
+    fn block_copies(&self, hashes: &[BlockHash]) -> Result<std::collections::HashMap<BlockHash, Vec<String>>> {
+        self.read(|tx| blocks::copies(tx, hashes))
+    }
+
+    fn org_block_copies(&self, org: &str) -> Result<Vec<BlockHash>> {
+        self.read(|tx| {
+            tx.query("SELECT hash FROM block_copies WHERE org = $1 ORDER BY hash", vals![org])?
+                .iter()
+                .map(|r| BlockHash::try_from(r.blob(0)?).map_err(|_| Error::internal("malformed block hash").into()))
+                .collect()
+        })
+    }
+
+    fn org_keys(&self, org: &str) -> Result<Option<WrappedKeys>> {
+        self.read(|tx| keys::org_keys(tx, org))
+    }
+
+    fn encrypt_org(&self, org: &str, naming: &[u8], data: &[u8]) -> Result<()> {
+        self.write(|tx| keys::encrypt_org(tx, org, naming, data, now_ns()))
+    }
+
+    fn add_data_key(&self, org: &str, id: u32, wrapped: &[u8]) -> Result<()> {
+        self.write(|tx| keys::add_data_key(tx, org, id, wrapped, now_ns()))
+    }
+
+    fn touch_session_block(
+        &self,
+        session: Uuid,
+        hash: &BlockHash,
+        size: u64,
+        stored: u64,
+        copy: Option<&str>,
+    ) -> Result<()> {
         self.write(|tx| {
-            blocks::touch(tx, hash, size)?;
+            blocks::touch(tx, hash, size, stored)?;
+            if let Some(org) = copy {
+                blocks::note_copy(tx, hash, org)?;
+            }
             blocks::note_upload(tx, session, hash)
         })
     }

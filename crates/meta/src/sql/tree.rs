@@ -859,7 +859,11 @@ impl<'t> Tree<'t> {
         let Some(reader) = self.caches.packs.get() else {
             return Ok(false);
         };
-        let stored = reader.read(pack)?;
+        let org = self
+            .tx
+            .query_one("SELECT org FROM volumes WHERE id = $1", vals![self.id])?
+            .text(0)?;
+        let stored = reader.read(&org, pack)?;
         Ok(a.idx == b.idx && a.len == b.len && packed.small_bytes(Some(&stored)) == inline.small_bytes(None))
     }
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 const VOLUME_COLUMNS: &str =
     "id, name, created_at, updated_at, used_bytes, file_count, snapshot_of, quota_bytes, quota_files, forked_from,
-     moment_at, history_ns";
+     moment_at, history_ns, compression";
 
 fn volume_from_row(r: &Row) -> R<Volume> {
     Ok(Volume {
@@ -26,6 +26,7 @@ fn volume_from_row(r: &Row) -> R<Volume> {
         forked_from: r.opt_uuid(9)?,
         moment_at: r.opt_i64(10)?,
         history_ns: r.opt_i64(11)?,
+        compression: r.opt_text(12)?,
     })
 }
 
@@ -50,6 +51,18 @@ pub fn set_quota(tx: &dyn Tx, org: &str, id: Uuid, quota: strata_core::api::Quot
             }
             .into())
         }
+    }
+}
+
+/// Sets how a volume's new blocks are compressed (not a snapshot's: it stores none).
+pub fn set_compression(tx: &dyn Tx, org: &str, id: Uuid, compression: Option<&str>) -> R<Volume> {
+    let sql = format!(
+        "UPDATE volumes SET compression = $3 WHERE org = $1 AND id = $2 AND snapshot_of IS NULL
+         RETURNING {VOLUME_COLUMNS}"
+    );
+    match tx.query_opt(&sql, vals![org, id, compression])? {
+        Some(row) => volume_from_row(&row),
+        None => Err(Error::not_found("no such volume").with_field("volume").into()),
     }
 }
 

@@ -86,6 +86,8 @@ pub async fn gc(State(state): State<AppState>, Query(q): Query<GcQuery>) -> ApiR
 pub struct FsckQuery {
     #[serde(default)]
     repair: bool,
+    #[serde(default)]
+    blocks: bool,
 }
 
 #[utoipa::path(
@@ -93,9 +95,12 @@ pub struct FsckQuery {
     path = "/v1/fsck",
     tag = "admin",
     summary = "Check (and repair) the metadata",
-    params(("repair" = Option<bool>, Query, description = "Mend what is found")),
+    params(
+        ("repair" = Option<bool>, Query, description = "Mend what is found"),
+        ("blocks" = Option<bool>, Query, description = "Also read every stored block back and check it against its name"),
+    ),
     responses((status = 200, description = "Done", body = FsckReport))
 )]
 pub async fn fsck(State(state): State<AppState>, Query(q): Query<FsckQuery>) -> ApiResult<Json<FsckReport>> {
-    Ok(Json(crate::fsck::check(&state, q.repair).await?))
+    Ok(Json(crate::fsck::check(&state, q.repair, q.blocks).await?))
 }

@@ -86,7 +86,8 @@ pub async fn get(
     Query(q): Query<PathQuery>,
 ) -> ApiResult<Response> {
     let path = c.path(&q.path, "path")?;
-    let (size, stream) = files::get(&s, vol(&s, &c, &v).await?, &path).await?;
+    let domain = s.domain(&c.org).await?;
+    let (size, stream) = files::get(&s, domain, vol(&s, &c, &v).await?, &path).await?;
     let headers = [
         (header::CONTENT_TYPE, "application/octet-stream".to_string()),
         (header::CONTENT_LENGTH, size.to_string()),
@@ -113,8 +114,12 @@ pub async fn put(
     let path = c.target(&q.path, "path")?;
     let mode = strata_core::api::check_mode(q.mode.unwrap_or(0o644), "mode")?;
     let id = vol(&s, &c, &v).await?;
+    let how = files::Storing {
+        compression: s.compression_of(&c.org, id).await?,
+        domain: s.domain(&c.org).await?,
+    };
     Ok(axum::Json(
-        files::put(&s, id, &path, mode, body.into_data_stream()).await?,
+        files::put(&s, id, &path, mode, how, body.into_data_stream()).await?,
     ))
 }
 

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use strata_core::api::{CreateKey, CreateOrg, CreateToken, KeyInfo, NewKey, Org, OrgQuota, TokenScope};
+use strata_core::api::{CreateKey, CreateOrg, CreateToken, KeyInfo, NewKey, Org, OrgQuota, Reencrypted, TokenScope};
 use strata_core::keys::{KeyName, OrgName, Role, parse_ttl};
 use strata_core::mounts::parse_subpath;
 use strata_core::names::VolumeRef;
@@ -80,6 +80,54 @@ pub async fn set_org_quota(
     Ok(axum::Json(
         s.meta(move |m| m.set_org_quota(org.as_str(), quota.bytes)).await?,
     ))
+}
+
+/// Makes an organization encrypt the blocks it stores from now on, under names keyed by it
+/// (admin keys; the server needs a master key). Blocks it stored before stay as they are,
+/// and readable.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/encryption",
+    tag = "keys",
+    summary = "Encrypt an organization's blocks from now on (admin keys only)",
+    params(("org" = String, Path, description = "The organization")),
+    responses((status = 200, description = "Done", body = Org))
+)]
+pub async fn encrypt_org(State(s): State<AppState>, Path(org): Path<String>) -> ApiResult<axum::Json<Org>> {
+    let org = OrgName::parse(&org).map_err(|e| e.with_field("org"))?;
+    s.vault.encrypt(&s.meta, org.as_str()).await?;
+    Ok(axum::Json(s.meta(move |m| m.get_org(org.as_str())).await?))
+}
+
+/// Gives an organization a new data key: its new blocks are encrypted with it, older ones
+/// stay readable with theirs (admin keys).
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/rotate-key",
+    tag = "keys",
+    summary = "Give an organization a new data key (admin keys only)",
+    params(("org" = String, Path, description = "The organization")),
+    responses((status = 200, description = "Done", body = Org))
+)]
+pub async fn rotate_key(State(s): State<AppState>, Path(org): Path<String>) -> ApiResult<axum::Json<Org>> {
+    let org = OrgName::parse(&org).map_err(|e| e.with_field("org"))?;
+    s.vault.rotate(&s.meta, org.as_str()).await?;
+    Ok(axum::Json(s.meta(move |m| m.get_org(org.as_str())).await?))
+}
+
+/// Rewrites every block of an organization that is not under its current data key (admin
+/// keys): once it is done, older data keys encrypt nothing stored.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/reencrypt",
+    tag = "keys",
+    summary = "Rewrite an organization's blocks with its current data key (admin keys only)",
+    params(("org" = String, Path, description = "The organization")),
+    responses((status = 200, description = "Done", body = Reencrypted))
+)]
+pub async fn reencrypt(State(s): State<AppState>, Path(org): Path<String>) -> ApiResult<axum::Json<Reencrypted>> {
+    let org = OrgName::parse(&org).map_err(|e| e.with_field("org"))?;
+    Ok(axum::Json(crate::vault::reencrypt(&s, org.as_str()).await?))
 }
 
 /// The organization a key-management request is about: the caller's own unless an admin

@@ -37,6 +37,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/volumes/{volume}/fs/chmod", post(files::chmod))
         .route("/v1/volumes/{volume}/rename", post(volumes::rename))
         .route("/v1/volumes/{volume}/quota", post(volumes::set_quota))
+        .route("/v1/volumes/{volume}/compression", post(volumes::set_compression))
+        .route("/v1/volumes/{volume}/usage", get(volumes::usage))
         .route("/v1/volumes/{volume}/fork", post(forks::fork))
         .route(
             "/v1/volumes/{volume}/snapshots",
@@ -70,6 +72,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orgs", get(keys::list_orgs).post(keys::create_org))
         .route("/v1/orgs/{org}", get(keys::get_org))
         .route("/v1/orgs/{org}/quota", post(keys::set_org_quota))
+        .route("/v1/orgs/{org}/encryption", post(keys::encrypt_org))
+        .route("/v1/orgs/{org}/rotate-key", post(keys::rotate_key))
+        .route("/v1/orgs/{org}/reencrypt", post(keys::reencrypt))
         .route("/v1/keys", get(keys::list_keys).post(keys::create_key))
         .route("/v1/keys/{key}", axum::routing::delete(keys::revoke_key))
         .route("/v1/tokens", post(keys::create_token))

@@ -6,7 +6,7 @@ use crate::state::AppState;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use strata_core::api::{CreateVolume, Quota, RenameVolume, Volume};
+use strata_core::api::{CompressionSetting, CreateVolume, Quota, RenameVolume, StoreUsage, Volume};
 use strata_core::names::{VolumeName, VolumeRef};
 use strata_core::{Error, ErrorKind};
 use uuid::Uuid;
@@ -141,6 +141,62 @@ pub async fn set_quota(
     let id = volume_id(&state, &caller.org, &volume).await?;
     let org = caller.org.clone();
     Ok(axum::Json(state.meta(move |m| m.set_quota(&org, id, quota)).await?))
+}
+
+/// Sets how the blocks a volume stores from now on are compressed; blocks stored before
+/// keep their form and are read alike.
+#[utoipa::path(
+    post,
+    path = "/v1/volumes/{volume}/compression",
+    tag = "volumes",
+    summary = "Set how a volume's new blocks are compressed",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    request_body = CompressionSetting,
+    responses((status = 200, description = "Done", body = Volume))
+)]
+pub async fn set_compression(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(volume): Path<String>,
+    Json(setting): Json<CompressionSetting>,
+) -> ApiResult<axum::Json<Volume>> {
+    let id = volume_id(&state, &caller.org, &volume).await?;
+    // Stored in the form it prints in, so every server reads it alike.
+    let setting = match setting.compression.as_deref() {
+        None => None,
+        Some(given) => Some(
+            strata_blocks::Compression::parse(given)
+                .map_err(|e| Error::invalid("compression", e))?
+                .to_string(),
+        ),
+    };
+    let org = caller.org.clone();
+    Ok(axum::Json(
+        state
+            .meta(move |m| m.set_compression(&org, id, setting.as_deref()))
+            .await?,
+    ))
+}
+
+/// The blocks a volume's layers name (its past, and the layers it shares with forks and
+/// snapshots, included) and the bytes the store keeps for them. Reads every chunk of those
+/// layers: a walk, unlike `GET /v1/volumes/{volume}`.
+#[utoipa::path(
+    get,
+    path = "/v1/volumes/{volume}/usage",
+    tag = "volumes",
+    summary = "The blocks a volume names and what the store keeps for them",
+    params(("volume" = String, Path, description = "The volume's name or id", example = "data")),
+    responses((status = 200, description = "Done", body = StoreUsage))
+)]
+pub async fn usage(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(volume): Path<String>,
+) -> ApiResult<axum::Json<StoreUsage>> {
+    let id = volume_id(&state, &caller.org, &volume).await?;
+    let org = caller.org.clone();
+    Ok(axum::Json(state.meta(move |m| m.volume_usage(&org, id)).await?))
 }
 
 /// Deletes a volume or snapshot, refusing (409) while mounts use it unless `force`.

@@ -104,7 +104,11 @@ pub async fn apply(service: &SessionService, state: &AppState, session: &Session
         .into_iter()
         .map(|r| service.change(r))
         .collect::<Result<Vec<_>>>()?;
-    let changes = state.packs.pack(state, changes).await?;
+    let how = crate::files::Storing {
+        compression: state.compression_of(&session.0.org, session.volume()).await?,
+        domain: state.domain(&session.0.org).await?,
+    };
+    let changes = state.packs.pack(state, changes, how).await?;
     let (at, owner, count) = (service.reach(), session.0.id, changes.len() as u64);
     state
         .meta(move |m| {

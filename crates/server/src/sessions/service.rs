@@ -8,10 +8,9 @@
 use super::{LiveSession, Session, decode, encode, ownership, parse_hash};
 use crate::state::AppState;
 use bytes::Bytes;
-use strata_blocks::BlockError;
+use strata_blocks::{BlockError, Sealed};
 use strata_core::api::*;
 use strata_core::names::VolumeRef;
-use strata_core::pieces::PIECE;
 use strata_core::session::{Reply, Request};
 use strata_core::{Error, ErrorKind, Result};
 use strata_meta::{BlockHash, Change, Chunk, Reach, RenameFlags, WriteChange, XattrMode};
@@ -247,7 +246,8 @@ impl SessionService {
     async fn content(&self, r: NodeOnly) -> Result<Content> {
         let (at, ino) = (self.reach(), self.ino(&r.node)?);
         let (stat, chunks) = self.state.meta(move |m| m.chunks(at, ino)).await?;
-        let chunks = self.state.packs.inline(&self.state.blocks, chunks).await?;
+        let domain = self.state.domain(&self.session.0.org).await?;
+        let chunks = self.state.packs.inline(&self.state.blocks, &domain, chunks).await?;
         Ok(Content {
             stat,
             chunks: chunks
@@ -343,28 +343,38 @@ impl SessionService {
         if data.len() as u64 > strata_core::BLOCK_SIZE {
             return Err(Error::new(ErrorKind::TooLarge, "a block is at most 4 MiB").with_field("body"));
         }
-        let (data, (actual, values)) = tokio::task::spawn_blocking(move || {
-            let hashed = strata_core::pieces::hash_block(&data);
-            (data, hashed)
+        let compression = self
+            .state
+            .compression_of(&self.session.0.org, self.session.volume())
+            .await?;
+        let domain = self.state.domain(&self.session.0.org).await?;
+        let len = data.len() as u64;
+        let sealing = domain.clone();
+        let block = tokio::task::spawn_blocking(move || {
+            let (actual, values) = strata_core::pieces::hash_block(&data);
+            // Sealed only once it is known to be the block named.
+            (*actual.as_bytes() == hash).then(|| Sealed::new(&hash, &data, &values, compression, &sealing))
         })
         .await
         .map_err(|e| Error::internal(e.to_string()))?;
-        if *actual.as_bytes() != hash {
+        let Some(block) = block else {
             return Err(Error::invalid("body", "the block's bytes do not match its hash"));
-        }
-        let (len, session) = (data.len() as u64, self.session.0.id);
+        };
+        let (stored, session) = (block.stored_len(), self.session.0.id);
+        let copy = domain.org().map(str::to_owned);
         self.state
-            .meta(move |m| m.touch_session_block(session, &hash, len))
+            .meta(move |m| m.touch_session_block(session, &hash, len, stored, copy.as_deref()))
             .await?;
-        self.state.blocks.put(&hash, data, &values).await?;
-        self.state.metrics.blocks_stored.inc();
-        self.state.metrics.block_bytes_stored.inc_by(len);
+        self.state.blocks.put(&domain, &hash, &block).await?;
+        self.state.metrics.stored(len, stored);
         Ok(())
     }
 
     pub async fn get_block(&self, hash: &str) -> Result<Bytes> {
         let hash = self.readable_block(hash).await?;
-        let bytes = found(self.state.blocks.get(&hash).await)?;
+        let (blocks, org) = (&self.state.blocks, &self.session.0.org);
+        let read = |d| async move { blocks.get(&d, &hash).await };
+        let bytes = found(self.state.vault.reading(&self.state.meta, org, read).await?)?;
         self.state.metrics.blocks_fetched.inc();
         self.state.metrics.block_bytes_fetched.inc_by(bytes.len() as u64);
         Ok(bytes)
@@ -378,7 +388,9 @@ impl SessionService {
             return Err(Error::invalid("last", "the range of pieces is empty"));
         }
         let hash = self.readable_block(hash).await?;
-        let pieces = found(self.state.blocks.pieces(&hash).await)?;
+        let (blocks, org, vault) = (&self.state.blocks, &self.session.0.org, &self.state.vault);
+        let read = |d| async move { blocks.pieces(&d, &hash).await };
+        let pieces = found(vault.reading(&self.state.meta, org, read).await?)?;
         let (size, values) = (pieces.0, &pieces.1);
         if values.len() < 2 {
             return Err(Error::invalid("hash", "a block of one piece is read whole"));
@@ -386,8 +398,8 @@ impl SessionService {
         if last > values.len() {
             return Err(Error::invalid("last", format!("the block has {} pieces", values.len())));
         }
-        let bytes = (first * PIECE) as u64..(last * PIECE).min(size) as u64;
-        let data = found(self.state.blocks.get_range(&hash, bytes).await)?;
+        let read = |d| async move { blocks.get_pieces(&d, &hash, first, last).await };
+        let (_, data) = found(vault.reading(&self.state.meta, org, read).await?)?;
         self.state.metrics.blocks_fetched.inc();
         self.state.metrics.block_bytes_fetched.inc_by(data.len() as u64);
         let mut reply = strata_core::pieces::encode_head(size, values);
