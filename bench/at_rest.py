@@ -63,10 +63,15 @@ def seq_read(dir, name, size_mib, cold_hook):
     return size_mib / run.timed(read)
 
 
-def workloads(dir, cold_hook, size_mib, files, text):
+def workloads(dir, cold_hook, size_mib, files, text, stored=None):
+    """`stored`, for strata: the bytes the store was given so far and the bytes stored."""
     out = {}
     for name, buf in (("random", bytearray(os.urandom(MIB))), ("text", text)):
+        before = stored() if stored else None
         out[f"seq write + fsync, {name}, MiB/s"] = seq_write(dir, name, size_mib, buf)
+        if stored:
+            after = stored()
+            out[f"store bytes / bytes, {name}"] = (after[0] - before[0]) / max(1, after[1] - before[1])
     for name in ("random", "text"):
         out[f"seq read cold, {name}, MiB/s"] = seq_read(dir, name, size_mib, cold_hook)
     d = os.path.join(dir, "small")
@@ -88,11 +93,9 @@ def measure_strata(work, services, setting, encrypt, size_mib, files, text):
         args += ["--master-key-file", key]
     strata = run.Strata(work, services, args, db, before_mount=["org", "encrypt", "default"] if encrypt else None)
     try:
-        out = workloads(strata.dir, strata.cold, size_mib, files, text)
-        written = strata.metric("strata_blocks_stored_bytes_total")
-        stored = strata.metric("strata_store_written_bytes_total")
-        out["store bytes / bytes stored"] = stored / written if written else 0.0
-        return out
+        stored = lambda: (strata.metric("strata_store_written_bytes_total"),
+                          strata.metric("strata_blocks_stored_bytes_total"))
+        return workloads(strata.dir, strata.cold, size_mib, files, text, stored)
     finally:
         strata.stop()
 

@@ -144,7 +144,8 @@ impl Layout {
     /// The layout of the header at the start of `object`, if it starts with a whole,
     /// consistent one.
     pub fn parse(object: &[u8]) -> Option<Layout> {
-        if object.get(..8)? != MAGIC || object[8] & !ENCRYPTED != 0 {
+        let fixed = object.get(..FIXED)?;
+        if fixed[..8] != MAGIC || fixed[8] & !ENCRYPTED != 0 {
             return None;
         }
         let key_id = (object[8] & ENCRYPTED != 0).then(|| u32::from_le_bytes([object[9], object[10], object[11], 0]));
@@ -335,6 +336,9 @@ mod tests {
             );
         }
         assert!(Layout::parse(&sealed[..FIXED + 3]).is_none());
+        for len in 0..FIXED {
+            assert!(Layout::parse(&sealed[..len]).is_none(), "{len} bytes");
+        }
         plain.truncate(5);
         assert!(Layout::parse(&plain).is_none());
     }

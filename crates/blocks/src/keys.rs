@@ -9,8 +9,9 @@
 //!   organizations storing the same file get unrelated names (so no block is shared
 //!   between them).
 //! - Data keys encrypt every piece of a block, and its piece values, with
-//!   XChaCha20-Poly1305 (random 24-byte nonces; the store name, the piece's index and the
-//!   block's header are authenticated with it). The current data key encrypts new blocks;
+//!   XChaCha20-Poly1305 (random 24-byte nonces; the store name, the piece's index, the
+//!   block's size and whether the piece is compressed are authenticated with it; a header
+//!   naming another key or other frame lengths makes the pieces fail to decrypt). The current data key encrypts new blocks;
 //!   older ones stay to read what they encrypted, until a re-encryption pass rewrote it.
 
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};

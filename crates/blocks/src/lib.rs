@@ -322,6 +322,7 @@ impl BlockStore {
     }
 
     async fn write(&self, name: &BlockHash, block: &Sealed) -> Result<()> {
+        self.forget(name);
         // The values first: a block is never stored without them (unless a crash comes
         // between, and then they are worked out again when first asked for).
         if let Some(head) = &block.pieces {
@@ -387,9 +388,13 @@ impl BlockStore {
         let (hash, keys) = (*hash, domain.keys().cloned());
         let opened = tokio::task::spawn_blocking(move || {
             let key = |id: u32| keys.as_ref().and_then(|k| k.data.get(&id));
-            match envelope::open(&object, &hash, &name, key) {
+            let opened = envelope::open(&object, &hash, &name, key);
+            // A block stored as it is, before envelopes, may start like one.
+            if !matches!(opened, Opened::Sealed(_)) && blake3::hash(&object).as_bytes() == &hash {
+                return Ok(object);
+            }
+            match opened {
                 Opened::Sealed(plain) => Ok(Bytes::from(plain)),
-                Opened::Plain if blake3::hash(&object).as_bytes() == &hash => Ok(object),
                 Opened::Locked(key) => Err(BlockError::Locked {
                     block: to_hex(&hash),
                     org: keys.map(|k| k.org.clone()).unwrap_or_default(),
@@ -416,7 +421,8 @@ impl BlockStore {
     }
 
     /// Pieces `first..last` of a block of two pieces or more, with its size and piece values:
-    /// only their frames are read from the store (once the block's header is known).
+    /// only their frames are read from the store (once the block's header is known), and
+    /// they are checked against their values before they are given out.
     pub async fn get_pieces(
         &self,
         domain: &Domain,
@@ -425,51 +431,82 @@ impl BlockStore {
         last: usize,
     ) -> Result<(Pieces, Bytes)> {
         let pieces = self.pieces(domain, hash).await?;
-        let size = pieces.0;
-        let wanted = (first * PIECE) as u64..(last * PIECE).min(size) as u64;
-        // A layout read before a rewrite (another data key) is read again, once.
+        // A layout kept from before the block was stored again (in another form, with
+        // another data key) reads wrong bytes or none: read its header again, once.
         for fresh in [false, true] {
-            let (object, layout) = self.layout(domain, hash, size, fresh).await?;
-            let Some(layout) = layout else {
-                return Ok((pieces, self.range(&object, wanted).await?));
-            };
-            let frames = self.range(&object, layout.span(first..last)).await?;
-            let keys = domain.keys().cloned();
-            let opened = tokio::task::spawn_blocking(move || {
-                let cipher = match (layout.key_id, &keys) {
-                    (None, _) => None,
-                    (Some(key_id), Some(keys)) => match keys.data.get(&key_id) {
-                        Some(key) => Some(Cipher {
-                            name: &object,
-                            key_id,
-                            key,
-                        }),
-                        None => return Err(key_id),
-                    },
-                    (Some(key_id), None) => return Err(key_id),
-                };
-                Ok(layout.open(first..last, &frames, cipher))
-            });
-            match opened.await.map_err(|e| BlockError::Damaged(e.to_string()))? {
-                Ok(Some(plain)) => return Ok((pieces, plain.into())),
-                Ok(None) if !fresh => continue,
+            match self.read_pieces(domain, hash, &pieces, first..last, fresh).await {
+                Ok(Some(plain)) => return Ok((pieces, plain)),
+                Ok(None) | Err(BlockError::Store(_)) if !fresh => continue,
                 Ok(None) => return Err(BlockError::Damaged(to_hex(hash))),
-                Err(key) => {
-                    return Err(BlockError::Locked {
-                        block: to_hex(hash),
-                        org: domain.keys().map(|k| k.org.clone()).unwrap_or_default(),
-                        key,
-                    });
-                }
+                Err(e) => return Err(e),
             }
         }
         unreachable!("the second round returns")
     }
 
+    /// Pieces `range` read through the block's layout (kept, unless `fresh`), checked against
+    /// their values: `None` if they do not match them.
+    async fn read_pieces(
+        &self,
+        domain: &Domain,
+        hash: &BlockHash,
+        pieces: &Pieces,
+        range: Range<usize>,
+        fresh: bool,
+    ) -> Result<Option<Bytes>> {
+        let (object, layout) = self.layout(domain, hash, pieces.0, fresh).await?;
+        let span = match &layout {
+            Some(layout) => layout.span(range.clone()),
+            None => (range.start * PIECE) as u64..(range.end * PIECE).min(pieces.0) as u64,
+        };
+        let bytes = match self.range(&object, span).await {
+            Err(BlockError::Missing(_)) if !fresh => return Ok(None),
+            read => read?,
+        };
+        let (keys, values) = (domain.keys().cloned(), pieces.clone());
+        let opened = tokio::task::spawn_blocking(move || {
+            let plain = match layout {
+                None => bytes.to_vec(),
+                Some(layout) => {
+                    let cipher = match (layout.key_id, &keys) {
+                        (None, _) => None,
+                        (Some(key_id), Some(keys)) => match keys.data.get(&key_id) {
+                            Some(key) => Some(Cipher {
+                                name: &object,
+                                key_id,
+                                key,
+                            }),
+                            None => return Err(key_id),
+                        },
+                        (Some(key_id), None) => return Err(key_id),
+                    };
+                    match layout.open(range.clone(), &bytes, cipher) {
+                        Some(plain) => plain,
+                        None => return Ok(None),
+                    }
+                }
+            };
+            let whole = plain
+                .chunks(PIECE)
+                .zip(range)
+                .all(|(piece, i)| values.1.get(i) == Some(&pieces::piece_value(i, piece)));
+            Ok(whole.then(|| Bytes::from(plain)))
+        });
+        match opened.await.map_err(|e| BlockError::Damaged(e.to_string()))? {
+            Ok(read) => Ok(read),
+            Err(_) if !fresh => Ok(None),
+            Err(key) => Err(BlockError::Locked {
+                block: to_hex(hash),
+                org: domain.org().unwrap_or_default().to_owned(),
+                key,
+            }),
+        }
+    }
+
     /// Where a block's frames lie, from its header (read once, then kept unless `fresh`):
     /// the object that holds it, and `None` for a block stored as it is. A header is
     /// believed when it describes a block of the size its piece values give; the pieces
-    /// read through it are checked by their reader.
+    /// read through it are checked against their values.
     async fn layout(&self, domain: &Domain, hash: &BlockHash, size: usize, fresh: bool) -> Result<Located> {
         let name = domain.name(hash);
         if !fresh && let Some(found) = Recent::get(&self.layouts, &name) {
@@ -517,7 +554,22 @@ impl BlockStore {
 
     /// Deletes the block stored under `name` and its piece values; deleting a block that is
     /// already gone succeeds.
+    /// Forgets what is kept of a block stored under `name`: it is stored anew, or deleted.
+    fn forget(&self, name: &BlockHash) {
+        self.layouts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_hash
+            .remove(name);
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_hash
+            .remove(name);
+    }
+
     pub async fn delete(&self, name: &BlockHash) -> Result<()> {
+        self.forget(name);
         for key in [pieces_key(name), key(name)] {
             match self.store.delete(&key).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
@@ -618,6 +670,48 @@ mod tests {
         std::fs::write(&path, object).unwrap();
         let fresh = BlockStore::local(dir.path()).unwrap();
         assert!(matches!(fresh.get(PLAIN, &h).await, Err(BlockError::Damaged(_))));
+    }
+
+    /// A block stored anew in another form by another server (deleted, then written with
+    /// another setting) reads right through a layout kept from before: the pieces read
+    /// through it do not match their values, so the header is read again.
+    #[tokio::test]
+    async fn a_layout_kept_from_an_older_form_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (reader, other) = (
+            BlockStore::local(dir.path()).unwrap(),
+            BlockStore::local(dir.path()).unwrap(),
+        );
+        // Random bytes: kept as they are in an envelope, so the old layout reads within it.
+        let mut x = 11u32;
+        let data: Vec<u8> = (0..3 * PIECE)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        let (h, values) = pieces::hash_block(&data);
+        let h = *h.as_bytes();
+        // Stored as it is, before envelopes; read in pieces, so its layout is kept.
+        let hex = to_hex(&h);
+        std::fs::create_dir_all(dir.path().join("blocks").join(&hex[..2])).unwrap();
+        std::fs::write(dir.path().join("blocks").join(&hex[..2]).join(&hex), &data).unwrap();
+        assert_eq!(
+            &reader.get_pieces(PLAIN, &h, 1, 2).await.unwrap().1[..],
+            &data[PIECE..2 * PIECE]
+        );
+        other.delete(&h).await.unwrap();
+        let block = Sealed::new(&h, &data, &values, Compression::DEFAULT, PLAIN);
+        other.put(PLAIN, &h, &block).await.unwrap();
+        assert_eq!(&reader.get_pieces(PLAIN, &h, 1, 3).await.unwrap().1[..], &data[PIECE..]);
+        // And once more, compressed otherwise.
+        other.delete(&h).await.unwrap();
+        let block = Sealed::new(&h, &data, &values, Compression::Off, PLAIN);
+        other.put(PLAIN, &h, &block).await.unwrap();
+        assert_eq!(
+            &reader.get_pieces(PLAIN, &h, 2, 3).await.unwrap().1[..],
+            &data[2 * PIECE..]
+        );
     }
 
     fn org(name: &str, current: u32) -> Domain {

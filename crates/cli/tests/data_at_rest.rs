@@ -95,9 +95,16 @@ fn a_source_tree_is_stored_compressed_and_random_bytes_are_not_inflated() {
     assert_eq!(report["problems"], serde_json::json!([]), "{report}");
     assert!(report["blocks_read"].as_u64().unwrap() >= 3, "{report}");
 
-    let (code, err) = server.fails(&["volume", "set", "src", "--compression", "lz4"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("compression"), "{err}");
+    for bad in ["lz4", "zstd:10", "zstd:0", "zstd:-1", ""] {
+        let (code, err) = server.fails(&["volume", "set", "src", "--compression", bad]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("compression"), "{err}");
+    }
+    assert_eq!(
+        server.json(&["volume", "set", "src", "--compression", "zstd:9"])["compression"],
+        "zstd:9"
+    );
+    assert!(server.json(&["volume", "set", "src", "--compression", "default"])["compression"].is_null());
 }
 
 /// An organization that encrypts keeps no byte of its files in clear in the store (blocks,

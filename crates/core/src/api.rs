@@ -366,8 +366,8 @@ pub struct Org {
     pub data_key: Option<u32>,
 }
 
-/// What a re-encryption pass did: the blocks of an organization rewritten with its current
-/// data key (those it stored before it encrypted included), and those already under it.
+/// What a re-encryption pass did: the blocks an organization keeps under its own names that
+/// were rewritten with its current data key, and those already under it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reencrypted {

@@ -193,21 +193,23 @@ async fn join(task: Option<tokio::task::JoinHandle<Result<Chunk>>>) -> Result<Ch
 /// The content of a file as a stream of bytes, reading a few blocks ahead.
 pub async fn get(
     state: &AppState,
-    domain: Domain,
+    org: &str,
     vol: Uuid,
     path: &FsPath,
 ) -> Result<(u64, impl Stream<Item = Result<Bytes>> + use<>)> {
     let file = stat(state, vol, path).await?;
+    // Keys that cannot be had fail the request before its first byte, not midway.
+    state.domain(org).await?;
     let (stat, chunks) = state.meta(move |m| m.chunks(vol.into(), file.ino)).await?;
-    let chunks = state.packs.inline(&state.blocks, &domain, chunks).await?;
+    let chunks = state.packs.inline(state, org, chunks).await?;
     let size = stat.size;
     let mut by_index: std::collections::HashMap<u64, Chunk> = chunks.into_iter().map(|c| (c.idx, c)).collect();
-    let blocks = state.blocks.clone();
+    let (state, org) = (state.clone(), org.to_owned());
     let stream = futures::stream::iter(0..size.div_ceil(BLOCK_SIZE))
         .map(move |idx| {
             let want = (size - idx * BLOCK_SIZE).min(BLOCK_SIZE) as usize;
             let chunk = by_index.remove(&idx);
-            let (blocks, domain) = (blocks.clone(), domain.clone());
+            let (state, org) = (state.clone(), org.clone());
             async move {
                 let stored = match chunk {
                     None => Bytes::new(),
@@ -228,7 +230,7 @@ pub async fn get(
                         len,
                         ..
                     }) => {
-                        let bytes = blocks.get(&domain, &hash).await?;
+                        let bytes = state.read_block(&org, &hash).await?;
                         bytes.slice(..(len as usize).min(want).min(bytes.len()))
                     }
                     Some(Chunk {
@@ -236,7 +238,7 @@ pub async fn get(
                         len,
                         ..
                     }) => {
-                        let bytes = blocks.get(&domain, &hash).await?;
+                        let bytes = state.read_block(&org, &hash).await?;
                         Bytes::from(patches.apply(&bytes, (len as usize).min(want)))
                     }
                 };

@@ -35,7 +35,9 @@ pub async fn check(state: &AppState, repair: bool, read_blocks: bool) -> Result<
         }
         for org in copies.get(&hash).into_iter().flatten() {
             if !domains.contains_key(org) {
-                let domain = match state.domain(org).await {
+                // Read now, not as kept: an organization that began to encrypt a moment ago
+                // on another server has blocks under its names already.
+                let domain = match state.vault.load(&state.meta, org).await {
                     Ok(domain) => Some(domain),
                     Err(e) => {
                         problems.push(problem("unreadable_org", org, e.message));

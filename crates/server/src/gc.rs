@@ -79,8 +79,13 @@ async fn delete_every_form(
     copies: Option<&Vec<String>>,
 ) -> Result<()> {
     for org in copies.into_iter().flatten() {
-        let name = state.domain(org).await?.name(hash);
-        state.blocks.delete(&name).await?;
+        // Read now, not as kept: a copy is under the organization's names.
+        let strata_blocks::Domain::Org(keys) = state.vault.load(&state.meta, org).await? else {
+            return Err(strata_core::Error::internal(format!(
+                "organization {org} keeps a copy but has no keys"
+            )));
+        };
+        state.blocks.delete(&keys.store_name(hash)).await?;
     }
     Ok(state.blocks.delete(hash).await?)
 }

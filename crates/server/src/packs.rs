@@ -13,7 +13,7 @@ use crate::vault::Vault;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use strata_blocks::{BlockStore, Domain, Sealed};
+use strata_blocks::{BlockStore, Sealed};
 use strata_core::{BLOCK_SIZE, Error, Result};
 use strata_meta::{BlockHash, Change, Chunk, ChunkData, MetaStore, PackReader};
 
@@ -133,25 +133,31 @@ impl Packs {
         Ok(changes)
     }
 
-    /// A pack's bytes, from those kept (by store name: an organization's are its own) or
-    /// from the store.
-    pub async fn read(&self, blocks: &BlockStore, domain: &Domain, hash: &BlockHash) -> Result<Bytes> {
-        let name = domain.name(hash);
+    /// A pack of organization `org`, from those kept (by store name: an organization's are
+    /// its own) or from the store.
+    pub async fn read(&self, from: Reading<'_>, org: &str, hash: &BlockHash) -> Result<Bytes> {
+        let name = from.vault.domain(from.meta, org).await?.name(hash);
         if let Some(bytes) = self.recent().packs.get(&name) {
             return Ok(bytes.clone());
         }
-        let bytes = blocks.get(domain, hash).await?;
+        let read = |domain| async move { from.blocks.get(&domain, hash).await };
+        let bytes = from.vault.reading(from.meta, org, read).await??;
         self.recent().keep(name, bytes.clone());
         Ok(bytes)
     }
 
     /// `chunks` with every packed one made inline, as clients take them.
-    pub async fn inline(&self, blocks: &BlockStore, domain: &Domain, mut chunks: Vec<Chunk>) -> Result<Vec<Chunk>> {
+    pub async fn inline(&self, state: &AppState, org: &str, mut chunks: Vec<Chunk>) -> Result<Vec<Chunk>> {
+        let from = Reading {
+            blocks: &state.blocks,
+            vault: &state.vault,
+            meta: &state.meta,
+        };
         for chunk in &mut chunks {
             let ChunkData::Packed { pack, .. } = chunk.data else {
                 continue;
             };
-            let bytes = self.read(blocks, domain, &pack).await?;
+            let bytes = self.read(from, org, &pack).await?;
             let data = chunk
                 .small_bytes(Some(&bytes))
                 .ok_or_else(|| Error::internal("a pack is shorter than a chunk naming it"))?
@@ -160,6 +166,14 @@ impl Packs {
         }
         Ok(chunks)
     }
+}
+
+/// What packs are read from: the store, with the keys of the organizations that encrypt.
+#[derive(Clone, Copy)]
+pub struct Reading<'a> {
+    pub blocks: &'a BlockStore,
+    pub vault: &'a Vault,
+    pub meta: &'a Arc<dyn MetaStore>,
 }
 
 /// The metadata engine's way to packs: it runs on the runtime's blocking threads
@@ -180,10 +194,12 @@ impl PackReader for EngineReader {
             .meta
             .upgrade()
             .ok_or_else(|| Error::internal("the metadata is closed"))?;
-        runtime.block_on(async {
-            let domain = self.vault.domain(&meta, org).await?;
-            self.packs.read(&self.blocks, &domain, pack).await
-        })
+        let from = Reading {
+            blocks: &self.blocks,
+            vault: &self.vault,
+            meta: &meta,
+        };
+        runtime.block_on(self.packs.read(from, org, pack))
     }
 }
 
@@ -195,7 +211,7 @@ mod tests {
     fn plain() -> Storing {
         Storing {
             compression: strata_blocks::Compression::DEFAULT,
-            domain: Domain::Plain,
+            domain: strata_blocks::Domain::Plain,
         }
     }
 

@@ -64,6 +64,14 @@ impl AppState {
         self.vault.domain(&self.meta, org).await
     }
 
+    /// A whole block of organization `org`, with its keys read again if it names a data key
+    /// not seen yet.
+    pub async fn read_block(&self, org: &str, hash: &strata_meta::BlockHash) -> Result<bytes::Bytes> {
+        let blocks = &self.blocks;
+        let read = |domain| async move { blocks.get(&domain, hash).await };
+        Ok(self.vault.reading(&self.meta, org, read).await??)
+    }
+
     /// How the blocks a volume stores now are compressed: as it says, else as the server does.
     pub async fn compression_of(&self, org: &str, vol: Uuid) -> Result<Compression> {
         let org = org.to_owned();

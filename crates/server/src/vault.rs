@@ -151,8 +151,10 @@ impl Vault {
 }
 
 /// Rewrites every block an organization keeps under its own names with its current data
-/// key, unless it already is. One block at a time; a block collected meanwhile is passed
-/// over. Blocks it stored before it encrypted stay as they are.
+/// key (and the server's compression), unless it already is. One block at a time; a block
+/// collected meanwhile is passed over. Blocks it stored before it encrypted stay as they
+/// are. Blocks sealed with an older key by servers that had not seen the new one yet (5 s)
+/// may land after the pass read its list: run it once more after that.
 pub async fn reencrypt(state: &crate::state::AppState, org: &str) -> Result<strata_core::api::Reencrypted> {
     let Domain::Org(keys) = state.vault.load(&state.meta, org).await? else {
         return Err(Error::invalid("org", format!("organization {org} does not encrypt")));
@@ -173,6 +175,13 @@ pub async fn reencrypt(state: &crate::state::AppState, org: &str) -> Result<stra
             Err(BlockError::Missing(_)) => continue,
             Err(e) => return Err(e.into()),
             Ok(_) => {}
+        }
+        // Registered again first: a collection pass that took it meanwhile makes this
+        // fail, rather than the rewrite putting back a block nothing registers.
+        let (size, copy) = (0, org.to_owned());
+        match meta(&state.meta, move |m| m.touch_block(&hash, size, size, Some(&copy))).await {
+            Err(e) if e.kind == ErrorKind::Unavailable => continue,
+            touched => touched?,
         }
         let plain = match state.blocks.get(&domain, &hash).await {
             Err(BlockError::Missing(_)) => continue,

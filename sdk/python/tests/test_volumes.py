@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import Server
 
 from strata import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied, QuotaExceeded, Strata, Unauthorized
 
@@ -54,6 +55,28 @@ def test_an_organization_quota_bounds_its_volumes_together(strata: Strata) -> No
     strata.org.set_quota(org.name)
     strata.fork(first, "copy")
     assert strata.org.get(org.name).used_bytes == 1200
+
+
+def test_an_organization_encrypts_and_a_volume_chooses_its_compression() -> None:
+    server = Server(env={"STRATA_MASTER_KEY": "ab" * 32})
+    try:
+        with Strata(endpoint=server.endpoint, token=server.token) as strata:
+            assert strata.org.get().data_key is None
+            assert strata.org.encrypt("default").data_key == 1
+            volume = strata.volume.create("v")
+            assert strata.volume.set_compression(volume, "off").compression == "off"
+            with pytest.raises(InvalidInput) as e:
+                strata.volume.set_compression(volume, "lz4")
+            assert e.value.field == "compression"
+            data = b"not compressed: " * 20_000
+            strata.fs.put(volume, "/a", data)
+            usage = strata.volume.usage(volume)
+            assert (usage.blocks, usage.bytes) == (1, len(data)) and usage.stored_bytes > len(data)
+            assert strata.org.rotate_key("default").data_key == 2
+            assert strata.org.reencrypt("default") == {"data_key": 2, "rewritten": 1, "current": 0}
+            assert strata.fs.get(volume, "/a") == data
+    finally:
+        server.close()
 
 
 def test_errors_are_typed_and_carry_the_servers_message(strata: Strata) -> None:

@@ -396,9 +396,10 @@ pub fn delete(tx: &dyn Tx, org: &str, id: Uuid) -> R<()> {
 }
 
 pub fn add_session(tx: &dyn Tx, s: &SessionRecord, limit: u64) -> R<()> {
-    tx.lock_org(&s.org)?;
     // After a grant of ownership of this volume, or before it: never beside one (see `own`).
+    // The volume before the organization, as every writer takes them (`quotas::check`).
     lock_volume(tx, s.volume)?;
+    tx.lock_org(&s.org)?;
     let live = tx
         .query_one(
             "SELECT COUNT(*) FROM sessions WHERE org = $1 AND alive_until >= $2",

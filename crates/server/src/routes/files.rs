@@ -86,8 +86,7 @@ pub async fn get(
     Query(q): Query<PathQuery>,
 ) -> ApiResult<Response> {
     let path = c.path(&q.path, "path")?;
-    let domain = s.domain(&c.org).await?;
-    let (size, stream) = files::get(&s, domain, vol(&s, &c, &v).await?, &path).await?;
+    let (size, stream) = files::get(&s, &c.org, vol(&s, &c, &v).await?, &path).await?;
     let headers = [
         (header::CONTENT_TYPE, "application/octet-stream".to_string()),
         (header::CONTENT_LENGTH, size.to_string()),

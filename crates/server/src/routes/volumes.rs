@@ -143,6 +143,9 @@ pub async fn set_quota(
     Ok(axum::Json(state.meta(move |m| m.set_quota(&org, id, quota)).await?))
 }
 
+/// The highest zstd level a volume may ask for: level 19 costs about 30 times level 3.
+const VOLUME_MAX_LEVEL: i32 = 9;
+
 /// Sets how the blocks a volume stores from now on are compressed; blocks stored before
 /// keep their form and are read alike.
 #[utoipa::path(
@@ -164,11 +167,16 @@ pub async fn set_compression(
     // Stored in the form it prints in, so every server reads it alike.
     let setting = match setting.compression.as_deref() {
         None => None,
-        Some(given) => Some(
-            strata_blocks::Compression::parse(given)
-                .map_err(|e| Error::invalid("compression", e))?
-                .to_string(),
-        ),
+        Some(given) => {
+            let c = strata_blocks::Compression::parse(given).map_err(|e| Error::invalid("compression", e))?;
+            if matches!(c, strata_blocks::Compression::Zstd(level) if level > VOLUME_MAX_LEVEL) {
+                let msg = format!(
+                    "a volume compresses at level {VOLUME_MAX_LEVEL} at most; higher ones cost the server's CPU for every tenant (the server's --compression may go higher)"
+                );
+                return Err(Error::invalid("compression", msg).into());
+            }
+            Some(c.to_string())
+        }
     };
     let org = caller.org.clone();
     Ok(axum::Json(

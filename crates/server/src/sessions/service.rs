@@ -246,8 +246,11 @@ impl SessionService {
     async fn content(&self, r: NodeOnly) -> Result<Content> {
         let (at, ino) = (self.reach(), self.ino(&r.node)?);
         let (stat, chunks) = self.state.meta(move |m| m.chunks(at, ino)).await?;
-        let domain = self.state.domain(&self.session.0.org).await?;
-        let chunks = self.state.packs.inline(&self.state.blocks, &domain, chunks).await?;
+        let chunks = self
+            .state
+            .packs
+            .inline(&self.state, &self.session.0.org, chunks)
+            .await?;
         Ok(Content {
             stat,
             chunks: chunks

@@ -33,6 +33,8 @@ class Volume:
     moment_at: Optional[int] = None
     #: How long the volume keeps its past, if it says (ns); ``None``: the server's setting.
     history_ns: Optional[int] = None
+    #: How its new blocks are compressed (``off``, ``zstd:LEVEL``), if it says; ``None``: the server's setting.
+    compression: Optional[str] = None
 
     @classmethod
     def _from(cls, d: Dict[str, Any]) -> "Volume":
@@ -50,6 +52,7 @@ class Volume:
             forked_from=d.get("forked_from"),
             moment_at=d.get("moment_at"),
             history_ns=d.get("history_ns"),
+            compression=d.get("compression"),
         )
 
 
@@ -62,6 +65,8 @@ class Org:
     used_bytes: int
     #: The most bytes its volumes may hold together; ``None``: no bound.
     quota_bytes: Optional[int] = None
+    #: When it encrypts its blocks, the number of the data key new ones are encrypted with.
+    data_key: Optional[int] = None
 
     @classmethod
     def _from(cls, d: Dict[str, Any]) -> "Org":
@@ -70,7 +75,17 @@ class Org:
             created_at=d["created_at"],
             used_bytes=d.get("used_bytes", 0),
             quota_bytes=d.get("quota_bytes"),
+            data_key=d.get("data_key"),
         )
+
+
+@dataclass(frozen=True)
+class StoreUsage:
+    """The blocks a volume's layers name, their bytes, and the bytes the store keeps for them."""
+
+    blocks: int
+    bytes: int
+    stored_bytes: int
 
 
 @dataclass(frozen=True)
@@ -226,6 +241,16 @@ class Volumes:
         body = {"bytes": bytes, "files": files}
         return Volume._from(self._http.json("POST", f"/volumes/{_seg(_ref(volume))}/quota", json=body))
 
+    def set_compression(self, volume: VolumeLike, compression: Optional[str]) -> Volume:
+        """Sets how a volume's new blocks are compressed: ``off``, ``zstd``, ``zstd:LEVEL`` (``None``: the server's)."""
+        body = {"compression": compression}
+        return Volume._from(self._http.json("POST", f"/volumes/{_seg(_ref(volume))}/compression", json=body))
+
+    def usage(self, volume: VolumeLike) -> StoreUsage:
+        """The blocks a volume's layers name and what the store keeps for them (walks its chunks)."""
+        d = self._http.json("GET", f"/volumes/{_seg(_ref(volume))}/usage")
+        return StoreUsage(blocks=d["blocks"], bytes=d["bytes"], stored_bytes=d["stored_bytes"])
+
     def history(self, volume: VolumeLike, limit: int = 100) -> List[HistoryPoint]:
         """The windows of changes the volume's history keeps, newest first."""
         points = self._http.json("GET", f"/volumes/{_seg(_ref(volume))}/history", params={"limit": limit})
@@ -265,6 +290,18 @@ class Orgs:
     def set_quota(self, name: str, bytes: Optional[int] = None) -> Org:
         """Sets an organization's quota (``None``: no bound); a change past it raises :class:`QuotaExceeded`."""
         return Org._from(self._http.json("POST", f"/orgs/{_seg(name)}/quota", json={"bytes": bytes}))
+
+    def encrypt(self, name: str) -> Org:
+        """Makes an organization encrypt the blocks it stores from now on (admin keys; the server needs a master key)."""
+        return Org._from(self._http.json("POST", f"/orgs/{_seg(name)}/encryption"))
+
+    def rotate_key(self, name: str) -> Org:
+        """Gives an organization a new data key for its new blocks; older ones read on."""
+        return Org._from(self._http.json("POST", f"/orgs/{_seg(name)}/rotate-key"))
+
+    def reencrypt(self, name: str) -> Dict[str, int]:
+        """Rewrites an organization's blocks with its current data key: ``{data_key, rewritten, current}``."""
+        return dict(self._http.json("POST", f"/orgs/{_seg(name)}/reencrypt"))
 
 
 class Snapshots:
