@@ -4,13 +4,14 @@ server stores blocks as they are (`--compression off`), compressed (zstd:3, the 
 compressed and encrypted (the organization encrypts: `strata org encrypt`), measured in one
 run.
 
-    python3 bench/at_rest.py [--stack embedded|shared] [--mib N] [--files N]
+    python3 bench/at_rest.py [--stack embedded|shared] [--mib N] [--files N] [--reverse]
 
 Workloads: a sequential write + fsync of N MiB of random bytes (they do not compress: the
 cost of trying) and of N MiB of source text (every MiB differs, so no block dedups), each
 read back cold (a fresh mount, kernel caches dropped), and small files created. For strata it
 also prints the bytes the store was given against the bytes written (the server's metrics).
-Needs root (FUSE, dropping caches).
+The strata settings run one after another, on fresh servers; `--reverse` runs them in the
+other order (the first one has been seen to run slower). Needs root (FUSE, dropping caches).
 """
 
 import argparse
@@ -105,6 +106,7 @@ def main():
     p.add_argument("--stack", choices=["embedded", "shared"], default="embedded")
     p.add_argument("--mib", type=int, default=512)
     p.add_argument("--files", type=int, default=2000)
+    p.add_argument("--reverse", action="store_true", help="run the strata settings last to first")
     args = p.parse_args()
     run.sh("cargo", "build", "--release", "--locked", "-p", "strata-cli", cwd=run.ROOT)
     work = tempfile.mkdtemp(prefix="strata-bench-at-rest-", dir="/var/tmp")
@@ -116,12 +118,13 @@ def main():
         local = os.path.join(work, "local")
         os.mkdir(local)
         results = {"local disk": workloads(local, lambda: None, args.mib, args.files, text)}
-        for setting, encrypt in (("off", False), ("zstd:3", False), ("zstd:3", True)):
+        settings = [("off", False), ("zstd:3", False), ("zstd:3", True)]
+        for setting, encrypt in reversed(settings) if args.reverse else settings:
             name = f"strata, {setting}" + (", encrypted" if encrypt else "")
             sub = os.path.join(work, name.replace(" ", "_").replace(",", "").replace(":", "_"))
             os.mkdir(sub)
             results[name] = measure_strata(sub, services, setting, encrypt, args.mib, args.files, text)
-        names = list(results)
+        names = ["local disk"] + [f"strata, {s}" + (", encrypted" if e else "") for s, e in settings]
         print(f"stack: {args.stack}; {run.machine()}\n")
         print("| | " + " | ".join(names) + " | zstd / off | encrypted / zstd | encrypted / local |")
         print("|---" * (len(names) + 4) + "|")

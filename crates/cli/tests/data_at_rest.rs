@@ -90,10 +90,32 @@ fn a_source_tree_is_stored_compressed_and_random_bytes_are_not_inflated() {
     let back = dir.path().join("back");
     server.ok(&["fs", "get", "src:/random", back.to_str().unwrap()]);
     assert_eq!(common::hash_file(&back), hash);
-    // Every block reads back whole.
+    // Every block reads back whole; one damaged in the store is reported by its name.
     let report = server.json(&["fsck", "--blocks"]);
     assert_eq!(report["problems"], serde_json::json!([]), "{report}");
-    assert!(report["blocks_read"].as_u64().unwrap() >= 3, "{report}");
+    let read = report["blocks_read"].as_u64().unwrap();
+    assert!(read >= 3, "{report}");
+    let objects = server.stored_objects();
+    let (name, bytes) = objects
+        .iter()
+        .filter(|(name, _)| name.contains("blocks/"))
+        .max_by_key(|(_, b)| b.len())
+        .unwrap();
+    let mut damaged = bytes.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x5a;
+    server.overwrite_stored(name, damaged);
+    let (code, err) = server.fails(&["fsck", "--blocks"]);
+    assert_eq!(code, 1, "{err}");
+    let out = server.cli(&["fsck", "--blocks", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = report["problems"].as_array().unwrap();
+    let hex = name.rsplit('/').next().unwrap();
+    assert_eq!(problems.len(), 1, "{report}");
+    assert_eq!(problems[0]["kind"], "damaged_block", "{report}");
+    assert!(problems[0]["detail"].as_str().unwrap().contains(hex), "{report}");
+    assert_eq!(report["blocks_read"].as_u64(), Some(read - 1));
+    server.overwrite_stored(name, bytes.clone());
 
     for bad in ["lz4", "zstd:10", "zstd:0", "zstd:-1", ""] {
         let (code, err) = server.fails(&["volume", "set", "src", "--compression", bad]);

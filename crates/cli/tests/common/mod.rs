@@ -328,6 +328,24 @@ impl Server {
         found
     }
 
+    /// Replaces the bytes of an object `stored_objects` named.
+    pub fn overwrite_stored(&self, name: &str, bytes: Vec<u8>) {
+        if self.s3_prefix.is_none() {
+            return std::fs::write(name, bytes).unwrap();
+        }
+        use object_store::ObjectStoreExt;
+        let store = s3_client();
+        let put = || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(store.put(&object_store::path::Path::from(name), bytes.into()))
+                .unwrap();
+        };
+        std::thread::scope(|scope| scope.spawn(put).join().unwrap());
+    }
+
     fn usage_under(&self, folder: &str) -> (usize, u64) {
         if let Some(prefix) = &self.s3_prefix {
             return s3_usage([prefix.as_str(), folder].join("/").trim_end_matches('/'));
