@@ -216,6 +216,11 @@ fn an_organizations_blocks_are_encrypted_under_names_of_its_own() {
     let (code, err) = server.fails_as(&keys[1], &["fs", "cat", "v:/big.txt"]);
     assert_ne!(code, 0);
     assert!(err.contains("no master key"), "{err}");
+    // Nor can it make an organization encrypt: a refusal, not a server error.
+    server.ok(&["org", "create", "initech"]);
+    let (code, err) = server.fails(&["org", "encrypt", "initech"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no master key"), "{err}");
     server.ok(&["volume", "list"]);
     std::fs::write(&key_file, "3c".repeat(32)).unwrap();
     server.stop(libc::SIGTERM);
