@@ -458,10 +458,13 @@ fn the_next_mount_replays_what_a_killed_owner_had_not_shipped() {
     unsafe { libc::kill(pid, libc::SIGKILL) };
 
     let after = server.mount_sharing_cache("v", &owner, &[]);
-    let mut present: Vec<usize> = std::fs::read_dir(after.join("d"))
+    let names: Vec<String> = std::fs::read_dir(after.join("d"))
         .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap()[1..].parse().unwrap())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
+    let stray: Vec<&String> = names.iter().filter(|n| !n.starts_with('g')).collect();
+    assert!(stray.is_empty(), "{pending} changes were pending; left behind: {stray:?}");
+    let mut present: Vec<usize> = names.iter().map(|n| n[1..].parse().unwrap()).collect();
     present.sort();
     assert_eq!(
         present,

@@ -170,10 +170,28 @@ impl Journal {
         if open.broken {
             return;
         }
-        match open.file.set_len(0).and_then(|()| open.file.write_all(text.as_bytes())) {
-            Ok(()) => open.written = text.len() as u64,
+        match self.replace(&text) {
+            Ok(file) => {
+                open.file = file;
+                open.written = text.len() as u64;
+            }
             Err(e) => self.break_off(&mut open, e),
         }
+    }
+
+    /// A file holding `text`, made under another name and locked, then put in the journal's
+    /// place: a mount killed at any moment leaves the old journal or the new one, whole
+    /// (emptying the file in place lost every change not applied to a kill in between).
+    fn replace(&self, text: &str) -> std::io::Result<File> {
+        let making = self.path.with_extension("new");
+        let mut file = File::options().create(true).append(true).open(&making)?;
+        if !lock_file(&file) {
+            return Err(std::io::Error::other("the journal is locked"));
+        }
+        file.set_len(0)?;
+        file.write_all(text.as_bytes())?;
+        std::fs::rename(&making, &self.path)?;
+        Ok(file)
     }
 
     /// The mount ended with everything shipped: no journal is left.
