@@ -463,7 +463,10 @@ fn the_next_mount_replays_what_a_killed_owner_had_not_shipped() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     let stray: Vec<&String> = names.iter().filter(|n| !n.starts_with('g')).collect();
-    assert!(stray.is_empty(), "{pending} changes were pending; left behind: {stray:?}");
+    assert!(
+        stray.is_empty(),
+        "{pending} changes were pending; left behind: {stray:?}"
+    );
     let mut present: Vec<usize> = names.iter().map(|n| n[1..].parse().unwrap()).collect();
     present.sort();
     assert_eq!(
