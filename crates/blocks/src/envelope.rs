@@ -240,7 +240,7 @@ pub fn open<'k>(object: &[u8], hash: &[u8; 32], name: &[u8; 32], key: impl Fn(u3
     let all = 0..layout.frames.len();
     let start = layout.span(all.clone()).start as usize;
     match layout.open(all, &object[start..], cipher) {
-        Some(plain) if blake3::hash(&plain).as_bytes() == hash => Opened::Sealed(plain),
+        Some(plain) if blake3::hash(&plain).as_bytes() == hash => Opened::Sealed(plain, layout.key_id),
         Some(_) => Opened::Plain,
         None if cipher.is_some() => Opened::Undecryptable(layout.key_id.unwrap_or_default()),
         None => Opened::Plain,
@@ -248,8 +248,8 @@ pub fn open<'k>(object: &[u8], hash: &[u8; 32], name: &[u8; 32], key: impl Fn(u3
 }
 
 pub enum Opened {
-    /// The block, decoded from its envelope.
-    Sealed(Vec<u8>),
+    /// The block, decoded from its envelope, with the data key it was encrypted with.
+    Sealed(Vec<u8>, Option<u32>),
     /// The object is the block itself (or is damaged: its reader checks).
     Plain,
     /// Encrypted with a data key not given.
@@ -289,7 +289,7 @@ mod tests {
         ] {
             let hash = *blake3::hash(&plain).as_bytes();
             let sealed = seal(&plain, compression, None);
-            let Opened::Sealed(back) = open(&sealed, &hash, &hash, |_| None) else {
+            let Opened::Sealed(back, None) = open(&sealed, &hash, &hash, |_| None) else {
                 panic!("not opened")
             };
             assert_eq!(back, plain);
@@ -365,7 +365,7 @@ mod tests {
         let by_id = |k: &'static Key| move |id: u32| (id == 5).then_some(k);
         let key: &'static Key = Box::leak(Box::new(key));
         let wrong: &'static Key = Box::leak(Box::new(wrong));
-        let Opened::Sealed(back) = open(&sealed, &hash, &name, by_id(key)) else {
+        let Opened::Sealed(back, Some(5)) = open(&sealed, &hash, &name, by_id(key)) else {
             panic!()
         };
         assert_eq!(back, plain);

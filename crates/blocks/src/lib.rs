@@ -384,17 +384,23 @@ impl BlockStore {
     /// A whole block, decoded from its envelope (or stored before envelopes, as the store
     /// holds it), and checked against its name: damaged bytes are never given out.
     pub async fn get(&self, domain: &Domain, hash: &BlockHash) -> Result<Bytes> {
+        Ok(self.get_keyed(domain, hash).await?.0)
+    }
+
+    /// [`BlockStore::get`], with the data key the block is encrypted with, from its header
+    /// (`None`: not encrypted, or stored before its organization encrypted).
+    pub async fn get_keyed(&self, domain: &Domain, hash: &BlockHash) -> Result<(Bytes, Option<u32>)> {
         let (name, object) = self.object(domain, hash).await?;
         let (hash, keys) = (*hash, domain.keys().cloned());
         let opened = tokio::task::spawn_blocking(move || {
             let key = |id: u32| keys.as_ref().and_then(|k| k.data.get(&id));
             let opened = envelope::open(&object, &hash, &name, key);
             // A block stored as it is, before envelopes, may start like one.
-            if !matches!(opened, Opened::Sealed(_)) && blake3::hash(&object).as_bytes() == &hash {
-                return Ok(object);
+            if !matches!(opened, Opened::Sealed(..)) && blake3::hash(&object).as_bytes() == &hash {
+                return Ok((object, None));
             }
             match opened {
-                Opened::Sealed(plain) => Ok(Bytes::from(plain)),
+                Opened::Sealed(plain, key_id) => Ok((Bytes::from(plain), key_id)),
                 Opened::Locked(key) => Err(BlockError::Locked {
                     block: to_hex(&hash),
                     org: keys.map(|k| k.org.clone()).unwrap_or_default(),
@@ -529,13 +535,6 @@ impl BlockStore {
             Err(object_store::Error::NotFound { .. }) => Err(BlockError::Missing(to_hex(name))),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// The data key an organization's block is encrypted with, read from its header:
-    /// `None` for a block not encrypted (or stored before it encrypted).
-    pub async fn key_id(&self, domain: &Domain, hash: &BlockHash) -> Result<Option<u32>> {
-        let (_, object) = self.object(domain, hash).await?;
-        Ok(Layout::parse(&object).and_then(|l| l.key_id))
     }
 
     /// The store names of every block the store holds.
@@ -774,7 +773,7 @@ mod tests {
             &fresh.get_pieces(&acme, &hash, 1, 3).await.unwrap().1[..],
             &data[PIECE..3 * PIECE]
         );
-        assert_eq!(fresh.key_id(&acme, &hash).await.unwrap(), Some(1));
+        assert_eq!(fresh.get_keyed(&acme, &hash).await.unwrap().1, Some(1));
         // Without its keys (another organization's, or a plain read): never the bytes.
         let stranger = org("acme", 1);
         assert!(fresh.get(&stranger, &hash).await.is_err());
@@ -788,7 +787,7 @@ mod tests {
         let newer = Domain::Org(Arc::new(newer));
         let block = Sealed::new(&hash, &data, &values, Compression::DEFAULT, &newer);
         store.rewrite(&newer, &hash, &block).await.unwrap();
-        assert_eq!(fresh.key_id(&newer, &hash).await.unwrap(), Some(2));
+        assert_eq!(fresh.get_keyed(&newer, &hash).await.unwrap().1, Some(2));
         assert_eq!(
             &fresh.get_pieces(&newer, &hash, 0, 1).await.unwrap().1[..],
             &data[..PIECE]

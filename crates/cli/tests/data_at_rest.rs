@@ -58,8 +58,10 @@ fn a_source_tree_is_stored_compressed_and_random_bytes_are_not_inflated() {
     let logical = copy_sources(&server, "plain");
     let (_, plain_stored) = server.store_usage();
     eprintln!("source tree: {logical} bytes, stored with compression off: {plain_stored}");
+    // Most of it reaches the store: a small file a mount ships outside a batch, or past a
+    // pack's 4 MiB, stays in the metadata.
     assert!(
-        plain_stored as f64 >= 0.95 * logical as f64,
+        plain_stored as f64 >= 0.8 * logical as f64,
         "{plain_stored} of {logical}"
     );
 
@@ -75,7 +77,7 @@ fn a_source_tree_is_stored_compressed_and_random_bytes_are_not_inflated() {
         shown["store"]["stored_bytes"].as_u64().unwrap(),
     );
     assert!(
-        bytes as f64 >= 0.95 * logical as f64 && (kept as f64) <= 0.4 * bytes as f64,
+        bytes as f64 >= 0.8 * logical as f64 && (kept as f64) <= 0.4 * bytes as f64,
         "{shown}"
     );
     assert!(server.ok(&["volume", "get", "src", "--usage"]).contains("stored (0."));
@@ -121,6 +123,16 @@ fn a_source_tree_is_stored_compressed_and_random_bytes_are_not_inflated() {
         let (code, err) = server.fails(&["volume", "set", "src", "--compression", bad]);
         assert_eq!(code, 2, "{bad}: {err}");
         assert!(err.contains("compression"), "{err}");
+    }
+    // A tenant's scoped token neither sets a volume's compression nor walks its usage.
+    let tenant = server.ok(&["token", "create", "--volume", "src"]);
+    let attempts: [&[&str]; 2] = [
+        &["volume", "set", "src", "--compression", "off"],
+        &["volume", "get", "src", "--usage"],
+    ];
+    for args in attempts {
+        let (code, err) = server.fails_as(tenant.trim(), args);
+        assert_eq!(code, 5, "{args:?}: {err}");
     }
     assert_eq!(
         server.json(&["volume", "set", "src", "--compression", "zstd:9"])["compression"],

@@ -307,16 +307,7 @@ fn a_quota_bounds_mounts_and_the_files_api() {
     let err = big.sync_all().unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EDQUOT), "{err}");
     drop(big);
-    let df = std::process::Command::new("df")
-        .arg("-B1")
-        .arg(m.path())
-        .output()
-        .unwrap();
-    let df = String::from_utf8(df.stdout).unwrap();
-    assert!(
-        df.lines().nth(1).unwrap().split_whitespace().nth(1) == Some("65536"),
-        "{df}"
-    );
+    assert_eq!(df_size(m.path()), 65536);
 
     let data = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(data.path(), vec![3u8; 30_000]).unwrap();
@@ -380,22 +371,7 @@ fn an_organization_quota_bounds_every_path_on_two_servers() {
 
     // A mount shows the room left as its size and refuses what passes it.
     let m = b.mount_as(key, "two", &[]);
-    let df = std::process::Command::new("df")
-        .arg("-B1")
-        .arg(m.path())
-        .output()
-        .unwrap();
-    let df = String::from_utf8(df.stdout).unwrap();
-    let size = df
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse::<u64>()
-        .unwrap();
-    assert_eq!(size, (204_800 - 120_000) / 4096 * 4096, "{df}");
+    assert_eq!(df_size(m.path()), (204_800 - 120_000) / 4096 * 4096);
     let mut big = std::fs::File::create(m.join("big")).unwrap();
     std::io::Write::write_all(&mut big, &[2u8; 90_000]).unwrap();
     assert_eq!(big.sync_all().unwrap_err().raw_os_error(), Some(libc::EDQUOT));
@@ -454,4 +430,13 @@ fn an_organization_quota_bounds_every_path_on_two_servers() {
     assert!(err.contains("quota"), "{err}");
     a.ok(&["org", "set", "capped", "--quota", "none"]);
     b.ok_as(key, &["fork", "one", "copy"]);
+}
+
+/// The size `df` shows for the file system at `path`, in bytes.
+fn df_size(path: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("df").arg("-B1").arg(path).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let size = text.lines().nth(1).and_then(|l| l.split_whitespace().nth(1));
+    size.and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("df said: {text}"))
 }

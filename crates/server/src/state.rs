@@ -53,10 +53,7 @@ impl AppState {
         &self,
         f: impl FnOnce(&dyn MetaStore) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let meta = self.meta.clone();
-        tokio::task::spawn_blocking(move || f(&*meta))
-            .await
-            .map_err(|e| Error::internal(format!("metadata task failed: {e}")))?
+        on_meta(&self.meta, f).await
     }
 
     /// Whose blocks an organization's are: plain, or its own, encrypted.
@@ -79,4 +76,16 @@ impl AppState {
         let own = volume.compression.as_deref().and_then(|c| Compression::parse(c).ok());
         Ok(own.unwrap_or(self.compression))
     }
+}
+
+/// Runs a metadata call off the async workers, on `meta` (for what holds the metadata but
+/// not the whole state, as the vault does).
+pub async fn on_meta<T: Send + 'static>(
+    meta: &Arc<dyn MetaStore>,
+    f: impl FnOnce(&dyn MetaStore) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let meta = meta.clone();
+    tokio::task::spawn_blocking(move || f(&*meta))
+        .await
+        .map_err(|e| Error::internal(format!("metadata task failed: {e}")))?
 }

@@ -2,6 +2,7 @@
 //! first needed, then kept for a few seconds (a key another server added is seen by then,
 //! and at once by a read that meets a block encrypted with it).
 
+use crate::state::on_meta as meta;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,17 +10,6 @@ use strata_blocks::keys::{self, KeyWrap, OrgKeys};
 use strata_blocks::{BlockError, Domain};
 use strata_core::{Error, ErrorKind, Result};
 use strata_meta::MetaStore;
-
-/// The metadata, as the vault reads it: off the async workers.
-async fn meta<T: Send + 'static>(
-    meta: &Arc<dyn MetaStore>,
-    f: impl FnOnce(&dyn MetaStore) -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let meta = meta.clone();
-    tokio::task::spawn_blocking(move || f(&*meta))
-        .await
-        .map_err(|e| Error::internal(format!("metadata task failed: {e}")))?
-}
 
 /// How long unwrapped keys are kept before they are read again.
 const KEPT_FOR: Duration = Duration::from_secs(5);
@@ -171,26 +161,21 @@ pub async fn reencrypt(state: &crate::state::AppState, org: &str) -> Result<stra
         ..Default::default()
     };
     for hash in hashes {
-        match state.blocks.key_id(&domain, &hash).await {
-            Ok(Some(id)) if id == keys.current => {
+        let plain = match state.blocks.get_keyed(&domain, &hash).await {
+            Ok((_, Some(id))) if id == keys.current => {
                 done.current += 1;
                 continue;
             }
             Err(BlockError::Missing(_)) => continue,
-            Err(e) => return Err(e.into()),
-            Ok(_) => {}
-        }
-        // Registered again first: a collection pass that took it meanwhile makes this
-        // fail, rather than the rewrite putting back a block nothing registers.
-        let (size, copy) = (0, org.to_owned());
+            read => read?.0,
+        };
+        // Registered again before the rewrite: a collection pass that took it meanwhile
+        // makes this fail, rather than the rewrite putting back a block nothing registers.
+        let (size, copy) = (plain.len() as u64, org.to_owned());
         match meta(&state.meta, move |m| m.touch_block(&hash, size, size, Some(&copy))).await {
             Err(e) if e.kind == ErrorKind::Unavailable => continue,
             touched => touched?,
         }
-        let plain = match state.blocks.get(&domain, &hash).await {
-            Err(BlockError::Missing(_)) => continue,
-            read => read?,
-        };
         let (sealing, compression) = (domain.clone(), state.compression);
         let block = tokio::task::spawn_blocking(move || {
             let (_, values) = strata_core::pieces::hash_block(&plain);
