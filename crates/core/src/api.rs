@@ -299,6 +299,9 @@ pub struct Whoami {
     pub organization: String,
     pub key_name: String,
     pub role: String,
+    /// For a scoped token: the one volume and folder it reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<TokenScope>,
 }
 
 /// What a garbage collection pass reclaimed.
@@ -501,6 +504,25 @@ pub struct SessionInfo {
 
 fn default_lease_ms() -> u64 {
     30_000
+}
+
+/// A live mount session, as `GET /v1/sessions` lists it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LiveSession {
+    pub id: Uuid,
+    pub volume_id: Uuid,
+    /// The volume's name now (`VOLUME@SNAPSHOT` for a snapshot); absent once it is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+    pub read_only: bool,
+    /// When it was opened, nanoseconds since the Unix epoch.
+    pub created_at: i64,
+    /// When its lease ends unless the mount renews it (ns).
+    pub alive_until: i64,
+    /// The name of the key that opened it, if the key still exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -101,6 +101,8 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Opens a session unless its organization has `limit` live ones already (`LimitExceeded`).
     fn add_session(&self, session: &SessionRecord, limit: u64) -> Result<()>;
     fn find_session(&self, id: Uuid) -> Result<Option<SessionRecord>>;
+    /// An organization's sessions (mounts) alive at `now`, oldest first.
+    fn org_sessions(&self, org: &str, now: i64) -> Result<Vec<SessionRecord>>;
     /// The sessions (mounts) alive at `now` on a volume or one of its snapshots, oldest first.
     fn live_sessions(&self, vol: Uuid, now: i64) -> Result<Vec<Uuid>>;
     /// Extends a session's lease to `alive_until` (ns); its record locks count until then.

@@ -125,9 +125,8 @@ fn need(method: &Method, route: &str) -> Need {
         ("GET", _) if files => Need::Read,
         _ if files => Need::Write,
         _ if route.starts_with("/v1/sessions/{id}") => Need::Session,
-        (_, "/v1/volumes" | "/v1/volumes/{volume}" | "/v1/diff" | "/v1/tokens") | ("GET", "/v1/orgs/{org}") => {
-            Need::Org
-        }
+        (_, "/v1/volumes" | "/v1/volumes/{volume}" | "/v1/diff" | "/v1/tokens")
+        | ("GET", "/v1/orgs/{org}" | "/v1/sessions") => Need::Org,
         _ if route.starts_with("/v1/volumes/{volume}/") => Need::Org,
         _ if route.starts_with("/v1/sandboxes") => Need::Org,
         _ if route.starts_with("/v1/keys") => Need::KeyAdmin,
@@ -280,6 +279,7 @@ mod tests {
         assert_eq!(need(&get, "/v1/openapi.json"), Need::Public);
         assert_eq!(need(&get, "/metrics"), Need::Public);
         assert!(needs_key(&get, "/v1/volumes"));
+        assert_eq!(need(&get, "/v1/sessions"), Need::Org);
         assert_eq!(need(&get, "/v1/volumes/{volume}/fs/content"), Need::Read);
         assert_eq!(need(&put, "/v1/volumes/{volume}/fs/content"), Need::Write);
         assert_eq!(need(&post, "/v1/volumes/{volume}/fs/rename"), Need::Write);

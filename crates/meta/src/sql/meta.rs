@@ -162,6 +162,10 @@ impl<E: Engine> MetaStore for SqlMeta<E> {
         self.read(|tx| volumes::find_session(tx, id))
     }
 
+    fn org_sessions(&self, org: &str, now: i64) -> Result<Vec<SessionRecord>> {
+        self.read(|tx| volumes::org_sessions(tx, org, now))
+    }
+
     fn live_sessions(&self, vol: Uuid, now: i64) -> Result<Vec<Uuid>> {
         self.read(|tx| volumes::live_sessions(tx, vol, now))
     }

@@ -609,26 +609,41 @@ pub fn check_owner(tx: &dyn Tx, session: Uuid, seq: u64) -> R<bool> {
 }
 
 pub fn find_session(tx: &dyn Tx, id: Uuid) -> R<Option<SessionRecord>> {
-    let Some(r) = tx.query_opt(
-        "SELECT org, volume, root_ino, read_only, secret, created_at, alive_until, key_id FROM sessions WHERE id = $1",
-        vals![id],
-    )?
-    else {
-        return Ok(None);
-    };
-    let Ok(secret) = r.blob(4)?.try_into() else {
+    let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
+    match tx.query_opt(&sql, vals![id])? {
+        Some(r) => session_record(&r),
+        None => Ok(None),
+    }
+}
+
+/// An organization's sessions whose lease runs at `now`, oldest first.
+pub fn org_sessions(tx: &dyn Tx, org: &str, now: i64) -> R<Vec<SessionRecord>> {
+    let sql =
+        format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE org = $1 AND alive_until > $2 ORDER BY created_at, id");
+    let mut live = Vec::new();
+    for r in tx.query(&sql, vals![org, now])?.iter() {
+        live.extend(session_record(r)?);
+    }
+    Ok(live)
+}
+
+const SESSION_COLUMNS: &str = "id, org, volume, root_ino, read_only, secret, created_at, alive_until, key_id";
+
+/// A row of [`SESSION_COLUMNS`]; `None` for a secret of the wrong size (never written).
+fn session_record(r: &Row) -> R<Option<SessionRecord>> {
+    let Ok(secret) = r.blob(5)?.try_into() else {
         return Ok(None);
     };
     Ok(Some(SessionRecord {
-        id,
-        org: r.text(0)?,
-        volume: r.uuid(1)?,
-        root_ino: r.u64(2)?,
-        read_only: r.bool(3)?,
+        id: r.uuid(0)?,
+        org: r.text(1)?,
+        volume: r.uuid(2)?,
+        root_ino: r.u64(3)?,
+        read_only: r.bool(4)?,
         secret,
-        created_at: r.i64(5)?,
-        alive_until: r.i64(6)?,
-        key: r.opt_uuid(7)?,
+        created_at: r.i64(6)?,
+        alive_until: r.i64(7)?,
+        key: r.opt_uuid(8)?,
     }))
 }
 

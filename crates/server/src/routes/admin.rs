@@ -29,12 +29,24 @@ pub async fn health() -> Json<Health> {
     summary = "The caller's key: its name, organization and role",
     responses((status = 200, description = "Done", body = Whoami))
 )]
-pub async fn whoami(Extension(caller): Extension<Caller>) -> Json<Whoami> {
-    Json(Whoami {
+pub async fn whoami(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Whoami>> {
+    let scope = match caller.scope.clone() {
+        Some(s) => {
+            let org = caller.org.clone();
+            let subpath = s.root.to_string();
+            let shown = state
+                .meta(move |m| super::keys::scope_info(m, &org, s.volume, subpath, s.read_only))
+                .await?;
+            Some(shown)
+        }
+        None => None,
+    };
+    Ok(Json(Whoami {
         organization: caller.org,
         key_name: caller.key_name,
         role: caller.role.as_str().into(),
-    })
+        scope,
+    }))
 }
 
 /// Prometheus metrics; volumes, live sessions and upload memory are counted now.

@@ -184,19 +184,7 @@ fn new_key(
 /// A key as shown: never its hash or secret; a scope names its volume as it is called now.
 fn info(m: &dyn MetaStore, t: TokenRecord) -> strata_core::Result<KeyInfo> {
     let scope = match t.scope {
-        Some(s) => {
-            let volume = match m.get_volume(&t.org, &VolumeRef::Id(s.volume)) {
-                Ok(v) => Some(v.name),
-                Err(e) if e.kind == ErrorKind::NotFound => None,
-                Err(e) => return Err(e),
-            };
-            Some(TokenScope {
-                volume_id: s.volume,
-                volume,
-                subpath: s.subpath,
-                read_only: s.read_only,
-            })
-        }
+        Some(s) => Some(scope_info(m, &t.org, s.volume, s.subpath, s.read_only)?),
         None => None,
     };
     Ok(KeyInfo {
@@ -334,4 +322,25 @@ pub async fn create_token(
     let (mut record, secret) = new_key(&c, c.org.clone(), name, Role::Member, r.ttl.as_deref(), Some(scope))?;
     record.id = id;
     store(&s, record, secret).await
+}
+
+/// A token's scope as shown, naming its volume as it is called now (absent once deleted).
+pub(super) fn scope_info(
+    m: &dyn MetaStore,
+    org: &str,
+    volume_id: Uuid,
+    subpath: String,
+    read_only: bool,
+) -> strata_core::Result<TokenScope> {
+    let volume = match m.get_volume(org, &VolumeRef::Id(volume_id)) {
+        Ok(v) => Some(v.name),
+        Err(e) if e.kind == ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    Ok(TokenScope {
+        volume_id,
+        volume,
+        subpath,
+        read_only,
+    })
 }

@@ -1,6 +1,7 @@
 //! The HTTP API, `/v1/...`.
 
 mod admin;
+mod dashboard;
 mod files;
 mod forks;
 mod keys;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/diff", get(forks::diff))
         .route("/v1/volumes/{volume}/sessions", post(sessions::open))
+        .route("/v1/sessions", get(sessions::list))
         .route("/v1/sessions/{id}", axum::routing::delete(sessions::close))
         .route("/v1/sessions/{id}/renew", post(sessions::renew))
         .merge(sessions::operations())
@@ -82,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/gc", post(admin::gc))
         .route("/v1/fsck", post(admin::fsck))
         .route_layer(from_fn_with_state(state.clone(), access::authorize))
+        .merge(dashboard::router())
         .fallback(admin::not_found)
         .layer(from_fn_with_state(state.clone(), observe_request))
         .with_state(state)

@@ -43,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         forks::merge,
         forks::diff,
         sessions::open,
+        sessions::list,
         sessions::close,
         sessions::renew,
         sessions::put_block,
@@ -148,7 +149,9 @@ impl Modify for SessionOperations {
 }
 
 /// What every operation shares, added once rather than on each handler: the error body of
-/// 4xx and 5xx answers, and the bearer key of the routes that need one (`access::needs_key`).
+/// 4xx and 5xx answers, the bearer key of the routes that need one (`access::needs_key`), and
+/// an operation id unique in the document, `TAG_HANDLER` (handlers of several modules share
+/// names such as `get` and `list`; generators of clients need them apart).
 struct Conventions;
 
 impl Modify for Conventions {
@@ -175,6 +178,11 @@ impl Modify for Conventions {
             ];
             for (method, operation) in operations {
                 let Some(operation) = operation else { continue };
+                if let (Some(tag), Some(id)) =
+                    (operation.tags.as_ref().and_then(|t| t.first()), &operation.operation_id)
+                {
+                    operation.operation_id = Some(format!("{tag}_{id}"));
+                }
                 let responses = &mut operation.responses.responses;
                 responses.insert(
                     "4XX".into(),
@@ -213,7 +221,7 @@ mod tests {
         debug
             .split('"')
             .filter(|s| s.starts_with('/') && !s.contains(' '))
-            .filter(|s| *s != "/" && !s.contains("__private__axum_fallback"))
+            .filter(|s| *s != "/" && !s.starts_with("/ui/") && !s.contains("__private__axum_fallback"))
             .map(str::to_owned)
             .collect()
     }
@@ -286,6 +294,19 @@ mod tests {
         assert!(list["responses"]["200"].is_object() && list["responses"]["4XX"].is_object());
         assert!(json["paths"]["/v1/health"]["get"]["security"].is_null());
         assert!(json["components"]["schemas"]["ErrorBody"].is_object());
+        let mut ids = BTreeSet::new();
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{method} {path} has no id"));
+                assert!(ids.insert(id.to_owned()), "{method} {path}: operation id {id} twice");
+            }
+        }
+        assert_eq!(
+            json["paths"]["/v1/volumes/{volume}/fs/content"]["get"]["operationId"],
+            "files_get"
+        );
         // The session operations, made from core's list, say what a handler's attributes say.
         let params = |op: &str| json["paths"][format!("/v1/sessions/{{id}}/{op}")]["post"]["parameters"].clone();
         assert_eq!(params("lookup"), params("renew"));

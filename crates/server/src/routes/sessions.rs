@@ -75,6 +75,50 @@ pub async fn open(
     Ok((StatusCode::CREATED, axum::Json(live.info)))
 }
 
+/// The organization's live mounts: one session each.
+#[utoipa::path(
+    get,
+    path = "/v1/sessions",
+    tag = "sessions",
+    summary = "List the organization's live mount sessions",
+    responses((status = 200, description = "Done", body = Vec<LiveSession>))
+)]
+pub async fn list(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+) -> ApiResult<axum::Json<Vec<LiveSession>>> {
+    let org = c.org.clone();
+    let live = s
+        .meta(move |m| {
+            let now = strata_meta::now_ns();
+            let keys: HashMap<_, _> = m.list_tokens(&org)?.into_iter().map(|t| (t.id, t.name)).collect();
+            let mut names = HashMap::new();
+            let mut shown = Vec::new();
+            for r in m.org_sessions(&org, now)? {
+                if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(r.volume) {
+                    let name = match m.get_volume(&org, &strata_core::names::VolumeRef::Id(r.volume)) {
+                        Ok(v) => Some(v.name),
+                        Err(e) if e.kind == ErrorKind::NotFound => None,
+                        Err(e) => return Err(e),
+                    };
+                    slot.insert(name);
+                }
+                shown.push(LiveSession {
+                    id: r.id,
+                    volume_id: r.volume,
+                    volume: names[&r.volume].clone(),
+                    read_only: r.read_only,
+                    created_at: r.created_at,
+                    alive_until: r.alive_until,
+                    key: r.key.and_then(|k| keys.get(&k).cloned()),
+                });
+            }
+            Ok(shown)
+        })
+        .await?;
+    Ok(axum::Json(live))
+}
+
 /// Extends the session's lease: its record locks count while it runs.
 #[utoipa::path(
     post,

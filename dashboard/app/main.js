@@ -1,0 +1,178 @@
+// The dashboard: signs in with an API key (kept in this tab's session storage only), then
+// shows the page the address names (`#/volumes`, `#/volumes/NAME`, ...), offering only
+// what the key may do.
+import { Strata } from "./sdk/index.js";
+import { h, say, why } from "./ui.js";
+import * as overview from "./pages/overview.js";
+import * as volumes from "./pages/volumes.js";
+import * as volume from "./pages/volume.js";
+import * as mounts from "./pages/mounts.js";
+import * as sandboxes from "./pages/sandboxes.js";
+import * as access from "./pages/access.js";
+
+const KEY = "strata.key";
+
+/**
+ * What a page is given: the client, who the key is, and what it may do.
+ * @typedef {{
+ *   strata: Strata,
+ *   me: import("./sdk/index.js").Whoami,
+ *   can: { org: boolean, keys: boolean, admin: boolean },
+ *   go: (hash: string) => void,
+ *   refresh: () => Promise<void>,
+ * }} App
+ */
+
+/** The pages, by the first part of the address, with the nav's label and who sees them. */
+const PAGES = [
+  { path: "overview", label: "Overview", page: overview, shown: () => true },
+  { path: "volumes", label: "Volumes", page: volumes, shown: (/** @type {App} */ app) => app.can.org },
+  { path: "mounts", label: "Mounts", page: mounts, shown: (/** @type {App} */ app) => app.can.org },
+  { path: "sandboxes", label: "Sandboxes", page: sandboxes, shown: (/** @type {App} */ app) => app.can.org },
+  { path: "access", label: "Access", page: access, shown: (/** @type {App} */ app) => app.can.keys },
+];
+
+const main = /** @type {HTMLElement} */ (document.getElementById("main"));
+const nav = /** @type {HTMLElement} */ (document.getElementById("nav"));
+const who = /** @type {HTMLElement} */ (document.getElementById("who"));
+
+/** @type {App | null} */
+let app = null;
+
+/** The address as a page name, its further parts and its query. */
+function route() {
+  const [path = "", query = ""] = location.hash.replace(/^#\/?/, "").split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  return { parts, query: new URLSearchParams(query) };
+}
+
+async function signIn(token) {
+  const strata = new Strata({ endpoint: location.origin, token, timeoutMs: 60_000 });
+  const me = await strata.whoami();
+  const unscoped = !me.scope;
+  const can = {
+    org: unscoped,
+    keys: unscoped && (me.role === "admin" || me.role === "org-admin"),
+    admin: unscoped && me.role === "admin",
+  };
+  /** @type {App} */
+  const signed = { strata, me, can, go: (hash) => (location.hash = hash), refresh: show };
+  return signed;
+}
+
+function signInPage(message) {
+  nav.replaceChildren();
+  who.replaceChildren();
+  const input = /** @type {HTMLInputElement} */ (
+    h("input", { id: "key", type: "password", autocomplete: "off", required: true, "aria-describedby": "key-help" })
+  );
+  const form = h(
+    "form",
+    {
+      class: "signin",
+      "aria-label": "Sign in",
+      onsubmit: async (/** @type {Event} */ event) => {
+        event.preventDefault();
+        try {
+          app = await signIn(input.value.trim());
+          sessionStorage.setItem(KEY, input.value.trim());
+          if (!location.hash || location.hash === "#/") location.hash = app.can.org ? "#/volumes" : "#/overview";
+          await show();
+        } catch (e) {
+          say(`Not signed in: ${why(e)}`, "error");
+        }
+      },
+    },
+    h("h1", {}, "Sign in to strata"),
+    h("label", { for: "key" }, "API key or scoped token"),
+    input,
+    h("p", { id: "key-help", class: "help" }, "It is kept in this browser tab only, until you sign out or close it."),
+    h("button", { type: "submit" }, "Sign in"),
+  );
+  main.replaceChildren(form);
+  if (message) say(message, "error");
+  input.focus();
+}
+
+function signOut() {
+  sessionStorage.removeItem(KEY);
+  app = null;
+  location.hash = "";
+  signInPage();
+}
+
+function drawNav(current) {
+  if (!app) return;
+  const signed = app;
+  const items = PAGES.filter((p) => p.shown(signed)).map((p) =>
+    h("li", {}, h("a", { href: `#/${p.path}`, "aria-current": p.path === current ? "page" : false }, p.label)),
+  );
+  if (signed.me.scope) {
+    const name = signed.me.scope.volume ?? signed.me.scope.volume_id;
+    items.push(h("li", {}, h("a", { href: `#/volumes/${encodeURIComponent(name)}`, "aria-current": current === "volumes" ? "page" : false }, "My volume")));
+  }
+  nav.replaceChildren(h("ul", {}, ...items));
+  const scope = signed.me.scope ? ` · scoped to ${signed.me.scope.volume}:${signed.me.scope.subpath}${signed.me.scope.read_only ? " (read-only)" : ""}` : "";
+  who.replaceChildren(
+    h("span", {}, `${signed.me.key_name} (${signed.me.role}) in ${signed.me.organization}${scope}`),
+    h("button", { type: "button", onclick: signOut }, "Sign out"),
+  );
+}
+
+/** How many times a page was asked for: only the newest drawing is shown. */
+let drawings = 0;
+
+/** Draws the page the address names. */
+async function show() {
+  if (!app) return;
+  const mine = ++drawings;
+  // The page being replaced takes no input meanwhile.
+  main.inert = true;
+  main.setAttribute("aria-busy", "true");
+  const { parts, query } = route();
+  const first = parts[0] ?? (app.can.org ? "volumes" : "overview");
+  drawNav(first);
+  let page;
+  if (first === "volumes" && parts[1] !== undefined) page = volume;
+  else page = PAGES.find((p) => p.path === first && app && p.shown(app))?.page ?? overview;
+  const heading = main.querySelector("h1");
+  const loading = h("p", { class: "loading" }, "Loading…");
+  if (!heading) main.replaceChildren(loading);
+  try {
+    const content = await page.render(app, parts.slice(1), query);
+    if (mine !== drawings) return;
+    main.replaceChildren(content);
+    main.inert = false;
+    main.removeAttribute("aria-busy");
+    const title = main.querySelector("h1")?.textContent ?? "strata";
+    document.title = `${title} · strata`;
+  } catch (e) {
+    if (mine !== drawings) return;
+    main.inert = false;
+    main.removeAttribute("aria-busy");
+    main.replaceChildren(h("h1", {}, "Something went wrong"), h("p", { class: "message error" }, `Error: ${why(e)}`));
+  }
+}
+
+document.querySelector(".skip")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
+window.addEventListener("hashchange", () => {
+  document.getElementById("status")?.replaceChildren();
+  show().then(() => main.focus());
+});
+
+const saved = sessionStorage.getItem(KEY);
+if (saved) {
+  signIn(saved).then(
+    (signed) => ((app = signed), show()),
+    (e) => {
+      sessionStorage.removeItem(KEY);
+      signInPage(`The saved key no longer works: ${why(e)}`);
+    },
+  );
+} else {
+  signInPage();
+}

@@ -1,0 +1,457 @@
+// One volume: its files (browse, upload, download, zip a folder, mkdir, rename, delete,
+// preview), its forks and snapshots as a tree, a diff between any two of them, and its
+// history.
+import { h, table, field, choice, confirm, ask, say, why, attempt, download, link } from "../ui.js";
+import { bytes, count, time, ago, mode, rfc3339 } from "../format.js";
+import { zip } from "../zip.js";
+
+/** The most a folder's zip may hold: the browser builds it in memory. */
+const ZIP_MAX_FILES = 5000;
+const ZIP_MAX_BYTES = 512 << 20;
+/** The most of a file shown as text. */
+const PREVIEW_MAX = 1 << 20;
+const IMAGES = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp", svg: "image/svg+xml" };
+
+const TABS = [
+  ["files", "Files"],
+  ["family", "Forks & snapshots"],
+  ["diff", "Diff"],
+  ["history", "History"],
+];
+
+/** A path's parent folder and last name. */
+function split(path) {
+  const at = path.lastIndexOf("/");
+  return { parent: path.slice(0, at) || "/", name: path.slice(at + 1) };
+}
+
+const join = (dir, name) => (dir === "/" ? `/${name}` : `${dir}/${name}`);
+
+/** @param {import("../main.js").App} app */
+export async function render(app, parts, query) {
+  const name = parts[0] ?? "";
+  const vol = await app.strata.volume.get(name);
+  const tab = app.can.org ? (query.get("tab") ?? "files") : "files";
+  const href = (/** @type {Record<string, string>} */ q) => `#/volumes/${encodeURIComponent(vol.name)}?${new URLSearchParams(q)}`;
+  const readOnly = Boolean(vol.snapshot_of || vol.moment_at || app.me.scope?.read_only);
+
+  const tabs = h(
+    "nav",
+    { class: "tabs", "aria-label": "Views of the volume" },
+    h(
+      "ul",
+      {},
+      ...TABS.filter(([id]) => id === "files" || app.can.org).map(([id, label]) =>
+        h("li", {}, h("a", { href: href({ tab: id }), "aria-current": id === tab ? "page" : false }, label)),
+      ),
+    ),
+  );
+  const facts = h(
+    "dl",
+    { class: "facts" },
+    h("dt", {}, "Used"),
+    h("dd", {}, bytes(vol.used_bytes)),
+    h("dt", {}, "Files"),
+    h("dd", {}, count(vol.file_count)),
+    h("dt", {}, "Created"),
+    h("dd", {}, time(vol.created_at)),
+    h("dt", {}, "Last changed"),
+    h("dd", {}, time(vol.updated_at)),
+    h("dt", {}, "Kind"),
+    h("dd", {}, vol.snapshot_of ? "snapshot (read-only)" : vol.moment_at ? "a past moment (read-only)" : vol.forked_from ? "fork" : "volume"),
+    h("dt", {}, "Id"),
+    h("dd", {}, h("code", {}, vol.id)),
+  );
+  const views = { files, family, diff, history };
+  const view = await (views[tab] ?? files)(app, vol, query, { href, readOnly });
+  return h(
+    "section",
+    { "aria-labelledby": "volume-title" },
+    h("p", { class: "crumbs" }, app.can.org ? link("Volumes", "#/volumes") : "Volume", " / "),
+    h("h1", { id: "volume-title" }, vol.name),
+    facts,
+    tabs,
+    view,
+  );
+}
+
+/** The file browser of one folder. */
+async function files(app, vol, query, { href, readOnly }) {
+  const dir = query.get("path") || "/";
+  const entries = await app.strata.fs.list(vol.name, dir);
+  entries.sort((a, b) => Number(b.stat.kind === "directory") - Number(a.stat.kind === "directory") || a.name.localeCompare(b.name));
+  const preview = h("section", { class: "preview", "aria-label": "Preview", hidden: true });
+  const at = (/** @type {string} */ path) => href({ tab: "files", path });
+
+  /** @type {(HTMLElement | string)[]} */
+  const crumbs = [link(vol.name, at("/"))];
+  let walked = "";
+  for (const part of dir.split("/").filter(Boolean)) {
+    walked += `/${part}`;
+    crumbs.push(" / ", link(part, at(walked)));
+  }
+
+  const show = async (/** @type {string} */ path, /** @type {number} */ size) => {
+    const data = await attempt(() => app.strata.fs.get(vol.name, path));
+    if (!data) return;
+    const ext = (path.split(".").pop() ?? "").toLowerCase();
+    preview.hidden = false;
+    preview.replaceChildren(h("h2", {}, `Preview of ${split(path).name}`));
+    if (ext in IMAGES) {
+      const url = URL.createObjectURL(new Blob([data], { type: IMAGES[ext] }));
+      preview.append(h("img", { src: url, alt: `The image ${split(path).name}` }));
+    } else {
+      const shown = data.subarray(0, PREVIEW_MAX);
+      const text = new TextDecoder("utf-8", { fatal: false }).decode(shown);
+      if (shown.includes(0)) preview.append(h("p", {}, `A binary file of ${bytes(size)}: download it to open it.`));
+      else preview.append(h("pre", { tabindex: "0" }, text), size > PREVIEW_MAX ? h("p", {}, `The first ${bytes(PREVIEW_MAX)} of ${bytes(size)}.`) : null);
+    }
+    preview.querySelector("h2")?.setAttribute("tabindex", "-1");
+    /** @type {HTMLElement | null} */ (preview.querySelector("h2"))?.focus();
+  };
+
+  const rows = entries.map((e) => {
+    const path = join(dir, e.name);
+    const isDir = e.stat.kind === "directory";
+    const actions = h("div", { class: "actions" });
+    if (isDir) {
+      actions.append(h("button", { type: "button", onclick: () => zipFolder(app, vol.name, path) }, "Download zip"));
+    } else if (e.stat.kind === "file") {
+      actions.append(
+        h("button", { type: "button", onclick: () => show(path, e.stat.size), "aria-label": `Preview ${e.name}` }, "Preview"),
+        h(
+          "button",
+          { type: "button", "aria-label": `Download ${e.name}`, onclick: async () => {
+            const data = await attempt(() => app.strata.fs.get(vol.name, path));
+            if (data) download(data, e.name);
+          } },
+          "Download",
+        ),
+      );
+    }
+    if (!readOnly) {
+      actions.append(
+        h("button", { type: "button", "aria-label": `Rename ${e.name}`, onclick: async () => {
+          const to = await ask(`Move or rename ${path} to:`, "New path", path);
+          if (!to || to === path) return;
+          if (await attempt(() => app.strata.fs.rename(vol.name, path, to), `Moved ${path} to ${to}.`) !== undefined) await app.refresh();
+        } }, "Rename"),
+        h("button", { type: "button", class: "danger", "aria-label": `Delete ${e.name}`, onclick: async () => {
+          const what = isDir ? `the folder ${path} and everything in it` : `the file ${path}`;
+          if (!(await confirm(`Delete ${what}?`, "Delete"))) return;
+          if (await attempt(() => app.strata.fs.remove(vol.name, path, { recursive: isDir }), `Deleted ${path}.`) !== undefined) await app.refresh();
+        } }, "Delete"),
+      );
+    }
+    return [
+      isDir ? link(`${e.name}/`, at(path)) : e.stat.kind === "symlink" ? `${e.name} → ${e.stat.target ?? ""}` : e.name,
+      isDir ? "folder" : e.stat.kind,
+      isDir ? "—" : bytes(e.stat.size),
+      h("code", {}, mode(e.stat.mode)),
+      h("span", { title: time(e.stat.mtime) }, ago(e.stat.mtime)),
+      actions,
+    ];
+  });
+
+  const tools = h("div", { class: "tools" });
+  if (!readOnly) {
+    const folder = field("New folder", { name: "folder", autocomplete: "off", placeholder: "name" });
+    tools.append(
+      h(
+        "form",
+        { class: "inline", "aria-label": "Make a folder", onsubmit: async (/** @type {Event} */ e) => {
+          e.preventDefault();
+          const made = folder.input.value.trim();
+          if (!made) return say("Name the folder.", "error");
+          if (await attempt(() => app.strata.fs.mkdir(vol.name, join(dir, made)), `Made ${join(dir, made)}.`)) await app.refresh();
+        } },
+        folder.wrap,
+        h("button", { type: "submit" }, "Make folder"),
+      ),
+      uploader(app, vol.name, dir),
+    );
+  }
+  tools.append(h("button", { type: "button", onclick: () => zipFolder(app, vol.name, dir) }, "Download this folder as zip"));
+
+  return h(
+    "section",
+    { "aria-label": "Files" },
+    h("nav", { class: "crumbs", "aria-label": "Folder" }, ...crumbs),
+    tools,
+    table(`Files in ${dir}`, ["Name", "Kind", "Size", "Mode", "Modified", "Actions"], rows, "This folder is empty."),
+    preview,
+  );
+}
+
+/** Files dropped or chosen, with their paths below `dir`; folders dropped are walked with a
+ * queue (no recursion on a depth the user chose). */
+async function dropped(/** @type {DataTransfer} */ transfer) {
+  /** @type {{ path: string, file: File }[]} */
+  const found = [];
+  /** @type {any[]} */
+  const queue = [];
+  for (const item of [...transfer.items]) {
+    const entry = item.webkitGetAsEntry?.();
+    if (entry) queue.push(entry);
+    else {
+      const file = item.getAsFile();
+      if (file) found.push({ path: file.name, file });
+    }
+  }
+  while (queue.length) {
+    const entry = queue.shift();
+    if (entry.isFile) {
+      const file = await new Promise((ok, fail) => entry.file(ok, fail));
+      found.push({ path: entry.fullPath.replace(/^\//, ""), file });
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((ok, fail) => reader.readEntries(ok, fail));
+        if (!batch.length) break;
+        queue.push(...batch);
+      }
+    }
+  }
+  return found;
+}
+
+/** The upload control: choose files or drop them (folders too), with progress. */
+function uploader(app, volume, dir) {
+  const progress = /** @type {HTMLProgressElement} */ (h("progress", { max: "1", value: "0", "aria-label": "Upload progress" }));
+  const told = h("span", { class: "progress-text" });
+  const state = h("div", { class: "upload-state", hidden: true }, progress, told);
+  const send = async (/** @type {{ path: string, file: File }[]} */ items) => {
+    if (!items.length) return;
+    const total = items.reduce((n, i) => n + i.file.size, 0) || 1;
+    let done = 0;
+    state.hidden = false;
+    progress.max = total;
+    for (const [n, item] of items.entries()) {
+      told.textContent = `Uploading ${n + 1} of ${items.length}: ${item.path} (${bytes(done)} of ${bytes(total)})`;
+      try {
+        await app.strata.fs.put(volume, join(dir, item.path), item.file);
+      } catch (e) {
+        say(`Upload of ${item.path} failed: ${why(e)}`, "error");
+        return;
+      }
+      done += item.file.size;
+      progress.value = done;
+    }
+    told.textContent = `Uploaded ${items.length} ${items.length === 1 ? "file" : "files"} (${bytes(done)}).`;
+    await app.refresh();
+    say(`Uploaded ${items.length} ${items.length === 1 ? "file" : "files"} to ${dir}.`);
+  };
+  const chooser = field("Upload files", { type: "file", multiple: true });
+  chooser.input.addEventListener("change", () => send([...(chooser.input.files ?? [])].map((file) => ({ path: file.name, file }))));
+  const zone = h(
+    "div",
+    {
+      class: "dropzone",
+      "data-testid": "dropzone",
+      ondragover: (/** @type {DragEvent} */ e) => (e.preventDefault(), zone.classList.add("over")),
+      ondragleave: () => zone.classList.remove("over"),
+      ondrop: async (/** @type {DragEvent} */ e) => {
+        e.preventDefault();
+        zone.classList.remove("over");
+        if (e.dataTransfer) await send(await dropped(e.dataTransfer));
+      },
+    },
+    "Or drop files and folders here",
+  );
+  return h("div", { class: "uploader" }, chooser.wrap, zone, state);
+}
+
+/** Downloads a folder and all below it as one zip (walked with a queue, bounded). */
+async function zipFolder(app, volume, dir) {
+  const files = [];
+  const queue = [dir];
+  let size = 0;
+  say(`Collecting ${dir}…`);
+  try {
+    while (queue.length) {
+      const at = /** @type {string} */ (queue.shift());
+      for (const e of await app.strata.fs.list(volume, at)) {
+        const path = join(at, e.name);
+        if (e.stat.kind === "directory") queue.push(path);
+        else if (e.stat.kind === "file") {
+          size += e.stat.size;
+          if (files.length >= ZIP_MAX_FILES || size > ZIP_MAX_BYTES) {
+            say(`${dir} holds more than ${ZIP_MAX_FILES} files or ${bytes(ZIP_MAX_BYTES)}: use \`strata fs get -r\` for it.`, "error");
+            return;
+          }
+          files.push({ name: path.slice(dir === "/" ? 1 : dir.length + 1), data: await app.strata.fs.get(volume, path) });
+        }
+      }
+    }
+  } catch (e) {
+    say(why(e), "error");
+    return;
+  }
+  download(zip(files), `${volume}${dir === "/" ? "" : `-${split(dir).name}`}.zip`);
+  say(`Zipped ${files.length} ${files.length === 1 ? "file" : "files"} of ${dir}.`);
+}
+
+/** The volumes related to `vol` (its first source, all forks of it and theirs), with snapshots. */
+async function relatives(app, vol) {
+  const all = await app.strata.volume.list();
+  const byId = new Map(all.map((v) => [v.id, v]));
+  let root = byId.get(vol.snapshot_of ?? vol.id) ?? vol;
+  for (let hops = 0; root.forked_from && byId.has(root.forked_from) && hops < all.length; hops++) {
+    root = /** @type {any} */ (byId.get(root.forked_from));
+  }
+  const snapshots = await app.strata.snapshot.list(root.name).catch(() => []);
+  /** @type {Map<string, any[]>} */
+  const children = new Map();
+  for (const v of all) {
+    if (v.forked_from) children.set(v.forked_from, [...(children.get(v.forked_from) ?? []), v]);
+  }
+  // The family, walked breadth-first with a queue.
+  const members = [];
+  const queue = [root];
+  while (queue.length) {
+    const v = queue.shift();
+    members.push(v);
+    queue.push(...(children.get(v.id) ?? []));
+  }
+  const snaps = new Map();
+  for (const m of members) {
+    const list = m.id === root.id ? snapshots : await app.strata.snapshot.list(m.name).catch(() => []);
+    snaps.set(m.id, list);
+  }
+  return { root, members, children, snaps };
+}
+
+/** The forks and snapshots of the volume's family as a tree. */
+async function family(app, vol) {
+  const { root, children, snaps } = await relatives(app, vol);
+  const act = async (/** @type {() => Promise<unknown>} */ action, /** @type {string} */ done) => {
+    if ((await attempt(action, done)) !== undefined) {
+      await app.refresh();
+      say(done);
+    }
+  };
+  const item = (v, isSnapshot, source) => {
+    const buttons = h("span", { class: "actions" });
+    const name = v.name;
+    buttons.append(
+      h("button", { type: "button", "aria-label": `Fork ${name}`, onclick: async () => {
+        const to = await ask(`Fork ${name} as:`, "Name of the fork");
+        if (to) await act(() => app.strata.fork(name, to), `Forked ${name} as ${to}.`);
+      } }, "Fork"),
+    );
+    if (isSnapshot) {
+      const short = name.slice(name.indexOf("@") + 1);
+      buttons.append(
+        h("button", { type: "button", "aria-label": `Restore ${source.name} to ${short}`, onclick: async () => {
+          if (await confirm(`Put ${source.name} back as it was at ${short}? Its later changes are gone.`, "Restore")) {
+            await act(() => app.strata.snapshot.restore(source.name, short), `Restored ${source.name} to ${short}.`);
+          }
+        } }, "Restore"),
+        h("button", { type: "button", class: "danger", "aria-label": `Delete snapshot ${name}`, onclick: async () => {
+          if (await confirm(`Delete the snapshot ${name}?`, "Delete")) await act(() => app.strata.snapshot.delete(source.name, short), `Deleted ${name}.`);
+        } }, "Delete"),
+      );
+    } else {
+      buttons.append(
+        h("button", { type: "button", "aria-label": `Snapshot ${name}`, onclick: async () => {
+          const snap = await ask(`Name a snapshot of ${name}:`, "Snapshot name");
+          if (snap) await act(() => app.strata.snapshot.create(name, snap), `Made the snapshot ${name}@${snap}.`);
+        } }, "Snapshot"),
+      );
+      if (v.id !== vol.id) {
+        buttons.append(
+          h("button", { type: "button", class: "danger", "aria-label": `Delete ${name}`, onclick: async () => {
+            if (await confirm(`Delete the volume ${name} and its snapshots?`, "Delete")) await act(() => app.strata.volume.delete(name), `Deleted ${name}.`);
+          } }, "Delete"),
+        );
+      }
+    }
+    const here = v.id === vol.id ? h("strong", {}, " (this one)") : null;
+    return h(
+      "li",
+      {},
+      h("span", { class: "node" }, isSnapshot ? "snapshot " : v.forked_from ? "fork " : "volume ", link(name, `#/volumes/${encodeURIComponent(name)}`), here, ` · ${bytes(v.used_bytes)} · ${ago(v.created_at)}`),
+      " ",
+      buttons,
+    );
+  };
+  // Built with a stack: each volume's list holds its snapshots, then its forks' items.
+  const top = h("ul", { class: "tree", role: "list" });
+  const stack = [{ v: root, into: top }];
+  while (stack.length) {
+    const { v, into } = /** @type {{ v: any, into: HTMLElement }} */ (stack.pop());
+    const li = item(v, false, null);
+    into.append(li);
+    const kids = [...(snaps.get(v.id) ?? []).map((s) => ({ s })), ...(children.get(v.id) ?? []).map((f) => ({ f }))];
+    if (!kids.length) continue;
+    const ul = h("ul", { role: "list" });
+    li.append(ul);
+    for (const k of kids) if ("s" in k) ul.append(item(k.s, true, v));
+    for (const k of [...(children.get(v.id) ?? [])].reverse()) stack.push({ v: k, into: ul });
+  }
+  return h("section", { "aria-labelledby": "family-title" }, h("h2", { id: "family-title" }, "Forks and snapshots"), top);
+}
+
+/** What differs between two members of the family. */
+async function diff(app, vol, query, { href }) {
+  const { members, snaps } = await relatives(app, vol);
+  const names = members.flatMap((m) => [m.name, ...(snaps.get(m.id) ?? []).map((s) => s.name)]);
+  const source = members.find((m) => m.id === vol.forked_from);
+  const from = query.get("from") ?? source?.name ?? (snaps.get(vol.id)?.[0]?.name ?? vol.name);
+  const to = query.get("to") ?? vol.name;
+  const fromChoice = choice("From", names.map((n) => [n, n]), from);
+  const toChoice = choice("To", names.map((n) => [n, n]), to);
+  const compare = h(
+    "form",
+    { class: "inline", "aria-label": "Compare two volumes", onsubmit: (/** @type {Event} */ e) => {
+      e.preventDefault();
+      app.go(href({ tab: "diff", from: fromChoice.select.value, to: toChoice.select.value }));
+    } },
+    fromChoice.wrap,
+    toChoice.wrap,
+    h("button", { type: "submit" }, "Compare"),
+  );
+  const marks = { added: "+ added", removed: "− removed", changed: "~ changed" };
+  let result = h("p", {}, "Choose two and compare.");
+  if (query.get("from") || query.get("to") || source) {
+    const entries = await app.strata.diff(from, to);
+    result = table(
+      `${entries.length} ${entries.length === 1 ? "difference" : "differences"} from ${from} to ${to}`,
+      ["Path", "Change"],
+      entries.map((e) => [h("code", {}, e.path), marks[e.change] ?? e.change]),
+      `${from} and ${to} hold the same files.`,
+    );
+  }
+  return h("section", { "aria-labelledby": "diff-title" }, h("h2", { id: "diff-title" }, "Diff"), compare, result);
+}
+
+/** The windows of changes the volume's history keeps, with a way back to each. */
+async function history(app, vol) {
+  const points = await app.strata.volume.history(vol.name).catch((e) => {
+    say(why(e), "error");
+    return [];
+  });
+  const rows = points.map((p) => [
+    `${time(p.first_change)} – ${time(p.last_change)}`,
+    count(p.changes),
+    bytes(p.bytes),
+    h(
+      "span",
+      { class: "actions" },
+      link("Browse before", `#/volumes/${encodeURIComponent(`${vol.name}@${rfc3339(p.before)}`)}`),
+      h("button", { type: "button", onclick: async () => {
+        if (!(await confirm(`Return ${vol.name} to how it was at ${time(p.before)}? What came after stays in its history.`, "Restore"))) return;
+        if ((await attempt(() => app.strata.volume.restore(vol.name, rfc3339(p.before)))) !== undefined) {
+          await app.refresh();
+          say(`Restored ${vol.name} to ${time(p.before)}.`);
+        }
+      } }, "Restore to before"),
+    ),
+  ]);
+  return h(
+    "section",
+    { "aria-labelledby": "history-title" },
+    h("h2", { id: "history-title" }, "History"),
+    table("Windows of changes, newest first", ["When", "Changes", "Bytes written", "Actions"], rows, "No history is kept for this volume yet."),
+  );
+}

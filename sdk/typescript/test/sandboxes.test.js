@@ -1,0 +1,59 @@
+// Sandboxes and live mounts through the SDK, on a real server, runtime and FUSE mount.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Server } from "./server.js";
+import { Strata, NotFound } from "../dist/index.js";
+
+let server, strata;
+before(async () => {
+  server = await Server.start();
+  strata = new Strata({ endpoint: server.endpoint, token: server.token });
+});
+after(() => server.close());
+
+test("a sandbox with a volume at a subpath runs commands, moves files, and its work stays", async () => {
+  const volume = await strata.volume.create("project");
+  await strata.fs.put(volume, "/app/readme.txt", "hello from the volume\n");
+  const sandbox = await strata.create({
+    volumes: [{ volumeId: volume.id, mountPath: "/workspace", subpath: "app" }],
+    env: { GREETING: "hi" },
+  });
+  try {
+    assert.equal(sandbox.state, "running");
+    assert.deepEqual(sandbox.volumes.map((v) => [v.volume, v.mount_path, v.subpath]), [["project", "/workspace", "app"]]);
+    const read = await sandbox.process.exec("cat /workspace/readme.txt && echo $GREETING");
+    assert.equal(read.exitCode, 0);
+    assert.equal(read.result, "hello from the volume\nhi\n");
+    const failed = await sandbox.process.exec("echo oops >&2; exit 3");
+    assert.deepEqual([failed.exitCode, failed.stderr], [3, "oops\n"]);
+    await sandbox.process.exec("echo made inside > /workspace/out.txt");
+    await sandbox.fs.uploadFile("uploaded\n", "/workspace/up.txt");
+    assert.equal(new TextDecoder().decode(await sandbox.fs.downloadFile("/workspace/out.txt")), "made inside\n");
+    assert.ok((await strata.sandbox.list()).some((s) => s.id === sandbox.id));
+    assert.equal((await strata.sandbox.get(sandbox.id)).id, sandbox.id);
+  } finally {
+    await sandbox.delete();
+  }
+  await assert.rejects(strata.sandbox.get(sandbox.id), NotFound);
+  assert.equal(await strata.fs.text("project", "/app/out.txt"), "made inside\n");
+  assert.equal(await strata.fs.text("project", "/app/up.txt"), "uploaded\n");
+});
+
+test("a live mount is listed with its volume until it is unmounted", async () => {
+  await strata.volume.create("mounted");
+  const at = join(server.home, "mnt");
+  mkdirSync(at);
+  await server.cli("mount", "mounted", at);
+  try {
+    const live = await strata.sessions.list();
+    const mine = live.filter((s) => s.volume === "mounted");
+    assert.equal(mine.length, 1, JSON.stringify(live));
+    assert.equal(mine[0].read_only, false);
+    assert.ok(mine[0].alive_until > mine[0].created_at);
+  } finally {
+    await server.cli("umount", at);
+  }
+  assert.deepEqual((await strata.sessions.list()).filter((s) => s.volume === "mounted"), []);
+});
