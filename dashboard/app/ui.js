@@ -61,9 +61,10 @@ export async function attempt(action, done) {
  */
 export function table(caption, headings, rows, empty = "Nothing here yet.") {
   if (rows.length === 0) return h("p", { class: "empty" }, empty);
+  // A region of its own that the keyboard can scroll when the screen is narrower than it.
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", role: "region", "aria-label": caption, tabindex: "0" },
     h(
       "table",
       {},

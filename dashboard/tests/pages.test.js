@@ -154,7 +154,7 @@ test("files: browse, upload by chooser and by drop, preview text and images, dow
   await page.waitForFunction(() => document.querySelector(".preview img")?.naturalWidth === 2);
   await page.getByRole("button", { name: "Preview notes.txt" }).click();
   await page.getByRole("heading", { name: "Preview of notes.txt" }).waitFor();
-  assert.equal(await page.getByRole("region", { name: "Preview" }).locator("pre").textContent(), "first notes\n");
+  assert.equal(await page.getByRole("region", { name: "Preview" }).textContent(), "Preview of notes.txtfirst notes\n");
   await shoot(page, "volume-files");
   await accessible(page, "files");
 
@@ -438,6 +438,7 @@ test("at phone width every page fits the screen, and the keyboard reaches and wo
     await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
     const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     assert.ok(scroll <= width, `${hash} is ${scroll}px wide on a ${width}px screen`);
+    await accessible(page, `${hash} at phone width`);
   }
   await shoot(page, "phone-overview");
   await page.goto(`${server.endpoint}/#/volumes`);

@@ -36,7 +36,7 @@ test("a user with only the dashboard does the seed's flow", async (t) => {
   await page.getByLabel("Upload files").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("first notes\n") });
   await page.getByText("Uploaded 1 file to /project.").waitFor();
   await page.getByRole("cell", { name: "notes.txt", exact: true }).waitFor();
-  await shoot(page, "volume-files");
+  await shoot(page, "seed-files");
 
   // Fork it.
   await page.getByRole("link", { name: "Forks & snapshots" }).click();
@@ -55,7 +55,7 @@ test("a user with only the dashboard does the seed's flow", async (t) => {
   await page.getByText("1 difference from work to experiment").waitFor();
   assert.equal(await page.getByRole("cell", { name: "/idea.txt", exact: true }).count(), 1);
   await page.getByRole("cell", { name: "+ added", exact: true }).waitFor();
-  await shoot(page, "volume-diff");
+  await shoot(page, "seed-diff");
 
   // A sandbox with the volume at a subpath; a command in it.
   await page.getByRole("link", { name: "Sandboxes" }).click();
@@ -67,7 +67,7 @@ test("a user with only the dashboard does the seed's flow", async (t) => {
   await page.getByRole("button", { name: "Run" }).click();
   await page.getByText("[exit code 0]").waitFor();
   assert.match(await page.getByLabel("Command output").textContent(), /first notes/);
-  await shoot(page, "sandbox");
+  await shoot(page, "seed-sandbox");
 
   // Delete it.
   await page.getByRole("button", { name: "Delete sandbox" }).click();

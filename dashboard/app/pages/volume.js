@@ -104,7 +104,10 @@ async function files(app, vol, query, { href, readOnly }) {
       const shown = data.subarray(0, PREVIEW_MAX);
       const text = new TextDecoder("utf-8", { fatal: false }).decode(shown);
       if (shown.includes(0)) preview.append(h("p", {}, `A binary file of ${bytes(size)}: download it to open it.`));
-      else preview.append(h("pre", { tabindex: "0" }, text), size > PREVIEW_MAX ? h("p", {}, `The first ${bytes(PREVIEW_MAX)} of ${bytes(size)}.`) : null);
+      else {
+        preview.append(h("pre", { tabindex: "0" }, text));
+        if (size > PREVIEW_MAX) preview.append(h("p", {}, `The first ${bytes(PREVIEW_MAX)} of ${bytes(size)}.`));
+      }
     }
     preview.querySelector("h2")?.setAttribute("tabindex", "-1");
     /** @type {HTMLElement | null} */ (preview.querySelector("h2"))?.focus();
