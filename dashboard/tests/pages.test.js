@@ -126,8 +126,16 @@ test("files: browse, upload by chooser and by drop, preview text and images, dow
   await strata.volume.create("files");
   await strata.fs.put("files", "/docs/guide/intro.md", "# Intro\n");
   await strata.fs.put("files", "/docs/readme.txt", "read me\n");
+  // A name made to look like markup is shown as the text it is.
+  const bait = "<img src=x onerror=alert(1)>.txt";
+  await strata.fs.put("files", `/${bait}`, "bait\n");
   const page = await adminPage(t, "files");
+  page.on("dialog", (d) => assert.fail(`a dialog opened: ${d.message()}`));
   await page.goto(`${server.endpoint}/#/volumes/files`);
+  await page.getByRole("cell", { name: bait, exact: true }).waitFor();
+  assert.equal(await page.locator("main img").count(), 0);
+  await page.getByRole("button", { name: `Preview ${bait}` }).click();
+  await page.getByRole("heading", { name: `Preview of ${bait}` }).waitFor();
   await page.getByRole("link", { name: "docs/" }).click();
   await page.getByRole("link", { name: "guide/" }).waitFor();
 
@@ -190,6 +198,7 @@ test("files: browse, upload by chooser and by drop, preview text and images, dow
   await assert.rejects(strata.fs.stat("files", "/docs/guide"));
   await page.getByRole("navigation", { name: "Folder" }).getByRole("link", { name: "files" }).click();
   await page.getByRole("link", { name: "docs/" }).waitFor();
+  assert.equal(await page.locator("main img").count(), 0);
 });
 
 test("forks and snapshots as a tree: fork, snapshot, restore, delete; the diff of any two; the history", async (t) => {

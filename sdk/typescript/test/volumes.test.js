@@ -119,3 +119,34 @@ test("an unreachable server is Unavailable, and a call that takes too long ends"
   });
   await assert.rejects(slow.health(), Unavailable);
 });
+
+test("history, a past moment, merge of a fork, promotion, compression and usage", async () => {
+  const vol = await strata.volume.create("timeline");
+  await strata.fs.put(vol, "/a.txt", "one\n");
+  const points = await strata.volume.history(vol);
+  assert.ok(points.length >= 1, JSON.stringify(points));
+  const before = new Date(Math.floor(points.at(-1).before / 1e6));
+  const past = await strata.volume.at("timeline", before);
+  assert.ok(past.moment_at, JSON.stringify(past));
+  await assert.rejects(strata.fs.stat(past, "/a.txt"), NotFound);
+
+  await strata.fork(vol, "timeline-fork");
+  await strata.fs.put("timeline-fork", "/b.txt", "from the fork\n");
+  const dry = await strata.merge("timeline-fork", { dryRun: true });
+  assert.deepEqual([dry.applied, dry.changes.map((c) => c.path)], [false, ["/b.txt"]]);
+  const merged = await strata.merge("timeline-fork");
+  assert.equal(merged.applied, true);
+  assert.equal(await strata.fs.text("timeline", "/b.txt"), "from the fork\n");
+
+  await strata.fs.put("timeline-fork", "/a.txt", "the fork's\n");
+  const promoted = await strata.promote("timeline-fork");
+  assert.equal(promoted.id, vol.id);
+  assert.equal(await strata.fs.text("timeline", "/a.txt"), "the fork's\n");
+
+  const set = await strata.volume.setCompression("timeline", "zstd:5");
+  assert.equal(set.compression, "zstd:5");
+  await assert.rejects(strata.volume.setCompression("timeline", "zstd:19"), InvalidInput);
+  await strata.fs.put("timeline", "/big.txt", "abc".repeat(100_000));
+  const usage = await strata.volume.usage("timeline");
+  assert.ok(usage.blocks >= 1 && usage.stored_bytes < usage.bytes, JSON.stringify(usage));
+});
