@@ -83,10 +83,21 @@ test("volumes: create, get-or-create, search, sort, pages, delete one and many, 
   await page.getByLabel("Search").fill("bulk");
   await page.getByRole("button", { name: "Search" }).click();
   await page.getByText("22 volumes matching “bulk”").waitFor();
+  await page.getByLabel("Sort by").selectOption("size");
+  await page.waitForURL(/sort=size/);
+  await page.getByText("Page 1 of 2").waitFor();
+  assert.equal(await page.locator("tbody tr").first().getByRole("link").textContent(), "bulk-07");
+  // The one mounted last is the one used last.
+  const at = join(server.home, "mnt-bulk");
+  mkdirSync(at, { recursive: true });
+  await server.cli("mount", "bulk-03", at);
+  await server.cli("umount", at);
   await page.getByLabel("Sort by").selectOption("used");
   await page.waitForURL(/sort=used/);
   await page.getByText("Page 1 of 2").waitFor();
-  assert.equal(await page.locator("tbody tr").first().getByRole("link").textContent(), "bulk-07");
+  assert.equal(await page.locator("tbody tr").first().getByRole("link").textContent(), "bulk-03");
+  await page.getByLabel("Sort by").selectOption("name");
+  await page.waitForURL(/sort=name/);
   await shoot(page, "volumes");
   await accessible(page, "volumes");
 
@@ -104,9 +115,9 @@ test("volumes: create, get-or-create, search, sort, pages, delete one and many, 
   assert.ok(!(await strata.volume.list()).some((v) => v.name === "bulk-07" || v.name === "bulk-00"));
 
   // A mounted volume is refused, with the reason, and its live mount is counted.
-  const at = join(server.home, "mnt-alpha");
-  mkdirSync(at, { recursive: true });
-  await server.cli("mount", "alpha", at);
+  const alpha = join(server.home, "mnt-alpha");
+  mkdirSync(alpha, { recursive: true });
+  await server.cli("mount", "alpha", alpha);
   try {
     await page.getByLabel("Search").fill("alpha");
     await page.getByRole("button", { name: "Search" }).click();
@@ -117,7 +128,7 @@ test("volumes: create, get-or-create, search, sort, pages, delete one and many, 
     await page.getByText(/Not deleted: alpha: .*mount/).waitFor();
     await strata.volume.get("alpha");
   } finally {
-    await server.cli("umount", at);
+    await server.cli("umount", alpha);
   }
   for (const v of await strata.volume.list()) if (v.name.startsWith("bulk-")) await strata.volume.delete(v);
 });

@@ -77,6 +77,9 @@ pub struct Volume {
     /// server's setting).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<String>,
+    /// When it was last used (ns): the later of its last change and the last mount opened on it.
+    #[serde(default)]
+    pub last_used_at: i64,
 }
 
 /// How a volume's new blocks are compressed: `off`, `zstd` (level 3) or `zstd:LEVEL` (1 to

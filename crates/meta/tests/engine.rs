@@ -463,8 +463,24 @@ fn sessions_round_trip(e: &Engine) {
         alive_until: 2,
         key: None,
     };
+    let before = meta.get_volume(ORG, &VolumeRef::Id(vol)).unwrap();
+    let s = SessionRecord {
+        created_at: before.updated_at + 5,
+        alive_until: before.updated_at + 6,
+        ..s
+    };
     meta.add_session(&s, u64::MAX).unwrap();
     assert_eq!(meta.find_session(s.id).unwrap(), Some(s.clone()));
+    // Opening a mount is a use of the volume, not a change of it.
+    let after = meta.get_volume(ORG, &VolumeRef::Id(vol)).unwrap();
+    assert_eq!(
+        (after.updated_at, after.last_used_at),
+        (before.updated_at, s.created_at)
+    );
+    // An organization's live sessions, and no other's.
+    assert_eq!(meta.org_sessions(ORG, s.created_at).unwrap(), vec![s.clone()]);
+    assert_eq!(meta.org_sessions(ORG, s.alive_until).unwrap(), vec![]);
+    assert_eq!(meta.org_sessions("elsewhere", s.created_at).unwrap(), vec![]);
     meta.remove_session(s.id).unwrap();
     assert_eq!(meta.find_session(s.id).unwrap(), None);
 

@@ -57,6 +57,8 @@ export async function render(app, parts, query) {
     h("dd", {}, time(vol.created_at)),
     h("dt", {}, "Last changed"),
     h("dd", {}, time(vol.updated_at)),
+    h("dt", {}, "Last used"),
+    h("dd", {}, time(vol.last_used_at)),
     h("dt", {}, "Kind"),
     h("dd", {}, vol.snapshot_of ? "snapshot (read-only)" : vol.moment_at ? "a past moment (read-only)" : vol.forked_from ? "fork" : "volume"),
     h("dt", {}, "Id"),

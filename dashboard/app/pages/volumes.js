@@ -7,10 +7,10 @@ const PAGE_SIZE = 20;
 
 const SORTS = {
   name: (a, b) => a.name.localeCompare(b.name),
-  used: (a, b) => b.used_bytes - a.used_bytes,
+  size: (a, b) => b.used_bytes - a.used_bytes,
   files: (a, b) => b.file_count - a.file_count,
   created: (a, b) => b.created_at - a.created_at,
-  changed: (a, b) => b.updated_at - a.updated_at,
+  used: (a, b) => b.last_used_at - a.last_used_at,
 };
 
 /** @param {import("../main.js").App} app */
@@ -78,7 +78,7 @@ export async function render(app, _parts, query) {
     h("span", { title: `${count(v.used_bytes)} bytes` }, bytes(v.used_bytes)),
     count(v.file_count),
     h("span", { title: time(v.created_at) }, ago(v.created_at)),
-    h("span", { title: time(v.updated_at) }, ago(v.updated_at)),
+    h("span", { title: time(v.last_used_at) }, ago(v.last_used_at)),
     String(mounts.get(v.id) ?? 0),
     h("button", { type: "button", class: "danger", onclick: () => remove([v.name]), "aria-label": `Delete ${v.name}` }, "Delete"),
   ]);
@@ -86,7 +86,7 @@ export async function render(app, _parts, query) {
   const searchField = field("Search", { type: "search", value: search, name: "q", placeholder: "name contains…" });
   const sortChoice = choice(
     "Sort by",
-    [["name", "Name"], ["used", "Size"], ["files", "Files"], ["created", "Created"], ["changed", "Last changed"]],
+    [["name", "Name"], ["size", "Size"], ["files", "Files"], ["created", "Created"], ["used", "Last used"]],
     sort,
   );
   sortChoice.select.addEventListener("change", () => go({ sort: sortChoice.select.value, page: "1" }));
@@ -105,7 +105,7 @@ export async function render(app, _parts, query) {
     ),
     table(
       `${shown.length} ${shown.length === 1 ? "volume" : "volumes"}${search ? ` matching “${search}”` : ""}`,
-      ["Select", "Name", "Kind", "Used", "Files", "Created", "Last changed", "Live mounts", "Actions"],
+      ["Select", "Name", "Kind", "Size", "Files", "Created", "Last used", "Live mounts", "Actions"],
       rows,
       search ? "No volume matches." : "No volumes yet: create one above.",
     ),

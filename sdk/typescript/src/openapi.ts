@@ -1977,6 +1977,11 @@ export interface components {
             id: string;
             /**
              * Format: int64
+             * @description When it was last used (ns): the later of its last change and the last mount opened on it.
+             */
+            last_used_at?: number;
+            /**
+             * Format: int64
              * @description For a moment of a volume's history (named `VOLUME@TIME`), the instant it shows.
              */
             moment_at?: number | null;

@@ -4,7 +4,7 @@
 /// How many migrations this program knows: the newest schema version it can serve.
 pub const COUNT: usize = STEPS.len();
 
-pub const STEPS: [&str; 17] = [
+pub const STEPS: [&str; 18] = [
     "
 CREATE TABLE layers (
     id BIGSERIAL PRIMARY KEY,
@@ -180,6 +180,7 @@ CREATE INDEX locks_by_session ON locks(session);
          PRIMARY KEY (org, id));
      CREATE TABLE block_copies (hash BYTEA NOT NULL, org TEXT NOT NULL, PRIMARY KEY (hash, org));
      CREATE INDEX block_copies_by_org ON block_copies(org);",
+    "ALTER TABLE volumes ADD COLUMN last_mounted_at BIGINT;",
 ];
 
 /// History: see the SQLite schema.

@@ -10,7 +10,7 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
 }
 
-const STEPS: [&str; 20] = [
+const STEPS: [&str; 21] = [
     "CREATE TABLE layers (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             parent INTEGER REFERENCES layers(id),
@@ -186,6 +186,8 @@ const STEPS: [&str; 20] = [
          PRIMARY KEY (org, id));
      CREATE TABLE block_copies (hash BLOB NOT NULL, org TEXT NOT NULL, PRIMARY KEY (hash, org));
      CREATE INDEX block_copies_by_org ON block_copies(org);",
+    // When a mount session last opened on a volume (its last use, with its last change).
+    "ALTER TABLE volumes ADD COLUMN last_mounted_at INTEGER;",
 ];
 
 /// History: when a row was written (`born`), the versions a later window replaced (`past_*`,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 const VOLUME_COLUMNS: &str =
     "id, name, created_at, updated_at, used_bytes, file_count, snapshot_of, quota_bytes, quota_files, forked_from,
-     moment_at, history_ns, compression";
+     moment_at, history_ns, compression, last_mounted_at";
 
 fn volume_from_row(r: &Row) -> R<Volume> {
     Ok(Volume {
@@ -27,6 +27,7 @@ fn volume_from_row(r: &Row) -> R<Volume> {
         moment_at: r.opt_i64(10)?,
         history_ns: r.opt_i64(11)?,
         compression: r.opt_text(12)?,
+        last_used_at: r.i64(3)?.max(r.opt_i64(13)?.unwrap_or(0)),
     })
 }
 
@@ -426,6 +427,10 @@ pub fn add_session(tx: &dyn Tx, s: &SessionRecord, limit: u64) -> R<()> {
             s.alive_until,
             s.key
         ],
+    )?;
+    tx.exec(
+        "UPDATE volumes SET last_mounted_at = $2 WHERE id = $1",
+        vals![s.volume, s.created_at],
     )?;
     Ok(())
 }

@@ -35,6 +35,8 @@ class Volume:
     history_ns: Optional[int] = None
     #: How its new blocks are compressed (``off``, ``zstd:LEVEL``), if it says; ``None``: the server's setting.
     compression: Optional[str] = None
+    #: When it was last used (ns): the later of its last change and the last mount opened on it.
+    last_used_at: int = 0
 
     @classmethod
     def _from(cls, d: Dict[str, Any]) -> "Volume":
@@ -53,6 +55,7 @@ class Volume:
             moment_at=d.get("moment_at"),
             history_ns=d.get("history_ns"),
             compression=d.get("compression"),
+            last_used_at=d.get("last_used_at", 0),
         )
 
 
