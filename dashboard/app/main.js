@@ -39,11 +39,18 @@ const who = /** @type {HTMLElement} */ (document.getElementById("who"));
 /** @type {App | null} */
 let app = null;
 
-/** The address as a page name, its further parts and its query. */
+/** The address as a page name, its further parts and its query (a part that does not
+ * decode is kept as written). */
 function route() {
   const [path = "", query = ""] = location.hash.replace(/^#\/?/, "").split("?");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
-  return { parts, query: new URLSearchParams(query) };
+  const decode = (/** @type {string} */ part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  return { parts: path.split("/").filter(Boolean).map(decode), query: new URLSearchParams(query) };
 }
 
 async function signIn(token) {

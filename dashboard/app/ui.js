@@ -108,6 +108,36 @@ export function choice(label, options, selected) {
 }
 
 /**
+ * Runs `action` for a form, once at a time: its buttons wait meanwhile, so a double click
+ * does not make two of anything.
+ * @param {HTMLFormElement} form
+ * @param {() => unknown} action
+ */
+export async function busy(form, action) {
+  if (form.getAttribute("aria-busy") === "true") return;
+  const buttons = [...form.querySelectorAll("button")].filter((b) => !b.disabled);
+  form.setAttribute("aria-busy", "true");
+  buttons.forEach((b) => (b.disabled = true));
+  try {
+    await action();
+  } finally {
+    form.removeAttribute("aria-busy");
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+/**
+ * A form's submit listener: the page does not reload, and `handler` runs once at a time.
+ * @param {() => unknown} handler
+ */
+export function submitting(handler) {
+  return (/** @type {SubmitEvent} */ event) => {
+    event.preventDefault();
+    return busy(/** @type {HTMLFormElement} */ (event.currentTarget), handler);
+  };
+}
+
+/**
  * A form whose submit runs `onSubmit` (the page does not reload).
  * @param {string} label what the form is for, for assistive technology
  * @param {(HTMLElement)[]} parts
@@ -117,13 +147,7 @@ export function choice(label, options, selected) {
 export function form(label, parts, submit, onSubmit) {
   return h(
     "form",
-    {
-      "aria-label": label,
-      onsubmit: async (/** @type {Event} */ event) => {
-        event.preventDefault();
-        await onSubmit();
-      },
-    },
+    { "aria-label": label, onsubmit: submitting(onSubmit) },
     ...parts,
     h("button", { type: "submit" }, submit),
   );
@@ -169,7 +193,18 @@ export function secretBox(title, secret) {
     h("h3", {}, title),
     h("p", {}, "Copy it now: it is shown only this once."),
     h("code", { class: "secret-value" }, secret),
-    h("button", { type: "button", onclick: () => navigator.clipboard?.writeText(secret).then(() => say("Copied.")) }, "Copy"),
+    h(
+      "button",
+      {
+        type: "button",
+        onclick: () =>
+          (navigator.clipboard ? navigator.clipboard.writeText(secret) : Promise.reject(new Error("no clipboard"))).then(
+            () => say("Copied."),
+            () => say("This browser does not let the page copy here: select the secret and copy it.", "error"),
+          ),
+      },
+      "Copy",
+    ),
   );
   return box;
 }

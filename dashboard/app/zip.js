@@ -18,9 +18,19 @@ export function crc32(data) {
   return (c ^ 0xffffffff) >>> 0;
 }
 
+/** A time as MS-DOS keeps it in a zip (local time, 2 s steps, from 1980): [time, date]. */
+export function dosTime(/** @type {Date} */ when) {
+  if (when.getFullYear() < 1980) return [0, (1 << 5) | 1];
+  const time = (when.getHours() << 11) | (when.getMinutes() << 5) | (when.getSeconds() >> 1);
+  const date = ((when.getFullYear() - 1980) << 9) | ((when.getMonth() + 1) << 5) | when.getDate();
+  return [time, date];
+}
+
 /**
- * A zip of `files` (each `{ name, data }`, names relative with `/` between folders).
- * @param {{ name: string, data: Uint8Array }[]} files
+ * A zip of `files` (each `{ name, data, modified }`, names relative with `/` between
+ * folders). A `\` in a name (a legal character here) becomes `_`: unpackers on Windows
+ * would take it for a folder.
+ * @param {{ name: string, data: Uint8Array, modified?: Date }[]} files
  * @returns {Blob}
  */
 export function zip(files) {
@@ -31,12 +41,15 @@ export function zip(files) {
   const central = [];
   let offset = 0;
   for (const file of files) {
-    const name = encoder.encode(file.name);
+    const name = encoder.encode(file.name.replace(/\\/g, "_"));
     const crc = crc32(file.data);
+    const [time, date] = dosTime(file.modified ?? new Date());
     const local = new DataView(new ArrayBuffer(30));
     local.setUint32(0, 0x04034b50, true);
     local.setUint16(4, 20, true);
     local.setUint16(6, 0x0800, true); // names are UTF-8
+    local.setUint16(10, time, true);
+    local.setUint16(12, date, true);
     local.setUint32(14, crc, true);
     local.setUint32(18, file.data.length, true);
     local.setUint32(22, file.data.length, true);
@@ -47,6 +60,8 @@ export function zip(files) {
     entry.setUint16(4, 20, true);
     entry.setUint16(6, 20, true);
     entry.setUint16(8, 0x0800, true);
+    entry.setUint16(12, time, true);
+    entry.setUint16(14, date, true);
     entry.setUint32(16, crc, true);
     entry.setUint32(20, file.data.length, true);
     entry.setUint32(24, file.data.length, true);

@@ -256,10 +256,26 @@ test("forks and snapshots as a tree: fork, snapshot, restore, delete; the diff o
   await shoot(page, "volume-diff");
   await accessible(page, "diff");
 
+  // The history: one row per window of changes, newest first; the oldest starts from nothing.
+  const points = await strata.volume.history("tree");
+  assert.ok(points.length >= 1);
   await page.getByRole("link", { name: "History" }).click();
   await page.getByRole("heading", { name: "History" }).waitFor();
+  assert.equal(await page.locator("tbody tr").count(), points.length);
   await shoot(page, "volume-history");
   await accessible(page, "history");
+  const oldest = page.locator("tbody tr").last();
+  await oldest.getByRole("link", { name: "Browse before" }).click();
+  await page.getByRole("heading", { name: /^tree@/, level: 1 }).waitFor();
+  await page.getByText("a past moment (read-only)").waitFor();
+  await page.getByText("This folder is empty.").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Make folder" }).count(), 0);
+  await page.goBack();
+  await page.getByRole("heading", { name: "History" }).waitFor();
+  await page.locator("tbody tr").last().getByRole("button", { name: "Restore to before" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Restore" }).click();
+  await page.getByText(/^Restored tree to /).waitFor();
+  assert.deepEqual(await strata.fs.list("tree", "/"), []);
 
   await page.getByRole("link", { name: "Forks & snapshots" }).click();
   await page.getByRole("button", { name: "Delete snapshot tree@v1" }).click();
@@ -351,6 +367,9 @@ test("access: keys with their secret shown once, scoped tokens, revocation, orga
   await page.getByRole("button", { name: "Create key" }).click();
   await page.getByRole("heading", { name: "The secret of ci-runner" }).waitFor();
   const secret = await page.locator(".secret-value").textContent();
+  // The new key is listed at once, without its secret.
+  await page.getByRole("button", { name: "Revoke ci-runner" }).waitFor();
+  assert.equal(await page.getByRole("table").getByText(secret).count(), 0);
   assert.equal((await new Strata({ endpoint: server.endpoint, token: secret }).whoami()).key_name, "ci-runner");
 
   await page.getByLabel("Volume", { exact: true }).selectOption("shared");

@@ -509,11 +509,13 @@ fn default_lease_ms() -> u64 {
     30_000
 }
 
-/// A live mount session, as `GET /v1/sessions` lists it: never its secret.
+/// A live mount session, as `GET /v1/sessions` lists it: never its secret; its id and key
+/// only to key admins and to the key that opened it (an id is enough to end a session).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveSession {
-    pub id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
     pub volume_id: Uuid,
     /// The volume's name now (`VOLUME@SNAPSHOT` for a snapshot); absent once it is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]

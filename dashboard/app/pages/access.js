@@ -3,6 +3,9 @@
 import { h, table, field, choice, form, confirm, say, attempt, secretBox } from "../ui.js";
 import { bytes, time, ago } from "../format.js";
 
+/** A secret just made, shown once by the next drawing of the page (which lists its key). */
+let made = null;
+
 /** @param {import("../main.js").App} app */
 export async function render(app) {
   const [keys, volumes, orgs] = await Promise.all([
@@ -11,10 +14,16 @@ export async function render(app) {
     app.can.admin ? app.strata.org.list() : Promise.resolve([]),
   ]);
   const shown = h("div", { class: "secret-slot" });
-  const reveal = (/** @type {string} */ title, /** @type {string} */ secret) => {
-    shown.replaceChildren(secretBox(title, secret));
-    /** @type {HTMLElement | null} */ (shown.querySelector("h3"))?.setAttribute("tabindex", "-1");
-    /** @type {HTMLElement | null} */ (shown.querySelector("h3"))?.focus();
+  if (made) {
+    shown.append(secretBox(made.title, made.secret));
+    made = null;
+    const heading = /** @type {HTMLElement} */ (shown.querySelector("h3"));
+    heading.setAttribute("tabindex", "-1");
+    setTimeout(() => heading.focus());
+  }
+  const reveal = async (/** @type {string} */ title, /** @type {string} */ secret) => {
+    made = { title, secret };
+    await app.refresh();
   };
 
   const keyRows = keys.map((k) => [
@@ -37,10 +46,10 @@ export async function render(app) {
   const role = choice("Role", /** @type {[string, string][]} */ (roles), "member");
   const keyTtl = field("Expires after (empty: never)", { placeholder: "30d", autocomplete: "off" });
   const newKey = form("Create an API key", [h("h3", {}, "New API key"), keyName.wrap, role.wrap, keyTtl.wrap], "Create key", async () => {
-    const made = await attempt(() =>
+    const key = await attempt(() =>
       app.strata.keys.create({ name: keyName.input.value.trim(), role: role.select.value, ttl: keyTtl.input.value.trim() || null }),
     );
-    if (made) reveal(`The secret of ${made.key.name}`, made.secret);
+    if (key) await reveal(`The secret of ${key.key.name}`, key.secret);
   });
 
   const plain = volumes.filter((v) => !v.snapshot_of && !v.moment_at);
@@ -54,7 +63,7 @@ export async function render(app) {
     [h("h3", {}, "New scoped token"), h("p", {}, "A token that reaches one folder of one volume, for a sandbox or a user."), tokenVolume.wrap, subpath.wrap, readOnly.wrap, tokenTtl.wrap, tokenName.wrap],
     "Create token",
     async () => {
-      const made = await attempt(() =>
+      const token = await attempt(() =>
         app.strata.keys.token({
           volume: tokenVolume.select.value,
           subpath: subpath.input.value.trim(),
@@ -63,7 +72,7 @@ export async function render(app) {
           name: tokenName.input.value.trim() || null,
         }),
       );
-      if (made) reveal(`The secret of the token ${made.key.name}`, made.secret);
+      if (token) await reveal(`The secret of the token ${token.key.name}`, token.secret);
     },
   );
 
@@ -93,10 +102,10 @@ export async function render(app) {
         "div",
         { class: "columns" },
         form("Create an organization", [h("h3", {}, "New organization"), orgName.wrap], "Create organization", async () => {
-          const made = await attempt(() => app.strata.org.create(orgName.input.value.trim()));
-          if (made) {
+          const org = await attempt(() => app.strata.org.create(orgName.input.value.trim()));
+          if (org) {
             await app.refresh();
-            say(`Created the organization ${made.name}.`);
+            say(`Created the organization ${org.name}.`);
           }
         }),
         form("Set an organization's quota", [h("h3", {}, "Quota"), quotaOrg.wrap, quota.wrap], "Set quota", async () => {

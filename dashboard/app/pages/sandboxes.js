@@ -1,6 +1,6 @@
 // Sandboxes: create one with volumes mounted (volume, path, subpath, read-only), list them;
 // one sandbox: an exec console, upload and download of files, delete.
-import { h, table, field, choice, confirm, say, why, attempt, download, link } from "../ui.js";
+import { h, table, field, choice, confirm, say, why, attempt, download, link, submitting } from "../ui.js";
 import { time, ago, bytes } from "../format.js";
 
 /** @param {import("../main.js").App} app */
@@ -24,13 +24,12 @@ export async function render(app, parts) {
   const network = choice("Network", [["none", "None"], ["outbound", "Outbound"]], "none");
   const create = h(
     "form",
-    { "aria-label": "Create a sandbox", onsubmit: async (/** @type {Event} */ e) => {
-      e.preventDefault();
+    { "aria-label": "Create a sandbox", onsubmit: submitting(async () => {
       const volumes = [...mountRows.children].map((row) => /** @type {any} */ (row).read());
       say("Starting the sandbox…");
       const made = await attempt(() => app.strata.create({ volumes, network: /** @type {any} */ (network.select.value) }));
       if (made) app.go(`#/sandboxes/${made.id}`);
-    } },
+    }) },
     h("h2", {}, "New sandbox"),
     mountRows,
     h("button", { type: "button", onclick: addMount, disabled: !names.length }, "Add a volume"),
@@ -54,6 +53,11 @@ export async function render(app, parts) {
   );
 }
 
+/**
+ * @param {import("../main.js").App} app
+ * @param {import("../sdk/index.js").SandboxHandle} sandbox
+ * @param {string} after
+ */
 async function remove(app, sandbox, after) {
   if (!(await confirm(`Delete sandbox ${sandbox.id}? Its processes are killed; its volumes keep their data.`, "Delete"))) return;
   if ((await attempt(() => sandbox.delete())) === undefined) return;
@@ -62,14 +66,17 @@ async function remove(app, sandbox, after) {
   say(`Deleted sandbox ${sandbox.id}.`);
 }
 
+/**
+ * @param {import("../main.js").App} app
+ * @param {string} id
+ */
 async function one(app, id) {
   const sandbox = await app.strata.sandbox.get(id);
   const output = h("pre", { class: "console", tabindex: "0", "aria-label": "Command output", "aria-live": "polite" });
   const command = field("Command", { name: "command", autocomplete: "off", placeholder: "ls -la /workspace", required: true });
   const run = h(
     "form",
-    { class: "inline", "aria-label": "Run a command", onsubmit: async (/** @type {Event} */ e) => {
-      e.preventDefault();
+    { class: "inline", "aria-label": "Run a command", onsubmit: submitting(async () => {
       const line = command.input.value;
       if (!line.trim()) return;
       output.append(`$ ${line}\n`);
@@ -81,7 +88,7 @@ async function one(app, id) {
       }
       output.scrollTop = output.scrollHeight;
       command.input.select();
-    } },
+    }) },
     command.wrap,
     h("button", { type: "submit" }, "Run"),
   );
@@ -90,14 +97,13 @@ async function one(app, id) {
   const uploadTo = field("Upload to (absolute path)", { value: sandbox.volumes[0] ? `${sandbox.volumes[0].mount_path}/` : "/tmp/", required: true });
   const upload = h(
     "form",
-    { "aria-label": "Upload a file into the sandbox", onsubmit: async (/** @type {Event} */ e) => {
-      e.preventDefault();
+    { "aria-label": "Upload a file into the sandbox", onsubmit: submitting(async () => {
       const chosen = file.input.files?.[0];
       if (!chosen) return say("Choose a file first.", "error");
       let to = uploadTo.input.value.trim();
       if (to.endsWith("/")) to += chosen.name;
       await attempt(() => sandbox.fs.uploadFile(chosen, to), `Uploaded ${chosen.name} (${bytes(chosen.size)}) to ${to}.`);
-    } },
+    }) },
     file.wrap,
     uploadTo.wrap,
     h("button", { type: "submit" }, "Upload"),
@@ -105,12 +111,11 @@ async function one(app, id) {
   const from = field("Download from (absolute path)", { required: true, placeholder: "/workspace/out.txt" });
   const fetchFile = h(
     "form",
-    { class: "inline", "aria-label": "Download a file from the sandbox", onsubmit: async (/** @type {Event} */ e) => {
-      e.preventDefault();
+    { class: "inline", "aria-label": "Download a file from the sandbox", onsubmit: submitting(async () => {
       const path = from.input.value.trim();
       const data = await attempt(() => sandbox.fs.downloadFile(path));
       if (data) download(data, path.split("/").pop() || "download");
-    } },
+    }) },
     from.wrap,
     h("button", { type: "submit" }, "Download"),
   );

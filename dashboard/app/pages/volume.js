@@ -1,16 +1,21 @@
 // One volume: its files (browse, upload, download, zip a folder, mkdir, rename, delete,
 // preview), its forks and snapshots as a tree, a diff between any two of them, and its
 // history.
-import { h, table, field, choice, confirm, ask, say, why, attempt, download, link } from "../ui.js";
+import { h, table, field, choice, confirm, ask, say, why, attempt, download, link, submitting } from "../ui.js";
 import { bytes, count, time, ago, mode, rfc3339 } from "../format.js";
 import { zip } from "../zip.js";
+
+/** @typedef {import("../main.js").App} App */
+/** @typedef {import("../sdk/index.js").Volume} Volume */
+/** @typedef {{ href: (q: Record<string, string>) => string, readOnly: boolean }} View */
 
 /** The most a folder's zip may hold: the browser builds it in memory. */
 const ZIP_MAX_FILES = 5000;
 const ZIP_MAX_BYTES = 512 << 20;
 /** The most of a file shown as text. */
 const PREVIEW_MAX = 1 << 20;
-const IMAGES = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp", svg: "image/svg+xml" };
+/** Images shown as pictures (SVG, a document that can hold scripts, is shown as text). */
+const IMAGES = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp" };
 
 const TABS = [
   ["files", "Files"],
@@ -27,11 +32,16 @@ function split(path) {
 
 const join = (dir, name) => (dir === "/" ? `/${name}` : `${dir}/${name}`);
 
-/** @param {import("../main.js").App} app */
+/**
+ * @param {App} app
+ * @param {string[]} parts
+ * @param {URLSearchParams} query
+ */
 export async function render(app, parts, query) {
   const name = parts[0] ?? "";
   const vol = await app.strata.volume.get(name);
-  const tab = app.can.org ? (query.get("tab") ?? "files") : "files";
+  const asked = query.get("tab") ?? "files";
+  const tab = app.can.org && TABS.some(([id]) => id === asked) ? asked : "files";
   const href = (/** @type {Record<string, string>} */ q) => `#/volumes/${encodeURIComponent(vol.name)}?${new URLSearchParams(q)}`;
   const readOnly = Boolean(vol.snapshot_of || vol.moment_at || app.me.scope?.read_only);
 
@@ -60,12 +70,12 @@ export async function render(app, parts, query) {
     h("dt", {}, "Last used"),
     h("dd", {}, time(vol.last_used_at)),
     h("dt", {}, "Kind"),
-    h("dd", {}, vol.snapshot_of ? "snapshot (read-only)" : vol.moment_at ? "a past moment (read-only)" : vol.forked_from ? "fork" : "volume"),
+    h("dd", {}, vol.moment_at ? "a past moment (read-only)" : vol.snapshot_of ? "snapshot (read-only)" : vol.forked_from ? "fork" : "volume"),
     h("dt", {}, "Id"),
     h("dd", {}, h("code", {}, vol.id)),
   );
   const views = { files, family, diff, history };
-  const view = await (views[tab] ?? files)(app, vol, query, { href, readOnly });
+  const view = await views[tab](app, vol, query, { href, readOnly });
   return h(
     "section",
     { "aria-labelledby": "volume-title" },
@@ -77,7 +87,13 @@ export async function render(app, parts, query) {
   );
 }
 
-/** The file browser of one folder. */
+/**
+ * The file browser of one folder.
+ * @param {App} app
+ * @param {Volume} vol
+ * @param {URLSearchParams} query
+ * @param {View} view
+ */
 async function files(app, vol, query, { href, readOnly }) {
   const dir = query.get("path") || "/";
   const entries = await app.strata.fs.list(vol.name, dir);
@@ -93,15 +109,19 @@ async function files(app, vol, query, { href, readOnly }) {
     crumbs.push(" / ", link(part, at(walked)));
   }
 
+  let previews = 0;
   const show = async (/** @type {string} */ path, /** @type {number} */ size) => {
+    const mine = ++previews;
     const data = await attempt(() => app.strata.fs.get(vol.name, path));
-    if (!data) return;
+    // Only the file asked for last is shown, whichever answers last.
+    if (data === undefined || data === true || mine !== previews) return;
     const ext = (path.split(".").pop() ?? "").toLowerCase();
     preview.hidden = false;
     preview.replaceChildren(h("h2", {}, `Preview of ${split(path).name}`));
     if (ext in IMAGES) {
       const url = URL.createObjectURL(new Blob([data], { type: IMAGES[ext] }));
-      preview.append(h("img", { src: url, alt: `The image ${split(path).name}` }));
+      const done = () => URL.revokeObjectURL(url);
+      preview.append(h("img", { src: url, alt: `The image ${split(path).name}`, onload: done, onerror: done }));
     } else {
       const shown = data.subarray(0, PREVIEW_MAX);
       const text = new TextDecoder("utf-8", { fatal: false }).decode(shown);
@@ -164,12 +184,11 @@ async function files(app, vol, query, { href, readOnly }) {
     tools.append(
       h(
         "form",
-        { class: "inline", "aria-label": "Make a folder", onsubmit: async (/** @type {Event} */ e) => {
-          e.preventDefault();
+        { class: "inline", "aria-label": "Make a folder", onsubmit: submitting(async () => {
           const made = folder.input.value.trim();
           if (!made) return say("Name the folder.", "error");
           if (await attempt(() => app.strata.fs.mkdir(vol.name, join(dir, made)), `Made ${join(dir, made)}.`)) await app.refresh();
-        } },
+        }) },
         folder.wrap,
         h("button", { type: "submit" }, "Make folder"),
       ),
@@ -220,7 +239,12 @@ async function dropped(/** @type {DataTransfer} */ transfer) {
   return found;
 }
 
-/** The upload control: choose files or drop them (folders too), with progress. */
+/**
+ * The upload control: choose files or drop them (folders too), with progress.
+ * @param {App} app
+ * @param {string} volume
+ * @param {string} dir
+ */
 function uploader(app, volume, dir) {
   const progress = /** @type {HTMLProgressElement} */ (h("progress", { max: "1", value: "0", "aria-label": "Upload progress" }));
   const told = h("span", { class: "progress-text" });
@@ -258,7 +282,10 @@ function uploader(app, volume, dir) {
       ondrop: async (/** @type {DragEvent} */ e) => {
         e.preventDefault();
         zone.classList.remove("over");
-        if (e.dataTransfer) await send(await dropped(e.dataTransfer));
+        if (!e.dataTransfer) return;
+        const transfer = e.dataTransfer;
+        const items = await attempt(() => dropped(transfer));
+        if (Array.isArray(items)) await send(items);
       },
     },
     "Or drop files and folders here",
@@ -266,7 +293,12 @@ function uploader(app, volume, dir) {
   return h("div", { class: "uploader" }, chooser.wrap, zone, state);
 }
 
-/** Downloads a folder and all below it as one zip (walked with a queue, bounded). */
+/**
+ * Downloads a folder and all below it as one zip (walked with a queue, bounded).
+ * @param {App} app
+ * @param {string} volume
+ * @param {string} dir
+ */
 async function zipFolder(app, volume, dir) {
   const files = [];
   const queue = [dir];
@@ -284,7 +316,8 @@ async function zipFolder(app, volume, dir) {
             say(`${dir} holds more than ${ZIP_MAX_FILES} files or ${bytes(ZIP_MAX_BYTES)}: use \`strata fs get -r\` for it.`, "error");
             return;
           }
-          files.push({ name: path.slice(dir === "/" ? 1 : dir.length + 1), data: await app.strata.fs.get(volume, path) });
+          const name = path.slice(dir === "/" ? 1 : dir.length + 1);
+          files.push({ name, data: await app.strata.fs.get(volume, path), modified: new Date(e.stat.mtime / 1e6) });
         }
       }
     }
@@ -296,7 +329,11 @@ async function zipFolder(app, volume, dir) {
   say(`Zipped ${files.length} ${files.length === 1 ? "file" : "files"} of ${dir}.`);
 }
 
-/** The volumes related to `vol` (its first source, all forks of it and theirs), with snapshots. */
+/**
+ * The volumes related to `vol` (its first source, all forks of it and theirs), with snapshots.
+ * @param {App} app
+ * @param {Volume} vol
+ */
 async function relatives(app, vol) {
   const all = await app.strata.volume.list();
   const byId = new Map(all.map((v) => [v.id, v]));
@@ -326,7 +363,11 @@ async function relatives(app, vol) {
   return { root, members, children, snaps };
 }
 
-/** The forks and snapshots of the volume's family as a tree. */
+/**
+ * The forks and snapshots of the volume's family as a tree.
+ * @param {App} app
+ * @param {Volume} vol
+ */
 async function family(app, vol) {
   const { root, children, snaps } = await relatives(app, vol);
   const act = async (/** @type {() => Promise<unknown>} */ action, /** @type {string} */ done) => {
@@ -397,7 +438,13 @@ async function family(app, vol) {
   return h("section", { "aria-labelledby": "family-title" }, h("h2", { id: "family-title" }, "Forks and snapshots"), top);
 }
 
-/** What differs between two members of the family. */
+/**
+ * What differs between two members of the family.
+ * @param {App} app
+ * @param {Volume} vol
+ * @param {URLSearchParams} query
+ * @param {View} view
+ */
 async function diff(app, vol, query, { href }) {
   const { members, snaps } = await relatives(app, vol);
   const names = members.flatMap((m) => [m.name, ...(snaps.get(m.id) ?? []).map((s) => s.name)]);
@@ -430,12 +477,13 @@ async function diff(app, vol, query, { href }) {
   return h("section", { "aria-labelledby": "diff-title" }, h("h2", { id: "diff-title" }, "Diff"), compare, result);
 }
 
-/** The windows of changes the volume's history keeps, with a way back to each. */
+/**
+ * The windows of changes the volume's history keeps, with a way back to each.
+ * @param {App} app
+ * @param {Volume} vol
+ */
 async function history(app, vol) {
-  const points = await app.strata.volume.history(vol.name).catch((e) => {
-    say(why(e), "error");
-    return [];
-  });
+  const points = await app.strata.volume.history(vol.name);
   const rows = points.map((p) => [
     `${time(p.first_change)} – ${time(p.last_change)}`,
     count(p.changes),

@@ -1,6 +1,6 @@
 // The volumes page: every volume with its usage and live mounts; search, sort, pages;
 // create, get-or-create, delete one or many.
-import { h, table, field, choice, confirm, say, why, attempt, link } from "../ui.js";
+import { h, table, field, choice, confirm, say, why, attempt, link, busy, submitting } from "../ui.js";
 import { bytes, count, time, ago } from "../format.js";
 
 const PAGE_SIZE = 20;
@@ -21,11 +21,12 @@ export async function render(app, _parts, query) {
   for (const s of sessions) mounts.set(s.volume_id, (mounts.get(s.volume_id) ?? 0) + 1);
 
   const search = query.get("q") ?? "";
-  const sort = query.get("sort") in SORTS ? query.get("sort") : "name";
-  const page = Math.max(1, Number(query.get("page")) || 1);
+  const asked = query.get("sort") ?? "";
+  const sort = Object.hasOwn(SORTS, asked) ? asked : "name";
   const shown = volumes.filter((v) => v.name.includes(search)).sort(SORTS[sort]);
   const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
-  const slice = shown.slice((Math.min(page, pages) - 1) * PAGE_SIZE, Math.min(page, pages) * PAGE_SIZE);
+  const page = Math.min(pages, Math.max(1, Math.floor(Number(query.get("page")) || 1)));
+  const slice = shown.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
   const go = (/** @type {Record<string, string>} */ changes) => {
     const next = new URLSearchParams({ q: search, sort, page: String(page), ...changes });
     app.go(`#/volumes?${next}`);
@@ -41,12 +42,14 @@ export async function render(app, _parts, query) {
       await app.refresh();
     }
   };
-  const createForm = h(
-    "form",
-    { "aria-label": "Create a volume", class: "inline", onsubmit: (/** @type {Event} */ e) => (e.preventDefault(), create(false)) },
-    name.wrap,
-    h("button", { type: "submit" }, "Create"),
-    h("button", { type: "button", onclick: () => create(true) }, "Get or create"),
+  const createForm = /** @type {HTMLFormElement} */ (
+    h(
+      "form",
+      { "aria-label": "Create a volume", class: "inline", onsubmit: submitting(() => create(false)) },
+      name.wrap,
+      h("button", { type: "submit" }, "Create"),
+      h("button", { type: "button", onclick: () => busy(createForm, () => create(true)) }, "Get or create"),
+    )
   );
 
   const selected = new Set();
@@ -114,7 +117,7 @@ export async function render(app, _parts, query) {
       { class: "pager" },
       h("button", { type: "button", onclick: () => remove([...selected]) , class: "danger" }, "Delete selected"),
       h("button", { type: "button", disabled: page <= 1, onclick: () => go({ page: String(page - 1) }) }, "Previous page"),
-      h("span", {}, `Page ${Math.min(page, pages)} of ${pages}`),
+      h("span", {}, `Page ${page} of ${pages}`),
       h("button", { type: "button", disabled: page >= pages, onclick: () => go({ page: String(page + 1) }) }, "Next page"),
     ),
   );

@@ -43,6 +43,8 @@ export interface ClientOptions {
     token?: string | null;
     /** How long one call may take, in milliseconds (default 120 000). */
     timeoutMs?: number;
+    /** How long an upload or download of a file may take, in milliseconds (default 1 800 000). */
+    transferTimeoutMs?: number;
     /** The `fetch` to use (the global one by default). */
     fetch?: typeof fetch;
 }
@@ -54,6 +56,8 @@ interface Call {
     query?: Query;
     json?: unknown;
     body?: Content;
+    /** How long this call may take: a file's transfer, or a command's run and then some. */
+    timeoutMs?: number;
 }
 /** One path segment, percent-encoded. */
 export declare function segment(value: string): string;
@@ -63,6 +67,7 @@ export declare function moment(at: Moment): string;
 export declare class Http {
     #private;
     readonly base: string;
+    readonly transferTimeoutMs: number;
     constructor(options: ClientOptions);
     /** Calls a route of the API; resolves to the answer when it succeeded. */
     call(method: Method, route: Route, call?: Call): Promise<Response>;

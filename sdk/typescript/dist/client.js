@@ -20,11 +20,13 @@ export class Http {
     base;
     #token;
     #timeoutMs;
+    transferTimeoutMs;
     #fetch;
     constructor(options) {
         this.base = (options.endpoint.split(",")[0] ?? "").trim().replace(/\/+$/, "");
         this.#token = options.token ?? null;
         this.#timeoutMs = options.timeoutMs ?? 120_000;
+        this.transferTimeoutMs = options.transferTimeoutMs ?? 1_800_000;
         this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     }
     /** Calls a route of the API; resolves to the answer when it succeeded. */
@@ -53,13 +55,23 @@ export class Http {
             headers["content-type"] = "application/octet-stream";
             body = call.body;
         }
+        const timeoutMs = call.timeoutMs ?? this.#timeoutMs;
         let response;
         try {
-            response = await this.#fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
+            // The key is never carried on to where a redirect points: strata answers without them.
+            const init = { method, headers, body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
+            response = await this.#fetch(url, init);
         }
         catch (e) {
+            if (e instanceof Error && e.name === "TimeoutError") {
+                const maybe = method === "GET" ? "" : "; it may have taken effect";
+                throw new Unavailable(`no answer from the strata server at ${this.base} within ${timeoutMs / 1000} s${maybe}`, "unavailable");
+            }
             const why = e instanceof Error ? e.message : String(e);
             throw new Unavailable(`cannot reach the strata server at ${this.base}: ${why}`, "unavailable");
+        }
+        if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+            throw new Unavailable(`${this.base} answered with a redirect, which no strata server sends`, "unavailable");
         }
         if (!response.ok)
             throw fromBody(response.status, await response.text());
@@ -174,10 +186,15 @@ export class Files {
             params: { volume: ref(volume) },
             query: { path, mode: options.mode },
             body: data,
+            timeoutMs: this.http.transferTimeoutMs,
         });
     }
     get(volume, path) {
-        return this.http.bytes("GET", "/v1/volumes/{volume}/fs/content", { params: { volume: ref(volume) }, query: { path } });
+        return this.http.bytes("GET", "/v1/volumes/{volume}/fs/content", {
+            params: { volume: ref(volume) },
+            query: { path },
+            timeoutMs: this.http.transferTimeoutMs,
+        });
     }
     /** A file's content as text (UTF-8). */
     async text(volume, path) {
@@ -291,10 +308,19 @@ export class SandboxFiles {
     }
     /** Writes `data` to the absolute `path` inside the sandbox (folders are made). */
     async uploadFile(data, path) {
-        await this.http.call("PUT", "/v1/sandboxes/{id}/files", { params: { id: this.id }, query: { path }, body: data });
+        await this.http.call("PUT", "/v1/sandboxes/{id}/files", {
+            params: { id: this.id },
+            query: { path },
+            body: data,
+            timeoutMs: this.http.transferTimeoutMs,
+        });
     }
     downloadFile(path) {
-        return this.http.bytes("GET", "/v1/sandboxes/{id}/files", { params: { id: this.id }, query: { path } });
+        return this.http.bytes("GET", "/v1/sandboxes/{id}/files", {
+            params: { id: this.id },
+            query: { path },
+            timeoutMs: this.http.transferTimeoutMs,
+        });
     }
 }
 /** `sandbox.process`: commands inside a sandbox. */
@@ -308,7 +334,9 @@ export class SandboxProcess {
     /** Runs `sh -c command`; waits at most `timeout` seconds (default 60). */
     async exec(command, options = {}) {
         const json = { command, timeout_secs: options.timeout ?? null };
-        const r = await this.http.json("POST", "/v1/sandboxes/{id}/exec", { params: { id: this.id }, json });
+        // The call waits for the command: its own bound (the server's default is 60 s), then some.
+        const timeoutMs = ((options.timeout ?? 60) + 30) * 1000;
+        const r = await this.http.json("POST", "/v1/sandboxes/{id}/exec", { params: { id: this.id }, json, timeoutMs });
         return { exitCode: r.exit_code, result: r.stdout, stderr: r.stderr, truncated: r.truncated, timedOut: r.timed_out };
     }
 }

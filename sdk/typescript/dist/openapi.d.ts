@@ -1546,7 +1546,10 @@ export interface components {
             node: components["schemas"]["NodeRef"];
             parent: components["schemas"]["NodeRef"];
         };
-        /** @description A live mount session, as `GET /v1/sessions` lists it: never its secret. */
+        /**
+         * @description A live mount session, as `GET /v1/sessions` lists it: never its secret; its id and key
+         *     only to key admins and to the key that opened it (an id is enough to end a session).
+         */
         LiveSession: {
             /**
              * Format: int64
@@ -1559,7 +1562,7 @@ export interface components {
              */
             created_at: number;
             /** Format: uuid */
-            id: string;
+            id?: string | null;
             /** @description The name of the key that opened it, if the key still exists. */
             key?: string | null;
             read_only: boolean;

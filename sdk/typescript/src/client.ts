@@ -46,6 +46,8 @@ export interface ClientOptions {
   token?: string | null;
   /** How long one call may take, in milliseconds (default 120 000). */
   timeoutMs?: number;
+  /** How long an upload or download of a file may take, in milliseconds (default 1 800 000). */
+  transferTimeoutMs?: number;
   /** The `fetch` to use (the global one by default). */
   fetch?: typeof fetch;
 }
@@ -59,6 +61,8 @@ interface Call {
   query?: Query;
   json?: unknown;
   body?: Content;
+  /** How long this call may take: a file's transfer, or a command's run and then some. */
+  timeoutMs?: number;
 }
 
 /** One path segment, percent-encoded. */
@@ -78,12 +82,14 @@ export class Http {
   readonly base: string;
   readonly #token: string | null;
   readonly #timeoutMs: number;
+  readonly transferTimeoutMs: number;
   readonly #fetch: typeof fetch;
 
   constructor(options: ClientOptions) {
     this.base = (options.endpoint.split(",")[0] ?? "").trim().replace(/\/+$/, "");
     this.#token = options.token ?? null;
     this.#timeoutMs = options.timeoutMs ?? 120_000;
+    this.transferTimeoutMs = options.transferTimeoutMs ?? 1_800_000;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
@@ -109,12 +115,22 @@ export class Http {
       headers["content-type"] = "application/octet-stream";
       body = call.body as BodyInit;
     }
+    const timeoutMs = call.timeoutMs ?? this.#timeoutMs;
     let response: Response;
     try {
-      response = await this.#fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
+      // The key is never carried on to where a redirect points: strata answers without them.
+      const init: RequestInit = { method, headers, body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
+      response = await this.#fetch(url, init);
     } catch (e) {
+      if (e instanceof Error && e.name === "TimeoutError") {
+        const maybe = method === "GET" ? "" : "; it may have taken effect";
+        throw new Unavailable(`no answer from the strata server at ${this.base} within ${timeoutMs / 1000} s${maybe}`, "unavailable");
+      }
       const why = e instanceof Error ? e.message : String(e);
       throw new Unavailable(`cannot reach the strata server at ${this.base}: ${why}`, "unavailable");
+    }
+    if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+      throw new Unavailable(`${this.base} answered with a redirect, which no strata server sends`, "unavailable");
     }
     if (!response.ok) throw fromBody(response.status, await response.text());
     return response;
@@ -240,11 +256,16 @@ export class Files {
       params: { volume: ref(volume) },
       query: { path, mode: options.mode },
       body: data,
+      timeoutMs: this.http.transferTimeoutMs,
     });
   }
 
   get(volume: VolumeLike, path: string): Promise<Uint8Array> {
-    return this.http.bytes("GET", "/v1/volumes/{volume}/fs/content", { params: { volume: ref(volume) }, query: { path } });
+    return this.http.bytes("GET", "/v1/volumes/{volume}/fs/content", {
+      params: { volume: ref(volume) },
+      query: { path },
+      timeoutMs: this.http.transferTimeoutMs,
+    });
   }
 
   /** A file's content as text (UTF-8). */
@@ -373,11 +394,20 @@ export class SandboxFiles {
 
   /** Writes `data` to the absolute `path` inside the sandbox (folders are made). */
   async uploadFile(data: Content, path: string): Promise<void> {
-    await this.http.call("PUT", "/v1/sandboxes/{id}/files", { params: { id: this.id }, query: { path }, body: data });
+    await this.http.call("PUT", "/v1/sandboxes/{id}/files", {
+      params: { id: this.id },
+      query: { path },
+      body: data,
+      timeoutMs: this.http.transferTimeoutMs,
+    });
   }
 
   downloadFile(path: string): Promise<Uint8Array> {
-    return this.http.bytes("GET", "/v1/sandboxes/{id}/files", { params: { id: this.id }, query: { path } });
+    return this.http.bytes("GET", "/v1/sandboxes/{id}/files", {
+      params: { id: this.id },
+      query: { path },
+      timeoutMs: this.http.transferTimeoutMs,
+    });
   }
 }
 
@@ -400,7 +430,9 @@ export class SandboxProcess {
   /** Runs `sh -c command`; waits at most `timeout` seconds (default 60). */
   async exec(command: string, options: { timeout?: number } = {}): Promise<ExecResponse> {
     const json: Schemas["Exec"] = { command, timeout_secs: options.timeout ?? null };
-    const r = await this.http.json<ExecResult>("POST", "/v1/sandboxes/{id}/exec", { params: { id: this.id }, json });
+    // The call waits for the command: its own bound (the server's default is 60 s), then some.
+    const timeoutMs = ((options.timeout ?? 60) + 30) * 1000;
+    const r = await this.http.json<ExecResult>("POST", "/v1/sandboxes/{id}/exec", { params: { id: this.id }, json, timeoutMs });
     return { exitCode: r.exit_code, result: r.stdout, stderr: r.stderr, truncated: r.truncated, timedOut: r.timed_out };
   }
 }

@@ -20,7 +20,7 @@ test("the types match the OpenAPI document the server serves", async () => {
     assert.ok(fresh.includes("LiveSession"), "the generated types name the schemas");
     assert.ok(
       fresh === readFileSync(target, "utf8"),
-      "src/openapi.ts is out of date: run `node scripts/openapi.mjs URL/v1/openapi.json` against a fresh server",
+      "src/openapi.ts is out of date: run `npm run openapi && npm run build` in sdk/typescript",
     );
   } finally {
     await server.close();

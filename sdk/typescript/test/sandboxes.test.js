@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Server } from "./server.js";
-import { Strata, NotFound } from "../dist/index.js";
+import { Strata, NotFound, PermissionDenied } from "../dist/index.js";
 
 let server, strata;
 before(async () => {
@@ -52,6 +52,19 @@ test("a live mount is listed with its volume until it is unmounted", async () =>
     assert.equal(mine.length, 1, JSON.stringify(live));
     assert.equal(mine[0].read_only, false);
     assert.ok(mine[0].alive_until > mine[0].created_at);
+    assert.ok(mine[0].id && mine[0].key === "admin", JSON.stringify(mine[0]));
+    // Never a secret; the id (enough to end it) and the key only for key admins and its own key.
+    const raw = await (await fetch(`${server.endpoint}/v1/sessions`, { headers: { authorization: `Bearer ${server.token}` } })).text();
+    assert.ok(!raw.includes("secret"), raw);
+    const member = new Strata({ endpoint: server.endpoint, token: (await strata.keys.create({ name: "m", role: "member" })).secret });
+    const seen = (await member.sessions.list()).filter((s) => s.volume === "mounted");
+    assert.deepEqual(seen.map((s) => [s.id, s.key, s.volume_id]), [[undefined, undefined, mine[0].volume_id]]);
+    // Another organization's keys see none of them; a scoped token may not list.
+    await strata.org.create("elsewhere");
+    const other = new Strata({ endpoint: server.endpoint, token: (await strata.keys.create({ name: "o", org: "elsewhere", role: "org-admin" })).secret });
+    assert.deepEqual(await other.sessions.list(), []);
+    const scoped = new Strata({ endpoint: server.endpoint, token: (await strata.keys.token({ volume: "mounted" })).secret });
+    await assert.rejects(scoped.sessions.list(), PermissionDenied);
   } finally {
     await server.cli("umount", at);
   }

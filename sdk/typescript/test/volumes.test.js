@@ -117,7 +117,17 @@ test("an unreachable server is Unavailable, and a call that takes too long ends"
     timeoutMs: 50,
     fetch: (url, init) => new Promise((_, fail) => init.signal.addEventListener("abort", () => fail(init.signal.reason))),
   });
-  await assert.rejects(slow.health(), Unavailable);
+  await assert.rejects(slow.health(), /no answer from the strata server .* within 0.05 s/);
+  // A redirect is refused, not followed with the key.
+  const moved = new Strata({
+    endpoint: server.endpoint,
+    token: "k",
+    fetch: async (_url, init) => {
+      assert.equal(init.redirect, "manual");
+      return new Response(null, { status: 302, headers: { location: "http://example.invalid/" } });
+    },
+  });
+  await assert.rejects(moved.volume.list(), /answered with a redirect/);
 });
 
 test("history, a past moment, merge of a fork, promotion, compression and usage", async () => {

@@ -109,4 +109,32 @@ mod tests {
         }
         assert_eq!(serve("main.js").status(), StatusCode::OK);
     }
+
+    #[test]
+    fn every_file_keeps_the_page_on_its_origin() {
+        for (name, _) in FILES {
+            let response = serve(name);
+            let headers = response.headers();
+            let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+            for rule in [
+                "default-src 'none'",
+                "script-src 'self'",
+                "connect-src 'self'",
+                "frame-ancestors 'none'",
+            ] {
+                assert!(policy.contains(rule), "{name}: {policy}");
+            }
+            assert!(!policy.contains("unsafe-"), "{name}: {policy}");
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{name}");
+            let kind = headers[header::CONTENT_TYPE].to_str().unwrap();
+            let expected = if name.ends_with(".js") {
+                "text/javascript"
+            } else if name.ends_with(".css") {
+                "text/css"
+            } else {
+                "text/html"
+            };
+            assert!(kind.starts_with(expected), "{name}: {kind}");
+        }
+    }
 }

@@ -75,7 +75,8 @@ pub async fn open(
     Ok((StatusCode::CREATED, axum::Json(live.info)))
 }
 
-/// The organization's live mounts: one session each.
+/// The organization's live mounts: one session each. Only a key admin, or the key that opened
+/// a session, sees its id (enough to end it) and the name of its key.
 #[utoipa::path(
     get,
     path = "/v1/sessions",
@@ -88,6 +89,7 @@ pub async fn list(
     Extension(c): Extension<Caller>,
 ) -> ApiResult<axum::Json<Vec<LiveSession>>> {
     let org = c.org.clone();
+    let key_admin = c.role != strata_meta::Role::Member;
     let live = s
         .meta(move |m| {
             let now = strata_meta::now_ns();
@@ -103,14 +105,15 @@ pub async fn list(
                     };
                     slot.insert(name);
                 }
+                let told = key_admin || r.key == Some(c.key_id);
                 shown.push(LiveSession {
-                    id: r.id,
+                    id: told.then_some(r.id),
                     volume_id: r.volume,
                     volume: names[&r.volume].clone(),
                     read_only: r.read_only,
                     created_at: r.created_at,
                     alive_until: r.alive_until,
-                    key: r.key.and_then(|k| keys.get(&k).cloned()),
+                    key: r.key.filter(|_| told).and_then(|k| keys.get(&k).cloned()),
                 });
             }
             Ok(shown)
