@@ -254,6 +254,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         "strata: to use it from elsewhere: export STRATA_ENDPOINT={url} STRATA_TOKEN=$(cat {})",
         config.data_dir.join("admin.token").display()
     );
+    eprintln!("strata: the dashboard is at {url}/ (sign in with an API key)");
     let stopping = state.clone();
     let shutdown = async move {
         shutdown_signal().await;
