@@ -20,7 +20,7 @@ export function count(n) {
 
 /** An instant given in nanoseconds since the epoch, as `YYYY-MM-DD HH:MM:SS` in UTC. */
 export function time(ns) {
-  if (ns === null || ns === undefined) return "—";
+  if (!ns) return "—";
   return new Date(Number(ns) / 1e6).toISOString().replace("T", " ").slice(0, 19) + " UTC";
 }
 
@@ -32,6 +32,7 @@ export function rfc3339(ns) {
 
 /** How long ago an instant (ns) was, roughly: "5 s ago", "3 min ago"... */
 export function ago(ns, nowMs = Date.now()) {
+  if (!ns) return "—";
   const seconds = Math.max(0, Math.round((nowMs - Number(ns) / 1e6) / 1000));
   if (seconds < 60) return `${seconds} s ago`;
   if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;

@@ -27,7 +27,7 @@ export async function render(app) {
   };
 
   const keyRows = keys.map((k) => [
-    k.name,
+    k.name === app.me.key_name ? `${k.name} (this key)` : k.name,
     k.scope ? "scoped token" : k.role,
     k.scope ? `${k.scope.volume ?? "(deleted)"}:${k.scope.subpath}${k.scope.read_only ? " (read-only)" : ""}` : "whole organization",
     h("span", { title: time(k.created_at) }, ago(k.created_at)),
