@@ -116,13 +116,17 @@ export function choice(label, options, selected) {
 export async function busy(form, action) {
   if (form.getAttribute("aria-busy") === "true") return;
   const buttons = [...form.querySelectorAll("button")].filter((b) => !b.disabled);
+  const address = location.hash;
   form.setAttribute("aria-busy", "true");
   buttons.forEach((b) => (b.disabled = true));
   try {
     await action();
   } finally {
-    form.removeAttribute("aria-busy");
-    buttons.forEach((b) => (b.disabled = false));
+    // A form whose action went to another page stays spent until that page replaces it.
+    if (form.isConnected && location.hash === address) {
+      form.removeAttribute("aria-busy");
+      buttons.forEach((b) => (b.disabled = false));
+    }
   }
 }
 

@@ -77,6 +77,11 @@ test("volumes: create, get-or-create, search, sort, pages, delete one and many, 
   await page.getByRole("button", { name: "Next page" }).click();
   await page.getByText("Page 2 of 2").waitFor();
   assert.equal(await page.getByRole("link", { name: /^bulk-/ }).count(), 3);
+  // A page past the last, or not a whole number, is the nearest there is.
+  for (const [asked, shown] of [["9", "Page 2 of 2"], ["1.5", "Page 1 of 2"], ["-3", "Page 1 of 2"], ["x", "Page 1 of 2"]]) {
+    await page.goto(`${server.endpoint}/#/volumes?page=${asked}`);
+    await page.getByText(shown).waitFor();
+  }
   await page.getByLabel("Search").fill("bulk-1");
   await page.getByRole("button", { name: "Search" }).click();
   await page.getByText("10 volumes matching “bulk-1”").waitFor();
@@ -147,6 +152,13 @@ test("files: browse, upload by chooser and by drop, preview text and images, dow
   assert.equal(await page.locator("main img").count(), 0);
   await page.getByRole("button", { name: `Preview ${bait}` }).click();
   await page.getByRole("heading", { name: `Preview of ${bait}` }).waitFor();
+  // An SVG, which can hold scripts, is shown as its text, not as a picture.
+  await strata.fs.put("files", "/drawing.svg", '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
+  await page.reload();
+  await page.getByRole("button", { name: "Preview drawing.svg" }).click();
+  await page.getByRole("heading", { name: "Preview of drawing.svg" }).waitFor();
+  assert.match(await page.getByRole("region", { name: "Preview" }).locator("pre").textContent(), /<script>alert\(1\)<\/script>/);
+  assert.equal(await page.locator("main img").count(), 0);
   await page.getByRole("link", { name: "docs/" }).click();
   await page.getByRole("link", { name: "guide/" }).waitFor();
 
@@ -447,6 +459,18 @@ test("a member is not offered what only key admins may do; a bad key is refused;
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("API key or scoped token").waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+});
+
+test("an address that names nothing, or does not decode, shows why and leaves the page usable", async (t) => {
+  const page = await adminPage(t, "addresses");
+  for (const [hash, why] of [["#/volumes/%E0%A4%A", /Error: .*volume/], ["#/volumes/nosuch", /Error: .*nosuch/], ["#/sandboxes/not-an-id", /Error: /]]) {
+    await page.goto(`${server.endpoint}/${hash}`);
+    await page.getByRole("heading", { name: "Something went wrong" }).waitFor();
+    await page.getByText(why).waitFor();
+    assert.equal(await page.evaluate(() => document.getElementById("main")?.inert), false);
+  }
+  await page.getByRole("link", { name: "Volumes" }).click();
+  await page.getByRole("heading", { name: "Volumes", level: 1 }).waitFor();
 });
 
 test("the overview shows the server's metrics, and an admin collects garbage from it", async (t) => {

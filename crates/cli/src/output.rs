@@ -13,7 +13,7 @@ pub struct Output {
 }
 
 /// Keys whose integer values are nanoseconds since the Unix epoch.
-const TIME_KEYS: [&str; 5] = ["created_at", "updated_at", "atime", "mtime", "ctime"];
+const TIME_KEYS: [&str; 6] = ["created_at", "updated_at", "last_used_at", "atime", "mtime", "ctime"];
 
 /// Makes the JSON of API bodies readable: times as RFC 3339, modes as octal strings.
 fn readable(value: &mut serde_json::Value) {

@@ -525,7 +525,7 @@ pub struct LiveSession {
     pub created_at: i64,
     /// When its lease ends unless the mount renews it (ns).
     pub alive_until: i64,
-    /// The name of the key that opened it, if the key still exists.
+    /// The name of the key that opened it, if the key still exists and the caller may be told.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }

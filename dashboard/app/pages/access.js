@@ -3,9 +3,6 @@
 import { h, table, field, choice, form, confirm, say, attempt, secretBox } from "../ui.js";
 import { bytes, time, ago } from "../format.js";
 
-/** A secret just made, shown once by the next drawing of the page (which lists its key). */
-let made = null;
-
 /** @param {import("../main.js").App} app */
 export async function render(app) {
   const [keys, volumes, orgs] = await Promise.all([
@@ -13,33 +10,18 @@ export async function render(app) {
     app.strata.volume.list(),
     app.can.admin ? app.strata.org.list() : Promise.resolve([]),
   ]);
+  // A new secret is shown in this drawing of the page only, with the list of keys drawn
+  // again beside it: nothing keeps the secret once the page is left.
   const shown = h("div", { class: "secret-slot" });
-  if (made) {
-    shown.append(secretBox(made.title, made.secret));
-    made = null;
+  const keyList = h("div", {}, keyTable(app, keys));
+  const reveal = async (/** @type {string} */ title, /** @type {string} */ secret) => {
+    shown.replaceChildren(secretBox(title, secret));
     const heading = /** @type {HTMLElement} */ (shown.querySelector("h3"));
     heading.setAttribute("tabindex", "-1");
-    setTimeout(() => heading.focus());
-  }
-  const reveal = async (/** @type {string} */ title, /** @type {string} */ secret) => {
-    made = { title, secret };
-    await app.refresh();
+    heading.focus();
+    const listed = await attempt(() => app.strata.keys.list());
+    if (Array.isArray(listed)) keyList.replaceChildren(keyTable(app, listed));
   };
-
-  const keyRows = keys.map((k) => [
-    k.name === app.me.key_name ? `${k.name} (this key)` : k.name,
-    k.scope ? "scoped token" : k.role,
-    k.scope ? `${k.scope.volume ?? "(deleted)"}:${k.scope.subpath}${k.scope.read_only ? " (read-only)" : ""}` : "whole organization",
-    h("span", { title: time(k.created_at) }, ago(k.created_at)),
-    k.expires_at ? time(k.expires_at) : "never",
-    h("button", { type: "button", class: "danger", "aria-label": `Revoke ${k.name}`, onclick: async () => {
-      if (!(await confirm(`Revoke the key ${k.name}? Everything using it stops working, its mounts included.`, "Revoke"))) return;
-      if ((await attempt(() => app.strata.keys.revoke(k.id))) !== undefined) {
-        await app.refresh();
-        say(`Revoked ${k.name}.`);
-      }
-    } }, "Revoke"),
-  ]);
 
   const keyName = field("Key name", { required: true, autocomplete: "off", placeholder: "ci-runner" });
   const roles = app.can.admin ? [["member", "member"], ["org-admin", "org-admin"], ["admin", "admin"]] : [["member", "member"], ["org-admin", "org-admin"]];
@@ -80,7 +62,7 @@ export async function render(app) {
     h("h1", { id: "access-title" }, "Access"),
     shown,
     h("h2", {}, `Keys of ${app.me.organization}`),
-    table(`${keys.length} ${keys.length === 1 ? "key" : "keys"}`, ["Name", "Role", "Reaches", "Created", "Expires", "Actions"], keyRows),
+    keyList,
     h("div", { class: "columns" }, newKey, plain.length ? newToken : h("p", {}, "Create a volume to make scoped tokens for it.")),
   ];
 
@@ -121,4 +103,27 @@ export async function render(app) {
     );
   }
   return h("section", { "aria-labelledby": "access-title" }, ...sections);
+}
+
+/**
+ * The organization's keys, each with a button that revokes it.
+ * @param {import("../main.js").App} app
+ * @param {import("../sdk/index.js").KeyInfo[]} keys
+ */
+function keyTable(app, keys) {
+  const rows = keys.map((k) => [
+    k.name === app.me.key_name ? `${k.name} (this key)` : k.name,
+    k.scope ? "scoped token" : k.role,
+    k.scope ? `${k.scope.volume ?? "(deleted)"}:${k.scope.subpath}${k.scope.read_only ? " (read-only)" : ""}` : "whole organization",
+    h("span", { title: time(k.created_at) }, ago(k.created_at)),
+    k.expires_at ? time(k.expires_at) : "never",
+    h("button", { type: "button", class: "danger", "aria-label": `Revoke ${k.name}`, onclick: async () => {
+      if (!(await confirm(`Revoke the key ${k.name}? Everything using it stops working, its mounts included.`, "Revoke"))) return;
+      if ((await attempt(() => app.strata.keys.revoke(k.id))) !== undefined) {
+        await app.refresh();
+        say(`Revoked ${k.name}.`);
+      }
+    } }, "Revoke"),
+  ]);
+  return table(`${keys.length} ${keys.length === 1 ? "key" : "keys"}`, ["Name", "Role", "Reaches", "Created", "Expires", "Actions"], rows);
 }

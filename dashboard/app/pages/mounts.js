@@ -11,7 +11,7 @@ export async function render(app) {
     h("span", { title: time(s.created_at) }, ago(s.created_at)),
     time(s.alive_until),
     s.key ?? "—",
-    h("code", {}, s.id),
+    s.id ? h("code", {}, s.id) : "—",
   ]);
   const inSandboxes = sandboxes.flatMap((s) =>
     s.volumes.map((v) => [
@@ -27,7 +27,7 @@ export async function render(app) {
     "section",
     { "aria-labelledby": "mounts-title" },
     h("h1", { id: "mounts-title" }, "Mounts"),
-    h("p", {}, "Every mount of a volume holds a session with a lease it renews; a mount that stops renewing it ends."),
+    h("p", {}, "Every mount of a volume holds a session with a lease it renews; a mount that stops renewing it ends. A session's id and key are shown to key admins and to the key that opened it."),
     table(`${sessions.length} live ${sessions.length === 1 ? "mount" : "mounts"}`, ["Volume", "Access", "Opened", "Lease until", "Key", "Session"], rows, "No volume is mounted now."),
     h("h2", {}, "Volumes in sandboxes"),
     table("Volumes mounted in sandboxes", ["Sandbox", "State", "Volume", "Mounted at", "Subpath", "Access"], inSandboxes, "No sandbox has a volume."),

@@ -118,7 +118,7 @@ async function files(app, vol, query, { href, readOnly }) {
     const ext = (path.split(".").pop() ?? "").toLowerCase();
     preview.hidden = false;
     preview.replaceChildren(h("h2", {}, `Preview of ${split(path).name}`));
-    if (ext in IMAGES) {
+    if (Object.hasOwn(IMAGES, ext)) {
       const url = URL.createObjectURL(new Blob([data], { type: IMAGES[ext] }));
       const done = () => URL.revokeObjectURL(url);
       preview.append(h("img", { src: url, alt: `The image ${split(path).name}`, onload: done, onerror: done }));

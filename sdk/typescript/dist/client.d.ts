@@ -73,6 +73,7 @@ export declare class Http {
     call(method: Method, route: Route, call?: Call): Promise<Response>;
     json<T>(method: Method, route: Route, call?: Call): Promise<T>;
     bytes(method: Method, route: Route, call?: Call): Promise<Uint8Array>;
+    text(method: Method, route: Route, call?: Call): Promise<string>;
 }
 /** `strata.volume`: create, get, list and delete volumes. */
 export declare class Volumes {

@@ -63,25 +63,46 @@ export class Http {
             response = await this.#fetch(url, init);
         }
         catch (e) {
-            if (e instanceof Error && e.name === "TimeoutError") {
-                const maybe = method === "GET" ? "" : "; it may have taken effect";
-                throw new Unavailable(`no answer from the strata server at ${this.base} within ${timeoutMs / 1000} s${maybe}`, "unavailable");
-            }
-            const why = e instanceof Error ? e.message : String(e);
-            throw new Unavailable(`cannot reach the strata server at ${this.base}: ${why}`, "unavailable");
+            throw this.#unavailable(e, method, timeoutMs);
         }
         if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
             throw new Unavailable(`${this.base} answered with a redirect, which no strata server sends`, "unavailable");
         }
         if (!response.ok)
-            throw fromBody(response.status, await response.text());
+            throw fromBody(response.status, await this.#read(method, call, () => response.text()));
         return response;
     }
+    /** What a failed or timed-out exchange is to the caller. */
+    #unavailable(e, method, timeoutMs) {
+        if (e instanceof Error && e.name === "TimeoutError") {
+            const maybe = method === "GET" ? "" : "; it may have taken effect";
+            return new Unavailable(`no answer from the strata server at ${this.base} within ${timeoutMs / 1000} s${maybe}`, "unavailable");
+        }
+        const why = e instanceof Error ? e.message : String(e);
+        return new Unavailable(`cannot reach the strata server at ${this.base}: ${why}`, "unavailable");
+    }
+    /** Reads an answer's body: a body cut off or timed out is `Unavailable` too. */
+    async #read(method, call, read) {
+        try {
+            return await read();
+        }
+        catch (e) {
+            if (e instanceof SyntaxError)
+                throw e;
+            throw this.#unavailable(e, method, call.timeoutMs ?? this.#timeoutMs);
+        }
+    }
     async json(method, route, call = {}) {
-        return (await (await this.call(method, route, call)).json());
+        const response = await this.call(method, route, call);
+        return (await this.#read(method, call, () => response.json()));
     }
     async bytes(method, route, call = {}) {
-        return new Uint8Array(await (await this.call(method, route, call)).arrayBuffer());
+        const response = await this.call(method, route, call);
+        return new Uint8Array(await this.#read(method, call, () => response.arrayBuffer()));
+    }
+    async text(method, route, call = {}) {
+        const response = await this.call(method, route, call);
+        return this.#read(method, call, () => response.text());
     }
 }
 /** `strata.volume`: create, get, list and delete volumes. */
@@ -464,7 +485,7 @@ export class Strata {
     }
     /** The server's Prometheus metrics, as text. */
     async metrics() {
-        return (await this.#http.call("GET", "/metrics")).text();
+        return this.#http.text("GET", "/metrics");
     }
     /** Collects garbage (admin keys); with `dryRun` only counts. */
     gc(options = {}) {

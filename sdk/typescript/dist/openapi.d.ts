@@ -1563,7 +1563,7 @@ export interface components {
             created_at: number;
             /** Format: uuid */
             id?: string | null;
-            /** @description The name of the key that opened it, if the key still exists. */
+            /** @description The name of the key that opened it, if the key still exists and the caller may be told. */
             key?: string | null;
             read_only: boolean;
             /** @description The volume's name now (`VOLUME@SNAPSHOT` for a snapshot); absent once it is deleted. */

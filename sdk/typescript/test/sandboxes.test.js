@@ -53,12 +53,25 @@ test("a live mount is listed with its volume until it is unmounted", async () =>
     assert.equal(mine[0].read_only, false);
     assert.ok(mine[0].alive_until > mine[0].created_at);
     assert.ok(mine[0].id && mine[0].key === "admin", JSON.stringify(mine[0]));
-    // Never a secret; the id (enough to end it) and the key only for key admins and its own key.
-    const raw = await (await fetch(`${server.endpoint}/v1/sessions`, { headers: { authorization: `Bearer ${server.token}` } })).text();
-    assert.ok(!raw.includes("secret"), raw);
-    const member = new Strata({ endpoint: server.endpoint, token: (await strata.keys.create({ name: "m", role: "member" })).secret });
+    // These fields and no others (never a secret); the id (enough to end a session) and the
+    // key only for key admins and for the key that opened it.
+    const raw = await (await fetch(`${server.endpoint}/v1/sessions`, { headers: { authorization: `Bearer ${server.token}` } })).json();
+    assert.deepEqual(Object.keys(raw.find((s) => s.volume === "mounted")).sort(), ["alive_until", "created_at", "id", "key", "read_only", "volume", "volume_id"]);
+    const memberKey = (await strata.keys.create({ name: "m", role: "member" })).secret;
+    const member = new Strata({ endpoint: server.endpoint, token: memberKey });
     const seen = (await member.sessions.list()).filter((s) => s.volume === "mounted");
     assert.deepEqual(seen.map((s) => [s.id, s.key, s.volume_id]), [[undefined, undefined, mine[0].volume_id]]);
+    const own = join(server.home, "mnt-member");
+    mkdirSync(own);
+    await server.cliAs(memberKey, "mount", "mounted", own, "--read-only");
+    try {
+      const listed = (await member.sessions.list()).filter((s) => s.volume === "mounted");
+      const theirs = listed.filter((s) => s.read_only);
+      assert.equal(listed.length, 2);
+      assert.ok(theirs.length === 1 && theirs[0].id && theirs[0].key === "m", JSON.stringify(listed));
+    } finally {
+      await server.cliAs(memberKey, "umount", own);
+    }
     // Another organization's keys see none of them; a scoped token may not list.
     await strata.org.create("elsewhere");
     const other = new Strata({ endpoint: server.endpoint, token: (await strata.keys.create({ name: "o", org: "elsewhere", role: "org-admin" })).secret });

@@ -87,8 +87,13 @@ export class Server {
   }
 
   /** Runs the CLI against this server with its admin key; resolves to its stdout. */
-  async cli(...args) {
-    const env = { ...process.env, STRATA_ENDPOINT: this.endpoint, STRATA_TOKEN: this.token, STRATA_DATA_DIR: this.dataDir, STRATA_CONFIG_DIR: this.configDir };
+  cli(...args) {
+    return this.cliAs(this.token, ...args);
+  }
+
+  /** Runs the CLI against this server with the key given. */
+  async cliAs(token, ...args) {
+    const env = { ...process.env, STRATA_ENDPOINT: this.endpoint, STRATA_TOKEN: token, STRATA_DATA_DIR: this.dataDir, STRATA_CONFIG_DIR: this.configDir };
     const { stdout } = await promisify(execFile)(this.binary, args, { env });
     return stdout;
   }

@@ -128,6 +128,12 @@ test("an unreachable server is Unavailable, and a call that takes too long ends"
     },
   });
   await assert.rejects(moved.volume.list(), /answered with a redirect/);
+  // An answer cut off in its body is Unavailable as well.
+  const cut = new Strata({
+    endpoint: server.endpoint,
+    fetch: async () => new Response(new ReadableStream({ start: (c) => c.error(new Error("connection reset")) })),
+  });
+  await assert.rejects(cut.fs.get("kept", "/a.txt"), (e) => e instanceof Unavailable && /connection reset|terminated|cannot reach/.test(e.message));
 });
 
 test("history, a past moment, merge of a fork, promotion, compression and usage", async () => {

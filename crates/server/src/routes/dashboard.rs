@@ -110,6 +110,35 @@ mod tests {
         assert_eq!(serve("main.js").status(), StatusCode::OK);
     }
 
+    /// Through the server's whole router: the page, a module, a name outside the list, and an
+    /// API call with no key (which the dashboard's routes must not open).
+    #[tokio::test]
+    async fn the_router_serves_the_dashboard_without_a_key_and_nothing_else() {
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = crate::open_state(&crate::ServerConfig::in_folder(dir.path())).unwrap();
+        let router = super::super::router(state);
+        let get = |uri: &str| axum::http::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+        for uri in ["/", "/ui/main.js", "/ui/sdk/index.js"] {
+            let response = router.clone().oneshot(get(uri)).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{uri}");
+            let policy = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+            assert!(policy.contains("connect-src 'self'"), "{uri}: {policy}");
+        }
+        for (uri, status) in [
+            ("/ui/../Cargo.toml", StatusCode::NOT_FOUND),
+            ("/ui/%2e%2e/Cargo.toml", StatusCode::NOT_FOUND),
+            ("/ui/", StatusCode::NOT_FOUND),
+            ("/v1/volumes", StatusCode::UNAUTHORIZED),
+        ] {
+            assert_eq!(
+                router.clone().oneshot(get(uri)).await.unwrap().status(),
+                status,
+                "{uri}"
+            );
+        }
+    }
+
     #[test]
     fn every_file_keeps_the_page_on_its_origin() {
         for (name, _) in FILES {
