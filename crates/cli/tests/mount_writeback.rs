@@ -4,6 +4,7 @@
 
 mod common;
 use common::{Mount, Server, mount_pid, sample, scrape};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Waits (polling) until `ready` holds, for at most 30 s.
@@ -50,6 +51,20 @@ fn session_calls(server: &Server) -> f64 {
 
 /// File `i`'s bytes: most are small (kept inline); every tenth is larger than 64 KiB, a
 /// block the close leaves to upload behind it.
+/// The warnings and errors in the logs of the mounts that used a cache folder.
+fn warnings(cache: &Path) -> String {
+    let mut said = Vec::new();
+    for entry in std::fs::read_dir(cache.join("logs")).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        said.extend(
+            text.lines()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                .map(str::to_owned),
+        );
+    }
+    said.join("\n")
+}
+
 fn content(i: usize) -> Vec<u8> {
     let lines = if i % 10 == 3 { 8_000 } else { 400 };
     format!("file {i:06}\n").repeat(lines).into_bytes()
@@ -465,7 +480,9 @@ fn the_next_mount_replays_what_a_killed_owner_had_not_shipped() {
     let stray: Vec<&String> = names.iter().filter(|n| !n.starts_with('g')).collect();
     assert!(
         stray.is_empty(),
-        "{pending} changes were pending; left behind: {stray:?}"
+        "{pending} changes were pending; left behind: {stray:?}; {} names; the mounts said: {}",
+        names.len(),
+        warnings(owner.cache.path())
     );
     let mut present: Vec<usize> = names.iter().map(|n| n[1..].parse().unwrap()).collect();
     present.sort();
