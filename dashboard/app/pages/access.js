@@ -34,8 +34,7 @@ export async function render(app) {
     if (key) await reveal(`The secret of ${key.key.name}`, key.secret);
   });
 
-  const plain = volumes.filter((v) => !v.snapshot_of && !v.moment_at);
-  const tokenVolume = choice("Volume", plain.map((v) => [v.name, v.name]));
+  const tokenVolume = choice("Volume", volumes.map((v) => [v.name, v.name]));
   const subpath = field("Folder (empty: all of it)", { placeholder: "users/alice", autocomplete: "off" });
   const readOnly = field("Read-only", { type: "checkbox" });
   const tokenTtl = field("Expires after", { value: "24h", autocomplete: "off" });
@@ -63,7 +62,7 @@ export async function render(app) {
     shown,
     h("h2", {}, `Keys of ${app.me.organization}`),
     keyList,
-    h("div", { class: "columns" }, newKey, plain.length ? newToken : h("p", {}, "Create a volume to make scoped tokens for it.")),
+    h("div", { class: "columns" }, newKey, volumes.length ? newToken : h("p", {}, "Create a volume to make scoped tokens for it.")),
   ];
 
   if (app.can.admin) {

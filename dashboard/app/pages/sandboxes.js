@@ -7,7 +7,7 @@ import { time, ago, bytes } from "../format.js";
 export async function render(app, parts) {
   if (parts[0]) return one(app, parts[0]);
   const [sandboxes, volumes] = await Promise.all([app.strata.sandbox.list(), app.strata.volume.list()]);
-  const names = volumes.filter((v) => !v.moment_at).map((v) => [v.id, v.name]);
+  const names = volumes.map((v) => [v.id, v.name]);
 
   const mountRows = h("div", { class: "mount-rows" });
   const addMount = () => {

@@ -114,12 +114,12 @@ async function files(app, vol, query, { href, readOnly }) {
     const mine = ++previews;
     const data = await attempt(() => app.strata.fs.get(vol.name, path));
     // Only the file asked for last is shown, whichever answers last.
-    if (data === undefined || data === true || mine !== previews) return;
+    if (!(data instanceof Uint8Array) || mine !== previews) return;
     const ext = (path.split(".").pop() ?? "").toLowerCase();
     preview.hidden = false;
     preview.replaceChildren(h("h2", {}, `Preview of ${split(path).name}`));
     if (Object.hasOwn(IMAGES, ext)) {
-      const url = URL.createObjectURL(new Blob([data], { type: IMAGES[ext] }));
+      const url = URL.createObjectURL(new Blob([/** @type {BlobPart} */ (data)], { type: IMAGES[ext] }));
       const done = () => URL.revokeObjectURL(url);
       preview.append(h("img", { src: url, alt: `The image ${split(path).name}`, onload: done, onerror: done }));
     } else {

@@ -15,8 +15,8 @@ const SORTS = {
 
 /** @param {import("../main.js").App} app */
 export async function render(app, _parts, query) {
-  const [all, sessions] = await Promise.all([app.strata.volume.list(), app.strata.sessions.list()]);
-  const volumes = all.filter((v) => !v.snapshot_of && !v.moment_at);
+  // The list holds volumes and forks; snapshots and past moments are a volume's own.
+  const [volumes, sessions] = await Promise.all([app.strata.volume.list(), app.strata.sessions.list()]);
   const mounts = new Map();
   for (const s of sessions) mounts.set(s.volume_id, (mounts.get(s.volume_id) ?? 0) + 1);
 

@@ -332,14 +332,9 @@ pub(super) fn scope_info(
     subpath: String,
     read_only: bool,
 ) -> strata_core::Result<TokenScope> {
-    let volume = match m.get_volume(org, &VolumeRef::Id(volume_id)) {
-        Ok(v) => Some(v.name),
-        Err(e) if e.kind == ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
-    };
     Ok(TokenScope {
         volume_id,
-        volume,
+        volume: super::volume_name(m, org, volume_id)?,
         subpath,
         read_only,
     })

@@ -136,6 +136,16 @@ async fn observe_request(
     response
 }
 
+/// A volume's name now, by its id; `None` once it is deleted (for records that outlive it:
+/// a token's scope, a mount session).
+fn volume_name(m: &dyn strata_meta::MetaStore, org: &str, id: Uuid) -> strata_core::Result<Option<String>> {
+    match m.get_volume(org, &VolumeRef::Id(id)) {
+        Ok(v) => Ok(Some(v.name)),
+        Err(e) if e.kind == strata_core::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The id of the caller's volume that a path segment names.
 async fn volume_id(state: &AppState, org: &str, volume: &str) -> ApiResult<Uuid> {
     let vref = VolumeRef::parse(volume)?;

@@ -98,12 +98,7 @@ pub async fn list(
             let mut shown = Vec::new();
             for r in m.org_sessions(&org, now)? {
                 if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(r.volume) {
-                    let name = match m.get_volume(&org, &strata_core::names::VolumeRef::Id(r.volume)) {
-                        Ok(v) => Some(v.name),
-                        Err(e) if e.kind == ErrorKind::NotFound => None,
-                        Err(e) => return Err(e),
-                    };
-                    slot.insert(name);
+                    slot.insert(super::volume_name(m, &org, r.volume)?);
                 }
                 let told = key_admin || r.key == Some(c.key_id);
                 shown.push(LiveSession {
