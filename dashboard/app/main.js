@@ -18,7 +18,7 @@ const KEY = "strata.key";
  *   strata: Strata,
  *   me: import("./sdk/index.js").Whoami,
  *   can: { org: boolean, keys: boolean, admin: boolean },
- *   go: (hash: string) => void,
+ *   go: (hash: string) => Promise<void>,
  *   refresh: () => Promise<void>,
  * }} App
  */
@@ -63,7 +63,7 @@ async function signIn(token) {
     admin: unscoped && me.role === "admin",
   };
   /** @type {App} */
-  const signed = { strata, me, can, go: (hash) => (location.hash = hash), refresh: show };
+  const signed = { strata, me, can, go, refresh: show };
   return signed;
 }
 
@@ -166,9 +166,26 @@ document.querySelector(".skip")?.addEventListener("click", (event) => {
   main.focus();
 });
 
+/** Called once the page an address change asked for is drawn. */
+let drawn = () => {};
+
+/**
+ * Goes to `hash`; resolves once its page is drawn, so what is said next stays on screen.
+ * @param {string} hash
+ */
+function go(hash) {
+  const before = location.hash;
+  location.hash = hash;
+  if (location.hash === before) return show();
+  const earlier = drawn;
+  return new Promise((resolve) => (drawn = () => (earlier(), resolve())));
+}
+
 window.addEventListener("hashchange", () => {
   document.getElementById("status")?.replaceChildren();
-  show().then(() => main.focus());
+  const arrived = drawn;
+  drawn = () => {};
+  show().then(() => (main.focus(), arrived()));
 });
 
 const saved = sessionStorage.getItem(KEY);

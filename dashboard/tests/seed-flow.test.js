@@ -73,6 +73,8 @@ test("a user with only the dashboard does the seed's flow", async (t) => {
   await page.getByRole("button", { name: "Delete sandbox" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
   await page.getByText("No sandboxes run now.").waitFor();
+  // What was done is said on the page it leads to.
+  await page.getByText(/^Deleted sandbox /).waitFor();
 
   // Read the files again: the upload and what the sandbox made.
   await page.goto(`${server.endpoint}/#/volumes/work?tab=files&path=%2Fproject`);

@@ -61,8 +61,7 @@ export async function render(app, parts) {
 async function remove(app, sandbox, after) {
   if (!(await confirm(`Delete sandbox ${sandbox.id}? Its processes are killed; its volumes keep their data.`, "Delete"))) return;
   if ((await attempt(() => sandbox.delete())) === undefined) return;
-  if (location.hash === after) await app.refresh();
-  else app.go(after);
+  await app.go(after);
   say(`Deleted sandbox ${sandbox.id}.`);
 }
 
