@@ -2,7 +2,7 @@
 // shows the page the address names (`#/volumes`, `#/volumes/NAME`, ...), offering only
 // what the key may do.
 import { Strata } from "./sdk/index.js";
-import { h, say, why } from "./ui.js";
+import { h, say, why, cancelled } from "./ui.js";
 import * as overview from "./pages/overview.js";
 import * as volumes from "./pages/volumes.js";
 import * as volume from "./pages/volume.js";
@@ -53,8 +53,12 @@ function route() {
   return { parts: path.split("/").filter(Boolean).map(decode), query: new URLSearchParams(query) };
 }
 
+/** Cancels every call of the key signed in, when it signs out. */
+let leaving = new AbortController();
+
 async function signIn(token) {
-  const strata = new Strata({ endpoint: location.origin, token, timeoutMs: 60_000 });
+  leaving = new AbortController();
+  const strata = new Strata({ endpoint: location.origin, token, timeoutMs: 60_000, signal: leaving.signal });
   const me = await strata.whoami();
   const unscoped = !me.scope;
   const can = {
@@ -93,7 +97,7 @@ function signInPage(message) {
     h("h1", {}, "Sign in to strata"),
     h("label", { for: "key" }, "API key or scoped token"),
     input,
-    h("p", { id: "key-help", class: "help" }, "It is kept in this browser tab only, until you sign out or close it."),
+    h("p", { id: "key-help", class: "help" }, "It is kept in this browser tab's session storage until you sign out (a browser that restores closed tabs restores it too), and sent only to this server."),
     h("button", { type: "submit" }, "Sign in"),
   );
   main.replaceChildren(form);
@@ -103,6 +107,12 @@ function signInPage(message) {
 
 function signOut() {
   sessionStorage.removeItem(KEY);
+  // What the key was still doing stops, and no page it was drawing is shown.
+  leaving.abort();
+  drawings++;
+  main.inert = false;
+  main.removeAttribute("aria-busy");
+  document.getElementById("status")?.replaceChildren();
   app = null;
   location.hash = "";
   signInPage();
@@ -154,7 +164,7 @@ async function show() {
     const title = main.querySelector("h1")?.textContent ?? "strata";
     document.title = `${title} · strata`;
   } catch (e) {
-    if (mine !== drawings) return;
+    if (mine !== drawings || cancelled(e)) return;
     main.inert = false;
     main.removeAttribute("aria-busy");
     main.replaceChildren(h("h1", {}, "Something went wrong"), h("p", { class: "message error" }, `Error: ${why(e)}`));

@@ -32,6 +32,11 @@ export function why(e) {
   return String(e);
 }
 
+/** Whether `e` is a call cancelled by signing out: nothing to say about it. */
+export function cancelled(e) {
+  return e instanceof DOMException && e.name === "AbortError";
+}
+
 /** Says something in the page's status line (read out by screen readers). */
 export function say(message, kind = "info") {
   const status = /** @type {HTMLElement} */ (document.getElementById("status"));
@@ -47,7 +52,7 @@ export async function attempt(action, done) {
     if (done) say(done);
     return result === undefined ? true : result;
   } catch (e) {
-    say(why(e), "error");
+    if (!cancelled(e)) say(why(e), "error");
     return undefined;
   }
 }
@@ -174,7 +179,8 @@ export function confirm(question, action) {
           "div",
           { class: "actions" },
           h("button", { type: "button", class: "danger", onclick: () => close(true) }, action),
-          h("button", { type: "button", onclick: () => close(false) }, "Cancel"),
+          // Cancel has the focus: a second Enter does not delete anything.
+          h("button", { type: "button", autofocus: true, onclick: () => close(false) }, "Cancel"),
         ),
       )
     );
@@ -215,7 +221,7 @@ export function secretBox(title, secret) {
 
 /** Hands bytes to the browser as a download named `name`. */
 export function download(data, name) {
-  const blob = data instanceof Blob ? data : new Blob([data]);
+  const blob = data instanceof Blob ? data : new Blob([data], { type: "application/octet-stream" });
   const url = URL.createObjectURL(blob);
   const link = h("a", { href: url, download: name });
   document.body.append(link);

@@ -27,9 +27,21 @@ export function dosTime(/** @type {Date} */ when) {
 }
 
 /**
+ * A name as a zip entry: in each part, what Windows takes for a folder or a drive, or refuses
+ * (`\ : < > " | ? *` and control characters, all legal here), becomes `_`, and trailing dots
+ * and spaces (which Windows drops) go.
+ * @param {string} name
+ */
+export function entryName(name) {
+  return name
+    .split("/")
+    .map((part) => part.replace(/[\\:<>"|?*\x00-\x1f]/g, "_").replace(/[. ]+$/, "") || "_")
+    .join("/");
+}
+
+/**
  * A zip of `files` (each `{ name, data, modified }`, names relative with `/` between
- * folders). A `\` in a name (a legal character here) becomes `_`: unpackers on Windows
- * would take it for a folder.
+ * folders), named as `entryName` says.
  * @param {{ name: string, data: Uint8Array, modified?: Date }[]} files
  * @returns {Blob}
  */
@@ -41,7 +53,7 @@ export function zip(files) {
   const central = [];
   let offset = 0;
   for (const file of files) {
-    const name = encoder.encode(file.name.replace(/\\/g, "_"));
+    const name = encoder.encode(entryName(file.name));
     const crc = crc32(file.data);
     const [time, date] = dosTime(file.modified ?? new Date());
     const local = new DataView(new ArrayBuffer(30));

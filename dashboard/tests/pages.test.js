@@ -230,6 +230,79 @@ test("files: browse, upload by chooser and by drop, preview text and images, dow
   assert.equal(await page.locator("main img").count(), 0);
 });
 
+test("what a listing, a preview, a download or a zip holds is bounded, whatever a volume holds", async (t) => {
+  // More entries than a page draws: in a folder, and (each changed in the fork) in a diff.
+  const names = Array.from({ length: 1001 }, (_, i) => `/many/f${String(i).padStart(4, "0")}.txt`);
+  const putAll = async (volume, text) => {
+    for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n) => strata.fs.put(volume, n, text)));
+  };
+  await strata.volume.create("wide-base");
+  await putAll("wide-base", "");
+  await strata.fork("wide-base", "wide");
+  await putAll("wide", "changed");
+  // A long text: only its first MiB is fetched and shown.
+  await strata.fs.put("wide", "/long.txt", "x".repeat(3 << 20));
+  // An image too large to show.
+  await strata.fs.put("wide", "/huge.png", new Uint8Array((16 << 20) + 1));
+  // Names that Windows would take for a drive, or would change.
+  await strata.fs.put("wide", "/win/C:/boot.ini", "drive\n");
+  await strata.fs.put("wide", "/win/trail. ", "dots\n");
+  await strata.fs.put("wide", "/win/a<b>|c?.txt", "marks\n");
+
+  const page = await adminPage(t, "bounds");
+  await page.goto(`${server.endpoint}/#/volumes/wide`);
+  await page.getByRole("button", { name: "Preview long.txt" }).click();
+  await page.getByText("The first 1.0 MiB of 3.0 MiB.").waitFor();
+  assert.equal((await page.getByRole("region", { name: "Preview" }).locator("pre").textContent())?.length, 1 << 20);
+  await page.getByRole("button", { name: "Preview huge.png" }).click();
+  await page.getByText("An image over 16 MiB: download it to open it.").waitFor();
+  assert.equal(await page.locator("main img").count(), 0);
+
+  await page.goto(`${server.endpoint}/#/volumes/wide?tab=files&path=%2Fwin`);
+  const zipped = await downloaded(page, () => page.getByRole("button", { name: "Download this folder as zip" }).click());
+  assert.deepEqual(unzip(zipped.path), { "C_/boot.ini": "drive\n", trail: "dots\n", "a_b__c_.txt": "marks\n" });
+
+  await page.goto(`${server.endpoint}/#/volumes/wide?tab=files&path=%2Fmany`);
+  await page.getByText("The first 1,000 of 1,001 are listed: use `strata fs ls` for all of them.").waitFor();
+  assert.equal(await page.locator("tbody tr").count(), 1000);
+  await page.goto(`${server.endpoint}/#/volumes/wide?tab=diff&from=wide-base&to=wide`);
+  const differences = (await strata.diff("wide-base", "wide")).length;
+  assert.ok(differences > 1001, `${differences} differences`);
+  await page.getByText(`${differences} differences from wide-base to wide`).waitFor();
+  await page.getByText(`The first 1,000 of ${differences.toLocaleString("en-US")} are listed: use \`strata diff wide-base wide\` for all of them.`).waitFor();
+  assert.equal(await page.locator("tbody tr").count(), 1000);
+  await strata.volume.delete("wide");
+  await strata.volume.delete("wide-base");
+});
+
+test("signing out stops what the key was doing: a page still loading is not shown, its call is cancelled", async (t) => {
+  await strata.volume.get("slow", { create: true });
+  const page = await adminPage(t, "sign-out");
+  /** @type {() => void} */
+  let release = () => {};
+  const held = new Promise((resolve) => (release = resolve));
+  const reached = new Promise((resolve) => {
+    page.route("**/v1/volumes/slow/fs/list**", async (route) => {
+      resolve(undefined);
+      await held;
+      await route.continue().catch(() => undefined);
+    });
+  });
+  t.after(release);
+  await page.goto(`${server.endpoint}/#/volumes/slow`);
+  await reached;
+  const failed = page.waitForEvent("requestfailed", (r) => r.url().includes("/v1/volumes/slow/fs/list"));
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("API key or scoped token").waitFor();
+  await failed;
+  release();
+  // The page that was loading never replaces the sign-in form, and nothing is said of it.
+  await page.getByRole("button", { name: "Sign in" }).waitFor();
+  assert.equal(await page.getByRole("heading", { name: "slow" }).count(), 0);
+  assert.equal(await page.locator("#status").textContent(), "");
+  assert.equal(await page.evaluate(() => document.getElementById("main")?.inert), false);
+});
+
 test("forks and snapshots as a tree: fork, snapshot, restore, delete; the diff of any two; the history", async (t) => {
   await strata.volume.create("tree");
   await strata.fs.put("tree", "/a.txt", "one\n");
@@ -536,6 +609,13 @@ test("at phone width every page fits the screen, and the keyboard reaches and wo
   await page.getByLabel("Search").press("Enter");
   await page.getByText("1 volume matching “typed”").waitFor();
   // A confirmation dialog is answered with the keyboard, and Escape declines it.
+  await page.getByRole("button", { name: "Delete typed" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog").waitFor();
+  // Cancel has the focus, so a second Enter deletes nothing; Escape declines as well.
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Cancel");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.getByRole("dialog").count(), 0);
   await page.getByRole("button", { name: "Delete typed" }).focus();
   await page.keyboard.press("Enter");
   await page.getByRole("dialog").waitFor();

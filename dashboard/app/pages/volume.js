@@ -1,9 +1,10 @@
 // One volume: its files (browse, upload, download, zip a folder, mkdir, rename, delete,
 // preview), its forks and snapshots as a tree, a diff between any two of them, and its
 // history.
-import { h, table, field, choice, confirm, ask, say, why, attempt, download, link, submitting } from "../ui.js";
+import { h, table, field, choice, confirm, ask, say, why, attempt, cancelled, download, link, submitting } from "../ui.js";
 import { bytes, count, time, ago, mode, rfc3339 } from "../format.js";
 import { zip } from "../zip.js";
+import { NotFound } from "../sdk/index.js";
 
 /** @typedef {import("../main.js").App} App */
 /** @typedef {import("../sdk/index.js").Volume} Volume */
@@ -12,8 +13,13 @@ import { zip } from "../zip.js";
 /** The most a folder's zip may hold: the browser builds it in memory. */
 const ZIP_MAX_FILES = 5000;
 const ZIP_MAX_BYTES = 512 << 20;
-/** The most of a file shown as text. */
+/** The most of a file shown as text, and the largest image shown: only that much is fetched. */
 const PREVIEW_MAX = 1 << 20;
+const IMAGE_MAX = 16 << 20;
+/** The largest file downloaded: the browser holds it in memory first. */
+const DOWNLOAD_MAX = 1 << 30;
+/** The most rows a listing draws: a folder or a diff of millions would freeze the tab. */
+const ROWS_MAX = 1000;
 /** Images shown as pictures (SVG, a document that can hold scripts, is shown as text). */
 const IMAGES = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp" };
 
@@ -112,20 +118,23 @@ async function files(app, vol, query, { href, readOnly }) {
   let previews = 0;
   const show = async (/** @type {string} */ path, /** @type {number} */ size) => {
     const mine = ++previews;
-    const data = await attempt(() => app.strata.fs.get(vol.name, path));
+    const ext = (path.split(".").pop() ?? "").toLowerCase();
+    const image = Object.hasOwn(IMAGES, ext);
+    // One byte more than an image may have tells one that is too large.
+    const data = await attempt(() => app.strata.fs.get(vol.name, path, { limit: image ? IMAGE_MAX + 1 : PREVIEW_MAX }));
     // Only the file asked for last is shown, whichever answers last.
     if (!(data instanceof Uint8Array) || mine !== previews) return;
-    const ext = (path.split(".").pop() ?? "").toLowerCase();
     preview.hidden = false;
     preview.replaceChildren(h("h2", {}, `Preview of ${split(path).name}`));
-    if (Object.hasOwn(IMAGES, ext)) {
+    if (image && data.length > IMAGE_MAX) {
+      preview.append(h("p", {}, `An image over ${bytes(IMAGE_MAX)}: download it to open it.`));
+    } else if (image) {
       const url = URL.createObjectURL(new Blob([/** @type {BlobPart} */ (data)], { type: IMAGES[ext] }));
       const done = () => URL.revokeObjectURL(url);
       preview.append(h("img", { src: url, alt: `The image ${split(path).name}`, onload: done, onerror: done }));
     } else {
-      const shown = data.subarray(0, PREVIEW_MAX);
-      const text = new TextDecoder("utf-8", { fatal: false }).decode(shown);
-      if (shown.includes(0)) preview.append(h("p", {}, `A binary file of ${bytes(size)}: download it to open it.`));
+      const text = new TextDecoder("utf-8", { fatal: false }).decode(data);
+      if (data.includes(0)) preview.append(h("p", {}, `A binary file of ${bytes(size)}: download it to open it.`));
       else {
         preview.append(h("pre", { tabindex: "0" }, text));
         if (size > PREVIEW_MAX) preview.append(h("p", {}, `The first ${bytes(PREVIEW_MAX)} of ${bytes(size)}.`));
@@ -135,7 +144,8 @@ async function files(app, vol, query, { href, readOnly }) {
     /** @type {HTMLElement | null} */ (preview.querySelector("h2"))?.focus();
   };
 
-  const rows = entries.map((e) => {
+  const [listed, more] = bounded(entries, "use `strata fs ls` for all of them.");
+  const rows = listed.map((e) => {
     const path = join(dir, e.name);
     const isDir = e.stat.kind === "directory";
     const actions = h("div", { class: "actions" });
@@ -147,8 +157,12 @@ async function files(app, vol, query, { href, readOnly }) {
         h(
           "button",
           { type: "button", "aria-label": `Download ${e.name}`, onclick: async () => {
-            const data = await attempt(() => app.strata.fs.get(vol.name, path));
-            if (data) download(data, e.name);
+            const tooLarge = `${path} is over ${bytes(DOWNLOAD_MAX)}: use \`strata fs get\` for it.`;
+            if (e.stat.size > DOWNLOAD_MAX) return say(tooLarge, "error");
+            const data = await attempt(() => app.strata.fs.get(vol.name, path, { limit: DOWNLOAD_MAX + 1 }));
+            if (!(data instanceof Uint8Array)) return;
+            if (data.length > DOWNLOAD_MAX) return say(tooLarge, "error");
+            download(data, e.name);
           } },
           "Download",
         ),
@@ -203,8 +217,21 @@ async function files(app, vol, query, { href, readOnly }) {
     h("nav", { class: "crumbs", "aria-label": "Folder" }, ...crumbs),
     tools,
     table(`Files in ${dir}`, ["Name", "Kind", "Size", "Mode", "Modified", "Actions"], rows, "This folder is empty."),
+    more,
     preview,
   );
+}
+
+/**
+ * The first ROWS_MAX of `items`, and a note of what is left out (`null` when nothing is).
+ * @template T
+ * @param {T[]} items
+ * @param {string} elsewhere where to find them all
+ * @returns {[T[], HTMLElement | null]}
+ */
+function bounded(items, elsewhere) {
+  if (items.length <= ROWS_MAX) return [items, null];
+  return [items.slice(0, ROWS_MAX), h("p", { class: "help" }, `The first ${count(ROWS_MAX)} of ${count(items.length)} are listed: ${elsewhere}`)];
 }
 
 /** Files dropped or chosen, with their paths below `dir`; folders dropped are walked with a
@@ -260,7 +287,7 @@ function uploader(app, volume, dir) {
       try {
         await app.strata.fs.put(volume, join(dir, item.path), item.file);
       } catch (e) {
-        say(`Upload of ${item.path} failed: ${why(e)}`, "error");
+        if (!cancelled(e)) say(`Upload of ${item.path} failed: ${why(e)}`, "error");
         return;
       }
       done += item.file.size;
@@ -302,31 +329,45 @@ function uploader(app, volume, dir) {
 async function zipFolder(app, volume, dir) {
   const files = [];
   const queue = [dir];
+  // Folders count as entries too, and the bytes are those received: files may grow.
+  let entries = 0;
   let size = 0;
+  let gone = 0;
+  const tooLarge = () => say(`${dir} holds more than ${ZIP_MAX_FILES} files and folders or ${bytes(ZIP_MAX_BYTES)}: use \`strata fs get -r\` for it.`, "error");
   say(`Collecting ${dir}…`);
   try {
     while (queue.length) {
       const at = /** @type {string} */ (queue.shift());
       for (const e of await app.strata.fs.list(volume, at)) {
+        if (++entries > ZIP_MAX_FILES) return tooLarge();
         const path = join(at, e.name);
         if (e.stat.kind === "directory") queue.push(path);
         else if (e.stat.kind === "file") {
-          size += e.stat.size;
-          if (files.length >= ZIP_MAX_FILES || size > ZIP_MAX_BYTES) {
-            say(`${dir} holds more than ${ZIP_MAX_FILES} files or ${bytes(ZIP_MAX_BYTES)}: use \`strata fs get -r\` for it.`, "error");
-            return;
+          let data;
+          try {
+            data = await app.strata.fs.get(volume, path, { limit: ZIP_MAX_BYTES - size + 1 });
+          } catch (err) {
+            // Removed since it was listed: the zip is of what is there.
+            if (err instanceof NotFound) {
+              gone++;
+              continue;
+            }
+            throw err;
           }
+          size += data.length;
+          if (size > ZIP_MAX_BYTES) return tooLarge();
           const name = path.slice(dir === "/" ? 1 : dir.length + 1);
-          files.push({ name, data: await app.strata.fs.get(volume, path), modified: new Date(e.stat.mtime / 1e6) });
+          files.push({ name, data, modified: new Date(e.stat.mtime / 1e6) });
         }
       }
     }
   } catch (e) {
-    say(why(e), "error");
+    if (!cancelled(e)) say(why(e), "error");
     return;
   }
   download(zip(files), `${volume}${dir === "/" ? "" : `-${split(dir).name}`}.zip`);
-  say(`Zipped ${files.length} ${files.length === 1 ? "file" : "files"} of ${dir}.`);
+  const skipped = gone ? ` (${gone} removed meanwhile left out)` : "";
+  say(`Zipped ${files.length} ${files.length === 1 ? "file" : "files"} of ${dir}${skipped}.`);
 }
 
 /**
@@ -467,11 +508,17 @@ async function diff(app, vol, query, { href }) {
   let result = h("p", {}, "Choose two and compare.");
   if (query.get("from") || query.get("to") || source) {
     const entries = await app.strata.diff(from, to);
-    result = table(
-      `${entries.length} ${entries.length === 1 ? "difference" : "differences"} from ${from} to ${to}`,
-      ["Path", "Change"],
-      entries.map((e) => [h("code", {}, e.path), marks[e.change] ?? e.change]),
-      `${from} and ${to} hold the same files.`,
+    const [listed, more] = bounded(entries, `use \`strata diff ${from} ${to}\` for all of them.`);
+    result = h(
+      "div",
+      {},
+      table(
+        `${entries.length} ${entries.length === 1 ? "difference" : "differences"} from ${from} to ${to}`,
+        ["Path", "Change"],
+        listed.map((e) => [h("code", {}, e.path), marks[e.change] ?? e.change]),
+        `${from} and ${to} hold the same files.`,
+      ),
+      more,
     );
   }
   return h("section", { "aria-labelledby": "diff-title" }, h("h2", { id: "diff-title" }, "Diff"), compare, result);

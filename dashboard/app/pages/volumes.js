@@ -1,6 +1,6 @@
 // The volumes page: every volume with its usage and live mounts; search, sort, pages;
 // create, get-or-create, delete one or many.
-import { h, table, field, choice, confirm, say, why, attempt, link, busy, submitting } from "../ui.js";
+import { h, table, field, choice, confirm, say, why, attempt, cancelled, link, busy, submitting } from "../ui.js";
 import { bytes, count, time, ago } from "../format.js";
 
 const PAGE_SIZE = 20;
@@ -62,6 +62,7 @@ export async function render(app, _parts, query) {
       try {
         await app.strata.volume.delete(n);
       } catch (e) {
+        if (cancelled(e)) return;
         refused.push(`${n}: ${why(e)}`);
       }
     }

@@ -47,6 +47,9 @@ export interface ClientOptions {
     transferTimeoutMs?: number;
     /** The `fetch` to use (the global one by default). */
     fetch?: typeof fetch;
+    /** Cancels every call of this client once aborted: a call then rejects with the signal's
+     * reason, as `fetch` does (such as a `DOMException` named `AbortError`). */
+    signal?: AbortSignal;
 }
 type Route = keyof paths;
 type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -58,6 +61,8 @@ interface Call {
     body?: Content;
     /** How long this call may take: a file's transfer, or a command's run and then some. */
     timeoutMs?: number;
+    /** Read at most this many bytes of the answer, then stop the transfer. */
+    limit?: number;
 }
 /** One path segment, percent-encoded. */
 export declare function segment(value: string): string;
@@ -129,7 +134,10 @@ export declare class Files {
     put(volume: VolumeLike, path: string, data: Content, options?: {
         mode?: number;
     }): Promise<Stat>;
-    get(volume: VolumeLike, path: string): Promise<Uint8Array>;
+    /** A file's bytes; with `limit`, only its first `limit` bytes are transferred. */
+    get(volume: VolumeLike, path: string, options?: {
+        limit?: number;
+    }): Promise<Uint8Array>;
     /** A file's content as text (UTF-8). */
     text(volume: VolumeLike, path: string): Promise<string>;
     /** The entries of a folder: each with `name` and its attributes. */

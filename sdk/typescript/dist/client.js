@@ -22,12 +22,14 @@ export class Http {
     #timeoutMs;
     transferTimeoutMs;
     #fetch;
+    #signal;
     constructor(options) {
         this.base = (options.endpoint.split(",")[0] ?? "").trim().replace(/\/+$/, "");
         this.#token = options.token ?? null;
         this.#timeoutMs = options.timeoutMs ?? 120_000;
         this.transferTimeoutMs = options.transferTimeoutMs ?? 1_800_000;
         this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+        this.#signal = options.signal;
     }
     /** Calls a route of the API; resolves to the answer when it succeeded. */
     async call(method, route, call = {}) {
@@ -59,7 +61,9 @@ export class Http {
         let response;
         try {
             // The key is never carried on to where a redirect points: strata answers without them.
-            const init = { method, headers, body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
+            const timeout = AbortSignal.timeout(timeoutMs);
+            const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
+            const init = { method, headers, body, redirect: "manual", signal };
             response = await this.#fetch(url, init);
         }
         catch (e) {
@@ -72,8 +76,11 @@ export class Http {
             throw fromBody(response.status, await this.#read(method, call, () => response.text()));
         return response;
     }
-    /** What a failed or timed-out exchange is to the caller. */
+    /** What a failed or timed-out exchange is to the caller; a call the client's own signal
+     * cancelled rejects with that signal's reason. */
     #unavailable(e, method, timeoutMs) {
+        if (this.#signal?.aborted)
+            return this.#signal.reason;
         if (e instanceof Error && e.name === "TimeoutError") {
             const maybe = method === "GET" ? "" : "; it may have taken effect";
             return new Unavailable(`no answer from the strata server at ${this.base} within ${timeoutMs / 1000} s${maybe}`, "unavailable");
@@ -98,12 +105,35 @@ export class Http {
     }
     async bytes(method, route, call = {}) {
         const response = await this.call(method, route, call);
-        return new Uint8Array(await this.#read(method, call, () => response.arrayBuffer()));
+        const limit = call.limit;
+        if (limit === undefined || !response.body)
+            return new Uint8Array(await this.#read(method, call, () => response.arrayBuffer()));
+        return this.#read(method, call, () => prefix(response.body, limit));
     }
     async text(method, route, call = {}) {
         const response = await this.call(method, route, call);
         return this.#read(method, call, () => response.text());
     }
+}
+/** The first `limit` bytes of `stream` (fewer if it ends first); the rest is not read. */
+async function prefix(stream, limit) {
+    const reader = stream.getReader();
+    const out = new Uint8Array(Math.max(0, Math.floor(limit)));
+    let filled = 0;
+    try {
+        while (filled < out.length) {
+            const { done, value } = await reader.read();
+            if (done)
+                break;
+            const take = value.subarray(0, out.length - filled);
+            out.set(take, filled);
+            filled += take.length;
+        }
+    }
+    finally {
+        await reader.cancel().catch(() => undefined);
+    }
+    return out.subarray(0, filled);
 }
 /** `strata.volume`: create, get, list and delete volumes. */
 export class Volumes {
@@ -210,11 +240,13 @@ export class Files {
             timeoutMs: this.http.transferTimeoutMs,
         });
     }
-    get(volume, path) {
+    /** A file's bytes; with `limit`, only its first `limit` bytes are transferred. */
+    get(volume, path, options = {}) {
         return this.http.bytes("GET", "/v1/volumes/{volume}/fs/content", {
             params: { volume: ref(volume) },
             query: { path },
             timeoutMs: this.http.transferTimeoutMs,
+            limit: options.limit,
         });
     }
     /** A file's content as text (UTF-8). */

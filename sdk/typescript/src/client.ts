@@ -50,6 +50,9 @@ export interface ClientOptions {
   transferTimeoutMs?: number;
   /** The `fetch` to use (the global one by default). */
   fetch?: typeof fetch;
+  /** Cancels every call of this client once aborted: a call then rejects with the signal's
+   * reason, as `fetch` does (such as a `DOMException` named `AbortError`). */
+  signal?: AbortSignal;
 }
 
 type Route = keyof paths;
@@ -63,6 +66,8 @@ interface Call {
   body?: Content;
   /** How long this call may take: a file's transfer, or a command's run and then some. */
   timeoutMs?: number;
+  /** Read at most this many bytes of the answer, then stop the transfer. */
+  limit?: number;
 }
 
 /** One path segment, percent-encoded. */
@@ -84,6 +89,7 @@ export class Http {
   readonly #timeoutMs: number;
   readonly transferTimeoutMs: number;
   readonly #fetch: typeof fetch;
+  readonly #signal: AbortSignal | undefined;
 
   constructor(options: ClientOptions) {
     this.base = (options.endpoint.split(",")[0] ?? "").trim().replace(/\/+$/, "");
@@ -91,6 +97,7 @@ export class Http {
     this.#timeoutMs = options.timeoutMs ?? 120_000;
     this.transferTimeoutMs = options.transferTimeoutMs ?? 1_800_000;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#signal = options.signal;
   }
 
   /** Calls a route of the API; resolves to the answer when it succeeded. */
@@ -119,7 +126,9 @@ export class Http {
     let response: Response;
     try {
       // The key is never carried on to where a redirect points: strata answers without them.
-      const init: RequestInit = { method, headers, body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
+      const init: RequestInit = { method, headers, body, redirect: "manual", signal };
       response = await this.#fetch(url, init);
     } catch (e) {
       throw this.#unavailable(e, method, timeoutMs);
@@ -131,8 +140,10 @@ export class Http {
     return response;
   }
 
-  /** What a failed or timed-out exchange is to the caller. */
-  #unavailable(e: unknown, method: Method, timeoutMs: number): Unavailable {
+  /** What a failed or timed-out exchange is to the caller; a call the client's own signal
+   * cancelled rejects with that signal's reason. */
+  #unavailable(e: unknown, method: Method, timeoutMs: number): unknown {
+    if (this.#signal?.aborted) return this.#signal.reason;
     if (e instanceof Error && e.name === "TimeoutError") {
       const maybe = method === "GET" ? "" : "; it may have taken effect";
       return new Unavailable(`no answer from the strata server at ${this.base} within ${timeoutMs / 1000} s${maybe}`, "unavailable");
@@ -158,13 +169,34 @@ export class Http {
 
   async bytes(method: Method, route: Route, call: Call = {}): Promise<Uint8Array> {
     const response = await this.call(method, route, call);
-    return new Uint8Array(await this.#read(method, call, () => response.arrayBuffer()));
+    const limit = call.limit;
+    if (limit === undefined || !response.body) return new Uint8Array(await this.#read(method, call, () => response.arrayBuffer()));
+    return this.#read(method, call, () => prefix(response.body as ReadableStream<Uint8Array>, limit));
   }
 
   async text(method: Method, route: Route, call: Call = {}): Promise<string> {
     const response = await this.call(method, route, call);
     return this.#read(method, call, () => response.text());
   }
+}
+
+/** The first `limit` bytes of `stream` (fewer if it ends first); the rest is not read. */
+async function prefix(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const out = new Uint8Array(Math.max(0, Math.floor(limit)));
+  let filled = 0;
+  try {
+    while (filled < out.length) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const take = value.subarray(0, out.length - filled);
+      out.set(take, filled);
+      filled += take.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return out.subarray(0, filled);
 }
 
 /** `strata.volume`: create, get, list and delete volumes. */
@@ -282,11 +314,13 @@ export class Files {
     });
   }
 
-  get(volume: VolumeLike, path: string): Promise<Uint8Array> {
+  /** A file's bytes; with `limit`, only its first `limit` bytes are transferred. */
+  get(volume: VolumeLike, path: string, options: { limit?: number } = {}): Promise<Uint8Array> {
     return this.http.bytes("GET", "/v1/volumes/{volume}/fs/content", {
       params: { volume: ref(volume) },
       query: { path },
       timeoutMs: this.http.transferTimeoutMs,
+      limit: options.limit,
     });
   }
 

@@ -68,7 +68,7 @@ export function fromBody(status: number, body: string): StrataError {
     const error = (JSON.parse(body) as { error?: { kind?: unknown; message?: unknown; field?: unknown } }).error;
     if (error && typeof error === "object") {
       const kind = typeof error.kind === "string" ? error.kind : "internal";
-      const Kind = BY_KIND[kind] ?? StrataError;
+      const Kind = (Object.hasOwn(BY_KIND, kind) ? BY_KIND[kind] : undefined) ?? StrataError;
       const field = typeof error.field === "string" ? error.field : null;
       return new Kind(String(error.message ?? ""), kind, field, status);
     }

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Server } from "./server.js";
-import { Strata, AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied, QuotaExceeded, Unauthorized, Unavailable } from "../dist/index.js";
+import { Strata, AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied, QuotaExceeded, StrataError, Unauthorized, Unavailable } from "../dist/index.js";
 
 let server, strata;
 before(async () => {
@@ -24,6 +24,24 @@ test("a volume is made, written, forked, compared, snapshotted and restored", as
   await strata.fs.put("work", "/data.bin", new Uint8Array([0, 1, 2, 255]));
   assert.deepEqual([...(await strata.fs.get("work", "/data.bin"))], [0, 1, 2, 255]);
   assert.deepEqual((await strata.fs.list("work", "/")).map((e) => e.name).sort(), ["data.bin", "src"]);
+  // A read with a limit gets the file's first bytes, and stops the transfer there.
+  const big = new Uint8Array(8 << 20).map((_, i) => (i * 7) % 251);
+  await strata.fs.put("work", "/big.bin", big);
+  let pulled = 0;
+  const counting = new Strata({
+    endpoint: server.endpoint,
+    token: server.token,
+    fetch: async (url, init) => {
+      const answer = await fetch(url, init);
+      const count = new TransformStream({ transform: (chunk, out) => ((pulled += chunk.length), out.enqueue(chunk)) });
+      return new Response(answer.body?.pipeThrough(count), answer);
+    },
+  });
+  assert.deepEqual(await counting.fs.get("work", "/big.bin", { limit: 1000 }), big.subarray(0, 1000));
+  assert.ok(pulled < big.length / 2, `${pulled} of ${big.length} bytes were transferred for 1000`);
+  assert.deepEqual((await strata.fs.get("work", "/data.bin", { limit: 1 << 20 })).length, 4);
+  assert.equal((await strata.fs.get("work", "/data.bin", { limit: 0 })).length, 0);
+  await strata.fs.remove("work", "/big.bin");
 
   const fork = await strata.fork("work", "experiment");
   assert.equal(fork.forked_from, work.id);
@@ -134,6 +152,21 @@ test("an unreachable server is Unavailable, and a call that takes too long ends"
     fetch: async () => new Response(new ReadableStream({ start: (c) => c.error(new Error("connection reset")) })),
   });
   await assert.rejects(cut.fs.get("kept", "/a.txt"), (e) => e instanceof Unavailable && /connection reset|terminated|cannot reach/.test(e.message));
+  // The client's own signal cancels its calls: they reject with the signal's reason.
+  const leaving = new AbortController();
+  const cancelled = new Strata({ endpoint: server.endpoint, token: server.token, signal: leaving.signal });
+  const pending = cancelled.volume.list();
+  leaving.abort();
+  await assert.rejects(pending, (e) => e.name === "AbortError");
+  await assert.rejects(cancelled.health(), (e) => e.name === "AbortError");
+  // An error body naming no kind of ours (even one of Object's own names) is a plain StrataError.
+  for (const kind of ["__proto__", "constructor", "toString", "no_such_kind"]) {
+    const odd = new Strata({
+      endpoint: server.endpoint,
+      fetch: async () => new Response(JSON.stringify({ error: { kind, message: "odd" } }), { status: 400 }),
+    });
+    await assert.rejects(odd.health(), (e) => e instanceof StrataError && e.kind === kind && e.message === "odd");
+  }
 });
 
 test("history, a past moment, merge of a fork, promotion, compression and usage", async () => {

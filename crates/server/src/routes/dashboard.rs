@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -62,6 +62,13 @@ fn serve(name: &str) -> Response {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // A page that opened the dashboard keeps no handle on it (it could steer its address),
+    // and browsers without `frame-ancestors` do not frame it either.
+    headers.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
@@ -155,6 +162,8 @@ mod tests {
             }
             assert!(!policy.contains("unsafe-"), "{name}: {policy}");
             assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{name}");
+            assert_eq!(headers["cross-origin-opener-policy"], "same-origin", "{name}");
+            assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{name}");
             let kind = headers[header::CONTENT_TYPE].to_str().unwrap();
             let expected = if name.ends_with(".js") {
                 "text/javascript"
