@@ -513,6 +513,53 @@ fn slow_and_greedy_clients_cannot_hold_the_server() {
     );
 }
 
+/// Sends `requests` on one connection and reads until the server closes it.
+fn exchange(addr: &str, requests: &[Vec<u8>]) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    for request in requests {
+        // A server that stopped reading shows in what was answered.
+        if conn.write_all(request).is_err() {
+            break;
+        }
+    }
+    let mut answers = Vec::new();
+    let _ = conn.read_to_end(&mut answers);
+    String::from_utf8_lossy(&answers).into_owned()
+}
+
+#[test]
+fn a_body_refused_before_it_is_read_is_heard_out_so_its_sender_gets_the_reason() {
+    let server = Server::start(&[]);
+    server.ok(&["volume", "create", "v"]);
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("f");
+    std::fs::write(&local, "a file\n").unwrap();
+    server.ok(&["fs", "put", local.to_str().unwrap(), "v:/file"]);
+    let addr = server.endpoint.trim_start_matches("http://").to_owned();
+    let put = |path: &str, key: &str| {
+        let mut request = format!(
+            "PUT /v1/volumes/v/fs/content?path={path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Length: 300000\r\n\r\n"
+        )
+        .into_bytes();
+        request.extend(vec![7u8; 300_000]);
+        request
+    };
+    let health = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec();
+    // Refused by the handler (a file in the way) and by the key check, each before a byte of
+    // the body is read: the body is still read, so the connection goes on to the next request.
+    let answers = exchange(
+        &addr,
+        &[put("/file/x", &server.token()), put("/y", "not-a-key"), health],
+    );
+    assert!(answers.contains("not a directory"), "{answers}");
+    assert!(answers.contains("HTTP/1.1 401"), "{answers}");
+    assert!(answers.contains(r#""status":"ok""#), "{answers}");
+    assert_eq!(server.ok(&["fs", "cat", "v:/file"]), "a file\n");
+    assert_eq!(server.fails(&["fs", "stat", "v:/y"]).0, 3);
+}
+
 #[tokio::test]
 async fn blocks_are_readable_and_claimable_only_by_their_volume() {
     let server = Server::start(&[]);

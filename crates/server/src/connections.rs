@@ -6,6 +6,7 @@
 
 use axum::Router;
 use axum::body::Body;
+use axum::response::Response;
 use futures::StreamExt;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -69,7 +70,11 @@ impl Drop for Slot {
 /// A request body that fails once no bytes arrived for `idle`, or once it falls behind
 /// `min_rate`: by any moment it must have brought `min_rate` bytes for every second past
 /// the first `idle` (so a trickle of a byte now and then is cut off, however steady).
-fn with_deadlines(body: Body, idle: Duration, min_rate: u64) -> Body {
+fn with_deadlines(
+    body: Body,
+    idle: Duration,
+    min_rate: u64,
+) -> impl futures::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Send + 'static {
     let stream = body.into_data_stream();
     let start = tokio::time::Instant::now();
     let chunks = futures::stream::unfold((Some(stream), 0u64), move |(stream, received)| async move {
@@ -91,7 +96,40 @@ fn with_deadlines(body: Body, idle: Duration, min_rate: u64) -> Body {
             )),
         }
     });
-    Body::from_stream(chunks)
+    chunks.fuse()
+}
+
+/// The most of a request body read after its answer is ready.
+const HEARD_OUT: usize = 8 << 20;
+
+/// Runs the request with its body under deadlines, then reads what the handler left of the
+/// body (up to [`HEARD_OUT`]) before the answer goes: a request refused before its body was
+/// read (a bad key, a path in the way) would otherwise leave the connection unusable, and a
+/// client still sending the body would get a broken pipe instead of the reason.
+async fn hear_out(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    idle: Duration,
+    min_rate: u64,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let rest = Arc::new(tokio::sync::Mutex::new(with_deadlines(body, idle, min_rate).boxed()));
+    let handed = futures::stream::unfold(rest.clone(), |rest| async move {
+        let next = rest.lock().await.next().await;
+        next.map(|chunk| (chunk, rest))
+    });
+    let response = next
+        .run(axum::extract::Request::from_parts(parts, Body::from_stream(handed)))
+        .await;
+    let mut rest = rest.lock().await;
+    let mut left = HEARD_OUT;
+    while let Some(Ok(chunk)) = rest.next().await {
+        if chunk.len() >= left {
+            break;
+        }
+        left -= chunk.len();
+    }
+    response
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets the requests under way
@@ -104,9 +142,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let (idle, min_rate) = (limits.idle, limits.min_rate);
-    let app = app.layer(axum::middleware::map_request(
-        move |req: axum::extract::Request| async move { req.map(|body| with_deadlines(body, idle, min_rate)) },
-    ));
+    let app = app.layer(axum::middleware::from_fn(move |req, next| {
+        hear_out(req, next, idle, min_rate)
+    }));
     let counts = Arc::new(Counts::default());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
