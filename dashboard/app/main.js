@@ -2,7 +2,7 @@
 // shows the page the address names (`#/volumes`, `#/volumes/NAME`, ...), offering only
 // what the key may do.
 import { Strata } from "./sdk/index.js";
-import { h, say, why, cancelled } from "./ui.js";
+import { h, why, cancelled, submitting } from "./ui.js";
 import * as overview from "./pages/overview.js";
 import * as volumes from "./pages/volumes.js";
 import * as volume from "./pages/volume.js";
@@ -20,6 +20,7 @@ const KEY = "strata.key";
  *   can: { org: boolean, keys: boolean, admin: boolean },
  *   go: (hash: string) => Promise<void>,
  *   refresh: () => Promise<void>,
+ *   leaving: AbortController,
  * }} App
  */
 
@@ -35,6 +36,9 @@ const PAGES = [
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 const nav = /** @type {HTMLElement} */ (document.getElementById("nav"));
 const who = /** @type {HTMLElement} */ (document.getElementById("who"));
+/** What a signed-in page says; hidden while signed out, so nothing a signed-out key's
+ * last calls say is shown. */
+const status = /** @type {HTMLElement} */ (document.getElementById("status"));
 
 /** @type {App | null} */
 let app = null;
@@ -53,11 +57,9 @@ function route() {
   return { parts: path.split("/").filter(Boolean).map(decode), query: new URLSearchParams(query) };
 }
 
-/** Cancels every call of the key signed in, when it signs out. */
-let leaving = new AbortController();
-
 async function signIn(token) {
-  leaving = new AbortController();
+  // Cancels every call of this key when it signs out.
+  const leaving = new AbortController();
   const strata = new Strata({ endpoint: location.origin, token, timeoutMs: 60_000, signal: leaving.signal });
   const me = await strata.whoami();
   const unscoped = !me.scope;
@@ -67,13 +69,17 @@ async function signIn(token) {
     admin: unscoped && me.role === "admin",
   };
   /** @type {App} */
-  const signed = { strata, me, can, go, refresh: show };
+  const signed = { strata, me, can, go, refresh: show, leaving };
   return signed;
 }
 
 function signInPage(message) {
   nav.replaceChildren();
   who.replaceChildren();
+  status.replaceChildren();
+  status.hidden = true;
+  const note = h("p", { class: "message error", role: "alert", hidden: true });
+  const tell = (/** @type {string} */ text) => ((note.hidden = false), note.replaceChildren(`Error: ${text}`));
   const input = /** @type {HTMLInputElement} */ (
     h("input", { id: "key", type: "password", autocomplete: "off", required: true, "aria-describedby": "key-help" })
   );
@@ -82,37 +88,37 @@ function signInPage(message) {
     {
       class: "signin",
       "aria-label": "Sign in",
-      onsubmit: async (/** @type {Event} */ event) => {
-        event.preventDefault();
+      onsubmit: submitting(async () => {
         try {
           app = await signIn(input.value.trim());
           sessionStorage.setItem(KEY, input.value.trim());
+          status.hidden = false;
           if (!location.hash || location.hash === "#/") location.hash = app.can.org ? "#/volumes" : "#/overview";
           await show();
         } catch (e) {
-          say(`Not signed in: ${why(e)}`, "error");
+          tell(`Not signed in: ${why(e)}`);
         }
-      },
+      }),
     },
     h("h1", {}, "Sign in to strata"),
     h("label", { for: "key" }, "API key or scoped token"),
     input,
     h("p", { id: "key-help", class: "help" }, "It is kept in this browser tab's session storage until you sign out (a browser that restores closed tabs restores it too), and sent only to this server."),
     h("button", { type: "submit" }, "Sign in"),
+    note,
   );
   main.replaceChildren(form);
-  if (message) say(message, "error");
+  if (message) tell(message);
   input.focus();
 }
 
 function signOut() {
   sessionStorage.removeItem(KEY);
   // What the key was still doing stops, and no page it was drawing is shown.
-  leaving.abort();
+  app?.leaving.abort();
   drawings++;
   main.inert = false;
   main.removeAttribute("aria-busy");
-  document.getElementById("status")?.replaceChildren();
   app = null;
   location.hash = "";
   signInPage();
@@ -192,7 +198,7 @@ function go(hash) {
 }
 
 window.addEventListener("hashchange", () => {
-  document.getElementById("status")?.replaceChildren();
+  status.replaceChildren();
   const arrived = drawn;
   drawn = () => {};
   show().then(() => (main.focus(), arrived()));

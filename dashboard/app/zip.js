@@ -26,22 +26,43 @@ export function dosTime(/** @type {Date} */ when) {
   return [time, date];
 }
 
+/** Names Windows keeps for devices, with any extension. */
+const DEVICES = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+
 /**
  * A name as a zip entry: in each part, what Windows takes for a folder or a drive, or refuses
- * (`\ : < > " | ? *` and control characters, all legal here), becomes `_`, and trailing dots
- * and spaces (which Windows drops) go.
+ * (`\ : < > " | ? *` and control characters, all legal here), becomes `_`, trailing dots
+ * and spaces (which Windows drops) go, and a device's name (`CON`, `nul.txt`) gets a `_`
+ * in front.
  * @param {string} name
  */
 export function entryName(name) {
   return name
     .split("/")
     .map((part) => part.replace(/[\\:<>"|?*\x00-\x1f]/g, "_").replace(/[. ]+$/, "") || "_")
+    .map((part) => (DEVICES.test(part) ? `_${part}` : part))
     .join("/");
 }
 
 /**
+ * `name`, or, when an entry of that name (in any case: Windows does not tell them apart)
+ * is in `taken`, the name with the first free ` (N)` before its extension.
+ * @param {string} name
+ * @param {Set<string>} taken
+ */
+function unique(name, taken) {
+  const slash = name.lastIndexOf("/") + 1;
+  const dot = name.lastIndexOf(".");
+  const cut = dot > slash ? dot : name.length;
+  let chosen = name;
+  for (let n = 2; taken.has(chosen.toLowerCase()); n++) chosen = `${name.slice(0, cut)} (${n})${name.slice(cut)}`;
+  taken.add(chosen.toLowerCase());
+  return chosen;
+}
+
+/**
  * A zip of `files` (each `{ name, data, modified }`, names relative with `/` between
- * folders), named as `entryName` says.
+ * folders), named as `entryName` says; names that become one are told apart.
  * @param {{ name: string, data: Uint8Array, modified?: Date }[]} files
  * @returns {Blob}
  */
@@ -52,8 +73,9 @@ export function zip(files) {
   /** @type {any[]} */
   const central = [];
   let offset = 0;
+  const taken = new Set();
   for (const file of files) {
-    const name = encoder.encode(entryName(file.name));
+    const name = encoder.encode(unique(entryName(file.name), taken));
     const crc = crc32(file.data);
     const [time, date] = dosTime(file.modified ?? new Date());
     const local = new DataView(new ArrayBuffer(30));

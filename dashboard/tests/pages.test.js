@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Server, launch, open, signIn, shoot, accessible, stayedHome } from "./browser.js";
-import { Strata } from "../../sdk/typescript/dist/index.js";
+import { Strata, NotFound } from "../../sdk/typescript/dist/index.js";
 
 /** A 2x2 PNG, to preview. */
 const PNG = Buffer.from(
@@ -230,7 +230,7 @@ test("files: browse, upload by chooser and by drop, preview text and images, dow
   assert.equal(await page.locator("main img").count(), 0);
 });
 
-test("what a listing, a preview, a download or a zip holds is bounded, whatever a volume holds", async (t) => {
+test("what a listing draws and a preview or a zip reads is bounded, whatever a volume holds", async (t) => {
   // More entries than a page draws: in a folder, and (each changed in the fork) in a diff.
   const names = Array.from({ length: 1001 }, (_, i) => `/many/f${String(i).padStart(4, "0")}.txt`);
   const putAll = async (volume, text) => {
@@ -248,6 +248,8 @@ test("what a listing, a preview, a download or a zip holds is bounded, whatever 
   await strata.fs.put("wide", "/win/C:/boot.ini", "drive\n");
   await strata.fs.put("wide", "/win/trail. ", "dots\n");
   await strata.fs.put("wide", "/win/a<b>|c?.txt", "marks\n");
+  await strata.fs.put("wide", "/win/a_b__c_.txt", "plain\n");
+  await strata.fs.put("wide", "/win/nul.txt", "device\n");
 
   const page = await adminPage(t, "bounds");
   await page.goto(`${server.endpoint}/#/volumes/wide`);
@@ -259,8 +261,12 @@ test("what a listing, a preview, a download or a zip holds is bounded, whatever 
   assert.equal(await page.locator("main img").count(), 0);
 
   await page.goto(`${server.endpoint}/#/volumes/wide?tab=files&path=%2Fwin`);
+  await page.getByRole("cell", { name: "a<b>|c?.txt", exact: true }).waitFor();
   const zipped = await downloaded(page, () => page.getByRole("button", { name: "Download this folder as zip" }).click());
-  assert.deepEqual(unzip(zipped.path), { "C_/boot.ini": "drive\n", trail: "dots\n", "a_b__c_.txt": "marks\n" });
+  // Two names that become one are told apart (which gets " (2)" is the listing's order).
+  const entries = Object.entries(unzip(zipped.path)).sort(([a], [b]) => a.localeCompare(b));
+  assert.deepEqual(entries.map(([name]) => name), ["_nul.txt", "a_b__c_ (2).txt", "a_b__c_.txt", "C_/boot.ini", "trail"]);
+  assert.deepEqual(entries.map(([, text]) => text).sort(), ["device\n", "dots\n", "drive\n", "marks\n", "plain\n"]);
 
   await page.goto(`${server.endpoint}/#/volumes/wide?tab=files&path=%2Fmany`);
   await page.getByText("The first 1,000 of 1,001 are listed: use `strata fs ls` for all of them.").waitFor();
@@ -275,31 +281,64 @@ test("what a listing, a preview, a download or a zip holds is bounded, whatever 
   await strata.volume.delete("wide-base");
 });
 
-test("signing out stops what the key was doing: a page still loading is not shown, its call is cancelled", async (t) => {
-  await strata.volume.get("slow", { create: true });
-  const page = await adminPage(t, "sign-out");
-  /** @type {() => void} */
+/**
+ * Holds the page's requests to URLs matching `pattern` until `release` is called: `reached`
+ * resolves when one arrives, `settled` once it has been let through (or was cancelled).
+ */
+async function hold(t, page, pattern) {
   let release = () => {};
   const held = new Promise((resolve) => (release = resolve));
-  const reached = new Promise((resolve) => {
-    page.route("**/v1/volumes/slow/fs/list**", async (route) => {
-      resolve(undefined);
-      await held;
-      await route.continue().catch(() => undefined);
-    });
+  let arrived = () => {};
+  const reached = new Promise((resolve) => (arrived = resolve));
+  let done = () => {};
+  const settled = new Promise((resolve) => (done = resolve));
+  await page.route(pattern, async (route) => {
+    arrived();
+    await held;
+    await route.continue().catch(() => undefined);
+    done();
   });
   t.after(release);
+  return { reached, release, settled };
+}
+
+test("signing out stops what the key was doing: a page still loading is not shown, an upload is cancelled", async (t) => {
+  await strata.volume.get("slow", { create: true });
+  const page = await adminPage(t, "sign-out");
+  const failed = (/** @type {string} */ part) => page.waitForEvent("requestfailed", (r) => r.url().includes(part));
+  const signedOut = async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("API key or scoped token").waitFor();
+  };
+
+  // An upload under way.
   await page.goto(`${server.endpoint}/#/volumes/slow`);
-  await reached;
-  const failed = page.waitForEvent("requestfailed", (r) => r.url().includes("/v1/volumes/slow/fs/list"));
-  await page.getByRole("button", { name: "Sign out" }).click();
-  await page.getByLabel("API key or scoped token").waitFor();
-  await failed;
-  release();
+  await page.getByText("This folder is empty.").waitFor();
+  const upload = await hold(t, page, "**/v1/volumes/slow/fs/content**");
+  await page.getByLabel("Upload files").setInputFiles([{ name: "late.txt", mimeType: "text/plain", buffer: Buffer.from("late\n") }]);
+  await upload.reached;
+  const put = failed("/v1/volumes/slow/fs/content");
+  await signedOut();
+  await put;
+  upload.release();
+  await upload.settled;
+  await assert.rejects(strata.fs.stat("slow", "/late.txt"), NotFound);
+
+  // A page still loading.
+  await signIn(page, server.token);
+  const listing = await hold(t, page, "**/v1/volumes/slow/fs/list**");
+  await page.goto(`${server.endpoint}/#/volumes/slow`);
+  await listing.reached;
+  const list = failed("/v1/volumes/slow/fs/list");
+  await signedOut();
+  await list;
+  listing.release();
+  await listing.settled;
   // The page that was loading never replaces the sign-in form, and nothing is said of it.
   await page.getByRole("button", { name: "Sign in" }).waitFor();
   assert.equal(await page.getByRole("heading", { name: "slow" }).count(), 0);
-  assert.equal(await page.locator("#status").textContent(), "");
+  assert.equal(await page.locator("#status").isHidden(), true);
+  assert.equal(await page.getByText(/Error|Uploaded/).count(), 0);
   assert.equal(await page.evaluate(() => document.getElementById("main")?.inert), false);
 });
 

@@ -329,35 +329,39 @@ function uploader(app, volume, dir) {
 async function zipFolder(app, volume, dir) {
   const files = [];
   const queue = [dir];
-  // Folders count as entries too, and the bytes are those received: files may grow.
+  // Folders count as entries too. Sizes are checked as listed, and again as received: a file
+  // may grow meanwhile.
   let entries = 0;
   let size = 0;
   let gone = 0;
   const tooLarge = () => say(`${dir} holds more than ${ZIP_MAX_FILES} files and folders or ${bytes(ZIP_MAX_BYTES)}: use \`strata fs get -r\` for it.`, "error");
+  /** What `read` gives; `undefined` for what was removed since it was listed (the zip is of
+   * what is there). */
+  const unlessGone = async (/** @type {() => Promise<any>} */ read) => {
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err;
+      gone++;
+      return undefined;
+    }
+  };
   say(`Collecting ${dir}…`);
   try {
     while (queue.length) {
       const at = /** @type {string} */ (queue.shift());
-      for (const e of await app.strata.fs.list(volume, at)) {
+      const listed = at === dir ? await app.strata.fs.list(volume, at) : await unlessGone(() => app.strata.fs.list(volume, at));
+      for (const e of listed ?? []) {
         if (++entries > ZIP_MAX_FILES) return tooLarge();
         const path = join(at, e.name);
         if (e.stat.kind === "directory") queue.push(path);
         else if (e.stat.kind === "file") {
-          let data;
-          try {
-            data = await app.strata.fs.get(volume, path, { limit: ZIP_MAX_BYTES - size + 1 });
-          } catch (err) {
-            // Removed since it was listed: the zip is of what is there.
-            if (err instanceof NotFound) {
-              gone++;
-              continue;
-            }
-            throw err;
-          }
+          if (size + e.stat.size > ZIP_MAX_BYTES) return tooLarge();
+          const data = await unlessGone(() => app.strata.fs.get(volume, path, { limit: ZIP_MAX_BYTES - size + 1 }));
+          if (!data) continue;
           size += data.length;
           if (size > ZIP_MAX_BYTES) return tooLarge();
-          const name = path.slice(dir === "/" ? 1 : dir.length + 1);
-          files.push({ name, data, modified: new Date(e.stat.mtime / 1e6) });
+          files.push({ name: path.slice(dir === "/" ? 1 : dir.length + 1), data, modified: new Date(e.stat.mtime / 1e6) });
         }
       }
     }

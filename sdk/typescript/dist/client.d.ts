@@ -74,8 +74,8 @@ export declare class Http {
     readonly base: string;
     readonly transferTimeoutMs: number;
     constructor(options: ClientOptions);
-    /** Calls a route of the API; resolves to the answer when it succeeded. */
-    call(method: Method, route: Route, call?: Call): Promise<Response>;
+    /** Calls a route of the API whose answer says nothing more than that it succeeded. */
+    call(method: Method, route: Route, call?: Call): Promise<void>;
     json<T>(method: Method, route: Route, call?: Call): Promise<T>;
     bytes(method: Method, route: Route, call?: Call): Promise<Uint8Array>;
     text(method: Method, route: Route, call?: Call): Promise<string>;

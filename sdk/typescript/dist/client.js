@@ -31,8 +31,12 @@ export class Http {
         this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
         this.#signal = options.signal;
     }
-    /** Calls a route of the API; resolves to the answer when it succeeded. */
+    /** Calls a route of the API whose answer says nothing more than that it succeeded. */
     async call(method, route, call = {}) {
+        await this.#exchange(method, route, call, (response) => response.arrayBuffer());
+    }
+    /** Calls a route and reads its answer with `read`, within the call's timeout. */
+    async #exchange(method, route, call, read) {
         let path = route;
         for (const [name, value] of Object.entries(call.params ?? {})) {
             // URLs take `.` and `..` (encoded or not) as steps: no name is either.
@@ -58,23 +62,26 @@ export class Http {
             body = call.body;
         }
         const timeoutMs = call.timeoutMs ?? this.#timeoutMs;
-        let response;
+        const signal = linked(this.#signal, AbortSignal.timeout(timeoutMs));
         try {
-            // The key is never carried on to where a redirect points: strata answers without them.
-            const timeout = AbortSignal.timeout(timeoutMs);
-            const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
-            const init = { method, headers, body, redirect: "manual", signal };
-            response = await this.#fetch(url, init);
+            let response;
+            try {
+                // The key is never carried on to where a redirect points: strata answers without them.
+                response = await this.#fetch(url, { method, headers, body, redirect: "manual", signal: signal.signal });
+            }
+            catch (e) {
+                throw this.#unavailable(e, method, timeoutMs);
+            }
+            if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+                throw new Unavailable(`${this.base} answered with a redirect, which no strata server sends`, "unavailable");
+            }
+            if (!response.ok)
+                throw fromBody(response.status, await this.#read(method, timeoutMs, () => response.text()));
+            return await this.#read(method, timeoutMs, () => read(response));
         }
-        catch (e) {
-            throw this.#unavailable(e, method, timeoutMs);
+        finally {
+            signal.release();
         }
-        if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
-            throw new Unavailable(`${this.base} answered with a redirect, which no strata server sends`, "unavailable");
-        }
-        if (!response.ok)
-            throw fromBody(response.status, await this.#read(method, call, () => response.text()));
-        return response;
     }
     /** What a failed or timed-out exchange is to the caller; a call the client's own signal
      * cancelled rejects with that signal's reason. */
@@ -89,51 +96,75 @@ export class Http {
         return new Unavailable(`cannot reach the strata server at ${this.base}: ${why}`, "unavailable");
     }
     /** Reads an answer's body: a body cut off or timed out is `Unavailable` too. */
-    async #read(method, call, read) {
+    async #read(method, timeoutMs, read) {
         try {
             return await read();
         }
         catch (e) {
             if (e instanceof SyntaxError)
                 throw e;
-            throw this.#unavailable(e, method, call.timeoutMs ?? this.#timeoutMs);
+            throw this.#unavailable(e, method, timeoutMs);
         }
     }
-    async json(method, route, call = {}) {
-        const response = await this.call(method, route, call);
-        return (await this.#read(method, call, () => response.json()));
+    json(method, route, call = {}) {
+        return this.#exchange(method, route, call, (response) => response.json());
     }
-    async bytes(method, route, call = {}) {
-        const response = await this.call(method, route, call);
+    bytes(method, route, call = {}) {
         const limit = call.limit;
-        if (limit === undefined || !response.body)
-            return new Uint8Array(await this.#read(method, call, () => response.arrayBuffer()));
-        return this.#read(method, call, () => prefix(response.body, limit));
+        return this.#exchange(method, route, call, async (response) => limit === undefined || !response.body ? new Uint8Array(await response.arrayBuffer()) : prefix(response.body, limit));
     }
-    async text(method, route, call = {}) {
-        const response = await this.call(method, route, call);
-        return this.#read(method, call, () => response.text());
+    text(method, route, call = {}) {
+        return this.#exchange(method, route, call, (response) => response.text());
     }
+}
+/**
+ * `timeout`, also aborted when `outer` is (with `outer`'s reason). `release` drops the link
+ * once the call is over, so a client's long-lived signal keeps no listener per call.
+ */
+function linked(outer, timeout) {
+    if (!outer)
+        return { signal: timeout, release: () => undefined };
+    const both = new AbortController();
+    const fromOuter = () => both.abort(outer.reason);
+    const fromTimeout = () => both.abort(timeout.reason);
+    if (outer.aborted)
+        fromOuter();
+    outer.addEventListener("abort", fromOuter, { once: true });
+    timeout.addEventListener("abort", fromTimeout, { once: true });
+    return {
+        signal: both.signal,
+        release: () => {
+            outer.removeEventListener("abort", fromOuter);
+            timeout.removeEventListener("abort", fromTimeout);
+        },
+    };
 }
 /** The first `limit` bytes of `stream` (fewer if it ends first); the rest is not read. */
 async function prefix(stream, limit) {
     const reader = stream.getReader();
-    const out = new Uint8Array(Math.max(0, Math.floor(limit)));
+    const bound = Math.max(0, Math.floor(limit));
+    const chunks = [];
     let filled = 0;
     try {
-        while (filled < out.length) {
+        while (filled < bound) {
             const { done, value } = await reader.read();
             if (done)
                 break;
-            const take = value.subarray(0, out.length - filled);
-            out.set(take, filled);
+            const take = value.subarray(0, bound - filled);
+            chunks.push(take);
             filled += take.length;
         }
     }
     finally {
         await reader.cancel().catch(() => undefined);
     }
-    return out.subarray(0, filled);
+    const out = new Uint8Array(filled);
+    let at = 0;
+    for (const chunk of chunks) {
+        out.set(chunk, at);
+        at += chunk.length;
+    }
+    return out;
 }
 /** `strata.volume`: create, get, list and delete volumes. */
 export class Volumes {

@@ -100,8 +100,13 @@ export class Http {
     this.#signal = options.signal;
   }
 
-  /** Calls a route of the API; resolves to the answer when it succeeded. */
-  async call(method: Method, route: Route, call: Call = {}): Promise<Response> {
+  /** Calls a route of the API whose answer says nothing more than that it succeeded. */
+  async call(method: Method, route: Route, call: Call = {}): Promise<void> {
+    await this.#exchange(method, route, call, (response) => response.arrayBuffer());
+  }
+
+  /** Calls a route and reads its answer with `read`, within the call's timeout. */
+  async #exchange<T>(method: Method, route: Route, call: Call, read: (response: Response) => Promise<T>): Promise<T> {
     let path: string = route;
     for (const [name, value] of Object.entries(call.params ?? {})) {
       // URLs take `.` and `..` (encoded or not) as steps: no name is either.
@@ -123,21 +128,23 @@ export class Http {
       body = call.body as BodyInit;
     }
     const timeoutMs = call.timeoutMs ?? this.#timeoutMs;
-    let response: Response;
+    const signal = linked(this.#signal, AbortSignal.timeout(timeoutMs));
     try {
-      // The key is never carried on to where a redirect points: strata answers without them.
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
-      const init: RequestInit = { method, headers, body, redirect: "manual", signal };
-      response = await this.#fetch(url, init);
-    } catch (e) {
-      throw this.#unavailable(e, method, timeoutMs);
+      let response: Response;
+      try {
+        // The key is never carried on to where a redirect points: strata answers without them.
+        response = await this.#fetch(url, { method, headers, body, redirect: "manual", signal: signal.signal });
+      } catch (e) {
+        throw this.#unavailable(e, method, timeoutMs);
+      }
+      if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+        throw new Unavailable(`${this.base} answered with a redirect, which no strata server sends`, "unavailable");
+      }
+      if (!response.ok) throw fromBody(response.status, await this.#read(method, timeoutMs, () => response.text()));
+      return await this.#read(method, timeoutMs, () => read(response));
+    } finally {
+      signal.release();
     }
-    if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
-      throw new Unavailable(`${this.base} answered with a redirect, which no strata server sends`, "unavailable");
-    }
-    if (!response.ok) throw fromBody(response.status, await this.#read(method, call, () => response.text()));
-    return response;
   }
 
   /** What a failed or timed-out exchange is to the caller; a call the client's own signal
@@ -153,50 +160,76 @@ export class Http {
   }
 
   /** Reads an answer's body: a body cut off or timed out is `Unavailable` too. */
-  async #read<T>(method: Method, call: Call, read: () => Promise<T>): Promise<T> {
+  async #read<T>(method: Method, timeoutMs: number, read: () => Promise<T>): Promise<T> {
     try {
       return await read();
     } catch (e) {
       if (e instanceof SyntaxError) throw e;
-      throw this.#unavailable(e, method, call.timeoutMs ?? this.#timeoutMs);
+      throw this.#unavailable(e, method, timeoutMs);
     }
   }
 
-  async json<T>(method: Method, route: Route, call: Call = {}): Promise<T> {
-    const response = await this.call(method, route, call);
-    return (await this.#read(method, call, () => response.json())) as T;
+  json<T>(method: Method, route: Route, call: Call = {}): Promise<T> {
+    return this.#exchange(method, route, call, (response) => response.json() as Promise<T>);
   }
 
-  async bytes(method: Method, route: Route, call: Call = {}): Promise<Uint8Array> {
-    const response = await this.call(method, route, call);
+  bytes(method: Method, route: Route, call: Call = {}): Promise<Uint8Array> {
     const limit = call.limit;
-    if (limit === undefined || !response.body) return new Uint8Array(await this.#read(method, call, () => response.arrayBuffer()));
-    return this.#read(method, call, () => prefix(response.body as ReadableStream<Uint8Array>, limit));
+    return this.#exchange(method, route, call, async (response) =>
+      limit === undefined || !response.body ? new Uint8Array(await response.arrayBuffer()) : prefix(response.body, limit),
+    );
   }
 
-  async text(method: Method, route: Route, call: Call = {}): Promise<string> {
-    const response = await this.call(method, route, call);
-    return this.#read(method, call, () => response.text());
+  text(method: Method, route: Route, call: Call = {}): Promise<string> {
+    return this.#exchange(method, route, call, (response) => response.text());
   }
+}
+
+/**
+ * `timeout`, also aborted when `outer` is (with `outer`'s reason). `release` drops the link
+ * once the call is over, so a client's long-lived signal keeps no listener per call.
+ */
+function linked(outer: AbortSignal | undefined, timeout: AbortSignal): { signal: AbortSignal; release: () => void } {
+  if (!outer) return { signal: timeout, release: () => undefined };
+  const both = new AbortController();
+  const fromOuter = () => both.abort(outer.reason);
+  const fromTimeout = () => both.abort(timeout.reason);
+  if (outer.aborted) fromOuter();
+  outer.addEventListener("abort", fromOuter, { once: true });
+  timeout.addEventListener("abort", fromTimeout, { once: true });
+  return {
+    signal: both.signal,
+    release: () => {
+      outer.removeEventListener("abort", fromOuter);
+      timeout.removeEventListener("abort", fromTimeout);
+    },
+  };
 }
 
 /** The first `limit` bytes of `stream` (fewer if it ends first); the rest is not read. */
 async function prefix(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
   const reader = stream.getReader();
-  const out = new Uint8Array(Math.max(0, Math.floor(limit)));
+  const bound = Math.max(0, Math.floor(limit));
+  const chunks: Uint8Array[] = [];
   let filled = 0;
   try {
-    while (filled < out.length) {
+    while (filled < bound) {
       const { done, value } = await reader.read();
       if (done) break;
-      const take = value.subarray(0, out.length - filled);
-      out.set(take, filled);
+      const take = value.subarray(0, bound - filled);
+      chunks.push(take);
       filled += take.length;
     }
   } finally {
     await reader.cancel().catch(() => undefined);
   }
-  return out.subarray(0, filled);
+  const out = new Uint8Array(filled);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 /** `strata.volume`: create, get, list and delete volumes. */

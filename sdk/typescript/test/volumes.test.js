@@ -41,6 +41,8 @@ test("a volume is made, written, forked, compared, snapshotted and restored", as
   assert.ok(pulled < big.length / 2, `${pulled} of ${big.length} bytes were transferred for 1000`);
   assert.deepEqual((await strata.fs.get("work", "/data.bin", { limit: 1 << 20 })).length, 4);
   assert.equal((await strata.fs.get("work", "/data.bin", { limit: 0 })).length, 0);
+  assert.deepEqual([...(await strata.fs.get("work", "/data.bin", { limit: 2.5 }))], [0, 1]);
+  assert.deepEqual([...(await strata.fs.get("work", "/data.bin", { limit: Infinity }))], [0, 1, 2, 255]);
   await strata.fs.remove("work", "/big.bin");
 
   const fork = await strata.fork("work", "experiment");
