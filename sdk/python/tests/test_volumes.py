@@ -40,6 +40,17 @@ def test_a_quota_refuses_what_would_pass_it(strata: Strata) -> None:
     strata.fs.put(volume, "/b", b"y" * 600)
 
 
+def test_a_read_with_a_limit_gets_the_first_bytes(strata: Strata) -> None:
+    volume = strata.volume.create("prefixed")
+    data = bytes(i * 7 % 251 for i in range(3 << 20))
+    strata.fs.put(volume, "/big", data)
+    assert strata.fs.get(volume, "/big", limit=1000) == data[:1000]
+    assert strata.fs.get(volume, "/big", limit=0) == b""
+    assert strata.fs.get(volume, "/big", limit=10 << 20) == data
+    with pytest.raises(NotFound):
+        strata.fs.get(volume, "/missing", limit=10)
+
+
 def test_an_organization_quota_bounds_its_volumes_together(strata: Strata) -> None:
     first, second = strata.volume.create("first"), strata.volume.create("second")
     strata.fs.put(first, "/a", b"x" * 600)

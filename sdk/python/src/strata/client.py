@@ -211,6 +211,21 @@ class _Http:
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.call(method, path, **kwargs).json()
 
+    def prefix(self, method: str, path: str, limit: int, **kwargs: Any) -> bytes:
+        """The first ``limit`` bytes of the answer; the rest is not transferred."""
+        out = bytearray()
+        try:
+            with self.client.stream(method, "/v1" + path, **kwargs) as response:
+                if not response.is_success:
+                    raise from_body(response.status_code, response.read())
+                for chunk in response.iter_bytes():
+                    out += chunk[: max(0, limit - len(out))]
+                    if len(out) >= limit:
+                        break
+        except httpx.TransportError as e:
+            raise Unavailable(f"cannot reach the strata server at {self.base}: {e}", "unavailable") from e
+        return bytes(out)
+
 
 def _seg(value: str) -> str:
     """One path segment, percent-encoded; dots too, so that `..` reaches the server as a
@@ -344,8 +359,12 @@ class Files:
         )
         return result
 
-    def get(self, volume: VolumeLike, path: str) -> bytes:
-        return self._http.call("GET", f"/volumes/{_seg(_ref(volume))}/fs/content", params={"path": path}).content
+    def get(self, volume: VolumeLike, path: str, limit: Optional[int] = None) -> bytes:
+        """A file's bytes; with ``limit``, only its first ``limit`` bytes are transferred."""
+        route, params = f"/volumes/{_seg(_ref(volume))}/fs/content", {"path": path}
+        if limit is not None:
+            return self._http.prefix("GET", route, limit, params=params)
+        return self._http.call("GET", route, params=params).content
 
     def list(self, volume: VolumeLike, path: str = "/") -> List[Dict[str, Any]]:
         """The entries of a folder: each with ``name`` and its attributes."""
