@@ -105,7 +105,8 @@ const HEARD_OUT: usize = 8 << 20;
 /// Runs the request with its body under deadlines, then reads what the handler left of the
 /// body (up to [`HEARD_OUT`]) before the answer goes: a request refused before its body was
 /// read (a bad key, a path in the way) would otherwise leave the connection unusable, and a
-/// client still sending the body would get a broken pipe instead of the reason.
+/// client still sending the body would get a broken pipe instead of the reason. A request
+/// without a body goes straight through.
 async fn hear_out(
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -113,6 +114,9 @@ async fn hear_out(
     min_rate: u64,
 ) -> Response {
     let (parts, body) = req.into_parts();
+    if axum::body::HttpBody::is_end_stream(&body) {
+        return next.run(axum::extract::Request::from_parts(parts, body)).await;
+    }
     let rest = Arc::new(tokio::sync::Mutex::new(with_deadlines(body, idle, min_rate).boxed()));
     let handed = futures::stream::unfold(rest.clone(), |rest| async move {
         let next = rest.lock().await.next().await;
