@@ -92,6 +92,7 @@ function signInPage(message) {
         try {
           app = await signIn(input.value.trim());
           sessionStorage.setItem(KEY, input.value.trim());
+          status.replaceChildren();
           status.hidden = false;
           if (!location.hash || location.hash === "#/") location.hash = app.can.org ? "#/volumes" : "#/overview";
           await show();

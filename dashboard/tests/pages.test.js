@@ -305,35 +305,31 @@ async function hold(t, page, pattern) {
 test("signing out stops what the key was doing: a page still loading is not shown, an upload is cancelled", async (t) => {
   await strata.volume.get("slow", { create: true });
   const page = await adminPage(t, "sign-out");
-  const failed = (/** @type {string} */ part) => page.waitForEvent("requestfailed", (r) => r.url().includes(part));
-  const signedOut = async () => {
+  /** Starts what calls `path`, holds that call, signs out while it is held, sees the call
+   * cancelled, and lets it go. */
+  const signOutDuring = async (/** @type {string} */ path, /** @type {() => Promise<unknown>} */ start) => {
+    const held = await hold(t, page, `**${path}**`);
+    await start();
+    await held.reached;
+    const cancelled = page.waitForEvent("requestfailed", (r) => r.url().includes(path));
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("API key or scoped token").waitFor();
+    await cancelled;
+    held.release();
+    await held.settled;
   };
 
   // An upload under way.
   await page.goto(`${server.endpoint}/#/volumes/slow`);
   await page.getByText("This folder is empty.").waitFor();
-  const upload = await hold(t, page, "**/v1/volumes/slow/fs/content**");
-  await page.getByLabel("Upload files").setInputFiles([{ name: "late.txt", mimeType: "text/plain", buffer: Buffer.from("late\n") }]);
-  await upload.reached;
-  const put = failed("/v1/volumes/slow/fs/content");
-  await signedOut();
-  await put;
-  upload.release();
-  await upload.settled;
+  await signOutDuring("/v1/volumes/slow/fs/content", () =>
+    page.getByLabel("Upload files").setInputFiles([{ name: "late.txt", mimeType: "text/plain", buffer: Buffer.from("late\n") }]),
+  );
   await assert.rejects(strata.fs.stat("slow", "/late.txt"), NotFound);
 
   // A page still loading.
   await signIn(page, server.token);
-  const listing = await hold(t, page, "**/v1/volumes/slow/fs/list**");
-  await page.goto(`${server.endpoint}/#/volumes/slow`);
-  await listing.reached;
-  const list = failed("/v1/volumes/slow/fs/list");
-  await signedOut();
-  await list;
-  listing.release();
-  await listing.settled;
+  await signOutDuring("/v1/volumes/slow/fs/list", () => page.goto(`${server.endpoint}/#/volumes/slow`));
   // The page that was loading never replaces the sign-in form, and nothing is said of it.
   await page.getByRole("button", { name: "Sign in" }).waitFor();
   assert.equal(await page.getByRole("heading", { name: "slow" }).count(), 0);
