@@ -108,18 +108,19 @@ pub struct LocalMount {
     pub log_file: Option<PathBuf>,
 }
 
-/// When a process started, in clock ticks after boot, if it runs (a zombie nobody reaped has
-/// closed its files, so its mount is dead).
+/// When a process started, in clock ticks after boot, if it runs. A zombie nobody reaped
+/// has ended once it is its only thread left: a killed process's first thread turns zombie
+/// while the others are still exiting, holding its files (and their locks) open.
 pub fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // `PID (COMMAND) STATE PPID ...`: the command may hold spaces and parentheses; the start
-    // time is the 22nd field, the 20th after the command.
-    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
-    let state = fields.next()?;
-    if matches!(state, "Z" | "X") {
+    // `PID (COMMAND) STATE PPID ...`: the command may hold spaces and parentheses; after it
+    // come the state (field 3), the thread count (20) and the start time (22).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let (state, threads) = (*fields.first()?, fields.get(17)?.parse::<u64>().ok()?);
+    if matches!(state, "Z" | "X") && threads <= 1 {
         return None;
     }
-    fields.nth(18)?.parse().ok()
+    fields.get(19)?.parse().ok()
 }
 
 impl MountRecord {

@@ -19,15 +19,12 @@ fn until(what: &str, mut ready: impl FnMut() -> bool) {
 /// Kills a mount process and waits until it has ended: the kernel lets go of its files, and
 /// so of the lock on its journal, only as the process exits, after kill(2) returned; a mount
 /// started before then finds the journal held by a live mount, and leaves it.
-fn kill_and_wait(pid: i32) {
+fn kill_and_wait(server: &Server, mount: &Mount) {
     // SAFETY: kill(2) of the mount process this test started.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    unsafe { libc::kill(mount_pid(mount.path()), libc::SIGKILL) };
+    // Shown dead once its last thread has exited, its journal's lock with it.
     until("the killed mount has ended", || {
-        // Gone, or a zombie (its files closed): the state follows the name's closing paren.
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
-            let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
-            matches!(state, Some("Z" | "X"))
-        })
+        server.mount_status(mount.path())["alive"] == false
     });
 }
 
@@ -483,7 +480,7 @@ fn the_next_mount_replays_what_a_killed_owner_had_not_shipped() {
     std::fs::remove_file(owner.join("d/g1")).unwrap();
     let pending = sample(&scrape(&addr), "strata_mount_deferred_changes");
     assert!(pending > 0.0, "changes wait for the window");
-    kill_and_wait(mount_pid(owner.path()));
+    kill_and_wait(&server, &owner);
 
     let after = server.mount_sharing_cache("v", &owner, &[]);
     let names: Vec<String> = std::fs::read_dir(after.join("d"))

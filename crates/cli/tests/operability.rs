@@ -21,19 +21,6 @@ fn bare_cli(args: &[&str], envs: &[(&str, &str)], dirs: &Path) -> std::process::
         .unwrap()
 }
 
-/// The entry of `status --json` for a mount point.
-fn status_of(server: &Server, mountpoint: &Path) -> Value {
-    let status = server.json(&["status"]);
-    let want = std::fs::canonicalize(mountpoint).unwrap();
-    status["mounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| Path::new(m["mountpoint"].as_str().unwrap()) == want)
-        .unwrap_or_else(|| panic!("{} in {status:#}", want.display()))
-        .clone()
-}
-
 #[test]
 fn status_shows_the_server_the_key_and_every_mount() {
     let server = Server::start(&[]);
@@ -49,7 +36,7 @@ fn status_shows_the_server_the_key_and_every_mount() {
     assert_eq!(status["identity"]["key_name"], "admin");
     assert_eq!(status["identity"]["organization"], "default");
 
-    let m = status_of(&server, rw.path());
+    let m = server.mount_status(rw.path());
     assert_eq!(m["volume"], "v");
     assert_eq!(m["subpath"], "users/alice");
     assert_eq!(m["read_only"], false);
@@ -68,7 +55,7 @@ fn status_shows_the_server_the_key_and_every_mount() {
     // one stay (a file's 1 MiB tail here).
     assert_eq!(m["cache_used"], 0);
     std::fs::write(rw.join("big"), vec![7u8; 5 << 20]).unwrap();
-    let used = status_of(&server, rw.path())["cache_used"].as_u64().unwrap();
+    let used = server.mount_status(rw.path())["cache_used"].as_u64().unwrap();
     let in_folder: u64 = std::fs::read_dir(rw.cache.path().join("blocks"))
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
@@ -79,7 +66,7 @@ fn status_shows_the_server_the_key_and_every_mount() {
         "{used} bytes counted, {in_folder} in the folder"
     );
 
-    let m = status_of(&server, ro.path());
+    let m = server.mount_status(ro.path());
     assert_eq!(
         (&m["read_only"], &m["cache_size"], &m["subpath"]),
         (&Value::Bool(true), &Value::from(512u64 << 20), &Value::from(""))
@@ -89,7 +76,7 @@ fn status_shows_the_server_the_key_and_every_mount() {
     // SAFETY: a plain kill of the mount's own process.
     unsafe { libc::kill(mount_pid(ro.path()), libc::SIGKILL) };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while status_of(&server, ro.path())["alive"] == true {
+    while server.mount_status(ro.path())["alive"] == true {
         assert!(
             std::time::Instant::now() < deadline,
             "the killed mount never showed as dead"

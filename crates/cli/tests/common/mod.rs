@@ -268,6 +268,19 @@ impl Server {
         serde_json::from_str(&self.ok(&all)).unwrap()
     }
 
+    /// What `strata status` says of the mount at `mountpoint`.
+    pub fn mount_status(&self, mountpoint: &Path) -> serde_json::Value {
+        let status = self.json(&["status"]);
+        let want = std::fs::canonicalize(mountpoint).unwrap();
+        status["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| Path::new(m["mountpoint"].as_str().unwrap()) == want)
+            .unwrap_or_else(|| panic!("{} in {status:#}", want.display()))
+            .clone()
+    }
+
     pub fn client(&self) -> strata_client::Client {
         strata_client::Client::new(&self.endpoint, Some(self.token())).unwrap()
     }
