@@ -20,6 +20,12 @@ pub fn shared_stack() -> bool {
     std::env::var("STRATA_TEST_STACK").is_ok_and(|v| v == "postgres-s3")
 }
 
+/// The last `lines` lines of `text`.
+pub fn tail(text: &str, lines: usize) -> String {
+    let last: Vec<&str> = text.lines().rev().take(lines).collect();
+    last.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A name unique within this machine's test runs.
@@ -252,6 +258,7 @@ pub struct S3 {
     pub port: u16,
     pub pid: u32,
     pub bucket: String,
+    dir: PathBuf,
 }
 
 pub const S3_KEY: &str = "strata-test-key";
@@ -294,7 +301,9 @@ impl S3 {
         let bucket = "strata-test".to_owned();
         let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
         let mut cmd = Command::new(weed_bin());
-        cmd.arg("mini")
+        // Its log files in its own folder, for a failure to show (not in the temporary folder).
+        cmd.arg(format!("-logdir={}", dir.display()))
+            .arg("mini")
             .arg(format!("-dir={}", dir.display()))
             .args([
                 "-ip=127.0.0.1",
@@ -318,6 +327,7 @@ impl S3 {
             port: ports[0],
             pid: child.pid,
             bucket,
+            dir: dir.clone(),
         };
         let limit = Duration::from_secs(40);
         if poll_until(limit, || s3.bucket_ready() || child.ended.load(Ordering::SeqCst))
@@ -326,9 +336,6 @@ impl S3 {
             return Ok(s3);
         }
         s3.signal(libc::SIGKILL);
-        let log = std::fs::read_to_string(dir.join("weed.log")).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(15).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
         let how = if child.ended.load(Ordering::SeqCst) {
             "ended"
         } else {
@@ -336,7 +343,7 @@ impl S3 {
         };
         Err(format!(
             "weed on ports {ports:?} {how}; its log ends:\n{}",
-            tail.join("\n")
+            s3.log_tail(15)
         ))
     }
 
@@ -373,6 +380,16 @@ impl S3 {
             ("AWS_SECRET_ACCESS_KEY", S3_SECRET.into()),
             ("AWS_ALLOW_HTTP", "true".into()),
         ]
+    }
+
+    /// The last `lines` lines of `weed`'s log and of what it wrote to its standard error.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+        format!(
+            "{}\n{}",
+            tail(&read("weed.INFO"), lines),
+            tail(&read("weed.log"), lines)
+        )
     }
 
     /// Stops (`SIGSTOP`) or resumes (`SIGCONT`) the server, to test a store that hangs.

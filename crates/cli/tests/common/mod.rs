@@ -385,6 +385,12 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("the server's log ends:\n{}", strata_testkit::tail(&self.log(), 40));
+            if strata_testkit::shared_stack() {
+                eprintln!("weed's log ends:\n{}", strata_testkit::s3().log_tail(40));
+            }
+        }
         let Some(mut child) = self.child.take() else {
             return;
         };
