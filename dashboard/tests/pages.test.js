@@ -256,9 +256,12 @@ test("what a listing draws and a preview or a zip reads is bounded, whatever a v
   await page.getByRole("button", { name: "Preview long.txt" }).click();
   await page.getByText("The first 1.0 MiB of 3.0 MiB.").waitFor();
   assert.equal((await page.getByRole("region", { name: "Preview" }).locator("pre").textContent())?.length, 1 << 20);
+  const fetched = [];
+  page.on("request", (request) => request.url().includes("huge.png") && fetched.push(request.url()));
   await page.getByRole("button", { name: "Preview huge.png" }).click();
   await page.getByText("An image over 16 MiB: download it to open it.").waitFor();
   assert.equal(await page.locator("main img").count(), 0);
+  assert.deepEqual(fetched, [], "an image listed as too large is not fetched");
 
   await page.goto(`${server.endpoint}/#/volumes/wide?tab=files&path=%2Fwin`);
   await page.getByRole("cell", { name: "a<b>|c?.txt", exact: true }).waitFor();

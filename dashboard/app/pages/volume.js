@@ -120,13 +120,15 @@ async function files(app, vol, query, { href, readOnly }) {
     const mine = ++previews;
     const ext = (path.split(".").pop() ?? "").toLowerCase();
     const image = Object.hasOwn(IMAGES, ext);
-    // One byte more than an image may have tells one that is too large.
-    const data = await attempt(() => app.strata.fs.get(vol.name, path, { limit: image ? IMAGE_MAX + 1 : PREVIEW_MAX }));
+    // An image listed as too large is not fetched (`null`); one byte more than an image may
+    // have tells one that grew since.
+    const data =
+      image && size > IMAGE_MAX ? null : await attempt(() => app.strata.fs.get(vol.name, path, { limit: image ? IMAGE_MAX + 1 : PREVIEW_MAX }));
     // Only the file asked for last is shown, whichever answers last.
-    if (!(data instanceof Uint8Array) || mine !== previews) return;
+    if ((data !== null && !(data instanceof Uint8Array)) || mine !== previews) return;
     preview.hidden = false;
     preview.replaceChildren(h("h2", {}, `Preview of ${split(path).name}`));
-    if (image && data.length > IMAGE_MAX) {
+    if (image && (data === null || data.length > IMAGE_MAX)) {
       preview.append(h("p", {}, `An image over ${bytes(IMAGE_MAX)}: download it to open it.`));
     } else if (image) {
       const url = URL.createObjectURL(new Blob([/** @type {BlobPart} */ (data)], { type: IMAGES[ext] }));
